@@ -1,0 +1,70 @@
+"""The HTTP layer: the Flask app factory. Views parse, call a service and serialise."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import database
+from api.errors import Api, register_error_handlers
+from factoryshare.config import Settings
+from factoryshare.db import make_engine, make_session_factory
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        API_TITLE="factoryshare",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH=None,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Shared production houses: machines, bookings, schedules, "
+                "KUR Klaster financing and izin edar.",
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    if config:
+        app.config.update(config)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+    app.extensions["factoryshare"] = database.Runtime(settings, engine, session_factory)
+
+    logging.basicConfig(level=logging.INFO if settings.env != "test" else logging.WARNING)
+
+    api = Api(app)
+    register_error_handlers(app, api)
+    database.init_app(app)
+
+    from api.resources import register_all
+
+    register_all(api)
+    return app

@@ -1,0 +1,166 @@
+"""Who may see what: the actor and the scope rules, in one place.
+
+Every service loads objects through `scoped()` / `get_scoped()`, so a query can never reach
+outside the caller's scope. Outside the scope is indistinguishable from absent (NotFound);
+a role that may not act at all gets Forbidden.
+
+Scopes:
+- admin: everything;
+- manager: the houses it manages, their machines, downtimes and members, the members'
+  products, and clusters that produce in those houses;
+- member: its own business and products, the clusters it belongs to;
+- aggregator: its organisation, its clusters, their members and those members' products.
+Houses, capabilities, machines and downtimes are readable by every signed-in user: members
+must see them to book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false, select, true
+from sqlalchemy.orm import Session
+
+from factoryshare.db import MAX_ID
+from factoryshare.errors import Forbidden, NotFound
+from factoryshare.models import (
+    Aggregator,
+    AuditEvent,
+    Capability,
+    Cluster,
+    Downtime,
+    Machine,
+    Member,
+    Product,
+    ProductionHouse,
+    Role,
+    User,
+    cluster_members,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user as the services see it: identity, role and scope ids."""
+
+    user_id: int | None
+    role: Role
+    house_ids: frozenset[int] = field(default_factory=frozenset)
+    member_id: int | None = None
+    aggregator_id: int | None = None
+    language: str = "id"
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(
+            user_id=user.id,
+            role=user.role,
+            house_ids=frozenset(h.id for h in user.houses),
+            member_id=user.member_id,
+            aggregator_id=user.aggregator_id,
+            language=user.language,
+        )
+
+    @classmethod
+    def system(cls) -> "Actor":
+        """The scheduler and CLI acting on behalf of the service itself."""
+        return cls(user_id=None, role=Role.admin)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden("Your role may not do this.")
+
+    def manages(self, house_id: int | None) -> bool:
+        return self.is_admin or (self.role is Role.manager and house_id in self.house_ids)
+
+
+def _cluster_member_ids(aggregator_id: int) -> Select[Any]:
+    return (
+        select(cluster_members.c.member_id)
+        .join(Cluster, Cluster.id == cluster_members.c.cluster_id)
+        .where(Cluster.aggregator_id == aggregator_id)
+    )
+
+
+def _member_filter(actor: Actor) -> Any:
+    if actor.role is Role.manager:
+        return Member.house_id.in_(actor.house_ids)
+    if actor.role is Role.member:
+        return Member.id == actor.member_id
+    if actor.role is Role.aggregator:
+        return Member.id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+    return false()
+
+
+def scope_filter(actor: Actor, model: type) -> Any:
+    """The WHERE clause that limits `model` to what `actor` may see."""
+    if actor.is_admin:
+        return true()
+    if model in (ProductionHouse, Capability, Machine, Downtime):
+        return true()
+    if model is Member:
+        return _member_filter(actor)
+    if model is Product:
+        return Product.member_id.in_(select(Member.id).where(_member_filter(actor)))
+    if model is Aggregator:
+        if actor.role is Role.aggregator:
+            return Aggregator.id == actor.aggregator_id
+        return false()
+    if model is Cluster:
+        if actor.role is Role.aggregator:
+            return Cluster.aggregator_id == actor.aggregator_id
+        if actor.role is Role.member:
+            return Cluster.id.in_(
+                select(cluster_members.c.cluster_id).where(
+                    cluster_members.c.member_id == actor.member_id
+                )
+            )
+        if actor.role is Role.manager:
+            return Cluster.house_id.in_(actor.house_ids)
+        return false()
+    if model in (User, AuditEvent):
+        return false()
+    extra = _EXTRA_SCOPES.get(model)
+    if extra is not None:
+        return extra(actor)
+    raise LookupError(f"no scope rule for {model.__name__}")
+
+
+# Later modules (bookings, schedule runs, loans, permits) register their scope rules here,
+# so that the rule for every model still lives behind the one `scope_filter` entry point.
+_EXTRA_SCOPES: dict[type, Any] = {}
+
+
+def register_scope(model: type, rule: Any) -> None:
+    _EXTRA_SCOPES[model] = rule
+
+
+def scoped(actor: Actor, model: type[T]) -> Select[tuple[T]]:
+    return select(model).where(scope_filter(actor, model))
+
+
+def get_scoped(session: Session, actor: Actor, model: type[T], object_id: int) -> T:
+    """Load one object in the caller's scope, or raise NotFound (never revealing which)."""
+    name = getattr(model, "__label__", model.__name__)
+    if not isinstance(object_id, int) or not 0 < object_id <= MAX_ID:
+        raise NotFound(f"{name} {object_id} was not found.")
+    obj = session.scalars(scoped(actor, model).where(model.id == object_id)).first()  # type: ignore[attr-defined]
+    if obj is None:
+        raise NotFound(f"{name} {object_id} was not found.")
+    return obj
+
+
+def ids_in_scope(session: Session, actor: Actor, model: type, ids: Iterable[int]) -> set[int]:
+    wanted = {i for i in ids if isinstance(i, int) and 0 < i <= MAX_ID}
+    if not wanted:
+        return set()
+    stmt = select(model.id).where(scope_filter(actor, model), model.id.in_(wanted))  # type: ignore[attr-defined]
+    return set(session.scalars(stmt))

@@ -1,0 +1,117 @@
+"""Configuration from environment variables, with safe defaults for development.
+
+Every variable the service reads is declared here, once, and listed in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+# Variables the service reads, with their defaults and meaning (the README table mirrors this).
+VARIABLES: dict[str, tuple[str, str]] = {
+    "FACTORYSHARE_ENV": ("development", "`development`, `test` or `production`; production refuses unsafe defaults"),
+    "DATABASE_URL": ("sqlite:///<instance>/factoryshare.db", "SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://user@host:5432/db`"),
+    "SECRET_KEY": ("random per process (development only)", "signs sessions and CSRF tokens; required in production"),
+    "FACTORYSHARE_INSTANCE": ("./instance", "folder for the SQLite database, uploads and locks"),
+    "TOKEN_TTL_MINUTES": ("720", "lifetime of an API bearer token"),
+    "LOGIN_MAX_FAILURES": ("5", "failed logins in a row before an account is locked"),
+    "LOGIN_LOCK_MINUTES": ("15", "how long a locked account stays locked"),
+    "MAX_CONTENT_LENGTH": ("1048576", "largest request body in bytes (uploads have their own limit)"),
+    "SMTP_HOST": ("(unset: messages go to the log)", "mail server for notifications"),
+    "SMTP_PORT": ("587", "mail server port"),
+    "SMTP_USER": ("(unset)", "mail server user"),
+    "SMTP_PASSWORD": ("(unset)", "mail server password"),
+    "SMTP_FROM": ("factoryshare@localhost", "sender address of notifications"),
+    "SOLVER_MAX_SECONDS": ("60", "upper bound on the time limit a schedule run may ask for"),
+    "SOLVER_WORKERS": ("2", "CP-SAT worker threads per schedule run"),
+}
+
+
+def _int(name: str, default: int, env: dict[str, str]) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    secret_key: str
+    instance_path: Path
+    token_ttl_minutes: int = 720
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    max_content_length: int = 1024 * 1024
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "factoryshare@localhost"
+    solver_max_seconds: int = 60
+    solver_workers: int = 2
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        mode = env.get("FACTORYSHARE_ENV", "development")
+        if mode not in ("development", "test", "production"):
+            raise ConfigError(
+                f"FACTORYSHARE_ENV must be development, test or production, got {mode!r}"
+            )
+        instance = Path(env.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
+        secret = env.get("SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise ConfigError(
+                    "SECRET_KEY is not set. In production the service refuses to start without "
+                    "it; set SECRET_KEY to a long random string (for example the output of "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+                )
+            secret = secrets.token_urlsafe(48)
+        elif mode == "production" and len(secret) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long in production.")
+        url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'factoryshare.db'}"
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        values: dict[str, object] = dict(
+            env=mode,
+            database_url=url,
+            secret_key=secret,
+            instance_path=instance,
+            token_ttl_minutes=_int("TOKEN_TTL_MINUTES", 720, env),
+            login_max_failures=_int("LOGIN_MAX_FAILURES", 5, env),
+            login_lock_minutes=_int("LOGIN_LOCK_MINUTES", 15, env),
+            max_content_length=_int("MAX_CONTENT_LENGTH", 1024 * 1024, env),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int("SMTP_PORT", 587, env),
+            smtp_user=env.get("SMTP_USER") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_from=env.get("SMTP_FROM") or "factoryshare@localhost",
+            solver_max_seconds=_int("SOLVER_MAX_SECONDS", 60, env),
+            solver_workers=_int("SOLVER_WORKERS", 2, env),
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

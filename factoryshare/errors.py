@@ -1,0 +1,66 @@
+"""Domain errors: each has a stable machine-readable code and an HTTP-like status.
+
+Services raise these; the API turns them into the one JSON error shape, the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        errors: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.errors = errors or {}
+        self.details = details or {}
+
+
+class ValidationFailed(DomainError):
+    """Input breaks a rule; `errors` maps each field to what is wrong with it."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class NotFound(DomainError):
+    """The object does not exist or lies outside the caller's scope (never says which)."""
+
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(DomainError):
+    """The caller's role may not do this."""
+
+    code = "forbidden"
+    status = 403
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Conflict(DomainError):
+    """The action clashes with the current state (a taken slot, a wrong workflow state)."""
+
+    code = "conflict"
+    status = 409
+
+
+class Locked(DomainError):
+    code = "account_locked"
+    status = 423
