@@ -197,8 +197,9 @@ def make_machine(db: Session, make_house, make_capability) -> Callable[..., Mach
             overrides["house"] = make_house()
         values: dict[str, Any] = {"code": f"M-{n}", "name": f"Mesin {n}", "hourly_rate": 50_000}
         values.update(overrides)
+        caps = [make_capability(code=c, name=c) for c in (capabilities or ["sewing"])]
         obj = Machine(**values)
-        obj.capabilities = [make_capability(code=c, name=c) for c in (capabilities or ["sewing"])]
+        obj.capabilities = caps
         db.add(obj)
         db.flush()
         return obj
@@ -273,12 +274,12 @@ def make_product(db: Session, make_member, make_capability) -> Callable[..., Pro
             overrides["member"] = make_member()
         values: dict[str, Any] = {"name": f"Produk {n}", "sector": Sector.fashion}
         values.update(overrides)
-        obj = Product(**values)
         steps = routing if routing is not None else [("sewing", 15, 5)]
+        cap_ids = [make_capability(code=c, name=c).id for c, _, _ in steps]
+        obj = Product(**values)
         obj.routing = [
-            RoutingStep(position=i, capability_id=make_capability(code=c, name=c).id,
-                        setup_minutes=s, minutes_per_unit=m)
-            for i, (c, s, m) in enumerate(steps, start=1)
+            RoutingStep(position=i, capability_id=cap_id, setup_minutes=s, minutes_per_unit=m)
+            for i, (cap_id, (_, s, m)) in enumerate(zip(cap_ids, steps), start=1)
         ]
         db.add(obj)
         db.flush()

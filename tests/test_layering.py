@@ -1,0 +1,45 @@
+"""The architecture is one-way: api -> factoryshare -> solver. These tests keep it so."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imported_roots(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_the_solver_imports_neither_flask_nor_sqlalchemy_nor_the_service():
+    forbidden = {"flask", "flask_smorest", "sqlalchemy", "marshmallow", "apscheduler",
+                 "factoryshare", "api", "alembic"}
+    imported = _imported_roots("solver")
+    offenders = {name: sorted(files) for name, files in imported.items() if name in forbidden}
+    assert offenders == {}
+
+
+def test_the_domain_never_imports_the_http_layer():
+    imported = _imported_roots("factoryshare")
+    offenders = {name: sorted(files) for name, files in imported.items()
+                 if name in {"api", "flask_smorest"}}
+    assert offenders == {}
+
+
+def test_the_domain_does_not_reach_for_flask_request_state():
+    # Services take a session and plain values; they never read flask.request/session/g.
+    imported = _imported_roots("factoryshare")
+    assert "flask" not in imported, sorted(imported.get("flask", []))
