@@ -112,6 +112,20 @@ def _safe_url(url: str) -> str:
     return url
 
 
+def _register_command_modules() -> None:
+    """Each module of `factoryshare.commands` adds its commands with `register(cli)`."""
+    import importlib
+    import pkgutil
+
+    import factoryshare.commands as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        importlib.import_module(f"{package.__name__}.{info.name}").register(cli)
+
+
+_register_command_modules()
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="factoryshare")
 
