@@ -336,3 +336,24 @@ def token_for(db: Session) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Area factories live in tests/factories/<area>.py; bring their fixtures into this conftest
+# so that every test can ask for them by name.
+
+def _register_area_factories() -> None:
+    import importlib
+    import pkgutil
+
+    import tests.factories as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            # Factory fixtures are named make_<thing>; only those are shared.
+            if name.startswith("make_"):
+                globals()[name] = value
+
+
+_register_area_factories()

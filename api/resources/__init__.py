@@ -21,6 +21,8 @@ RESOURCE_MODULES = [
     "aggregators",
     "clusters",
     "products",
+    "availability",
+    "quotas",
     "bookings",
     "waitlist",
     "booking_series",
