@@ -1,4 +1,8 @@
-"""One module per resource; each exposes `URL_PREFIX` and `blp`, a flask-smorest Blueprint."""
+"""One module per resource; each exposes `URL_PREFIX` and `blp`, a flask-smorest Blueprint.
+
+A module whose resource also hangs under another one (e.g. `/houses/{id}/schedule-runs`)
+may add `EXTRA_BLUEPRINTS = [("/houses", house_blp)]`.
+"""
 
 from __future__ import annotations
 
@@ -48,3 +52,5 @@ def register_all(api: Api) -> None:
             continue
         module = importlib.import_module(qualified)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+        for prefix, extra in getattr(module, "EXTRA_BLUEPRINTS", ()):
+            api.register_blueprint(extra, url_prefix=f"/api/v1{prefix}")
