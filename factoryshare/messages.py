@@ -1,0 +1,448 @@
+"""Message templates in Bahasa Indonesia and English, and how money and times read in them.
+
+`render(template, language, context)` returns `(subject, body)`. Every template lists the
+context keys it needs; a missing one is a `ValueError`, an unknown template a `LookupError`.
+
+Context values the templates read (all JSON-safe after `to_json`):
+- `timezone`: the house's IANA zone (default `Asia/Jakarta`); every time is shown in it, with
+  WIB, WITA or WIT;
+- `machine`, `house`, `product`, `cluster`, `loan`, `permit`, `number`, `reason`, `note`:
+  names and labels as text;
+- `start`, `end`, `expires_at`: aware datetimes (or ISO 8601 strings with offset);
+- `due_on`, `expires_on`: dates (or ISO 8601 strings);
+- `price`, `amount`: integer rupiah;
+- `action`: `cancelled` or `kept` (booking_downtime); `decision`: `approved`, `rejected` or
+  `changes_requested` (loan_decision);
+- `alternatives`: up to three free slots, each `{"start", "end"}` and optionally `"machine"`;
+- `count`, `days_left`, `days_overdue`: whole numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+LANGUAGES = ("id", "en")
+_LOCALES = {"id": "id_ID", "en": "en_GB"}
+
+# Indonesia's three zones by their IANA names (Keppres 41/1987); other zones by UTC offset.
+_ZONE_NAMES = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+_OFFSET_NAMES = {7 * 3600: "WIB", 8 * 3600: "WITA", 9 * 3600: "WIT"}
+
+
+def rupiah(amount: int) -> str:
+    """Integer rupiah the Indonesian way: `Rp1.500.000` (no decimals, `.` for thousands)."""
+    return format_currency(int(amount), "IDR", locale="id_ID", format="¤#,##0",
+                           currency_digits=False)
+
+
+def zone_label(timezone: str, at: dt.datetime | None = None) -> str:
+    """WIB, WITA or WIT for Indonesia's zones; otherwise `UTC+hh:mm`."""
+    if timezone in _ZONE_NAMES:
+        return _ZONE_NAMES[timezone]
+    offset = (at or dt.datetime.now(dt.timezone.utc)).astimezone(_zone(timezone)).utcoffset()
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    if seconds in _OFFSET_NAMES:
+        return _OFFSET_NAMES[seconds]
+    sign = "+" if seconds >= 0 else "-"
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def _zone(timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r}") from None
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValueError(f"expected an aware datetime, got {value!r}")
+    return value
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise ValueError(f"expected a date, got {value!r}")
+    return value
+
+
+class Formatter:
+    """Money, dates and times in one language and one house's time zone."""
+
+    def __init__(self, language: str, timezone: str = DEFAULT_TIMEZONE) -> None:
+        self.language = language
+        self.locale = _LOCALES[language]
+        self.timezone = timezone
+        self.zone = _zone(timezone)
+
+    def money(self, amount: Any) -> str:
+        return rupiah(amount)
+
+    def local(self, value: Any) -> dt.datetime:
+        return _as_datetime(value).astimezone(self.zone)
+
+    def _day(self, local: dt.datetime) -> str:
+        pattern = "EEEE, d MMMM yyyy" if self.language == "id" else "EEEE d MMMM yyyy"
+        return format_datetime(local, pattern, locale=self.locale)
+
+    def when(self, value: Any) -> str:
+        """`Selasa, 24 November 2026 10:00 WITA` / `Tuesday 24 November 2026 10:00 WITA`."""
+        local = self.local(value)
+        return f"{self._day(local)} {local:%H:%M} {zone_label(self.timezone, local)}"
+
+    def span(self, start: Any, end: Any) -> str:
+        """A time range; one date when both ends fall on the same local day."""
+        a, b = self.local(start), self.local(end)
+        if a.date() == b.date():
+            return f"{self._day(a)} {a:%H:%M}–{b:%H:%M} {zone_label(self.timezone, b)}"
+        return f"{self.when(a)} – {self.when(b)}"
+
+    def date(self, value: Any) -> str:
+        return format_date(_as_date(value), "d MMMM yyyy", locale=self.locale)
+
+
+def to_json(value: Any) -> Any:
+    """Context values as JSON-safe data: times and dates as ISO 8601, enums as their value."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    return value
+
+
+Render = Callable[[dict[str, Any], Formatter], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Template:
+    needs: tuple[str, ...]
+    id: Render
+    en: Render
+
+
+def _greeting(ctx: dict[str, Any], lang: str) -> str:
+    name = ctx.get("recipient")
+    if lang == "id":
+        return f"Halo {name}," if name else "Halo,"
+    return f"Hello {name}," if name else "Hello,"
+
+
+def _letter(ctx: dict[str, Any], lang: str, *paragraphs: str) -> str:
+    closing = "Salam,\nfactoryshare" if lang == "id" else "Regards,\nfactoryshare"
+    return "\n\n".join([_greeting(ctx, lang), *[p for p in paragraphs if p], closing]) + "\n"
+
+
+def _reason(ctx: dict[str, Any], lang: str) -> str:
+    reason = ctx.get("reason")
+    if not reason:
+        return ""
+    return f"Alasan: {reason}." if lang == "id" else f"Reason: {reason}."
+
+
+# -- bookings ---------------------------------------------------------------------------------
+
+def _booking_confirmed_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    price = f"Biaya: {f.money(c['price'])}." if c.get("price") is not None else ""
+    return (f"Pemesanan dikonfirmasi: {c['machine']}, {span}",
+            _letter(c, "id", f"Pemesanan Anda untuk {c['machine']} pada {span} sudah dikonfirmasi.",
+                    price))
+
+
+def _booking_confirmed_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    price = f"Price: {f.money(c['price'])}." if c.get("price") is not None else ""
+    return (f"Booking confirmed: {c['machine']}, {span}",
+            _letter(c, "en", f"Your booking of {c['machine']} on {span} is confirmed.", price))
+
+
+def _booking_held_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    expires = (f"Jika belum dikonfirmasi sampai {f.when(c['expires_at'])}, slot ini dilepas."
+               if c.get("expires_at") else "")
+    price = f"Biaya: {f.money(c['price'])}." if c.get("price") is not None else ""
+    return (f"Pemesanan menunggu konfirmasi: {c['machine']}, {span}",
+            _letter(c, "id", f"Pemesanan Anda untuk {c['machine']} pada {span} kami tahan sampai "
+                    "dikonfirmasi oleh pengelola rumah produksi.", expires, price))
+
+
+def _booking_held_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    expires = (f"If it is not confirmed by {f.when(c['expires_at'])}, the slot is released."
+               if c.get("expires_at") else "")
+    price = f"Price: {f.money(c['price'])}." if c.get("price") is not None else ""
+    return (f"Booking awaiting confirmation: {c['machine']}, {span}",
+            _letter(c, "en", f"Your booking of {c['machine']} on {span} is held until the "
+                    "production house's manager confirms it.", expires, price))
+
+
+def _booking_cancelled_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Pemesanan dibatalkan: {c['machine']}, {span}",
+            _letter(c, "id", f"Pemesanan Anda untuk {c['machine']} pada {span} telah dibatalkan.",
+                    _reason(c, "id")))
+
+
+def _booking_cancelled_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Booking cancelled: {c['machine']}, {span}",
+            _letter(c, "en", f"Your booking of {c['machine']} on {span} has been cancelled.",
+                    _reason(c, "en")))
+
+
+def _hold_expired_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Slot dilepas: {c['machine']}, {span}",
+            _letter(c, "id", f"Slot yang kami tahan untuk Anda di {c['machine']} pada {span} telah "
+                    "dilepas karena tidak dikonfirmasi tepat waktu. Silakan pesan slot lain."))
+
+
+def _hold_expired_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Slot released: {c['machine']}, {span}",
+            _letter(c, "en", f"The slot held for you on {c['machine']} on {span} has been "
+                    "released because it was not confirmed in time. Please book another slot."))
+
+
+def _alternatives(c: dict[str, Any], f: Formatter) -> list[str]:
+    lines = []
+    for slot in list(c.get("alternatives") or [])[:3]:
+        machine = slot.get("machine") or c["machine"]
+        lines.append(f"- {machine}: {f.span(slot['start'], slot['end'])}")
+    return lines
+
+
+def _downtime_action(c: dict[str, Any]) -> str:
+    action = c["action"]
+    if action not in ("cancelled", "kept"):
+        raise ValueError(f"booking_downtime: action must be cancelled or kept, got {action!r}")
+    return str(action)
+
+
+def _booking_downtime_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    if _downtime_action(c) == "cancelled":
+        subject = f"Mesin tidak tersedia, pemesanan dibatalkan: {c['machine']}, {span}"
+        what = "Karena itu pemesanan Anda dibatalkan dan tidak dikenai biaya."
+    else:
+        subject = f"Mesin tidak tersedia: {c['machine']}, {span}"
+        what = ("Pemesanan Anda tetap tercatat; pengelola rumah produksi akan menghubungi Anda. "
+                "Anda juga dapat memindahkannya ke slot lain.")
+    alts = _alternatives(c, f)
+    offer = ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
+        "Saat ini belum ada slot pengganti yang kosong.")
+    return (subject, _letter(c, "id", f"{c['machine']} tidak dapat digunakan pada waktu "
+                             f"pemesanan Anda ({span}).", _reason(c, "id"), what, offer))
+
+
+def _booking_downtime_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    if _downtime_action(c) == "cancelled":
+        subject = f"Machine unavailable, booking cancelled: {c['machine']}, {span}"
+        what = "Your booking has therefore been cancelled at no charge."
+    else:
+        subject = f"Machine unavailable: {c['machine']}, {span}"
+        what = ("Your booking still stands; the production house's manager will contact you. "
+                "You may also move it to another slot.")
+    alts = _alternatives(c, f)
+    offer = ("Other free slots:\n" + "\n".join(alts)) if alts else (
+        "There is no free alternative slot at the moment.")
+    return (subject, _letter(c, "en", f"{c['machine']} cannot be used during your "
+                             f"booking ({span}).", _reason(c, "en"), what, offer))
+
+
+def _waitlist_slot_free_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Slot yang Anda tunggu kosong: {c['machine']}, {span}",
+            _letter(c, "id", f"{c['machine']} kini kosong pada {span}. Pesan segera sebelum "
+                    "diambil anggota lain."))
+
+
+def _waitlist_slot_free_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"The slot you wait for is free: {c['machine']}, {span}",
+            _letter(c, "en", f"{c['machine']} is now free on {span}. Book it soon, before "
+                    "another member does."))
+
+
+def _unfunded_hold_released_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Slot dilepas karena belum dibiayai: {c['machine']}, {span}",
+            _letter(c, "id", f"Slot yang kami tahan untuk Anda di {c['machine']} pada {span} "
+                    "telah dilepas karena pembiayaannya belum disetujui tepat waktu."))
+
+
+def _unfunded_hold_released_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Slot released for lack of financing: {c['machine']}, {span}",
+            _letter(c, "en", f"The slot held for you on {c['machine']} on {span} has been "
+                    "released because its financing was not approved in time."))
+
+
+# -- schedules --------------------------------------------------------------------------------
+
+def _schedule_published_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    period = f" untuk {f.span(c['start'], c['end'])}" if c.get("start") and c.get("end") else ""
+    count = (f"Anda mendapat {int(c['count'])} pemesanan dalam jadwal ini."
+             if c.get("count") is not None else "")
+    return (f"Jadwal produksi {c['house']} diterbitkan",
+            _letter(c, "id", f"Jadwal produksi {c['house']}{period} telah diterbitkan.", count,
+                    "Lihat rinciannya di factoryshare."))
+
+
+def _schedule_published_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    period = f" for {f.span(c['start'], c['end'])}" if c.get("start") and c.get("end") else ""
+    count = (f"You have {int(c['count'])} bookings in this schedule."
+             if c.get("count") is not None else "")
+    return (f"Production schedule of {c['house']} published",
+            _letter(c, "en", f"The production schedule of {c['house']}{period} has been "
+                    "published.", count, "See the details in factoryshare."))
+
+
+# -- financing --------------------------------------------------------------------------------
+
+_DECISIONS = {
+    "approved": ("disetujui", "approved"),
+    "rejected": ("ditolak", "rejected"),
+    "changes_requested": ("perlu diperbaiki", "returned for changes"),
+}
+
+
+def _decision(c: dict[str, Any], lang: str) -> str:
+    decision = c["decision"]
+    if decision not in _DECISIONS:
+        raise ValueError(f"loan_decision: unknown decision {decision!r}")
+    return _DECISIONS[decision][0 if lang == "id" else 1]
+
+
+def _loan_decision_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    word = _decision(c, "id")
+    amount = f"Jumlah: {f.money(c['amount'])}." if c.get("amount") is not None else ""
+    note = f"Catatan: {c['note']}" if c.get("note") else ""
+    return (f"Pengajuan KUR klaster {c['cluster']} {word}",
+            _letter(c, "id", f"Pengajuan pinjaman KUR untuk klaster {c['cluster']} {word}.",
+                    amount, note))
+
+
+def _loan_decision_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    word = _decision(c, "en")
+    amount = f"Amount: {f.money(c['amount'])}." if c.get("amount") is not None else ""
+    note = f"Note: {c['note']}" if c.get("note") else ""
+    return (f"KUR loan application of cluster {c['cluster']} {word}",
+            _letter(c, "en", f"The KUR loan application of cluster {c['cluster']} has been "
+                    f"{word}.", amount, note))
+
+
+def _installment_due_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Angsuran {c['loan']} jatuh tempo {f.date(c['due_on'])}",
+            _letter(c, "id", f"Angsuran pinjaman {c['loan']} sebesar {f.money(c['amount'])} jatuh "
+                    f"tempo pada {f.date(c['due_on'])}."))
+
+
+def _installment_due_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Installment of {c['loan']} due on {f.date(c['due_on'])}",
+            _letter(c, "en", f"An installment of {f.money(c['amount'])} on loan {c['loan']} is due "
+                    f"on {f.date(c['due_on'])}."))
+
+
+def _installment_overdue_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    late = (f" Keterlambatan: {int(c['days_overdue'])} hari."
+            if c.get("days_overdue") is not None else "")
+    return (f"Angsuran {c['loan']} terlambat",
+            _letter(c, "id", f"Angsuran pinjaman {c['loan']} sebesar {f.money(c['amount'])} yang "
+                    f"jatuh tempo pada {f.date(c['due_on'])} belum dibayar.{late}",
+                    "Mohon segera lakukan pembayaran."))
+
+
+def _installment_overdue_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    late = (f" It is {int(c['days_overdue'])} days late."
+            if c.get("days_overdue") is not None else "")
+    return (f"Installment of {c['loan']} overdue",
+            _letter(c, "en", f"The installment of {f.money(c['amount'])} on loan {c['loan']} due "
+                    f"on {f.date(c['due_on'])} has not been paid.{late}", "Please pay it soon."))
+
+
+# -- permits ----------------------------------------------------------------------------------
+
+def _permit_expiring_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    number = f" nomor {c['number']}" if c.get("number") else ""
+    left = f" ({int(c['days_left'])} hari lagi)" if c.get("days_left") is not None else ""
+    return (f"Izin {c['permit']} untuk {c['product']} segera berakhir",
+            _letter(c, "id", f"Izin {c['permit']}{number} untuk produk {c['product']} berakhir "
+                    f"pada {f.date(c['expires_on'])}{left}.",
+                    "Perpanjang izin sebelum tanggal itu agar produksi tidak terhenti."))
+
+
+def _permit_expiring_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    number = f" number {c['number']}" if c.get("number") else ""
+    left = f" (in {int(c['days_left'])} days)" if c.get("days_left") is not None else ""
+    return (f"{c['permit']} permit for {c['product']} expires soon",
+            _letter(c, "en", f"The {c['permit']} permit{number} of your product {c['product']} "
+                    f"expires on {f.date(c['expires_on'])}{left}.",
+                    "Renew it before then so that production is not stopped."))
+
+
+_SLOT = ("machine", "start", "end")
+
+TEMPLATES: dict[str, Template] = {
+    "booking_confirmed": Template(_SLOT, _booking_confirmed_id, _booking_confirmed_en),
+    "booking_held": Template(_SLOT, _booking_held_id, _booking_held_en),
+    "booking_cancelled": Template(_SLOT, _booking_cancelled_id, _booking_cancelled_en),
+    "hold_expired": Template(_SLOT, _hold_expired_id, _hold_expired_en),
+    "booking_downtime": Template((*_SLOT, "action"), _booking_downtime_id, _booking_downtime_en),
+    "waitlist_slot_free": Template(_SLOT, _waitlist_slot_free_id, _waitlist_slot_free_en),
+    "schedule_published": Template(("house",), _schedule_published_id, _schedule_published_en),
+    "loan_decision": Template(("cluster", "decision"), _loan_decision_id, _loan_decision_en),
+    "installment_due": Template(("loan", "due_on", "amount"), _installment_due_id,
+                                _installment_due_en),
+    "installment_overdue": Template(("loan", "due_on", "amount"), _installment_overdue_id,
+                                    _installment_overdue_en),
+    "unfunded_hold_released": Template(_SLOT, _unfunded_hold_released_id,
+                                       _unfunded_hold_released_en),
+    "permit_expiring": Template(("product", "permit", "expires_on"), _permit_expiring_id,
+                                _permit_expiring_en),
+}
+
+
+def template_for(name: str) -> Template:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise LookupError(f"unknown notification template {name!r}") from None
+
+
+def render(name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The subject and body of template `name` in `language` ("id" or "en")."""
+    template = template_for(name)
+    missing = [k for k in template.needs if context.get(k) is None]
+    if missing:
+        raise ValueError(f"template {name!r} needs context keys: {', '.join(missing)}")
+    lang = language if language in LANGUAGES else "id"
+    formatter = Formatter(lang, str(context.get("timezone") or DEFAULT_TIMEZONE))
+    renderer = template.id if lang == "id" else template.en
+    return renderer(context, formatter)
