@@ -1,0 +1,93 @@
+"""Indonesian identity numbers and phone numbers: validated and normalised, or refused by field.
+
+Each function returns the normalised value (digits only, or E.164 for phones) or raises
+ValidationFailed naming the field, with a message a house manager understands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.id import nik as _nik
+from stdnum.id import npwp as _npwp
+
+from factoryshare.errors import ValidationFailed
+
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={field: [message]})
+
+
+def _digits(value: object, field: str, label: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(field, f"The {label} must be written as text of digits.")
+    return _SEPARATORS.sub("", value.strip())
+
+
+def _birth_date(number: str) -> dt.date:
+    """Digits 7-12 are DDMMYY; women add 40 to the day. Raises ValueError if impossible."""
+    day, month, year = int(number[6:8]), int(number[8:10]), int(number[10:12])
+    if day > 40:
+        day -= 40
+    # The century is not written; any real date in either century will do for validity.
+    return dt.date(2000 + year, month, day) if (month, day) != (2, 29) else dt.date(2000, 2, 29)
+
+
+def nik(value: object, field: str = "owner_nik") -> str:
+    """A Nomor Induk Kependudukan: 16 digits with a real region code and birth date."""
+    number = _digits(value, field, "NIK")
+    if not re.fullmatch(r"\d{16}", number):
+        raise _fail(field, "The NIK (KTP number) must be exactly 16 digits.")
+    try:
+        number = _nik.validate(number)
+        _birth_date(number)
+        return number
+    except (StdnumError, ValueError):
+        raise _fail(
+            field,
+            "This NIK is not valid: check the region code (first 6 digits) and the date of "
+            "birth (digits 7-12, day + 40 for women) against the KTP.",
+        ) from None
+
+
+def nib(value: object, field: str = "nib") -> str:
+    """A Nomor Induk Berusaha from OSS-RBA: 13 digits."""
+    number = _digits(value, field, "NIB")
+    if not re.fullmatch(r"\d{13}", number):
+        raise _fail(field, "The NIB (from OSS) must be exactly 13 digits.")
+    return number
+
+
+def npwp(value: object, field: str = "npwp") -> str:
+    """A tax number: the old 15 digits with its check digit, or the new 16 digits."""
+    number = _digits(value, field, "NPWP")
+    if not re.fullmatch(r"\d{15}|\d{16}", number):
+        raise _fail(field, "The NPWP must be 15 digits (old format) or 16 digits.")
+    try:
+        return _npwp.compact(_npwp.validate(number))
+    except StdnumError:
+        raise _fail(field, "This NPWP is not valid: its check digit does not match.") from None
+
+
+def phone(value: object, field: str = "phone") -> str:
+    """An Indonesian phone number (08..., 62..., +62...) as E.164 `+62...`."""
+    if not isinstance(value, str):
+        raise _fail(field, "The phone number must be written as text.")
+    raw = re.sub(r"[\s.\-()]", "", value.strip())
+    if raw.startswith("+62"):
+        rest = raw[3:]
+    elif raw.startswith("62"):
+        rest = raw[2:]
+    elif raw.startswith("0"):
+        rest = raw[1:]
+    else:
+        raise _fail(field, "Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812...")
+    if rest.startswith("0"):
+        rest = rest[1:]
+    if not re.fullmatch(r"[1-9]\d{7,11}", rest):
+        raise _fail(field, "This phone number has the wrong number of digits.")
+    return "+62" + rest
