@@ -1,0 +1,89 @@
+"""Clusters: an aggregator's groups of member businesses producing in a house."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.database import db
+from api.schemas import Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
+from factoryshare.models import Role, Sector
+from factoryshare.services import clusters
+
+URL_PREFIX = "/clusters"
+blp = Blueprint("clusters", __name__, description="Clusters of members")
+
+SECTORS = [s.value for s in Sector]
+
+
+class ClusterArgs(PageArgs):
+    house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    sector = ma.fields.String(validate=validate.OneOf(SECTORS))
+
+
+class ClusterUpdate(Schema):
+    name = Text(160, min_length=1)
+    sector = ma.fields.String(validate=validate.OneOf(SECTORS))
+    house_id = Id(allow_none=True, metadata={"description": "the house the cluster produces in"})
+    chair_member_id = Id(allow_none=True, metadata={"description": "must be one of member_ids"})
+    member_ids = ma.fields.List(Id(), validate=validate.Length(max=500))
+
+
+class ClusterCreate(ClusterUpdate):
+    aggregator_id = Id(metadata={"description": "admins only; an aggregator creates its own"})
+    name = Text(160, min_length=1, required=True)
+    sector = ma.fields.String(required=True, validate=validate.OneOf(SECTORS))
+
+
+class ClusterSchema(Schema):
+    id = Id(dump_only=True)
+    aggregator_id = Id(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+    sector = ma.fields.Function(lambda c: c.sector.value, dump_only=True)
+    house_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    chair_member_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    member_ids = ma.fields.Function(lambda c: [m.id for m in c.members], dump_only=True)
+    created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
+
+
+ClusterPage = page_schema(ClusterSchema, "ClusterPage")
+
+
+@blp.route("")
+class Clusters(MethodView):
+    @allow()
+    @blp.arguments(ClusterArgs, location="query")
+    @blp.response(200, ClusterPage)
+    def get(self, args):
+        """Clusters in my scope"""
+        filters, paging = strip_page(args)
+        return paginate(db(), clusters.list_clusters(db(), current_actor(), **filters), paging)
+
+    @allow(Role.admin, Role.aggregator)
+    @blp.arguments(ClusterCreate)
+    @blp.response(201, ClusterSchema)
+    @blp.alt_response(409, description="The aggregator already has a cluster with this name")
+    def post(self, data):
+        """Create a cluster of members"""
+        return clusters.create_cluster(db(), current_actor(), data)
+
+
+@blp.route("/<int:cluster_id>")
+class ClusterById(MethodView):
+    @allow()
+    @blp.response(200, ClusterSchema)
+    def get(self, cluster_id):
+        """One cluster with its members"""
+        return clusters.get_cluster(db(), current_actor(), cluster_id)
+
+    @allow(Role.admin, Role.aggregator)
+    @blp.arguments(ClusterUpdate)
+    @blp.response(200, ClusterSchema)
+    @blp.alt_response(409, description="The aggregator already has a cluster with this name")
+    def patch(self, data, cluster_id):
+        """Change a cluster or its membership"""
+        return clusters.update_cluster(db(), current_actor(), cluster_id, data)
