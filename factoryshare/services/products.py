@@ -87,10 +87,13 @@ def _snapshot(product: Product) -> dict[str, Any]:
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if k in ("name", "sector", "kind", "unit", "family",
                                                       "description")}
-    if "sector" in values:
-        values["sector"] = Sector(values["sector"])
-    if "kind" in values:
-        values["kind"] = ProductKind(values["kind"])
+    for field, enum in (("sector", Sector), ("kind", ProductKind)):
+        if field in values:
+            try:
+                values[field] = enum(values[field])
+            except ValueError:
+                message = f"Choose one of: {', '.join(e.value for e in enum)}."
+                raise ValidationFailed(message, errors={field: [message]}) from None
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:

@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from factoryshare.models import AuditEvent, Role
+from factoryshare.models import AuditEvent, ProductionHouse, Role
 from factoryshare.services import members
 
 
@@ -68,7 +68,6 @@ def test_the_nik_is_masked_for_the_member_itself_but_not_for_its_house_manager(d
     member = make_member(owner_nik="3205101205850001")
     own = make_user(Role.member, member=member)
     assert members.displayed_nik(Actor.of(own), member) == "3205**********01"
-    from factoryshare.models import ProductionHouse
     house = db.get(ProductionHouse, member.house_id)
     manager = make_user(Role.manager, houses=[house])
     assert members.displayed_nik(Actor.of(manager), member) == "3205101205850001"
