@@ -87,3 +87,10 @@ class ClusterById(MethodView):
     def patch(self, data, cluster_id):
         """Change a cluster or its membership"""
         return clusters.update_cluster(db(), current_actor(), cluster_id, data)
+
+    @allow(Role.admin, Role.aggregator)
+    @blp.response(204)
+    @blp.alt_response(409, description="The cluster still has agreements or loans")
+    def delete(self, cluster_id):
+        """Dissolve a cluster (its members stay registered)"""
+        clusters.delete_cluster(db(), current_actor(), cluster_id)

@@ -117,6 +117,13 @@ class ProductById(MethodView):
         """Change a product (a routing given replaces the whole routing)"""
         return products.update_product(db(), current_actor(), product_id, data)
 
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.response(204)
+    @blp.alt_response(409, description="The product is still in use")
+    def delete(self, product_id):
+        """Remove a product and its routing"""
+        products.delete_product(db(), current_actor(), product_id)
+
 
 @blp.route("/<int:product_id>/routing")
 class ProductRouting(MethodView):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
@@ -106,3 +107,18 @@ def list_clusters(session: Session, actor: Actor, *, house_id: int | None = None
 
 def get_cluster(session: Session, actor: Actor, cluster_id: int) -> Cluster:
     return get_scoped(session, actor, Cluster, cluster_id)
+
+
+def delete_cluster(session: Session, actor: Actor, cluster_id: int) -> None:
+    actor.require(Role.admin, Role.aggregator)
+    cluster = get_scoped(session, actor, Cluster, cluster_id)
+    before = _snapshot(cluster)
+    try:
+        with session.begin_nested():
+            session.delete(cluster)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("This cluster still has agreements or loans; it stays.",
+                       code="cluster_in_use") from None
+    audit.record(session, actor, "cluster.deleted", object_type="clusters", object_id=cluster_id,
+                 before=before)

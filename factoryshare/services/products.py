@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
@@ -149,3 +150,18 @@ def update_product(session: Session, actor: Actor, product_id: int, data: dict[s
 
 def replace_routing(session: Session, actor: Actor, product_id: int, steps: list[dict[str, Any]]) -> Product:
     return update_product(session, actor, product_id, {"routing": steps})
+
+
+def delete_product(session: Session, actor: Actor, product_id: int) -> None:
+    product = get_scoped(session, actor, Product, product_id)
+    _owner(session, actor, product.member_id)
+    before = _snapshot(product)
+    try:
+        with session.begin_nested():
+            session.delete(product)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("This product is still used (bookings, orders or permits); it stays.",
+                       code="product_in_use") from None
+    audit.record(session, actor, "product.deleted", object_type="products", object_id=product_id,
+                 before=before)

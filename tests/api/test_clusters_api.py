@@ -78,3 +78,13 @@ def test_an_admin_sets_up_an_aggregator_and_its_users_read_only_their_own(client
                         headers=headers).status_code == 403
     listed = client.get("/api/v1/aggregators", headers=headers).json["items"]
     assert [a["id"] for a in listed] == [user.aggregator_id]
+
+
+def test_an_aggregator_dissolves_its_cluster_and_the_members_stay(client, make_user, make_member, make_cluster, token_for):
+    user = make_user(Role.aggregator)
+    member = make_member()
+    cluster = make_cluster(aggregator_id=user.aggregator_id, members=[member])
+    admin = token_for(make_user(Role.admin))
+    assert client.delete(f"{URL}/{cluster.id}", headers=token_for(user)).status_code == 204
+    assert client.get(f"{URL}/{cluster.id}", headers=admin).status_code == 404
+    assert client.get(f"/api/v1/members/{member.id}", headers=admin).status_code == 200

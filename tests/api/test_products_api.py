@@ -56,3 +56,13 @@ def test_another_members_product_is_not_found(client, make_user, make_product, t
 def test_an_aggregator_may_not_create_products(client, make_user, token_for):
     r = client.post(URL, json=_body(member_id=1), headers=token_for(make_user(Role.aggregator)))
     assert r.status_code == 403
+
+
+def test_a_member_deletes_its_product_and_it_is_gone(client, make_user, make_product, token_for):
+    user = make_user(Role.member)
+    product = make_product(member_id=user.member_id)
+    other = make_product()
+    headers = token_for(user)
+    assert client.delete(f"{URL}/{product.id}", headers=headers).status_code == 204
+    assert client.get(f"{URL}/{product.id}", headers=headers).status_code == 404
+    assert client.delete(f"{URL}/{other.id}", headers=headers).status_code == 404
