@@ -1,0 +1,573 @@
+"""Booking machine time: the checks a booking must pass, holds, prices, quotas, moves,
+cancellation and the manager's confirm / complete / no-show.
+
+Two live bookings of one machine never overlap. On PostgreSQL an exclusion constraint makes
+the database refuse the second one whatever the timing (a violation becomes the same 409
+`booking_conflict`); on SQLite every write transaction starts with BEGIN IMMEDIATE, so the
+check in `assert_machine_free` and the insert run serialised.
+
+Error codes (all 409 unless noted): booking_conflict, outside_opening_hours, holiday,
+house_closed, machine_downtime, machine_unavailable, quota_exceeded, too_far_ahead,
+in_the_past, invalid_state; `not_aligned` is a 422 (the input itself is malformed for the
+house: times off the house's slot grid), as is an end not after its start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import Select, false, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from factoryshare import audit
+from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.db import utcnow
+from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.events import publish
+from factoryshare.models import (
+    Capability,
+    Machine,
+    MachineStatus,
+    Member,
+    Product,
+    ProductionHouse,
+    Role,
+    machine_capabilities,
+)
+from factoryshare.models.bookings import (
+    LIVE_STATUSES,
+    Booking,
+    BookingQuota,
+    BookingSource,
+    BookingStatus,
+)
+from factoryshare.services import calendar
+
+# Longest single booking; longer work is several bookings.
+MAX_BOOKING_HOURS = 24 * 7
+
+
+def _booking_scope(actor: Actor) -> Any:
+    if actor.role is Role.member:
+        return Booking.member_id == actor.member_id
+    if actor.role is Role.manager:
+        return Booking.machine_id.in_(
+            select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
+        )
+    if actor.role is Role.aggregator:
+        return Booking.member_id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+    return false()
+
+
+register_scope(Booking, _booking_scope)
+
+
+def _local(house: ProductionHouse, value: dt.datetime) -> str:
+    local = value.astimezone(calendar.house_zone(house))
+    return f"{local:%a %d %b %Y %H:%M} {calendar.zone_abbreviation(house.timezone)}"
+
+
+def price_for(machine: Machine, start: dt.datetime, end: dt.datetime) -> int:
+    """Hourly rate times duration, in integer rupiah rounded half-even."""
+    seconds = Decimal(int((end - start).total_seconds()))
+    amount = Decimal(machine.hourly_rate) * seconds / Decimal(3600)
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _overlapping(machine_id: int, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+    return select(Booking).where(
+        Booking.machine_id == machine_id,
+        Booking.status.in_(LIVE_STATUSES),
+        Booking.start_at < end,
+        Booking.end_at > start,
+    )
+
+
+def assert_machine_free(
+    session: Session,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> None:
+    """Raise Conflict(booking_conflict) if a live booking of the machine overlaps [start, end)."""
+    stmt = _overlapping(machine_id, start, end)
+    if exclude_booking_id is not None:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    clash = session.scalars(stmt.limit(1)).first()
+    if clash is not None:
+        raise Conflict(
+            "This machine is already booked at that time. Please choose another slot.",
+            code="booking_conflict",
+            details={"machine_id": machine_id},
+        )
+
+
+def _check_times(start: dt.datetime, end: dt.datetime) -> None:
+    errors: dict[str, list[str]] = {}
+    if start.tzinfo is None:
+        errors["start"] = ["Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00."]
+    if end.tzinfo is None:
+        errors["end"] = ["Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+07:00."]
+    if errors:
+        raise ValidationFailed("Times must carry a UTC offset.", errors=errors)
+    if end <= start:
+        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+    if end - start > dt.timedelta(hours=MAX_BOOKING_HOURS):
+        raise ValidationFailed(
+            f"A booking may last at most {MAX_BOOKING_HOURS} hours.",
+            errors={"end": [f"At most {MAX_BOOKING_HOURS} hours after start."]},
+        )
+
+
+def _check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> None:
+    zone = calendar.house_zone(house)
+    errors: dict[str, list[str]] = {}
+    for name, value in (("start", start), ("end", end)):
+        local = value.astimezone(zone)
+        minutes = local.hour * 60 + local.minute
+        if local.second or local.microsecond or minutes % house.slot_minutes:
+            errors[name] = [f"Must be on a {house.slot_minutes}-minute boundary."]
+    if errors:
+        raise ValidationFailed(
+            f"Bookings at this house start and end on {house.slot_minutes}-minute boundaries.",
+            code="not_aligned",
+            errors=errors,
+        )
+
+
+def _check_calendar(
+    session: Session, house: ProductionHouse, machine: Machine, start: dt.datetime, end: dt.datetime
+) -> None:
+    zone = calendar.house_zone(house)
+    day = start.astimezone(zone).date()
+    last = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last:
+        name = calendar.holiday_name(day)
+        if name is not None:
+            raise Conflict(
+                f"The house is closed on {day:%d %b %Y} for a public holiday ({name}).",
+                code="holiday",
+                details={"date": day.isoformat(), "holiday": name},
+            )
+        closure = calendar.closure_on(session, house, day)
+        if closure is not None:
+            raise Conflict(
+                f"The house is closed on {day:%d %b %Y}"
+                + (f" ({closure.reason})." if closure.reason else "."),
+                code="house_closed",
+                details={"date": day.isoformat()},
+            )
+        day += dt.timedelta(days=1)
+    downtimes = calendar.machine_downtimes(session, machine.id, start, end)
+    if downtimes:
+        d = downtimes[0]
+        raise Conflict(
+            f"The machine is out of service from {_local(house, d.start_at)} "
+            f"to {_local(house, d.end_at)}.",
+            code="machine_downtime",
+            details={"downtime_id": d.id},
+        )
+    windows = calendar.open_windows(session, house, start, end)
+    if not any(w_start <= start and end <= w_end for w_start, w_end in windows):
+        raise Conflict(
+            "That time is outside the house's opening hours.",
+            code="outside_opening_hours",
+            details={"opening_hours": house.opening_hours},
+        )
+
+
+def _week_bounds(house: ProductionHouse, when: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    zone = calendar.house_zone(house)
+    local_day = when.astimezone(zone).date()
+    monday = local_day - dt.timedelta(days=local_day.weekday())
+    start = dt.datetime.combine(monday, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=zone)
+    return start, end.astimezone(dt.timezone.utc)
+
+
+def hours_booked(
+    session: Session,
+    member_id: int,
+    capability_id: int,
+    week_start: dt.datetime,
+    week_end: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> float:
+    stmt = (
+        select(Booking)
+        .join(machine_capabilities, machine_capabilities.c.machine_id == Booking.machine_id)
+        .where(
+            machine_capabilities.c.capability_id == capability_id,
+            Booking.member_id == member_id,
+            Booking.status.in_((*LIVE_STATUSES, BookingStatus.completed)),
+            Booking.start_at >= week_start,
+            Booking.start_at < week_end,
+        )
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    return sum((b.end_at - b.start_at).total_seconds() for b in session.scalars(stmt)) / 3600
+
+
+def _check_quota(
+    session: Session,
+    house: ProductionHouse,
+    machine: Machine,
+    member_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> None:
+    cap_ids = [c.id for c in machine.capabilities]
+    if not cap_ids:
+        return
+    quotas = session.scalars(
+        select(BookingQuota).where(
+            BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids)
+        )
+    ).all()
+    week_start, week_end = _week_bounds(house, start)
+    wanted = (end - start).total_seconds() / 3600
+    for quota in quotas:
+        used = hours_booked(session, member_id, quota.capability_id, week_start, week_end,
+                            exclude_booking_id)
+        if used + wanted > quota.hours_per_week + 1e-9:
+            left = max(0.0, quota.hours_per_week - used)
+            cap = session.get(Capability, quota.capability_id)
+            code = cap.code if cap else str(quota.capability_id)
+            raise Conflict(
+                f"You may book at most {quota.hours_per_week} hours of {code} per week; "
+                f"{left:g} hours are left this week.",
+                code="quota_exceeded",
+                details={
+                    "capability": code,
+                    "hours_per_week": quota.hours_per_week,
+                    "hours_used": round(used, 2),
+                    "hours_left": round(left, 2),
+                },
+            )
+
+
+def _check_slot(
+    session: Session,
+    machine: Machine,
+    member_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    now: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> None:
+    house = machine.house
+    _check_times(start, end)
+    _check_alignment(house, start, end)
+    if start < now:
+        raise Conflict("That time has already passed.", code="in_the_past")
+    if start > now + dt.timedelta(days=house.max_days_ahead):
+        raise Conflict(
+            f"You can book at most {house.max_days_ahead} days ahead at this house.",
+            code="too_far_ahead",
+            details={"max_days_ahead": house.max_days_ahead},
+        )
+    if machine.status is not MachineStatus.active:
+        raise Conflict(
+            f"Machine {machine.name} is not available for booking ({machine.status.value}).",
+            code="machine_unavailable",
+        )
+    _check_calendar(session, house, machine, start, end)
+    _check_quota(session, house, machine, member_id, start, end, exclude_booking_id)
+    assert_machine_free(session, machine.id, start, end, exclude_booking_id)
+
+
+def _flush_guarded(session: Session) -> None:
+    """Flush; the PostgreSQL exclusion constraint turns a lost race into booking_conflict."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if "excl_bookings_machine_overlap" in str(exc.orig) or "exclusion" in str(exc.orig).lower():
+            raise Conflict(
+                "This machine is already booked at that time. Please choose another slot.",
+                code="booking_conflict",
+            ) from None
+        raise
+
+
+def _resolve_member(session: Session, actor: Actor, machine: Machine, member_id: int | None) -> int:
+    if actor.role is Role.member:
+        if member_id is not None and member_id != actor.member_id:
+            raise Forbidden("Members book for themselves only.")
+        assert actor.member_id is not None
+        return actor.member_id
+    if actor.role not in (Role.manager, Role.admin):
+        raise Forbidden("Your role may not book machines.")
+    if not actor.manages(machine.house_id):
+        raise Forbidden("You may only book machines of houses you manage.")
+    if member_id is None:
+        raise ValidationFailed(
+            "Say which member the booking is for.", errors={"member_id": ["Required for managers."]}
+        )
+    member = session.get(Member, member_id) if isinstance(member_id, int) else None
+    if member is None or member.house_id != machine.house_id:
+        raise ValidationFailed(
+            "That member is not registered with this machine's house.",
+            errors={"member_id": ["Not a member of this house."]},
+        )
+    return member.id
+
+
+def create_booking(
+    session: Session,
+    actor: Actor,
+    *,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    member_id: int | None = None,
+    product_id: int | None = None,
+    note: str | None = None,
+    source: BookingSource = BookingSource.direct,
+    now: dt.datetime | None = None,
+) -> Booking:
+    actor.require(Role.member, Role.manager, Role.admin)
+    now = now or utcnow()
+    machine = get_scoped(session, actor, Machine, machine_id)
+    member = _resolve_member(session, actor, machine, member_id)
+    if product_id is not None:
+        product = session.get(Product, product_id) if isinstance(product_id, int) else None
+        if product is None or product.member_id != member:
+            raise ValidationFailed(
+                "That product does not belong to the member.",
+                errors={"product_id": ["Unknown product for this member."]},
+            )
+    _check_slot(session, machine, member, start, end, now=now)
+    house = machine.house
+    held = house.requires_confirmation and actor.role is Role.member
+    booking = Booking(
+        machine_id=machine.id,
+        member_id=member,
+        product_id=product_id,
+        start_at=start,
+        end_at=end,
+        status=BookingStatus.held if held else BookingStatus.confirmed,
+        source=source,
+        hourly_rate=machine.hourly_rate,
+        price=price_for(machine, start, end),
+        note=note or "",
+        hold_expires_at=now + dt.timedelta(minutes=house.hold_minutes) if held else None,
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(booking)
+    _flush_guarded(session)
+    audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
+    return booking
+
+
+def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
+    return get_scoped(session, actor, Booking, booking_id)
+
+
+def list_bookings(
+    session: Session,
+    actor: Actor,
+    *,
+    house_id: int | None = None,
+    machine_id: int | None = None,
+    member_id: int | None = None,
+    status: BookingStatus | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Booking]:
+    stmt = scoped(actor, Booking)
+    if house_id is not None:
+        stmt = stmt.where(Booking.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id)))
+    if machine_id is not None:
+        stmt = stmt.where(Booking.machine_id == machine_id)
+    if member_id is not None:
+        stmt = stmt.where(Booking.member_id == member_id)
+    if status is not None:
+        stmt = stmt.where(Booking.status == status)
+    if end is not None:
+        stmt = stmt.where(Booking.start_at < end)
+    if start is not None:
+        stmt = stmt.where(Booking.end_at > start)
+    stmt = stmt.order_by(Booking.start_at, Booking.id).limit(limit).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def _may_change(actor: Actor, booking: Booking) -> None:
+    if actor.role is Role.member and booking.member_id == actor.member_id:
+        return
+    if actor.manages(booking.machine.house_id):
+        return
+    raise Forbidden("You may not change this booking.")
+
+
+def _free(session: Session, booking: Booking, start: dt.datetime, end: dt.datetime) -> None:
+    publish(session, "booking_freed", booking=booking, start=start, end=end)
+
+
+def move_booking(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    machine_id: int | None = None,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    actor.require(Role.member, Role.manager, Role.admin)
+    now = now or utcnow()
+    booking = get_booking(session, actor, booking_id)
+    _may_change(actor, booking)
+    if booking.status not in LIVE_STATUSES:
+        raise Conflict(f"A {booking.status.value} booking cannot be changed.", code="invalid_state")
+    before = audit.snapshot(booking)
+    new_start = start or booking.start_at
+    new_end = end or booking.end_at
+    machine = booking.machine
+    if machine_id is not None and machine_id != booking.machine_id:
+        machine = get_scoped(session, actor, Machine, machine_id)
+        if machine.house_id != booking.machine.house_id:
+            raise ValidationFailed(
+                "A booking can only move to a machine of the same house.",
+                errors={"machine_id": ["Must be a machine of the same house."]},
+            )
+    moved = (new_start, new_end, machine.id) != (booking.start_at, booking.end_at, booking.machine_id)
+    if moved:
+        _check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
+                    exclude_booking_id=booking.id)
+        old = (booking.start_at, booking.end_at)
+        booking.start_at, booking.end_at = new_start, new_end
+        booking.machine_id = machine.id
+        booking.machine = machine
+        booking.hourly_rate = machine.hourly_rate
+        booking.price = price_for(machine, new_start, new_end)
+    if note is not None:
+        booking.note = note
+    booking.updated_at = now
+    _flush_guarded(session)
+    if moved:
+        _free(session, booking, *old)
+    audit.record(session, actor, "booking.move", booking, before=before, after=audit.snapshot(booking))
+    return booking
+
+
+def cancel_booking(
+    session: Session, actor: Actor, booking_id: int, *, reason: str | None = None
+) -> Booking:
+    actor.require(Role.member, Role.manager, Role.admin)
+    booking = get_booking(session, actor, booking_id)
+    _may_change(actor, booking)
+    if booking.status not in LIVE_STATUSES:
+        raise Conflict(f"A {booking.status.value} booking cannot be cancelled.", code="invalid_state")
+    return _cancel(session, actor, booking, reason or "cancelled")
+
+
+def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
+    before = audit.snapshot(booking)
+    booking.status = BookingStatus.cancelled
+    booking.cancelled_reason = reason[:300]
+    booking.hold_expires_at = None
+    booking.updated_at = utcnow()
+    session.flush()
+    _free(session, booking, booking.start_at, booking.end_at)
+    audit.record(session, actor, "booking.cancel", booking, before=before, after=audit.snapshot(booking))
+    return booking
+
+
+def _transition(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    allowed_from: tuple[BookingStatus, ...],
+    to: BookingStatus,
+    action: str,
+) -> Booking:
+    actor.require(Role.manager, Role.admin)
+    booking = get_booking(session, actor, booking_id)
+    if not actor.manages(booking.machine.house_id):
+        raise Forbidden("Only the house's managers may do this.")
+    if booking.status not in allowed_from:
+        raise Conflict(
+            f"A {booking.status.value} booking cannot become {to.value}.", code="invalid_state"
+        )
+    before = audit.snapshot(booking)
+    booking.status = to
+    booking.hold_expires_at = None
+    booking.updated_at = utcnow()
+    session.flush()
+    audit.record(session, actor, action, booking, before=before, after=audit.snapshot(booking))
+    return booking
+
+
+def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
+    return _transition(session, actor, booking_id, (BookingStatus.held,), BookingStatus.confirmed,
+                       "booking.confirm")
+
+
+def complete_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
+    return _transition(session, actor, booking_id, (BookingStatus.confirmed,),
+                       BookingStatus.completed, "booking.complete")
+
+
+def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
+    return _transition(session, actor, booking_id, (BookingStatus.confirmed,),
+                       BookingStatus.no_show, "booking.no_show")
+
+
+def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
+    """Cancel every hold whose period ran out; returns how many expired."""
+    now = now or utcnow()
+    expired = session.scalars(
+        select(Booking).where(
+            Booking.status == BookingStatus.held,
+            Booking.hold_expires_at.is_not(None),
+            Booking.hold_expires_at <= now,
+        )
+    ).all()
+    system = Actor.system()
+    for booking in expired:
+        _cancel(session, system, booking, "hold expired")
+    return len(expired)
+
+
+def count_overlapping_live(session: Session) -> int:
+    """How many pairs of live bookings of one machine overlap (must always be 0)."""
+    other = Booking.__table__.alias("other")
+    stmt = select(func.count()).select_from(Booking.__table__.join(
+        other,
+        (other.c.machine_id == Booking.__table__.c.machine_id)
+        & (other.c.id > Booking.__table__.c.id)
+        & (other.c.start_at < Booking.__table__.c.end_at)
+        & (other.c.end_at > Booking.__table__.c.start_at),
+    )).where(
+        Booking.__table__.c.status.in_([s.value for s in LIVE_STATUSES]),
+        other.c.status.in_([s.value for s in LIVE_STATUSES]),
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+__all__ = [
+    "assert_machine_free",
+    "cancel_booking",
+    "complete_booking",
+    "confirm_booking",
+    "create_booking",
+    "expire_holds",
+    "get_booking",
+    "list_bookings",
+    "mark_no_show",
+    "move_booking",
+    "price_for",
+]
