@@ -1,0 +1,108 @@
+"""Production requests: members ask for a quantity of a product between two dates."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.database import db
+from api.schemas import AwareDateTime, Id, PageArgs, Schema, page_schema, paginate, strip_page
+from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
+from factoryshare.models import Role
+from factoryshare.models.scheduling import RequestStatus
+from factoryshare.services import production_requests as service
+
+URL_PREFIX = "/production-requests"
+blp = Blueprint("production_requests", __name__, description="Production requests")
+
+STATUSES = [s.value for s in RequestStatus]
+
+
+def _local(request, value):  # type: ignore[no-untyped-def]
+    return value.astimezone(ZoneInfo(request.house.timezone)).isoformat()
+
+
+class RequestArgs(PageArgs):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    member_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+
+
+class RequestCreate(Schema):
+    product_id = Id(required=True)
+    quantity = ma.fields.Integer(strict=True, required=True,
+                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+    earliest_start = AwareDateTime(required=True)
+    due = AwareDateTime(required=True)
+    priority = ma.fields.Integer(strict=True, load_default=1,
+                                 validate=validate.Range(min=1, max=service.MAX_PRIORITY),
+                                 metadata={"description": "weight of lateness, 1 (normal) to 10"})
+
+
+class OperationOut(Schema):
+    position = ma.fields.Integer()
+    capability = ma.fields.Function(lambda o: o.capability.code)
+    minutes = ma.fields.Integer()
+    min_lag_minutes = ma.fields.Integer()
+
+
+class RequestSchema(Schema):
+    id = Id(dump_only=True)
+    member_id = Id(dump_only=True)
+    house_id = Id(dump_only=True)
+    product_id = Id(dump_only=True)
+    product_name = ma.fields.Function(lambda r: r.product.name, dump_only=True)
+    quantity = ma.fields.Integer(dump_only=True)
+    earliest_start = ma.fields.Function(lambda r: _local(r, r.earliest_start), dump_only=True,
+                                        metadata={"description": "in the house's time zone"})
+    due = ma.fields.Function(lambda r: _local(r, r.due), dump_only=True,
+                             metadata={"description": "in the house's time zone"})
+    priority = ma.fields.Integer(dump_only=True)
+    status = ma.fields.Function(lambda r: r.status.value, dump_only=True)
+    operations = ma.fields.List(ma.fields.Nested(OperationOut), dump_only=True)
+    created_at = ma.fields.Function(lambda r: _local(r, r.created_at), dump_only=True)
+
+
+RequestPage = page_schema(RequestSchema, "ProductionRequestPage")
+
+
+@blp.route("")
+class ProductionRequests(MethodView):
+    @allow()
+    @blp.arguments(RequestArgs, location="query")
+    @blp.response(200, RequestPage)
+    def get(self, args):
+        """Production requests in my scope, by due date"""
+        filters, paging = strip_page(args)
+        return paginate(db(), service.list_requests(db(), current_actor(), **filters), paging)
+
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.arguments(RequestCreate)
+    @blp.response(201, RequestSchema)
+    def post(self, data):
+        """Ask for production of a product (operations come from its routing)"""
+        return service.create_request(db(), current_actor(), data)
+
+
+@blp.route("/<int:request_id>")
+class ProductionRequestById(MethodView):
+    @allow()
+    @blp.response(200, RequestSchema)
+    def get(self, request_id):
+        """One production request with its operations"""
+        return service.get_request(db(), current_actor(), request_id)
+
+
+@blp.route("/<int:request_id>/cancel")
+class ProductionRequestCancel(MethodView):
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(409, description="The request is already cancelled or done")
+    def post(self, request_id):
+        """Cancel an open or scheduled request"""
+        return service.cancel_request(db(), current_actor(), request_id)

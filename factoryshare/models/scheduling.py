@@ -1,0 +1,93 @@
+"""Production requests and the operations expanded from a product's routing.
+
+A member asks for `quantity` units of a product between `earliest_start` and `due`; each
+routing step becomes one RequestOperation whose minutes are setup + per unit x quantity.
+The scheduler turns open requests into machine time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from factoryshare.db import Base, IdType, UTCDateTime, utcnow
+
+
+class RequestStatus(str, enum.Enum):
+    open = "open"
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+    done = "done"
+
+
+class ProductionRequest(Base):
+    __tablename__ = "production_requests"
+    __label__ = "Production request"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("priority >= 1", name="priority_positive"),
+        CheckConstraint("due > earliest_start", name="due_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("members.id", ondelete="RESTRICT"), index=True
+    )
+    # The house that will produce it: the member's house when the request was made.
+    house_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("production_houses.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("products.id", ondelete="RESTRICT"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    earliest_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Weight of this request's tardiness in the schedule's objective (1 = normal).
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[RequestStatus] = mapped_column(
+        Enum(RequestStatus, native_enum=False, create_constraint=True, length=20,
+             name="production_request_status"),
+        default=RequestStatus.open, index=True,
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    house: Mapped["ProductionHouse"] = relationship()  # noqa: F821
+    product: Mapped["Product"] = relationship()  # noqa: F821
+    operations: Mapped[list["RequestOperation"]] = relationship(
+        cascade="all, delete-orphan", order_by="RequestOperation.position",
+        back_populates="request",
+    )
+
+
+class RequestOperation(Base):
+    """One routing step of a request, with its total minutes for the requested quantity."""
+
+    __tablename__ = "request_operations"
+    __table_args__ = (
+        UniqueConstraint("request_id", "position", name="uq_request_operations_request_position"),
+        CheckConstraint("position >= 1", name="position_positive"),
+        CheckConstraint("minutes >= 1", name="minutes_positive"),
+        CheckConstraint("min_lag_minutes >= 0", name="min_lag_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("production_requests.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    capability_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("capabilities.id", ondelete="RESTRICT")
+    )
+    minutes: Mapped[int] = mapped_column(Integer)
+    min_lag_minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+    request: Mapped[ProductionRequest] = relationship(back_populates="operations")
+    capability: Mapped["Capability"] = relationship()  # noqa: F821

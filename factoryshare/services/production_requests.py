@@ -1,0 +1,142 @@
+"""Production requests: a member asks for a quantity of a product between two dates.
+
+The request's operations are expanded from the product's routing when it is made (minutes =
+setup + per unit x quantity), so a later change to the routing does not alter a request
+already in the queue. Members act for their own business, managers for their houses' members.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from factoryshare import audit
+from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.db import utcnow
+from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.models import Member, Product, Role
+from factoryshare.models.scheduling import ProductionRequest, RequestOperation, RequestStatus
+from sqlalchemy.orm import Session
+from sqlalchemy import false
+
+MAX_QUANTITY = 1_000_000
+MAX_OPERATION_MINUTES = 60 * 24 * 366
+MAX_PRIORITY = 10
+
+
+def _request_scope(actor: Actor) -> Any:
+    if actor.is_admin:
+        return ProductionRequest.id.isnot(None)
+    if actor.role is Role.manager:
+        return ProductionRequest.house_id.in_(actor.house_ids)
+    if actor.role is Role.member:
+        return ProductionRequest.member_id == actor.member_id
+    if actor.role is Role.aggregator:
+        return ProductionRequest.member_id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+    return false()
+
+
+register_scope(ProductionRequest, _request_scope)
+
+
+def _aware(field: str, value: Any) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValidationFailed("Give a date and time with its offset.",
+                               errors={field: ["Give a date and time with its offset."]})
+    return value.astimezone(dt.timezone.utc)
+
+
+def _snapshot(request: ProductionRequest) -> dict[str, Any]:
+    return audit.snapshot(request, extra={"operations": [
+        {"position": o.position, "capability_id": o.capability_id, "minutes": o.minutes,
+         "min_lag_minutes": o.min_lag_minutes} for o in request.operations]})
+
+
+def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> ProductionRequest:
+    actor.require(Role.admin, Role.manager, Role.member)
+    product = get_scoped(session, actor, Product, data["product_id"])
+    member = session.get(Member, product.member_id)
+    assert member is not None
+    if not ((actor.role is Role.member and actor.member_id == member.id)
+            or actor.manages(member.house_id)):
+        raise Forbidden("Your role may not request production for this member.")
+    quantity = data["quantity"]
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationFailed("The quantity is out of range.",
+                               errors={"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
+    priority = data.get("priority", 1)
+    if not isinstance(priority, int) or not 1 <= priority <= MAX_PRIORITY:
+        raise ValidationFailed("The priority is out of range.",
+                               errors={"priority": [f"Between 1 and {MAX_PRIORITY}."]})
+    start = _aware("earliest_start", data["earliest_start"])
+    due = _aware("due", data["due"])
+    if due <= start:
+        raise ValidationFailed("The due date must come after the earliest start.",
+                               errors={"due": ["Must be after earliest_start."]})
+    if not product.routing:
+        raise ValidationFailed("This product has no routing to produce it by.",
+                               errors={"product_id": ["The product has no routing."]})
+    operations = []
+    for step in product.routing:
+        minutes = step.setup_minutes + step.minutes_per_unit * quantity
+        if minutes > MAX_OPERATION_MINUTES:
+            raise ValidationFailed("This quantity would take more than a year on one machine.",
+                                   errors={"quantity": ["Too large for one request."]})
+        operations.append(RequestOperation(position=step.position,
+                                           capability_id=step.capability_id,
+                                           minutes=max(minutes, 1),
+                                           min_lag_minutes=step.min_lag_minutes))
+    request = ProductionRequest(member_id=member.id, house_id=member.house_id,
+                                product_id=product.id, quantity=quantity, earliest_start=start,
+                                due=due, priority=priority, status=RequestStatus.open,
+                                created_by_id=actor.user_id)
+    request.operations = operations
+    session.add(request)
+    session.flush()
+    audit.record(session, actor, "production_request.created", request, after=_snapshot(request))
+    return request
+
+
+def list_requests(session: Session, actor: Actor, *, status: str | None = None,
+                  member_id: int | None = None, house_id: int | None = None
+                  ) -> Select[tuple[ProductionRequest]]:
+    stmt = scoped(actor, ProductionRequest)
+    if status is not None:
+        stmt = stmt.where(ProductionRequest.status == RequestStatus(status))
+    if member_id is not None:
+        stmt = stmt.where(ProductionRequest.member_id == member_id)
+    if house_id is not None:
+        stmt = stmt.where(ProductionRequest.house_id == house_id)
+    return stmt.order_by(ProductionRequest.due, ProductionRequest.id)
+
+
+def get_request(session: Session, actor: Actor, request_id: int) -> ProductionRequest:
+    return get_scoped(session, actor, ProductionRequest, request_id)
+
+
+def cancel_request(session: Session, actor: Actor, request_id: int) -> ProductionRequest:
+    request = get_scoped(session, actor, ProductionRequest, request_id)
+    actor.require(Role.admin, Role.manager, Role.member)
+    if not ((actor.role is Role.member and actor.member_id == request.member_id)
+            or actor.manages(request.house_id)):
+        raise Forbidden("Your role may not cancel this request.")
+    if request.status not in (RequestStatus.open, RequestStatus.scheduled):
+        raise Conflict(f"A {request.status.value} request cannot be cancelled.",
+                       code="request_not_cancellable")
+    before = _snapshot(request)
+    request.status = RequestStatus.cancelled
+    request.cancelled_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "production_request.cancelled", request, before=before,
+                 after=_snapshot(request))
+    return request
+
+
+def open_requests(session: Session, house_id: int) -> list[ProductionRequest]:
+    """The house's open requests, in due order (the scheduler's input)."""
+    return list(session.scalars(
+        select(ProductionRequest).where(ProductionRequest.house_id == house_id,
+                                        ProductionRequest.status == RequestStatus.open)
+        .order_by(ProductionRequest.due, ProductionRequest.id)))
