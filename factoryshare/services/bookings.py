@@ -373,34 +373,37 @@ def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
     return get_scoped(session, actor, Booking, booking_id)
 
 
-def list_bookings(
-    session: Session,
+def booking_query(
     actor: Actor,
     *,
     house_id: int | None = None,
     machine_id: int | None = None,
     member_id: int | None = None,
-    status: BookingStatus | None = None,
+    status: BookingStatus | str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[Booking]:
+) -> Select[Any]:
+    """Bookings in the caller's scope, filtered, ordered by start."""
     stmt = scoped(actor, Booking)
     if house_id is not None:
-        stmt = stmt.where(Booking.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id)))
+        stmt = stmt.where(
+            Booking.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id))
+        )
     if machine_id is not None:
         stmt = stmt.where(Booking.machine_id == machine_id)
     if member_id is not None:
         stmt = stmt.where(Booking.member_id == member_id)
     if status is not None:
-        stmt = stmt.where(Booking.status == status)
+        stmt = stmt.where(Booking.status == BookingStatus(status))
     if end is not None:
         stmt = stmt.where(Booking.start_at < end)
     if start is not None:
         stmt = stmt.where(Booking.end_at > start)
-    stmt = stmt.order_by(Booking.start_at, Booking.id).limit(limit).offset(offset)
-    return list(session.scalars(stmt))
+    return stmt.order_by(Booking.start_at, Booking.id)
+
+
+def list_bookings(session: Session, actor: Actor, **filters: Any) -> list[Booking]:
+    return list(session.scalars(booking_query(actor, **filters)))
 
 
 def _may_change(actor: Actor, booking: Booking) -> None:

@@ -1,0 +1,116 @@
+from factoryshare.models import Role
+from tests.factories.bookings import at, working_day
+
+URL = "/api/v1/bookings"
+
+
+def _member_headers(make_member, make_user, token_for, machine):
+    user = make_user(Role.member, member=make_member(house_id=machine.house_id))
+    return token_for(user), user
+
+
+def _slot(start="09:00", end="10:00"):
+    day = working_day()
+    return at(day, start).isoformat(), at(day, end).isoformat()
+
+
+def test_a_member_books_and_sees_the_price_and_local_times_with_offset(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine(hourly_rate=60_000)
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    start, end = _slot("09:00", "10:30")
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    assert r.status_code == 201, r.json
+    assert r.json["price"] == 90_000
+    assert r.json["status"] == "confirmed"
+    assert r.json["start"].endswith("T09:00:00+07:00")
+    assert r.json["zone"] == "WIB"
+    r = client.get(f"{URL}/{r.json['id']}", headers=headers)
+    assert r.status_code == 200
+
+
+def test_a_second_booking_of_a_taken_slot_is_a_409_booking_conflict(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    other, _ = _member_headers(make_member, make_user, token_for, machine)
+    start, end = _slot()
+    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
+                       headers=headers).status_code == 201
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=other)
+    assert r.status_code == 409
+    assert r.json["code"] == "booking_conflict"
+
+
+def test_a_time_without_offset_is_a_422_naming_the_field(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    r = client.post(URL, json={"machine_id": machine.id, "start": "2026-12-01T09:00:00",
+                               "end": "2026-12-01T10:00:00+07:00"}, headers=headers)
+    assert r.status_code == 422
+    assert "start" in r.json["errors"]
+
+
+def test_another_members_booking_is_not_found_and_cannot_be_cancelled(
+    client, make_machine, make_member, make_user, token_for, make_booking
+):
+    machine = make_machine()
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    booking = make_booking(machine=machine)
+    assert client.get(f"{URL}/{booking.id}", headers=headers).status_code == 404
+    assert client.post(f"{URL}/{booking.id}/cancel", json={}, headers=headers).status_code == 404
+
+
+def test_a_member_moves_then_cancels_and_the_manager_sees_it(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    manager = token_for(make_user(Role.manager, houses=[machine.house]))
+    start, end = _slot()
+    booking_id = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
+                             headers=headers).json["id"]
+    new_start, new_end = _slot("13:00", "14:00")
+    r = client.patch(f"{URL}/{booking_id}", json={"start": new_start, "end": new_end}, headers=headers)
+    assert r.status_code == 200, r.json
+    assert r.json["start"].endswith("T13:00:00+07:00")
+    r = client.post(f"{URL}/{booking_id}/cancel", json={"reason": "Order batal"}, headers=headers)
+    assert r.json["status"] == "cancelled"
+    r = client.get(URL, query_string={"house_id": machine.house_id, "status": "cancelled"},
+                   headers=manager)
+    assert r.status_code == 200, r.json
+    assert [b["id"] for b in r.json["items"]] == [booking_id]
+
+
+def test_only_a_manager_confirms_a_held_booking(
+    client, make_machine, make_house, make_member, make_user, token_for
+):
+    house = make_house(requires_confirmation=True)
+    machine = make_machine(house=house)
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    manager = token_for(make_user(Role.manager, houses=[house]))
+    start, end = _slot()
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    assert r.json["status"] == "held"
+    assert r.json["hold_expires_at"] is not None
+    assert client.post(f"{URL}/{r.json['id']}/confirm", headers=headers).status_code == 403
+    r = client.post(f"{URL}/{r.json['id']}/confirm", headers=manager)
+    assert r.status_code == 200
+    assert r.json["status"] == "confirmed"
+
+
+def test_a_manager_books_for_a_member_of_the_house(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    member = make_member(house_id=machine.house_id)
+    manager = token_for(make_user(Role.manager, houses=[machine.house]))
+    start, end = _slot()
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end,
+                               "member_id": member.id}, headers=manager)
+    assert r.status_code == 201, r.json
+    assert r.json["member_id"] == member.id
