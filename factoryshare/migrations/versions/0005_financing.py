@@ -1,0 +1,81 @@
+"""financing: dated KUR schemes, seeded with the 2026 rules
+
+Revision ID: 0005_financing
+Revises: 0002_bookings
+Create Date: 2026-11-23 03:00:00
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_financing"
+down_revision = "0002_bookings"
+branch_labels = None
+depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Permenko Perekonomian 1/2026 as summarised in DOMAIN.md section 1-2: one 6 % rate,
+# turnover <= Rp4.8 miliar, NPWP above Rp50 juta (Kecil: always), tenors in months.
+_SCHEMES_2026 = [
+    ("super_mikro", "KUR Super Mikro", 1, 10_000_000, 600, 36, 60, None),
+    ("mikro", "KUR Mikro", 10_000_001, 100_000_000, 600, 36, 60, 50_000_000),
+    ("kecil", "KUR Kecil", 100_000_001, 500_000_000, 600, 48, 60, 0),
+    ("khusus", "KUR Khusus (Klaster)", 1, 500_000_000, 600, 48, 60, 50_000_000),
+]
+
+
+def upgrade() -> None:
+    table = op.create_table(
+        "kur_schemes",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column(
+            "code",
+            sa.Enum("super_mikro", "mikro", "kecil", "khusus", name="kur_scheme_code",
+                    native_enum=False, create_constraint=True, length=20),
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("min_amount", sa.BigInteger(), nullable=False),
+        sa.Column("ceiling", sa.BigInteger(), nullable=False),
+        sa.Column("annual_rate_bps", sa.Integer(), nullable=False),
+        sa.Column("max_tenor_working_capital_months", sa.Integer(), nullable=False),
+        sa.Column("max_tenor_investment_months", sa.Integer(), nullable=False),
+        sa.Column("turnover_cap", sa.BigInteger(), nullable=False),
+        sa.Column("npwp_required_above", sa.BigInteger(), nullable=True),
+        sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from",
+                           name=op.f("ck_kur_schemes_valid_range")),
+        sa.CheckConstraint("ceiling > 0", name=op.f("ck_kur_schemes_ceiling_positive")),
+        sa.CheckConstraint("annual_rate_bps >= 0", name=op.f("ck_kur_schemes_rate_non_negative")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kur_schemes")),
+        sa.UniqueConstraint("code", "valid_from", name="uq_kur_schemes_code_valid_from"),
+    )
+    op.bulk_insert(
+        table,
+        [
+            {
+                "code": code,
+                "name": name,
+                "valid_from": dt.date(2026, 1, 5),
+                "valid_to": None,
+                "min_amount": low,
+                "ceiling": high,
+                "annual_rate_bps": rate,
+                "max_tenor_working_capital_months": kmk,
+                "max_tenor_investment_months": ki,
+                "turnover_cap": 4_800_000_000,
+                "npwp_required_above": npwp,
+            }
+            for code, name, low, high, rate, kmk, ki, npwp in _SCHEMES_2026
+        ],
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("kur_schemes")

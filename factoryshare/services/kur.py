@@ -1,0 +1,81 @@
+"""KUR schemes (dated reference rows) and the eligibility check for a requested loan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from factoryshare.access import Actor, register_scope
+from factoryshare.errors import NotFound, ValidationFailed
+from factoryshare.models.financing import KurScheme, KurSchemeCode
+
+# Schemes are public reference data: every signed-in role may read them.
+register_scope(KurScheme, lambda actor: KurScheme.id.isnot(None))
+
+
+def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> list[KurScheme]:
+    stmt = select(KurScheme).order_by(KurScheme.code, KurScheme.valid_from)
+    if on is not None:
+        stmt = stmt.where(
+            KurScheme.valid_from <= on, or_(KurScheme.valid_to.is_(None), KurScheme.valid_to > on)
+        )
+    return list(session.scalars(stmt))
+
+
+def scheme_in_force(session: Session, code: KurSchemeCode, on: dt.date) -> KurScheme:
+    scheme = session.scalars(
+        select(KurScheme)
+        .where(
+            KurScheme.code == code,
+            KurScheme.valid_from <= on,
+            or_(KurScheme.valid_to.is_(None), KurScheme.valid_to > on),
+        )
+        .order_by(KurScheme.valid_from.desc())
+    ).first()
+    if scheme is None:
+        raise NotFound("No KUR scheme of that kind is in force on that date.")
+    return scheme
+
+
+@dataclass(frozen=True)
+class Request:
+    amount: int
+    tenor_months: int
+    purpose: str  # "working_capital" or "investment"
+    annual_turnover: int
+    has_npwp: bool
+
+
+def check_eligibility(scheme: KurScheme, request: Request) -> None:
+    """Raise ValidationFailed naming every rule the request breaks."""
+    errors: dict[str, list[str]] = {}
+    if request.amount < scheme.min_amount or request.amount > scheme.ceiling:
+        errors.setdefault("amount", []).append(
+            f"{scheme.name} lends from Rp{scheme.min_amount:,} to Rp{scheme.ceiling:,}.".replace(",", ".")
+        )
+    max_tenor = (
+        scheme.max_tenor_investment_months
+        if request.purpose == "investment"
+        else scheme.max_tenor_working_capital_months
+    )
+    if request.tenor_months < 1 or request.tenor_months > max_tenor:
+        errors.setdefault("tenor_months", []).append(
+            f"{scheme.name} allows at most {max_tenor} months for this purpose."
+        )
+    if request.annual_turnover > scheme.turnover_cap:
+        errors.setdefault("annual_turnover", []).append(
+            "KUR is only for businesses with a turnover of at most Rp4.800.000.000 a year."
+            if scheme.turnover_cap == 4_800_000_000
+            else "The turnover is above this scheme's cap."
+        )
+    if (
+        scheme.npwp_required_above is not None
+        and request.amount > scheme.npwp_required_above
+        and not request.has_npwp
+    ):
+        errors.setdefault("npwp", []).append("An NPWP is required for a loan of this size.")
+    if errors:
+        raise ValidationFailed("The loan does not fit the KUR scheme.", errors=errors)
