@@ -5,10 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Date, Enum, Integer, String, UniqueConstraint, BigInteger
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from factoryshare.db import Base, IdType
+from factoryshare.db import Base, IdType, UTCDateTime, utcnow
+from factoryshare.models.members import Cluster
 
 
 class KurSchemeCode(str, enum.Enum):
@@ -45,3 +55,57 @@ class KurScheme(Base):
     max_tenor_investment_months: Mapped[int] = mapped_column(Integer)
     turnover_cap: Mapped[int] = mapped_column(BigInteger)
     npwp_required_above: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class LoanStatus(str, enum.Enum):
+    draft = "draft"
+    submitted = "submitted"
+    changes_requested = "changes_requested"
+    approved = "approved"
+    rejected = "rejected"
+    lender_approved = "lender_approved"
+    lender_declined = "lender_declined"
+    disbursing = "disbursing"
+    repaying = "repaying"
+    closed = "closed"
+
+
+class LoanApplication(Base):
+    """A KUR Klaster application made for a cluster, endorsed by its aggregator, decided by a lender."""
+
+    __tablename__ = "loan_applications"
+    __label__ = "Loan application"
+    __table_args__ = (
+        CheckConstraint("requested_amount > 0", name="requested_amount_positive"),
+        CheckConstraint("tenor_months > 0", name="tenor_positive"),
+        CheckConstraint("grace_months >= 0", name="grace_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
+    )
+    scheme_id: Mapped[int] = mapped_column(IdType, ForeignKey("kur_schemes.id", ondelete="RESTRICT"))
+    status: Mapped[LoanStatus] = mapped_column(
+        Enum(LoanStatus, native_enum=False, create_constraint=True, length=20, name="loan_status"),
+        default=LoanStatus.draft,
+    )
+    requested_amount: Mapped[int] = mapped_column(BigInteger)
+    tenor_months: Mapped[int] = mapped_column(Integer)
+    grace_months: Mapped[int] = mapped_column(Integer, default=0)
+    approved_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    approved_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    second_approved_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    cluster: Mapped[Cluster] = relationship()
+    scheme: Mapped[KurScheme] = relationship()

@@ -12,12 +12,15 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
+import factoryshare.db
+
 revision = "0005_financing"
 down_revision = "0002_bookings"
 branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TS = factoryshare.db.UTCDateTime(timezone=True)
 
 # Permenko Perekonomian 1/2026 as summarised in DOMAIN.md section 1-2: one 6 % rate,
 # turnover <= Rp4.8 miliar, NPWP above Rp50 juta (Kecil: always), tenors in months.
@@ -75,7 +78,53 @@ def upgrade() -> None:
             for code, name, low, high, rate, kmk, ki, npwp in _SCHEMES_2026
         ],
     )
+    op.create_table(
+        "loan_applications",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("cluster_id", _ID, nullable=False),
+        sa.Column("scheme_id", _ID, nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("draft", "submitted", "changes_requested", "approved", "rejected",
+                    "lender_approved", "lender_declined", "disbursing", "repaying", "closed",
+                    name="loan_status", native_enum=False, create_constraint=True, length=20),
+            nullable=False,
+        ),
+        sa.Column("requested_amount", sa.BigInteger(), nullable=False),
+        sa.Column("tenor_months", sa.Integer(), nullable=False),
+        sa.Column("grace_months", sa.Integer(), nullable=False),
+        sa.Column("approved_amount", sa.BigInteger(), nullable=True),
+        sa.Column("notes", sa.String(length=1000), nullable=False),
+        sa.Column("created_by_id", _ID, nullable=True),
+        sa.Column("approved_by_id", _ID, nullable=True),
+        sa.Column("second_approved_by_id", _ID, nullable=True),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("updated_at", _TS, nullable=False),
+        sa.CheckConstraint("requested_amount > 0",
+                           name=op.f("ck_loan_applications_requested_amount_positive")),
+        sa.CheckConstraint("tenor_months > 0", name=op.f("ck_loan_applications_tenor_positive")),
+        sa.CheckConstraint("grace_months >= 0", name=op.f("ck_loan_applications_grace_non_negative")),
+        sa.ForeignKeyConstraint(["cluster_id"], ["clusters.id"],
+                                name=op.f("fk_loan_applications_cluster_id_clusters"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["scheme_id"], ["kur_schemes.id"],
+                                name=op.f("fk_loan_applications_scheme_id_kur_schemes"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"],
+                                name=op.f("fk_loan_applications_created_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["approved_by_id"], ["users.id"],
+                                name=op.f("fk_loan_applications_approved_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["second_approved_by_id"], ["users.id"],
+                                name=op.f("fk_loan_applications_second_approved_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan_applications")),
+    )
+    op.create_index(op.f("ix_loan_applications_cluster_id"), "loan_applications", ["cluster_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_loan_applications_cluster_id"), table_name="loan_applications")
+    op.drop_table("loan_applications")
     op.drop_table("kur_schemes")

@@ -1,0 +1,247 @@
+"""KUR Klaster loan applications: guarded, audited workflow.
+
+draft -> submitted (the aggregator or the cluster's chair submits; checked against the scheme)
+submitted -> approved | rejected | changes_requested (the cluster's aggregator endorses;
+    above the aggregator's approval limit two different people must approve)
+changes_requested -> submitted
+approved -> lender_approved | lender_declined (the lender decides; recorded by an admin)
+lender_approved -> disbursing (admin)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factoryshare import audit
+from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.models import Role
+from factoryshare.models.financing import KurScheme, KurSchemeCode, LoanApplication, LoanStatus
+from factoryshare.models.members import Cluster, cluster_members
+from factoryshare.services import kur
+from factoryshare.services.repayment import annuity_schedule
+
+
+def _scope(actor: Actor) -> Any:
+    if actor.role is Role.aggregator:
+        return LoanApplication.cluster_id.in_(
+            select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
+        )
+    if actor.role is Role.member:
+        return LoanApplication.cluster_id.in_(
+            select(cluster_members.c.cluster_id).where(
+                cluster_members.c.member_id == actor.member_id
+            )
+        )
+    if actor.role is Role.manager:
+        return LoanApplication.cluster_id.in_(
+            select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
+        )
+    return LoanApplication.id.is_(None)
+
+
+register_scope(LoanApplication, _scope)
+
+_FIELDS = ("requested_amount", "tenor_months", "grace_months")
+
+
+def _snapshot(app: LoanApplication) -> dict[str, Any]:
+    return {
+        "status": app.status.value,
+        "requested_amount": app.requested_amount,
+        "tenor_months": app.tenor_months,
+        "grace_months": app.grace_months,
+        "approved_amount": app.approved_amount,
+    }
+
+
+def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any) -> None:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(amount, int) or amount <= 0:
+        errors["requested_amount"] = ["Must be a positive whole number of rupiah."]
+    elif amount > scheme.ceiling:
+        errors["requested_amount"] = [f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")]
+    limit = max(scheme.max_tenor_working_capital_months, scheme.max_tenor_investment_months)
+    if not isinstance(tenor, int) or tenor < 1 or tenor > limit:
+        errors["tenor_months"] = [f"Must be between 1 and {limit} months."]
+    if not isinstance(grace, int) or grace < 0:
+        errors["grace_months"] = ["Must be zero or more months."]
+    elif isinstance(tenor, int) and grace >= tenor:
+        errors["grace_months"] = ["Must be shorter than the tenor."]
+    if errors:
+        raise ValidationFailed("The loan terms break the scheme's rules.", errors=errors)
+
+
+def _may_apply_for(actor: Actor, cluster: Cluster) -> bool:
+    if actor.is_admin:
+        return True
+    if actor.role is Role.aggregator:
+        return cluster.aggregator_id == actor.aggregator_id
+    if actor.role is Role.member:
+        return cluster.chair_member_id is not None and cluster.chair_member_id == actor.member_id
+    return False
+
+
+def create(
+    session: Session,
+    actor: Actor,
+    *,
+    cluster_id: int,
+    requested_amount: int,
+    tenor_months: int,
+    grace_months: int = 0,
+    notes: str = "",
+    on: dt.date | None = None,
+) -> LoanApplication:
+    actor.require(Role.admin, Role.aggregator, Role.member)
+    cluster = get_scoped(session, actor, Cluster, cluster_id)
+    if not _may_apply_for(actor, cluster):
+        raise Forbidden("Only the cluster's aggregator or its chair may apply for its loan.")
+    scheme = kur.scheme_in_force(session, KurSchemeCode.khusus, on or dt.date.today())
+    _check_terms(scheme, requested_amount, tenor_months, grace_months)
+    app = LoanApplication(
+        cluster_id=cluster.id,
+        scheme_id=scheme.id,
+        status=LoanStatus.draft,
+        requested_amount=requested_amount,
+        tenor_months=tenor_months,
+        grace_months=grace_months,
+        notes=notes,
+        created_by_id=actor.user_id,
+    )
+    session.add(app)
+    session.flush()
+    audit.record(session, actor, "loan_application.created", app, after=_snapshot(app))
+    return app
+
+
+def get(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+    return get_scoped(session, actor, LoanApplication, application_id)
+
+
+def list_applications(session: Session, actor: Actor) -> list[LoanApplication]:
+    return list(session.scalars(scoped(actor, LoanApplication).order_by(LoanApplication.id)))
+
+
+def update(session: Session, actor: Actor, application_id: int, **changes: Any) -> LoanApplication:
+    app = get(session, actor, application_id)
+    if not _may_apply_for(actor, app.cluster):
+        raise Forbidden("Only the cluster's aggregator or its chair may edit its application.")
+    if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
+        raise Conflict("Only a draft or an application sent back for changes can be edited.",
+                       code="invalid_transition")
+    before = _snapshot(app)
+    values = {f: changes.get(f, getattr(app, f)) for f in _FIELDS}
+    _check_terms(app.scheme, values["requested_amount"], values["tenor_months"], values["grace_months"])
+    for name, value in values.items():
+        setattr(app, name, value)
+    if "notes" in changes:
+        app.notes = changes["notes"]
+    session.flush()
+    audit.record(session, actor, "loan_application.updated", app, before=before, after=_snapshot(app))
+    return app
+
+
+def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[LoanStatus, ...],
+          target: LoanStatus, action: str) -> LoanApplication:
+    if app.status not in allowed:
+        raise Conflict(
+            f"An application that is {app.status.value} cannot be {action}.",
+            code="invalid_transition",
+        )
+    before = _snapshot(app)
+    app.status = target
+    session.flush()
+    audit.record(session, actor, f"loan_application.{action}", app, before=before, after=_snapshot(app))
+    return app
+
+
+def submit(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+    app = get(session, actor, application_id)
+    if not _may_apply_for(actor, app.cluster):
+        raise Forbidden("Only the cluster's aggregator or its chair may submit its application.")
+    _check_terms(app.scheme, app.requested_amount, app.tenor_months, app.grace_months)
+    return _move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
+                 LoanStatus.submitted, "submitted")
+
+
+def _endorser(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+    actor.require(Role.admin, Role.aggregator)
+    return get(session, actor, application_id)
+
+
+def approve(session: Session, actor: Actor, application_id: int,
+            approved_amount: int | None = None) -> LoanApplication:
+    app = _endorser(session, actor, application_id)
+    if app.status is not LoanStatus.submitted:
+        raise Conflict(f"An application that is {app.status.value} cannot be approved.",
+                       code="invalid_transition")
+    amount = app.requested_amount if approved_amount is None else approved_amount
+    if not isinstance(amount, int) or amount <= 0 or amount > app.requested_amount:
+        raise ValidationFailed("The approved amount is not possible.", errors={
+            "approved_amount": ["Must be positive and at most the requested amount."]})
+    limit = app.cluster.aggregator.approval_limit
+    if app.approved_by_id is None:
+        app.approved_by_id = actor.user_id
+        app.approved_amount = amount
+        if amount > limit:
+            session.flush()
+            audit.record(session, actor, "loan_application.first_approval", app,
+                         after=_snapshot(app))
+            return app  # a second, different approver is needed
+    else:
+        if app.approved_by_id == actor.user_id:
+            raise Conflict("The second approval must come from someone else.",
+                           code="same_approver")
+        app.second_approved_by_id = actor.user_id
+        app.approved_amount = min(amount, app.approved_amount or amount)
+    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.approved, "approved")
+
+
+def reject(session: Session, actor: Actor, application_id: int, reason: str = "") -> LoanApplication:
+    app = _endorser(session, actor, application_id)
+    if reason:
+        app.notes = reason[:1000]
+    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.rejected, "rejected")
+
+
+def request_changes(session: Session, actor: Actor, application_id: int,
+                    reason: str = "") -> LoanApplication:
+    app = _endorser(session, actor, application_id)
+    if reason:
+        app.notes = reason[:1000]
+    app.approved_by_id = None
+    app.approved_amount = None
+    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.changes_requested,
+                 "sent_back")
+
+
+def lender_decision(session: Session, actor: Actor, application_id: int,
+                    approved: bool) -> LoanApplication:
+    actor.require(Role.admin)
+    app = get(session, actor, application_id)
+    target = LoanStatus.lender_approved if approved else LoanStatus.lender_declined
+    return _move(session, actor, app, (LoanStatus.approved,), target,
+                 "lender_approved" if approved else "lender_declined")
+
+
+def disburse(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+    actor.require(Role.admin)
+    app = get(session, actor, application_id)
+    return _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing,
+                 "disbursing")
+
+
+def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: ignore[no-untyped-def]
+    """The repayment schedule of the approved (or requested) amount under the scheme's rate."""
+    return annuity_schedule(
+        app.approved_amount or app.requested_amount,
+        app.scheme.annual_rate_bps,
+        app.tenor_months,
+        grace_months=app.grace_months,
+        first_due=first_due,
+    )

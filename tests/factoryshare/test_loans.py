@@ -1,0 +1,122 @@
+import datetime as dt
+
+import pytest
+
+from factoryshare.access import Actor
+from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.models import AuditEvent, Role
+from factoryshare.models.financing import LoanStatus
+from factoryshare.services import loans
+
+ON = dt.date(2026, 11, 23)
+
+
+@pytest.fixture()
+def setting(make_user, make_aggregator, make_cluster, make_member):
+    aggregator = make_aggregator(approval_limit=100_000_000)
+    chair, other = make_member(), make_member()
+    cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id)
+    return {
+        "cluster": cluster,
+        "endorser": Actor.of(make_user(Role.aggregator, aggregator=aggregator)),
+        "second": Actor.of(make_user(Role.aggregator, aggregator=aggregator)),
+        "chair": Actor.of(make_user(Role.member, member=chair)),
+        "member": Actor.of(make_user(Role.member, member=other)),
+        "stranger": Actor.of(make_user(Role.aggregator)),
+        "admin": Actor.of(make_user(Role.admin)),
+    }
+
+
+def apply(db, s, amount=80_000_000, **kw):
+    return loans.create(db, s["chair"], cluster_id=s["cluster"].id, requested_amount=amount,
+                        tenor_months=kw.pop("tenor_months", 36), on=ON, **kw)
+
+
+def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(db, setting):
+    s = setting
+    app = apply(db, s)
+    assert app.status is LoanStatus.draft
+    loans.submit(db, s["chair"], app.id)
+    loans.approve(db, s["endorser"], app.id)
+    assert app.status is LoanStatus.approved and app.approved_amount == 80_000_000
+    loans.lender_decision(db, s["admin"], app.id, approved=True)
+    loans.disburse(db, s["admin"], app.id)
+
+    assert app.status is LoanStatus.disbursing
+    actions = [e.action for e in db.query(AuditEvent).filter_by(object_id=str(app.id))
+               if e.action.startswith("loan_application.")]
+    assert actions == ["loan_application.created", "loan_application.submitted",
+                       "loan_application.approved", "loan_application.lender_approved",
+                       "loan_application.disbursing"]
+
+
+def test_above_the_aggregators_limit_two_different_people_must_approve(db, setting):
+    s = setting
+    app = apply(db, s, amount=300_000_000)
+    loans.submit(db, s["chair"], app.id)
+
+    loans.approve(db, s["endorser"], app.id)
+    assert app.status is LoanStatus.submitted
+    with pytest.raises(Conflict):
+        loans.approve(db, s["endorser"], app.id)
+    loans.approve(db, s["second"], app.id)
+    assert app.status is LoanStatus.approved
+
+
+def test_an_application_sent_back_can_be_edited_and_resubmitted(db, setting):
+    s = setting
+    app = apply(db, s)
+    loans.submit(db, s["chair"], app.id)
+    loans.request_changes(db, s["endorser"], app.id, reason="Lower the amount")
+    loans.update(db, s["chair"], app.id, requested_amount=60_000_000)
+    loans.submit(db, s["chair"], app.id)
+
+    assert app.status is LoanStatus.submitted
+    assert app.requested_amount == 60_000_000
+
+
+def test_a_workflow_step_out_of_order_is_a_conflict(db, setting):
+    s = setting
+    app = apply(db, s)
+    with pytest.raises(Conflict) as caught:
+        loans.approve(db, s["endorser"], app.id)
+    assert caught.value.code == "invalid_transition"
+    with pytest.raises(Conflict):
+        loans.disburse(db, s["admin"], app.id)
+
+
+def test_terms_outside_the_cluster_scheme_are_refused_naming_every_field(db, setting):
+    with pytest.raises(ValidationFailed) as caught:
+        apply(db, setting, amount=600_000_000, tenor_months=90, grace_months=-1)
+    assert set(caught.value.errors) == {"requested_amount", "tenor_months", "grace_months"}
+
+
+def test_only_the_chair_or_aggregator_may_apply_and_members_cannot_endorse(db, setting):
+    s = setting
+    with pytest.raises(Forbidden):
+        loans.create(db, s["member"], cluster_id=s["cluster"].id, requested_amount=1_000_000,
+                     tenor_months=12, on=ON)
+    app = apply(db, s)
+    loans.submit(db, s["chair"], app.id)
+    with pytest.raises(Forbidden):
+        loans.approve(db, s["chair"], app.id)
+
+
+def test_another_aggregators_staff_cannot_see_the_application(db, setting):
+    s = setting
+    app = apply(db, s)
+    with pytest.raises(NotFound):
+        loans.get(db, s["stranger"], app.id)
+    assert loans.list_applications(db, s["stranger"]) == []
+    assert [a.id for a in loans.list_applications(db, s["member"])] == [app.id]
+
+
+def test_the_schedule_of_an_approved_loan_repays_the_approved_amount_at_six_percent(db, setting):
+    s = setting
+    app = apply(db, s, amount=50_000_000)
+    loans.submit(db, s["chair"], app.id)
+    loans.approve(db, s["endorser"], app.id)
+
+    rows = loans.schedule(app)
+    assert rows[0].amount == 1_521_097
+    assert sum(r.principal for r in rows) == 50_000_000
