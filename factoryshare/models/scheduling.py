@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
@@ -91,3 +92,84 @@ class RequestOperation(Base):
 
     request: Mapped[ProductionRequest] = relationship(back_populates="operations")
     capability: Mapped["Capability"] = relationship()  # noqa: F821
+
+
+class RunStatus(str, enum.Enum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    published = "published"
+    discarded = "discarded"
+
+
+class ScheduleRun(Base):
+    """One solve of a house's open requests over a horizon, queued for a worker."""
+
+    __tablename__ = "schedule_runs"
+    __label__ = "Schedule run"
+    __table_args__ = (
+        CheckConstraint("horizon_end > horizon_start", name="horizon_positive"),
+        CheckConstraint("time_limit_seconds >= 1", name="time_limit_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    house_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("production_houses.id", ondelete="RESTRICT"), index=True
+    )
+    horizon_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    horizon_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    time_limit_seconds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(RunStatus, native_enum=False, create_constraint=True, length=20,
+             name="schedule_run_status"),
+        default=RunStatus.queued, index=True,
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    worker_id: Mapped[str | None] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    problem: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    solution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    house: Mapped["ProductionHouse"] = relationship()  # noqa: F821
+    assignments: Mapped[list["ScheduleAssignment"]] = relationship(
+        cascade="all, delete-orphan", order_by="ScheduleAssignment.start_at",
+        back_populates="run",
+    )
+
+
+class ScheduleAssignment(Base):
+    """One operation placed on one machine by a run; booking_id once published."""
+
+    __tablename__ = "schedule_assignments"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="end_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("schedule_runs.id", ondelete="CASCADE"), index=True
+    )
+    operation_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("request_operations.id", ondelete="CASCADE"), index=True
+    )
+    machine_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("machines.id", ondelete="RESTRICT")
+    )
+    start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    booking_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("bookings.id", ondelete="SET NULL")
+    )
+
+    run: Mapped[ScheduleRun] = relationship(back_populates="assignments")
+    operation: Mapped[RequestOperation] = relationship()

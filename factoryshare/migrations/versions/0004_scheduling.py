@@ -2,6 +2,7 @@
 
 Revision ID: 0004_scheduling
 Revises: 0002_bookings
+(also schedule runs and their assignments)
 Create Date: 2026-11-23 03:00:00
 """
 
@@ -90,8 +91,87 @@ def upgrade() -> None:
     with op.batch_alter_table("request_operations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_request_operations_request_id"), ["request_id"])
 
+    op.create_table(
+        "schedule_runs",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("house_id", _ID, nullable=False),
+        sa.Column("horizon_start", _TS, nullable=False),
+        sa.Column("horizon_end", _TS, nullable=False),
+        sa.Column("time_limit_seconds", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("queued", "running", "succeeded", "failed", "published", "discarded",
+                    name="schedule_run_status", native_enum=False, create_constraint=True,
+                    length=20),
+            nullable=False,
+        ),
+        sa.Column("requested_by_id", _ID, nullable=True),
+        sa.Column("worker_id", sa.String(length=120), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("heartbeat_at", _TS, nullable=True),
+        sa.Column("started_at", _TS, nullable=True),
+        sa.Column("finished_at", _TS, nullable=True),
+        sa.Column("problem", sa.JSON(), nullable=True),
+        sa.Column("solution", sa.JSON(), nullable=True),
+        sa.Column("kpis", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.CheckConstraint("horizon_end > horizon_start",
+                           name=op.f("ck_schedule_runs_horizon_positive")),
+        sa.CheckConstraint("time_limit_seconds >= 1",
+                           name=op.f("ck_schedule_runs_time_limit_positive")),
+        sa.CheckConstraint("attempts >= 0", name=op.f("ck_schedule_runs_attempts_non_negative")),
+        sa.ForeignKeyConstraint(["house_id"], ["production_houses.id"],
+                                name=op.f("fk_schedule_runs_house_id_production_houses"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"],
+                                name=op.f("fk_schedule_runs_requested_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_runs")),
+    )
+    with op.batch_alter_table("schedule_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_schedule_runs_house_id"), ["house_id"])
+        batch_op.create_index(batch_op.f("ix_schedule_runs_status"), ["status"])
+
+    op.create_table(
+        "schedule_assignments",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("run_id", _ID, nullable=False),
+        sa.Column("operation_id", _ID, nullable=False),
+        sa.Column("machine_id", _ID, nullable=False),
+        sa.Column("start_at", _TS, nullable=False),
+        sa.Column("end_at", _TS, nullable=False),
+        sa.Column("booking_id", _ID, nullable=True),
+        sa.CheckConstraint("end_at > start_at",
+                           name=op.f("ck_schedule_assignments_end_after_start")),
+        sa.ForeignKeyConstraint(["run_id"], ["schedule_runs.id"],
+                                name=op.f("fk_schedule_assignments_run_id_schedule_runs"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["operation_id"], ["request_operations.id"],
+                                name=op.f("fk_schedule_assignments_operation_id_request_operations"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["machine_id"], ["machines.id"],
+                                name=op.f("fk_schedule_assignments_machine_id_machines"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"],
+                                name=op.f("fk_schedule_assignments_booking_id_bookings"),
+                                ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_assignments")),
+    )
+    with op.batch_alter_table("schedule_assignments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_schedule_assignments_run_id"), ["run_id"])
+        batch_op.create_index(batch_op.f("ix_schedule_assignments_operation_id"), ["operation_id"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("schedule_assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_schedule_assignments_operation_id"))
+        batch_op.drop_index(batch_op.f("ix_schedule_assignments_run_id"))
+    op.drop_table("schedule_assignments")
+    with op.batch_alter_table("schedule_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_schedule_runs_status"))
+        batch_op.drop_index(batch_op.f("ix_schedule_runs_house_id"))
+    op.drop_table("schedule_runs")
     with op.batch_alter_table("request_operations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_request_operations_request_id"))
     op.drop_table("request_operations")

@@ -1,0 +1,121 @@
+"""Schedule runs: queue a solve of a house's open requests, poll it, discard it."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.database import db
+from api.schemas import AwareDateTime, Id, PageArgs, Schema, page_schema, paginate, strip_page
+from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
+from factoryshare.models import Role
+from factoryshare.models.scheduling import RunStatus
+from factoryshare.services import scheduling as service
+
+URL_PREFIX = "/schedule-runs"
+blp = Blueprint("schedule_runs", __name__, description="Schedule runs")
+house_blp = Blueprint("house_schedule_runs", __name__, description="Schedule runs of a house")
+EXTRA_BLUEPRINTS = [("/houses", house_blp)]
+
+STATUSES = [s.value for s in RunStatus]
+
+
+def _local(run, value):  # type: ignore[no-untyped-def]
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(run.house.timezone)).isoformat()
+
+
+class RunArgs(PageArgs):
+    house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+
+
+class RunCreate(Schema):
+    horizon_start = AwareDateTime(required=True)
+    horizon_end = AwareDateTime(required=True)
+    time_limit_seconds = ma.fields.Integer(strict=True, load_default=10,
+                                           validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT))
+
+
+class AssignmentOut(Schema):
+    operation_id = Id()
+    request_id = ma.fields.Function(lambda a: a.operation.request_id)
+    machine_id = Id()
+    start = ma.fields.Function(lambda a: _local(a.run, a.start_at))
+    end = ma.fields.Function(lambda a: _local(a.run, a.end_at))
+    booking_id = ma.fields.Integer(allow_none=True)
+
+
+class RunSchema(Schema):
+    id = Id(dump_only=True)
+    house_id = Id(dump_only=True)
+    status = ma.fields.Function(lambda r: r.status.value, dump_only=True)
+    horizon_start = ma.fields.Function(lambda r: _local(r, r.horizon_start), dump_only=True)
+    horizon_end = ma.fields.Function(lambda r: _local(r, r.horizon_end), dump_only=True)
+    time_limit_seconds = ma.fields.Integer(dump_only=True)
+    attempts = ma.fields.Integer(dump_only=True)
+    started_at = ma.fields.Function(lambda r: _local(r, r.started_at), dump_only=True,
+                                    allow_none=True)
+    finished_at = ma.fields.Function(lambda r: _local(r, r.finished_at), dump_only=True,
+                                     allow_none=True)
+    kpis = ma.fields.Dict(dump_only=True, allow_none=True)
+    error = ma.fields.String(dump_only=True, allow_none=True)
+    assignments = ma.fields.List(ma.fields.Nested(AssignmentOut), dump_only=True)
+    created_at = ma.fields.Function(lambda r: _local(r, r.created_at), dump_only=True)
+
+
+RunPage = page_schema(RunSchema, "ScheduleRunPage")
+
+
+@blp.route("")
+class ScheduleRuns(MethodView):
+    @allow()
+    @blp.arguments(RunArgs, location="query")
+    @blp.response(200, RunPage)
+    def get(self, args):
+        """Schedule runs in my scope, newest first"""
+        filters, paging = strip_page(args)
+        return paginate(db(), service.list_runs(db(), current_actor(), **filters), paging)
+
+
+@blp.route("/<int:run_id>")
+class ScheduleRunById(MethodView):
+    @allow()
+    @blp.response(200, RunSchema)
+    def get(self, run_id):
+        """One run: status, KPIs and proposed assignments in the house's time"""
+        return service.get_run(db(), current_actor(), run_id)
+
+
+@blp.route("/<int:run_id>/discard")
+class ScheduleRunDiscard(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, RunSchema)
+    @blp.alt_response(409, description="The run is already published or discarded")
+    def post(self, run_id):
+        """Discard a run"""
+        return service.discard_run(db(), current_actor(), run_id)
+
+
+@house_blp.route("/<int:house_id>/schedule-runs")
+class HouseScheduleRuns(MethodView):
+    @allow(Role.admin, Role.manager)
+    @house_blp.arguments(PageArgs, location="query")
+    @house_blp.response(200, RunPage)
+    def get(self, args, house_id):
+        """This house's schedule runs, newest first"""
+        _, paging = strip_page(args)
+        return paginate(db(), service.list_house_runs(db(), current_actor(), house_id), paging)
+
+    @allow(Role.admin, Role.manager)
+    @house_blp.arguments(RunCreate)
+    @house_blp.response(202, RunSchema)
+    def post(self, data, house_id):
+        """Queue a solve of the house's open requests; poll the run for its result"""
+        return service.queue_run(db(), current_actor(), house_id, data)

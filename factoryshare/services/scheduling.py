@@ -1,0 +1,104 @@
+"""Schedule runs: a manager queues a solve of the house's open requests; workers run it.
+
+This module holds the queue side: queue, read, list and discard. A run answers at once with
+status `queued`; a worker (factoryshare/worker.py) claims it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, false
+from sqlalchemy.orm import Session
+
+from factoryshare import audit
+from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.models import ProductionHouse, Role
+from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+MAX_HORIZON = dt.timedelta(days=62)
+MAX_TIME_LIMIT = 600
+
+
+def _run_scope(actor: Actor) -> Any:
+    if actor.is_admin:
+        return ScheduleRun.id.isnot(None)
+    if actor.role is Role.manager:
+        return ScheduleRun.house_id.in_(actor.house_ids)
+    return false()
+
+
+register_scope(ScheduleRun, _run_scope)
+
+
+def _aware(field: str, value: Any) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValidationFailed("Give a date and time with its offset.",
+                               errors={field: ["Give a date and time with its offset."]})
+    return value.astimezone(dt.timezone.utc)
+
+
+def _house_managed(session: Session, actor: Actor, house_id: int) -> ProductionHouse:
+    actor.require(Role.admin, Role.manager)
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    if not actor.manages(house.id):
+        raise Forbidden("Only this house's managers may schedule it.")
+    return house
+
+
+def queue_run(session: Session, actor: Actor, house_id: int, data: dict[str, Any]) -> ScheduleRun:
+    house = _house_managed(session, actor, house_id)
+    start = _aware("horizon_start", data["horizon_start"])
+    end = _aware("horizon_end", data["horizon_end"])
+    if end <= start:
+        raise ValidationFailed("The horizon must end after it starts.",
+                               errors={"horizon_end": ["Must be after horizon_start."]})
+    if end - start > MAX_HORIZON:
+        raise ValidationFailed("The horizon may be at most 62 days.",
+                               errors={"horizon_end": ["At most 62 days after horizon_start."]})
+    limit = data.get("time_limit_seconds", 10)
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_TIME_LIMIT:
+        raise ValidationFailed("The time limit is out of range.",
+                               errors={"time_limit_seconds": [f"Between 1 and {MAX_TIME_LIMIT}."]})
+    run = ScheduleRun(house_id=house.id, horizon_start=start, horizon_end=end,
+                      time_limit_seconds=limit, status=RunStatus.queued, attempts=0,
+                      requested_by_id=actor.user_id)
+    session.add(run)
+    session.flush()
+    audit.record(session, actor, "schedule_run.queued", run,
+                 after=audit.snapshot(run))
+    return run
+
+
+def get_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
+    return get_scoped(session, actor, ScheduleRun, run_id)
+
+
+def list_runs(session: Session, actor: Actor, *, house_id: int | None = None,
+              status: str | None = None) -> Select[tuple[ScheduleRun]]:
+    stmt = scoped(actor, ScheduleRun)
+    if house_id is not None:
+        stmt = stmt.where(ScheduleRun.house_id == house_id)
+    if status is not None:
+        stmt = stmt.where(ScheduleRun.status == RunStatus(status))
+    return stmt.order_by(ScheduleRun.created_at.desc(), ScheduleRun.id.desc())
+
+
+def list_house_runs(session: Session, actor: Actor, house_id: int) -> Select[tuple[ScheduleRun]]:
+    _house_managed(session, actor, house_id)
+    return list_runs(session, actor, house_id=house_id)
+
+
+def discard_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
+    run = get_scoped(session, actor, ScheduleRun, run_id)
+    actor.require(Role.admin, Role.manager)
+    if run.status in (RunStatus.published, RunStatus.discarded):
+        raise Conflict(f"A {run.status.value} run cannot be discarded.", code="run_not_discardable")
+    before = audit.snapshot(run)
+    run.status = RunStatus.discarded
+    session.flush()
+    audit.record(session, actor, "schedule_run.discarded", run, before=before,
+                 after=audit.snapshot(run))
+    return run

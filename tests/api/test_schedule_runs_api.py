@@ -1,0 +1,51 @@
+from factoryshare.models import Role
+
+BODY = {"horizon_start": "2030-03-04T08:00:00+07:00", "horizon_end": "2030-03-11T08:00:00+07:00",
+        "time_limit_seconds": 2}
+
+
+def test_a_manager_queues_a_run_and_polls_it_in_the_houses_time(client, make_user, token_for):
+    manager = make_user(Role.manager)
+    house = manager.houses[0]
+    headers = token_for(manager)
+    r = client.post(f"/api/v1/houses/{house.id}/schedule-runs", json=BODY, headers=headers)
+    assert r.status_code == 202, r.json
+    assert r.json["status"] == "queued"
+    r = client.get(f"/api/v1/schedule-runs/{r.json['id']}", headers=headers)
+    assert r.status_code == 200
+    assert r.json["horizon_start"] == "2030-03-04T08:00:00+07:00"
+    listed = client.get(f"/api/v1/houses/{house.id}/schedule-runs", headers=headers).json["items"]
+    assert [x["id"] for x in listed] == [r.json["id"]]
+
+
+def test_a_member_may_not_queue_a_run(client, make_user, make_house, token_for):
+    house = make_house()
+    r = client.post(f"/api/v1/houses/{house.id}/schedule-runs", json=BODY,
+                    headers=token_for(make_user(Role.member)))
+    assert r.status_code == 403
+
+
+def test_a_run_of_another_house_is_not_found_for_a_manager(client, make_user, token_for):
+    owner = make_user(Role.manager)
+    run_id = client.post(f"/api/v1/houses/{owner.houses[0].id}/schedule-runs", json=BODY,
+                         headers=token_for(owner)).json["id"]
+    r = client.get(f"/api/v1/schedule-runs/{run_id}", headers=token_for(make_user(Role.manager)))
+    assert r.status_code == 404
+
+
+def test_a_horizon_without_an_offset_is_a_422_naming_it(client, make_user, token_for):
+    manager = make_user(Role.manager)
+    r = client.post(f"/api/v1/houses/{manager.houses[0].id}/schedule-runs",
+                    json=dict(BODY, horizon_end="2030-03-11T08:00:00"), headers=token_for(manager))
+    assert r.status_code == 422
+    assert "horizon_end" in r.json["errors"]
+
+
+def test_discarding_twice_is_a_409(client, make_user, token_for):
+    manager = make_user(Role.manager)
+    headers = token_for(manager)
+    run_id = client.post(f"/api/v1/houses/{manager.houses[0].id}/schedule-runs", json=BODY,
+                         headers=headers).json["id"]
+    r = client.post(f"/api/v1/schedule-runs/{run_id}/discard", headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "discarded"
+    assert client.post(f"/api/v1/schedule-runs/{run_id}/discard", headers=headers).status_code == 409
