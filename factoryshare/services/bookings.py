@@ -574,3 +574,91 @@ __all__ = [
     "move_booking",
     "price_for",
 ]
+
+
+def _align_up(house: ProductionHouse, value: dt.datetime) -> dt.datetime:
+    zone = calendar.house_zone(house)
+    local = value.astimezone(zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = dt.timedelta(minutes=house.slot_minutes)
+    offset = local - midnight
+    steps = -(-offset // step)  # ceiling division of timedeltas
+    return (midnight + steps * step).astimezone(dt.timezone.utc)
+
+
+def _align_down(house: ProductionHouse, value: dt.datetime) -> dt.datetime:
+    zone = calendar.house_zone(house)
+    local = value.astimezone(zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = dt.timedelta(minutes=house.slot_minutes)
+    return (midnight + ((local - midnight) // step) * step).astimezone(dt.timezone.utc)
+
+
+def free_windows(
+    session: Session,
+    machine: Machine,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    duration: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+) -> list[calendar.Window]:
+    """When `machine` is free in [start, end): open, not down, not booked, not past, aligned to
+    the house's slot grid, and at least `duration` long."""
+    house = machine.house
+    now = now or utcnow()
+    start = max(start, now)
+    if end <= start or machine.status is not MachineStatus.active:
+        return []
+    windows = calendar.open_windows(session, house, start, end, machine=machine)
+    booked = [
+        (b.start_at, b.end_at)
+        for b in session.scalars(_overlapping(machine.id, start, end).order_by(Booking.start_at))
+    ]
+    windows = calendar._subtract(windows, booked)
+    minimum = duration or dt.timedelta(minutes=house.slot_minutes)
+    result = []
+    for w_start, w_end in windows:
+        a, b = _align_up(house, w_start), _align_down(house, w_end)
+        if b - a >= minimum:
+            result.append((a, b))
+    return result
+
+
+def alternative_slots(
+    session: Session,
+    machine: Machine,
+    duration: dt.timedelta,
+    after: dt.datetime,
+    *,
+    limit: int = 3,
+    days: int = 14,
+    now: dt.datetime | None = None,
+) -> list[tuple[Machine, dt.datetime, dt.datetime]]:
+    """Up to `limit` earliest slots of `duration` from `after` on, on this machine or another
+    active machine of the same house sharing a capability."""
+    cap_ids = [c.id for c in machine.capabilities]
+    candidates = [machine]
+    if cap_ids:
+        candidates += list(
+            session.scalars(
+                select(Machine)
+                .join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id)
+                .where(
+                    Machine.house_id == machine.house_id,
+                    Machine.id != machine.id,
+                    Machine.status == MachineStatus.active,
+                    machine_capabilities.c.capability_id.in_(cap_ids),
+                )
+                .distinct()
+                .order_by(Machine.id)
+            )
+        )
+    until = after + dt.timedelta(days=days)
+    slots: list[tuple[Machine, dt.datetime, dt.datetime]] = []
+    for candidate in candidates:
+        windows = free_windows(session, candidate, after, until, duration=duration, now=now)
+        for w_start, _w_end in windows[:limit]:
+            slots.append((candidate, w_start, w_start + duration))
+    slots.sort(key=lambda s: (s[1], s[0].id))
+    return slots[:limit]

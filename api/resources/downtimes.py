@@ -1,0 +1,122 @@
+"""Machine downtimes: a manager records one and learns which bookings it hit."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.database import db
+from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
+from factoryshare.models import DowntimeKind, Role
+from factoryshare.services import calendar, downtimes
+
+URL_PREFIX = "/downtimes"
+blp = Blueprint("downtimes", __name__, description="Machine downtimes and their effect on bookings")
+
+
+def _local(house, value):  # type: ignore[no-untyped-def]
+    return value.astimezone(calendar.house_zone(house)).isoformat()
+
+
+class DowntimeSchema(Schema):
+    id = Id(dump_only=True)
+    machine_id = Id(dump_only=True)
+    start = ma.fields.Function(lambda d: _local(d.machine.house, d.start_at), dump_only=True)
+    end = ma.fields.Function(lambda d: _local(d.machine.house, d.end_at), dump_only=True)
+    kind = ma.fields.Function(lambda d: d.kind.value, dump_only=True)
+    reason = ma.fields.String(dump_only=True)
+    created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
+
+
+class SlotSchema(Schema):
+    machine_id = ma.fields.Integer()
+    machine = ma.fields.String()
+    start = ma.fields.String()
+    end = ma.fields.String()
+
+
+class AffectedSchema(Schema):
+    booking_id = ma.fields.Integer()
+    member_id = ma.fields.Integer()
+    start = ma.fields.String()
+    end = ma.fields.String()
+    action = ma.fields.String(metadata={"description": "cancelled or kept"})
+    alternatives = ma.fields.List(ma.fields.Nested(SlotSchema))
+
+
+class DowntimeResultSchema(Schema):
+    downtime = ma.fields.Nested(DowntimeSchema)
+    affected = ma.fields.List(ma.fields.Nested(AffectedSchema))
+
+
+DowntimePage = page_schema(DowntimeSchema, "DowntimePage")
+
+
+class DowntimeCreate(Schema):
+    machine_id = Id(required=True)
+    start = AwareDateTime(required=True)
+    end = AwareDateTime(required=True)
+    kind = ma.fields.String(load_default="maintenance",
+                            validate=validate.OneOf([k.value for k in DowntimeKind]))
+    reason = Text(300, load_default="")
+    affected = ma.fields.String(load_default="keep", validate=validate.OneOf(downtimes.AFFECTED_CHOICES),
+                                metadata={"description": "cancel or keep the live bookings hit"})
+
+
+class DowntimeArgs(PageArgs):
+    machine_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+
+
+def _result(result):  # type: ignore[no-untyped-def]
+    house = result.downtime.machine.house
+    return {
+        "downtime": result.downtime,
+        "affected": [
+            {
+                "booking_id": a.booking.id,
+                "member_id": a.booking.member_id,
+                "start": _local(house, a.booking.start_at),
+                "end": _local(house, a.booking.end_at),
+                "action": a.action,
+                "alternatives": [
+                    {"machine_id": m.id, "machine": m.name, "start": _local(house, s),
+                     "end": _local(house, e)}
+                    for m, s, e in a.alternatives
+                ],
+            }
+            for a in result.affected
+        ],
+    }
+
+
+@blp.route("")
+class Downtimes(MethodView):
+    @allow()
+    @blp.arguments(DowntimeArgs, location="query")
+    @blp.response(200, DowntimePage)
+    def get(self, args):
+        """Downtimes, filterable by machine or house"""
+        filters, paging = strip_page(args)
+        return paginate(db(), downtimes.list_downtimes(current_actor(), **filters), paging)
+
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(DowntimeCreate)
+    @blp.response(201, DowntimeResultSchema)
+    def post(self, data):
+        """Record a downtime; the live bookings it hits are cancelled or kept, and their
+        members notified with up to three alternative slots"""
+        return _result(downtimes.record_downtime(db(), current_actor(), **data))
+
+
+@blp.route("/<int:downtime_id>")
+class DowntimeById(MethodView):
+    @allow()
+    @blp.response(200, DowntimeSchema)
+    def get(self, downtime_id):
+        """One downtime"""
+        return downtimes.get_downtime(db(), current_actor(), downtime_id)

@@ -1,0 +1,142 @@
+"""Recording machine downtime, and what happens to the live bookings it hits.
+
+The manager chooses: `cancel` the affected bookings (their slots are freed) or `keep` them
+(the member decides). Either way each affected member's users are notified with up to three
+alternative slots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factoryshare import audit
+from factoryshare.access import Actor, get_scoped, scoped
+from factoryshare.db import utcnow
+from factoryshare.errors import Forbidden, ValidationFailed
+from factoryshare.models import Downtime, DowntimeKind, Machine, Role, User
+from factoryshare.models.bookings import LIVE_STATUSES, Booking
+from factoryshare.services import bookings as booking_service
+from factoryshare.services import calendar
+
+AFFECTED_CHOICES = ("cancel", "keep")
+MAX_DOWNTIME_DAYS = 366
+
+
+@dataclass
+class AffectedBooking:
+    booking: Booking
+    action: str  # "cancelled" or "kept"
+    alternatives: list[tuple[Machine, dt.datetime, dt.datetime]] = field(default_factory=list)
+
+
+@dataclass
+class DowntimeResult:
+    downtime: Downtime
+    affected: list[AffectedBooking]
+
+
+def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
+    module = "factoryshare.services.notifications"
+    if importlib.util.find_spec(module) is None:
+        return
+    notifications = importlib.import_module(module)
+    b = item.booking
+    user_ids = list(session.scalars(
+        select(User.id).where(User.member_id == b.member_id, User.is_active)
+    ))
+    if not user_ids:
+        return
+    house = downtime.machine.house
+    zone = calendar.house_zone(house)
+    context: dict[str, Any] = {
+        "booking_id": b.id,
+        "machine": downtime.machine.name,
+        "start": b.start_at.astimezone(zone).isoformat(),
+        "end": b.end_at.astimezone(zone).isoformat(),
+        "downtime_start": downtime.start_at.astimezone(zone).isoformat(),
+        "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
+        "reason": downtime.reason,
+        "action": item.action,
+        "zone": calendar.zone_abbreviation(house.timezone),
+        "alternatives": [
+            {"machine_id": m.id, "machine": m.name, "start": s.astimezone(zone).isoformat(),
+             "end": e.astimezone(zone).isoformat()}
+            for m, s, e in item.alternatives
+        ],
+    }
+    notifications.notify(session, user_ids=user_ids, template="booking_downtime",
+                         context=context, key=f"downtime:{downtime.id}:booking:{b.id}")
+
+
+def record_downtime(
+    session: Session,
+    actor: Actor,
+    *,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    kind: DowntimeKind | str = DowntimeKind.maintenance,
+    reason: str = "",
+    affected: str = "keep",
+    now: dt.datetime | None = None,
+) -> DowntimeResult:
+    actor.require(Role.manager, Role.admin)
+    now = now or utcnow()
+    machine = get_scoped(session, actor, Machine, machine_id)
+    if not actor.manages(machine.house_id):
+        raise Forbidden("Only the house's managers may record its machines' downtime.")
+    if end <= start:
+        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+    if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
+        raise ValidationFailed("A downtime may last at most a year.",
+                               errors={"end": ["At most 366 days after start."]})
+    if affected not in AFFECTED_CHOICES:
+        raise ValidationFailed("Choose cancel or keep.", errors={"affected": ["cancel or keep"]})
+    downtime = Downtime(machine_id=machine.id, start_at=start, end_at=end,
+                        kind=DowntimeKind(kind), reason=reason or "", created_by_id=actor.user_id,
+                        created_at=now)
+    downtime.machine = machine
+    session.add(downtime)
+    session.flush()
+    audit.record(session, actor, "downtime.create", downtime, after=audit.snapshot(downtime))
+    hit = list(session.scalars(
+        select(Booking).where(
+            Booking.machine_id == machine.id,
+            Booking.status.in_(LIVE_STATUSES),
+            Booking.start_at < end,
+            Booking.end_at > start,
+        ).order_by(Booking.start_at, Booking.id)
+    ))
+    results: list[AffectedBooking] = []
+    for b in hit:
+        if affected == "cancel":
+            booking_service._cancel(session, actor, b, f"machine downtime: {reason}".strip(": "))
+            item = AffectedBooking(b, "cancelled")
+        else:
+            item = AffectedBooking(b, "kept")
+        item.alternatives = booking_service.alternative_slots(
+            session, machine, b.end_at - b.start_at, max(end, now), now=now
+        )
+        _notify(session, downtime, item)
+        results.append(item)
+    return DowntimeResult(downtime, results)
+
+
+def list_downtimes(actor: Actor, *, machine_id: int | None = None, house_id: int | None = None) -> Any:
+    stmt = scoped(actor, Downtime)
+    if machine_id is not None:
+        stmt = stmt.where(Downtime.machine_id == machine_id)
+    if house_id is not None:
+        stmt = stmt.where(Downtime.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id)))
+    return stmt.order_by(Downtime.start_at, Downtime.id)
+
+
+def get_downtime(session: Session, actor: Actor, downtime_id: int) -> Downtime:
+    return get_scoped(session, actor, Downtime, downtime_id)
