@@ -1,0 +1,145 @@
+"""KUR Klaster loan applications: create, edit, and the workflow's action endpoints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.database import db
+from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text
+from api.security import allow, current_actor
+from factoryshare.models import Role
+from factoryshare.services import loans
+
+URL_PREFIX = "/loan-applications"
+blp = Blueprint("loan_applications", __name__, description="KUR Klaster loan applications")
+
+_TENOR = ma.validate.Range(min=1, max=120)
+
+
+class ApplicationSchema(Schema):
+    id = ma.fields.Integer()
+    cluster_id = ma.fields.Integer()
+    scheme_id = ma.fields.Integer()
+    status = ma.fields.Function(lambda a: a.status.value)
+    requested_amount = ma.fields.Integer()
+    tenor_months = ma.fields.Integer()
+    grace_months = ma.fields.Integer()
+    approved_amount = ma.fields.Integer(allow_none=True)
+    notes = ma.fields.String()
+    created_by_id = ma.fields.Integer(allow_none=True)
+    approved_by_id = ma.fields.Integer(allow_none=True)
+    second_approved_by_id = ma.fields.Integer(allow_none=True)
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
+
+
+class ApplicationCreate(Schema):
+    cluster_id = Id(required=True)
+    requested_amount = Rupiah(required=True)
+    tenor_months = ma.fields.Integer(required=True, strict=True, validate=_TENOR)
+    grace_months = ma.fields.Integer(load_default=0, strict=True, validate=_TENOR.__class__(min=0, max=119))
+    notes = Text(1000, load_default="")
+
+
+class ApplicationUpdate(Schema):
+    requested_amount = Rupiah()
+    tenor_months = ma.fields.Integer(strict=True, validate=_TENOR)
+    grace_months = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=119))
+    notes = Text(1000)
+
+
+class Approval(Schema):
+    approved_amount = Rupiah(load_default=None, allow_none=True)
+
+
+class Reason(Schema):
+    reason = Text(1000, load_default="")
+
+
+class LenderDecision(Schema):
+    approved = ma.fields.Boolean(required=True)
+
+
+class InstallmentPreview(Schema):
+    number = ma.fields.Integer()
+    principal = ma.fields.Integer()
+    interest = ma.fields.Integer()
+    amount = ma.fields.Integer()
+    balance_after = ma.fields.Integer()
+
+
+@blp.route("")
+class Applications(MethodView):
+    @allow()
+    @blp.response(200, ApplicationSchema(many=True))
+    def get(self):
+        """Loan applications in my scope"""
+        return loans.list_applications(db(), current_actor())
+
+    @allow(Role.admin, Role.aggregator, Role.member)
+    @blp.arguments(ApplicationCreate)
+    @blp.response(201, ApplicationSchema)
+    def post(self, data):
+        """Start a draft application for a cluster (its aggregator or chair)"""
+        return loans.create(db(), current_actor(), **data)
+
+
+@blp.route("/<int:application_id>")
+class ApplicationById(MethodView):
+    @allow()
+    @blp.response(200, ApplicationSchema)
+    def get(self, application_id):
+        """One application"""
+        return loans.get(db(), current_actor(), application_id)
+
+    @allow(Role.admin, Role.aggregator, Role.member)
+    @blp.arguments(ApplicationUpdate)
+    @blp.response(200, ApplicationSchema)
+    @blp.alt_response(409, description="The application is no longer editable")
+    def patch(self, data, application_id):
+        """Edit a draft or an application sent back for changes"""
+        return loans.update(db(), current_actor(), application_id, **data)
+
+
+@blp.route("/<int:application_id>/schedule")
+class Schedule(MethodView):
+    @allow()
+    @blp.response(200, InstallmentPreview(many=True))
+    def get(self, application_id):
+        """The annuity schedule of the approved (or requested) amount"""
+        return loans.schedule(loans.get(db(), current_actor(), application_id))
+
+
+def _action(path, roles, schema, doc, call):
+    @blp.route(f"/<int:application_id>/{path}", endpoint=f"action_{path.replace('-', '_')}")
+    class Action(MethodView):
+        @allow(*roles)
+        @blp.arguments(schema)
+        @blp.response(200, ApplicationSchema)
+        @blp.alt_response(409, description="The application is not in a state that allows this")
+        def post(self, data, application_id):
+            return call(application_id, data)
+
+    Action.post.__doc__ = doc
+    Action.__name__ = f"Action_{path}"
+    return Action
+
+
+class _Empty(Schema):
+    pass
+
+
+_action("submit", (Role.admin, Role.aggregator, Role.member), _Empty, "Submit to the aggregator",
+        lambda i, d: loans.submit(db(), current_actor(), i))
+_action("approve", (Role.admin, Role.aggregator), Approval, "Endorse (two approvers above the limit)",
+        lambda i, d: loans.approve(db(), current_actor(), i, d["approved_amount"]))
+_action("reject", (Role.admin, Role.aggregator), Reason, "Reject",
+        lambda i, d: loans.reject(db(), current_actor(), i, d["reason"]))
+_action("request-changes", (Role.admin, Role.aggregator), Reason, "Send back for changes",
+        lambda i, d: loans.request_changes(db(), current_actor(), i, d["reason"]))
+_action("lender-decision", (Role.admin,), LenderDecision, "Record the lender's decision",
+        lambda i, d: loans.lender_decision(db(), current_actor(), i, d["approved"]))
+_action("disburse", (Role.admin,), _Empty, "Start disbursing the lender-approved loan",
+        lambda i, d: loans.disburse(db(), current_actor(), i))
