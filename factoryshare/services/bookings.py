@@ -662,3 +662,72 @@ def alternative_slots(
             slots.append((candidate, w_start, w_start + duration))
     slots.sort(key=lambda s: (s[1], s[0].id))
     return slots[:limit]
+
+
+def house_quotas(session: Session, actor: Actor, house_id: int) -> list[BookingQuota]:
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    return list(session.scalars(
+        select(BookingQuota).where(BookingQuota.house_id == house.id).order_by(BookingQuota.id)
+    ))
+
+
+def replace_quotas(
+    session: Session, actor: Actor, house_id: int, quotas: list[dict[str, Any]]
+) -> list[BookingQuota]:
+    """Replace a house's weekly quotas: [{"capability": code, "hours_per_week": n}, ...]."""
+    actor.require(Role.manager, Role.admin)
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    if not actor.manages(house.id):
+        raise Forbidden("Only the house's managers may set its quotas.")
+    wanted: dict[int, int] = {}
+    for i, item in enumerate(quotas):
+        cap = session.scalars(select(Capability).where(Capability.code == item["capability"])).first()
+        if cap is None:
+            raise ValidationFailed("Unknown capability.",
+                                   errors={f"quotas[{i}].capability": ["Unknown capability."]})
+        if cap.id in wanted:
+            raise ValidationFailed("Each capability at most once.",
+                                   errors={f"quotas[{i}].capability": ["Given twice."]})
+        wanted[cap.id] = item["hours_per_week"]
+    before = [{"capability_id": q.capability_id, "hours_per_week": q.hours_per_week}
+              for q in house_quotas(session, actor, house.id)]
+    for q in house_quotas(session, actor, house.id):
+        session.delete(q)
+    session.flush()
+    for cap_id, hours in wanted.items():
+        session.add(BookingQuota(house_id=house.id, capability_id=cap_id, hours_per_week=hours))
+    session.flush()
+    audit.record(session, actor, "booking_quotas.replace", object_type="production_houses",
+                 object_id=house.id, before={"quotas": before},
+                 after={"quotas": [{"capability_id": c, "hours_per_week": h} for c, h in wanted.items()]})
+    return house_quotas(session, actor, house.id)
+
+
+def availability(
+    session: Session,
+    actor: Actor,
+    house_id: int,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    capability: str | None = None,
+    duration_minutes: int | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ProductionHouse, list[tuple[Machine, list[calendar.Window]]]]:
+    """Free windows per machine of a house (optionally of one capability)."""
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    if end <= start:
+        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+    if end - start > dt.timedelta(days=31):
+        raise ValidationFailed("Ask for at most 31 days at once.", errors={"end": ["At most 31 days after start."]})
+    stmt = select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
+    if capability is not None:
+        stmt = stmt.join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id).join(
+            Capability, Capability.id == machine_capabilities.c.capability_id
+        ).where(Capability.code == capability)
+    duration = dt.timedelta(minutes=duration_minutes) if duration_minutes else None
+    result = [
+        (m, free_windows(session, m, start, end, duration=duration, now=now))
+        for m in session.scalars(stmt.order_by(Machine.id))
+    ]
+    return house, result
