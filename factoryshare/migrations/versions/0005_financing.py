@@ -122,9 +122,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_loan_applications")),
     )
     op.create_index(op.f("ix_loan_applications_cluster_id"), "loan_applications", ["cluster_id"])
+    op.create_table(
+        "job_runs",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("job", sa.String(length=60), nullable=False),
+        sa.Column("started_at", _TS, nullable=False),
+        sa.Column("finished_at", _TS, nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum("running", "succeeded", "failed", "skipped", name="job_status",
+                    native_enum=False, create_constraint=True, length=20),
+            nullable=False,
+        ),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+    )
+    op.create_index("ix_job_runs_job_started", "job_runs", ["job", "started_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_job_runs_job_started", table_name="job_runs")
+    op.drop_table("job_runs")
     op.drop_index(op.f("ix_loan_applications_cluster_id"), table_name="loan_applications")
     op.drop_table("loan_applications")
     op.drop_table("kur_schemes")
