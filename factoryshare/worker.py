@@ -1,0 +1,116 @@
+"""The schedule-run worker: claim one queued run, solve it outside any transaction, store it.
+
+Claiming is safe with any number of workers on any hosts sharing the database: on PostgreSQL
+the claim is `SELECT ... FOR UPDATE SKIP LOCKED`, on SQLite every write transaction starts
+with BEGIN IMMEDIATE (factoryshare/db.py), so claims are serialised. A run whose heartbeat is
+older than `stale_after` is requeued with attempts + 1, and failed after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from factoryshare.db import transaction, utcnow
+from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+MAX_ATTEMPTS = 3
+STALE_AFTER = dt.timedelta(minutes=5)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def requeue_stale(session: Session, *, now: dt.datetime | None = None,
+                  stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
+    """Put back runs whose worker stopped beating; fail those tried MAX_ATTEMPTS times."""
+    now = now or utcnow()
+    stmt = select(ScheduleRun).where(ScheduleRun.status == RunStatus.running,
+                                     ScheduleRun.heartbeat_at < now - stale_after)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    touched = []
+    for run in session.scalars(stmt):
+        run.worker_id = None
+        if run.attempts >= MAX_ATTEMPTS:
+            run.status = RunStatus.failed
+            run.error = f"The worker stopped responding {run.attempts} times."
+            run.finished_at = now
+        else:
+            run.status = RunStatus.queued
+        touched.append(run.id)
+    session.flush()
+    return touched
+
+
+def claim(session: Session, worker_id: str, *, now: dt.datetime | None = None) -> ScheduleRun | None:
+    """Take the oldest queued run for this worker, or None when the queue is empty."""
+    now = now or utcnow()
+    stmt = (select(ScheduleRun).where(ScheduleRun.status == RunStatus.queued)
+            .order_by(ScheduleRun.created_at, ScheduleRun.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    run = session.scalars(stmt).first()
+    if run is None:
+        return None
+    run.status = RunStatus.running
+    run.worker_id = worker_id
+    run.attempts += 1
+    run.started_at = now
+    run.heartbeat_at = now
+    session.flush()
+    return run
+
+
+def heartbeat(session: Session, run_id: int, worker_id: str) -> bool:
+    """Refresh the run's heartbeat; False when the run is no longer this worker's."""
+    run = session.get(ScheduleRun, run_id)
+    if run is None or run.status is not RunStatus.running or run.worker_id != worker_id:
+        return False
+    run.heartbeat_at = utcnow()
+    session.flush()
+    return True
+
+
+def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> None:
+    with transaction(session_factory) as session:
+        run = session.get(ScheduleRun, run_id)
+        if run is None or run.status is not RunStatus.running:
+            return
+        run.status = RunStatus.failed
+        run.error = "The solver is not available in this build."
+        run.finished_at = utcnow()
+
+
+def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = None,
+             execute: Callable[[sessionmaker[Session], int], Any] | None = None) -> int | None:
+    """Requeue stale runs, claim one and execute it; the id of the run taken, or None."""
+    worker_id = worker_id or worker_name()
+    with transaction(session_factory) as session:
+        requeue_stale(session)
+    with transaction(session_factory) as session:
+        run = claim(session, worker_id)
+        run_id = run.id if run is not None else None
+    if run_id is None:
+        return None
+    (execute or _default_execute)(session_factory, run_id)
+    return run_id
+
+
+def loop(session_factory: sessionmaker[Session], *, poll_seconds: float = 2.0,
+         once: bool = False) -> None:
+    worker_id = worker_name()
+    while True:
+        taken = run_once(session_factory, worker_id=worker_id)
+        if once:
+            return
+        if taken is None:
+            time.sleep(poll_seconds)
