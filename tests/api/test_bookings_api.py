@@ -114,3 +114,31 @@ def test_a_manager_books_for_a_member_of_the_house(
                                "member_id": member.id}, headers=manager)
     assert r.status_code == 201, r.json
     assert r.json["member_id"] == member.id
+
+
+def test_exceeding_the_weekly_quota_is_a_409_saying_how_many_hours_are_left(
+    client, make_machine, make_member, make_user, token_for, make_booking_quota
+):
+    machine = make_machine(capabilities=["sewing"])
+    make_booking_quota(house=machine.house, capability=machine.capabilities[0], hours_per_week=2)
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    start, end = _slot("09:00", "10:30")
+    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
+                       headers=headers).status_code == 201
+    start, end = _slot("13:00", "14:00")
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    assert r.status_code == 409
+    assert r.json["code"] == "quota_exceeded"
+    assert r.json["details"]["hours_left"] == 0.5
+    assert "0.5 hours are left" in r.json["message"]
+
+
+def test_a_booking_before_opening_is_a_409_outside_opening_hours(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    start, end = _slot("07:00", "08:30")
+    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    assert r.status_code == 409
+    assert r.json["code"] == "outside_opening_hours"
