@@ -38,3 +38,47 @@ def test_a_runner_skips_a_job_whose_lock_another_runner_holds(db, tmp_path):
 def test_an_unknown_job_name_is_not_found(db, tmp_path):
     with pytest.raises(NotFound):
         run_job(db, "make_coffee", lock_dir=tmp_path)
+
+
+def test_an_admin_sees_the_latest_job_runs_and_a_manager_is_refused(
+    db, client, make_user, token_for, tmp_path
+):
+    from factoryshare.models import Role
+
+    run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW)
+
+    r = client.get("/api/v1/job-runs?job=expire_holds", headers=token_for(make_user(Role.admin)))
+    assert r.status_code == 200, r.json
+    assert r.json["total"] >= 1
+    assert r.json["items"][0]["status"] == "succeeded"
+    assert r.json["items"][0]["counts"] == {"expired": 0}
+    assert client.get("/api/v1/job-runs", headers=token_for(make_user(Role.manager))).status_code == 403
+
+
+def test_the_cli_lists_and_runs_a_job(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from factoryshare.cli import cli
+
+    monkeypatch.setenv("FACTORYSHARE_INSTANCE", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert "expire_holds" in runner.invoke(cli, ["jobs", "list"]).output
+    assert runner.invoke(cli, ["init-db"]).exit_code == 0
+    result = runner.invoke(cli, ["jobs", "run", "expire_holds"])
+    assert result.exit_code == 0, result.output
+    assert "expire_holds: succeeded" in result.output
+    assert runner.invoke(cli, ["jobs", "run", "nope"]).exit_code != 0
+
+
+def test_the_scheduler_coalesces_missed_runs_and_never_overlaps_a_job(tmp_path):
+    from factoryshare.jobs.scheduler import build_scheduler
+
+    scheduler = build_scheduler(session_factory=None, lock_dir=tmp_path)
+    job = scheduler.get_job("expire_holds")
+
+    assert job is not None
+    defaults = scheduler._job_defaults  # applied to every job when the scheduler starts
+    assert defaults["coalesce"] is True
+    assert defaults["max_instances"] == 1
+    assert defaults["misfire_grace_time"] == 300

@@ -1,0 +1,43 @@
+"""The one scheduler process (`factoryshare scheduler`): never started by a web worker.
+
+APScheduler 3 BlockingScheduler; every job coalesces missed runs into one, never runs twice at
+once in this process (max_instances=1), and tolerates a late start (misfire_grace_time). The
+runner's lock keeps a second scheduler process from running the same job at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from factoryshare.db import transaction
+from factoryshare.jobs.registry import INTERVALS, JOBS
+from factoryshare.jobs.runner import run_job
+
+log = logging.getLogger(__name__)
+
+
+def run_once(session_factory: Any, name: str, lock_dir: Path) -> None:
+    try:
+        with transaction(session_factory) as session:
+            run = run_job(session, name, lock_dir=lock_dir)
+        if run is None:
+            log.info("job %s skipped: another runner holds its lock", name)
+        else:
+            log.info("job %s %s %s", name, run.status.value, run.counts or run.error)
+    except Exception:  # noqa: BLE001  (a failing run must not stop the scheduler)
+        log.exception("job %s crashed", name)
+
+
+def build_scheduler(session_factory: Any, lock_dir: Path) -> Any:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    for name in JOBS:
+        scheduler.add_job(run_once, "interval", minutes=INTERVALS.get(name, 15),
+                          args=(session_factory, name, lock_dir), id=name, replace_existing=True)
+    return scheduler
