@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
+from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import AwareDateTime, Id, PageArgs, Schema, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
@@ -81,11 +82,14 @@ class ProductionRequests(MethodView):
         filters, paging = strip_page(args)
         return paginate(db(), service.list_requests(db(), current_actor(), **filters), paging)
 
+    @idempotent
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(RequestCreate)
     @blp.response(201, RequestSchema)
+    @blp.alt_response(409, description="The same Idempotency-Key is still being answered")
+    @blp.doc(parameters=[HEADER_DOC])
     def post(self, data):
-        """Ask for production of a product (operations come from its routing)"""
+        """Ask for production of a product (a retry with the same Idempotency-Key replays)"""
         return service.create_request(db(), current_actor(), data)
 
 

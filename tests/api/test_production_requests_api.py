@@ -54,3 +54,14 @@ def test_the_manager_cancels_a_request_and_a_second_cancel_is_a_409(
     assert r.status_code == 200, r.json
     assert r.json["status"] == "cancelled"
     assert client.post(f"{URL}/{request.id}/cancel", headers=headers).status_code == 409
+
+
+def test_a_retried_request_with_the_same_idempotency_key_is_made_only_once(
+        client, make_user, make_product, token_for):
+    product = make_product()
+    headers = dict(token_for(make_user(Role.member, member=product.member)), **{"Idempotency-Key": "pr-1"})
+    first = client.post(URL, json=_body(product), headers=headers)
+    again = client.post(URL, json=_body(product), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    assert len(client.get(URL, headers=headers).json["items"]) == 1
