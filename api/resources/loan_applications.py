@@ -112,6 +112,27 @@ class Schedule(MethodView):
         return loans.schedule(loans.get(db(), current_actor(), application_id))
 
 
+class InstallmentSchema(Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    due_date = ma.fields.Date()
+    principal = ma.fields.Integer()
+    interest = ma.fields.Integer()
+    amount = ma.fields.Integer()
+    paid = ma.fields.Integer()
+    status = ma.fields.Function(lambda i: i.status.value)
+    days_in_arrears = ma.fields.Integer()
+
+
+@blp.route("/<int:application_id>/installments")
+class Installments(MethodView):
+    @allow()
+    @blp.response(200, InstallmentSchema(many=True))
+    def get(self, application_id):
+        """The installments of a disbursed loan"""
+        return loans.installments(db(), current_actor(), application_id)
+
+
 def _action(path, roles, schema, doc, call):
     @blp.route(f"/<int:application_id>/{path}", endpoint=f"action_{path.replace('-', '_')}")
     class Action(MethodView):

@@ -17,11 +17,20 @@ def expire_holds(session: Session, now: dt.datetime) -> dict[str, Any]:
     return {"expired": bookings.expire_holds(session, now)}
 
 
+def installments_due(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Mark unpaid installments past their due date overdue, with days in arrears."""
+    from factoryshare.services import loans
+
+    return loans.mark_installments_due(session, now.date())
+
+
 JOBS: dict[str, Job] = {
     "expire_holds": expire_holds,
+    "installments_due": installments_due,
 }
 
 # How often the scheduler runs each job (minutes).
 INTERVALS: dict[str, int] = {
     "expire_holds": 5,
+    "installments_due": 60,
 }

@@ -109,3 +109,38 @@ class LoanApplication(Base):
 
     cluster: Mapped[Cluster] = relationship()
     scheme: Mapped[KurScheme] = relationship()
+
+
+class InstallmentStatus(str, enum.Enum):
+    due = "due"
+    paid = "paid"
+    overdue = "overdue"
+
+
+class Installment(Base):
+    """One month of a disbursed loan's annuity schedule."""
+
+    __tablename__ = "installments"
+    __label__ = "Installment"
+    __table_args__ = (
+        UniqueConstraint("loan_application_id", "number", name="uq_installments_loan_number"),
+        CheckConstraint("amount = principal + interest", name="amount_sums"),
+        CheckConstraint("paid >= 0", name="paid_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    interest: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[InstallmentStatus] = mapped_column(
+        Enum(InstallmentStatus, native_enum=False, create_constraint=True, length=20,
+             name="installment_status"),
+        default=InstallmentStatus.due,
+    )
+    days_in_arrears: Mapped[int] = mapped_column(Integer, default=0)

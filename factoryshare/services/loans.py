@@ -20,7 +20,14 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.models import Role
-from factoryshare.models.financing import KurScheme, KurSchemeCode, LoanApplication, LoanStatus
+from factoryshare.models.financing import (
+    Installment,
+    InstallmentStatus,
+    KurScheme,
+    KurSchemeCode,
+    LoanApplication,
+    LoanStatus,
+)
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.services import kur
 from factoryshare.services.repayment import annuity_schedule
@@ -229,11 +236,49 @@ def lender_decision(session: Session, actor: Actor, application_id: int,
                  "lender_approved" if approved else "lender_declined")
 
 
-def disburse(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+def disburse(session: Session, actor: Actor, application_id: int,
+             on: dt.date | None = None) -> LoanApplication:
+    """Start disbursing: the installments of the schedule are due monthly from a month later."""
     actor.require(Role.admin)
     app = get(session, actor, application_id)
-    return _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing,
-                 "disbursing")
+    _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing, "disbursing")
+    start = on or dt.date.today()
+    first_due = dt.date(start.year + start.month // 12, start.month % 12 + 1, min(start.day, 28))
+    for row in schedule(app, first_due=first_due):
+        session.add(Installment(
+            loan_application_id=app.id, number=row.number, due_date=row.due_date,
+            principal=row.principal, interest=row.interest, amount=row.amount, paid=0,
+            status=InstallmentStatus.due, days_in_arrears=0,
+        ))
+    session.flush()
+    return app
+
+
+def installments(session: Session, actor: Actor, application_id: int) -> list[Installment]:
+    app = get(session, actor, application_id)
+    return list(session.scalars(
+        select(Installment).where(Installment.loan_application_id == app.id)
+        .order_by(Installment.number)
+    ))
+
+
+def mark_installments_due(session: Session, today: dt.date) -> dict[str, int]:
+    """Unpaid installments past their due date become overdue with their days in arrears.
+
+    Idempotent: running it again on the same day changes nothing.
+    """
+    changed = 0
+    for inst in session.scalars(select(Installment).where(
+        Installment.status != InstallmentStatus.paid, Installment.due_date < today
+    )):
+        days = (today - inst.due_date).days
+        if inst.status is not InstallmentStatus.overdue or inst.days_in_arrears != days:
+            if inst.status is not InstallmentStatus.overdue:
+                changed += 1
+            inst.status = InstallmentStatus.overdue
+            inst.days_in_arrears = days
+    session.flush()
+    return {"newly_overdue": changed}
 
 
 def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: ignore[no-untyped-def]

@@ -26,6 +26,10 @@ def test_a_chair_applies_the_aggregator_endorses_and_the_lender_approves(
     assert r.json["status"] == "lender_approved"
     schedule = client.get(f"{base}/schedule", headers=token_for(chair)).json
     assert schedule[0]["amount"] == 1_521_097 and schedule[-1]["amount"] == 1_521_093
+    assert client.post(f"{base}/disburse", headers=token_for(admin), json={}).status_code == 200
+    installments = client.get(f"{base}/installments", headers=token_for(chair)).json
+    assert len(installments) == 36 and installments[-1]["amount"] == 1_521_093
+    assert installments[0]["status"] == "due"
 
 
 def test_approving_a_draft_is_a_409_and_a_member_cannot_approve(

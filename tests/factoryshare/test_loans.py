@@ -120,3 +120,37 @@ def test_the_schedule_of_an_approved_loan_repays_the_approved_amount_at_six_perc
     rows = loans.schedule(app)
     assert rows[0].amount == 1_521_097
     assert sum(r.principal for r in rows) == 50_000_000
+
+
+def _disbursed(db, s, amount=50_000_000):
+    app = apply(db, s, amount=amount)
+    loans.submit(db, s["chair"], app.id)
+    loans.approve(db, s["endorser"], app.id)
+    loans.lender_decision(db, s["admin"], app.id, approved=True)
+    loans.disburse(db, s["admin"], app.id, on=dt.date(2026, 1, 10))
+    return app
+
+
+def test_disbursing_creates_the_monthly_installments_from_a_month_later(db, setting):
+    app = _disbursed(db, setting)
+
+    rows = loans.installments(db, setting["member"], app.id)
+    assert len(rows) == 36
+    assert rows[0].due_date == dt.date(2026, 2, 10) and rows[0].amount == 1_521_097
+    assert sum(r.principal for r in rows) == 50_000_000
+
+
+def test_the_installments_due_job_marks_late_installments_overdue_once(db, setting, tmp_path):
+    from factoryshare.jobs.runner import run_job
+    from factoryshare.models.financing import InstallmentStatus
+
+    app = _disbursed(db, setting)
+    now = dt.datetime(2026, 4, 20, tzinfo=dt.timezone.utc)
+
+    first = run_job(db, "installments_due", lock_dir=tmp_path, now=now)
+    second = run_job(db, "installments_due", lock_dir=tmp_path, now=now)
+
+    rows = loans.installments(db, setting["admin"], app.id)
+    assert first.counts == {"newly_overdue": 3} and second.counts == {"newly_overdue": 0}
+    assert [r.status for r in rows[:4]] == [InstallmentStatus.overdue] * 3 + [InstallmentStatus.due]
+    assert rows[0].days_in_arrears == 69

@@ -140,9 +140,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
     )
     op.create_index("ix_job_runs_job_started", "job_runs", ["job", "started_at"])
+    op.create_table(
+        "installments",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("loan_application_id", _ID, nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("principal", sa.BigInteger(), nullable=False),
+        sa.Column("interest", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("paid", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("due", "paid", "overdue", name="installment_status", native_enum=False,
+                    create_constraint=True, length=20),
+            nullable=False,
+        ),
+        sa.Column("days_in_arrears", sa.Integer(), nullable=False),
+        sa.CheckConstraint("amount = principal + interest", name=op.f("ck_installments_amount_sums")),
+        sa.CheckConstraint("paid >= 0", name=op.f("ck_installments_paid_non_negative")),
+        sa.ForeignKeyConstraint(["loan_application_id"], ["loan_applications.id"],
+                                name=op.f("fk_installments_loan_application_id_loan_applications"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_installments")),
+        sa.UniqueConstraint("loan_application_id", "number", name="uq_installments_loan_number"),
+    )
+    op.create_index(op.f("ix_installments_loan_application_id"), "installments",
+                    ["loan_application_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_installments_loan_application_id"), table_name="installments")
+    op.drop_table("installments")
     op.drop_index("ix_job_runs_job_started", table_name="job_runs")
     op.drop_table("job_runs")
     op.drop_index(op.f("ix_loan_applications_cluster_id"), table_name="loan_applications")
