@@ -133,6 +133,23 @@ class Installments(MethodView):
         return loans.installments(db(), current_actor(), application_id)
 
 
+class RepaymentIn(Schema):
+    amount = Rupiah(required=True)
+    source = ma.fields.String(load_default="direct",
+                              validate=ma.validate.OneOf(["direct", "offtake_purchase"]))
+
+
+@blp.route("/<int:application_id>/installments/<int:number>/repayments")
+class Repayments(MethodView):
+    @allow(Role.admin, Role.aggregator)
+    @blp.arguments(RepaymentIn)
+    @blp.response(201, InstallmentSchema)
+    def post(self, data, application_id, number):
+        """Record money received for one installment"""
+        return loans.record_repayment(db(), current_actor(), application_id, number,
+                                      data["amount"], data["source"])
+
+
 def _action(path, roles, schema, doc, call):
     @blp.route(f"/<int:application_id>/{path}", endpoint=f"action_{path.replace('-', '_')}")
     class Action(MethodView):

@@ -144,3 +144,30 @@ class Installment(Base):
         default=InstallmentStatus.due,
     )
     days_in_arrears: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RepaymentSource(str, enum.Enum):
+    direct = "direct"
+    offtake_purchase = "offtake_purchase"
+
+
+class Repayment(Base):
+    """Money received against one installment."""
+
+    __tablename__ = "repayments"
+    __label__ = "Repayment"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    installment_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("installments.id", ondelete="RESTRICT"), index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[RepaymentSource] = mapped_column(
+        Enum(RepaymentSource, native_enum=False, create_constraint=True, length=20,
+             name="repayment_source")
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,6 +27,8 @@ from factoryshare.models.financing import (
     KurSchemeCode,
     LoanApplication,
     LoanStatus,
+    Repayment,
+    RepaymentSource,
 )
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.services import kur
@@ -290,3 +292,28 @@ def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: i
         grace_months=app.grace_months,
         first_due=first_due,
     )
+
+
+def record_repayment(session: Session, actor: Actor, application_id: int, number: int,
+                     amount: int, source: str = "direct") -> Installment:
+    """Record money received for installment `number`; fully paid installments become paid."""
+    actor.require(Role.admin, Role.aggregator)
+    app = get(session, actor, application_id)
+    inst = session.scalars(select(Installment).where(
+        Installment.loan_application_id == app.id, Installment.number == number)).first()
+    if inst is None:
+        raise ValidationFailed("No such installment.", errors={"number": ["No installment with this number."]})
+    outstanding = inst.amount - inst.paid
+    if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
+        raise ValidationFailed("The amount is not possible.", errors={
+            "amount": [f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")]})
+    before = {"paid": inst.paid, "status": inst.status.value}
+    session.add(Repayment(installment_id=inst.id, amount=amount, source=RepaymentSource(source),
+                          recorded_by_id=actor.user_id))
+    inst.paid += amount
+    if inst.paid == inst.amount:
+        inst.status = InstallmentStatus.paid
+    session.flush()
+    audit.record(session, actor, "installment.repaid", inst, before=before,
+                 after={"paid": inst.paid, "status": inst.status.value})
+    return inst

@@ -30,6 +30,12 @@ def test_a_chair_applies_the_aggregator_endorses_and_the_lender_approves(
     installments = client.get(f"{base}/installments", headers=token_for(chair)).json
     assert len(installments) == 36 and installments[-1]["amount"] == 1_521_093
     assert installments[0]["status"] == "due"
+    r = client.post(f"{base}/installments/1/repayments", headers=token_for(endorser),
+                    json={"amount": 1_521_097})
+    assert r.status_code == 201 and r.json["status"] == "paid"
+    r = client.post(f"{base}/installments/2/repayments", headers=token_for(endorser),
+                    json={"amount": 9_000_000})
+    assert r.status_code == 422 and "amount" in r.json["errors"]
 
 
 def test_approving_a_draft_is_a_409_and_a_member_cannot_approve(

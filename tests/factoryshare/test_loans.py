@@ -154,3 +154,18 @@ def test_the_installments_due_job_marks_late_installments_overdue_once(db, setti
     assert first.counts == {"newly_overdue": 3} and second.counts == {"newly_overdue": 0}
     assert [r.status for r in rows[:4]] == [InstallmentStatus.overdue] * 3 + [InstallmentStatus.due]
     assert rows[0].days_in_arrears == 69
+
+
+def test_a_repayment_pays_an_installment_and_overpaying_names_the_amount(db, setting):
+    from factoryshare.models.financing import InstallmentStatus
+
+    app = _disbursed(db, setting)
+    inst = loans.record_repayment(db, setting["endorser"], app.id, 1, 1_000_000)
+    assert inst.status is InstallmentStatus.due and inst.paid == 1_000_000
+    inst = loans.record_repayment(db, setting["endorser"], app.id, 1, 521_097)
+    assert inst.status is InstallmentStatus.paid
+    with pytest.raises(ValidationFailed) as caught:
+        loans.record_repayment(db, setting["endorser"], app.id, 2, 2_000_000)
+    assert set(caught.value.errors) == {"amount"}
+    with pytest.raises(Forbidden):
+        loans.record_repayment(db, setting["member"], app.id, 2, 1)

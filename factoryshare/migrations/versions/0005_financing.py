@@ -167,9 +167,34 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_installments_loan_application_id"), "installments",
                     ["loan_application_id"])
+    op.create_table(
+        "repayments",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("installment_id", _ID, nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum("direct", "offtake_purchase", name="repayment_source", native_enum=False,
+                    create_constraint=True, length=20),
+            nullable=False,
+        ),
+        sa.Column("recorded_by_id", _ID, nullable=True),
+        sa.Column("recorded_at", _TS, nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_repayments_amount_positive")),
+        sa.ForeignKeyConstraint(["installment_id"], ["installments.id"],
+                                name=op.f("fk_repayments_installment_id_installments"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["recorded_by_id"], ["users.id"],
+                                name=op.f("fk_repayments_recorded_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_repayments")),
+    )
+    op.create_index(op.f("ix_repayments_installment_id"), "repayments", ["installment_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_repayments_installment_id"), table_name="repayments")
+    op.drop_table("repayments")
     op.drop_index(op.f("ix_installments_loan_application_id"), table_name="installments")
     op.drop_table("installments")
     op.drop_index("ix_job_runs_job_started", table_name="job_runs")
