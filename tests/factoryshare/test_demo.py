@@ -19,3 +19,13 @@ def test_loading_the_demo_twice_does_not_duplicate_houses(db: Session) -> None:
     assert db.scalar(select(func.count()).select_from(ProductionHouse)) == before
     assert second.created.get("houses", 0) == 0
     assert second.existing["houses"] == first.created["houses"] + first.existing.get("houses", 0)
+
+
+def test_each_demo_house_has_ten_to_fifteen_machines_and_loading_twice_adds_none(db: Session) -> None:
+    from factoryshare.models import Machine
+
+    load_demo(db)
+    load_demo(db)
+    for house in db.scalars(select(ProductionHouse)):
+        count = db.scalar(select(func.count()).select_from(Machine).where(Machine.house_id == house.id))
+        assert 10 <= count <= 15
