@@ -24,9 +24,12 @@ install: $(VENV)/.installed
 
 test-install: $(VENV)/.test-installed
 
+# One schedule-run worker runs beside the server and stops with it.
 run: install
 	$(BIN)/factoryshare init-db
 	$(BIN)/factoryshare load-demo
+	$(BIN)/factoryshare worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/factoryshare serve --host $(HOST) --port $(PORT)
 
 test: test-install
