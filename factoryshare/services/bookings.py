@@ -358,7 +358,8 @@ def create_booking(
         hourly_rate=machine.hourly_rate,
         price=price_for(machine, start, end),
         note=note or "",
-        hold_expires_at=now + dt.timedelta(minutes=house.hold_minutes) if held else None,
+        # A hold never outlives the start of the slot it holds.
+        hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start) if held else None,
         created_by_id=actor.user_id,
         created_at=now,
         updated_at=now,

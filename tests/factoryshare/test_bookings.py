@@ -228,3 +228,11 @@ def test_members_see_only_their_own_bookings(db, machine, member_actor, make_boo
     admin = Actor.of(make_user(Role.admin))
     assert {b.id for b in bookings.list_bookings(db, admin)} >= {mine.id, other.id}
     assert db.query(Booking).count() >= 2
+
+
+def test_a_hold_expires_no_later_than_the_start_of_the_slot_it_holds(db, machine, member_actor):
+    machine.house.requires_confirmation = True
+    machine.house.hold_minutes = 60 * 24 * 30
+    day = working_day()
+    b = book(db, member_actor, machine, at(day, "09:00"), at(day, "10:00"))
+    assert b.hold_expires_at == b.start_at
