@@ -41,6 +41,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(password_hash: str, password: str) -> None:
+    """Raises argon2's VerificationError when the password does not match the hash."""
+    _hasher.verify(password_hash, password)
+
+
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(

@@ -1,0 +1,40 @@
+"""Reading the audit trail: who did what to which object, when, with before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from factoryshare.access import Actor, scoped
+from factoryshare.models import AuditEvent, Role
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_id: int | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select[tuple[AuditEvent]]:
+    actor.require(Role.admin)
+    stmt = scoped(actor, AuditEvent)
+    if object_type is not None:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    # Newest first: the trail is read to find out what just happened.
+    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
