@@ -1,0 +1,41 @@
+"""`factoryshare solve PROBLEM.json`: solve a saved problem file and print a one-line summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("solve")
+    @click.argument("problem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--time-limit", default=10.0, show_default=True, type=click.FloatRange(0.1, 86400))
+    @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+    @click.option("--seed", default=0, show_default=True, type=int)
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write the solution JSON here")
+    def solve_command(problem_file: Path, time_limit: float, workers: int, seed: int, out: Path | None) -> None:
+        """Solve a factoryshare-problem/1 file (or a Brandimarte .fjs instance)."""
+        import solver
+
+        try:
+            if problem_file.suffix == ".json":
+                problem = solver.problem_from_dict(json.loads(problem_file.read_text()))
+            else:
+                problem = solver.read_brandimarte(problem_file)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{problem_file} is not valid JSON: {exc}") from None
+        except (solver.ProblemFormatError, ValueError, IndexError) as exc:
+            raise click.ClickException(f"{problem_file}: {exc}") from None
+        solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers, seed=seed))
+        if out is not None:
+            out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
+        gap = ""
+        if solution.bound is not None and solution.objective:
+            gap = f" gap {100 * (solution.objective - solution.bound) / solution.objective:.2f} %"
+        click.echo(
+            f"{problem.name or problem_file.stem}: {solution.status}, objective {solution.objective}, "
+            f"bound {solution.bound}{gap}, {len(solution.assignments)} operations placed, "
+            f"{len(solution.unscheduled)} jobs unscheduled, {solution.seconds:.2f} s"
+        )

@@ -1,0 +1,89 @@
+"""An independent checker: recomputes every constraint and the objective from scratch.
+
+It shares nothing with the model or the greedy builder but the dataclasses, so a bug in
+either shows up here. An empty list means the solution is valid.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from solver.problem import Assignment, Problem, Solution
+
+
+def objective_terms(problem: Problem, assignments: dict[str, Assignment]) -> dict[str, int]:
+    tardiness = 0
+    weighted = 0
+    makespan = 0
+    for job in problem.jobs:
+        last = assignments.get(job.operations[-1].id)
+        if last is None:
+            continue
+        makespan = max(makespan, last.end)
+        if job.due is not None:
+            late = max(0, last.end - job.due)
+            tardiness += late
+            weighted += job.weight * late
+    return {"weighted_tardiness": weighted, "tardiness": tardiness, "makespan": makespan}
+
+
+def objective_value(problem: Problem, terms: dict[str, int]) -> int:
+    return (problem.objective.weighted_tardiness * terms["weighted_tardiness"]
+            + problem.objective.makespan * terms["makespan"])
+
+
+def check(problem: Problem, solution: Solution) -> list[str]:
+    problems: list[str] = []
+    by_op: dict[str, Assignment] = {}
+    for a in solution.assignments:
+        if a.operation in by_op:
+            problems.append(f"operation {a.operation} is assigned twice")
+        by_op[a.operation] = a
+    unscheduled = {u.job for u in solution.unscheduled}
+    known_ops = set()
+    busy: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for f in problem.fixed:
+        busy[f.machine].append((f.start, f.end, f"fixed {f.id}"))
+    for job in problem.jobs:
+        assigned = [by_op.get(o.id) for o in job.operations]
+        known_ops.update(o.id for o in job.operations)
+        if job.id in unscheduled:
+            if any(assigned):
+                problems.append(f"job {job.id} is unscheduled but has assigned operations")
+            continue
+        if not all(assigned):
+            problems.append(f"job {job.id} is neither fully scheduled nor listed as unscheduled")
+            continue
+        previous_end = None
+        for op, a in zip(job.operations, assigned):
+            assert a is not None
+            durations = {m.machine: m.duration for m in op.modes}
+            if a.machine not in durations:
+                problems.append(f"operation {op.id} runs on {a.machine}, which is not one of its modes")
+                continue
+            if a.end - a.start != durations[a.machine]:
+                problems.append(f"operation {op.id} lasts {a.end - a.start}, its mode needs {durations[a.machine]}")
+            if a.start < 0 or a.end > problem.horizon:
+                problems.append(f"operation {op.id} lies outside the horizon")
+            if not any(s <= a.start and a.end <= e for s, e in problem.windows(a.machine)):
+                problems.append(f"operation {op.id} [{a.start}, {a.end}) is not inside one open window of {a.machine}")
+            if a.start < job.release:
+                problems.append(f"operation {op.id} starts before the job's release {job.release}")
+            if previous_end is not None and a.start < previous_end + op.min_lag:
+                problems.append(f"operation {op.id} starts before its predecessor ends plus lag {op.min_lag}")
+            previous_end = a.end
+            busy[a.machine].append((a.start, a.end, f"operation {op.id}"))
+        if job.deadline is not None and previous_end is not None and previous_end > job.deadline:
+            problems.append(f"job {job.id} ends at {previous_end}, after its deadline {job.deadline}")
+    for op_id in set(by_op) - known_ops:
+        problems.append(f"operation {op_id} is not in the problem")
+    for machine, intervals in busy.items():
+        intervals.sort()
+        for (s1, e1, n1), (s2, e2, n2) in zip(intervals, intervals[1:]):
+            if s2 < e1:
+                problems.append(f"{n1} and {n2} overlap on {machine}")
+    if solution.objective is not None and not problems:
+        expected = objective_value(problem, objective_terms(problem, by_op))
+        if expected != solution.objective:
+            problems.append(f"objective is {solution.objective}, recomputed {expected}")
+    return problems

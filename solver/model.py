@@ -1,0 +1,167 @@
+"""The CP-SAT model of a factoryshare problem, warm-started from the greedy schedule.
+
+- One start variable per operation, shared by its optional intervals: one per (mode, open
+  window the mode fits in). Exactly one is present, so an operation runs on one machine and
+  never spans a closed gap.
+- NoOverlap per machine over those intervals and the fixed ones.
+- Order with minimum lags, release dates, hard deadlines.
+- Weighted tardiness and makespan, weighted as the problem says.
+- A job the greedy could not place is optional: placing it is worth more than any objective
+  term, so CP-SAT places it if it can; otherwise it stays unscheduled with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from solver.check import objective_terms, objective_value
+from solver.greedy import greedy
+from solver.problem import Assignment, Problem, Solution, SolveOptions, Unscheduled
+
+_STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "unknown",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+def _greedy_solution(problem: Problem, assignments, unscheduled, seconds: float) -> Solution:
+    by_op = {a.operation: a for a in assignments}
+    terms = objective_terms(problem, by_op)
+    return Solution(status="feasible" if assignments or not problem.jobs else "unknown",
+                    objective=objective_value(problem, terms), bound=None, seconds=seconds,
+                    assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
+                    first_feasible_seconds=seconds)
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+    options = options or SolveOptions()
+    started = time.perf_counter()
+    hint_assignments, hint_unscheduled = greedy(problem)
+    greedy_seconds = time.perf_counter() - started
+    if not problem.jobs:
+        return _greedy_solution(problem, [], [], greedy_seconds)
+    hint = {a.operation: a for a in hint_assignments}
+    greedy_reasons = {u.job: u.reason for u in hint_unscheduled}
+
+    horizon = problem.horizon
+    model = cp_model.CpModel()
+    intervals: dict[str, list] = defaultdict(list)
+    for f in problem.fixed:
+        intervals[f.machine].append(model.new_fixed_size_interval_var(f.start, f.end - f.start, f"fixed_{f.id}"))
+    windows = {m.id: problem.windows(m.id) for m in problem.machines}
+
+    choice: dict[tuple[str, str, int], cp_model.IntVar] = {}
+    start_of: dict[str, cp_model.IntVar] = {}
+    end_of: dict[str, cp_model.IntVar] = {}
+    present: dict[str, cp_model.IntVar] = {}
+    impossible: dict[str, str] = {}
+    tardiness_terms = []
+    makespan = model.new_int_var(0, horizon, "makespan")
+    for job in problem.jobs:
+        placed = model.new_bool_var(f"placed_{job.id}")
+        present[job.id] = placed
+        previous_end = None
+        for k, op in enumerate(job.operations):
+            lo = job.release
+            hi = horizon if job.deadline is None else min(horizon, job.deadline)
+            start = model.new_int_var(0, horizon, f"s_{op.id}")
+            end = model.new_int_var(0, horizon, f"e_{op.id}")
+            start_of[op.id], end_of[op.id] = start, end
+            lits = []
+            for mode in op.modes:
+                for w, (ws, we) in enumerate(windows[mode.machine]):
+                    if we - ws < mode.duration or we <= lo or ws >= hi:
+                        continue
+                    lit = model.new_bool_var(f"x_{op.id}_{mode.machine}_{w}")
+                    choice[(op.id, mode.machine, w)] = lit
+                    lits.append(lit)
+                    intervals[mode.machine].append(
+                        model.new_optional_interval_var(start, mode.duration, end, lit, f"i_{op.id}_{mode.machine}_{w}"))
+                    model.add(start >= ws).only_enforce_if(lit)
+                    model.add(end <= we).only_enforce_if(lit)
+            if not lits:
+                impossible[job.id] = f"operation {op.id} fits in no open window of its machines"
+                model.add(placed == 0)
+            else:
+                model.add(sum(lits) == placed)
+            model.add(start >= lo).only_enforce_if(placed)
+            if previous_end is not None:
+                model.add(start >= previous_end + op.min_lag).only_enforce_if(placed)
+            previous_end = end
+        assert previous_end is not None
+        if job.deadline is not None:
+            model.add(previous_end <= job.deadline).only_enforce_if(placed)
+        model.add(makespan >= previous_end).only_enforce_if(placed)
+        if job.due is not None and job.weight:
+            late = model.new_int_var(0, horizon, f"late_{job.id}")
+            model.add(late >= previous_end - job.due).only_enforce_if(placed)
+            tardiness_terms.append(job.weight * late)
+    for machine, ivs in intervals.items():
+        if len(ivs) > 1:
+            model.add_no_overlap(ivs)
+
+    obj = problem.objective
+    weighted = obj.weighted_tardiness * sum(tardiness_terms) + obj.makespan * makespan
+    worst = (obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * horizon + 1
+    # Leaving a job out costs more than any schedule of the others.
+    model.minimize(weighted + worst * sum(1 - p for p in present.values()))
+
+    # Warm start from the greedy schedule.
+    for job in problem.jobs:
+        model.add_hint(present[job.id], job.id not in greedy_reasons)
+    for (op_id, machine, w), lit in choice.items():
+        a = hint.get(op_id)
+        ws, we = windows[machine][w]
+        model.add_hint(lit, a is not None and a.machine == machine and ws <= a.start and a.end <= we)
+    for op_id, a in hint.items():
+        model.add_hint(start_of[op_id], a.start)
+        model.add_hint(end_of[op_id], a.end)
+
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.05, options.time_limit - greedy_seconds)
+    params.num_workers = max(1, options.workers)
+    params.random_seed = options.seed
+    params.log_search_progress = options.log
+    first = {}
+
+    class _First(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            first.setdefault("t", time.perf_counter() - started)
+
+    status = solver.solve(model, _First())
+    seconds = time.perf_counter() - started
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # CP-SAT found nothing in time: the greedy schedule is still valid.
+        return _greedy_solution(problem, hint_assignments, hint_unscheduled, seconds)
+
+    assignments: list[Assignment] = []
+    unscheduled: list[Unscheduled] = []
+    for job in problem.jobs:
+        if not solver.boolean_value(present[job.id]):
+            reason = impossible.get(job.id) or greedy_reasons.get(job.id) or "it cannot be placed with the other jobs"
+            unscheduled.append(Unscheduled(job.id, reason))
+            continue
+        for op in job.operations:
+            s, e = solver.value(start_of[op.id]), solver.value(end_of[op.id])
+            machine = next(m for (o, m, w), lit in choice.items() if o == op.id and solver.boolean_value(lit))
+            assignments.append(Assignment(op.id, machine, s, e))
+    terms = objective_terms(problem, {a.operation: a for a in assignments})
+    objective = objective_value(problem, terms)
+    all_placed = not unscheduled
+    bound = int(solver.best_objective_bound) if all_placed else None
+    if bound is not None:
+        bound = min(bound, objective)
+    return Solution(
+        status=_STATUS[status],
+        objective=objective, bound=bound, seconds=seconds, assignments=tuple(assignments),
+        unscheduled=tuple(unscheduled), terms=terms,
+        # The greedy schedule is the first feasible one whenever it placed anything.
+        first_feasible_seconds=greedy_seconds if hint_assignments else first.get("t", seconds),
+    )
