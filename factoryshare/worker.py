@@ -9,6 +9,7 @@ older than `stale_after` is requeued with attempts + 1, and failed after MAX_ATT
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from factoryshare.db import transaction, utcnow
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 STALE_AFTER = dt.timedelta(minutes=5)
@@ -81,12 +84,37 @@ def heartbeat(session: Session, run_id: int, worker_id: str) -> bool:
 
 
 def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> None:
+    """Build the problem, solve it outside any transaction, then store the proposal.
+
+    The solve can take minutes; no database transaction or lock is held meanwhile. If the
+    run stopped being ours (discarded, or requeued as stale), the result is dropped.
+    """
+    import solver
+    from factoryshare.services import solving
+
     with transaction(session_factory) as session:
         run = session.get(ScheduleRun, run_id)
         if run is None or run.status is not RunStatus.running:
             return
-        run.status = RunStatus.failed
-        run.error = "The solver is not available in this build."
+        run.problem = solving.build_problem(session, run)
+        problem_data, time_limit = run.problem, run.time_limit_seconds
+    try:
+        problem = solver.problem_from_dict(problem_data)
+        solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=2))
+        failure = None
+    except Exception as exc:  # noqa: BLE001 - a failed solve is recorded on the run, never lost
+        log.exception("schedule run %s failed", run_id)
+        failure = f"The solve failed: {exc}"
+    with transaction(session_factory) as session:
+        run = session.get(ScheduleRun, run_id)
+        if run is None or run.status is not RunStatus.running:
+            return
+        if failure is None:
+            solving.store_solution(session, run, problem, solution)
+            run.status = RunStatus.succeeded
+        else:
+            run.status = RunStatus.failed
+            run.error = failure
         run.finished_at = utcnow()
 
 

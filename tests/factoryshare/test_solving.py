@@ -1,0 +1,82 @@
+"""A queued schedule run, executed by the worker, proposes a valid schedule of the house."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import solver
+from factoryshare import worker
+from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+# Monday 4 March 2030, 08:00 WIB.
+MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
+
+
+def _run(db, house, days=5):
+    run = ScheduleRun(house_id=house.id, horizon_start=MONDAY.astimezone(dt.timezone.utc),
+                      horizon_end=(MONDAY + dt.timedelta(days=days)).astimezone(dt.timezone.utc),
+                      time_limit_seconds=2, status=RunStatus.queued, attempts=0)
+    db.add(run)
+    db.commit()
+    return run
+
+
+def test_a_run_places_every_request_inside_opening_hours_and_around_existing_bookings(
+    db, session_factory, make_house, make_machine, make_product, make_production_request, make_booking
+):
+    house = make_house()
+    sewing = [make_machine(house=house, capabilities=["sewing"]) for _ in range(2)]
+    make_booking(machine=sewing[0], start_at=MONDAY.replace(hour=8), end_at=MONDAY.replace(hour=12))
+    make_booking(machine=sewing[1], start_at=MONDAY.replace(hour=8), end_at=MONDAY.replace(hour=12))
+    requests = []
+    for _ in range(3):
+        requests.append(make_production_request(
+            quantity=24, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=2),
+            product=make_product(member=_member_of(house, db), routing=[("sewing", 15, 5)])))
+    run = _run(db, house)
+
+    assert worker.run_once(session_factory, worker_id="test") == run.id
+    db.refresh(run)
+    assert run.status is RunStatus.succeeded, run.error
+    problem = solver.problem_from_dict(run.problem)
+    solution = solver.solution_from_dict(run.solution)
+    assert solver.check(problem, solution) == []
+    assert len(run.assignments) == 3
+    for a in run.assignments:
+        local_start, local_end = a.start_at.astimezone(JAKARTA), a.end_at.astimezone(JAKARTA)
+        assert local_start.date() == local_end.date()
+        assert dt.time(8) <= local_start.time() and local_end.time() <= dt.time(17)
+        # Monday's morning is taken by the existing bookings.
+        assert not (local_start.date() == MONDAY.date() and local_start.time() < dt.time(12))
+    assert run.kpis["scheduled"] == 3
+    assert run.kpis["on_time_share"] == 1.0
+    assert set(run.kpis["utilisation"]) == {f"machine-{m.id}" for m in sewing}
+
+
+def test_a_request_no_machine_of_the_house_can_make_is_named_in_the_run(
+    db, session_factory, make_house, make_machine, make_product, make_production_request
+):
+    house = make_house()
+    make_machine(house=house, capabilities=["sewing"])
+    request = make_production_request(
+        earliest_start=MONDAY, product=make_product(member=_member_of(house, db), routing=[("embroidery", 10, 2)]))
+    run = _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    assert run.status is RunStatus.succeeded
+    assert run.assignments == []
+    assert run.kpis["requests_without_machine"] == [request.id]
+
+
+def _member_of(house, db):
+    from factoryshare.models import Member, Sector
+    from tests.conftest import _n, _nib, _nik
+
+    n = _n()
+    member = Member(house_id=house.id, business_name=f"UD Solver {n}", nib=_nib(n), owner_name="Rina",
+                    owner_nik=_nik(n), sector=Sector.fashion, phone="+6281234567890", email=f"s{n}@example.id")
+    db.add(member)
+    db.flush()
+    return member
