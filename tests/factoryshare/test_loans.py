@@ -43,7 +43,7 @@ def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(d
     loans.disburse(db, s["admin"], app.id)
 
     assert app.status is LoanStatus.disbursing
-    actions = [e.action for e in db.query(AuditEvent).filter_by(object_id=str(app.id))
+    actions = [e.action for e in db.query(AuditEvent).filter_by(object_id=str(app.id)).order_by(AuditEvent.id)
                if e.action.startswith("loan_application.")]
     assert actions == ["loan_application.created", "loan_application.submitted",
                        "loan_application.approved", "loan_application.lender_approved",
