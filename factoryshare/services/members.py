@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit, validation
 from factoryshare.access import Actor, get_scoped, scoped
+from factoryshare.db import contains_pattern
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.models import Member, ProductionHouse, Role, Sector
 
@@ -107,7 +108,7 @@ def list_members(
     if sector is not None:
         stmt = stmt.where(Member.sector == Sector(sector))
     if search:
-        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(search)
         stmt = stmt.where(func.lower(Member.business_name).like(pattern, escape="\\"))
     return stmt.order_by(Member.business_name, Member.id)
 

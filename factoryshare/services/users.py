@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
-from factoryshare.db import utcnow
+from factoryshare.db import contains_pattern, utcnow
 from factoryshare.errors import ValidationFailed
 from factoryshare.models import ApiToken, Role, User
 from factoryshare.services import accounts
@@ -38,7 +38,7 @@ def list_users(
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
     if search:
-        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(search)
         stmt = stmt.where(
             func.lower(User.email).like(pattern, escape="\\") | func.lower(User.name).like(pattern, escape="\\")
         )
