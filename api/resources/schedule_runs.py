@@ -103,6 +103,26 @@ class ScheduleRunDiscard(MethodView):
         return service.discard_run(db(), current_actor(), run_id)
 
 
+@blp.route("/<int:run_id>/publish")
+class ScheduleRunPublish(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, RunSchema)
+    @blp.alt_response(409, description="Not publishable, a request is no longer open, or a slot was taken since")
+    def post(self, run_id):
+        """Publish a run: its proposal becomes confirmed bookings, all or nothing"""
+        return service.publish_run(db(), current_actor(), run_id)
+
+
+@blp.route("/<int:run_id>/problem.json")
+class ScheduleRunProblem(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, description="A factoryshare-problem/1 document")
+    @blp.alt_response(409, description="The run has not been solved yet")
+    def get(self, run_id):
+        """The exact problem this run solved (replay it with `factoryshare solve`)"""
+        return service.problem_of(db(), current_actor(), run_id)
+
+
 @house_blp.route("/<int:house_id>/schedule-runs")
 class HouseScheduleRuns(MethodView):
     @allow(Role.admin, Role.manager)

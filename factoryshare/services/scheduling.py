@@ -102,3 +102,60 @@ def discard_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
     audit.record(session, actor, "schedule_run.discarded", run, before=before,
                  after=audit.snapshot(run))
     return run
+
+
+def publish_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
+    """Turn a run's proposal into confirmed bookings, all or nothing.
+
+    Bookings already made are never moved: each proposed slot is checked against the live
+    bookings of now, and one clash (a booking made since the run) refuses the whole publish
+    with `booking_conflict`, so the manager re-runs instead of publishing half a plan.
+    """
+    from factoryshare.models import Machine
+    from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
+    from factoryshare.models.scheduling import RequestStatus
+    from factoryshare.services.bookings import assert_machine_free, price_for
+
+    run = get_scoped(session, actor, ScheduleRun, run_id)
+    _house_managed(session, actor, run.house_id)
+    if run.status is not RunStatus.succeeded:
+        raise Conflict(f"Only a succeeded run can be published; this one is {run.status.value}.",
+                       code="run_not_publishable")
+    before = audit.snapshot(run)
+    now = dt.datetime.now(dt.timezone.utc)
+    requests = {}
+    for a in run.assignments:
+        request = a.operation.request
+        if request.status is not RequestStatus.open:
+            raise Conflict(f"Production request {request.id} is no longer open; run the schedule again.",
+                           code="request_not_open", details={"request_id": request.id})
+        assert_machine_free(session, a.machine_id, a.start_at, a.end_at)
+        machine = session.get(Machine, a.machine_id)
+        assert machine is not None
+        booking = Booking(
+            machine_id=machine.id, member_id=request.member_id, product_id=request.product_id,
+            start_at=a.start_at, end_at=a.end_at, status=BookingStatus.confirmed,
+            source=BookingSource.solver, hourly_rate=machine.hourly_rate,
+            price=price_for(machine, a.start_at, a.end_at),
+            note=f"Production request {request.id}, step {a.operation.position}",
+            created_by_id=actor.user_id, created_at=now, updated_at=now,
+        )
+        session.add(booking)
+        session.flush()
+        a.booking_id = booking.id
+        requests[request.id] = request
+    for request in requests.values():
+        request.status = RequestStatus.scheduled
+    run.status = RunStatus.published
+    session.flush()
+    audit.record(session, actor, "schedule_run.published", run, before=before,
+                 after=audit.snapshot(run, extra={"bookings": [a.booking_id for a in run.assignments]}))
+    return run
+
+
+def problem_of(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:
+    """The exact problem a run solved, so that it can be replayed with `factoryshare solve`."""
+    run = get_scoped(session, actor, ScheduleRun, run_id)
+    if run.problem is None:
+        raise Conflict("This run has not been solved yet.", code="run_not_solved")
+    return run.problem

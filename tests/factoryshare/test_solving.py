@@ -80,3 +80,89 @@ def _member_of(house, db):
     db.add(member)
     db.flush()
     return member
+
+
+def test_publishing_a_run_books_its_slots_for_the_members_and_refuses_a_second_time(
+    db, session_factory, make_house, make_machine, make_product, make_production_request, make_user
+):
+    import pytest
+
+    from factoryshare.access import Actor
+    from factoryshare.errors import Conflict
+    from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
+    from factoryshare.models.scheduling import RequestStatus
+    from factoryshare.services import scheduling
+
+    house = make_house()
+    machine = make_machine(house=house, capabilities=["sewing"], hourly_rate=60_000)
+    member = _member_of(house, db)
+    request = make_production_request(quantity=9, earliest_start=MONDAY,
+                                      product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    run = _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    manager = Actor.of(make_user("manager", houses=[house]))
+
+    scheduling.publish_run(db, manager, run.id)
+
+    (a,) = run.assignments
+    booking = db.get(Booking, a.booking_id)
+    assert booking.member_id == member.id and booking.machine_id == machine.id
+    assert booking.status is BookingStatus.confirmed and booking.source is BookingSource.solver
+    assert booking.price == 60_000  # 15 + 9 x 5 = 60 minutes at Rp60.000 per hour
+    assert request.status is RequestStatus.scheduled
+    assert run.status.value == "published"
+    with pytest.raises(Conflict) as exc:
+        scheduling.publish_run(db, manager, run.id)
+    assert exc.value.code == "run_not_publishable"
+
+
+def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
+    db, session_factory, make_house, make_machine, make_product, make_production_request, make_user, make_booking
+):
+    import pytest
+
+    from factoryshare.access import Actor
+    from factoryshare.errors import Conflict
+    from factoryshare.services import scheduling
+
+    house = make_house()
+    machine = make_machine(house=house, capabilities=["sewing"])
+    member = _member_of(house, db)
+    make_production_request(quantity=9, earliest_start=MONDAY,
+                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    run = _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    (a,) = run.assignments
+    make_booking(machine=machine, member=member, start_at=a.start_at, end_at=a.end_at)
+    manager = Actor.of(make_user("manager", houses=[house]))
+    with pytest.raises(Conflict) as exc:
+        scheduling.publish_run(db, manager, run.id)
+    assert exc.value.code == "booking_conflict"
+
+
+def test_a_manager_publishes_through_the_api_and_downloads_the_problem_but_a_member_may_not(
+    db, client, session_factory, make_house, make_machine, make_product, make_production_request,
+    make_user, token_for
+):
+    house = make_house()
+    make_machine(house=house, capabilities=["sewing"])
+    member = _member_of(house, db)
+    make_production_request(quantity=9, earliest_start=MONDAY,
+                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    run = _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    manager = token_for(make_user("manager", houses=[house]))
+    member_user = token_for(make_user("member", member=member))
+
+    problem = client.get(f"/api/v1/schedule-runs/{run.id}/problem.json", headers=manager)
+    assert problem.status_code == 200
+    assert solver.problem_from_dict(problem.json).jobs[0].owner == f"member-{member.id}"
+    assert client.post(f"/api/v1/schedule-runs/{run.id}/publish", headers=member_user).status_code == 403
+    published = client.post(f"/api/v1/schedule-runs/{run.id}/publish", headers=manager)
+    assert published.status_code == 200, published.json
+    assert published.json["status"] == "published"
+    assert published.json["assignments"][0]["booking_id"] is not None
+    mine = client.get("/api/v1/bookings", headers=member_user)
+    assert [b["source"] for b in mine.json["items"]] == ["solver"]
