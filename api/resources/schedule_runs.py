@@ -103,6 +103,30 @@ class ScheduleRunDiscard(MethodView):
         return service.discard_run(db(), current_actor(), run_id)
 
 
+class SlotOut(Schema):
+    booking_id = ma.fields.Integer()
+    machine_id = ma.fields.Integer()
+    start = AwareDateTime()
+    end = AwareDateTime()
+
+
+class ChangeOut(Schema):
+    operation_id = ma.fields.Integer()
+    request_id = ma.fields.Integer()
+    change = ma.fields.String(metadata={"description": "new, moved or unchanged"})
+    proposed = ma.fields.Nested(SlotOut)
+    published = ma.fields.Nested(SlotOut, allow_none=True)
+
+
+@blp.route("/<int:run_id>/diff")
+class ScheduleRunDiff(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, ChangeOut(many=True))
+    def get(self, run_id):
+        """The run's proposal against what is published now, operation by operation"""
+        return service.diff_run(db(), current_actor(), run_id)
+
+
 @blp.route("/<int:run_id>/publish")
 class ScheduleRunPublish(MethodView):
     @allow(Role.admin, Role.manager)

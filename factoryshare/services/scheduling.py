@@ -159,3 +159,40 @@ def problem_of(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:
     if run.problem is None:
         raise Conflict("This run has not been solved yet.", code="run_not_solved")
     return run.problem
+
+
+def diff_run(session: Session, actor: Actor, run_id: int) -> list[dict[str, Any]]:
+    """Each proposed operation against what is published for it now: new, moved or unchanged."""
+    from sqlalchemy import select
+
+    from factoryshare.models.bookings import LIVE_STATUSES, Booking
+    from factoryshare.models.scheduling import ScheduleAssignment
+
+    run = get_scoped(session, actor, ScheduleRun, run_id)
+    published = {
+        a.operation_id: b
+        for a, b in session.execute(
+            select(ScheduleAssignment, Booking)
+            .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
+            .join(Booking, Booking.id == ScheduleAssignment.booking_id)
+            .where(ScheduleRun.house_id == run.house_id, ScheduleRun.status == RunStatus.published,
+                   Booking.status.in_(LIVE_STATUSES))
+        )
+    }
+    changes = []
+    for a in run.assignments:
+        booking = published.get(a.operation_id)
+        if booking is None:
+            change = "new"
+        elif (booking.machine_id, booking.start_at, booking.end_at) == (a.machine_id, a.start_at, a.end_at):
+            change = "unchanged"
+        else:
+            change = "moved"
+        changes.append({
+            "operation_id": a.operation_id, "request_id": a.operation.request_id, "change": change,
+            "proposed": {"machine_id": a.machine_id, "start": a.start_at, "end": a.end_at},
+            "published": None if booking is None else {
+                "booking_id": booking.id, "machine_id": booking.machine_id,
+                "start": booking.start_at, "end": booking.end_at},
+        })
+    return changes

@@ -166,3 +166,25 @@ def test_a_manager_publishes_through_the_api_and_downloads_the_problem_but_a_mem
     assert published.json["assignments"][0]["booking_id"] is not None
     mine = client.get("/api/v1/bookings", headers=member_user)
     assert [b["source"] for b in mine.json["items"]] == ["solver"]
+
+
+def test_the_diff_shows_new_work_before_publishing_and_unchanged_work_after(
+    db, session_factory, make_house, make_machine, make_product, make_production_request, make_user
+):
+    from factoryshare.access import Actor
+    from factoryshare.services import scheduling
+
+    house = make_house()
+    make_machine(house=house, capabilities=["sewing"])
+    member = _member_of(house, db)
+    make_production_request(quantity=9, earliest_start=MONDAY,
+                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    run = _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    manager = Actor.of(make_user("manager", houses=[house]))
+    assert [c["change"] for c in scheduling.diff_run(db, manager, run.id)] == ["new"]
+    scheduling.publish_run(db, manager, run.id)
+    (change,) = scheduling.diff_run(db, manager, run.id)
+    assert change["change"] == "unchanged"
+    assert change["published"]["booking_id"] == run.assignments[0].booking_id
