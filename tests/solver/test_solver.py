@@ -24,7 +24,8 @@ from solver import (
 )
 
 FAST = SolveOptions(time_limit=2, workers=2, seed=1)
-MK01 = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "fjsp" / "brandimarte" / "mk01.fjs"
+# Brandimarte's MK01 (best known makespan 40), a public instance kept beside the tests.
+MK01 = Path(__file__).resolve().parent / "data" / "mk01.fjs"
 
 EXAMPLE = {
     "format": "factoryshare-problem/1",
