@@ -17,21 +17,26 @@ from solver.io import (
 from solver.model import solve
 from solver.problem import (
     Assignment,
+    FamilySetup,
     FixedInterval,
     Job,
     Machine,
     Mode,
     Objective,
     Operation,
+    Policies,
     Problem,
+    ShareCap,
     Solution,
     SolveOptions,
+    Stability,
     Unscheduled,
 )
 
 __all__ = [
     "Assignment", "FixedInterval", "Job", "Machine", "Mode", "Objective", "Operation",
-    "Problem", "ProblemFormatError", "Solution", "SolveOptions", "Unscheduled", "check",
+    "FamilySetup", "Policies", "Problem", "ProblemFormatError", "ShareCap", "Solution",
+    "SolveOptions", "Stability", "Unscheduled", "check",
     "problem_from_dict", "problem_to_dict", "read_brandimarte", "solution_from_dict",
     "solution_to_dict", "solve",
 ]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from solver.problem import Assignment, Problem, Solution
+from solver.problem import Assignment, Policies, Problem, Solution
 
 
-def objective_terms(problem: Problem, assignments: dict[str, Assignment]) -> dict[str, int]:
+def objective_terms(problem: Problem, assignments: dict[str, Assignment],
+                    policies: Policies | None = None) -> dict[str, int]:
     tardiness = 0
     weighted = 0
     makespan = 0
@@ -24,15 +25,59 @@ def objective_terms(problem: Problem, assignments: dict[str, Assignment]) -> dic
             late = max(0, last.end - job.due)
             tardiness += late
             weighted += job.weight * late
-    return {"weighted_tardiness": weighted, "tardiness": tardiness, "makespan": makespan}
+    terms = {"weighted_tardiness": weighted, "tardiness": tardiness, "makespan": makespan}
+    if policies is not None and policies.stability is not None:
+        moved = changed = 0
+        for before in policies.stability.previous:
+            now = assignments.get(before.operation)
+            if now is None:
+                continue
+            moved += abs(now.start - before.start)
+            changed += now.machine != before.machine
+        terms["moved_minutes"] = moved
+        terms["machines_changed"] = changed
+    return terms
 
 
-def objective_value(problem: Problem, terms: dict[str, int]) -> int:
-    return (problem.objective.weighted_tardiness * terms["weighted_tardiness"]
-            + problem.objective.makespan * terms["makespan"])
+def objective_value(problem: Problem, terms: dict[str, int], policies: Policies | None = None) -> int:
+    value = (problem.objective.weighted_tardiness * terms["weighted_tardiness"]
+             + problem.objective.makespan * terms["makespan"])
+    if policies is not None and policies.stability is not None:
+        st = policies.stability
+        value += st.weight * (terms["moved_minutes"] + st.machine_change * terms["machines_changed"])
+    return value
 
 
-def check(problem: Problem, solution: Solution) -> list[str]:
+def _check_policies(problem: Problem, by_op: dict[str, Assignment], policies: Policies) -> list[str]:
+    problems: list[str] = []
+    job_of = {o.id: j for j in problem.jobs for o in j.operations}
+    if policies.setup is not None and policies.setup.minutes > 0:
+        gap = policies.setup.minutes
+        per_machine: dict[str, list[tuple[Assignment, str]]] = defaultdict(list)
+        for a in by_op.values():
+            family = policies.family(job_of[a.operation].id) if a.operation in job_of else None
+            if family is not None:
+                per_machine[a.machine].append((a, family))
+        for machine, items in per_machine.items():
+            for i, (a, fa) in enumerate(items):
+                for b, fb in items[i + 1:]:
+                    if fa != fb and max(b.start - a.end, a.start - b.end) < gap:
+                        problems.append(f"operations {a.operation} ({fa}) and {b.operation} ({fb}) "
+                                        f"on {machine} are less than {gap} minutes apart for cleaning")
+    for cap in policies.share_caps:
+        used: dict[str, int] = defaultdict(int)
+        machines = set(cap.machines)
+        for a in by_op.values():
+            if a.machine in machines and a.operation in job_of:
+                used[job_of[a.operation].owner or ""] += a.end - a.start
+        for owner, minutes in sorted(used.items()):
+            if minutes > cap.max_minutes:
+                problems.append(f"{owner or 'an owner'} holds {minutes} minutes of {cap.name or 'a capped group'},"
+                                f" above its cap of {cap.max_minutes}")
+    return problems
+
+
+def check(problem: Problem, solution: Solution, policies: Policies | None = None) -> list[str]:
     problems: list[str] = []
     by_op: dict[str, Assignment] = {}
     for a in solution.assignments:
@@ -82,8 +127,10 @@ def check(problem: Problem, solution: Solution) -> list[str]:
         for (s1, e1, n1), (s2, e2, n2) in zip(intervals, intervals[1:]):
             if s2 < e1:
                 problems.append(f"{n1} and {n2} overlap on {machine}")
+    if policies is not None:
+        problems.extend(_check_policies(problem, by_op, policies))
     if solution.objective is not None and not problems:
-        expected = objective_value(problem, objective_terms(problem, by_op))
+        expected = objective_value(problem, objective_terms(problem, by_op, policies), policies)
         if expected != solution.objective:
             problems.append(f"objective is {solution.objective}, recomputed {expected}")
     return problems

@@ -8,6 +8,10 @@
 - Weighted tardiness and makespan, weighted as the problem says.
 - A job the greedy could not place is optional: placing it is worth more than any objective
   term, so CP-SAT places it if it can; otherwise it stays unscheduled with the reason.
+- Policies (optional): a cleaning gap between product families on a machine (a disjunction per
+  pair of candidate intervals of different families in the same or nearby windows), a cap on
+  each owner's minutes on a group of machines, and a penalty for moving operations away from a
+  previous solution.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from solver.check import objective_terms, objective_value
 from solver.greedy import greedy
-from solver.problem import Assignment, Problem, Solution, SolveOptions, Unscheduled
+from solver.problem import Assignment, Policies, Problem, Solution, SolveOptions, Unscheduled
 
 _STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -30,22 +34,48 @@ _STATUS = {
 }
 
 
-def _greedy_solution(problem: Problem, assignments, unscheduled, seconds: float) -> Solution:
+def _greedy_solution(problem: Problem, policies: Policies, assignments, unscheduled,
+                     seconds: float) -> Solution:
     by_op = {a.operation: a for a in assignments}
-    terms = objective_terms(problem, by_op)
+    terms = objective_terms(problem, by_op, policies)
     return Solution(status="feasible" if assignments or not problem.jobs else "unknown",
-                    objective=objective_value(problem, terms), bound=None, seconds=seconds,
+                    objective=objective_value(problem, terms, policies), bound=None, seconds=seconds,
                     assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
                     first_feasible_seconds=seconds)
 
 
-def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+def _add_family_setup(model, policies: Policies, choice, windows, job_of, start_of, end_of) -> None:
+    """Operations of different families on one machine are `minutes` apart, in either order.
+    Candidates in windows separated by at least that gap are apart already and need nothing."""
+    gap = policies.setup.minutes  # type: ignore[union-attr]
+    per_machine: dict[str, list[tuple[str, str, int, object]]] = defaultdict(list)
+    for (op_id, machine, w), lit in choice.items():
+        family = policies.family(job_of[op_id].id)
+        if family is not None:
+            per_machine[machine].append((op_id, family, w, lit))
+    for machine, items in per_machine.items():
+        wins = windows[machine]
+        for i, (op_a, fam_a, w_a, lit_a) in enumerate(items):
+            for op_b, fam_b, w_b, lit_b in items[i + 1:]:
+                if fam_a == fam_b or op_a == op_b:
+                    continue
+                first, second = sorted((w_a, w_b))
+                if first != second and wins[second][0] - wins[first][1] >= gap:
+                    continue
+                a_first = model.new_bool_var(f"order_{op_a}_{op_b}_{machine}")
+                model.add(end_of[op_a] + gap <= start_of[op_b]).only_enforce_if([a_first, lit_a, lit_b])
+                model.add(end_of[op_b] + gap <= start_of[op_a]).only_enforce_if([a_first.Not(), lit_a, lit_b])
+
+
+def solve(problem: Problem, options: SolveOptions | None = None,
+          policies: Policies | None = None) -> Solution:
     options = options or SolveOptions()
+    policies = policies or Policies()
     started = time.perf_counter()
-    hint_assignments, hint_unscheduled = greedy(problem)
+    hint_assignments, hint_unscheduled = greedy(problem, policies)
     greedy_seconds = time.perf_counter() - started
     if not problem.jobs:
-        return _greedy_solution(problem, [], [], greedy_seconds)
+        return _greedy_solution(problem, policies, [], [], greedy_seconds)
     hint = {a.operation: a for a in hint_assignments}
     greedy_reasons = {u.job: u.reason for u in hint_unscheduled}
 
@@ -106,9 +136,40 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         if len(ivs) > 1:
             model.add_no_overlap(ivs)
 
+    job_of = {o.id: j for j in problem.jobs for o in j.operations}
+    duration_on = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
+    if policies.setup is not None and policies.setup.minutes > 0:
+        _add_family_setup(model, policies, choice, windows, job_of, start_of, end_of)
+    for cap in policies.share_caps:
+        machines = set(cap.machines)
+        per_owner: dict[str, list] = defaultdict(list)
+        for (op_id, machine, _w), lit in choice.items():
+            if machine in machines:
+                per_owner[job_of[op_id].owner or ""].append(duration_on[(op_id, machine)] * lit)
+        for terms in per_owner.values():
+            model.add(sum(terms) <= cap.max_minutes)
+    stability_cost = []
+    stability_worst = 0
+    if policies.stability is not None:
+        st = policies.stability
+        for before in st.previous:
+            if before.operation not in start_of:
+                continue
+            placed = present[job_of[before.operation].id]
+            moved = model.new_int_var(0, horizon, f"moved_{before.operation}")
+            model.add(moved >= start_of[before.operation] - before.start).only_enforce_if(placed)
+            model.add(moved >= before.start - start_of[before.operation]).only_enforce_if(placed)
+            same = [lit for (o, m, _w), lit in choice.items() if o == before.operation and m == before.machine]
+            changed = model.new_bool_var(f"changed_{before.operation}")
+            model.add(changed + sum(same) >= placed)
+            stability_cost.append(st.weight * (moved + st.machine_change * changed))
+            stability_worst += st.weight * (horizon + st.machine_change)
+
     obj = problem.objective
-    weighted = obj.weighted_tardiness * sum(tardiness_terms) + obj.makespan * makespan
-    worst = (obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * horizon + 1
+    weighted = (obj.weighted_tardiness * sum(tardiness_terms) + obj.makespan * makespan
+                + sum(stability_cost))
+    worst = ((obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * horizon
+             + stability_worst + 1)
     # Leaving a job out costs more than any schedule of the others.
     model.minimize(weighted + worst * sum(1 - p for p in present.values()))
 
@@ -139,7 +200,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     seconds = time.perf_counter() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # CP-SAT found nothing in time: the greedy schedule is still valid.
-        return _greedy_solution(problem, hint_assignments, hint_unscheduled, seconds)
+        return _greedy_solution(problem, policies, hint_assignments, hint_unscheduled, seconds)
 
     assignments: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
@@ -152,8 +213,8 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
             s, e = solver.value(start_of[op.id]), solver.value(end_of[op.id])
             machine = next(m for (o, m, w), lit in choice.items() if o == op.id and solver.boolean_value(lit))
             assignments.append(Assignment(op.id, machine, s, e))
-    terms = objective_terms(problem, {a.operation: a for a in assignments})
-    objective = objective_value(problem, terms)
+    terms = objective_terms(problem, {a.operation: a for a in assignments}, policies)
+    objective = objective_value(problem, terms, policies)
     all_placed = not unscheduled
     bound = int(solver.best_objective_bound) if all_placed else None
     if bound is not None:

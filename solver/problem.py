@@ -109,3 +109,46 @@ class SolveOptions:
     workers: int = 2
     seed: int = 0
     log: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Policies beyond the problem format: a house's rules that the service passes alongside.
+
+@dataclass(frozen=True)
+class FamilySetup:
+    """Cleaning between product families: on one machine, an operation of a job of one family
+    and an operation of a job of another family are at least `minutes` apart (halal and
+    non-halal lines, allergen-free runs). Jobs without a family need no cleaning."""
+
+    families: dict[str, str]  # job id -> family
+    minutes: int
+
+
+@dataclass(frozen=True)
+class ShareCap:
+    """Fairness on a scarce capability: one owner holds at most `max_minutes` of the work on
+    these machines over the horizon, so nobody takes every slot of the only vacuum fryer."""
+
+    machines: tuple[str, ...]
+    max_minutes: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Stability:
+    """A previous solution to stay close to: each operation that was placed before costs
+    `weight` per minute its start moves, plus `machine_change` minutes if its machine changes."""
+
+    previous: tuple[Assignment, ...]
+    weight: int = 1
+    machine_change: int = 60
+
+
+@dataclass(frozen=True)
+class Policies:
+    setup: FamilySetup | None = None
+    share_caps: tuple[ShareCap, ...] = ()
+    stability: Stability | None = None
+
+    def family(self, job_id: str) -> str | None:
+        return self.setup.families.get(job_id) if self.setup else None
