@@ -4,6 +4,8 @@ Claiming is safe with any number of workers on any hosts sharing the database: o
 the claim is `SELECT ... FOR UPDATE SKIP LOCKED`, on SQLite every write transaction starts
 with BEGIN IMMEDIATE (factoryshare/db.py), so claims are serialised. A run whose heartbeat is
 older than `stale_after` is requeued with attempts + 1, and failed after MAX_ATTEMPTS.
+While a run is being solved a background thread beats every HEARTBEAT_EVERY, so a long solve
+(the time limit may exceed `stale_after`) is never mistaken for a dead worker.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 STALE_AFTER = dt.timedelta(minutes=5)
+HEARTBEAT_EVERY = 30.0  # seconds; well inside STALE_AFTER
 
 
 def worker_name() -> str:
@@ -83,6 +87,34 @@ def heartbeat(session: Session, run_id: int, worker_id: str) -> bool:
     return True
 
 
+class _Beat:
+    """Refreshes a run's heartbeat from a thread while the solve runs outside transactions."""
+
+    def __init__(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
+                 every: float = HEARTBEAT_EVERY) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True,
+                                        args=(session_factory, run_id, worker_id, every))
+
+    def _loop(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
+              every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                with transaction(session_factory) as session:
+                    if not heartbeat(session, run_id, worker_id):
+                        return
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the solve goes on
+                log.exception("heartbeat of run %s failed", run_id)
+
+    def __enter__(self) -> "_Beat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> None:
     """Build the problem, solve it outside any transaction, then store the proposal.
 
@@ -98,9 +130,13 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> Non
             return
         run.problem = solving.build_problem(session, run)
         problem_data, time_limit = run.problem, run.time_limit_seconds
+        policies = solving.policies_of(run)
+        worker_id = run.worker_id or ""
     try:
         problem = solver.problem_from_dict(problem_data)
-        solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=2))
+        with _Beat(session_factory, run_id, worker_id):
+            solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=2),
+                                    policies)
         failure = None
     except Exception as exc:  # noqa: BLE001 - a failed solve is recorded on the run, never lost
         log.exception("schedule run %s failed", run_id)

@@ -51,6 +51,8 @@ class AffectedSchema(Schema):
 class DowntimeResultSchema(Schema):
     downtime = ma.fields.Nested(DowntimeSchema)
     affected = ma.fields.List(ma.fields.Nested(AffectedSchema))
+    replan_run_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "a queued schedule run re-placing the solver-planned work it hit"})
 
 
 DowntimePage = page_schema(DowntimeSchema, "DowntimePage")
@@ -91,6 +93,7 @@ def _result(result):  # type: ignore[no-untyped-def]
             }
             for a in result.affected
         ],
+        "replan_run_id": result.replan.id if result.replan is not None else None,
     }
 
 

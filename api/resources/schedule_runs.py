@@ -41,6 +41,13 @@ class RunCreate(Schema):
     horizon_end = AwareDateTime(required=True)
     time_limit_seconds = ma.fields.Integer(strict=True, load_default=10,
                                            validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT))
+    family_setup_minutes = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=service.MAX_SETUP_MINUTES),
+        metadata={"description": "cleaning time on a machine between products of different "
+                                 "families (e.g. halal and non_halal)"})
+    share_cap_percent = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=100),
+        metadata={"description": "most of each capability's open machine time one member may get"})
 
 
 class AssignmentOut(Schema):
@@ -59,6 +66,9 @@ class RunSchema(Schema):
     horizon_start = ma.fields.Function(lambda r: _local(r, r.horizon_start), dump_only=True)
     horizon_end = ma.fields.Function(lambda r: _local(r, r.horizon_end), dump_only=True)
     time_limit_seconds = ma.fields.Integer(dump_only=True)
+    purpose = ma.fields.String(dump_only=True, metadata={"description": "plan or replan"})
+    policies = ma.fields.Function(
+        lambda r: {k: v for k, v in (r.policies or {}).items() if k != "resolved"}, dump_only=True)
     attempts = ma.fields.Integer(dump_only=True)
     started_at = ma.fields.Function(lambda r: _local(r, r.started_at), dump_only=True,
                                     allow_none=True)

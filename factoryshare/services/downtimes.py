@@ -40,6 +40,8 @@ class AffectedBooking:
 class DowntimeResult:
     downtime: Downtime
     affected: list[AffectedBooking]
+    # A re-plan of the solver-placed work it hit, queued for the manager to review.
+    replan: Any = None
 
 
 def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
@@ -126,7 +128,10 @@ def record_downtime(
         )
         _notify(session, downtime, item)
         results.append(item)
-    return DowntimeResult(downtime, results)
+    from factoryshare.services import scheduling
+
+    replan = scheduling.queue_replan(session, actor, downtime, hit, now=now)
+    return DowntimeResult(downtime, results, replan)
 
 
 def list_downtimes(actor: Actor, *, machine_id: int | None = None, house_id: int | None = None) -> Any:

@@ -20,6 +20,9 @@ from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
 MAX_HORIZON = dt.timedelta(days=62)
 MAX_TIME_LIMIT = 600
+# Cleaning between product families longer than a working day is surely a typo.
+MAX_SETUP_MINUTES = 8 * 60
+REPLAN_TIME_LIMIT = 10
 
 
 def _run_scope(actor: Actor) -> Any:
@@ -62,13 +65,64 @@ def queue_run(session: Session, actor: Actor, house_id: int, data: dict[str, Any
     if not isinstance(limit, int) or not 1 <= limit <= MAX_TIME_LIMIT:
         raise ValidationFailed("The time limit is out of range.",
                                errors={"time_limit_seconds": [f"Between 1 and {MAX_TIME_LIMIT}."]})
+    policies = {}
+    setup = data.get("family_setup_minutes") or 0
+    if not isinstance(setup, int) or not 0 <= setup <= MAX_SETUP_MINUTES:
+        raise ValidationFailed("The cleaning time between product families is out of range.",
+                               errors={"family_setup_minutes": [f"Between 0 and {MAX_SETUP_MINUTES}."]})
+    if setup:
+        policies["family_setup_minutes"] = setup
+    cap = data.get("share_cap_percent")
+    if cap is not None:
+        if not isinstance(cap, int) or not 1 <= cap <= 100:
+            raise ValidationFailed("A member's share cap is a percentage from 1 to 100.",
+                                   errors={"share_cap_percent": ["Between 1 and 100."]})
+        policies["share_cap_percent"] = cap
     run = ScheduleRun(house_id=house.id, horizon_start=start, horizon_end=end,
                       time_limit_seconds=limit, status=RunStatus.queued, attempts=0,
-                      requested_by_id=actor.user_id)
+                      requested_by_id=actor.user_id, purpose="plan", policies=policies)
     session.add(run)
     session.flush()
     audit.record(session, actor, "schedule_run.queued", run,
                  after=audit.snapshot(run))
+    return run
+
+
+def queue_replan(session: Session, actor: Actor, downtime: Any, hit: list[Any],
+                 now: dt.datetime | None = None) -> ScheduleRun | None:
+    """Queue a re-plan of the published work a downtime hit, or None when it hit none.
+
+    Only the requests whose solver bookings were hit are placed again; every other booking
+    stays where it is, and the re-placed operations stay as close as they can to their old
+    slots. The manager reviews and publishes it like any run.
+    """
+    from sqlalchemy import select
+
+    from factoryshare.models.bookings import BookingSource
+    from factoryshare.models.scheduling import ProductionRequest, RequestOperation, ScheduleAssignment
+
+    solver_booking_ids = [b.id for b in hit if b.source is BookingSource.solver]
+    if not solver_booking_ids:
+        return None
+    requests = list(session.scalars(
+        select(ProductionRequest).join(RequestOperation, RequestOperation.request_id == ProductionRequest.id)
+        .join(ScheduleAssignment, ScheduleAssignment.operation_id == RequestOperation.id)
+        .where(ScheduleAssignment.booking_id.in_(solver_booking_ids)).distinct()))
+    if not requests:
+        return None
+    now = now or dt.datetime.now(dt.timezone.utc)
+    # Nothing can be placed in the past, nor before the requests may start.
+    start = max(now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1),
+                min(r.earliest_start for r in requests))
+    latest = max([r.due for r in requests] + [b.end_at for b in hit] + [downtime.end_at])
+    end = min(start + MAX_HORIZON, max(latest, start) + dt.timedelta(days=7))
+    run = ScheduleRun(house_id=downtime.machine.house_id, horizon_start=start, horizon_end=end,
+                      time_limit_seconds=REPLAN_TIME_LIMIT, status=RunStatus.queued, attempts=0,
+                      requested_by_id=actor.user_id, purpose="replan",
+                      policies={"requests": sorted(r.id for r in requests), "downtime_id": downtime.id})
+    session.add(run)
+    session.flush()
+    audit.record(session, actor, "schedule_run.queued", run, after=audit.snapshot(run))
     return run
 
 
@@ -112,9 +166,12 @@ def publish_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
     with `booking_conflict`, so the manager re-runs instead of publishing half a plan.
     """
     from factoryshare.models import Machine
-    from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
+    from factoryshare.models.bookings import LIVE_STATUSES, Booking, BookingSource, BookingStatus
     from factoryshare.models.scheduling import RequestStatus
     from factoryshare.services.bookings import assert_machine_free, price_for
+
+    from factoryshare.services.bookings import _cancel
+    from factoryshare.services.solving import published_bookings
 
     run = get_scoped(session, actor, ScheduleRun, run_id)
     _house_managed(session, actor, run.house_id)
@@ -123,12 +180,23 @@ def publish_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
                        code="run_not_publishable")
     before = audit.snapshot(run)
     now = dt.datetime.now(dt.timezone.utc)
+    replan = run.purpose == "replan"
+    expected = RequestStatus.scheduled if replan else RequestStatus.open
+    for a in run.assignments:
+        request = a.operation.request
+        if request.status is not expected:
+            raise Conflict(f"Production request {request.id} is {request.status.value} now; "
+                           "run the schedule again.",
+                           code="request_not_open", details={"request_id": request.id})
+    if replan:
+        # The re-placed operations give up their old slots first, so the new plan may reuse them.
+        old = published_bookings(session, [a.operation_id for a in run.assignments])
+        for booking in old.values():
+            if booking.status in LIVE_STATUSES:
+                _cancel(session, actor, booking, f"re-planned by schedule run {run.id}")
     requests = {}
     for a in run.assignments:
         request = a.operation.request
-        if request.status is not RequestStatus.open:
-            raise Conflict(f"Production request {request.id} is no longer open; run the schedule again.",
-                           code="request_not_open", details={"request_id": request.id})
         assert_machine_free(session, a.machine_id, a.start_at, a.end_at)
         machine = session.get(Machine, a.machine_id)
         assert machine is not None

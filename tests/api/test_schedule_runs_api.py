@@ -49,3 +49,17 @@ def test_discarding_twice_is_a_409(client, make_user, token_for):
     r = client.post(f"/api/v1/schedule-runs/{run_id}/discard", headers=headers)
     assert r.status_code == 200 and r.json["status"] == "discarded"
     assert client.post(f"/api/v1/schedule-runs/{run_id}/discard", headers=headers).status_code == 409
+
+
+def test_a_manager_asks_for_family_cleaning_and_a_share_cap_and_sees_them_on_the_run(client, make_user,
+                                                                                     token_for):
+    manager = make_user(Role.manager)
+    headers = token_for(manager)
+    r = client.post(f"/api/v1/houses/{manager.houses[0].id}/schedule-runs",
+                    json=dict(BODY, family_setup_minutes=45, share_cap_percent=40), headers=headers)
+    assert r.status_code == 202, r.json
+    assert r.json["purpose"] == "plan"
+    assert r.json["policies"] == {"family_setup_minutes": 45, "share_cap_percent": 40}
+    r = client.post(f"/api/v1/houses/{manager.houses[0].id}/schedule-runs",
+                    json=dict(BODY, share_cap_percent=0), headers=headers)
+    assert r.status_code == 422 and "share_cap_percent" in r.json["errors"]

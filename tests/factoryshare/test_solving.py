@@ -188,3 +188,143 @@ def test_the_diff_shows_new_work_before_publishing_and_unchanged_work_after(
     (change,) = scheduling.diff_run(db, manager, run.id)
     assert change["change"] == "unchanged"
     assert change["published"]["booking_id"] == run.assignments[0].booking_id
+
+
+def _manager(house):
+    from factoryshare.access import Actor
+    from factoryshare.models import Role
+
+    return Actor(user_id=None, role=Role.manager, house_ids=frozenset({house.id}))
+
+
+def _queue(db, house, **policies):
+    from factoryshare.services import scheduling
+
+    run = scheduling.queue_run(db, _manager(house), house.id, {
+        "horizon_start": MONDAY, "horizon_end": MONDAY + dt.timedelta(days=5),
+        "time_limit_seconds": 2, **policies})
+    db.commit()
+    return run
+
+
+def test_a_run_asked_for_family_cleaning_keeps_halal_and_non_halal_work_apart(
+    db, session_factory, make_house, make_machine, make_product, make_production_request
+):
+    house = make_house()
+    fryer = make_machine(house=house, capabilities=["vacuum_frying"])
+    member = _member_of(house, db)
+    for family in ("halal", "non_halal", "halal"):
+        make_production_request(quantity=6, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=3),
+                                product=make_product(member=member, family=family,
+                                                     routing=[("vacuum_frying", 0, 10)]))
+    run = _queue(db, house, family_setup_minutes=45)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    assert run.status is RunStatus.succeeded, run.error
+    from factoryshare.services.solving import policies_of
+
+    policies = policies_of(run)
+    assert policies.setup is not None and policies.setup.minutes == 45
+    solution = solver.solution_from_dict(run.solution)
+    assert solver.check(solver.problem_from_dict(run.problem), solution, policies) == []
+    slots = sorted((a.start_at, a.end_at, a.operation.request.product.family) for a in run.assignments
+                   if a.machine_id == fryer.id)
+    for (s1, e1, f1), (s2, e2, f2) in zip(slots, slots[1:]):
+        if f1 != f2 and s2.date() == e1.date():
+            assert s2 - e1 >= dt.timedelta(minutes=45)
+
+
+def test_a_share_cap_keeps_one_member_from_taking_the_only_fryer(
+    db, session_factory, make_house, make_machine, make_product, make_production_request
+):
+    house = make_house()
+    make_machine(house=house, capabilities=["vacuum_frying"])
+    greedy_member, other = _member_of(house, db), _member_of(house, db)
+    # Four open days of 9 h on the fryer; the greedy member asks for 4 x 8 h, the cap allows 18 h.
+    greedy_requests = []
+    for _ in range(4):
+        greedy_requests.append(make_production_request(quantity=48, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=5),
+                                product=make_product(member=greedy_member, routing=[("vacuum_frying", 0, 10)])))
+    make_production_request(quantity=12, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=5),
+                            product=make_product(member=other, routing=[("vacuum_frying", 0, 10)]))
+    run = _queue(db, house, share_cap_percent=50)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    share = run.kpis["member_share_of_hours"]
+    assert share[f"member-{other.id}"] > 0
+    unscheduled = {u["job"] for u in run.kpis["unscheduled"]}
+    assert len(unscheduled) >= 2
+    assert all(job in {f"request-{r.id}" for r in greedy_requests} for job in unscheduled)
+
+
+def _published_plan(db, session_factory, house, machines, make_product, make_production_request):
+    from factoryshare.services import scheduling
+
+    member = _member_of(house, db)
+    requests = [make_production_request(quantity=12, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=4),
+                                        product=make_product(member=member, routing=[("sewing", 10, 0)]))
+                for _ in range(3)]
+    run = _queue(db, house)
+    worker.run_once(session_factory, worker_id="test")
+    db.refresh(run)
+    scheduling.publish_run(db, _manager(house), run.id)
+    db.commit()
+    return requests, run
+
+
+def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_it(
+    db, session_factory, make_house, make_machine, make_product, make_production_request
+):
+    from factoryshare.models.bookings import Booking, BookingStatus
+    from factoryshare.services import downtimes, scheduling
+
+    house = make_house()
+    machines = [make_machine(house=house, capabilities=["sewing"]) for _ in range(2)]
+    requests, plan = _published_plan(db, session_factory, house, machines, make_product, make_production_request)
+    bookings = {a.operation.request_id: db.get(Booking, a.booking_id) for a in plan.assignments}
+    hit_request = requests[0]
+    hit = bookings[hit_request.id]
+    untouched = {b.id: (b.machine_id, b.start_at) for r, b in bookings.items()
+                 if r != hit_request.id and not (b.machine_id == hit.machine_id and b.start_at < hit.end_at
+                                                 and b.end_at > hit.start_at)}
+    result = downtimes.record_downtime(db, _manager(house), machine_id=hit.machine_id, start=hit.start_at,
+                                       end=hit.end_at, kind="breakdown", reason="motor", affected="keep")
+    db.commit()
+    assert result.replan is not None and result.replan.purpose == "replan"
+    assert hit_request.id in result.replan.policies["requests"]
+
+    worker.run_once(session_factory, worker_id="test")
+    replan = db.get(ScheduleRun, result.replan.id)
+    db.refresh(replan)
+    assert replan.status is RunStatus.succeeded, replan.error
+    from factoryshare.services.solving import policies_of
+
+    problem = solver.problem_from_dict(replan.problem)
+    assert {j.id for j in problem.jobs} == {f"request-{hit_request.id}"}
+    assert solver.check(problem, solver.solution_from_dict(replan.solution), policies_of(replan)) == []
+    (moved,) = replan.assignments
+    assert not (moved.machine_id == hit.machine_id and moved.start_at < hit.end_at and moved.end_at > hit.start_at)
+
+    scheduling.publish_run(db, _manager(house), replan.id)
+    db.commit()
+    db.refresh(hit)
+    assert hit.status is BookingStatus.cancelled
+    new = db.get(Booking, moved.booking_id)
+    assert new.status is BookingStatus.confirmed and new.source.value == "solver"
+    for booking_id, (machine_id, start_at) in untouched.items():
+        booking = db.get(Booking, booking_id)
+        assert (booking.machine_id, booking.start_at, booking.status) == (machine_id, start_at,
+                                                                           BookingStatus.confirmed)
+
+
+def test_a_downtime_that_hits_only_member_bookings_queues_no_replan(
+    db, make_house, make_machine, make_booking
+):
+    from factoryshare.services import downtimes
+
+    house = make_house()
+    machine = make_machine(house=house, capabilities=["sewing"])
+    booking = make_booking(machine=machine)
+    result = downtimes.record_downtime(db, _manager(house), machine_id=machine.id, start=booking.start_at,
+                                       end=booking.end_at, affected="cancel")
+    assert result.replan is None

@@ -52,6 +52,24 @@ def test_a_live_heartbeat_keeps_the_run_with_its_worker(db, make_house):
     assert worker.requeue_stale(db) == []
 
 
+def test_a_long_solve_keeps_beating_so_it_is_not_taken_for_a_dead_worker(db, session_factory, make_house):
+    (run_id,) = _queue(db, make_house())
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    worker.claim(db, "w1", now=long_ago)
+    db.commit()
+    beat = worker._Beat(session_factory, run_id, "w1", every=0.02)
+    with beat:
+        deadline = threading.Event()
+        for _ in range(100):  # the beat is asynchronous: wait until it has landed
+            db.expire_all()
+            if db.get(ScheduleRun, run_id).heartbeat_at > long_ago:
+                break
+            deadline.wait(0.02)
+    db.expire_all()
+    assert db.get(ScheduleRun, run_id).heartbeat_at > long_ago
+    assert worker.requeue_stale(db) == []
+
+
 def test_two_workers_on_postgresql_each_take_a_run_exactly_once(engine, is_postgres):
     if not is_postgres:
         pytest.skip("SKIP LOCKED claims are a PostgreSQL feature; SQLite serialises writers")
