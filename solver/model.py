@@ -44,6 +44,26 @@ def _greedy_solution(problem: Problem, policies: Policies, assignments, unschedu
                     first_feasible_seconds=seconds)
 
 
+def _add_load_bounds(model, problem: Problem, choice, makespan) -> None:
+    """Redundant linear cuts that give CP-SAT's LP a real lower bound: on a machine that is
+    always open, the work it is given all lies before the makespan, and the always-open
+    machines together cannot beat their average load. (Fixed time is left out: a booking may
+    lie after the makespan.)"""
+    durations = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
+    always_open = {m.id for m in problem.machines if m.open is None}
+    load: dict[str, list] = defaultdict(list)
+    for (op_id, machine, _w), lit in choice.items():
+        if machine in always_open:
+            load[machine].append(durations[(op_id, machine)] * lit)
+    for terms in load.values():
+        model.add(sum(terms) <= makespan)
+    # Work that can only go to always-open machines, spread over all of them.
+    if always_open and all(m.machine in always_open for j in problem.jobs for o in j.operations
+                           for m in o.modes):
+        total = [t for terms in load.values() for t in terms]
+        model.add(sum(total) <= len(always_open) * makespan)
+
+
 def _add_family_setup(model, policies: Policies, choice, windows, job_of, start_of, end_of) -> None:
     """Operations of different families on one machine are `minutes` apart, in either order.
     Candidates in windows separated by at least that gap are apart already and need nothing."""
@@ -80,11 +100,17 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     greedy_reasons = {u.job: u.reason for u in hint_unscheduled}
 
     horizon = problem.horizon
+    # A tight horizon from the greedy schedule: with every job placed and a makespan term in
+    # the objective, no better schedule ends later than greedy objective / makespan weight.
+    if hint_assignments and not hint_unscheduled and problem.objective.makespan > 0:
+        greedy_objective = objective_value(problem, objective_terms(problem, hint, policies), policies)
+        horizon = min(horizon, greedy_objective // problem.objective.makespan)
     model = cp_model.CpModel()
     intervals: dict[str, list] = defaultdict(list)
     for f in problem.fixed:
         intervals[f.machine].append(model.new_fixed_size_interval_var(f.start, f.end - f.start, f"fixed_{f.id}"))
-    windows = {m.id: problem.windows(m.id) for m in problem.machines}
+    windows = {m.id: tuple((ws, min(we, horizon)) for ws, we in problem.windows(m.id) if ws < horizon)
+               for m in problem.machines}
 
     choice: dict[tuple[str, str, int], cp_model.IntVar] = {}
     start_of: dict[str, cp_model.IntVar] = {}
@@ -135,6 +161,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     for machine, ivs in intervals.items():
         if len(ivs) > 1:
             model.add_no_overlap(ivs)
+    _add_load_bounds(model, problem, choice, makespan)
 
     job_of = {o.id: j for j in problem.jobs for o in j.operations}
     duration_on = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
