@@ -1,8 +1,10 @@
 """A greedy schedule that honours every hard constraint, built in milliseconds.
 
-Jobs in order of due date (then release, then weight); each operation goes on the mode that
-ends earliest, at the first gap of that machine inside one open window. A job that cannot be
-placed (no window fits, or its deadline cannot be met) is left out whole, with the reason.
+Two builders, the better schedule kept: whole jobs in order of due date (then release, then
+weight), and operations interleaved across jobs, the one that can finish first each time. Each
+operation goes on the mode that ends earliest, at the first gap of that machine inside one open
+window. A job that cannot be placed (no window fits, or its deadline cannot be met) is left out
+whole, with the reason.
 With policies, an operation keeps the cleaning gap from other families' work on its machine
 and an owner never goes above a share cap.
 """
@@ -13,7 +15,7 @@ import bisect
 
 from collections import defaultdict
 
-from solver.problem import Assignment, Job, Policies, Problem, Unscheduled
+from solver.problem import Assignment, Job, Operation, Policies, Problem, Unscheduled
 
 INFINITY = 10**12
 
@@ -63,19 +65,60 @@ def _blocked(busy: list[tuple[int, int]], family_work: list[tuple[int, int, str]
     return merged
 
 
-def greedy(problem: Problem, policies: Policies | None = None) -> tuple[list[Assignment], list[Unscheduled]]:
-    policies = policies or Policies()
-    setup = policies.setup.minutes if policies.setup else 0
-    busy: dict[str, list[tuple[int, int]]] = {m.id: [] for m in problem.machines}
-    family_work: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    share_used: dict[tuple[int, str], int] = defaultdict(int)
-    caps_of: dict[str, list[int]] = defaultdict(list)
-    for k, cap in enumerate(policies.share_caps):
-        for m in cap.machines:
-            caps_of[m].append(k)
-    for f in problem.fixed:
-        bisect.insort(busy[f.machine], (f.start, f.end))
-    windows = {m.id: problem.windows(m.id) for m in problem.machines}
+class _State:
+    """Machine calendars being filled: busy time, each family's work, owners' capped minutes."""
+
+    def __init__(self, problem: Problem, policies: Policies) -> None:
+        self.policies = policies
+        self.setup = policies.setup.minutes if policies.setup else 0
+        self.busy: dict[str, list[tuple[int, int]]] = {m.id: [] for m in problem.machines}
+        self.family_work: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self.share_used: dict[tuple[int, str], int] = defaultdict(int)
+        self.caps_of: dict[str, list[int]] = defaultdict(list)
+        for k, cap in enumerate(policies.share_caps):
+            for m in cap.machines:
+                self.caps_of[m].append(k)
+        for f in problem.fixed:
+            bisect.insort(self.busy[f.machine], (f.start, f.end))
+        self.windows = {m.id: problem.windows(m.id) for m in problem.machines}
+
+    def best_mode(self, op: Operation, earliest: int, family: str | None,
+                  owner: str) -> tuple[Assignment | None, bool]:
+        """The mode that ends earliest from `earliest`, and whether a share cap ruled one out."""
+        best = None
+        capped = False
+        for mode in op.modes:
+            if any(self.share_used[(k, owner)] + mode.duration > self.policies.share_caps[k].max_minutes
+                   for k in self.caps_of.get(mode.machine, ())):
+                capped = True
+                continue
+            blocked = _blocked(self.busy[mode.machine], self.family_work[mode.machine], family, self.setup)
+            start = _earliest_fit(self.windows[mode.machine], blocked, earliest, mode.duration)
+            if start is not None and (best is None or start + mode.duration < best.end):
+                best = Assignment(op.id, mode.machine, start, start + mode.duration)
+        return best, capped
+
+    def place(self, a: Assignment, family: str | None, owner: str, sign: int = 1) -> None:
+        if sign > 0:
+            bisect.insort(self.busy[a.machine], (a.start, a.end))
+            if family is not None:
+                self.family_work[a.machine].append((a.start, a.end, family))
+        else:
+            self.busy[a.machine].remove((a.start, a.end))
+            if family is not None:
+                self.family_work[a.machine].remove((a.start, a.end, family))
+        for k in self.caps_of.get(a.machine, ()):
+            self.share_used[(k, owner)] += sign * (a.end - a.start)
+
+
+def _no_fit(op: Operation, earliest: int, capped: bool) -> str:
+    return (f"operation {op.id} would take its owner above a share cap" if capped else
+            f"operation {op.id} fits in no open window of its machines after {earliest}")
+
+
+def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment], list[Unscheduled]]:
+    """Whole jobs in due-date order: good when lateness is what counts."""
+    state = _State(problem, policies)
     assignments: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
     for job in sorted(problem.jobs, key=_job_order):
@@ -86,38 +129,95 @@ def greedy(problem: Problem, policies: Policies | None = None) -> tuple[list[Ass
         owner = job.owner or ""
         for op in job.operations:
             earliest += op.min_lag if placed else 0
-            best = None
-            capped = False
-            for mode in op.modes:
-                if any(share_used[(k, owner)] + mode.duration > policies.share_caps[k].max_minutes
-                       for k in caps_of.get(mode.machine, ())):
-                    capped = True
-                    continue
-                blocked = _blocked(busy[mode.machine], family_work[mode.machine], family, setup)
-                start = _earliest_fit(windows[mode.machine], blocked, earliest, mode.duration)
-                if start is not None and (best is None or start + mode.duration < best.end):
-                    best = Assignment(op.id, mode.machine, start, start + mode.duration)
+            best, capped = state.best_mode(op, earliest, family, owner)
             if best is None:
-                reason = (f"operation {op.id} would take its owner above a share cap" if capped else
-                          f"operation {op.id} fits in no open window of its machines after {earliest}")
+                reason = _no_fit(op, earliest, capped)
                 break
             placed.append(best)
-            bisect.insort(busy[best.machine], (best.start, best.end))
-            if family is not None:
-                family_work[best.machine].append((best.start, best.end, family))
-            for k in caps_of.get(best.machine, ()):
-                share_used[(k, owner)] += best.end - best.start
+            state.place(best, family, owner)
             earliest = best.end
         if reason is None and job.deadline is not None and placed[-1].end > job.deadline:
             reason = f"the earliest finish found ({placed[-1].end}) is after the deadline {job.deadline}"
         if reason is not None:
             for a in placed:
-                busy[a.machine].remove((a.start, a.end))
-                if family is not None:
-                    family_work[a.machine].remove((a.start, a.end, family))
-                for k in caps_of.get(a.machine, ()):
-                    share_used[(k, owner)] -= a.end - a.start
+                state.place(a, family, owner, -1)
             unscheduled.append(Unscheduled(job.id, reason))
             continue
         assignments.extend(placed)
     return assignments, unscheduled
+
+
+def _interleaved(problem: Problem, policies: Policies) -> tuple[list[Assignment], list[Unscheduled]]:
+    """Operation by operation across all jobs, always the one that can finish first (ties: the
+    job with most work left): good when the makespan counts, as in the public benchmarks."""
+    state = _State(problem, policies)
+    jobs = {job.id: job for job in problem.jobs}
+    index = {j: 0 for j in jobs}
+    ready = {j: jobs[j].release for j in jobs}
+    placed: dict[str, list[Assignment]] = {j: [] for j in jobs}
+    remaining = {j: sum(min(m.duration for m in o.modes) for o in jobs[j].operations if o.modes) for j in jobs}
+    candidate: dict[str, tuple[Assignment | None, bool]] = {}
+    active = set(jobs)
+    unscheduled: list[Unscheduled] = []
+
+    def drop(job_id: str, reason: str) -> None:
+        job = jobs[job_id]
+        for a in placed[job_id]:
+            state.place(a, policies.family(job_id), job.owner or "", -1)
+        placed[job_id] = []
+        active.discard(job_id)
+        unscheduled.append(Unscheduled(job_id, reason))
+        candidate.clear()  # freed time may give others an earlier slot
+
+    while active:
+        for j in sorted(active):
+            if j not in candidate:
+                op = jobs[j].operations[index[j]]
+                earliest = ready[j] + (op.min_lag if index[j] else 0)
+                candidate[j] = state.best_mode(op, earliest, policies.family(j), jobs[j].owner or "")
+        failed = [j for j in sorted(active) if candidate[j][0] is None]
+        if failed:
+            j = failed[0]
+            op = jobs[j].operations[index[j]]
+            drop(j, _no_fit(op, ready[j], candidate[j][1]))
+            continue
+        j = min(active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k))  # type: ignore[union-attr]
+        a = candidate.pop(j)[0]
+        assert a is not None
+        job = jobs[j]
+        state.place(a, policies.family(j), job.owner or "")
+        placed[j].append(a)
+        op = job.operations[index[j]]
+        remaining[j] -= min(m.duration for m in op.modes)
+        index[j] += 1
+        ready[j] = a.end
+        # Only candidates that could use this machine (or share a cap with it) change.
+        capped_owner = job.owner or "" if state.caps_of.get(a.machine) else None
+        for k in list(candidate):
+            next_op = jobs[k].operations[index[k]]
+            if (any(m.machine == a.machine for m in next_op.modes)
+                    or (capped_owner is not None and (jobs[k].owner or "") == capped_owner)):
+                del candidate[k]
+        if index[j] == len(job.operations):
+            active.discard(j)
+            if job.deadline is not None and a.end > job.deadline:
+                drop(j, f"the earliest finish found ({a.end}) is after the deadline {job.deadline}")
+    order = {job.id: n for n, job in enumerate(problem.jobs)}
+    assignments = [a for j in sorted(placed, key=order.__getitem__) for a in placed[j]]
+    return assignments, unscheduled
+
+
+def greedy(problem: Problem, policies: Policies | None = None) -> tuple[list[Assignment], list[Unscheduled]]:
+    """The better of two constructive schedules: fewest jobs left out, then lowest objective."""
+    from solver.check import objective_terms, objective_value
+
+    policies = policies or Policies()
+    best = None
+    for build in (_job_by_job, _interleaved):
+        assignments, unscheduled = build(problem, policies)
+        terms = objective_terms(problem, {a.operation: a for a in assignments}, policies)
+        key = (len(unscheduled), objective_value(problem, terms, policies))
+        if best is None or key < best[0]:
+            best = (key, assignments, unscheduled)
+    assert best is not None
+    return best[1], best[2]

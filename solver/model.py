@@ -105,6 +105,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     if hint_assignments and not hint_unscheduled and problem.objective.makespan > 0:
         greedy_objective = objective_value(problem, objective_terms(problem, hint, policies), policies)
         horizon = min(horizon, greedy_objective // problem.objective.makespan)
+    all_placed_by_greedy = bool(hint_assignments) and not hint_unscheduled
     model = cp_model.CpModel()
     intervals: dict[str, list] = defaultdict(list)
     for f in problem.fixed:
@@ -121,6 +122,10 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     makespan = model.new_int_var(0, horizon, "makespan")
     for job in problem.jobs:
         placed = model.new_bool_var(f"placed_{job.id}")
+        if all_placed_by_greedy:
+            # The greedy schedule proves every job fits: no job is optional, which keeps the
+            # model (and its LP) free of the big penalty for leaving one out.
+            model.add(placed == 1)
         present[job.id] = placed
         previous_end = None
         for k, op in enumerate(job.operations):
@@ -216,6 +221,9 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     params.max_time_in_seconds = max(0.05, options.time_limit - greedy_seconds)
     params.num_workers = max(1, options.workers)
     params.random_seed = options.seed
+    # The load cuts are worth having in the LP from the start (mk06-mk10, 10 s, 2 workers:
+    # mean mk10 makespan 225 against 234 with lazy constraints, 4 seeds each).
+    params.add_lp_constraints_lazily = False
     params.log_search_progress = options.log
     first = {}
 

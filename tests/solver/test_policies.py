@@ -125,3 +125,21 @@ def test_all_policies_together_still_give_a_schedule_the_checker_accepts(seed):
     )
     solution = solver.solve(problem, SolveOptions(time_limit=2, workers=2, seed=seed), policies)
     assert solver.check(problem, solution, policies) == []
+
+
+def test_the_interleaved_builder_beats_whole_jobs_first_when_only_the_makespan_counts():
+    from solver.greedy import _interleaved, _job_by_job
+
+    def two_steps(job_id, first, second):
+        return Job(job_id, (Operation(f"{job_id}/1", (Mode(*first),)), Operation(f"{job_id}/2", (Mode(*second),))))
+
+    # Taking whole jobs one after the other leaves m2 idle while j0 holds m1 for both its steps.
+    jobs = (two_steps("j0", ("m1", 25), ("m1", 15)), two_steps("j1", ("m2", 25), ("m1", 25)),
+            two_steps("j2", ("m1", 20), ("m2", 25)))
+    problem = Problem("cross", 1000, (Machine("m1"), Machine("m2")), jobs, objective=Objective(0, 1))
+    whole, _ = _job_by_job(problem, Policies())
+    interleaved, _ = _interleaved(problem, Policies())
+    assert max(x.end for x in interleaved) == 85 < max(x.end for x in whole) == 110
+    assignments, unscheduled = greedy(problem)
+    solution = Solution("feasible", None, None, 0.0, tuple(assignments), tuple(unscheduled))
+    assert solver.check(problem, solution) == [] and max(x.end for x in assignments) == 85
