@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
-from factoryshare.models.members import Cluster
+from factoryshare.models.members import Cluster, Product
 
 
 class KurSchemeCode(str, enum.Enum):
@@ -171,3 +171,169 @@ class Repayment(Base):
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the money was taken from an offtaker's payment for a purchase.
+    offtake_purchase_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("offtake_purchases.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+
+
+class OfftakeAgreement(Base):
+    """The aggregator's written promise (PKS) to buy a cluster's product at a price per unit."""
+
+    __tablename__ = "offtake_agreements"
+    __label__ = "Offtake agreement"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price > 0", name="unit_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
+    )
+    aggregator_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("aggregators.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("products.id", ondelete="RESTRICT"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cluster: Mapped[Cluster] = relationship()
+    product: Mapped[Product] = relationship()
+    deliveries: Mapped[list["OfftakeDelivery"]] = relationship(
+        back_populates="agreement", order_by="OfftakeDelivery.due_on",
+        cascade="all, delete-orphan",
+    )
+
+
+class OfftakeDelivery(Base):
+    """One agreed delivery: how much of the product the offtaker expects by which date."""
+
+    __tablename__ = "offtake_deliveries"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "due_on", name="uq_offtake_deliveries_agreement_due_on"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("offtake_agreements.id", ondelete="CASCADE"), index=True
+    )
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    agreement: Mapped[OfftakeAgreement] = relationship(back_populates="deliveries")
+
+
+class OfftakePurchase(Base):
+    """Goods the offtaker took and paid for; part of the payment may repay the cluster's loan."""
+
+    __tablename__ = "offtake_purchases"
+    __label__ = "Offtake purchase"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("repaid >= 0 AND repaid <= amount", name="repaid_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("offtake_agreements.id", ondelete="RESTRICT"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("members.id", ondelete="RESTRICT"), index=True
+    )
+    loan_application_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    delivered_on: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # The part of `amount` taken for the loan's installments; the rest is the member's.
+    repaid: Mapped[int] = mapped_column(BigInteger, default=0)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agreement: Mapped[OfftakeAgreement] = relationship()
+
+
+class LoanShare(Base):
+    """One member's part of a cluster's application: machine hours, costs and amount borrowed."""
+
+    __tablename__ = "loan_shares"
+    __label__ = "Loan share"
+    __table_args__ = (
+        UniqueConstraint("loan_application_id", "member_id", name="uq_loan_shares_loan_member"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("machine_minutes >= 0", name="machine_minutes_non_negative"),
+        CheckConstraint("machine_cost >= 0", name="machine_cost_non_negative"),
+        CheckConstraint("material_cost >= 0", name="material_cost_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("members.id", ondelete="RESTRICT"), index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    machine_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    machine_cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    material_cost: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LoanPlanLink(Base):
+    """A production request or a booking that an application finances (exactly one of the two)."""
+
+    __tablename__ = "loan_plan_links"
+    __table_args__ = (
+        CheckConstraint(
+            "(production_request_id IS NULL) <> (booking_id IS NULL)", name="exactly_one_target"
+        ),
+        UniqueConstraint("loan_application_id", "production_request_id",
+                         name="uq_loan_plan_links_loan_request"),
+        UniqueConstraint("loan_application_id", "booking_id", name="uq_loan_plan_links_loan_booking"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    production_request_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("production_requests.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    booking_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # "plan": bundled by the applicant; "job": attached later by link_financing.
+    linked_by: Mapped[str] = mapped_column(String(10), default="plan")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoanTranche(Base):
+    """Money paid out by the lender: a loan is disbursed in one or more tranches."""
+
+    __tablename__ = "loan_tranches"
+    __label__ = "Loan tranche"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    disbursed_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
@@ -26,6 +26,7 @@ from factoryshare.models.financing import (
     KurScheme,
     KurSchemeCode,
     LoanApplication,
+    LoanTranche,
     LoanStatus,
     Repayment,
     RepaymentSource,
@@ -239,10 +240,16 @@ def lender_decision(session: Session, actor: Actor, application_id: int,
 
 
 def disburse(session: Session, actor: Actor, application_id: int,
-             on: dt.date | None = None) -> LoanApplication:
-    """Start disbursing: the installments of the schedule are due monthly from a month later."""
+             on: dt.date | None = None, amount: int | None = None) -> LoanApplication:
+    """Start disbursing: the installments of the schedule are due monthly from a month later.
+
+    With `amount`, the first tranche is paid out at once (the whole loan when it is the
+    approved amount).
+    """
     actor.require(Role.admin)
     app = get(session, actor, application_id)
+    if amount is not None:
+        _check_tranche(session, app, amount, already=0)
     _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing, "disbursing")
     start = on or dt.date.today()
     first_due = dt.date(start.year + start.month // 12, start.month % 12 + 1, min(start.day, 28))
@@ -253,7 +260,55 @@ def disburse(session: Session, actor: Actor, application_id: int,
             status=InstallmentStatus.due, days_in_arrears=0,
         ))
     session.flush()
+    if amount is not None:
+        add_tranche(session, actor, app.id, amount, on=start)
     return app
+
+
+def disbursed_total(session: Session, app: LoanApplication) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(LoanTranche.amount), 0)).where(
+        LoanTranche.loan_application_id == app.id)) or 0)
+
+
+def tranches(session: Session, actor: Actor, application_id: int) -> list[LoanTranche]:
+    app = get(session, actor, application_id)
+    return list(session.scalars(select(LoanTranche).where(
+        LoanTranche.loan_application_id == app.id).order_by(LoanTranche.disbursed_on, LoanTranche.id)))
+
+
+def _check_tranche(session: Session, app: LoanApplication, amount: Any, *, already: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed("The tranche is not possible.", errors={
+            "amount": ["Must be a positive whole number of rupiah."]})
+    approved = app.approved_amount or 0
+    if already + amount > approved:
+        left = approved - already
+        message = (f"Only Rp{left:,} of the approved Rp{approved:,} remain to disburse."
+                   .replace(",", "."))
+        raise Conflict(message, code="beyond_approved_amount", errors={"amount": [message]})
+
+
+def add_tranche(session: Session, actor: Actor, application_id: int, amount: int,
+                on: dt.date | None = None) -> LoanTranche:
+    """Pay out one tranche; never beyond the approved amount. The last one starts repayment."""
+    actor.require(Role.admin)
+    app = get(session, actor, application_id)
+    if app.status is not LoanStatus.disbursing:
+        raise Conflict(f"A loan that is {app.status.value} cannot be disbursed.",
+                       code="invalid_transition")
+    already = disbursed_total(session, app)
+    _check_tranche(session, app, amount, already=already)
+    tranche = LoanTranche(loan_application_id=app.id, amount=amount,
+                          disbursed_on=on or dt.date.today(), recorded_by_id=actor.user_id)
+    session.add(tranche)
+    session.flush()
+    audit.record(session, actor, "loan_tranche.disbursed", tranche, after={
+        "loan_application_id": app.id, "amount": amount,
+        "disbursed_on": tranche.disbursed_on.isoformat(), "disbursed_total": already + amount})
+    if already + amount == app.approved_amount:
+        _move(session, actor, app, (LoanStatus.disbursing,), LoanStatus.repaying, "repaying")
+        _settle(session, actor, app)
+    return tranche
 
 
 def installments(session: Session, actor: Actor, application_id: int) -> list[Installment]:
@@ -307,13 +362,35 @@ def record_repayment(session: Session, actor: Actor, application_id: int, number
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
         raise ValidationFailed("The amount is not possible.", errors={
             "amount": [f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")]})
+    return apply_repayment(session, actor, app, inst, amount, RepaymentSource(source))
+
+
+def apply_repayment(session: Session, actor: Actor, app: LoanApplication, inst: Installment,
+                    amount: int, source: RepaymentSource, *,
+                    offtake_purchase_id: int | None = None) -> Installment:
+    """Book `amount` (already checked against what is outstanding) on one installment.
+
+    A fully paid installment becomes paid; the loan is repaying from its first repayment and
+    closed once every installment is paid and the approved amount is fully disbursed.
+    """
     before = {"paid": inst.paid, "status": inst.status.value}
-    session.add(Repayment(installment_id=inst.id, amount=amount, source=RepaymentSource(source),
-                          recorded_by_id=actor.user_id))
+    session.add(Repayment(installment_id=inst.id, amount=amount, source=source,
+                          recorded_by_id=actor.user_id, offtake_purchase_id=offtake_purchase_id))
     inst.paid += amount
     if inst.paid == inst.amount:
         inst.status = InstallmentStatus.paid
+        inst.days_in_arrears = 0
     session.flush()
     audit.record(session, actor, "installment.repaid", inst, before=before,
-                 after={"paid": inst.paid, "status": inst.status.value})
+                 after={"paid": inst.paid, "status": inst.status.value, "source": source.value})
+    _settle(session, actor, app)
     return inst
+
+
+def _settle(session: Session, actor: Actor, app: LoanApplication) -> None:
+    unpaid = session.scalar(select(func.count()).select_from(Installment).where(
+        Installment.loan_application_id == app.id, Installment.status != InstallmentStatus.paid))
+    if unpaid == 0 and disbursed_total(session, app) >= (app.approved_amount or 0):
+        if app.status is not LoanStatus.closed:
+            _move(session, actor, app, (LoanStatus.disbursing, LoanStatus.repaying),
+                  LoanStatus.closed, "closed")

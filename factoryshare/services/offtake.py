@@ -1,0 +1,246 @@
+"""Offtake agreements and purchases: the aggregator buys the cluster's product and the loan is
+repaid from what it pays (KUR Klaster's closed loop, shared/DOMAIN.md section 2).
+
+An agreement belongs to one of the aggregator's clusters and names one product of one of the
+cluster's members, the quantity, the price per unit (integer rupiah) and the delivery dates.
+A purchase records goods delivered and paid for; the installments of the cluster's loan that
+are due by the delivery date (or, if none is, the next one) are deducted from the payment
+and recorded as repayments from an offtake purchase; the rest of the payment is the member's.
+
+Scope: the aggregator sees and writes its own agreements; the cluster's members read them;
+managers read those of clusters producing in their houses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
+
+from factoryshare import audit
+from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.errors import ValidationFailed
+from factoryshare.models import Cluster, Product, Role, cluster_members
+from factoryshare.models.financing import (
+    Installment,
+    InstallmentStatus,
+    LoanApplication,
+    LoanStatus,
+    OfftakeAgreement,
+    OfftakeDelivery,
+    OfftakePurchase,
+    RepaymentSource,
+)
+
+MAX_QUANTITY = 100_000_000
+MAX_UNIT_PRICE = 1_000_000_000_000
+MAX_DELIVERIES = 60
+
+# Loans that are being repaid: the loan a purchase repays is one of these.
+REPAYABLE = (LoanStatus.disbursing, LoanStatus.repaying)
+
+
+def _agreement_scope(actor: Actor) -> Any:
+    if actor.is_admin:
+        return OfftakeAgreement.id.isnot(None)
+    if actor.role is Role.aggregator:
+        return OfftakeAgreement.aggregator_id == (actor.aggregator_id or 0)
+    if actor.role is Role.member:
+        return OfftakeAgreement.cluster_id.in_(
+            select(cluster_members.c.cluster_id).where(cluster_members.c.member_id == actor.member_id)
+        )
+    if actor.role is Role.manager:
+        return OfftakeAgreement.cluster_id.in_(
+            select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
+        )
+    return false()
+
+
+def _purchase_scope(actor: Actor) -> Any:
+    return OfftakePurchase.agreement_id.in_(
+        select(OfftakeAgreement.id).where(_agreement_scope(actor))
+    )
+
+
+register_scope(OfftakeAgreement, _agreement_scope)
+register_scope(OfftakePurchase, _purchase_scope)
+
+
+def _snapshot(agreement: OfftakeAgreement) -> dict[str, Any]:
+    return audit.snapshot(agreement, extra={"deliveries": [
+        {"due_on": d.due_on.isoformat(), "quantity": d.quantity} for d in agreement.deliveries]})
+
+
+def _positive(errors: dict[str, list[str]], field: str, value: Any, upper: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > upper:
+        errors[field] = [f"Must be a whole number between 1 and {upper}."]
+
+
+def _deliveries(errors: dict[str, list[str]], quantity: Any, items: Any) -> list[OfftakeDelivery]:
+    if not isinstance(items, list) or not items:
+        errors["deliveries"] = ["Give at least one delivery date with its quantity."]
+        return []
+    if len(items) > MAX_DELIVERIES:
+        errors["deliveries"] = [f"At most {MAX_DELIVERIES} delivery dates."]
+        return []
+    built: list[OfftakeDelivery] = []
+    seen: set[dt.date] = set()
+    for i, item in enumerate(items):
+        where = f"deliveries[{i}]"
+        due_on = item.get("due_on") if isinstance(item, dict) else None
+        qty = item.get("quantity") if isinstance(item, dict) else None
+        if not isinstance(due_on, dt.date) or isinstance(due_on, dt.datetime):
+            errors[where] = ["Each delivery needs a date (due_on)."]
+            continue
+        if due_on in seen:
+            errors[where] = ["Two deliveries on the same date: merge them."]
+            continue
+        seen.add(due_on)
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QUANTITY:
+            errors[where] = [f"The quantity must be a whole number between 1 and {MAX_QUANTITY}."]
+            continue
+        built.append(OfftakeDelivery(due_on=due_on, quantity=qty))
+    if built and isinstance(quantity, int) and len(built) == len(items):
+        total = sum(d.quantity for d in built)
+        if total != quantity:
+            errors["deliveries"] = [
+                f"The deliveries add up to {total} but the agreement is for {quantity}."]
+    return sorted(built, key=lambda d: d.due_on)
+
+
+def create_agreement(session: Session, actor: Actor, data: dict[str, Any]) -> OfftakeAgreement:
+    """The cluster's aggregator (or an admin) records an agreement to buy a member's product."""
+    actor.require(Role.admin, Role.aggregator)
+    cluster = get_scoped(session, actor, Cluster, data["cluster_id"])
+    errors: dict[str, list[str]] = {}
+    product = session.get(Product, data["product_id"]) if isinstance(data.get("product_id"), int) else None
+    member_ids = {m.id for m in cluster.members}
+    if product is None or product.member_id not in member_ids:
+        errors["product_id"] = ["Must be a product of one of the cluster's members."]
+    _positive(errors, "quantity", data.get("quantity"), MAX_QUANTITY)
+    _positive(errors, "unit_price", data.get("unit_price"), MAX_UNIT_PRICE)
+    deliveries = _deliveries(errors, data.get("quantity"), data.get("deliveries"))
+    if errors:
+        raise ValidationFailed("The offtake agreement is not valid.", errors=errors)
+    agreement = OfftakeAgreement(
+        cluster_id=cluster.id,
+        aggregator_id=cluster.aggregator_id,
+        product_id=product.id,  # type: ignore[union-attr]
+        quantity=data["quantity"],
+        unit_price=data["unit_price"],
+        notes=data.get("notes") or "",
+        created_by_id=actor.user_id,
+        deliveries=deliveries,
+    )
+    session.add(agreement)
+    session.flush()
+    audit.record(session, actor, "offtake_agreement.created", agreement, after=_snapshot(agreement))
+    return agreement
+
+
+def get_agreement(session: Session, actor: Actor, agreement_id: int) -> OfftakeAgreement:
+    return get_scoped(session, actor, OfftakeAgreement, agreement_id)
+
+
+def list_agreements(session: Session, actor: Actor, *, cluster_id: int | None = None) -> list[OfftakeAgreement]:
+    stmt = scoped(actor, OfftakeAgreement).order_by(OfftakeAgreement.id)
+    if cluster_id is not None:
+        stmt = stmt.where(OfftakeAgreement.cluster_id == cluster_id)
+    return list(session.scalars(stmt))
+
+
+def list_purchases(session: Session, actor: Actor, agreement_id: int) -> list[OfftakePurchase]:
+    agreement = get_agreement(session, actor, agreement_id)
+    return list(session.scalars(
+        select(OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
+        .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id)
+    ))
+
+
+def delivered_quantity(session: Session, agreement: OfftakeAgreement) -> int:
+    return sum(session.scalars(
+        select(OfftakePurchase.quantity).where(OfftakePurchase.agreement_id == agreement.id)
+    ))
+
+
+def repayable_loan(session: Session, cluster_id: int) -> LoanApplication | None:
+    """The cluster's oldest loan that still has unpaid installments."""
+    return session.scalars(
+        select(LoanApplication).where(
+            LoanApplication.cluster_id == cluster_id,
+            LoanApplication.status.in_(REPAYABLE),
+        ).order_by(LoanApplication.id)
+    ).first()
+
+
+def _installments_to_deduct(session: Session, loan: LoanApplication,
+                            delivered_on: dt.date) -> list[Installment]:
+    unpaid = list(session.scalars(
+        select(Installment).where(
+            Installment.loan_application_id == loan.id,
+            Installment.status != InstallmentStatus.paid,
+        ).order_by(Installment.number)
+    ))
+    due = [i for i in unpaid if i.due_date <= delivered_on]
+    return due or unpaid[:1]
+
+
+def record_purchase(session: Session, actor: Actor, agreement_id: int,
+                    data: dict[str, Any]) -> OfftakePurchase:
+    """The aggregator records a delivery it bought; the installments due are deducted."""
+    from factoryshare.services import loans  # the loan side owns repayments
+
+    actor.require(Role.admin, Role.aggregator)
+    agreement = get_agreement(session, actor, agreement_id)
+    errors: dict[str, list[str]] = {}
+    quantity = data.get("quantity")
+    _positive(errors, "quantity", quantity, MAX_QUANTITY)
+    delivered_on = data.get("delivered_on")
+    if not isinstance(delivered_on, dt.date) or isinstance(delivered_on, dt.datetime):
+        errors["delivered_on"] = ["Give the delivery date."]
+    amount = data.get("amount")
+    if amount is None and isinstance(quantity, int) and "quantity" not in errors:
+        amount = quantity * agreement.unit_price
+    elif amount is not None:
+        _positive(errors, "amount", amount, MAX_UNIT_PRICE * 1000)
+    if not errors and isinstance(quantity, int):
+        left = agreement.quantity - delivered_quantity(session, agreement)
+        if quantity > left:
+            errors["quantity"] = [f"Only {left} of the agreed {agreement.quantity} remain to deliver."]
+    if errors:
+        raise ValidationFailed("The purchase is not valid.", errors=errors)
+    purchase = OfftakePurchase(
+        agreement_id=agreement.id,
+        member_id=agreement.product.member_id,
+        delivered_on=delivered_on,
+        quantity=quantity,
+        amount=amount,
+        repaid=0,
+        recorded_by_id=actor.user_id,
+    )
+    session.add(purchase)
+    session.flush()
+    loan = repayable_loan(session, agreement.cluster_id)
+    if loan is not None:
+        purchase.loan_application_id = loan.id
+        left = amount
+        for inst in _installments_to_deduct(session, loan, delivered_on):  # type: ignore[arg-type]
+            if left <= 0:
+                break
+            take = min(left, inst.amount - inst.paid)
+            loans.apply_repayment(session, actor, loan, inst, take,
+                                  RepaymentSource.offtake_purchase, offtake_purchase_id=purchase.id)
+            left -= take
+            purchase.repaid += take
+    session.flush()
+    audit.record(session, actor, "offtake_purchase.recorded", purchase,
+                 after=audit.snapshot(purchase))
+    return purchase
+
+
+def member_payout(purchase: OfftakePurchase) -> int:
+    """What the member receives once the loan's part is taken."""
+    return purchase.amount - purchase.repaid
+
