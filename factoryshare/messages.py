@@ -407,6 +407,40 @@ def _permit_expiring_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
                     "Renew it before then so that production is not stopped."))
 
 
+def _permit_booking_at_risk_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    until = f" (berlaku sampai {f.date(c['expires_on'])})" if c.get("expires_on") else ""
+    return (f"Izin {c['product']} tidak mencakup pemesanan {c['machine']}",
+            _letter(c, "id", f"Pemesanan {c['machine']} pada {f.span(c['start'], c['end'])} untuk "
+                    f"produk {c['product']} jatuh di luar masa berlaku izin {c['permit']}{until}.",
+                    "Perpanjang izin atau pindahkan pemesanan; pengelola rumah produksi dapat "
+                    "memberi pengecualian dengan alasan."))
+
+
+def _permit_booking_at_risk_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    until = f" (valid until {f.date(c['expires_on'])})" if c.get("expires_on") else ""
+    return (f"Permit of {c['product']} does not cover a booking of {c['machine']}",
+            _letter(c, "en", f"The booking of {c['machine']} on {f.span(c['start'], c['end'])} for "
+                    f"{c['product']} falls outside its {c['permit']} permit{until}.",
+                    "Renew the permit or move the booking; a house manager may override with a "
+                    "reason."))
+
+
+def _permit_loan_at_risk_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    until = f" yang berlaku sampai {f.date(c['expires_on'])}" if c.get("expires_on") else ""
+    return (f"Pengajuan pinjaman {c['loan']} ({c['cluster']}): izin produk bermasalah",
+            _letter(c, "id", f"Produksi {c['product']} yang dibiayai pengajuan {c['loan']} klaster "
+                    f"{c['cluster']} memerlukan izin {c['permit']}{until}, yang tidak mencakup "
+                    "seluruh masa produksi."))
+
+
+def _permit_loan_at_risk_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    until = f", valid until {f.date(c['expires_on'])}," if c.get("expires_on") else ""
+    return (f"Loan application {c['loan']} ({c['cluster']}): product permit at risk",
+            _letter(c, "en", f"Production of {c['product']} financed by application {c['loan']} "
+                    f"of cluster {c['cluster']} needs a {c['permit']} permit{until} which does "
+                    "not cover the whole production."))
+
+
 _SLOT = ("machine", "start", "end")
 
 TEMPLATES: dict[str, Template] = {
@@ -426,6 +460,10 @@ TEMPLATES: dict[str, Template] = {
                                        _unfunded_hold_released_en),
     "permit_expiring": Template(("product", "permit", "expires_on"), _permit_expiring_id,
                                 _permit_expiring_en),
+    "permit_booking_at_risk": Template(("product", "permit", *_SLOT), _permit_booking_at_risk_id,
+                                       _permit_booking_at_risk_en),
+    "permit_loan_at_risk": Template(("cluster", "loan", "product", "permit"),
+                                    _permit_loan_at_risk_id, _permit_loan_at_risk_en),
 }
 
 

@@ -157,22 +157,23 @@ class PermitOverride(Base):
 
 
 class PermitFlag(Base):
-    """A booking or loan application the watch found to fall after a permit's lapse."""
+    """A booking or loan application the watch found to need a permit that is missing or lapses."""
 
     __tablename__ = "permit_flags"
     __table_args__ = (
-        UniqueConstraint("subject", "subject_id", "permit_id", "lapse_on",
-                         name="uq_permit_flags_subject"),
+        UniqueConstraint("subject", "subject_id", "key", name="uq_permit_flags_subject_key"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     # "booking" or "loan_application".
     subject: Mapped[str] = mapped_column(String(30))
     subject_id: Mapped[int] = mapped_column(IdType)
-    permit_id: Mapped[int] = mapped_column(
+    # What was found, stable across runs: "<requirement group>:<lapse date or none>[:link]".
+    key: Mapped[str] = mapped_column(String(120))
+    permit_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("products.id", ondelete="CASCADE"))
-    # The last day the permit (or missing type) is valid.
-    lapse_on: Mapped[dt.date] = mapped_column(Date)
+    # The last day the permit is valid (null when none was ever valid).
+    lapse_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -177,9 +177,10 @@ def upgrade() -> None:
         sa.Column("id", _ID, nullable=False),
         sa.Column("subject", sa.String(length=30), nullable=False),
         sa.Column("subject_id", _ID, nullable=False),
-        sa.Column("permit_id", _ID, nullable=False),
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("permit_id", _ID, nullable=True),
         sa.Column("product_id", _ID, nullable=True),
-        sa.Column("lapse_on", sa.Date(), nullable=False),
+        sa.Column("lapse_on", sa.Date(), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.ForeignKeyConstraint(["permit_id"], ["permits.id"],
                                 name=op.f("fk_permit_flags_permit_id_permits"), ondelete="CASCADE"),
@@ -187,8 +188,7 @@ def upgrade() -> None:
                                 name=op.f("fk_permit_flags_product_id_products"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_permit_flags")),
-        sa.UniqueConstraint("subject", "subject_id", "permit_id", "lapse_on",
-                            name="uq_permit_flags_subject"),
+        sa.UniqueConstraint("subject", "subject_id", "key", name="uq_permit_flags_subject_key"),
     )
     op.create_index(op.f("ix_permit_flags_permit_id"), "permit_flags", ["permit_id"])
     _seed()
