@@ -179,5 +179,104 @@ _action("request-changes", (Role.admin, Role.aggregator), Reason, "Send back for
         lambda i, d: loans.request_changes(db(), current_actor(), i, d["reason"]))
 _action("lender-decision", (Role.admin,), LenderDecision, "Record the lender's decision",
         lambda i, d: loans.lender_decision(db(), current_actor(), i, d["approved"]))
-_action("disburse", (Role.admin,), _Empty, "Start disbursing the lender-approved loan",
-        lambda i, d: loans.disburse(db(), current_actor(), i))
+class DisburseIn(Schema):
+    amount = Rupiah(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=10**15),
+                    metadata={"description": "a first tranche paid out at once"})
+    on = ma.fields.Date(load_default=None, allow_none=True)
+
+
+_action("disburse", (Role.admin,), DisburseIn, "Start disbursing the lender-approved loan",
+        lambda i, d: loans.disburse(db(), current_actor(), i, on=d["on"], amount=d["amount"]))
+
+
+class MaterialCost(Schema):
+    member_id = Id(required=True)
+    amount = Rupiah(required=True)
+
+
+class PlanIn(Schema):
+    production_request_ids = ma.fields.List(Id(), load_default=list,
+                                            validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
+    booking_ids = ma.fields.List(Id(), load_default=list,
+                                 validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
+    material_costs = ma.fields.List(ma.fields.Nested(MaterialCost), load_default=list,
+                                    validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
+
+
+class ShareSchema(Schema):
+    member_id = ma.fields.Integer()
+    machine_minutes = ma.fields.Integer()
+    machine_hours = ma.fields.Function(lambda s: round(s.machine_minutes / 60, 2))
+    machine_cost = ma.fields.Integer()
+    material_cost = ma.fields.Integer()
+    amount = ma.fields.Integer()
+
+
+class LinkSchema(Schema):
+    production_request_id = ma.fields.Integer(allow_none=True)
+    booking_id = ma.fields.Integer(allow_none=True)
+    linked_by = ma.fields.String()
+
+
+class PlanSchema(Schema):
+    shares = ma.fields.List(ma.fields.Nested(ShareSchema))
+    links = ma.fields.List(ma.fields.Nested(LinkSchema))
+    cost_estimate = ma.fields.Integer(metadata={"description": "the whole plan: machine time and materials"})
+
+
+def _plan(application_id):
+    shares = loans.shares(db(), current_actor(), application_id)
+    return {"shares": shares, "links": loans.plan_links(db(), current_actor(), application_id),
+            "cost_estimate": loans.cost_estimate(db(), current_actor(), application_id)}
+
+
+@blp.route("/<int:application_id>/plan")
+class Plan(MethodView):
+    @allow()
+    @blp.response(200, PlanSchema)
+    def get(self, application_id):
+        """The production plan financed: per-member shares (a member sees its own) and links"""
+        return _plan(application_id)
+
+    @allow(Role.admin, Role.aggregator, Role.member)
+    @blp.arguments(PlanIn)
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(409, description="The application is no longer editable")
+    def put(self, data, application_id):
+        """Build the application from the cluster's requests and bookings (replaces the plan)"""
+        materials: dict[int, int] = {}
+        for item in data["material_costs"]:
+            materials[item["member_id"]] = materials.get(item["member_id"], 0) + item["amount"]
+        loans.set_plan(db(), current_actor(), application_id,
+                       production_request_ids=data["production_request_ids"],
+                       booking_ids=data["booking_ids"], material_costs=materials)
+        return _plan(application_id)
+
+
+class TrancheIn(Schema):
+    amount = Rupiah(required=True, validate=ma.validate.Range(min=1, max=10**15))
+    on = ma.fields.Date(load_default=None, allow_none=True)
+
+
+class TrancheSchema(Schema):
+    id = ma.fields.Integer()
+    amount = ma.fields.Integer()
+    disbursed_on = ma.fields.Date()
+    created_at = AwareDateTime()
+
+
+@blp.route("/<int:application_id>/tranches")
+class Tranches(MethodView):
+    @allow()
+    @blp.response(200, TrancheSchema(many=True))
+    def get(self, application_id):
+        """The tranches paid out so far"""
+        return loans.tranches(db(), current_actor(), application_id)
+
+    @allow(Role.admin)
+    @blp.arguments(TrancheIn)
+    @blp.response(201, TrancheSchema)
+    @blp.alt_response(409, description="Not disbursing, or beyond the approved amount")
+    def post(self, data, application_id):
+        """Pay out a tranche (never beyond the approved amount)"""
+        return loans.add_tranche(db(), current_actor(), application_id, data["amount"], on=data["on"])

@@ -11,27 +11,32 @@ lender_approved -> disbursing (admin)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
-from factoryshare.errors import Conflict, Forbidden, ValidationFailed
-from factoryshare.models import Role
+from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.models import Machine, Member, Role, machine_capabilities
+from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import (
     Installment,
     InstallmentStatus,
     KurScheme,
     KurSchemeCode,
     LoanApplication,
+    LoanPlanLink,
+    LoanShare,
     LoanTranche,
     LoanStatus,
     Repayment,
     RepaymentSource,
 )
 from factoryshare.models.members import Cluster, cluster_members
+from factoryshare.models.scheduling import ProductionRequest, RequestStatus
 from factoryshare.services import kur
 from factoryshare.services.repayment import annuity_schedule
 
@@ -48,8 +53,17 @@ def _scope(actor: Actor) -> Any:
             )
         )
     if actor.role is Role.manager:
-        return LoanApplication.cluster_id.in_(
-            select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
+        # The clusters producing in the manager's houses, and any loan funding a booking there.
+        return or_(
+            LoanApplication.cluster_id.in_(
+                select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
+            ),
+            LoanApplication.id.in_(
+                select(LoanPlanLink.loan_application_id)
+                .join(Booking, Booking.id == LoanPlanLink.booking_id)
+                .join(Machine, Machine.id == Booking.machine_id)
+                .where(Machine.house_id.in_(actor.house_ids))
+            ),
         )
     return LoanApplication.id.is_(None)
 
@@ -69,11 +83,13 @@ def _snapshot(app: LoanApplication) -> dict[str, Any]:
     }
 
 
-def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any) -> None:
+def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
+                 per_member: bool = False) -> None:
+    """The terms against the scheme; with `per_member` the ceiling is checked per member share."""
     errors: dict[str, list[str]] = {}
     if not isinstance(amount, int) or amount <= 0:
         errors["requested_amount"] = ["Must be a positive whole number of rupiah."]
-    elif amount > scheme.ceiling:
+    elif amount > scheme.ceiling and not per_member:
         errors["requested_amount"] = [f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")]
     limit = max(scheme.max_tenor_working_capital_months, scheme.max_tenor_investment_months)
     if not isinstance(tenor, int) or tenor < 1 or tenor > limit:
@@ -174,7 +190,13 @@ def submit(session: Session, actor: Actor, application_id: int) -> LoanApplicati
     app = get(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
         raise Forbidden("Only the cluster's aggregator or its chair may submit its application.")
-    _check_terms(app.scheme, app.requested_amount, app.tenor_months, app.grace_months)
+    plan = list(session.scalars(select(LoanShare).where(LoanShare.loan_application_id == app.id)))
+    _check_terms(app.scheme, app.requested_amount, app.tenor_months, app.grace_months,
+                 per_member=bool(plan))
+    if plan:
+        problems = plan_problems(session, app, plan)
+        if problems:
+            raise ValidationFailed("The plan breaks the KUR rules.", errors=problems)
     return _move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
                  LoanStatus.submitted, "submitted")
 
@@ -394,3 +416,247 @@ def _settle(session: Session, actor: Actor, app: LoanApplication) -> None:
         if app.status is not LoanStatus.closed:
             _move(session, actor, app, (LoanStatus.disbursing, LoanStatus.repaying),
                   LoanStatus.closed, "closed")
+
+
+# --- The application built from the cluster's production plan -------------------------------
+
+MAX_PLAN_ITEMS = 500
+PLAN_BOOKING_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed)
+PLAN_REQUEST_STATUSES = (RequestStatus.open, RequestStatus.scheduled)
+
+
+def _request_minutes_and_cost(session: Session, request: ProductionRequest) -> tuple[int, int]:
+    """A request's machine minutes and their cost at the cheapest capable machine of its house."""
+    minutes = cost = 0
+    for op in request.operations:
+        rate = session.scalar(
+            select(func.min(Machine.hourly_rate))
+            .join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id)
+            .where(Machine.house_id == request.house_id,
+                   machine_capabilities.c.capability_id == op.capability_id)
+        ) or 0
+        minutes += op.minutes
+        cost += (op.minutes * rate + 30) // 60
+    return minutes, cost
+
+
+def _valid_npwp(value: str | None) -> bool:
+    if not value:
+        return False
+    try:
+        validation.npwp(value)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare]) -> dict[str, list[str]]:
+    """Every KUR rule the per-member shares break, keyed `shares[<member id>].<field>`."""
+    scheme = app.scheme
+    errors: dict[str, list[str]] = {}
+    for share in shares:
+        member = session.get(Member, share.member_id)
+        where = f"shares[{share.member_id}]"
+        if member is None:
+            continue
+        if share.amount > scheme.ceiling:
+            errors.setdefault(f"{where}.amount", []).append(
+                f"{member.business_name} may borrow at most Rp{scheme.ceiling:,} under {scheme.name}."
+                .replace(",", "."))
+        if scheme.npwp_required_above is not None and share.amount > scheme.npwp_required_above:
+            if not member.npwp:
+                errors.setdefault(f"{where}.npwp", []).append(
+                    f"{member.business_name} needs an NPWP to borrow more than "
+                    f"Rp{scheme.npwp_required_above:,}.".replace(",", "."))
+            elif not _valid_npwp(member.npwp):
+                errors.setdefault(f"{where}.npwp", []).append(
+                    f"{member.business_name}'s NPWP is not valid.")
+        if member.annual_turnover is not None and member.annual_turnover > scheme.turnover_cap:
+            errors.setdefault(f"{where}.annual_turnover", []).append(
+                f"{member.business_name}'s turnover is above the KUR cap of "
+                f"Rp{scheme.turnover_cap:,} a year.".replace(",", "."))
+    return errors
+
+
+def set_plan(session: Session, actor: Actor, application_id: int, *,
+             production_request_ids: list[int] | None = None, booking_ids: list[int] | None = None,
+             material_costs: dict[int, int] | None = None) -> LoanApplication:
+    """Bundle the cluster's requests and bookings into the application (replacing its plan).
+
+    Each member's share is its machine cost (booked hours x the machine's rate, requests at the
+    cheapest capable machine) plus its declared material cost; the requested amount becomes
+    their sum. Every broken rule is named at once.
+    """
+    app = get(session, actor, application_id)
+    if not _may_apply_for(actor, app.cluster):
+        raise Forbidden("Only the cluster's aggregator or its chair may build its plan.")
+    if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
+        raise Conflict("Only a draft or an application sent back for changes can be edited.",
+                       code="invalid_transition")
+    request_ids = list(dict.fromkeys(production_request_ids or []))
+    booking_ids = list(dict.fromkeys(booking_ids or []))
+    materials = dict(material_costs or {})
+    members = {m.id for m in app.cluster.members}
+    errors: dict[str, list[str]] = {}
+    if len(request_ids) + len(booking_ids) > MAX_PLAN_ITEMS:
+        raise ValidationFailed("The plan is too large.", errors={
+            "production_request_ids": [f"At most {MAX_PLAN_ITEMS} requests and bookings."]})
+    if not request_ids and not booking_ids:
+        errors["production_request_ids"] = ["Give at least one production request or booking."]
+    minutes: dict[int, int] = {}
+    machine_cost: dict[int, int] = {}
+
+    requests = {r.id: r for r in session.scalars(
+        select(ProductionRequest).where(ProductionRequest.id.in_(request_ids)))} if request_ids else {}
+    for i, rid in enumerate(request_ids):
+        request = requests.get(rid)
+        where = f"production_request_ids[{i}]"
+        if request is None or request.member_id not in members:
+            # Absent or another business's: the same answer, so ids outside scope leak nothing.
+            errors[where] = [f"Production request {rid} is not one of the cluster members'."]
+        elif request.status not in PLAN_REQUEST_STATUSES:
+            errors[where] = [f"Production request {rid} is {request.status.value}."]
+        else:
+            m, c = _request_minutes_and_cost(session, request)
+            minutes[request.member_id] = minutes.get(request.member_id, 0) + m
+            machine_cost[request.member_id] = machine_cost.get(request.member_id, 0) + c
+
+    bookings = {b.id: b for b in session.scalars(
+        select(Booking).where(Booking.id.in_(booking_ids)))} if booking_ids else {}
+    for i, bid in enumerate(booking_ids):
+        booking = bookings.get(bid)
+        where = f"booking_ids[{i}]"
+        if booking is None or booking.member_id not in members:
+            errors[where] = [f"Booking {bid} is not one of the cluster members'."]
+        elif booking.status not in PLAN_BOOKING_STATUSES:
+            errors[where] = [f"Booking {bid} is {booking.status.value}."]
+        else:
+            m = int((booking.end_at - booking.start_at).total_seconds() // 60)
+            minutes[booking.member_id] = minutes.get(booking.member_id, 0) + m
+            machine_cost[booking.member_id] = machine_cost.get(booking.member_id, 0) + booking.price
+
+    for member_id, cost in materials.items():
+        where = f"material_costs[{member_id}]"
+        if member_id not in members:
+            errors[where] = [f"Member {member_id} is not in the cluster."]
+        elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
+            errors[where] = ["Must be zero or more whole rupiah."]
+
+    if errors:
+        raise ValidationFailed("The production plan cannot be financed as given.", errors=errors)
+    shares = [
+        LoanShare(member_id=mid, machine_minutes=minutes.get(mid, 0),
+                  machine_cost=machine_cost.get(mid, 0), material_cost=materials.get(mid, 0),
+                  amount=machine_cost.get(mid, 0) + materials.get(mid, 0))
+        for mid in sorted(set(minutes) | set(materials))
+    ]
+    shares = [s for s in shares if s.amount > 0]
+    problems = plan_problems(session, app, shares)
+    total = sum(s.amount for s in shares)
+    if total <= 0:
+        problems.setdefault("requested_amount", []).append("The plan costs nothing to finance.")
+    if problems:
+        raise ValidationFailed("The plan breaks the KUR rules.", errors=problems)
+
+    before = _snapshot(app)
+    session.execute(delete(LoanShare).where(LoanShare.loan_application_id == app.id))
+    session.execute(delete(LoanPlanLink).where(LoanPlanLink.loan_application_id == app.id,
+                                               LoanPlanLink.linked_by == "plan"))
+    for share in shares:
+        share.loan_application_id = app.id
+        session.add(share)
+    for rid in request_ids:
+        session.add(LoanPlanLink(loan_application_id=app.id, production_request_id=rid, linked_by="plan"))
+    for bid in booking_ids:
+        session.add(LoanPlanLink(loan_application_id=app.id, booking_id=bid, linked_by="plan"))
+    app.requested_amount = total
+    session.flush()
+    audit.record(session, actor, "loan_application.plan_set", app, before=before, after={
+        **_snapshot(app), "production_request_ids": request_ids, "booking_ids": booking_ids,
+        "shares": {s.member_id: s.amount for s in shares}})
+    return app
+
+
+def shares(session: Session, actor: Actor, application_id: int) -> list[LoanShare]:
+    """The per-member shares; a member sees its own share only."""
+    app = get(session, actor, application_id)
+    stmt = select(LoanShare).where(LoanShare.loan_application_id == app.id).order_by(LoanShare.member_id)
+    if actor.role is Role.member:
+        stmt = stmt.where(LoanShare.member_id == actor.member_id)
+    return list(session.scalars(stmt))
+
+
+def cost_estimate(session: Session, actor: Actor, application_id: int) -> int:
+    """The whole plan's cost (machine time plus materials), which every reader may see."""
+    app = get(session, actor, application_id)
+    return int(session.scalar(select(func.coalesce(func.sum(LoanShare.amount), 0)).where(
+        LoanShare.loan_application_id == app.id)) or 0)
+
+
+def plan_links(session: Session, actor: Actor, application_id: int) -> list[LoanPlanLink]:
+    """The requests and bookings the application finances; a member sees its own only."""
+    app = get(session, actor, application_id)
+    stmt = select(LoanPlanLink).where(LoanPlanLink.loan_application_id == app.id).order_by(LoanPlanLink.id)
+    if actor.role is Role.member:
+        own_requests = select(ProductionRequest.id).where(ProductionRequest.member_id == actor.member_id)
+        own_bookings = select(Booking.id).where(Booking.member_id == actor.member_id)
+        stmt = stmt.where(or_(LoanPlanLink.production_request_id.in_(own_requests),
+                              LoanPlanLink.booking_id.in_(own_bookings)))
+    return list(session.scalars(stmt))
+
+
+# --- Loans: applications whose money has been (or is being) paid out -------------------------
+
+LOAN_STATUSES = (LoanStatus.disbursing, LoanStatus.repaying, LoanStatus.closed)
+
+
+@dataclass(frozen=True)
+class LoanView:
+    application: LoanApplication
+    disbursed: int
+    repaid: int
+    outstanding: int
+    next_due_date: dt.date | None
+    linked_booking_ids: list[int]
+    my_share: int | None
+
+
+def _view(session: Session, actor: Actor, app: LoanApplication) -> LoanView:
+    rows = list(session.scalars(select(Installment).where(
+        Installment.loan_application_id == app.id).order_by(Installment.number)))
+    unpaid = [r for r in rows if r.status is not InstallmentStatus.paid]
+    links = session.scalars(select(LoanPlanLink.booking_id).where(
+        LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
+        .order_by(LoanPlanLink.booking_id))
+    booking_ids = list(links)
+    share = None
+    if actor.role is Role.member:
+        share = session.scalar(select(LoanShare.amount).where(
+            LoanShare.loan_application_id == app.id, LoanShare.member_id == actor.member_id))
+        own = set(session.scalars(select(Booking.id).where(
+            Booking.id.in_(booking_ids), Booking.member_id == actor.member_id))) if booking_ids else set()
+        booking_ids = [b for b in booking_ids if b in own]
+    return LoanView(
+        application=app,
+        disbursed=disbursed_total(session, app),
+        repaid=sum(r.paid for r in rows),
+        outstanding=sum(r.amount - r.paid for r in rows),
+        next_due_date=unpaid[0].due_date if unpaid else None,
+        linked_booking_ids=booking_ids,
+        my_share=share,
+    )
+
+
+def list_loans(session: Session, actor: Actor, *, status: str | None = None) -> list[LoanView]:
+    """Disbursing, repaying and closed loans in scope (managers: those funding their houses)."""
+    stmt = scoped(actor, LoanApplication).where(LoanApplication.status.in_(LOAN_STATUSES))
+    if status is not None:
+        stmt = stmt.where(LoanApplication.status == LoanStatus(status))
+    return [_view(session, actor, app) for app in session.scalars(stmt.order_by(LoanApplication.id))]
+
+
+def get_loan(session: Session, actor: Actor, loan_id: int) -> LoanView:
+    app = get(session, actor, loan_id)
+    if app.status not in LOAN_STATUSES:
+        raise NotFound(f"Loan {loan_id} was not found.")
+    return _view(session, actor, app)
