@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 SUBSCRIBERS: dict[str, list[str]] = {
     # A live booking stopped occupying its slot (cancelled, moved, expired, displaced).
     "booking_freed": ["factoryshare.services.waitlist:on_booking_freed"],
+    # A product's fields or routing changed (payload: product, before snapshot, actor).
+    "product_changed": ["factoryshare.services.permits:on_product_changed"],
 }
 
 

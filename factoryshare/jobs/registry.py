@@ -24,13 +24,23 @@ def installments_due(session: Session, now: dt.datetime) -> dict[str, Any]:
     return loans.mark_installments_due(session, now.date())
 
 
+def permit_watch(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Permit states, expiry reminders and bookings/loans at risk; acts from 07:00 house time."""
+    from factoryshare.services import permits
+
+    return permits.run_watch(session, now)
+
+
 JOBS: dict[str, Job] = {
     "expire_holds": expire_holds,
     "installments_due": installments_due,
+    "permit_watch": permit_watch,
 }
 
 # How often the scheduler runs each job (minutes).
 INTERVALS: dict[str, int] = {
     "expire_holds": 5,
     "installments_due": 60,
+    # Hourly, but it only acts from 07:00 house time and each step is done once a day at most.
+    "permit_watch": 60,
 }

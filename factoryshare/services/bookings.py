@@ -44,7 +44,7 @@ from factoryshare.models.bookings import (
     BookingSource,
     BookingStatus,
 )
-from factoryshare.services import calendar
+from factoryshare.services import calendar, permits
 
 # Longest single booking; longer work is several bookings.
 MAX_BOOKING_HOURS = 24 * 7
@@ -345,6 +345,8 @@ def create_booking(
                 errors={"product_id": ["Unknown product for this member."]},
             )
     _check_slot(session, machine, member, start, end, now=now)
+    if product_id is not None:
+        permits.require_permits(session, product, start, end)
     house = machine.house
     held = house.requires_confirmation and actor.role is Role.member
     booking = Booking(
@@ -451,6 +453,8 @@ def move_booking(
     if moved:
         _check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
                     exclude_booking_id=booking.id)
+        if booking.product_id is not None and (product := session.get(Product, booking.product_id)):
+            permits.require_permits(session, product, new_start, new_end)
         old = (booking.start_at, booking.end_at)
         booking.start_at, booking.end_at = new_start, new_end
         booking.machine_id = machine.id

@@ -18,6 +18,7 @@ from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.models import Member, Product, Role
 from factoryshare.models.scheduling import ProductionRequest, RequestOperation, RequestStatus
+from factoryshare.services import permits
 from sqlalchemy.orm import Session
 from sqlalchemy import false
 
@@ -78,6 +79,7 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     if not product.routing:
         raise ValidationFailed("This product has no routing to produce it by.",
                                errors={"product_id": ["The product has no routing."]})
+    permits.require_permits(session, product, start, due)
     operations = []
     for step in product.routing:
         minutes = step.setup_minutes + step.minutes_per_unit * quantity

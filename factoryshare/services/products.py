@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.events import publish
 from factoryshare.models import Capability, Member, Product, ProductKind, Role, RoutingStep, Sector
 
 MAX_MINUTES = 7 * 24 * 60
@@ -145,6 +146,7 @@ def update_product(session: Session, actor: Actor, product_id: int, data: dict[s
         product.routing = steps
     session.flush()
     audit.record(session, actor, "product.updated", product, before=before, after=_snapshot(product))
+    publish(session, "product_changed", product=product, before=before, actor=actor)
     return product
 
 

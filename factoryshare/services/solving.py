@@ -33,7 +33,7 @@ from factoryshare.models.scheduling import (
     ScheduleAssignment,
     ScheduleRun,
 )
-from factoryshare.services import calendar
+from factoryshare.services import calendar, permits
 
 # Lateness dominates; the makespan only breaks ties between equally punctual schedules.
 OBJECTIVE = {"weighted_tardiness": 100, "makespan": 1}
@@ -159,7 +159,8 @@ def build_problem(session: Session, run: ScheduleRun) -> dict[str, Any]:
         jobs.append({
             "id": f"request-{request.id}", "owner": f"member-{request.member_id}",
             "release": max(0, _minute(start, request.earliest_start, up=True), release_after),
-            "due": max(0, _minute(start, request.due, up=False)), "deadline": None,
+            "due": max(0, _minute(start, request.due, up=False)),
+            "deadline": permits.deadline_minute(session, request.product, request.earliest_start, start),
             "weight": request.priority, "operations": operations,
         })
         if request.product.family:
