@@ -10,7 +10,7 @@ from api.database import db
 from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text
 from api.security import allow, current_actor
 from factoryshare.models import Role
-from factoryshare.services import loans
+from factoryshare.services import financing_capacity, loans
 
 URL_PREFIX = "/loan-applications"
 blp = Blueprint("loan_applications", __name__, description="KUR Klaster loan applications")
@@ -280,3 +280,33 @@ class Tranches(MethodView):
     def post(self, data, application_id):
         """Pay out a tranche (never beyond the approved amount)"""
         return loans.add_tranche(db(), current_actor(), application_id, data["amount"], on=data["on"])
+
+
+class DeliveryCheckSchema(Schema):
+    agreement_id = ma.fields.Integer()
+    product_id = ma.fields.Integer()
+    due_on = ma.fields.Date()
+    quantity = ma.fields.Integer()
+    cumulative_quantity = ma.fields.Integer(metadata={"description": "agreed up to this date"})
+    planned_quantity = ma.fields.Integer(metadata={"description": "the plan finishes by this date"})
+    met = ma.fields.Boolean()
+    late_request_ids = ma.fields.List(ma.fields.Integer())
+
+
+class CapacityReportSchema(Schema):
+    house_id = ma.fields.Integer()
+    solver_status = ma.fields.String()
+    checked_at = AwareDateTime()
+    all_met = ma.fields.Boolean()
+    deliveries = ma.fields.List(ma.fields.Nested(DeliveryCheckSchema))
+    unplaced_request_ids = ma.fields.List(ma.fields.Integer())
+
+
+@blp.route("/<int:application_id>/capacity-check")
+class CapacityCheck(MethodView):
+    @allow(Role.admin, Role.aggregator, Role.manager, Role.member)
+    @blp.arguments(_Empty)
+    @blp.response(200, CapacityReportSchema)
+    def post(self, data, application_id):
+        """Solve the house's bookings plus the plan: which offtake delivery dates can be met"""
+        return financing_capacity.check(db(), current_actor(), application_id)
