@@ -31,10 +31,26 @@ def permit_watch(session: Session, now: dt.datetime) -> dict[str, Any]:
     return permits.run_watch(session, now)
 
 
+def link_financing(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Attach cluster members' bookings of financed products to the loan that finances them."""
+    from factoryshare.services import financing_jobs
+
+    return financing_jobs.link_financing(session, now)
+
+
+def release_unfunded_holds(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Cancel held bookings whose financing was rejected or declined, and tell the member."""
+    from factoryshare.services import financing_jobs
+
+    return financing_jobs.release_unfunded_holds(session, now)
+
+
 JOBS: dict[str, Job] = {
     "expire_holds": expire_holds,
     "installments_due": installments_due,
     "permit_watch": permit_watch,
+    "link_financing": link_financing,
+    "release_unfunded_holds": release_unfunded_holds,
 }
 
 # How often the scheduler runs each job (minutes).
@@ -43,4 +59,6 @@ INTERVALS: dict[str, int] = {
     "installments_due": 60,
     # Hourly, but it only acts from 07:00 house time and each step is done once a day at most.
     "permit_watch": 60,
+    "link_financing": 15,
+    "release_unfunded_holds": 15,
 }

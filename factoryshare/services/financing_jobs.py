@@ -1,0 +1,117 @@
+"""The scheduled jobs that tie bookings to KUR Klaster loans (run by factoryshare.jobs).
+
+- `link_financing`: a booking of a cluster member, for a product the loan's plan finances,
+  made while the loan is endorsed, lender-approved or being paid out/repaid, is attached to
+  that loan (once: a booking already financed by a loan is left alone).
+- `release_unfunded_holds`: a held booking in the plan of an application that was rejected by
+  the aggregator or declined by the lender is cancelled (through the bookings service, so the
+  slot is freed the usual way) and its member is told why.
+
+Both are idempotent: a second run finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from factoryshare.access import Actor
+from factoryshare.models import User, cluster_members
+from factoryshare.models.bookings import Booking, BookingStatus
+from factoryshare.models.financing import LoanApplication, LoanPlanLink, LoanStatus
+from factoryshare.models.scheduling import ProductionRequest
+from factoryshare.services import bookings, calendar, notifications
+
+FINANCED = (LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursing,
+            LoanStatus.repaying)
+UNFUNDED = (LoanStatus.rejected, LoanStatus.lender_declined)
+LINKABLE_BOOKINGS = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed)
+RELEASE_REASON = "financing was not granted"
+
+
+def _plan_products(session: Session, app: LoanApplication) -> set[int]:
+    from_requests = select(ProductionRequest.product_id).join(
+        LoanPlanLink, LoanPlanLink.production_request_id == ProductionRequest.id
+    ).where(LoanPlanLink.loan_application_id == app.id)
+    from_bookings = select(Booking.product_id).join(
+        LoanPlanLink, LoanPlanLink.booking_id == Booking.id
+    ).where(LoanPlanLink.loan_application_id == app.id, Booking.product_id.is_not(None))
+    return set(session.scalars(from_requests)) | set(session.scalars(from_bookings))
+
+
+def link_financing(session: Session, now: dt.datetime) -> dict[str, Any]:
+    linked = 0
+    loans_seen = 0
+    already_financed = select(LoanPlanLink.booking_id).where(LoanPlanLink.booking_id.is_not(None))
+    for app in session.scalars(select(LoanApplication).where(
+            LoanApplication.status.in_(FINANCED)).order_by(LoanApplication.id)):
+        loans_seen += 1
+        products = _plan_products(session, app)
+        if not products:
+            continue
+        members = select(cluster_members.c.member_id).where(cluster_members.c.cluster_id == app.cluster_id)
+        candidates = session.scalars(select(Booking.id).where(
+            Booking.member_id.in_(members),
+            Booking.product_id.in_(products),
+            Booking.status.in_(LINKABLE_BOOKINGS),
+            Booking.id.not_in(already_financed),
+        ).order_by(Booking.id)).all()
+        for booking_id in candidates:
+            session.add(LoanPlanLink(loan_application_id=app.id, booking_id=booking_id, linked_by="job"))
+            linked += 1
+        session.flush()
+    return {"loans": loans_seen, "linked": linked}
+
+
+def _tell_member(session: Session, booking: Booking, app: LoanApplication) -> int:
+    user_ids = list(session.scalars(select(User.id).where(
+        User.member_id == booking.member_id, User.is_active.is_(True))))
+    if not user_ids:
+        return 0
+    house = booking.machine.house
+    zone = calendar.house_zone(house)
+    notifications.notify(session, user_ids=user_ids, template="booking_cancelled", context={
+        "booking_id": booking.id,
+        "machine": booking.machine.name,
+        "start": booking.start_at.astimezone(zone).isoformat(),
+        "end": booking.end_at.astimezone(zone).isoformat(),
+        "zone": calendar.zone_abbreviation(house.timezone),
+        "reason": f"the financing (loan application {app.id}) was {app.status.value.replace('_', ' ')}",
+    }, key=f"unfunded:{app.id}:booking:{booking.id}")
+    return len(user_ids)
+
+
+def release_unfunded_holds(session: Session, now: dt.datetime) -> dict[str, Any]:
+    system = Actor.system()
+    released = notified = 0
+    rows = session.execute(
+        select(Booking, LoanApplication)
+        .join(LoanPlanLink, LoanPlanLink.booking_id == Booking.id)
+        .join(LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id)
+        .where(LoanApplication.status.in_(UNFUNDED), Booking.status == BookingStatus.held)
+        .order_by(Booking.id)
+    ).all()
+    done: set[int] = set()
+    for booking, app in rows:
+        if booking.id in done:
+            continue
+        # A hold that another, still-live application finances is not released.
+        other = session.scalar(select(LoanPlanLink.id).join(
+            LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id).where(
+            LoanPlanLink.booking_id == booking.id,
+            or_(LoanApplication.status.in_(FINANCED),
+                LoanApplication.status.in_((LoanStatus.draft, LoanStatus.submitted,
+                                            LoanStatus.changes_requested)))))
+        if other is not None:
+            continue
+        done.add(booking.id)
+        bookings.cancel_booking(session, system, booking.id, reason=RELEASE_REASON)
+        released += 1
+        notified += _tell_member(session, booking, app)
+    return {"released": released, "notified": notified}
+
+
+
