@@ -1,0 +1,389 @@
+"""Izin edar: permits with their documents, permit types and requirements, overrides, overview."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from flask import request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import validate
+
+from api.database import db, runtime
+from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, strip_page
+from api.security import allow, current_actor
+from factoryshare.models import ProductKind, Role, Sector
+from factoryshare.models.permits import Expiry, PermitLevel, PermitStatus
+from factoryshare.services import permits
+
+URL_PREFIX = "/permits"
+blp = Blueprint("permits", __name__, description="Izin edar: permits of members and products")
+types_blp = Blueprint("permit_types", __name__, description="Permit types (reference data)")
+requirements_blp = Blueprint("permit_requirements", __name__,
+                             description="Which products need which permit types")
+EXTRA_BLUEPRINTS = [("/permit-types", types_blp), ("/permit-requirements", requirements_blp)]
+
+DATES = validate.Range(min=dt.date(1950, 1, 1), max=dt.date(2200, 12, 31))
+STATUSES = [s.value for s in PermitStatus]
+CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,19}$")
+
+
+@blp.before_request
+def _upload_limit() -> None:
+    # Documents may be up to 5 MB, above the service-wide request limit.
+    if request.endpoint and request.endpoint.endswith("PermitDocument"):
+        request.max_content_length = permits.MAX_DOCUMENT_BYTES + 64 * 1024
+
+
+# -- permits ----------------------------------------------------------------------------------
+
+class PermitArgs(PageArgs):
+    member_id = Id()
+    product_id = Id()
+    permit_type = Text(20, min_length=1)
+    state = ma.fields.String(validate=validate.OneOf(permits.STATES))
+
+
+class PermitUpdate(Schema):
+    number = Text(60, allow_none=True)
+    issuer = Text(160)
+    issued_on = ma.fields.Date(allow_none=True, validate=DATES)
+    expires_on = ma.fields.Date(allow_none=True, validate=DATES,
+                                metadata={"description": "last valid day (house time); none for "
+                                                         "NIB and halal"})
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+
+
+class PermitCreate(PermitUpdate):
+    permit_type = Text(20, min_length=1, required=True, metadata={"description": "type code"})
+    product_id = Id(metadata={"description": "the product; leave out for a business permit (NIB)"})
+    member_id = Id(metadata={"description": "for a business permit; a member's own by default"})
+
+
+class PermitSchema(Schema):
+    id = Id(dump_only=True)
+    member_id = Id(dump_only=True)
+    product_id = Id(dump_only=True, allow_none=True)
+    permit_type = ma.fields.Function(lambda p: p.permit_type.code, dump_only=True)
+    permit_type_name = ma.fields.Function(lambda p: p.permit_type.name, dump_only=True)
+    number = ma.fields.String(dump_only=True)
+    issuer = ma.fields.String(dump_only=True)
+    issued_on = ma.fields.Date(dump_only=True, allow_none=True)
+    expires_on = ma.fields.Date(dump_only=True, allow_none=True)
+    status = ma.fields.Function(lambda p: p.status.value, dump_only=True)
+    state = ma.fields.Function(lambda p: permits.state(db(), p), dump_only=True,
+                               metadata={"description": "valid, expiring, expired, pending or "
+                                                        "needs_review, today in the house's zone"})
+    days_left = ma.fields.Function(lambda p: permits.days_left(db(), p), dump_only=True,
+                                   allow_none=True)
+    review_reason = ma.fields.String(dump_only=True, allow_none=True)
+    reminders_sent = ma.fields.List(ma.fields.Integer(), dump_only=True)
+    document = ma.fields.Function(
+        lambda p: None if not p.document_path else {
+            "name": p.document_name, "mime": p.document_mime, "size": p.document_size},
+        dump_only=True, allow_none=True)
+    created_at = AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)
+
+
+PermitPage = page_schema(PermitSchema, "PermitPage")
+
+
+class DocumentUpload(Schema):
+    document = Upload(required=True, metadata={"description": "PDF, PNG or JPEG, at most 5 MB"})
+
+
+class OverviewArgs(Schema):
+    house_id = Id()
+    cluster_id = Id()
+
+
+class GapSchema(Schema):
+    group = ma.fields.String()
+    types = ma.fields.List(ma.fields.String())
+    problem = ma.fields.String()
+    lapse_on = ma.fields.String(allow_none=True)
+    permit_id = ma.fields.Integer(allow_none=True)
+
+
+class BlockedProduct(Schema):
+    product_id = ma.fields.Integer()
+    member_id = ma.fields.Integer()
+    name = ma.fields.String()
+    missing = ma.fields.List(ma.fields.Nested(GapSchema))
+
+
+class OverviewSchema(Schema):
+    house_id = ma.fields.Integer(allow_none=True)
+    cluster_id = ma.fields.Integer(allow_none=True)
+    members = ma.fields.Integer()
+    valid = ma.fields.Integer()
+    expiring = ma.fields.Integer()
+    expired = ma.fields.Integer()
+    pending = ma.fields.Integer()
+    needs_review = ma.fields.Integer()
+    blocked_products = ma.fields.List(ma.fields.Nested(BlockedProduct))
+
+
+class OverrideCreate(Schema):
+    product_id = Id(required=True)
+    reason = Text(500, min_length=5, required=True)
+    valid_from = AwareDateTime(metadata={"description": "now when left out"})
+    until = AwareDateTime(required=True)
+
+
+class OverrideSchema(Schema):
+    id = Id(dump_only=True)
+    product_id = Id(dump_only=True)
+    manager_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    reason = ma.fields.String(dump_only=True)
+    valid_from = AwareDateTime(dump_only=True)
+    valid_until = AwareDateTime(dump_only=True)
+    revoked = ma.fields.Boolean(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
+
+
+class OverrideArgs(Schema):
+    product_id = Id()
+
+
+def _page(items: list, paging: dict) -> dict:
+    page, size = paging.get("page", 1), paging.get("page_size", 20)
+    return {"items": items[(page - 1) * size:page * size], "page": page, "page_size": size,
+            "total": len(items)}
+
+
+@blp.route("")
+class Permits(MethodView):
+    @allow()
+    @blp.arguments(PermitArgs, location="query")
+    @blp.response(200, PermitPage)
+    def get(self, args):
+        """Permits in my scope (filter by member, product, type or derived state)"""
+        filters, paging = strip_page(args)
+        if "state" in filters:
+            filters["state_filter"] = filters.pop("state")
+        return _page(permits.list_permits(db(), current_actor(), **filters), paging)
+
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.arguments(PermitCreate)
+    @blp.response(201, PermitSchema)
+    def post(self, data):
+        """Record a permit (number checked against its type's format)"""
+        return permits.create_permit(db(), current_actor(), data)
+
+
+@blp.route("/overview")
+class PermitOverview(MethodView):
+    @allow(Role.admin, Role.manager, Role.aggregator)
+    @blp.arguments(OverviewArgs, location="query")
+    @blp.response(200, OverviewSchema)
+    def get(self, args):
+        """Permits valid, expiring and expired, and the products blocked, per house or cluster"""
+        return permits.overview(db(), current_actor(), **args)
+
+
+@blp.route("/overrides")
+class PermitOverrides(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(OverrideArgs, location="query")
+    @blp.response(200, OverrideSchema(many=True))
+    def get(self, args):
+        """Manager overrides in my scope"""
+        return permits.list_overrides(db(), current_actor(), **args)
+
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(OverrideCreate)
+    @blp.response(201, OverrideSchema)
+    def post(self, data):
+        """Let a product be produced without its permits until a time, for a reason (audited)"""
+        return permits.create_override(db(), current_actor(), data)
+
+
+@blp.route("/overrides/<int:override_id>")
+class PermitOverrideById(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, OverrideSchema)
+    def delete(self, override_id):
+        """Revoke an override (kept, marked revoked)"""
+        return permits.revoke_override(db(), current_actor(), override_id)
+
+
+@blp.route("/<int:permit_id>")
+class PermitById(MethodView):
+    @allow()
+    @blp.response(200, PermitSchema)
+    def get(self, permit_id):
+        """One permit with its derived state"""
+        return permits.get_permit(db(), current_actor(), permit_id)
+
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.arguments(PermitUpdate)
+    @blp.response(200, PermitSchema)
+    def patch(self, data, permit_id):
+        """Change a permit (a new expiry date re-arms its reminders)"""
+        return permits.update_permit(db(), current_actor(), permit_id, data)
+
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.response(204)
+    def delete(self, permit_id):
+        """Remove a permit"""
+        permits.delete_permit(db(), current_actor(), permit_id)
+
+
+@blp.route("/<int:permit_id>/document")
+class PermitDocument(MethodView):
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.arguments(DocumentUpload, location="files")
+    @blp.response(200, PermitSchema)
+    def post(self, files, permit_id):
+        """Upload the scanned permit (PDF, PNG or JPEG by content, at most 5 MB)"""
+        upload = files["document"]
+        content = upload.read(permits.MAX_DOCUMENT_BYTES + 1)
+        return permits.attach_document(db(), current_actor(), permit_id,
+                                       filename=upload.filename or "", content=content,
+                                       instance_path=runtime().settings.instance_path)
+
+    @allow()
+    @blp.response(200, content_type="application/octet-stream",
+                  description="The stored file, with its own content type")
+    def get(self, permit_id):
+        """Download the permit's document"""
+        path, mime, name = permits.document(db(), current_actor(), permit_id,
+                                            runtime().settings.instance_path)
+        return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
+
+
+# -- permit types -----------------------------------------------------------------------------
+
+class PermitTypeUpdate(Schema):
+    name = Text(120, min_length=1)
+    level = ma.fields.String(validate=validate.OneOf([v.value for v in PermitLevel]))
+    expiry = ma.fields.String(validate=validate.OneOf([v.value for v in Expiry]))
+    validity_years = ma.fields.Integer(strict=True, allow_none=True,
+                                       validate=validate.Range(min=1, max=100))
+    renewal_window_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
+    grace_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
+    issuer = Text(160)
+    note = Text(4000)
+
+
+class PermitTypeCreate(PermitTypeUpdate):
+    code = ma.fields.String(required=True, validate=CODE)
+    name = Text(120, min_length=1, required=True)
+    level = ma.fields.String(required=True, validate=validate.OneOf([v.value for v in PermitLevel]))
+    expiry = ma.fields.String(required=True, validate=validate.OneOf([v.value for v in Expiry]))
+
+
+class PermitTypeSchema(Schema):
+    id = Id(dump_only=True)
+    code = ma.fields.String(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+    level = ma.fields.Function(lambda t: t.level.value, dump_only=True)
+    expiry = ma.fields.Function(lambda t: t.expiry.value, dump_only=True)
+    validity_years = ma.fields.Integer(dump_only=True, allow_none=True)
+    renewal_window_days = ma.fields.Integer(dump_only=True)
+    grace_days = ma.fields.Integer(dump_only=True)
+    issuer = ma.fields.String(dump_only=True)
+    note = ma.fields.String(dump_only=True)
+
+
+@types_blp.route("")
+class PermitTypes(MethodView):
+    @allow()
+    @types_blp.response(200, PermitTypeSchema(many=True))
+    def get(self):
+        """Every permit type"""
+        return list(db().scalars(permits.list_types(db(), current_actor())))
+
+    @allow(Role.admin)
+    @types_blp.arguments(PermitTypeCreate)
+    @types_blp.response(201, PermitTypeSchema)
+    def post(self, data):
+        """Add a permit type"""
+        return permits.create_type(db(), current_actor(), data)
+
+
+@types_blp.route("/<int:type_id>")
+class PermitTypeById(MethodView):
+    @allow()
+    @types_blp.response(200, PermitTypeSchema)
+    def get(self, type_id):
+        """One permit type"""
+        return permits.get_type(db(), current_actor(), type_id)
+
+    @allow(Role.admin)
+    @types_blp.arguments(PermitTypeUpdate)
+    @types_blp.response(200, PermitTypeSchema)
+    def patch(self, data, type_id):
+        """Change a permit type's validity, renewal window or grace (the code stays)"""
+        return permits.update_type(db(), current_actor(), type_id, data)
+
+
+# -- requirements -----------------------------------------------------------------------------
+
+class RequirementUpdate(Schema):
+    permit_type = ma.fields.String(validate=CODE)
+    sector = ma.fields.String(allow_none=True, validate=validate.OneOf([s.value for s in Sector]))
+    kind = ma.fields.String(allow_none=True,
+                            validate=validate.OneOf([k.value for k in ProductKind]))
+    product_id = Id(allow_none=True)
+    unless_family = Text(40, allow_none=True)
+    one_of = Text(40, min_length=1, metadata={"description": "rows sharing a group are "
+                                                             "alternatives"})
+    note = Text(300)
+
+
+class RequirementCreate(RequirementUpdate):
+    permit_type = ma.fields.String(required=True, validate=CODE)
+
+
+class RequirementSchema(Schema):
+    id = Id(dump_only=True)
+    permit_type = ma.fields.Function(lambda r: r.permit_type.code, dump_only=True)
+    sector = ma.fields.String(dump_only=True, allow_none=True)
+    kind = ma.fields.String(dump_only=True, allow_none=True)
+    product_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    unless_family = ma.fields.String(dump_only=True, allow_none=True)
+    one_of = ma.fields.String(dump_only=True)
+    note = ma.fields.String(dump_only=True)
+
+
+@requirements_blp.route("")
+class PermitRequirements(MethodView):
+    @allow()
+    @requirements_blp.response(200, RequirementSchema(many=True))
+    def get(self):
+        """Every requirement row"""
+        return list(db().scalars(permits.list_requirements(db(), current_actor())))
+
+    @allow(Role.admin)
+    @requirements_blp.arguments(RequirementCreate)
+    @requirements_blp.response(201, RequirementSchema)
+    def post(self, data):
+        """Add a requirement (e.g. SNI for a product on the mandatory list)"""
+        return permits.create_requirement(db(), current_actor(), data)
+
+
+@requirements_blp.route("/<int:requirement_id>")
+class PermitRequirementById(MethodView):
+    @allow()
+    @requirements_blp.response(200, RequirementSchema)
+    def get(self, requirement_id):
+        """One requirement row"""
+        return permits.get_requirement(db(), current_actor(), requirement_id)
+
+    @allow(Role.admin)
+    @requirements_blp.arguments(RequirementUpdate)
+    @requirements_blp.response(200, RequirementSchema)
+    def patch(self, data, requirement_id):
+        """Change a requirement"""
+        return permits.update_requirement(db(), current_actor(), requirement_id, data)
+
+    @allow(Role.admin)
+    @requirements_blp.response(204)
+    def delete(self, requirement_id):
+        """Remove a requirement"""
+        permits.delete_requirement(db(), current_actor(), requirement_id)
