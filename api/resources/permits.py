@@ -14,6 +14,7 @@ from marshmallow import validate
 from api.database import db, runtime
 from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, strip_page
 from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
 from factoryshare.models import ProductKind, Role, Sector
 from factoryshare.models.permits import Expiry, PermitLevel, PermitStatus
 from factoryshare.services import permits
@@ -39,9 +40,13 @@ def _upload_limit() -> None:
 
 # -- permits ----------------------------------------------------------------------------------
 
+def QueryId() -> ma.fields.Integer:  # noqa: N802  (query strings are text: not strict)
+    return ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+
+
 class PermitArgs(PageArgs):
-    member_id = Id()
-    product_id = Id()
+    member_id = QueryId()
+    product_id = QueryId()
     permit_type = Text(20, min_length=1)
     state = ma.fields.String(validate=validate.OneOf(permits.STATES))
 
@@ -96,8 +101,8 @@ class DocumentUpload(Schema):
 
 
 class OverviewArgs(Schema):
-    house_id = Id()
-    cluster_id = Id()
+    house_id = QueryId()
+    cluster_id = QueryId()
 
 
 class GapSchema(Schema):
@@ -146,7 +151,7 @@ class OverrideSchema(Schema):
 
 
 class OverrideArgs(Schema):
-    product_id = Id()
+    product_id = QueryId()
 
 
 def _page(items: list, paging: dict) -> dict:
