@@ -284,3 +284,21 @@ def test_the_production_deadline_is_the_lapse_of_the_first_permit_to_lapse(
     house = db.get(ProductionHouse, db.get(Member, product.member_id).house_id)
     assert permits.production_deadline(db, product, start) == permits.lapse_moment(house, permit.expires_on)
     assert permits.production_deadline(db, make_food_product(), start) == start
+
+
+# -- demo data --------------------------------------------------------------------------------
+
+def test_the_demo_has_a_product_with_an_expiring_permit_and_one_blocked_by_a_missing_permit(db):
+    from sqlalchemy import select
+    from factoryshare.models import Product
+    from factoryshare.models.permits import Permit
+    from fixtures.demo import load_demo
+    load_demo(db)
+    second = load_demo(db)
+    assert second.created.get("permits", 0) == 0
+    states = [permits.state(db, p) for p in db.scalars(select(Permit))]
+    assert "expiring" in states
+    now = dt.datetime.now(UTC)
+    blocked = [p.name for p in db.scalars(select(Product))
+               if permits.check_gate(db, p, now, now + dt.timedelta(hours=1))]
+    assert len(blocked) == 1
