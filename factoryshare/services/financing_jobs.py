@@ -3,6 +3,9 @@
 - `link_financing`: a booking of a cluster member, for a product the loan's plan finances,
   made while the loan is endorsed, lender-approved or being paid out/repaid, is attached to
   that loan (once: a booking already financed by a loan is left alone).
+  A loan being disbursed also gets its production milestones paid: the part of the approved
+  amount that the completed linked bookings represent (by booked minutes) is released as a
+  tranche when more is due than was paid out.
 - `release_unfunded_holds`: a held booking in the plan of an application that was rejected by
   the aggregator or declined by the lender is cancelled (through the bookings service, so the
   slot is freed the usual way) and its member is told why.
@@ -23,7 +26,7 @@ from factoryshare.models import User, cluster_members
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import LoanApplication, LoanPlanLink, LoanStatus
 from factoryshare.models.scheduling import ProductionRequest
-from factoryshare.services import bookings, calendar, notifications
+from factoryshare.services import bookings, calendar, loans, notifications
 
 FINANCED = (LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursing,
             LoanStatus.repaying)
@@ -63,7 +66,27 @@ def link_financing(session: Session, now: dt.datetime) -> dict[str, Any]:
             session.add(LoanPlanLink(loan_application_id=app.id, booking_id=booking_id, linked_by="job"))
             linked += 1
         session.flush()
-    return {"loans": loans_seen, "linked": linked}
+    released = 0
+    for app in session.scalars(select(LoanApplication).where(
+            LoanApplication.status == LoanStatus.disbursing).order_by(LoanApplication.id)):
+        amount = milestone_due(session, app)
+        if amount > 0:
+            loans.add_tranche(session, Actor.system(), app.id, amount, on=now.date())
+            released += 1
+    return {"loans": loans_seen, "linked": linked, "tranches_released": released}
+
+
+def milestone_due(session: Session, app: LoanApplication) -> int:
+    """What the completed linked bookings have earned and was not yet paid out."""
+    rows = session.execute(select(Booking.status, Booking.start_at, Booking.end_at).join(
+        LoanPlanLink, LoanPlanLink.booking_id == Booking.id).where(
+        LoanPlanLink.loan_application_id == app.id, Booking.status.in_(LINKABLE_BOOKINGS))).all()
+    total = sum(int((e - s).total_seconds()) for _, s, e in rows)
+    done = sum(int((e - s).total_seconds()) for st, s, e in rows if st is BookingStatus.completed)
+    if not total or not app.approved_amount:
+        return 0
+    earned = app.approved_amount * done // total
+    return max(0, earned - loans.disbursed_total(session, app))
 
 
 def _tell_member(session: Session, booking: Booking, app: LoanApplication) -> int:
