@@ -85,3 +85,17 @@ def test_a_member_who_is_not_the_chair_may_not_run_it(db, setting, make_member):
     with pytest.raises(Forbidden):
         financing_capacity.check(db, Actor(user_id=None, role=Role.member, member_id=member.id),
                                  setting["app"].id, now=MONDAY)
+
+
+def test_the_aggregator_runs_the_check_over_the_api_and_an_outsider_gets_404(
+    client, db, setting, token_for, make_user, monkeypatch
+):
+    aggregator = make_user(Role.aggregator, aggregator=setting["cluster"].aggregator)
+    monkeypatch.setattr(financing_capacity, "utcnow", lambda: MONDAY)
+    url = f"/api/v1/loan-applications/{setting['app'].id}/capacity-check"
+
+    r = client.post(url, headers=token_for(aggregator), json={})
+    assert r.status_code == 200, r.json
+    assert [d["due_on"] for d in r.json["deliveries"]] == ["2030-03-06", "2030-03-22"]
+    assert r.json["all_met"] is True
+    assert client.post(url, headers=token_for(make_user(Role.aggregator)), json={}).status_code == 404
