@@ -40,6 +40,10 @@ SAMPLES = {
     "unfunded_hold_released": SLOT,
     "permit_expiring": {"product": "Keripik Tempe", "permit": "PIRT", "number": "2063205010123-26",
                         "expires_on": dt.date(2027, 2, 1), "days_left": 30},
+    "permit_booking_at_risk": {**SLOT, "product": "Keripik Tempe", "permit": "SPP-IRT",
+                               "expires_on": dt.date(2027, 2, 1)},
+    "permit_loan_at_risk": {"cluster": "Klaster Kulit Garut", "loan": "#7", "product": "Dodol",
+                            "permit": "SPP-IRT", "expires_on": dt.date(2027, 2, 1)},
 }
 
 
