@@ -170,3 +170,39 @@ def test_the_house_overview_counts_states_and_names_blocked_products(
     assert [b["product_id"] for b in r.json["blocked_products"]] == [blocked.id]
     assert client.get(f"{URL}/overview", query_string={"house_id": member.house_id},
                       headers=token_for(make_user(Role.member))).status_code == 403
+
+
+def test_an_aggregator_sees_the_overview_of_its_cluster_only(
+        client, db, make_user, make_food_product, make_permit, make_cluster, token_for):
+    product = make_food_product()
+    make_permit(product, "halal")
+    aggregator = make_user(Role.aggregator)
+    cluster = make_cluster(aggregator_id=aggregator.aggregator_id,
+                           members=[db.get(Member, product.member_id)])
+    r = client.get(f"{URL}/overview", query_string={"cluster_id": cluster.id},
+                   headers=token_for(aggregator))
+    assert r.status_code == 200, r.json
+    assert r.json["members"] == 1 and r.json["valid"] == 1
+    assert [b["product_id"] for b in r.json["blocked_products"]] == [product.id]
+    other = token_for(make_user(Role.aggregator))
+    assert client.get(f"{URL}/overview", query_string={"cluster_id": cluster.id},
+                      headers=other).status_code == 404
+
+
+def test_a_renewed_permit_gets_its_reminders_again_and_a_reviewed_halal_is_active(
+        client, db, make_user, make_food_product, make_permit, token_for):
+    from factoryshare.models.permits import PermitStatus
+    product = make_food_product()
+    pirt = make_permit(product, "pirt", reminders_sent=[90, 30])
+    halal = make_permit(product, "halal", status=PermitStatus.needs_review,
+                        review_reason="The product's routing changed.")
+    headers = token_for(_manager(db, make_user, product))
+    new_expiry = dt.date(pirt.issued_on.year + 5, 1, 31)
+    r = client.patch(f"{URL}/{pirt.id}", headers=headers, json={
+        "expires_on": new_expiry.isoformat(),
+        "number": f"2320101020123-{new_expiry.year % 100:02d}"})
+    assert r.status_code == 200, r.json
+    assert r.json["reminders_sent"] == []
+    r = client.patch(f"{URL}/{halal.id}", headers=headers, json={"status": "active"})
+    assert r.status_code == 200, r.json
+    assert (r.json["state"], r.json["review_reason"]) == ("valid", None)
