@@ -287,6 +287,11 @@ def disburse(session: Session, actor: Actor, application_id: int,
     return app
 
 
+def lock(session: Session, app: LoanApplication) -> None:
+    """Serialise money movements on one loan (PostgreSQL row lock; SQLite has one writer)."""
+    session.execute(select(LoanApplication.id).where(LoanApplication.id == app.id).with_for_update())
+
+
 def disbursed_total(session: Session, app: LoanApplication) -> int:
     return int(session.scalar(select(func.coalesce(func.sum(LoanTranche.amount), 0)).where(
         LoanTranche.loan_application_id == app.id)) or 0)
@@ -318,6 +323,7 @@ def add_tranche(session: Session, actor: Actor, application_id: int, amount: int
     if app.status is not LoanStatus.disbursing:
         raise Conflict(f"A loan that is {app.status.value} cannot be disbursed.",
                        code="invalid_transition")
+    lock(session, app)
     already = disbursed_total(session, app)
     _check_tranche(session, app, amount, already=already)
     tranche = LoanTranche(loan_application_id=app.id, amount=amount,
@@ -376,8 +382,10 @@ def record_repayment(session: Session, actor: Actor, application_id: int, number
     """Record money received for installment `number`; fully paid installments become paid."""
     actor.require(Role.admin, Role.aggregator)
     app = get(session, actor, application_id)
+    lock(session, app)
     inst = session.scalars(select(Installment).where(
-        Installment.loan_application_id == app.id, Installment.number == number)).first()
+        Installment.loan_application_id == app.id, Installment.number == number)
+        .execution_options(populate_existing=True)).first()
     if inst is None:
         raise ValidationFailed("No such installment.", errors={"number": ["No installment with this number."]})
     outstanding = inst.amount - inst.paid

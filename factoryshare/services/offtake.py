@@ -181,7 +181,7 @@ def _installments_to_deduct(session: Session, loan: LoanApplication,
         select(Installment).where(
             Installment.loan_application_id == loan.id,
             Installment.status != InstallmentStatus.paid,
-        ).order_by(Installment.number)
+        ).order_by(Installment.number).execution_options(populate_existing=True)
     ))
     due = [i for i in unpaid if i.due_date <= delivered_on]
     return due or unpaid[:1]
@@ -206,6 +206,9 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     elif amount is not None:
         _positive(errors, "amount", amount, MAX_UNIT_PRICE * 1000)
     if not errors and isinstance(quantity, int):
+        # One purchase at a time per agreement, so two cannot both take the last units.
+        session.execute(select(OfftakeAgreement.id).where(OfftakeAgreement.id == agreement.id)
+                        .with_for_update())
         left = agreement.quantity - delivered_quantity(session, agreement)
         if quantity > left:
             errors["quantity"] = [f"Only {left} of the agreed {agreement.quantity} remain to deliver."]
@@ -224,6 +227,7 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     session.flush()
     loan = repayable_loan(session, agreement.cluster_id)
     if loan is not None:
+        loans.lock(session, loan)
         purchase.loan_application_id = loan.id
         left = amount
         for inst in _installments_to_deduct(session, loan, delivered_on):  # type: ignore[arg-type]
