@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from factoryshare import audit
 from factoryshare.access import Actor
 from factoryshare.models import User, cluster_members
 from factoryshare.models.bookings import Booking, BookingStatus
@@ -66,6 +67,9 @@ def link_financing(session: Session, now: dt.datetime) -> dict[str, Any]:
             session.add(LoanPlanLink(loan_application_id=app.id, booking_id=booking_id, linked_by="job"))
             linked += 1
         session.flush()
+        if candidates:
+            audit.record(session, Actor.system(), "loan_application.bookings_linked", app,
+                         after={"booking_ids": list(candidates)})
     released = 0
     for app in session.scalars(select(LoanApplication).where(
             LoanApplication.status == LoanStatus.disbursing).order_by(LoanApplication.id)):

@@ -162,7 +162,9 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
                        code="invalid_transition")
     before = _snapshot(app)
     values = {f: changes.get(f, getattr(app, f)) for f in _FIELDS}
-    _check_terms(app.scheme, values["requested_amount"], values["tenor_months"], values["grace_months"])
+    planned = session.scalar(select(LoanShare.id).where(LoanShare.loan_application_id == app.id)) is not None
+    _check_terms(app.scheme, values["requested_amount"], values["tenor_months"], values["grace_months"],
+                 per_member=planned)
     for name, value in values.items():
         setattr(app, name, value)
     if "notes" in changes:

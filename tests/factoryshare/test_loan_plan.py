@@ -113,3 +113,11 @@ def test_a_submitted_plan_cannot_be_rebuilt(db, plan):
     loans.submit(db, ADMIN, plan["app"].id)
     with pytest.raises(Conflict):
         loans.set_plan(db, ADMIN, plan["app"].id, production_request_ids=[plan["request"].id])
+
+
+def test_a_planned_application_may_be_edited_above_one_members_ceiling(db, plan):
+    plan["other"].npwp = VALID_NPWP
+    loans.set_plan(db, ADMIN, plan["app"].id, production_request_ids=[plan["request"].id],
+                   material_costs={plan["chair"].id: 300_000_000, plan["other"].id: 300_000_000})
+    app = loans.update(db, ADMIN, plan["app"].id, requested_amount=550_000_000)
+    assert app.requested_amount == 550_000_000
