@@ -650,7 +650,7 @@ def document(session: Session, actor: Actor, permit_id: int,
     permit = get_permit(session, actor, permit_id)
     if not permit.document_path:
         raise NotFound("This permit has no document.")
-    path = Path(instance_path) / permit.document_path
+    path = (Path(instance_path) / permit.document_path).resolve()
     if not path.is_file():
         raise NotFound("This permit's document is missing from storage.")
     return path, permit.document_mime or "application/octet-stream", permit.document_name or path.name
