@@ -441,6 +441,24 @@ def _permit_loan_at_risk_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
                     "not cover the whole production."))
 
 
+def _permit_needs_review_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Sertifikat halal {c['product']} perlu ditinjau ulang",
+            _letter(c, "id", f"Alur produksi atau bahan produk {c['product']} berubah, sehingga "
+                    f"sertifikat halalnya{' nomor ' + c['number'] if c.get('number') else ''} "
+                    "perlu ditinjau ulang.",
+                    "Sampai sertifikat dinyatakan berlaku kembali, produk ini tidak dapat "
+                    "dipesan untuk produksi."))
+
+
+def _permit_needs_review_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Halal certificate of {c['product']} needs review",
+            _letter(c, "en", f"The routing or ingredients of {c['product']} changed, so its halal "
+                    f"certificate{' number ' + c['number'] if c.get('number') else ''} needs "
+                    "review.",
+                    "Until it is marked valid again, this product cannot be booked for "
+                    "production."))
+
+
 _SLOT = ("machine", "start", "end")
 
 TEMPLATES: dict[str, Template] = {
@@ -464,6 +482,8 @@ TEMPLATES: dict[str, Template] = {
                                        _permit_booking_at_risk_en),
     "permit_loan_at_risk": Template(("cluster", "loan", "product", "permit"),
                                     _permit_loan_at_risk_id, _permit_loan_at_risk_en),
+    "permit_needs_review": Template(("product",), _permit_needs_review_id,
+                                    _permit_needs_review_en),
 }
 
 

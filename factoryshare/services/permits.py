@@ -734,6 +734,15 @@ def on_product_changed(session: Session, product: Product, before: dict[str, Any
         session.flush()
         audit.record(session, actor or Actor.system(), "permit.needs_review", permit,
                      before=snap, after=audit.snapshot(permit))
+        from factoryshare.services.notifications import notify
+
+        house = _house(session, permit.member_id)
+        notify(session, user_ids=_member_user_ids(session, permit.member_id)
+               + _manager_ids(session, house.id),
+               template="permit_needs_review",
+               context={"product": product.name, "number": permit.number,
+                        "timezone": house.timezone},
+               key=f"permit-review-{permit.id}-{permit.updated_at.isoformat()}")
 
 
 # -- overview ---------------------------------------------------------------------------------

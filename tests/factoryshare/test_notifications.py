@@ -44,6 +44,7 @@ SAMPLES = {
                                "expires_on": dt.date(2027, 2, 1)},
     "permit_loan_at_risk": {"cluster": "Klaster Kulit Garut", "loan": "#7", "product": "Dodol",
                             "permit": "SPP-IRT", "expires_on": dt.date(2027, 2, 1)},
+    "permit_needs_review": {"product": "Dodol Garut", "number": "ID32050000000000012"},
 }
 
 

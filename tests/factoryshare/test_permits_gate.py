@@ -136,6 +136,9 @@ def test_changing_the_routing_puts_the_halal_certificate_in_review(db, setting, 
     assert db.scalars(select(AuditEvent.action).where(
         AuditEvent.object_type == "permits", AuditEvent.object_id == str(halal.id))).all() == [
         "permit.needs_review"]
+    from factoryshare.models.notifications import Notification
+    assert db.scalars(select(Notification.user_id).where(
+        Notification.template == "permit_needs_review")).all() == [actor.user_id]
     # ... and production is gated until the certificate is reviewed.
     assert [g["group"] for g in permits.check_gate(db, product, at(working_day(10), "09:00"),
                                                   at(working_day(10), "10:00"))] == ["halal"]
