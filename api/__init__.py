@@ -67,4 +67,7 @@ def create_app(
     from api.resources import register_all
 
     register_all(api)
+    from api.web import init_app as init_web_pages  # the browser pages
+
+    init_web_pages(app)
     return app

@@ -53,8 +53,8 @@ def test_each_role_gets_the_outcome_its_policy_declares(app, client, make_user, 
     checked = 0
     for rule, method, handler in _handlers(app):
         policy = policy_of(handler)
-        if policy == "missing":
-            continue
+        if policy == "missing" or rule.endpoint.startswith("web."):
+            continue  # browser pages answer with redirects and HTML: tests/web checks them
         url = _url(rule)
         body = {} if method in ("POST", "PUT", "PATCH") else None
         if policy is not None:

@@ -1,0 +1,314 @@
+"""Browser pages: server-rendered Jinja templates over the same services the API calls.
+
+How to add pages (for every role's area):
+
+- Write views in a module of this package on the blueprint `bp` and import the module at the
+  bottom of this file. Decorate each view with `@page(Role.manager, ...)` (or `@page()` for
+  any signed-in user, `@public_page` for the login page): it sends anonymous visitors to the
+  login page, answers 403 to a role it does not admit, and declares the policy the role-matrix
+  test looks for.
+- In a view, `actor()` is the signed-in user as the services see it (factoryshare.access.Actor)
+  and `db()` (api.database) the request's session: call the service, never a query of your own
+  that bypasses its scope. The request commits when the response is below 400.
+- Service errors (factoryshare.errors.DomainError) raised in a view render the error page in
+  words; to show them on the form instead, catch them, `db().rollback()` and call
+  `flash_error(err)`, which words the known codes in the user's language.
+- Templates extend "base.html" (blocks: title, content). Add a menu entry with
+  `add_nav("web.endpoint", _l("Label"), roles={Role.manager})`; it shows for those roles only.
+- Every POST form carries `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`
+  (Flask-WTF's CSRFProtect checks it on this blueprint's POSTs; the bearer-token API has none).
+- Texts: `_("...")` in Python and `{{ _("...") }}` in templates; then `make translations`
+  (pybabel extract / update / compile into api/translations).
+- Filters: `|rupiah` (Rp1.500.000), `|when(house)` (Sen 23 Nov 2026 10:00 WIB),
+  `|hm(house)` (10:00), `|day(house)` (Senin, 23 November 2026).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import Babel, get_locale, gettext as _, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from api.database import db
+from factoryshare.access import Actor
+from factoryshare.errors import DomainError
+from factoryshare.models import ProductionHouse, Role, User
+from factoryshare.services import calendar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
+DEFAULT_LANGUAGE = "id"
+
+bp = Blueprint("web", __name__)
+csrf = CSRFProtect()
+
+
+# --- the signed-in user -------------------------------------------------------------------
+
+def current_user() -> User | None:
+    """The active user of this browser session, or None (a deactivated user is signed out)."""
+    if "web_user" not in g:
+        user = None
+        user_id = session.get("user_id")
+        if isinstance(user_id, int):
+            candidate = db().get(User, user_id)
+            if candidate is not None and candidate.is_active:
+                user = candidate
+            else:
+                session.pop("user_id", None)
+        g.web_user = user
+    return g.web_user
+
+
+def actor() -> Actor:
+    """The signed-in user as the services see it; only inside a `@page` view."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return Actor.of(user)
+
+
+def login_user(user: User) -> None:
+    """Start a fresh session for `user` (a new session id against fixation)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["lang"] = user.language if user.language in LANGUAGES else DEFAULT_LANGUAGE
+    session.permanent = True
+    g.web_user = user
+
+
+def logout_user() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    g.web_user = None
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after signing in."""
+    if user.role is Role.member:
+        return url_for("web.find_slot")
+    return url_for("web.home")
+
+
+def page(*roles: Role) -> Callable[[F], F]:
+    """A page for signed-in users of `roles` (all roles when none are given)."""
+    allowed = frozenset(roles) if roles else frozenset(Role)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            if user.role not in allowed:
+                return render_template("error.html", status=403,
+                                       message=_("Your role may not open this page.")), 403
+            return view(*args, **kwargs)
+
+        wrapper.__roles__ = allowed  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def public_page(view: F) -> F:
+    view.__roles__ = None  # type: ignore[attr-defined]
+    return view
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target only when it stays on this site (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+# --- the navigation -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any
+    roles: frozenset[Role]
+
+
+NAV: list[NavItem] = []
+
+
+def add_nav(endpoint: str, label: Any, roles: set[Role] | frozenset[Role] | None = None) -> None:
+    NAV.append(NavItem(endpoint, label, frozenset(roles) if roles else frozenset(Role)))
+
+
+def nav_for(user: User | None) -> list[NavItem]:
+    if user is None:
+        return []
+    return [item for item in NAV if user.role in item.roles]
+
+
+# --- errors in words ----------------------------------------------------------------------
+
+def _error_words() -> dict[str, str]:
+    return {
+        "booking_conflict": _("Someone else has just booked this machine at that time. "
+                              "Pick another slot."),
+        "outside_opening_hours": _("The house is not open at that time."),
+        "holiday": _("That day is a public holiday; the house is closed."),
+        "house_closed": _("The house is closed on that day."),
+        "machine_downtime": _("The machine is out of service at that time."),
+        "machine_unavailable": _("The machine cannot be booked at the moment."),
+        "quota_exceeded": _("This would go beyond your weekly hours for this kind of machine."),
+        "too_far_ahead": _("That is too far ahead; the house does not take bookings that early."),
+        "in_the_past": _("That time has already passed."),
+        "not_aligned": _("Bookings start and end on the house's slot times."),
+        "invalid_state": _("This booking can no longer be changed."),
+        "not_found": _("We could not find that; it may have been removed."),
+        "forbidden": _("You may not do this."),
+    }
+
+
+def error_words(err: DomainError) -> str:
+    """A service error as a sentence in the user's language (the service's own words for
+    codes this table does not know yet)."""
+    words = _error_words().get(err.code)
+    if words is None and err.errors:
+        details = "; ".join(
+            f"{', '.join(str(m) for m in messages)}" if isinstance(messages, list) else str(messages)
+            for messages in err.errors.values()
+        )
+        return f"{err.message} {details}".strip()
+    return words or err.message
+
+
+def flash_error(err: DomainError) -> None:
+    flash(error_words(err), "error")
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(err: DomainError):  # type: ignore[no-untyped-def]
+    status = err.status if 400 <= err.status < 600 else 400
+    return render_template("error.html", status=status, message=error_words(err)), status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(err: CSRFError):  # type: ignore[no-untyped-def]
+    return render_template(
+        "error.html", status=400,
+        message=_("This form has expired. Go back, reload the page and try again."),
+    ), 400
+
+
+@bp.before_request
+def _protect() -> None:
+    if request.method == "POST":
+        csrf.protect()
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+def rupiah(amount: int | None) -> str:
+    """Rupiah as Indonesians write them, whatever the page language: Rp1.500.000."""
+    if amount is None:
+        return ""
+    return format_currency(amount, "IDR", locale="id", format="¤#,##0", currency_digits=False)
+
+
+def _zone(house: ProductionHouse | str):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(house) if isinstance(house, str) else calendar.house_zone(house)
+
+
+def _tz_name(house: ProductionHouse | str) -> str:
+    return calendar.zone_abbreviation(house if isinstance(house, str) else house.timezone)
+
+
+def when(value: dt.datetime | None, house: ProductionHouse | str) -> str:
+    """A moment in the house's time with its zone: 'Sen 23 Nov 2026 10:00 WIB'."""
+    if value is None:
+        return ""
+    text = format_datetime(value, "EEE d MMM yyyy HH:mm", tzinfo=_zone(house), locale=str(get_locale()))
+    return f"{text} {_tz_name(house)}"
+
+
+def hm(value: dt.datetime | None, house: ProductionHouse | str) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(_zone(house)).strftime("%H:%M")
+
+
+def day(value: dt.date | dt.datetime | None, house: ProductionHouse | str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and house is not None:
+        value = value.astimezone(_zone(house)).date()
+    return format_date(value, "full", locale=str(get_locale()))
+
+
+def zone_name(house: ProductionHouse | str) -> str:
+    return _tz_name(house)
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    user = current_user() if request else None
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return DEFAULT_LANGUAGE
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, CSRF protection, Babel, the filters and the template globals."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    # CSRF is checked on the pages' POSTs only (see _protect); the API uses bearer tokens.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
+    Babel(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    app.jinja_env.filters.update(rupiah=rupiah, when=when, hm=hm, day=day, zone_name=zone_name)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        if not request or request.blueprint != "web":
+            return {}
+        user = current_user()
+        return {
+            "current_user": user,
+            "nav": nav_for(user),
+            "languages": LANGUAGES,
+            "lang": str(get_locale()),
+        }
+
+    app.register_blueprint(bp)
+
+
+# The pages themselves register on `bp` when imported.
+from api.web import auth, member  # noqa: E402,F401

@@ -1,0 +1,206 @@
+"""The browser pages through Flask's test client: signing in, the language, a member booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from factoryshare.models import Role, User
+from factoryshare.models.bookings import Booking, BookingStatus
+from factoryshare.services import bookings as booking_service
+from factoryshare.access import Actor
+from tests.web.helpers import csrf, next_working_day, sign_in
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def _member_with_machine(make_user, make_member, make_machine, make_house, **house):  # type: ignore[no-untyped-def]
+    home = make_house(**house)
+    machine = make_machine(house=home, name="Mesin Jahit Juki", hourly_rate=150_000,
+                           capabilities=["sewing"])
+    user = make_user(Role.member, member=make_member(house_id=home.id))
+    return user, machine
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=JAKARTA).astimezone(dt.timezone.utc)
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page_and_back_after_signing_in(
+        client, make_user, make_member, make_machine, make_house):
+    user, _machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    r = client.get("/bookings")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=/bookings")
+    r = sign_in(client, user, next="/bookings")
+    assert r.status_code == 302 and r.headers["Location"] == "/bookings"
+
+
+def test_the_login_page_is_in_indonesian_by_default_and_lists_no_missing_demo_accounts(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="id">' in page
+    assert "Masuk" in page and "Kata sandi" in page
+    assert '<label for="email">' in page and '<label for="password">' in page
+    assert "Akun demo" not in page
+
+
+def test_a_wrong_password_is_refused_in_words(client, make_user):
+    user = make_user(Role.member)
+    r = sign_in(client, user, password="not-the-password")
+    assert r.status_code == 401
+    assert "Surel atau kata sandi salah." in r.get_data(as_text=True)
+    assert client.get("/bookings").status_code == 302
+
+
+def test_a_deactivated_user_cannot_sign_in(client, make_user):
+    user = make_user(Role.member, is_active=False)
+    r = sign_in(client, user)
+    assert r.status_code == 401
+    assert "Akun ini telah dinonaktifkan." in r.get_data(as_text=True)
+
+
+def test_a_user_deactivated_while_signed_in_is_signed_out_on_the_next_page(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, _machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    sign_in(client, user)
+    assert client.get("/bookings").status_code == 200
+    user.is_active = False
+    db.flush()
+    assert client.get("/bookings").status_code == 302
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(client, make_user):
+    user = make_user(Role.member)
+    r = client.post("/login", data={"email": user.email, "password": "x"})
+    assert r.status_code == 400
+    assert "kedaluwarsa" in r.get_data(as_text=True)
+
+
+def test_signing_in_never_redirects_to_another_site(client, make_user):
+    user = make_user(Role.manager)
+    r = sign_in(client, user, next="//evil.example/")
+    assert r.status_code == 302 and r.headers["Location"] == "/home"
+
+
+def test_signing_out_ends_the_session(client, make_user):
+    user = make_user(Role.manager)
+    sign_in(client, user)
+    assert client.get("/home").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client, "/home")})
+    assert client.get("/home").status_code == 302
+
+
+def test_a_manager_may_not_open_the_member_slot_finder(client, make_user):
+    sign_in(client, make_user(Role.manager))
+    r = client.get("/slots")
+    assert r.status_code == 403
+    assert "Peran Anda tidak boleh membuka halaman ini." in r.get_data(as_text=True)
+
+
+def test_the_language_switch_changes_the_texts_and_is_remembered_for_the_user(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, _machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    sign_in(client, user)
+    assert "Pemesanan saya" in client.get("/bookings").get_data(as_text=True)
+    r = client.post("/language", data={"lang": "en", "next": "/bookings",
+                                       "csrf_token": csrf(client, "/bookings")})
+    assert r.status_code == 302 and r.headers["Location"] == "/bookings"
+    page = client.get("/bookings").get_data(as_text=True)
+    assert '<html lang="en">' in page and "My bookings" in page
+    db.refresh(user)
+    assert user.language == "en"
+
+
+def test_a_member_finds_free_slots_with_prices_in_rupiah_and_times_in_wib(
+        client, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    sign_in(client, user)
+    day = next_working_day()
+    page = client.get(f"/slots?capability=sewing&day={day.isoformat()}&duration=120")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Mesin Jahit Juki" in text
+    assert "08:00–10:00" in text and "Rp300.000" in text
+    assert "WIB" in text
+
+
+def test_a_member_books_a_slot_in_one_tap_and_sees_it_in_the_list(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    sign_in(client, user)
+    day = next_working_day()
+    start, end = _at(day, 9), _at(day, 11)
+    r = client.post("/bookings", data={
+        "machine_id": machine.id, "start": start.isoformat(), "end": end.isoformat(),
+        "csrf_token": csrf(client, "/slots")})
+    assert r.status_code == 302 and r.headers["Location"] == "/bookings"
+    page = client.get("/bookings").get_data(as_text=True)
+    assert "Dipesan: Mesin Jahit Juki" in page
+    assert "09:00 WIB" in page and "Rp300.000" in page
+    booking = db.query(Booking).filter_by(machine_id=machine.id).one()
+    assert booking.member_id == user.member_id and booking.status is BookingStatus.confirmed
+
+
+def test_a_slot_taken_meanwhile_is_refused_in_words_and_nothing_is_booked(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    rival = make_user(Role.member, member=make_member(house_id=machine.house_id))
+    day = next_working_day()
+    start, end = _at(day, 9), _at(day, 11)
+    booking_service.create_booking(db, Actor.of(rival), machine_id=machine.id, start=start, end=end)
+    sign_in(client, user)
+    r = client.post("/bookings", data={
+        "machine_id": machine.id, "start": start.isoformat(), "end": end.isoformat(),
+        "capability": "sewing", "day": day.isoformat(), "duration": "120",
+        "csrf_token": csrf(client, "/slots")})
+    assert r.status_code == 302 and "/slots?" in r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Mesin ini baru saja dipesan orang lain pada waktu itu." in page
+    assert db.query(Booking).filter_by(member_id=user.member_id).count() == 0
+
+
+def test_a_member_cancels_a_booking(client, db, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    day = next_working_day()
+    booking = booking_service.create_booking(db, Actor.of(user), machine_id=machine.id,
+                                             start=_at(day, 9), end=_at(day, 10))
+    sign_in(client, user)
+    r = client.post(f"/bookings/{booking.id}/cancel", data={"csrf_token": csrf(client, "/bookings")})
+    assert r.status_code == 302
+    assert "Pemesanan dibatalkan." in client.get("/bookings").get_data(as_text=True)
+    db.refresh(booking)
+    assert booking.status is BookingStatus.cancelled
+
+
+def test_a_member_moves_a_booking_to_a_free_slot_and_the_price_follows(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    day = next_working_day()
+    booking = booking_service.create_booking(db, Actor.of(user), machine_id=machine.id,
+                                             start=_at(day, 9), end=_at(day, 10))
+    sign_in(client, user)
+    page = client.get(f"/bookings/{booking.id}/move").get_data(as_text=True)
+    assert "14:00–15:00" in page
+    r = client.post(f"/bookings/{booking.id}/move", data={
+        "start": _at(day, 14).isoformat(), "end": _at(day, 15).isoformat(),
+        "csrf_token": csrf(client, "/bookings")})
+    assert r.status_code == 302 and r.headers["Location"] == "/bookings"
+    db.refresh(booking)
+    assert booking.start_at == _at(day, 14) and booking.price == 150_000
+
+
+def test_another_members_booking_is_not_found_on_the_move_page(
+        client, db, make_user, make_member, make_machine, make_house):
+    user, machine = _member_with_machine(make_user, make_member, make_machine, make_house)
+    other = make_user(Role.member, member=make_member(house_id=machine.house_id))
+    day = next_working_day()
+    booking = booking_service.create_booking(db, Actor.of(other), machine_id=machine.id,
+                                             start=_at(day, 9), end=_at(day, 10))
+    sign_in(client, user)
+    assert client.get(f"/bookings/{booking.id}/move").status_code == 404
+
+
+def test_the_pages_show_rupiah_as_indonesians_write_them():
+    from api.web import rupiah
+
+    assert rupiah(1_500_000) == "Rp1.500.000"
+    assert rupiah(0) == "Rp0"
