@@ -48,6 +48,10 @@ class HouseUpdate(Schema):
     requires_confirmation = ma.fields.Boolean()
     hold_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=14 * 24 * 60))
     max_days_ahead = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+    financing_decision_days = ma.fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=90),
+        metadata={"description": "held slots whose loan is still undecided this many days before "
+                                 "they start are released; null: no deadline"})
     contact_phone = Text(30)
     contact_email = ma.fields.Email(validate=validate.Length(max=254))
 
@@ -71,6 +75,7 @@ class HouseSchema(Schema):
     requires_confirmation = ma.fields.Boolean(dump_only=True)
     hold_minutes = ma.fields.Integer(dump_only=True)
     max_days_ahead = ma.fields.Integer(dump_only=True)
+    financing_decision_days = ma.fields.Integer(dump_only=True, allow_none=True)
     contact_phone = ma.fields.String(dump_only=True)
     contact_email = ma.fields.String(dump_only=True)
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)

@@ -69,6 +69,9 @@ class ProductionHouse(Base):
     hold_minutes: Mapped[int] = mapped_column(Integer, default=24 * 60)
     # How far ahead a member may book.
     max_days_ahead: Mapped[int] = mapped_column(Integer, default=60)
+    # A held slot waiting for a loan is released when its application is still undecided
+    # this many days before the slot starts; None: the house sets no such deadline.
+    financing_decision_days: Mapped[int | None] = mapped_column(Integer)
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor
-from factoryshare.models import User, cluster_members
+from factoryshare.models import Machine, ProductionHouse, User, cluster_members
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import LoanApplication, LoanPlanLink, LoanStatus
 from factoryshare.models.scheduling import ProductionRequest
@@ -93,7 +93,7 @@ def milestone_due(session: Session, app: LoanApplication) -> int:
     return max(0, earned - loans.disbursed_total(session, app))
 
 
-def _tell_member(session: Session, booking: Booking, app: LoanApplication) -> int:
+def _tell_member(session: Session, booking: Booking, app: LoanApplication, decided: bool = True) -> int:
     user_ids = list(session.scalars(select(User.id).where(
         User.member_id == booking.member_id, User.is_active.is_(True))))
     if not user_ids:
@@ -106,7 +106,9 @@ def _tell_member(session: Session, booking: Booking, app: LoanApplication) -> in
         "start": booking.start_at.astimezone(zone).isoformat(),
         "end": booking.end_at.astimezone(zone).isoformat(),
         "zone": calendar.zone_abbreviation(house.timezone),
-        "reason": f"the financing (loan application {app.id}) was {app.status.value.replace('_', ' ')}",
+        "reason": (f"the financing (loan application {app.id}) was {app.status.value.replace('_', ' ')}"
+                   if decided else
+                   f"the financing (loan application {app.id}) was not decided by the house's deadline"),
     }, key=f"unfunded:{app.id}:booking:{booking.id}")
     return len(user_ids)
 
@@ -138,7 +140,42 @@ def release_unfunded_holds(session: Session, now: dt.datetime) -> dict[str, Any]
         bookings.cancel_booking(session, system, booking.id, reason=RELEASE_REASON)
         released += 1
         notified += _tell_member(session, booking, app)
-    return {"released": released, "notified": notified}
+    late = _release_undecided(session, system, now, done)
+    return {"released": released + late[0], "notified": notified + late[1]}
+
+
+UNDECIDED = (LoanStatus.draft, LoanStatus.submitted, LoanStatus.changes_requested)
+UNDECIDED_REASON = "financing was not decided in time"
+
+
+def _release_undecided(session: Session, system: Actor, now: dt.datetime,
+                       done: set[int]) -> tuple[int, int]:
+    """Held slots whose only financing is still undecided when the house's deadline
+    (`financing_decision_days` before the slot) has passed are freed for others."""
+    released = notified = 0
+    rows = session.execute(
+        select(Booking, LoanApplication, ProductionHouse)
+        .join(LoanPlanLink, LoanPlanLink.booking_id == Booking.id)
+        .join(LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id)
+        .join(Machine, Machine.id == Booking.machine_id)
+        .join(ProductionHouse, ProductionHouse.id == Machine.house_id)
+        .where(LoanApplication.status.in_(UNDECIDED), Booking.status == BookingStatus.held,
+               ProductionHouse.financing_decision_days.is_not(None))
+        .order_by(Booking.id)
+    ).all()
+    for booking, app, house in rows:
+        if booking.id in done or booking.start_at - dt.timedelta(days=house.financing_decision_days) > now:
+            continue
+        financed = session.scalar(select(LoanPlanLink.id).join(
+            LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id).where(
+            LoanPlanLink.booking_id == booking.id, LoanApplication.status.in_(FINANCED)))
+        if financed is not None:
+            continue
+        done.add(booking.id)
+        bookings.cancel_booking(session, system, booking.id, reason=UNDECIDED_REASON)
+        released += 1
+        notified += _tell_member(session, booking, app, decided=False)
+    return released, notified
 
 
 

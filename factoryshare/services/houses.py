@@ -24,7 +24,8 @@ from factoryshare.models import WEEKDAYS, HouseClosure, ProductionHouse, Role
 from factoryshare.services import calendar
 
 SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minutes",
-            "requires_confirmation", "hold_minutes", "max_days_ahead", "contact_phone",
+            "requires_confirmation", "hold_minutes", "max_days_ahead", "financing_decision_days",
+            "contact_phone",
             "contact_email")
 # A closure longer than this is almost certainly a typo in a year.
 MAX_CLOSURE_DAYS = 366

@@ -64,10 +64,10 @@ def test_two_houses_may_not_share_a_name(client, make_house, make_user, token_fo
 def test_a_manager_changes_its_own_house_but_not_another(client, make_house, make_user, token_for):
     own, other = make_house(), make_house()
     headers = token_for(make_user(Role.manager, houses=[own]))
-    r = client.patch(f"{URL}/{own.id}", json={"hold_minutes": 120, "requires_confirmation": True},
-                     headers=headers)
+    r = client.patch(f"{URL}/{own.id}", json={"hold_minutes": 120, "requires_confirmation": True,
+                                              "financing_decision_days": 14}, headers=headers)
     assert r.status_code == 200, r.json
-    assert r.json["hold_minutes"] == 120
+    assert r.json["hold_minutes"] == 120 and r.json["financing_decision_days"] == 14
     r = client.patch(f"{URL}/{other.id}", json={"hold_minutes": 120}, headers=headers)
     assert r.status_code == 403
 

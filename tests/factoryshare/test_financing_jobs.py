@@ -112,3 +112,36 @@ def test_held_slots_of_an_application_still_under_review_are_kept(
 
     assert run_job(db, "release_unfunded_holds", lock_dir=tmp_path, now=NOW).counts["released"] == 0
     assert s["planned"].status is BookingStatus.held
+
+
+def test_a_held_slot_whose_loan_is_still_undecided_at_the_houses_deadline_is_released_and_the_member_told(
+    db, tmp_path, make_house, make_machine, make_member, make_cluster, make_product, make_booking,
+    make_user
+):
+    s = _cluster_with_plan(db, make_house, make_machine, make_member, make_cluster, make_product,
+                           make_booking, make_user)
+    s["machine"].house.financing_decision_days = 30
+    db.flush()
+    # 33 days before the slot: still inside the time the house gives for a decision.
+    assert run_job(db, "release_unfunded_holds", lock_dir=tmp_path, now=NOW).counts["released"] == 0
+    assert s["planned"].status is BookingStatus.held
+    past_deadline = START - dt.timedelta(days=29)
+    first = run_job(db, "release_unfunded_holds", lock_dir=tmp_path, now=past_deadline)
+    second = run_job(db, "release_unfunded_holds", lock_dir=tmp_path, now=past_deadline)
+    assert first.counts == {"released": 1, "notified": 1}
+    assert second.counts == {"released": 0, "notified": 0}
+    assert s["planned"].status is BookingStatus.cancelled
+    assert "not decided" in s["planned"].cancelled_reason
+    notes = db.scalars(select(Notification).where(Notification.user_id == s["user"].id)).all()
+    assert len(notes) == 1 and "deadline" in notes[0].context["reason"]
+
+
+def test_without_a_house_deadline_an_undecided_loan_keeps_its_held_slot(
+    db, tmp_path, make_house, make_machine, make_member, make_cluster, make_product, make_booking,
+    make_user
+):
+    s = _cluster_with_plan(db, make_house, make_machine, make_member, make_cluster, make_product,
+                           make_booking, make_user)
+    late = START - dt.timedelta(days=1)
+    assert run_job(db, "release_unfunded_holds", lock_dir=tmp_path, now=late).counts["released"] == 0
+    assert s["planned"].status is BookingStatus.held
