@@ -35,6 +35,22 @@ def test_a_runner_skips_a_job_whose_lock_another_runner_holds(db, tmp_path):
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
 
 
+def test_on_postgresql_a_runner_skips_a_job_another_process_is_running(db, engine, tmp_path):
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the advisory lock is the PostgreSQL runner's lock")
+    from sqlalchemy import text
+
+    from factoryshare.jobs.runner import _lock_key
+
+    # Another scheduler process: its own connection holding the job's advisory lock.
+    with engine.connect() as other_scheduler:
+        with other_scheduler.begin():
+            assert other_scheduler.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                           {"k": _lock_key("expire_holds")}).scalar()
+            assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is None
+    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
+
+
 def test_an_unknown_job_name_is_not_found(db, tmp_path):
     with pytest.raises(NotFound):
         run_job(db, "make_coffee", lock_dir=tmp_path)
