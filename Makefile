@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install test-install lint bench clean
+.PHONY: run test install test-install lint bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: test-install
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/solver_bench.py --time-limit 10 --workers 2 --seeds 3
+
+# Extract the pages' texts, merge them into each language's catalogue and compile it.
+translations: install
+	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -o api/translations/messages.pot api
+	$(BIN)/pybabel -q update -N -i api/translations/messages.pot -d api/translations
+	$(BIN)/pybabel -q compile -d api/translations
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info
