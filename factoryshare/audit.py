@@ -19,7 +19,7 @@ _SECRET_COLUMNS = {"password_hash", "token_hash"}
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

@@ -88,6 +88,10 @@ class Booking(Base):
         IdType, ForeignKey("users.id", ondelete="SET NULL")
     )
     cancelled_reason: Mapped[str | None] = mapped_column(String(300))
+    # The weekly series this booking is one occurrence of, if any.
+    series_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("booking_series.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

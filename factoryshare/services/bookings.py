@@ -106,7 +106,7 @@ def assert_machine_free(
         )
 
 
-def _check_times(start: dt.datetime, end: dt.datetime) -> None:
+def check_times(start: dt.datetime, end: dt.datetime) -> None:
     errors: dict[str, list[str]] = {}
     if start.tzinfo is None:
         errors["start"] = ["Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00."]
@@ -123,7 +123,7 @@ def _check_times(start: dt.datetime, end: dt.datetime) -> None:
         )
 
 
-def _check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> None:
+def check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> None:
     zone = calendar.house_zone(house)
     errors: dict[str, list[str]] = {}
     for name, value in (("start", start), ("end", end)):
@@ -139,7 +139,7 @@ def _check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetim
         )
 
 
-def _check_calendar(
+def check_calendar(
     session: Session, house: ProductionHouse, machine: Machine, start: dt.datetime, end: dt.datetime
 ) -> None:
     zone = calendar.house_zone(house)
@@ -263,8 +263,8 @@ def _check_slot(
     exclude_booking_id: int | None = None,
 ) -> None:
     house = machine.house
-    _check_times(start, end)
-    _check_alignment(house, start, end)
+    check_times(start, end)
+    check_alignment(house, start, end)
     if start < now:
         raise Conflict("That time has already passed.", code="in_the_past")
     if start > now + dt.timedelta(days=house.max_days_ahead):
@@ -278,7 +278,7 @@ def _check_slot(
             f"Machine {machine.name} is not available for booking ({machine.status.value}).",
             code="machine_unavailable",
         )
-    _check_calendar(session, house, machine, start, end)
+    check_calendar(session, house, machine, start, end)
     _check_quota(session, house, machine, member_id, start, end, exclude_booking_id)
     assert_machine_free(session, machine.id, start, end, exclude_booking_id)
 
@@ -331,6 +331,7 @@ def create_booking(
     product_id: int | None = None,
     note: str | None = None,
     source: BookingSource = BookingSource.direct,
+    series_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Booking:
     actor.require(Role.member, Role.manager, Role.admin)
@@ -363,6 +364,7 @@ def create_booking(
         # A hold never outlives the start of the slot it holds.
         hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start) if held else None,
         created_by_id=actor.user_id,
+        series_id=series_id,
         created_at=now,
         updated_at=now,
     )

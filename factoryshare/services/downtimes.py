@@ -67,6 +67,8 @@ def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None
         "reason": downtime.reason,
         "action": item.action,
         "zone": calendar.zone_abbreviation(house.timezone),
+        # The messages show every time in this zone (WIB, WITA or WIT).
+        "timezone": house.timezone,
         "alternatives": [
             {"machine_id": m.id, "machine": m.name, "start": s.astimezone(zone).isoformat(),
              "end": e.astimezone(zone).isoformat()}

@@ -106,6 +106,8 @@ def _tell_member(session: Session, booking: Booking, app: LoanApplication, decid
         "start": booking.start_at.astimezone(zone).isoformat(),
         "end": booking.end_at.astimezone(zone).isoformat(),
         "zone": calendar.zone_abbreviation(house.timezone),
+        # The messages show every time in this zone (WIB, WITA or WIT).
+        "timezone": house.timezone,
         "reason": (f"the financing (loan application {app.id}) was {app.status.value.replace('_', ' ')}"
                    if decided else
                    f"the financing (loan application {app.id}) was not decided by the house's deadline"),
