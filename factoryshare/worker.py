@@ -115,11 +115,13 @@ class _Beat:
         self._thread.join()
 
 
-def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> None:
+def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
+                     workers: int = 2) -> None:
     """Build the problem, solve it outside any transaction, then store the proposal.
 
     The solve can take minutes; no database transaction or lock is held meanwhile. If the
     run stopped being ours (discarded, or requeued as stale), the result is dropped.
+    `workers` is the number of CP-SAT threads (the SOLVER_WORKERS setting).
     """
     import solver
     from factoryshare.services import solving
@@ -135,7 +137,7 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> Non
     try:
         problem = solver.problem_from_dict(problem_data)
         with _Beat(session_factory, run_id, worker_id):
-            solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=2),
+            solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers),
                                     policies)
         failure = None
     except Exception as exc:  # noqa: BLE001 - a failed solve is recorded on the run, never lost
@@ -155,7 +157,8 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int) -> Non
 
 
 def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = None,
-             execute: Callable[[sessionmaker[Session], int], Any] | None = None) -> int | None:
+             execute: Callable[[sessionmaker[Session], int], Any] | None = None,
+             workers: int = 2) -> int | None:
     """Requeue stale runs, claim one and execute it; the id of the run taken, or None."""
     worker_id = worker_id or worker_name()
     with transaction(session_factory) as session:
@@ -165,15 +168,18 @@ def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = 
         run_id = run.id if run is not None else None
     if run_id is None:
         return None
-    (execute or _default_execute)(session_factory, run_id)
+    if execute is not None:
+        execute(session_factory, run_id)
+    else:
+        _default_execute(session_factory, run_id, workers=workers)
     return run_id
 
 
 def loop(session_factory: sessionmaker[Session], *, poll_seconds: float = 2.0,
-         once: bool = False) -> None:
+         once: bool = False, workers: int = 2) -> None:
     worker_id = worker_name()
     while True:
-        taken = run_once(session_factory, worker_id=worker_id)
+        taken = run_once(session_factory, worker_id=worker_id, workers=workers)
         if once:
             return
         if taken is None:

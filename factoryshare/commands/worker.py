@@ -14,11 +14,13 @@ def register(cli: click.Group) -> None:
                   show_default=True, help="wait this long when the queue is empty")
     @pass_context
     def worker_command(ctx: Context, once: bool, poll_seconds: float) -> None:
-        """Claim queued schedule runs one at a time and execute them."""
+        """Claim queued schedule runs one at a time and execute them (CP-SAT with SOLVER_WORKERS
+        threads)."""
         from factoryshare import worker
 
         if once:
-            taken = worker.run_once(ctx.session_factory)
+            taken = worker.run_once(ctx.session_factory, workers=ctx.settings.solver_workers)
             click.echo(f"Took run {taken}." if taken is not None else "No queued run.")
             return
-        worker.loop(ctx.session_factory, poll_seconds=poll_seconds)
+        worker.loop(ctx.session_factory, poll_seconds=poll_seconds,
+                    workers=ctx.settings.solver_workers)

@@ -328,3 +328,30 @@ def test_a_downtime_that_hits_only_member_bookings_queues_no_replan(
     result = downtimes.record_downtime(db, _manager(house), machine_id=machine.id, start=booking.start_at,
                                        end=booking.end_at, affected="cancel")
     assert result.replan is None
+
+
+def test_the_worker_solves_with_the_number_of_threads_set_by_solver_workers(
+    db, session_factory, make_house, make_machine, make_product, make_production_request,
+    monkeypatch,
+):
+    house = make_house()
+    make_machine(house=house, capabilities=["sewing"])
+    make_production_request(quantity=4, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=2),
+                            product=make_product(member=_member_of(house, db),
+                                                 routing=[("sewing", 15, 5)]))
+    run = _run(db, house)
+    seen = []
+    real_solve = solver.solve
+
+    def spy(problem, options, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(options.workers)
+        return real_solve(problem, options, *args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", spy)
+    monkeypatch.setenv("SOLVER_WORKERS", "1")
+    from factoryshare.config import Settings
+
+    worker.run_once(session_factory, worker_id="test", workers=Settings.from_env().solver_workers)
+    db.refresh(run)
+    assert run.status is RunStatus.succeeded, run.error
+    assert seen == [1]
