@@ -15,19 +15,30 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from babel.dates import format_date
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from api.database import db
-from api.web import actor, add_nav, bp, hm, page, when
+from api.web import actor, add_nav, bp, flash_error, hm, page, when
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
-from factoryshare.errors import NotFound
+from factoryshare.errors import Conflict, DomainError, NotFound
 from factoryshare.models import Downtime, Machine, Member, ProductionHouse, Role
 from factoryshare.models.bookings import Booking, BookingStatus
-from factoryshare.services import bookings, calendar, downtimes, houses, machines
+from factoryshare.models.scheduling import RunStatus, ScheduleRun
+from factoryshare.services import (
+    bookings,
+    calendar,
+    downtimes,
+    houses,
+    machines,
+    production_requests,
+    scheduling,
+)
 
 add_nav("web.manager_timeline", _l("Timeline"), roles={Role.manager})
+add_nav("web.manager_queue", _l("Queue"), roles={Role.manager})
+add_nav("web.manager_runs", _l("Schedule runs"), roles={Role.manager})
 
 # Statuses drawn on the timeline; cancelled and expired bookings free their slot and are left out.
 SHOWN_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed,
@@ -257,9 +268,12 @@ def _house_downtimes(house: ProductionHouse, start: dt.datetime, end: dt.datetim
                              .where(Downtime.start_at < end, Downtime.end_at > start)))
 
 
-def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float) -> tuple[Chart, list[Booking], list[Downtime], dict[int, Member]]:
+def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float,
+                   proposal: list[tuple[Any, str, str, str]] | None = None
+                   ) -> tuple[Chart, list[Booking], list[Downtime], dict[int, Member]]:
     """The published schedule of `house` over `days`: machines as rows, bookings as bars,
-    downtimes and closed times shaded, and the now-line."""
+    downtimes and closed times shaded, and the now-line. `proposal` adds a run's proposed
+    slots as (assignment, kind, title, label) bars over the same background."""
     rows = _house_machines(house)
     gantt = Gantt(house, days, day_width, [(m.id, m.name) for m in rows])
     shown_ids = {m.id for m in rows}
@@ -281,6 +295,9 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
         gantt.bar(b.machine_id, b.start_at, b.end_at, b.status.value,
                   f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} ({words[b.status.value]})",
                   name)
+    for a, kind, title, label in proposal or []:
+        if a.machine_id in shown_ids:
+            gantt.bar(a.machine_id, a.start_at, a.end_at, kind, title, label)
     gantt.now_line(utcnow())
     return gantt.chart, found, stops, members
 
@@ -307,3 +324,217 @@ def manager_timeline():  # type: ignore[no-untyped-def]
         bookings=found, downtimes=stops, members=members, status_words=_status_words(),
         kind_words=_kind_words(),
     )
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+@bp.route("/manager/queue")
+@page(Role.manager)
+def manager_queue():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    now = utcnow()
+    held = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, status="held")
+            if b.end_at > now]
+    open_requests = list(db().scalars(production_requests.list_requests(
+        db(), actor(), status="open", house_id=house.id)))
+    members = _members_by_id({b.member_id for b in held} | {r.member_id for r in open_requests})
+    return render_template("manager/queue.html", house=house, houses=managed, held=held,
+                           requests=open_requests, members=members)
+
+
+def _back_to_queue():  # type: ignore[no-untyped-def]
+    return redirect(url_for("web.manager_queue", house=request.form.get("house") or None))
+
+
+@bp.route("/manager/bookings/<int:booking_id>/confirm", methods=["POST"])
+@page(Role.manager)
+def manager_confirm(booking_id: int):  # type: ignore[no-untyped-def]
+    try:
+        booking = bookings.confirm_booking(db(), actor(), booking_id)
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Confirmed: %(machine)s, %(when)s.", machine=booking.machine.name,
+                when=when(booking.start_at, booking.machine.house)), "ok")
+    return _back_to_queue()
+
+
+@bp.route("/manager/bookings/<int:booking_id>/reject", methods=["POST"])
+@page(Role.manager)
+def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
+    try:
+        booking = bookings.get_booking(db(), actor(), booking_id)
+        if booking.status is not BookingStatus.held:
+            # Rejecting answers a hold; a confirmed booking is cancelled, not rejected.
+            raise Conflict("Only a held booking can be rejected.", code="invalid_state")
+        bookings.cancel_booking(db(), actor(), booking_id, reason="rejected by the house")
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Rejected: %(machine)s, %(when)s. The slot is free again.",
+                machine=booking.machine.name, when=when(booking.start_at, booking.machine.house)), "ok")
+    return _back_to_queue()
+
+
+# --- schedule runs -------------------------------------------------------------------------
+
+DEFAULT_HORIZON_DAYS = 7
+DEFAULT_TIME_LIMIT = 10
+# The run page draws at most this many days of a (up to 62-day) horizon.
+RUN_CHART_DAYS = 14
+RUN_DAY_WIDTH = 120
+ACTIVE_RUNS = (RunStatus.queued, RunStatus.running)
+
+
+def _int_in(value: str | None, low: int, high: int) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
+
+
+def _run_statuses() -> dict[str, str]:
+    return {"queued": _("queued"), "running": _("running"), "succeeded": _("ready to review"),
+            "failed": _("failed"), "published": _("published"), "discarded": _("discarded")}
+
+
+def _change_words() -> dict[str, str]:
+    return {"new": _("new"), "moved": _("moved"), "unchanged": _("unchanged")}
+
+
+@bp.route("/manager/runs", methods=["GET", "POST"])
+@page(Role.manager)
+def manager_runs():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    if request.method == "POST":
+        first = _parse_day(request.form.get("start_day"), house)
+        days = _int_in(request.form.get("horizon_days"), 1, scheduling.MAX_HORIZON.days)
+        limit = _int_in(request.form.get("time_limit_seconds"), 1, scheduling.MAX_TIME_LIMIT)
+        if days is None or limit is None:
+            flash(_("Give the horizon in days (1 to %(days)d) and the time limit in seconds "
+                    "(1 to %(seconds)d).", days=scheduling.MAX_HORIZON.days,
+                    seconds=scheduling.MAX_TIME_LIMIT), "error")
+            return redirect(url_for("web.manager_runs", house=house.id))
+        # The horizon runs from the chosen day's local midnight, but never from the past:
+        # nothing can be placed before now.
+        start = max(_local_midnight(house, first),
+                    utcnow().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1))
+        end = _local_midnight(house, first + dt.timedelta(days=days))
+        try:
+            run = scheduling.queue_run(db(), actor(), house.id, {
+                "horizon_start": start, "horizon_end": end, "time_limit_seconds": limit})
+        except DomainError as err:
+            db().rollback()
+            flash_error(err)
+            return redirect(url_for("web.manager_runs", house=house.id))
+        flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.", id=run.id), "ok")
+        return redirect(url_for("web.manager_run", run_id=run.id))
+    runs = list(db().scalars(scheduling.list_house_runs(db(), actor(), house.id).limit(50)))
+    return render_template(
+        "manager/runs.html", house=house, houses=managed, runs=runs, today=_today(house),
+        horizon_days=DEFAULT_HORIZON_DAYS, time_limit=DEFAULT_TIME_LIMIT,
+        max_days=scheduling.MAX_HORIZON.days, max_limit=scheduling.MAX_TIME_LIMIT,
+        statuses=_run_statuses(), polling=any(r.status in ACTIVE_RUNS for r in runs))
+
+
+def _managed_run(run_id: int) -> ScheduleRun:
+    run = scheduling.get_run(db(), actor(), run_id)
+    if not actor().manages(run.house_id):
+        raise NotFound(f"Schedule run {run_id} was not found.")
+    return run
+
+
+@bp.route("/manager/runs/<int:run_id>")
+@page(Role.manager)
+def manager_run(run_id: int):  # type: ignore[no-untyped-def]
+    run = _managed_run(run_id)
+    house = run.house
+    changes: list[dict[str, Any]] = []
+    proposal_chart = published_chart = None
+    requests_by_op: dict[int, Any] = {}
+    machine_names = {m.id: m.name for m in _house_machines(house)}
+    members: dict[int, Member] = {}
+    shown_days: list[dt.date] = []
+    if run.assignments:
+        changes = scheduling.diff_run(db(), actor(), run.id)
+        for a in run.assignments:
+            requests_by_op[a.operation_id] = a.operation
+        members = _members_by_id({op.request.member_id for op in requests_by_op.values()})
+        zone = calendar.house_zone(house)
+        first = min(a.start_at for a in run.assignments).astimezone(zone).date()
+        last = max(a.end_at for a in run.assignments).astimezone(zone).date()
+        last = min(last, first + dt.timedelta(days=RUN_CHART_DAYS - 1))
+        shown_days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        kind_of = {c["operation_id"]: c["change"] for c in changes}
+        words = _change_words()
+        proposal = []
+        for a in run.assignments:
+            op = a.operation
+            member = members.get(op.request.member_id)
+            name = member.business_name if member else f"#{op.request.member_id}"
+            change = kind_of.get(a.operation_id, "new")
+            title = _("Request %(request)d step %(step)d, %(member)s: %(start)s – %(end)s (%(change)s)",
+                      request=op.request_id, step=op.position, member=name,
+                      start=when(a.start_at, house), end=hm(a.end_at, house), change=words[change])
+            if change != "unchanged":
+                proposal.append((a, "moved" if change == "moved" else "proposed", title, name))
+        published_chart = house_timeline(house, shown_days, RUN_DAY_WIDTH)[0]
+        proposal_chart = house_timeline(house, shown_days, RUN_DAY_WIDTH, proposal)[0]
+    utilisation = []
+    for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
+        machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
+        utilisation.append((machine_names.get(machine_id, key), share))
+    return render_template(
+        "manager/run.html", run=run, house=house, kpis=run.kpis or {}, changes=changes,
+        operations=requests_by_op, members=members, machine_names=machine_names,
+        proposal_chart=proposal_chart, published_chart=published_chart, shown_days=shown_days,
+        utilisation=utilisation, statuses=_run_statuses(), change_words=_change_words(),
+        polling=run.status in ACTIVE_RUNS, publishable=run.status is RunStatus.succeeded,
+        discardable=run.status not in (RunStatus.published, RunStatus.discarded),
+        truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS)
+
+
+def _flash_run_error(err: DomainError) -> None:
+    """The schedule services' own refusals in the user's language; others as flash_error words."""
+    words = {
+        "run_not_publishable": _("Only a run that is ready to review can be published."),
+        "run_not_discardable": _("A published or discarded run cannot be discarded."),
+        "request_not_open": _("A production request of this run has changed since; start a new run."),
+    }.get(err.code)
+    if words is None:
+        flash_error(err)
+    else:
+        flash(words, "error")
+
+
+@bp.route("/manager/runs/<int:run_id>/publish", methods=["POST"])
+@page(Role.manager)
+def manager_run_publish(run_id: int):  # type: ignore[no-untyped-def]
+    _managed_run(run_id)
+    try:
+        run = scheduling.publish_run(db(), actor(), run_id)
+    except DomainError as err:
+        db().rollback()
+        _flash_run_error(err)
+    else:
+        flash(ngettext("Published: %(num)d booking made for the members.",
+                       "Published: %(num)d bookings made for the members.",
+                       len(run.assignments)), "ok")
+    return redirect(url_for("web.manager_run", run_id=run_id))
+
+
+@bp.route("/manager/runs/<int:run_id>/discard", methods=["POST"])
+@page(Role.manager)
+def manager_run_discard(run_id: int):  # type: ignore[no-untyped-def]
+    _managed_run(run_id)
+    try:
+        scheduling.discard_run(db(), actor(), run_id)
+    except DomainError as err:
+        db().rollback()
+        _flash_run_error(err)
+    else:
+        flash(_("The run is discarded; nothing was booked."), "ok")
+    return redirect(url_for("web.manager_run", run_id=run_id))

@@ -11,6 +11,9 @@ from tests.factories.bookings import at, working_day
 from tests.web.helpers import csrf, sign_in
 
 
+MANAGER_PAGES = ("/manager/timeline", "/manager/queue", "/manager/runs")
+
+
 def _manager_with_machine(make_user, make_machine, name="Mesin Bordir Tajima"):  # type: ignore[no-untyped-def]
     manager = make_user(Role.manager)
     house = manager.houses[0]
@@ -77,18 +80,25 @@ def test_a_public_holiday_is_shaded_and_named_on_the_timeline(client, make_user,
 
 def test_a_member_may_not_open_the_managers_pages(client, make_user):
     sign_in(client, make_user(Role.member))
-    for url in ("/manager/timeline",):
+    for url in MANAGER_PAGES:
         r = client.get(url)
         assert r.status_code == 403, url
 
 
-def test_a_manager_of_another_house_cannot_see_this_house(client, make_user, make_machine):
-    _owner, house, _machine = _manager_with_machine(make_user, make_machine)
+def test_a_manager_of_another_house_cannot_see_this_house(client, db, make_user, make_machine):
+    from factoryshare.access import Actor
+    from factoryshare.services import scheduling
+
+    owner, house, _machine = _manager_with_machine(make_user, make_machine)
+    run = scheduling.queue_run(db, Actor.of(owner), house.id, {
+        "horizon_start": at(working_day(), "08:00"), "horizon_end": at(working_day(), "17:00")})
     sign_in(client, make_user(Role.manager))
-    for url in (f"/manager/timeline?house={house.id}",):
+    for url in [f"{page}?house={house.id}" for page in MANAGER_PAGES] + [f"/manager/runs/{run.id}"]:
         r = client.get(url)
         assert r.status_code == 404, url
         assert "Mesin Bordir Tajima" not in r.get_data(as_text=True)
+    r = client.post(f"/manager/runs/{run.id}/publish", data={"csrf_token": csrf(client, "/manager/queue")})
+    assert r.status_code == 404
 
 
 def test_a_manager_of_two_houses_picks_one_with_the_selector(
@@ -102,3 +112,151 @@ def test_a_manager_of_two_houses_picks_one_with_the_selector(
     assert '<select id="house" name="house">' in page and "RPB Garut" in page
     assert "Mesin Sangrai Kakao" in page and "Mesin Jahit Juki" not in page
     assert "WITA" in page
+
+
+def test_confirming_a_held_booking_from_the_queue_confirms_it(
+        client, db, make_user, make_machine, make_member, make_booking):
+    manager, house, machine = _manager_with_machine(make_user, make_machine)
+    member = make_member(house_id=house.id, business_name="Kopi Gayo Mandiri")
+    day = working_day()
+    held = make_booking(machine=machine, member=member, start_at=at(day, "09:00"),
+                        end_at=at(day, "10:00"), status=BookingStatus.held)
+    sign_in(client, manager)
+    page = client.get("/manager/queue").get_data(as_text=True)
+    assert "Kopi Gayo Mandiri" in page and "Konfirmasi" in page
+    r = client.post(f"/manager/bookings/{held.id}/confirm",
+                    data={"house": house.id, "csrf_token": csrf(client, "/manager/queue")})
+    assert r.status_code == 302 and r.headers["Location"].startswith("/manager/queue")
+    db.refresh(held)
+    assert held.status is BookingStatus.confirmed
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Dikonfirmasi: Mesin Bordir Tajima" in page
+    assert "Tidak ada pemesanan yang ditahan." in page
+
+
+def test_rejecting_a_held_booking_frees_its_slot(
+        client, db, make_user, make_machine, make_booking):
+    manager, _house, machine = _manager_with_machine(make_user, make_machine)
+    day = working_day()
+    held = make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"),
+                        status=BookingStatus.held)
+    sign_in(client, manager)
+    client.post(f"/manager/bookings/{held.id}/reject", data={"csrf_token": csrf(client, "/manager/queue")})
+    db.refresh(held)
+    assert held.status is BookingStatus.cancelled
+
+
+def test_a_confirm_without_its_csrf_token_is_refused_and_changes_nothing(
+        client, db, make_user, make_machine, make_booking):
+    manager, _house, machine = _manager_with_machine(make_user, make_machine)
+    held = make_booking(machine=machine, status=BookingStatus.held)
+    sign_in(client, manager)
+    assert client.post(f"/manager/bookings/{held.id}/confirm").status_code == 400
+    db.refresh(held)
+    assert held.status is BookingStatus.held
+
+
+def test_the_queue_lists_the_houses_open_production_requests(
+        client, make_user, make_machine, make_member, make_product, make_production_request):
+    manager, house, _machine = _manager_with_machine(make_user, make_machine)
+    member = make_member(house_id=house.id, business_name="Rajutan Nusantara")
+    make_production_request(product=make_product(member=member, name="Tas Rajut",
+                                                 routing=[("embroidery", 10, 2)]), quantity=40)
+    sign_in(client, manager)
+    page = client.get("/manager/queue").get_data(as_text=True)
+    assert "Rajutan Nusantara" in page and "Tas Rajut" in page and "<td>40</td>" in page
+
+
+def _request_to_plan(house, make_member, make_product, make_production_request):  # type: ignore[no-untyped-def]
+    # The request factory's default window starts Monday 4 March 2030, 08:00 WIB.
+    member = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
+    return make_production_request(quantity=9, product=make_product(
+        member=member, name="Kemeja Batik", routing=[("embroidery", 15, 5)]))
+
+
+def test_starting_a_run_from_the_page_queues_it_and_the_page_polls(
+        client, db, make_user, make_machine, make_member, make_product, make_production_request):
+    manager, house, _machine = _manager_with_machine(make_user, make_machine)
+    _request_to_plan(house, make_member, make_product, make_production_request)
+    sign_in(client, manager)
+    r = client.post("/manager/runs", data={
+        "house": house.id, "start_day": "2030-03-04", "horizon_days": "5", "time_limit_seconds": "2",
+        "csrf_token": csrf(client, "/manager/runs")})
+    assert r.status_code == 302
+    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+    run = db.get(ScheduleRun, run_id)
+    assert run.house_id == house.id and run.status is RunStatus.queued
+    assert run.time_limit_seconds == 2
+    assert run.horizon_start.isoformat() == "2030-03-03T17:00:00+00:00"  # 4 March, 00:00 WIB
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' in page and "dalam antrean" in page
+    listing = client.get("/manager/runs").get_data(as_text=True)
+    assert f"Penjadwalan {run_id}" in listing and '<meta http-equiv="refresh"' in listing
+
+
+def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings(
+        client, db, session_factory, make_user, make_machine, make_member, make_product,
+        make_production_request):
+    from factoryshare import worker
+    from factoryshare.models.bookings import Booking, BookingSource
+    from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+    manager, house, machine = _manager_with_machine(make_user, make_machine)
+    request = _request_to_plan(house, make_member, make_product, make_production_request)
+    sign_in(client, manager)
+    r = client.post("/manager/runs", data={
+        "house": house.id, "start_day": "2030-03-04", "horizon_days": "5", "time_limit_seconds": "2",
+        "csrf_token": csrf(client, "/manager/runs")})
+    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert worker.run_once(session_factory, worker_id="test") == run_id
+    run = db.get(ScheduleRun, run_id)
+    db.refresh(run)
+    assert run.status is RunStatus.succeeded, run.error
+
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' not in page
+    changes = page.split('id="run-changes"', 1)[1].split("</table>", 1)[0]
+    assert "baru" in changes and "Konveksi Mekar Sari" in changes and "Kemeja Batik" in changes
+    assert f"#{request.id}" in changes and "Mesin Bordir Tajima" in changes
+    assert re.search(r'<g class="bar proposed"><title>Permintaan \d+ tahap 1, Konveksi Mekar Sari', page)
+    assert "Terbitkan" in page and "Buang" in page
+
+    r = client.post(f"/manager/runs/{run_id}/publish", data={"csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    assert r.status_code == 302
+    made = db.query(Booking).filter_by(member_id=request.member_id).all()
+    assert len(made) == 1 and made[0].machine_id == machine.id
+    assert made[0].source is BookingSource.solver
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
+    assert "Diterbitkan: 1 pemesanan dibuat untuk para anggota." in page
+    assert "tetap" in page.split('id="run-changes"', 1)[1]
+
+
+def test_discarding_a_queued_run_from_its_page_discards_it(client, db, make_user):
+    manager = make_user(Role.manager)
+    house = manager.houses[0]
+    sign_in(client, manager)
+    r = client.post("/manager/runs", data={
+        "house": house.id, "start_day": "2030-03-04", "horizon_days": "3", "time_limit_seconds": "2",
+        "csrf_token": csrf(client, "/manager/runs")})
+    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/manager/runs/{run_id}/discard", data={"csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+    assert db.get(ScheduleRun, run_id).status is RunStatus.discarded
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
+    assert "Penjadwalan dibuang; tidak ada yang dipesan." in page
+
+
+def test_a_horizon_out_of_range_is_refused_in_words(client, db, make_user):
+    manager = make_user(Role.manager)
+    sign_in(client, manager)
+    r = client.post("/manager/runs", data={
+        "start_day": "2030-03-04", "horizon_days": "99", "time_limit_seconds": "2",
+        "csrf_token": csrf(client, "/manager/runs")})
+    assert r.status_code == 302
+    assert "Isi cakrawala dalam hari (1 sampai 62)" in client.get(r.headers["Location"]).get_data(as_text=True)
+    from factoryshare.models.scheduling import ScheduleRun
+
+    assert db.query(ScheduleRun).filter_by(house_id=manager.houses[0].id).count() == 0
