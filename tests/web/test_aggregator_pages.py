@@ -1,0 +1,224 @@
+"""The aggregator's pages through Flask's test client: deciding a cluster's loan application
+with its plan, cost, permits and capacity check in view, and the clusters' exposure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from factoryshare.access import Actor
+from factoryshare.models import AuditEvent, Role
+from factoryshare.models.financing import LoanStatus
+from factoryshare.services import loans
+from tests.web.helpers import csrf, next_working_day, sign_in
+
+ADMIN = Actor(user_id=None, role=Role.admin)
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    local = dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo("Asia/Jakarta"))
+    return local.astimezone(dt.timezone.utc)
+
+
+@pytest.fixture()
+def setting(db, make_house, make_machine, make_member, make_aggregator, make_cluster, make_user,
+            make_booking, make_product, make_production_request):
+    """A cluster of two members with a submitted application built from a booking of one and a
+    production request of the other, and the cluster's aggregator signed in as an English user."""
+    house = make_house(name="RPB Garut")
+    machine = make_machine(house=house, name="Mesin Jahit Juki", hourly_rate=100_000,
+                           capabilities=["sewing"])
+    chair = make_member(house=house, business_name="Sukaregang Leather Craft")
+    other = make_member(house=house, business_name="Garut Kulit Jaya")
+    aggregator = make_aggregator(name="Koperasi Mitra Nusantara")
+    cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id,
+                           house_id=house.id, name="Klaster Kulit Garut")
+    day = next_working_day(3)
+    booking = make_booking(machine=machine, member=other, start_at=_at(day, 9),
+                           end_at=_at(day, 12), price=300_000, hourly_rate=100_000)
+    product = make_product(member=chair, name="Dompet Kulit", routing=[("sewing", 0, 6)])
+    request_ = make_production_request(product=product, quantity=10, earliest_start=_at(day, 8),
+                                       due=_at(day + dt.timedelta(days=4), 17))
+    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000, tenor_months=12)
+    loans.set_plan(db, ADMIN, app.id, booking_ids=[booking.id],
+                   production_request_ids=[request_.id], material_costs={chair.id: 4_000_000})
+    loans.submit(db, ADMIN, app.id)
+    user = make_user(Role.aggregator, aggregator=aggregator, language="en")
+    return {"app": app, "cluster": cluster, "user": user, "chair": chair, "other": other,
+            "product": product, "day": day, "house": house}
+
+
+def _decide(client, app_id: int, **form):  # type: ignore[no-untyped-def]
+    token = csrf(client, f"/aggregator/applications/{app_id}")
+    return client.post(f"/aggregator/applications/{app_id}/decision",
+                       data={"csrf_token": token, **form})
+
+
+def test_an_aggregator_sees_its_clusters_submitted_application_in_rupiah_and_approves_it(
+        client, db, setting):
+    app, user = setting["app"], setting["user"]
+    sign_in(client, user)
+
+    listing = client.get("/aggregator/applications").get_data(as_text=True)
+    assert "Klaster Kulit Garut" in listing and f"#{app.id}" in listing
+    assert "waiting for your decision" in listing
+    assert f"Rp{app.requested_amount:,}".replace(",", ".") in listing
+
+    page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
+    # The plan per member on an inline timeline, and the cost per member.
+    assert "<svg" in page and 'class="bar booked"' in page and 'class="bar window"' in page
+    assert "Garut Kulit Jaya" in page and "Sukaregang Leather Craft" in page
+    assert "Rp300.000" in page and "Rp4.000.000" in page
+    assert f"Rp{app.requested_amount:,}".replace(",", ".") in page
+    assert '<label for="note">' in page and '<label for="approved_amount">' in page
+
+    r = _decide(client, app.id, decision="approve", note="")
+    assert r.status_code == 302
+    assert f"Application #{app.id} is approved." in client.get(r.headers["Location"]).get_data(as_text=True)
+    db.refresh(app)
+    assert app.status is LoanStatus.approved and app.approved_by_id == user.id
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "loan_application.approved",
+                                                AuditEvent.object_id == str(app.id))).one()
+    assert event.actor_id == user.id
+
+
+def test_rejecting_needs_a_note_and_says_so_in_words(client, db, setting):
+    app, user = setting["app"], setting["user"]
+    sign_in(client, user)
+
+    r = _decide(client, app.id, decision="reject", note="   ")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Write a note saying why the application is rejected." in page
+    db.refresh(app)
+    assert app.status is LoanStatus.submitted
+
+    r = _decide(client, app.id, decision="reject", note="The offtake price is too low.")
+    assert f"Application #{app.id} is rejected." in client.get(r.headers["Location"]).get_data(as_text=True)
+    db.refresh(app)
+    assert app.status is LoanStatus.rejected and app.notes == "The offtake price is too low."
+
+
+def test_the_reject_note_error_is_in_indonesian_for_an_indonesian_user(
+        client, db, setting, make_user):
+    app = setting["app"]
+    sign_in(client, make_user(Role.aggregator, aggregator=setting["cluster"].aggregator))
+    r = _decide(client, app.id, decision="reject", note="")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Tulis catatan mengapa pengajuan ini ditolak." in page
+
+
+def test_asking_for_changes_sends_the_application_back_with_the_note(client, db, setting):
+    app = setting["app"]
+    sign_in(client, setting["user"])
+    r = _decide(client, app.id, decision="changes", note="Add the second delivery.")
+    assert "sent back for changes" in client.get(r.headers["Location"]).get_data(as_text=True)
+    db.refresh(app)
+    assert app.status is LoanStatus.changes_requested and app.notes == "Add the second delivery."
+    # Decided: the buttons are gone and a second decision is refused in words.
+    page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
+    assert 'value="approve"' not in page
+    r = _decide(client, app.id, decision="approve")
+    assert "no longer waiting for a decision" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_approved_amount_above_the_request_is_refused_in_words(client, db, setting):
+    app = setting["app"]
+    sign_in(client, setting["user"])
+    r = _decide(client, app.id, decision="approve", approved_amount=f"{app.requested_amount + 1}")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "at most the amount requested" in page
+    db.refresh(app)
+    assert app.status is LoanStatus.submitted
+
+
+def test_an_aggregator_of_another_cluster_gets_404_and_a_member_403(client, db, setting, make_user):
+    app = setting["app"]
+    sign_in(client, make_user(Role.aggregator, language="en"))
+    assert client.get(f"/aggregator/applications/{app.id}").status_code == 404
+    assert f"#{app.id}" not in client.get("/aggregator/applications").get_data(as_text=True)
+    token = csrf(client, "/aggregator/applications")
+    r = client.post(f"/aggregator/applications/{app.id}/decision",
+                    data={"csrf_token": token, "decision": "approve"})
+    assert r.status_code == 404
+    db.refresh(app)
+    assert app.status is LoanStatus.submitted
+
+    client.post("/logout", data={"csrf_token": token})
+    sign_in(client, make_user(Role.member, member=setting["chair"]))
+    assert client.get(f"/aggregator/applications/{app.id}").status_code == 403
+    assert client.get("/aggregator/clusters").status_code == 403
+
+
+def test_a_decision_posted_without_its_csrf_token_is_refused(client, db, setting):
+    app = setting["app"]
+    sign_in(client, setting["user"])
+    r = client.post(f"/aggregator/applications/{app.id}/decision", data={"decision": "approve"})
+    assert r.status_code == 400
+    db.refresh(app)
+    assert app.status is LoanStatus.submitted
+
+
+def test_the_capacity_check_without_offtake_dates_is_explained_in_words(client, setting):
+    app = setting["app"]
+    sign_in(client, setting["user"])
+    token = csrf(client, f"/aggregator/applications/{app.id}")
+    r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "no offtake delivery dates" in page
+
+
+def test_the_capacity_check_shows_which_delivery_dates_the_house_can_meet(
+        client, setting, make_offtake_agreement):
+    app, day = setting["app"], setting["day"]
+    make_offtake_agreement(cluster=setting["cluster"], product=setting["product"], quantity=10,
+                           deliveries=[(day + dt.timedelta(days=7), 10)])
+    sign_in(client, setting["user"])
+    token = csrf(client, f"/aggregator/applications/{app.id}")
+    r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Every delivery date can be met." in page
+    assert re.search(r'<td class="num">10</td><td class="num">10</td>', page)
+
+
+def test_a_missing_permit_of_a_planned_product_is_flagged(client, db, setting, make_food_product):
+    # A processed-food product needs its P-IRT or BPOM and halal permits; none is recorded.
+    food = make_food_product(member=setting["chair"])
+    request_ = loans.plan_links(db, ADMIN, setting["app"].id)
+    assert request_  # the plan exists; the flag is about the product of a planned request
+    from factoryshare.models.scheduling import ProductionRequest
+
+    for link in request_:
+        if link.production_request_id is not None:
+            db.get(ProductionRequest, link.production_request_id).product_id = food.id
+    db.flush()
+    sign_in(client, setting["user"])
+    page = client.get(f"/aggregator/applications/{setting['app'].id}").get_data(as_text=True)
+    assert "Sukaregang Leather Craft, " + food.name in page
+    assert "no valid" in page
+
+
+def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
+        client, db, setting, make_cluster, make_loan):
+    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]],
+                           name="Klaster Tas Garut")
+    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2026, 1, 15),
+                     first_tranche=12_000_000)
+    loans.mark_installments_due(db, dt.date(2026, 4, 1))  # 15 Feb and 15 Mar are past due
+    first, second = loans.installments(db, ADMIN, loan.id)[:2]
+    loans.record_repayment(db, ADMIN, loan.id, 1, first.amount)
+    db.flush()
+
+    sign_in(client, setting["user"])
+    page = client.get("/aggregator/clusters").get_data(as_text=True)
+    section = page[page.index("Klaster Tas Garut"):]
+    exposure = 12_000_000 - first.principal
+    assert f"Rp{exposure:,}".replace(",", ".") in section
+    owed = f"Rp{second.amount:,}".replace(",", ".")
+    assert f"1 · {owed}" in section
+    assert "Overdue installments" in section and "<td>2</td>" in section
