@@ -5,10 +5,13 @@ Every rule lives in the services called here; this module only lays them out.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from babel.dates import format_datetime
+
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from api.database import db
@@ -43,6 +46,19 @@ def role_words() -> dict[str, str]:
             Role.member.value: _("member"), Role.aggregator.value: _("aggregator")}
 
 
+def machine_status_words() -> dict[str, str]:
+    return {"active": _("in service"), "maintenance": _("in maintenance"), "retired": _("retired")}
+
+
+def utc(value: dt.datetime | None) -> str:
+    """A moment in UTC: job runs and audit entries belong to no single house's zone."""
+    if value is None:
+        return ""
+    text = format_datetime(value, "EEE d MMM yyyy HH:mm:ss", tzinfo=dt.timezone.utc,
+                           locale=str(get_locale()))
+    return f"{text} UTC"
+
+
 def weekday_words() -> dict[str, str]:
     return {"mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"), "thu": _("Thursday"),
             "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}
@@ -71,7 +87,8 @@ def admin_house(house_id: int):  # type: ignore[no-untyped-def]
     hours = [(weekday_words()[d], (house.opening_hours or {}).get(d) or []) for d in WEEKDAYS]
     managers = list(db().scalars(users.list_users(db(), me, role=Role.manager.value, house_id=house.id)))
     return render_template("admin/house.html", house=house, machines=house_machines, hours=hours,
-                           managers=managers, zone=zone_name(house))
+                           managers=managers, zone=zone_name(house),
+                           machine_status_words=machine_status_words())
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -140,7 +157,7 @@ def admin_jobs():  # type: ignore[no-untyped-def]
         run = db().scalars(jobs.list_runs(me, name).limit(1)).first()
         latest.append({"job": name, "every": INTERVALS.get(name), "run": run})
     recent = list(db().scalars(jobs.list_runs(me).limit(RECENT_RUNS)))
-    return render_template("admin/jobs.html", latest=latest, recent=recent)
+    return render_template("admin/jobs.html", latest=latest, recent=recent, utc=utc)
 
 
 # --- the audit log -------------------------------------------------------------------------
@@ -168,4 +185,5 @@ def admin_audit():  # type: ignore[no-untyped-def]
     actor_ids = {e.actor_id for e in listing["items"] if e.actor_id is not None}
     emails = {user_id: users.get_user(db(), me, user_id).email for user_id in actor_ids}
     return render_template("admin/audit.html", listing=listing, action=action or "", who=who or "",
-                           emails=emails, unknown_actor=unknown_actor, pages=_pages(listing))
+                           emails=emails, unknown_actor=unknown_actor, pages=_pages(listing),
+                           utc=utc)

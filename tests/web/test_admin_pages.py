@@ -107,7 +107,7 @@ def test_the_job_runs_page_shows_the_latest_run_of_each_job_with_its_message(cli
     assert "expire_holds" in latest and "expired: 3" in latest and "succeeded" in latest
     assert "OperationalError: database is locked" in latest and "failed" in latest
     assert "link_financing" in latest and "Not run yet" in latest
-    assert "Fri 20 Nov 2026 03:00" in latest
+    assert "Fri 20 Nov 2026 03:00:00 UTC" in latest
 
 
 def test_the_audit_log_lists_entries_newest_first_and_filters_by_action_and_actor(

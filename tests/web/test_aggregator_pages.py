@@ -110,6 +110,8 @@ def test_the_reject_note_error_is_in_indonesian_for_an_indonesian_user(
     r = _decide(client, app.id, decision="reject", note="")
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Tulis catatan mengapa pengajuan ini ditolak." in page
+    # Hours are written the Indonesian way too: three booked hours are "3,0".
+    assert '<td class="num">3,0</td>' in page and "menunggu keputusan Anda" in page
 
 
 def test_asking_for_changes_sends_the_application_back_with_the_note(client, db, setting):
