@@ -23,7 +23,8 @@ from api.web import actor, add_nav, bp, flash_error, hm, page, when
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, DomainError, NotFound
-from factoryshare.models import Downtime, Machine, Member, ProductionHouse, Role
+from factoryshare.models import Downtime, DowntimeKind, Machine, Member, ProductionHouse, Role, User
+from factoryshare.models.notifications import Notification
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import (
@@ -32,6 +33,7 @@ from factoryshare.services import (
     downtimes,
     houses,
     machines,
+    permits,
     production_requests,
     scheduling,
 )
@@ -39,6 +41,9 @@ from factoryshare.services import (
 add_nav("web.manager_timeline", _l("Timeline"), roles={Role.manager})
 add_nav("web.manager_queue", _l("Queue"), roles={Role.manager})
 add_nav("web.manager_runs", _l("Schedule runs"), roles={Role.manager})
+add_nav("web.manager_utilisation", _l("Utilisation"), roles={Role.manager})
+add_nav("web.manager_downtime", _l("Record a downtime"), roles={Role.manager})
+add_nav("web.manager_permits", _l("Permit warnings"), roles={Role.manager})
 
 # Statuses drawn on the timeline; cancelled and expired bookings free their slot and are left out.
 SHOWN_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed,
@@ -538,3 +543,171 @@ def manager_run_discard(run_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("The run is discarded; nothing was booked."), "ok")
     return redirect(url_for("web.manager_run", run_id=run_id))
+
+
+# --- utilisation ---------------------------------------------------------------------------
+
+# Bars in the utilisation chart, in SVG units.
+UTIL_LABEL_WIDTH = 170
+UTIL_TRACK_WIDTH = 360
+UTIL_ROW_HEIGHT = 30
+# A machine booked beyond this share of its open time is drawn in the warning colour.
+BUSY_SHARE = 0.85
+
+
+def _overlap_minutes(start: dt.datetime, end: dt.datetime, windows: list[calendar.Window]) -> float:
+    return sum(max(0.0, (min(end, we) - max(start, ws)).total_seconds() / 60) for ws, we in windows)
+
+
+def utilisation(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Per machine: booked minutes / open minutes over [start, end).
+
+    The same measure as a schedule run's KPI (solving.kpis: busy minutes over the minutes
+    calendar.open_windows leaves open), here over the bookings made: held, confirmed,
+    completed and no-show bookings count as booked (a no-show still kept the machine from
+    others), only inside the machine's open windows, so downtimes and closed days count
+    neither as open nor as booked."""
+    rows = []
+    found = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, start=start, end=end)
+             if b.status in SHOWN_STATUSES]
+    for machine in _house_machines(house):
+        windows = calendar.open_windows(db(), house, start, end, machine=machine)
+        open_minutes = _overlap_minutes(start, end, windows)
+        booked = sum(_overlap_minutes(b.start_at, b.end_at, windows)
+                     for b in found if b.machine_id == machine.id)
+        rows.append({"machine": machine, "open": round(open_minutes), "booked": round(booked),
+                     "share": booked / open_minutes if open_minutes else None})
+    return rows
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(int(minutes), 60)
+    return _("%(h)d h %(m)02d min", h=hours, m=rest) if rest else _("%(h)d h", h=hours)
+
+
+@bp.route("/manager/utilisation")
+@page(Role.manager)
+def manager_utilisation():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    day = _parse_day(request.args.get("week"), house)
+    monday = day - dt.timedelta(days=day.weekday())
+    start, end = _local_midnight(house, monday), _local_midnight(house, monday + dt.timedelta(days=7))
+    rows = utilisation(house, start, end)
+    for i, row in enumerate(rows):
+        row["y"] = 8 + i * UTIL_ROW_HEIGHT
+        row["w"] = UTIL_TRACK_WIDTH * min(1.0, row["share"] or 0.0)
+        row["busy"] = (row["share"] or 0.0) >= BUSY_SHARE
+        row["booked_text"] = _duration(row["booked"])
+        row["open_text"] = _duration(row["open"])
+    return render_template(
+        "manager/utilisation.html", house=house, houses=managed, rows=rows, monday=monday,
+        sunday=monday + dt.timedelta(days=6), previous=monday - dt.timedelta(days=7),
+        following=monday + dt.timedelta(days=7), today=_today(house),
+        label_width=UTIL_LABEL_WIDTH, track_width=UTIL_TRACK_WIDTH, row_height=UTIL_ROW_HEIGHT,
+        height=16 + UTIL_ROW_HEIGHT * max(1, len(rows)), width=UTIL_LABEL_WIDTH + UTIL_TRACK_WIDTH + 70)
+
+
+# --- recording a downtime ------------------------------------------------------------------
+
+def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | None:
+    """A datetime-local field ("2026-11-30T13:00") read in the house's zone, as UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=calendar.house_zone(house))
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _told(downtime: Downtime, booking_ids: list[int]) -> dict[int, list[User]]:
+    """Who got the downtime message about each booking: the notifications the downtime
+    service wrote, found by the key it gives them."""
+    keys = {f"downtime:{downtime.id}:booking:{b}": b for b in booking_ids}
+    told: dict[int, list[User]] = {b: [] for b in booking_ids}
+    if not keys:
+        return told
+    for note, user in db().execute(
+            select(Notification, User).join(User, User.id == Notification.user_id)
+            .where(Notification.key.in_(list(keys))).order_by(User.name, User.id)):
+        told[keys[note.key]].append(user)
+    return told
+
+
+@bp.route("/manager/downtimes", methods=["GET", "POST"])
+@page(Role.manager)
+def manager_downtime():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    rows = _house_machines(house)
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        machine_id = _int_in(request.form.get("machine_id"), 1, 2**31 - 1)
+        start = _parse_local(request.form.get("start"), house)
+        end = _parse_local(request.form.get("end"), house)
+        kind = request.form.get("kind") or DowntimeKind.maintenance.value
+        affected = request.form.get("affected") or "keep"
+        if machine_id not in {m.id for m in rows} or start is None or end is None \
+                or kind not in {k.value for k in DowntimeKind} or affected not in downtimes.AFFECTED_CHOICES:
+            flash(_("Choose a machine of this house, a start and an end, the kind and what happens "
+                    "to the bookings it hits."), "error")
+        else:
+            try:
+                result = downtimes.record_downtime(
+                    db(), actor(), machine_id=machine_id, start=start, end=end, kind=kind,
+                    reason=(request.form.get("reason") or "").strip()[:300], affected=affected)
+            except DomainError as err:
+                db().rollback()
+                flash_error(err)
+            else:
+                hit = [a.booking for a in result.affected]
+                return render_template(
+                    "manager/downtime_result.html", house=house, result=result,
+                    members=_members_by_id({b.member_id for b in hit}),
+                    told=_told(result.downtime, [b.id for b in hit]),
+                    kind_words=_kind_words(),
+                    local_day=result.downtime.start_at.astimezone(calendar.house_zone(house)).date())
+    now = utcnow()
+    upcoming = [d for d in db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
+                                        .where(Downtime.end_at > now))]
+    return render_template(
+        "manager/downtime.html", house=house, houses=managed, machines=rows, form=form,
+        kinds=[(k.value, _kind_words()[k.value]) for k in DowntimeKind], upcoming=upcoming,
+        kind_words=_kind_words())
+
+
+# --- permit warnings -----------------------------------------------------------------------
+
+WARNING_STATES = ("expired", "expiring", "needs_review", "pending")
+
+
+def _permit_states() -> dict[str, str]:
+    return {"valid": _("valid"), "expiring": _("expiring soon"), "expired": _("expired"),
+            "pending": _("pending"), "needs_review": _("needs review")}
+
+
+@bp.route("/manager/permits")
+@page(Role.manager)
+def manager_permits():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    summary = permits.overview(db(), actor(), house_id=house.id)
+    members = {m.id: m for m in db().scalars(scoped(actor(), Member).where(Member.house_id == house.id))}
+    now = utcnow()
+    warnings = []
+    for permit in permits.list_permits(db(), actor()):
+        if permit.member_id not in members:
+            continue
+        state = permits.state(db(), permit, now)
+        if state in WARNING_STATES:
+            warnings.append({"permit": permit, "state": state, "member": members[permit.member_id],
+                             "days_left": permits.days_left(db(), permit, now)})
+    order = {s: i for i, s in enumerate(WARNING_STATES)}
+    warnings.sort(key=lambda w: (order[w["state"]], w["permit"].expires_on or dt.date.max))
+    type_names = {t.code: t.name for t in db().scalars(permits.list_types(db(), actor()))}
+    for product in summary["blocked_products"]:
+        for gap in product["missing"]:
+            if gap.get("lapse_on"):
+                gap["lapse_on"] = dt.date.fromisoformat(gap["lapse_on"])
+    return render_template(
+        "manager/permits.html", house=house, houses=managed, summary=summary, warnings=warnings,
+        members=members, states=_permit_states(), state_order=("valid",) + WARNING_STATES,
+        type_names=type_names)
