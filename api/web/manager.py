@@ -127,7 +127,7 @@ class Chart:
 
     width: float
     height: float
-    rows: list[tuple[str, float]]
+    rows: list[dict[str, Any]]
     days: list[dict[str, Any]]
     ticks: list[tuple[float, str]]
     shades: list[Shape] = field(default_factory=list)
@@ -152,10 +152,10 @@ def _display_hours(house: ProductionHouse) -> tuple[int, int]:
     return opens // 60, min(24, -(-closes // 60))
 
 
-def _fit(label: str, width: float) -> str:
-    """The label cut to what fits in a bar (about 6.5 units a character at the chart's size);
-    the full text is always in the bar's <title> and in the table below the chart."""
-    room = int((width - 8) / 6.5)
+def _fit(label: str, width: float, char_width: float = 6.5) -> str:
+    """The label cut to what fits in `width` (about 6.5 units a character at the chart's 11 px
+    bold); the full text is always in a <title> and in the table beside the chart."""
+    room = int((width - 8) / char_width)
     if room >= len(label):
         return label
     return label[: room - 1] + "…" if room >= 4 else ""
@@ -166,7 +166,7 @@ class Gantt:
     displayed hours, and collects rows, shaded times and bars."""
 
     def __init__(self, house: ProductionHouse, days: list[dt.date], day_width: float,
-                 rows: list[tuple[Any, str]]) -> None:
+                 rows: list[tuple[Any, str, str]]) -> None:
         self.house = house
         self.zone = calendar.house_zone(house)
         self.first_hour, self.last_hour = _display_hours(house)
@@ -176,11 +176,12 @@ class Gantt:
             start = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone) + dt.timedelta(hours=self.first_hour)
             end = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone) + dt.timedelta(hours=self.last_hour)
             self.segments.append((start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)))
-        self.row_y = {key: HEADER_HEIGHT + i * ROW_HEIGHT for i, (key, _label) in enumerate(rows)}
+        self.row_y = {key: HEADER_HEIGHT + i * ROW_HEIGHT for i, (key, _label, _sub) in enumerate(rows)}
         self.chart = Chart(
             width=LABEL_WIDTH + day_width * len(days),
             height=HEADER_HEIGHT + ROW_HEIGHT * max(1, len(rows)) + 2,
-            rows=[(label, self.row_y[key]) for key, label in rows],
+            rows=[{"y": self.row_y[key], "full": label, "label": _fit(label, LABEL_WIDTH, 7.2),
+                   "sub": sub} for key, label, sub in rows],
             days=[], ticks=[])
         step = 1 if day_width >= 500 else (3 if day_width >= 120 else 6)
         for i, day in enumerate(days):
@@ -280,7 +281,7 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     downtimes and closed times shaded, and the now-line. `proposal` adds a run's proposed
     slots as (assignment, kind, title, label) bars over the same background."""
     rows = _house_machines(house)
-    gantt = Gantt(house, days, day_width, [(m.id, m.name) for m in rows])
+    gantt = Gantt(house, days, day_width, [(m.id, m.name, m.code) for m in rows])
     shown_ids = {m.id for m in rows}
     start, end = _local_midnight(house, days[0]), _local_midnight(house, days[-1] + dt.timedelta(days=1))
     gantt.shade_closed()
@@ -548,7 +549,7 @@ def manager_run_discard(run_id: int):  # type: ignore[no-untyped-def]
 # --- utilisation ---------------------------------------------------------------------------
 
 # Bars in the utilisation chart, in SVG units.
-UTIL_LABEL_WIDTH = 170
+UTIL_LABEL_WIDTH = 200
 UTIL_TRACK_WIDTH = 360
 UTIL_ROW_HEIGHT = 30
 # A machine booked beyond this share of its open time is drawn in the warning colour.
@@ -597,6 +598,7 @@ def manager_utilisation():  # type: ignore[no-untyped-def]
         row["y"] = 8 + i * UTIL_ROW_HEIGHT
         row["w"] = UTIL_TRACK_WIDTH * min(1.0, row["share"] or 0.0)
         row["busy"] = (row["share"] or 0.0) >= BUSY_SHARE
+        row["label"] = _fit(row["machine"].name, UTIL_LABEL_WIDTH, 6.8)
         row["booked_text"] = _duration(row["booked"])
         row["open_text"] = _duration(row["open"])
     return render_template(
