@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install test-install lint bench clean translations
+.PHONY: run test install test-install chromium lint bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,18 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-test-install: $(VENV)/.test-installed
+test-install: $(VENV)/.test-installed chromium
+
+# The browser tests (tests/e2e) drive Debian's chromium package, never a downloaded browser.
+# Where it cannot be installed (not root, no apt-get) say why and go on: those tests then skip.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "Installing Debian's chromium failed: the browser tests in tests/e2e will be skipped."; \
+	else \
+	  echo "Chromium is not installed and cannot be installed here (needs root and apt-get): the browser tests in tests/e2e will be skipped."; \
+	fi
 
 # One schedule-run worker runs beside the server and stops with it.
 run: install
