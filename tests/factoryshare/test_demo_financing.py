@@ -27,9 +27,21 @@ def test_the_demo_cluster_has_a_disbursed_loan_with_linked_bookings_and_installm
     assert {s.member_id for s in loans.shares(db, admin, app.id)} == {m.id for m in cluster.members[:2]}
 
 
-def test_loading_the_demo_twice_makes_one_loan_and_one_agreement(db: Session) -> None:
+def test_loading_the_demo_twice_makes_two_applications_and_one_agreement(db: Session) -> None:
     load_demo(db)
     second = load_demo(db)
     assert second.created.get("loan_applications", 0) == 0
-    assert db.scalar(select(func.count()).select_from(LoanApplication)) == 1
+    assert db.scalar(select(func.count()).select_from(LoanApplication)) == 2
     assert db.scalar(select(func.count()).select_from(OfftakeAgreement)) == 1
+
+
+def test_the_jembrana_cluster_has_an_application_waiting_for_the_aggregator(db: Session) -> None:
+    load_demo(db)
+    cluster = db.scalar(select(Cluster).where(Cluster.name == "Klaster Kakao Jembrana"))
+    app = db.scalar(select(LoanApplication).where(LoanApplication.cluster_id == cluster.id))
+    assert app.status is LoanStatus.submitted
+    shares = loans.shares(db, Actor.system(), app.id)
+    assert {s.member_id for s in shares} == {m.id for m in cluster.members[:2]}
+    # The amount asked is the plan: booked machine hours at their rates plus materials.
+    assert app.requested_amount == sum(s.amount for s in shares)
+    assert sum(s.material_cost for s in shares) == 27_500_000
