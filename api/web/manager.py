@@ -622,18 +622,49 @@ def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | Non
     return moment.astimezone(dt.timezone.utc)
 
 
-def _told(downtime: Downtime, booking_ids: list[int]) -> dict[int, list[User]]:
-    """Who got the downtime message about each booking: the notifications the downtime
-    service wrote, found by the key it gives them."""
-    keys = {f"downtime:{downtime.id}:booking:{b}": b for b in booking_ids}
-    told: dict[int, list[User]] = {b: [] for b in booking_ids}
-    if not keys:
-        return told
-    for note, user in db().execute(
-            select(Notification, User).join(User, User.id == Notification.user_id)
-            .where(Notification.key.in_(list(keys))).order_by(User.name, User.id)):
-        told[keys[note.key]].append(user)
-    return told
+@dataclass
+class Hit:
+    """A booking a downtime hit, what became of it, and who was told."""
+
+    booking: Booking
+    action: str  # "cancelled" or "kept"
+    told: list[User] = field(default_factory=list)
+    alternatives: list[tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
+
+
+def _hits(downtime: Downtime) -> list[Hit]:
+    """The bookings `downtime` hit, read back from what record_downtime left behind: the
+    messages it wrote (keyed downtime:<id>:booking:<id>, with the alternatives offered), the
+    bookings it cancelled (reason "machine downtime...") and the live ones it kept."""
+    prefix = f"downtime:{downtime.id}:booking:"
+    noted: dict[int, Hit] = {}
+    notes = db().execute(
+        select(Notification, User).join(User, User.id == Notification.user_id)
+        .where(Notification.key.like(prefix + "%")).order_by(User.name, User.id))
+    told: dict[int, list[tuple[Notification, User]]] = {}
+    for note, user in notes:
+        tail = (note.key or "")[len(prefix):]
+        if tail.isdigit():
+            told.setdefault(int(tail), []).append((note, user))
+    hits = []
+    for b in bookings.list_bookings(db(), actor(), machine_id=downtime.machine_id,
+                                    start=downtime.start_at, end=downtime.end_at):
+        cancelled_by_it = (b.status is BookingStatus.cancelled
+                           and (b.cancelled_reason or "").startswith("machine downtime"))
+        if b.id not in told and not b.is_live and not cancelled_by_it:
+            continue
+        hit = Hit(b, "cancelled" if b.status is BookingStatus.cancelled else "kept")
+        for note, user in told.get(b.id, []):
+            hit.told.append(user)
+            if not hit.alternatives:
+                for alt in (note.context or {}).get("alternatives") or []:
+                    try:
+                        hit.alternatives.append((str(alt["machine"]), dt.datetime.fromisoformat(alt["start"]),
+                                                 dt.datetime.fromisoformat(alt["end"])))
+                    except (KeyError, TypeError, ValueError):
+                        continue
+        hits.append(hit)
+    return hits
 
 
 @bp.route("/manager/downtimes", methods=["GET", "POST"])
@@ -661,13 +692,8 @@ def manager_downtime():  # type: ignore[no-untyped-def]
                 db().rollback()
                 flash_error(err)
             else:
-                hit = [a.booking for a in result.affected]
-                return render_template(
-                    "manager/downtime_result.html", house=house, result=result,
-                    members=_members_by_id({b.member_id for b in hit}),
-                    told=_told(result.downtime, [b.id for b in hit]),
-                    kind_words=_kind_words(),
-                    local_day=result.downtime.start_at.astimezone(calendar.house_zone(house)).date())
+                # Post/redirect/get: reloading the result page must not record it twice.
+                return redirect(url_for("web.manager_downtime_result", downtime_id=result.downtime.id))
     now = utcnow()
     upcoming = [d for d in db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
                                         .where(Downtime.end_at > now))]
@@ -675,6 +701,22 @@ def manager_downtime():  # type: ignore[no-untyped-def]
         "manager/downtime.html", house=house, houses=managed, machines=rows, form=form,
         kinds=[(k.value, _kind_words()[k.value]) for k in DowntimeKind], upcoming=upcoming,
         kind_words=_kind_words())
+
+
+@bp.route("/manager/downtimes/<int:downtime_id>")
+@page(Role.manager)
+def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
+    downtime = downtimes.get_downtime(db(), actor(), downtime_id)
+    house = downtime.machine.house
+    if not actor().manages(house.id):
+        raise NotFound(f"Downtime {downtime_id} was not found.")
+    hits = _hits(downtime)
+    replan = next((r for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
+                   if r.purpose == "replan" and (r.policies or {}).get("downtime_id") == downtime.id), None)
+    return render_template(
+        "manager/downtime_result.html", house=house, downtime=downtime, hits=hits, replan=replan,
+        members=_members_by_id({h.booking.member_id for h in hits}), kind_words=_kind_words(),
+        local_day=downtime.start_at.astimezone(calendar.house_zone(house)).date())
 
 
 # --- permit warnings -----------------------------------------------------------------------

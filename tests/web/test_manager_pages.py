@@ -85,15 +85,18 @@ def test_a_member_may_not_open_the_managers_pages(client, make_user):
         assert r.status_code == 403, url
 
 
-def test_a_manager_of_another_house_cannot_see_this_house(client, db, make_user, make_machine):
+def test_a_manager_of_another_house_cannot_see_this_house(
+        client, db, make_user, make_machine, make_downtime):
     from factoryshare.access import Actor
     from factoryshare.services import scheduling
 
-    owner, house, _machine = _manager_with_machine(make_user, make_machine)
+    owner, house, machine = _manager_with_machine(make_user, make_machine)
     run = scheduling.queue_run(db, Actor.of(owner), house.id, {
         "horizon_start": at(working_day(), "08:00"), "horizon_end": at(working_day(), "17:00")})
+    downtime = make_downtime(machine=machine)
     sign_in(client, make_user(Role.manager))
-    for url in [f"{page}?house={house.id}" for page in MANAGER_PAGES] + [f"/manager/runs/{run.id}"]:
+    for url in [f"{page}?house={house.id}" for page in MANAGER_PAGES] + [
+            f"/manager/runs/{run.id}", f"/manager/downtimes/{downtime.id}"]:
         r = client.get(url)
         assert r.status_code == 404, url
         assert "Mesin Bordir Tajima" not in r.get_data(as_text=True)
@@ -301,8 +304,8 @@ def test_recording_a_downtime_that_hits_a_booking_lists_the_member_told(
         "house": house.id, "machine_id": machine.id, "start": f"{day.isoformat()}T09:00",
         "end": f"{day.isoformat()}T13:00", "kind": "breakdown", "reason": "Motor terbakar",
         "affected": "cancel", "csrf_token": csrf(client, "/manager/downtimes")})
-    assert r.status_code == 200
-    page = r.get_data(as_text=True)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/manager/downtimes/")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
     hit = page.split('id="hit-bookings"', 1)[1].split("</table>", 1)[0]
     assert "Songket Pandai Sikek" in hit and "10:00 WIB" in hit
     assert f"Nurul Hidayah ({member_user.email})" in hit
@@ -364,3 +367,33 @@ def test_the_language_switch_shows_a_manager_page_in_english_and_back_in_indones
                                    "csrf_token": csrf(client, "/manager/runs")})
     page = client.get("/manager/runs").get_data(as_text=True)
     assert "Mulai penjadwalan" in page and "Cakrawala dalam hari" in page
+
+
+def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_without_an_account(
+        client, db, make_user, make_machine, make_member, make_booking):
+    manager, house, machine = _manager_with_machine(make_user, make_machine)
+    make_machine(house=house, name="Mesin Bordir Cadangan", capabilities=["embroidery"])
+    told = make_member(house_id=house.id, business_name="Sulam Usus Lampung")
+    make_user(Role.member, member=told, name="Dewi Lestari")
+    silent = make_member(house_id=house.id, business_name="Tanpa Akun Jaya")
+    day = working_day()
+    kept = make_booking(machine=machine, member=told, start_at=at(day, "09:00"), end_at=at(day, "10:00"))
+    make_booking(machine=machine, member=silent, start_at=at(day, "10:00"), end_at=at(day, "11:00"))
+    sign_in(client, manager)
+    r = client.post("/manager/downtimes", data={
+        "machine_id": machine.id, "start": f"{day.isoformat()}T08:00", "end": f"{day.isoformat()}T12:00",
+        "kind": "maintenance", "reason": "Servis rutin", "affected": "keep",
+        "csrf_token": csrf(client, "/manager/downtimes")})
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    rows = page.split('id="hit-bookings"', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    assert len(rows) == 2
+    assert "Sulam Usus Lampung" in rows[0] and "dibiarkan" in rows[0] and "Dewi Lestari" in rows[0]
+    assert "Mesin Bordir Cadangan" in rows[0]  # a free slot offered on the other machine
+    assert "Tanpa Akun Jaya" in rows[1] and "tidak ada: anggota ini tidak punya akun aktif" in rows[1]
+    db.refresh(kept)
+    assert kept.status is BookingStatus.confirmed
+    # Reloading the page shows the same and records nothing twice.
+    assert client.get(r.headers["Location"]).get_data(as_text=True).count("Sulam Usus Lampung") == 1
+    from factoryshare.models import Downtime
+
+    assert db.query(Downtime).filter_by(machine_id=machine.id).count() == 1
