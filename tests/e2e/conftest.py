@@ -153,13 +153,18 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def screenshot(screenshot_dir: Path) -> Any:
     """`screenshot(page, name)` saves <name>-desktop.png (1280x800) and <name>-phone.png
     (390x844) of the current page; `full_page=False` keeps only the first screen of a long
-    page. The viewport goes back to desktop after."""
+    page, `at=selector` one screen from that element down (both keep the PNGs small). The
+    viewport goes back to desktop after."""
 
-    def take(page: Any, name: str, *, full_page: bool = True) -> None:
+    def take(page: Any, name: str, *, full_page: bool = True, at: str | None = None) -> None:
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
+            if at is not None:
+                # A little above the element, so that its heading shows too.
+                page.locator(at).evaluate(
+                    "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70)")
             path = screenshot_dir / f"{name}-{label}.png"
-            page.screenshot(path=str(path), full_page=full_page)
+            page.screenshot(path=str(path), full_page=full_page and at is None)
             assert path.stat().st_size > 0
         page.set_viewport_size(DESKTOP)
 
