@@ -13,9 +13,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
 from babel.dates import format_date
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from api.database import db
@@ -24,8 +26,8 @@ from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, DomainError, NotFound
 from factoryshare.models import Downtime, DowntimeKind, Machine, Member, ProductionHouse, Role, User
-from factoryshare.models.notifications import Notification
 from factoryshare.models.bookings import Booking, BookingStatus
+from factoryshare.models.notifications import Notification
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import (
     bookings,
@@ -173,10 +175,12 @@ class Gantt:
         self.day_width = day_width
         self.segments: list[tuple[dt.datetime, dt.datetime]] = []
         for day in days:
-            start = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone) + dt.timedelta(hours=self.first_hour)
-            end = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone) + dt.timedelta(hours=self.last_hour)
-            self.segments.append((start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)))
-        self.row_y = {key: HEADER_HEIGHT + i * ROW_HEIGHT for i, (key, _label, _sub) in enumerate(rows)}
+            midnight = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
+            start = midnight + dt.timedelta(hours=self.first_hour)
+            end = midnight + dt.timedelta(hours=self.last_hour)
+            self.segments.append((start.astimezone(dt.timezone.utc),
+                                  end.astimezone(dt.timezone.utc)))
+        self.row_y = {row[0]: HEADER_HEIGHT + i * ROW_HEIGHT for i, row in enumerate(rows)}
         self.chart = Chart(
             width=LABEL_WIDTH + day_width * len(days),
             height=HEADER_HEIGHT + ROW_HEIGHT * max(1, len(rows)) + 2,
@@ -186,8 +190,7 @@ class Gantt:
         step = 1 if day_width >= 500 else (3 if day_width >= 120 else 6)
         for i, day in enumerate(days):
             x = LABEL_WIDTH + i * day_width
-            closure = calendar.closure_on(db(), house, day)
-            holiday = calendar.holiday_name(day) or (closure.reason or _("Closed") if closure else None)
+            holiday = _closed_name(house, day)
             self.chart.days.append({
                 "x": x, "w": day_width, "day": day,
                 # A narrow day column gets the short form: "Sen 30 Nov".
@@ -221,7 +224,8 @@ class Gantt:
             pieces.append((x, w))
         return pieces
 
-    def shade(self, row: Any | None, start: dt.datetime, end: dt.datetime, kind: str, title: str) -> None:
+    def shade(self, row: Any | None, start: dt.datetime, end: dt.datetime, kind: str,
+              title: str) -> None:
         """Shade a time on one row, or across every row when `row` is None."""
         if row is None:
             y, h = HEADER_HEIGHT, self.chart.height - HEADER_HEIGHT - 2
@@ -243,9 +247,7 @@ class Gantt:
         for s, e in self.segments:
             open_windows = calendar.open_windows(db(), self.house, s, e)
             shut = calendar._subtract([(s, e)], open_windows)
-            day = s.astimezone(self.zone).date()
-            closure = calendar.closure_on(db(), self.house, day)
-            name = calendar.holiday_name(day) or (closure.reason or _("Closed") if closure else None)
+            name = _closed_name(self.house, s.astimezone(self.zone).date())
             for a, b in shut:
                 self.shade(None, a, b, "closed", name or _("Outside opening hours"))
 
@@ -264,12 +266,30 @@ def _kind_words() -> dict[str, str]:
     return {"maintenance": _("maintenance"), "breakdown": _("breakdown")}
 
 
+def _closed_name(house: ProductionHouse, day: dt.date) -> str | None:
+    """Why the house is shut all of `day`: the holiday's name or the closure's reason."""
+    holiday = calendar.holiday_name(day)
+    if holiday:
+        return holiday
+    closure = calendar.closure_on(db(), house, day)
+    return (closure.reason or _("Closed")) if closure else None
+
+
+def _house_bookings(house: ProductionHouse, start: dt.datetime,
+                    end: dt.datetime) -> list[Booking]:
+    """The house's bookings over [start, end) that hold their machine (SHOWN_STATUSES)."""
+    return [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, start=start,
+                                              end=end)
+            if b.status in SHOWN_STATUSES]
+
+
 def _house_machines(house: ProductionHouse) -> list[Machine]:
     return [m for m in db().scalars(machines.list_machines(db(), actor(), house_id=house.id))
             if m.status.value != "retired"]
 
 
-def _house_downtimes(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> list[Downtime]:
+def _house_downtimes(house: ProductionHouse, start: dt.datetime,
+                     end: dt.datetime) -> list[Downtime]:
     return list(db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
                              .where(Downtime.start_at < end, Downtime.end_at > start)))
 
@@ -283,7 +303,8 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     rows = _house_machines(house)
     gantt = Gantt(house, days, day_width, [(m.id, m.name, m.code) for m in rows])
     shown_ids = {m.id for m in rows}
-    start, end = _local_midnight(house, days[0]), _local_midnight(house, days[-1] + dt.timedelta(days=1))
+    start = _local_midnight(house, days[0])
+    end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
     gantt.shade_closed()
     stops = [d for d in _house_downtimes(house, start, end) if d.machine_id in shown_ids]
     kinds = _kind_words()
@@ -292,14 +313,14 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
                     _("Downtime (%(kind)s): %(start)s – %(end)s. %(reason)s",
                       kind=kinds.get(d.kind.value, d.kind.value), start=when(d.start_at, house),
                       end=when(d.end_at, house), reason=d.reason))
-    found = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, start=start, end=end)
-             if b.status in SHOWN_STATUSES and b.machine_id in shown_ids]
+    found = [b for b in _house_bookings(house, start, end) if b.machine_id in shown_ids]
     members = _members_by_id({b.member_id for b in found})
     words = _status_words()
     for b in found:
         name = members[b.member_id].business_name if b.member_id in members else f"#{b.member_id}"
         gantt.bar(b.machine_id, b.start_at, b.end_at, b.status.value,
-                  f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} ({words[b.status.value]})",
+                  f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} "
+                  f"({words[b.status.value]})",
                   name)
     for a, kind, title, label in proposal or []:
         if a.machine_id in shown_ids:
@@ -380,7 +401,8 @@ def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
         flash_error(err)
     else:
         flash(_("Rejected: %(machine)s, %(when)s. The slot is free again.",
-                machine=booking.machine.name, when=when(booking.start_at, booking.machine.house)), "ok")
+                machine=booking.machine.name,
+                when=when(booking.start_at, booking.machine.house)), "ok")
     return _back_to_queue()
 
 
@@ -436,7 +458,8 @@ def manager_runs():  # type: ignore[no-untyped-def]
             db().rollback()
             flash_error(err)
             return redirect(url_for("web.manager_runs", house=house.id))
-        flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.", id=run.id), "ok")
+        flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.",
+                id=run.id), "ok")
         return redirect(url_for("web.manager_run", run_id=run.id))
     runs = list(db().scalars(scheduling.list_house_runs(db(), actor(), house.id).limit(50)))
     return render_template(
@@ -482,8 +505,8 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
             member = members.get(op.request.member_id)
             name = member.business_name if member else f"#{op.request.member_id}"
             change = kind_of.get(a.operation_id, "new")
-            title = _("Request %(request)d step %(step)d, %(member)s: %(start)s – %(end)s (%(change)s)",
-                      request=op.request_id, step=op.position, member=name,
+            title = _("Request %(request)d step %(step)d, %(member)s: %(start)s – %(end)s "
+                      "(%(change)s)", request=op.request_id, step=op.position, member=name,
                       start=when(a.start_at, house), end=hm(a.end_at, house), change=words[change])
             if change != "unchanged":
                 proposal.append((a, "moved" if change == "moved" else "proposed", title, name))
@@ -508,7 +531,8 @@ def _flash_run_error(err: DomainError) -> None:
     words = {
         "run_not_publishable": _("Only a run that is ready to review can be published."),
         "run_not_discardable": _("A published or discarded run cannot be discarded."),
-        "request_not_open": _("A production request of this run has changed since; start a new run."),
+        "request_not_open": _("A production request of this run has changed since; "
+                              "start a new run."),
     }.get(err.code)
     if words is None:
         flash_error(err)
@@ -560,7 +584,8 @@ def _overlap_minutes(start: dt.datetime, end: dt.datetime, windows: list[calenda
     return sum(max(0.0, (min(end, we) - max(start, ws)).total_seconds() / 60) for ws, we in windows)
 
 
-def utilisation(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+def utilisation(house: ProductionHouse, start: dt.datetime,
+                end: dt.datetime) -> list[dict[str, Any]]:
     """Per machine: booked minutes / open minutes over [start, end).
 
     The same measure as a schedule run's KPI (solving.kpis: busy minutes over the minutes
@@ -569,8 +594,7 @@ def utilisation(house: ProductionHouse, start: dt.datetime, end: dt.datetime) ->
     others), only inside the machine's open windows, so downtimes and closed days count
     neither as open nor as booked."""
     rows = []
-    found = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, start=start, end=end)
-             if b.status in SHOWN_STATUSES]
+    found = _house_bookings(house, start, end)
     for machine in _house_machines(house):
         windows = calendar.open_windows(db(), house, start, end, machine=machine)
         open_minutes = _overlap_minutes(start, end, windows)
@@ -592,7 +616,8 @@ def manager_utilisation():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
     day = _parse_day(request.args.get("week"), house)
     monday = day - dt.timedelta(days=day.weekday())
-    start, end = _local_midnight(house, monday), _local_midnight(house, monday + dt.timedelta(days=7))
+    start = _local_midnight(house, monday)
+    end = _local_midnight(house, monday + dt.timedelta(days=7))
     rows = utilisation(house, start, end)
     for i, row in enumerate(rows):
         row["y"] = 8 + i * UTIL_ROW_HEIGHT
@@ -606,7 +631,8 @@ def manager_utilisation():  # type: ignore[no-untyped-def]
         sunday=monday + dt.timedelta(days=6), previous=monday - dt.timedelta(days=7),
         following=monday + dt.timedelta(days=7), today=_today(house),
         label_width=UTIL_LABEL_WIDTH, track_width=UTIL_TRACK_WIDTH, row_height=UTIL_ROW_HEIGHT,
-        height=16 + UTIL_ROW_HEIGHT * max(1, len(rows)), width=UTIL_LABEL_WIDTH + UTIL_TRACK_WIDTH + 70)
+        height=16 + UTIL_ROW_HEIGHT * max(1, len(rows)),
+        width=UTIL_LABEL_WIDTH + UTIL_TRACK_WIDTH + 70)
 
 
 # --- recording a downtime ------------------------------------------------------------------
@@ -637,7 +663,6 @@ def _hits(downtime: Downtime) -> list[Hit]:
     messages it wrote (keyed downtime:<id>:booking:<id>, with the alternatives offered), the
     bookings it cancelled (reason "machine downtime...") and the live ones it kept."""
     prefix = f"downtime:{downtime.id}:booking:"
-    noted: dict[int, Hit] = {}
     notes = db().execute(
         select(Notification, User).join(User, User.id == Notification.user_id)
         .where(Notification.key.like(prefix + "%")).order_by(User.name, User.id))
@@ -659,7 +684,8 @@ def _hits(downtime: Downtime) -> list[Hit]:
             if not hit.alternatives:
                 for alt in (note.context or {}).get("alternatives") or []:
                     try:
-                        hit.alternatives.append((str(alt["machine"]), dt.datetime.fromisoformat(alt["start"]),
+                        hit.alternatives.append((str(alt["machine"]),
+                                                 dt.datetime.fromisoformat(alt["start"]),
                                                  dt.datetime.fromisoformat(alt["end"])))
                     except (KeyError, TypeError, ValueError):
                         continue
@@ -679,8 +705,10 @@ def manager_downtime():  # type: ignore[no-untyped-def]
         end = _parse_local(request.form.get("end"), house)
         kind = request.form.get("kind") or DowntimeKind.maintenance.value
         affected = request.form.get("affected") or "keep"
-        if machine_id not in {m.id for m in rows} or start is None or end is None \
-                or kind not in {k.value for k in DowntimeKind} or affected not in downtimes.AFFECTED_CHOICES:
+        complete = (machine_id in {m.id for m in rows} and start is not None and end is not None
+                    and kind in {k.value for k in DowntimeKind}
+                    and affected in downtimes.AFFECTED_CHOICES)
+        if not complete:
             flash(_("Choose a machine of this house, a start and an end, the kind and what happens "
                     "to the bookings it hits."), "error")
         else:
@@ -693,7 +721,8 @@ def manager_downtime():  # type: ignore[no-untyped-def]
                 flash_error(err)
             else:
                 # Post/redirect/get: reloading the result page must not record it twice.
-                return redirect(url_for("web.manager_downtime_result", downtime_id=result.downtime.id))
+                return redirect(url_for("web.manager_downtime_result",
+                                        downtime_id=result.downtime.id))
     now = utcnow()
     upcoming = [d for d in db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
                                         .where(Downtime.end_at > now))]
@@ -712,7 +741,8 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
         raise NotFound(f"Downtime {downtime_id} was not found.")
     hits = _hits(downtime)
     replan = next((r for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
-                   if r.purpose == "replan" and (r.policies or {}).get("downtime_id") == downtime.id), None)
+                   if r.purpose == "replan"
+                   and (r.policies or {}).get("downtime_id") == downtime.id), None)
     return render_template(
         "manager/downtime_result.html", house=house, downtime=downtime, hits=hits, replan=replan,
         members=_members_by_id({h.booking.member_id for h in hits}), kind_words=_kind_words(),
@@ -734,7 +764,8 @@ def _permit_states() -> dict[str, str]:
 def manager_permits():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
     summary = permits.overview(db(), actor(), house_id=house.id)
-    members = {m.id: m for m in db().scalars(scoped(actor(), Member).where(Member.house_id == house.id))}
+    members = {m.id: m for m in db().scalars(
+        scoped(actor(), Member).where(Member.house_id == house.id))}
     now = utcnow()
     warnings = []
     for permit in permits.list_permits(db(), actor()):

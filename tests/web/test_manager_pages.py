@@ -11,12 +11,25 @@ from factoryshare.models.bookings import BookingStatus
 from tests.factories.bookings import at, working_day
 from tests.web.helpers import csrf, sign_in
 
-
 MANAGER_PAGES = ("/manager/timeline", "/manager/queue", "/manager/runs", "/manager/utilisation",
                  "/manager/downtimes", "/manager/permits")
 
 
-def _manager_with_machine(make_user, make_machine, name="Mesin Bordir Tajima"):  # type: ignore[no-untyped-def]
+def _post(client, url: str, form_page: str, **data):  # type: ignore[no-untyped-def]
+    """Post a form as the browser does, with the CSRF token of the page it sits on."""
+    return client.post(url, data={**data, "csrf_token": csrf(client, form_page)})
+
+
+def _start_run(client, house, days: str = "5"):  # type: ignore[no-untyped-def]
+    """Start a run from the runs page over Monday 4 March 2030 and the days after; its id."""
+    r = _post(client, "/manager/runs", "/manager/runs", house=house.id, start_day="2030-03-04",
+              horizon_days=days, time_limit_seconds="2")
+    assert r.status_code == 302
+    return int(r.headers["Location"].rsplit("/", 1)[1])
+
+
+def _manager_with_machine(make_user, make_machine,  # type: ignore[no-untyped-def]
+                          name="Mesin Bordir Tajima"):
     manager = make_user(Role.manager)
     house = manager.houses[0]
     machine = make_machine(house=house, name=name, capabilities=["embroidery"])
@@ -100,13 +113,14 @@ def test_a_manager_of_another_house_cannot_see_this_house(
         r = client.get(url)
         assert r.status_code == 404, url
         assert "Mesin Bordir Tajima" not in r.get_data(as_text=True)
-    r = client.post(f"/manager/runs/{run.id}/publish", data={"csrf_token": csrf(client, "/manager/queue")})
+    r = _post(client, f"/manager/runs/{run.id}/publish", "/manager/queue")
     assert r.status_code == 404
 
 
 def test_a_manager_of_two_houses_picks_one_with_the_selector(
         client, make_user, make_house, make_machine):
-    first, second = make_house(name="RPB Garut"), make_house(name="RPB Jembrana", timezone="Asia/Makassar")
+    first = make_house(name="RPB Garut")
+    second = make_house(name="RPB Jembrana", timezone="Asia/Makassar")
     make_machine(house=first, name="Mesin Jahit Juki")
     make_machine(house=second, name="Mesin Sangrai Kakao")
     manager = make_user(Role.manager, houses=[first, second])
@@ -144,7 +158,7 @@ def test_rejecting_a_held_booking_frees_its_slot(
     held = make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"),
                         status=BookingStatus.held)
     sign_in(client, manager)
-    client.post(f"/manager/bookings/{held.id}/reject", data={"csrf_token": csrf(client, "/manager/queue")})
+    _post(client, f"/manager/bookings/{held.id}/reject", "/manager/queue")
     db.refresh(held)
     assert held.status is BookingStatus.cancelled
 
@@ -170,7 +184,8 @@ def test_the_queue_lists_the_houses_open_production_requests(
     assert "Rajutan Nusantara" in page and "Tas Rajut" in page and "<td>40</td>" in page
 
 
-def _request_to_plan(house, make_member, make_product, make_production_request):  # type: ignore[no-untyped-def]
+def _request_to_plan(house, make_member, make_product,  # type: ignore[no-untyped-def]
+                     make_production_request):
     # The request factory's default window starts Monday 4 March 2030, 08:00 WIB.
     member = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
     return make_production_request(quantity=9, product=make_product(
@@ -182,18 +197,14 @@ def test_starting_a_run_from_the_page_queues_it_and_the_page_polls(
     manager, house, _machine = _manager_with_machine(make_user, make_machine)
     _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
-    r = client.post("/manager/runs", data={
-        "house": house.id, "start_day": "2030-03-04", "horizon_days": "5", "time_limit_seconds": "2",
-        "csrf_token": csrf(client, "/manager/runs")})
-    assert r.status_code == 302
-    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    run_id = _start_run(client, house)
     from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
     run = db.get(ScheduleRun, run_id)
     assert run.house_id == house.id and run.status is RunStatus.queued
     assert run.time_limit_seconds == 2
     assert run.horizon_start.isoformat() == "2030-03-03T17:00:00+00:00"  # 4 March, 00:00 WIB
-    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
     assert '<meta http-equiv="refresh"' in page and "dalam antrean" in page
     listing = client.get("/manager/runs").get_data(as_text=True)
     assert f"Penjadwalan {run_id}" in listing and '<meta http-equiv="refresh"' in listing
@@ -209,10 +220,7 @@ def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     request = _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
-    r = client.post("/manager/runs", data={
-        "house": house.id, "start_day": "2030-03-04", "horizon_days": "5", "time_limit_seconds": "2",
-        "csrf_token": csrf(client, "/manager/runs")})
-    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    run_id = _start_run(client, house)
     assert worker.run_once(session_factory, worker_id="test") == run_id
     run = db.get(ScheduleRun, run_id)
     db.refresh(run)
@@ -223,10 +231,11 @@ def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings
     changes = page.split('id="run-changes"', 1)[1].split("</table>", 1)[0]
     assert "baru" in changes and "Konveksi Mekar Sari" in changes and "Kemeja Batik" in changes
     assert f"#{request.id}" in changes and "Mesin Bordir Tajima" in changes
-    assert re.search(r'<g class="bar proposed"><title>Permintaan \d+ tahap 1, Konveksi Mekar Sari', page)
+    assert re.search(
+        r'<g class="bar proposed"><title>Permintaan \d+ tahap 1, Konveksi Mekar Sari', page)
     assert "Terbitkan" in page and "Buang" in page
 
-    r = client.post(f"/manager/runs/{run_id}/publish", data={"csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    r = _post(client, f"/manager/runs/{run_id}/publish", f"/manager/runs/{run_id}")
     assert r.status_code == 302
     made = db.query(Booking).filter_by(member_id=request.member_id).all()
     assert len(made) == 1 and made[0].machine_id == machine.id
@@ -240,11 +249,8 @@ def test_discarding_a_queued_run_from_its_page_discards_it(client, db, make_user
     manager = make_user(Role.manager)
     house = manager.houses[0]
     sign_in(client, manager)
-    r = client.post("/manager/runs", data={
-        "house": house.id, "start_day": "2030-03-04", "horizon_days": "3", "time_limit_seconds": "2",
-        "csrf_token": csrf(client, "/manager/runs")})
-    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
-    client.post(f"/manager/runs/{run_id}/discard", data={"csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    run_id = _start_run(client, house, days="3")
+    _post(client, f"/manager/runs/{run_id}/discard", f"/manager/runs/{run_id}")
     from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
     assert db.get(ScheduleRun, run_id).status is RunStatus.discarded
@@ -255,11 +261,11 @@ def test_discarding_a_queued_run_from_its_page_discards_it(client, db, make_user
 def test_a_horizon_out_of_range_is_refused_in_words(client, db, make_user):
     manager = make_user(Role.manager)
     sign_in(client, manager)
-    r = client.post("/manager/runs", data={
-        "start_day": "2030-03-04", "horizon_days": "99", "time_limit_seconds": "2",
-        "csrf_token": csrf(client, "/manager/runs")})
+    r = _post(client, "/manager/runs", "/manager/runs", start_day="2030-03-04",
+              horizon_days="99", time_limit_seconds="2")
     assert r.status_code == 302
-    assert "Isi cakrawala dalam hari (1 sampai 62)" in client.get(r.headers["Location"]).get_data(as_text=True)
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Isi cakrawala dalam hari (1 sampai 62)" in page
     from factoryshare.models.scheduling import ScheduleRun
 
     assert db.query(ScheduleRun).filter_by(house_id=manager.houses[0].id).count() == 0
@@ -280,7 +286,8 @@ def test_utilisation_per_machine_is_booked_time_over_open_time_in_a_chart_and_in
     sign_in(client, manager)
     page = client.get("/manager/utilisation?week=2030-09-13").get_data(as_text=True)
     assert '<svg class="bars"' in page
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>\s*<td>([^<]+)</td></tr>", page)
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>\s*<td>([^<]+)</td></tr>", page)
     assert ("Mesin Bordir Tajima", "9 jam 48 menit", "49 jam", "20.0 %") in rows
     assert (idle.name, "0 jam", "49 jam", "0.0 %") in rows
     assert "<title>Mesin Bordir Tajima: 20.0 %</title>" in page
@@ -324,7 +331,8 @@ def test_a_downtime_ending_before_it_starts_is_refused_in_words_and_the_form_kee
     day = working_day()
     sign_in(client, manager)
     r = client.post("/manager/downtimes", data={
-        "machine_id": machine.id, "start": f"{day.isoformat()}T13:00", "end": f"{day.isoformat()}T09:00",
+        "machine_id": machine.id,
+        "start": f"{day.isoformat()}T13:00", "end": f"{day.isoformat()}T09:00",
         "kind": "maintenance", "reason": "Servis", "affected": "keep",
         "csrf_token": csrf(client, "/manager/downtimes")})
     page = r.get_data(as_text=True)
@@ -346,7 +354,8 @@ def test_the_permit_warnings_name_the_blocked_product_and_the_permit_running_out
     make_permit(blocked, "halal")
     sign_in(client, manager)
     page = client.get("/manager/permits").get_data(as_text=True)
-    blocked_part = page.split("Produk yang tidak boleh diproduksi sekarang", 1)[1].split("<h2>", 1)[0]
+    blocked_part = page.split("Produk yang tidak boleh diproduksi sekarang", 1)[1]
+    blocked_part = blocked_part.split("<h2>", 1)[0]
     assert "Keripik Tempe" in blocked_part and "Dodol Kacang" not in blocked_part
     warnings = page.split("Izin yang perlu diperhatikan", 1)[1]
     assert "Dodol Picnic Garut" in warnings and "segera berakhir" in warnings
@@ -377,11 +386,13 @@ def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_with
     make_user(Role.member, member=told, name="Dewi Lestari")
     silent = make_member(house_id=house.id, business_name="Tanpa Akun Jaya")
     day = working_day()
-    kept = make_booking(machine=machine, member=told, start_at=at(day, "09:00"), end_at=at(day, "10:00"))
+    kept = make_booking(machine=machine, member=told, start_at=at(day, "09:00"),
+                        end_at=at(day, "10:00"))
     make_booking(machine=machine, member=silent, start_at=at(day, "10:00"), end_at=at(day, "11:00"))
     sign_in(client, manager)
     r = client.post("/manager/downtimes", data={
-        "machine_id": machine.id, "start": f"{day.isoformat()}T08:00", "end": f"{day.isoformat()}T12:00",
+        "machine_id": machine.id,
+        "start": f"{day.isoformat()}T08:00", "end": f"{day.isoformat()}T12:00",
         "kind": "maintenance", "reason": "Servis rutin", "affected": "keep",
         "csrf_token": csrf(client, "/manager/downtimes")})
     page = client.get(r.headers["Location"]).get_data(as_text=True)
@@ -389,7 +400,8 @@ def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_with
     assert len(rows) == 2
     assert "Sulam Usus Lampung" in rows[0] and "dibiarkan" in rows[0] and "Dewi Lestari" in rows[0]
     assert "Mesin Bordir Cadangan" in rows[0]  # a free slot offered on the other machine
-    assert "Tanpa Akun Jaya" in rows[1] and "tidak ada: anggota ini tidak punya akun aktif" in rows[1]
+    assert "Tanpa Akun Jaya" in rows[1]
+    assert "tidak ada: anggota ini tidak punya akun aktif" in rows[1]
     db.refresh(kept)
     assert kept.status is BookingStatus.confirmed
     # Reloading the page shows the same and records nothing twice.
