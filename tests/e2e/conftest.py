@@ -171,6 +171,36 @@ def screenshot(screenshot_dir: Path) -> Any:
     return take
 
 
+def api_headers(page: Any, account: tuple[str, str]) -> dict[str, str]:
+    """A bearer token of `account` from the running server's API, as a member's app gets one."""
+    token = page.request.post("/api/v1/auth/token",
+                              data={"email": account[0], "password": account[1]})
+    assert token.status == 201, token.text()
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+def request_production(page: Any, account: tuple[str, str], product: str, quantity: int,
+                       *, days: int = 14) -> dict[str, Any]:
+    """`account` asks for `quantity` of its `product` from tomorrow for `days` days through the
+    API of the running server (the pages have no form for it)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    auth = api_headers(page, account)
+    products = page.request.get("/api/v1/products", headers=auth)
+    assert products.ok, products.text()
+    product_id = next(p["id"] for p in products.json()["items"] if p["name"] == product)
+    start = dt.datetime.now(ZoneInfo("Asia/Jakarta")).replace(hour=0, minute=0, second=0,
+                                                              microsecond=0)
+    start += dt.timedelta(days=1)
+    created = page.request.post("/api/v1/production-requests", headers=auth, data={
+        "product_id": product_id, "quantity": quantity, "earliest_start": start.isoformat(),
+        "due": (start + dt.timedelta(days=days)).isoformat(),
+    })
+    assert created.status == 201, created.text()
+    return created.json()
+
+
 def sign_in(page: Any, account: tuple[str, str]) -> None:
     """Sign in through the login form, as a person would."""
     page.goto("/login")
