@@ -199,8 +199,6 @@ class Gantt:
                 "holiday": holiday, "holiday_label": _fit(holiday, day_width) if holiday else "",
             })
             for hour in range(self.first_hour, self.last_hour, step):
-                if hour == self.first_hour and i == 0 and step > 1:
-                    continue
                 tx = x + (hour - self.first_hour) / (self.last_hour - self.first_hour) * day_width
                 self.chart.ticks.append((tx, f"{hour:02d}:00"))
 

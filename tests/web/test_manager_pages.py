@@ -409,3 +409,16 @@ def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_with
     from factoryshare.models import Downtime
 
     assert db.query(Downtime).filter_by(machine_id=machine.id).count() == 1
+
+
+def test_the_now_line_is_drawn_on_today_and_not_on_another_day(
+        client, make_user, make_house, make_machine):
+    # A house open round the clock shows whole days, so now is always on today's chart.
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    always = {day: [["00:00", "24:00"]] for day in days}
+    house = make_house(opening_hours=always)
+    make_machine(house=house, name="Oven Roti")
+    sign_in(client, make_user(Role.manager, houses=[house]))
+    assert '<line class="now"' in client.get("/manager/timeline").get_data(as_text=True)
+    assert '<line class="now"' not in client.get(
+        "/manager/timeline?day=2030-09-10").get_data(as_text=True)
