@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingStatus
@@ -422,3 +423,36 @@ def test_the_now_line_is_drawn_on_today_and_not_on_another_day(
     assert '<line class="now"' in client.get("/manager/timeline").get_data(as_text=True)
     assert '<line class="now"' not in client.get(
         "/manager/timeline?day=2030-09-10").get_data(as_text=True)
+
+
+def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_moved(
+        client, db, session_factory, make_user, make_machine, make_member, make_product,
+        make_production_request):
+    from factoryshare import worker
+    from factoryshare.models.bookings import Booking
+    from factoryshare.models.scheduling import ScheduleRun
+
+    manager, house, _machine = _manager_with_machine(make_user, make_machine)
+    make_machine(house=house, name="Mesin Bordir Cadangan", capabilities=["embroidery"])
+    request = _request_to_plan(house, make_member, make_product, make_production_request)
+    sign_in(client, manager)
+    plan_id = _start_run(client, house)
+    worker.run_once(session_factory, worker_id="test")
+    _post(client, f"/manager/runs/{plan_id}/publish", f"/manager/runs/{plan_id}")
+    (booking,) = db.query(Booking).filter_by(member_id=request.member_id).all()
+    # The datetime-local fields are read in the house's time (WIB).
+    start = booking.start_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    end = booking.end_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    r = _post(client, "/manager/downtimes", "/manager/downtimes", machine_id=booking.machine_id,
+              start=start.strftime("%Y-%m-%dT%H:%M"), end=end.strftime("%Y-%m-%dT%H:%M"),
+              kind="breakdown", reason="Motor terbakar", affected="keep")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "penjadwalan ulang masuk antrean" in page
+    replan = db.query(ScheduleRun).filter_by(house_id=house.id, purpose="replan").one()
+    assert f'href="/manager/runs/{replan.id}"' in page
+
+    worker.run_once(session_factory, worker_id="test")
+    page = client.get(f"/manager/runs/{replan.id}").get_data(as_text=True)
+    changes = page.split('id="run-changes"', 1)[1].split("</table>", 1)[0]
+    assert "dipindah" in changes and "Konveksi Mekar Sari" in changes
+    assert '<g class="bar moved">' in page
