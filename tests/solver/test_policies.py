@@ -143,3 +143,20 @@ def test_the_interleaved_builder_beats_whole_jobs_first_when_only_the_makespan_c
     assignments, unscheduled = greedy(problem)
     solution = Solution("feasible", None, None, 0.0, tuple(assignments), tuple(unscheduled))
     assert solver.check(problem, solution) == [] and max(x.end for x in assignments) == 85
+
+
+def test_the_greedy_start_gives_the_shared_machine_first_to_the_job_with_most_work_left():
+    from solver.greedy import _interleaved
+
+    # j0 is one short step on m1; j1 needs m1 a little longer and then m2 for a long time.
+    # Earliest finish first puts j0 on m1 and delays j1's long step; most work left does not.
+    jobs = (Job("j0", (Operation("j0/1", (Mode("m1", 1),)),)),
+            Job("j1", (Operation("j1/1", (Mode("m1", 2),)), Operation("j1/2", (Mode("m2", 10),)))))
+    problem = Problem("chain", 100, (Machine("m1"), Machine("m2")), jobs, objective=Objective(0, 1))
+    earliest_finish, _ = _interleaved(problem, Policies())
+    most_work_left, _ = _interleaved(problem, Policies(), most_work_left=True)
+    assert max(x.end for x in earliest_finish) == 13
+    assert max(x.end for x in most_work_left) == 12
+    assignments, unscheduled = greedy(problem)
+    solution = Solution("feasible", None, None, 0.0, tuple(assignments), tuple(unscheduled))
+    assert solver.check(problem, solution) == [] and max(x.end for x in assignments) == 12
