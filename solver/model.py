@@ -1,8 +1,10 @@
 """The CP-SAT model of a factoryshare problem, warm-started from the greedy schedule.
 
-- One start variable per operation, shared by its optional intervals: one per (mode, open
-  window the mode fits in). Exactly one is present, so an operation runs on one machine and
-  never spans a closed gap.
+- One start variable per operation, shared by its optional intervals, one per mode (machine).
+  Exactly one is present, so an operation runs on one machine; the chosen mode confines the
+  start to the times that keep the operation inside one open window, so it never spans a
+  closed gap. (One interval per mode and window instead made 29 intervals an operation on a
+  two-week house, and CP-SAT's presolve alone then took most of a 10 s limit.)
 - NoOverlap per machine over those intervals and the fixed ones.
 - Order with minimum lags, release dates, hard deadlines.
 - Weighted tardiness and makespan, weighted as the problem says.
@@ -25,6 +27,11 @@ from solver.check import objective_terms, objective_value
 from solver.greedy import greedy
 from solver.problem import Assignment, Policies, Problem, Solution, SolveOptions, Unscheduled
 
+# Share of the time given to neighbourhood search alone before the full search (see solve()).
+IMPROVE_SHARE = 0.8
+# Below this the full search alone runs: both phases need time to be worth their start-up.
+IMPROVE_MIN_SECONDS = 2.0
+
 _STATUS = {
     cp_model.OPTIMAL: "optimal",
     cp_model.FEASIBLE: "feasible",
@@ -35,13 +42,13 @@ _STATUS = {
 
 
 def _greedy_solution(problem: Problem, policies: Policies, assignments, unscheduled,
-                     seconds: float) -> Solution:
+                     seconds: float, greedy_seconds: float) -> Solution:
     by_op = {a.operation: a for a in assignments}
     terms = objective_terms(problem, by_op, policies)
     return Solution(status="feasible" if assignments or not problem.jobs else "unknown",
                     objective=objective_value(problem, terms, policies), bound=None, seconds=seconds,
                     assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
-                    first_feasible_seconds=seconds)
+                    first_feasible_seconds=greedy_seconds)
 
 
 def _add_load_bounds(model, problem: Problem, choice, makespan) -> None:
@@ -52,7 +59,7 @@ def _add_load_bounds(model, problem: Problem, choice, makespan) -> None:
     durations = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
     always_open = {m.id for m in problem.machines if m.open is None}
     load: dict[str, list] = defaultdict(list)
-    for (op_id, machine, _w), lit in choice.items():
+    for (op_id, machine), lit in choice.items():
         if machine in always_open:
             load[machine].append(durations[(op_id, machine)] * lit)
     for terms in load.values():
@@ -64,25 +71,28 @@ def _add_load_bounds(model, problem: Problem, choice, makespan) -> None:
         model.add(sum(total) <= len(always_open) * makespan)
 
 
-def _add_family_setup(model, policies: Policies, choice, windows, job_of, start_of, end_of) -> None:
+def _add_family_setup(model, policies: Policies, choice, span, job_of, start_of, end_of,
+                      hint, aux_hints) -> None:
     """Operations of different families on one machine are `minutes` apart, in either order.
-    Candidates in windows separated by at least that gap are apart already and need nothing."""
+    Candidates whose possible times on the machine are that far apart already need nothing."""
     gap = policies.setup.minutes  # type: ignore[union-attr]
-    per_machine: dict[str, list[tuple[str, str, int, object]]] = defaultdict(list)
-    for (op_id, machine, w), lit in choice.items():
+    per_machine: dict[str, list[tuple[str, str, object]]] = defaultdict(list)
+    for (op_id, machine), lit in choice.items():
         family = policies.family(job_of[op_id].id)
         if family is not None:
-            per_machine[machine].append((op_id, family, w, lit))
+            per_machine[machine].append((op_id, family, lit))
     for machine, items in per_machine.items():
-        wins = windows[machine]
-        for i, (op_a, fam_a, w_a, lit_a) in enumerate(items):
-            for op_b, fam_b, w_b, lit_b in items[i + 1:]:
+        for i, (op_a, fam_a, lit_a) in enumerate(items):
+            first_a, last_a = span[(op_a, machine)]
+            for op_b, fam_b, lit_b in items[i + 1:]:
                 if fam_a == fam_b or op_a == op_b:
                     continue
-                first, second = sorted((w_a, w_b))
-                if first != second and wins[second][0] - wins[first][1] >= gap:
+                first_b, last_b = span[(op_b, machine)]
+                if first_b - last_a >= gap or first_a - last_b >= gap:
                     continue
                 a_first = model.new_bool_var(f"order_{op_a}_{op_b}_{machine}")
+                a, b = hint.get(op_a), hint.get(op_b)
+                aux_hints.append((a_first, int(a is not None and b is not None and a.end <= b.start)))
                 model.add(end_of[op_a] + gap <= start_of[op_b]).only_enforce_if([a_first, lit_a, lit_b])
                 model.add(end_of[op_b] + gap <= start_of[op_a]).only_enforce_if([a_first.Not(), lit_a, lit_b])
 
@@ -95,7 +105,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     hint_assignments, hint_unscheduled = greedy(problem, policies)
     greedy_seconds = time.perf_counter() - started
     if not problem.jobs:
-        return _greedy_solution(problem, policies, [], [], greedy_seconds)
+        return _greedy_solution(problem, policies, [], [], greedy_seconds, greedy_seconds)
     hint = {a.operation: a for a in hint_assignments}
     greedy_reasons = {u.job: u.reason for u in hint_unscheduled}
 
@@ -113,13 +123,20 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     windows = {m.id: tuple((ws, min(we, horizon)) for ws, we in problem.windows(m.id) if ws < horizon)
                for m in problem.machines}
 
-    choice: dict[tuple[str, str, int], cp_model.IntVar] = {}
+    # The chosen machine of each operation; where on it the operation may run, first to last.
+    choice: dict[tuple[str, str], cp_model.IntVar] = {}
+    span: dict[tuple[str, str], tuple[int, int]] = {}
     start_of: dict[str, cp_model.IntVar] = {}
     end_of: dict[str, cp_model.IntVar] = {}
     present: dict[str, cp_model.IntVar] = {}
     impossible: dict[str, str] = {}
     tardiness_terms = []
+    # Hints for the variables that only follow from the schedule: with every variable hinted,
+    # CP-SAT takes the greedy schedule as its first solution at once (an incomplete hint is only
+    # a search guide, and neighbourhood search alone would start from nothing).
+    aux_hints: list[tuple[cp_model.IntVar, int]] = []
     makespan = model.new_int_var(0, horizon, "makespan")
+    aux_hints.append((makespan, max((a.end for a in hint_assignments), default=0)))
     for job in problem.jobs:
         placed = model.new_bool_var(f"placed_{job.id}")
         if all_placed_by_greedy:
@@ -136,16 +153,19 @@ def solve(problem: Problem, options: SolveOptions | None = None,
             start_of[op.id], end_of[op.id] = start, end
             lits = []
             for mode in op.modes:
-                for w, (ws, we) in enumerate(windows[mode.machine]):
-                    if we - ws < mode.duration or we <= lo or ws >= hi:
-                        continue
-                    lit = model.new_bool_var(f"x_{op.id}_{mode.machine}_{w}")
-                    choice[(op.id, mode.machine, w)] = lit
-                    lits.append(lit)
-                    intervals[mode.machine].append(
-                        model.new_optional_interval_var(start, mode.duration, end, lit, f"i_{op.id}_{mode.machine}_{w}"))
-                    model.add(start >= ws).only_enforce_if(lit)
-                    model.add(end <= we).only_enforce_if(lit)
+                # The starts that keep the operation inside one open window of this machine.
+                starts = [(max(ws, lo), we - mode.duration) for ws, we in windows[mode.machine]
+                          if max(ws, lo) <= we - mode.duration and ws < hi]
+                if not starts:
+                    continue
+                lit = model.new_bool_var(f"x_{op.id}_{mode.machine}")
+                choice[(op.id, mode.machine)] = lit
+                span[(op.id, mode.machine)] = (min(a for a, _ in starts), max(b for _, b in starts) + mode.duration)
+                lits.append(lit)
+                intervals[mode.machine].append(
+                    model.new_optional_interval_var(start, mode.duration, end, lit, f"i_{op.id}_{mode.machine}"))
+                model.add_linear_expression_in_domain(
+                    start, cp_model.Domain.from_intervals([list(r) for r in starts])).only_enforce_if(lit)
             if not lits:
                 impossible[job.id] = f"operation {op.id} fits in no open window of its machines"
                 model.add(placed == 0)
@@ -163,6 +183,8 @@ def solve(problem: Problem, options: SolveOptions | None = None,
             late = model.new_int_var(0, horizon, f"late_{job.id}")
             model.add(late >= previous_end - job.due).only_enforce_if(placed)
             tardiness_terms.append(job.weight * late)
+            last = hint.get(job.operations[-1].id)
+            aux_hints.append((late, max(0, last.end - job.due) if last else 0))
     for machine, ivs in intervals.items():
         if len(ivs) > 1:
             model.add_no_overlap(ivs)
@@ -171,11 +193,11 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     job_of = {o.id: j for j in problem.jobs for o in j.operations}
     duration_on = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
     if policies.setup is not None and policies.setup.minutes > 0:
-        _add_family_setup(model, policies, choice, windows, job_of, start_of, end_of)
+        _add_family_setup(model, policies, choice, span, job_of, start_of, end_of, hint, aux_hints)
     for cap in policies.share_caps:
         machines = set(cap.machines)
         per_owner: dict[str, list] = defaultdict(list)
-        for (op_id, machine, _w), lit in choice.items():
+        for (op_id, machine), lit in choice.items():
             if machine in machines:
                 per_owner[job_of[op_id].owner or ""].append(duration_on[(op_id, machine)] * lit)
         for terms in per_owner.values():
@@ -191,9 +213,12 @@ def solve(problem: Problem, options: SolveOptions | None = None,
             moved = model.new_int_var(0, horizon, f"moved_{before.operation}")
             model.add(moved >= start_of[before.operation] - before.start).only_enforce_if(placed)
             model.add(moved >= before.start - start_of[before.operation]).only_enforce_if(placed)
-            same = [lit for (o, m, _w), lit in choice.items() if o == before.operation and m == before.machine]
+            same = choice.get((before.operation, before.machine))
             changed = model.new_bool_var(f"changed_{before.operation}")
-            model.add(changed + sum(same) >= placed)
+            model.add(changed + (same if same is not None else 0) >= placed)
+            now = hint.get(before.operation)
+            aux_hints.append((moved, abs(now.start - before.start) if now else 0))
+            aux_hints.append((changed, int(now is not None and now.machine != before.machine)))
             stability_cost.append(st.weight * (moved + st.machine_change * changed))
             stability_worst += st.weight * (horizon + st.machine_change)
 
@@ -208,34 +233,79 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     # Warm start from the greedy schedule.
     for job in problem.jobs:
         model.add_hint(present[job.id], job.id not in greedy_reasons)
-    for (op_id, machine, w), lit in choice.items():
+    for (op_id, machine), lit in choice.items():
         a = hint.get(op_id)
-        ws, we = windows[machine][w]
-        model.add_hint(lit, a is not None and a.machine == machine and ws <= a.start and a.end <= we)
+        model.add_hint(lit, a is not None and a.machine == machine)
     for op_id, a in hint.items():
         model.add_hint(start_of[op_id], a.start)
         model.add_hint(end_of[op_id], a.end)
+    for op_id in start_of.keys() - hint.keys():
+        # An operation of a job the greedy left out: absent, so any value does.
+        model.add_hint(start_of[op_id], 0)
+        model.add_hint(end_of[op_id], 0)
+    for var, value in aux_hints:
+        model.add_hint(var, value)
 
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.max_time_in_seconds = max(0.05, options.time_limit - greedy_seconds)
-    params.num_workers = max(1, options.workers)
-    params.random_seed = options.seed
-    # The load cuts are worth having in the LP from the start (mk06-mk10, 10 s, 2 workers:
-    # mean mk10 makespan 225 against 234 with lazy constraints, 4 seeds each).
-    params.add_lp_constraints_lazily = False
-    params.log_search_progress = options.log
-    first = {}
+    calendar = any(m.open is not None for m in problem.machines)
+    remaining = max(0.05, options.time_limit - greedy_seconds)
+    first: dict[str, float] = {}
 
     class _First(cp_model.CpSolverSolutionCallback):
         def on_solution_callback(self) -> None:
             first.setdefault("t", time.perf_counter() - started)
 
-    status = solver.solve(model, _First())
+    def run(seconds: float, lns_only: bool) -> tuple[int, cp_model.CpSolver]:
+        cp = cp_model.CpSolver()
+        params = cp.parameters
+        params.max_time_in_seconds = max(0.05, seconds)
+        params.num_workers = max(1, options.workers)
+        params.random_seed = options.seed
+        # The load cuts are worth having in the LP from the start (mk06-mk10, 10 s, 2 workers:
+        # mean mk10 makespan 225 against 234 with lazy constraints, 4 seeds each).
+        params.add_lp_constraints_lazily = False
+        if calendar:
+            # Probing the window domains in presolve took 2-8 s of a 10 s limit on a two-week
+            # house of 17 machines and 140 jobs and left no time to improve on the greedy
+            # schedule (objective 84 370; 33 500 without it). On always-open shops it pays:
+            # Brandimarte mk10 217 against 220 without it, mean of 3 seeds.
+            params.cp_model_probing_level = 0
+        params.use_lns_only = lns_only
+        params.log_search_progress = options.log
+        return cp.solve(model, _First()), cp
+
+    # Improve, then prove: with two workers CP-SAT gives one thread to the LP-based search
+    # and shares the other among a dozen neighbourhood searches, which is where a makespan
+    # improves. So most of the time goes to neighbourhood search alone, started from the
+    # greedy schedule; the rest to the full search started from the best schedule found,
+    # which brings the lower bound (and proves optimality when the load cuts suffice).
+    # Brandimarte mk06/mk10, 3 seeds: mean makespan 59.7/218.7 against 61/228.7 with the
+    # full search alone, at the same deterministic time.
+    found = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if remaining >= IMPROVE_MIN_SECONDS and options.workers >= 2 and all_placed_by_greedy:
+        status, solver = run(remaining * IMPROVE_SHARE, lns_only=True)
+        if status in found:
+            variables = [model.get_int_var_from_proto_index(i)
+                         for i in range(len(model.proto.variables))]
+            best = [solver.value(v) for v in variables]
+            model.clear_hints()
+            for var, value in zip(variables, best):
+                model.add_hint(var, value)
+        left = options.time_limit - (time.perf_counter() - started)
+        prove_status, prover = run(left, lns_only=False)
+        bound_value = prover.best_objective_bound
+        if prove_status in found and (status not in found
+                                      or prover.objective_value <= solver.objective_value):
+            status, solver = prove_status, prover
+        elif status in found and bound_value >= solver.objective_value:
+            status = cp_model.OPTIMAL
+    else:
+        status, solver = run(remaining, lns_only=False)
+        bound_value = solver.best_objective_bound
     seconds = time.perf_counter() - started
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if status not in found:
         # CP-SAT found nothing in time: the greedy schedule is still valid.
-        return _greedy_solution(problem, policies, hint_assignments, hint_unscheduled, seconds)
+        return _greedy_solution(problem, policies, hint_assignments, hint_unscheduled, seconds,
+                                greedy_seconds)
 
     assignments: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
@@ -246,12 +316,13 @@ def solve(problem: Problem, options: SolveOptions | None = None,
             continue
         for op in job.operations:
             s, e = solver.value(start_of[op.id]), solver.value(end_of[op.id])
-            machine = next(m for (o, m, w), lit in choice.items() if o == op.id and solver.boolean_value(lit))
+            machine = next(mode.machine for mode in op.modes
+                           if (op.id, mode.machine) in choice and solver.boolean_value(choice[(op.id, mode.machine)]))
             assignments.append(Assignment(op.id, machine, s, e))
     terms = objective_terms(problem, {a.operation: a for a in assignments}, policies)
     objective = objective_value(problem, terms, policies)
     all_placed = not unscheduled
-    bound = int(solver.best_objective_bound) if all_placed else None
+    bound = int(bound_value) if all_placed else None
     if bound is not None:
         bound = min(bound, objective)
     return Solution(
