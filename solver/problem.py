@@ -102,6 +102,14 @@ class Solution:
     terms: dict[str, int] = field(default_factory=dict)
     first_feasible_seconds: float | None = None
 
+    @property
+    def gap(self) -> float | None:
+        """How far the objective may still be from the optimum, as a share of it:
+        (objective - bound) / objective; 0 when proven optimal, None without a bound."""
+        if self.bound is None or self.objective is None:
+            return None
+        return (self.objective - self.bound) / self.objective if self.objective else 0.0
+
 
 @dataclass(frozen=True)
 class SolveOptions:

@@ -31,9 +31,7 @@ def register(cli: click.Group) -> None:
         solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers, seed=seed))
         if out is not None:
             out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
-        gap = ""
-        if solution.bound is not None and solution.objective:
-            gap = f" gap {100 * (solution.objective - solution.bound) / solution.objective:.2f} %"
+        gap = f" gap {100 * solution.gap:.2f} %" if solution.gap is not None else ""
         click.echo(
             f"{problem.name or problem_file.stem}: {solution.status}, objective {solution.objective}, "
             f"bound {solution.bound}{gap}, {len(solution.assignments)} operations placed, "

@@ -263,6 +263,7 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
         "status": solution.status,
         "objective": solution.objective,
         "bound": solution.bound,
+        "gap": round(solution.gap, 4) if solution.gap is not None else None,
         "seconds": round(solution.seconds, 3),
         "jobs": len(problem.jobs),
         "scheduled": len(scheduled),

@@ -52,6 +52,8 @@ def test_a_run_places_every_request_inside_opening_hours_and_around_existing_boo
         assert not (local_start.date() == MONDAY.date() and local_start.time() < dt.time(12))
     assert run.kpis["scheduled"] == 3
     assert run.kpis["on_time_share"] == 1.0
+    # Three small jobs: proven optimal, so nothing is left between objective and bound.
+    assert run.kpis["status"] == "optimal" and run.kpis["gap"] == 0
     assert set(run.kpis["utilisation"]) == {f"machine-{m.id}" for m in sewing}
 
 

@@ -202,6 +202,7 @@ def test_the_solve_command_writes_the_solution_and_prints_a_summary(tmp_path):
     result = CliRunner().invoke(cli, ["solve", str(problem_file), "--time-limit", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "optimal" in result.output and "1 jobs unscheduled" not in result.output
+    assert "gap 0.00 %" in result.output
     written = json.loads(out.read_text())
     assert written["format"] == "factoryshare-solution/1"
     assert solver.check(solver.problem_from_dict(EXAMPLE), solver.solution_from_dict(written)) == []
