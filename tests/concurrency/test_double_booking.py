@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict
 from factoryshare.models import (
+    ApiToken,
     AuditEvent,
     Capability,
     Machine,
@@ -21,6 +24,7 @@ from factoryshare.models import (
     ProductionHouse,
     Role,
     Sector,
+    User,
 )
 from factoryshare.models.bookings import Booking
 from factoryshare.services import bookings
@@ -87,6 +91,86 @@ def test_twenty_clients_booking_the_same_slot_get_one_success_and_nineteen_confl
             s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
                                                AuditEvent.object_id.in_(booking_ids)))
             s.execute(delete(Booking).where(Booking.machine_id == machine_id))
+            s.execute(delete(Member).where(Member.id.in_(member_ids)))
+            s.execute(delete(Machine).where(Machine.id == machine_id))
+            s.execute(delete(ProductionHouse).where(ProductionHouse.id == house_id))
+            s.execute(delete(Capability).where(Capability.id == cap_id))
+            s.commit()
+
+
+def test_twenty_members_posting_the_same_slot_over_http_get_one_201_and_nineteen_409s(
+    engine, is_postgres, settings, password_hash
+):
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
+    from api import create_app
+
+    with Session(engine, expire_on_commit=False) as s:
+        house = ProductionHouse(name="Race House HTTP", timezone="Asia/Jakarta",
+                                opening_hours=HOURS, slot_minutes=30)
+        cap = Capability(code="race_sewing_http", name="race sewing over http")
+        machine = Machine(house=house, code="RH-1", name="Race HTTP", hourly_rate=10_000,
+                          capabilities=[cap])
+        s.add(machine)
+        s.flush()
+        members = [
+            Member(house_id=house.id, business_name=f"UD Race HTTP {i}", nib=f"98{i:011d}",
+                   owner_name="Race", owner_nik=f"3202{i:012d}", sector=Sector.fashion)
+            for i in range(20)
+        ]
+        s.add_all(members)
+        s.flush()
+        users = [User(email=f"race-http-{i}@example.id", name=f"Race {i}",
+                      password_hash=password_hash, role=Role.member, member_id=m.id,
+                      language="id", is_active=True, failed_logins=0)
+                 for i, m in enumerate(members)]
+        s.add_all(users)
+        s.flush()
+        tokens = []
+        for user in users:
+            token = secrets.token_urlsafe(32)
+            s.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                           expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)))
+            tokens.append(token)
+        s.commit()
+        house_id, cap_id, machine_id = house.id, cap.id, machine.id
+        member_ids, user_ids = [m.id for m in members], [u.id for u in users]
+    # The app commits for real here: each request is its own transaction, as in production.
+    app = create_app(settings, session_factory=sessionmaker(bind=engine, expire_on_commit=False))
+    day = working_day()
+    body = {"machine_id": machine_id, "start": at(day, "09:00").isoformat(),
+            "end": at(day, "10:00").isoformat()}
+    barrier = threading.Barrier(20)
+    answers: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+
+    def client(token: str) -> None:
+        http = app.test_client()
+        barrier.wait()
+        response = http.post("/api/v1/bookings", json=body,
+                             headers={"Authorization": f"Bearer {token}"})
+        with lock:
+            answers.append((response.status_code, (response.get_json() or {}).get("code")))
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in tokens]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(answers, key=lambda a: a[0]) == (
+            [(201, None)] + [(409, "booking_conflict")] * 19)
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(Booking)
+                            .where(Booking.machine_id == machine_id)) == 1
+    finally:
+        with Session(engine) as s:
+            booking_ids = [str(i) for i in s.scalars(select(Booking.id).where(Booking.machine_id == machine_id))]
+            s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
+                                               AuditEvent.object_id.in_(booking_ids)))
+            s.execute(delete(Booking).where(Booking.machine_id == machine_id))
+            s.execute(delete(ApiToken).where(ApiToken.user_id.in_(user_ids)))
+            s.execute(delete(User).where(User.id.in_(user_ids)))
             s.execute(delete(Member).where(Member.id.in_(member_ids)))
             s.execute(delete(Machine).where(Machine.id == machine_id))
             s.execute(delete(ProductionHouse).where(ProductionHouse.id == house_id))
