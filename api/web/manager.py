@@ -508,8 +508,10 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
                       start=when(a.start_at, house), end=hm(a.end_at, house), change=words[change])
             if change != "unchanged":
                 proposal.append((a, "moved" if change == "moved" else "proposed", title, name))
-        published_chart = house_timeline(house, shown_days, RUN_DAY_WIDTH)[0]
-        proposal_chart = house_timeline(house, shown_days, RUN_DAY_WIDTH, proposal)[0]
+        # A short proposal gets the width of the day view; a long one scrolls sideways.
+        width = max(RUN_DAY_WIDTH, DAY_VIEW_WIDTH / len(shown_days))
+        published_chart = house_timeline(house, shown_days, width)[0]
+        proposal_chart = house_timeline(house, shown_days, width, proposal)[0]
     utilisation = []
     for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
         machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
