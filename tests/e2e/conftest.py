@@ -42,6 +42,7 @@ MEMBER = ("asep@sukaregangleather.id", "demo-anggota-2026")
 OTHER_MEMBER = ("ketut@kakaonusa.id", "demo-anggota-2026")
 MANAGER = ("manajer.garut@factoryshare.id", "demo-manajer-2026")
 AGGREGATOR = ("pembiayaan@mitranusantara.coop.id", "demo-agregator-2026")
+ADMIN = ("admin@factoryshare.id", "demo-admin-2026")
 
 
 def _missing_browser() -> str | None:
