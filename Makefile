@@ -49,6 +49,7 @@ test: test-install
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/solver_bench.py --time-limit 10 --workers 2 --seeds 3
+	$(BIN)/python benchmarks/solver_bench.py --house small,medium,large,xl --time-limit 10 --workers 2 --seeds 3
 
 # Extract the pages' texts, merge them into each language's catalogue and compile it.
 translations: install
