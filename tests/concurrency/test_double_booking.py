@@ -33,69 +33,113 @@ from tests.factories.bookings import at, working_day
 HOURS = {d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
+class RaceHouse:
+    """A house with one machine and twenty members (each with a signed-in user), committed for
+    real so that concurrent sessions see it; `remove()` deletes all of it and its bookings."""
+
+    def __init__(self, engine, tag: str, password_hash: str) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+        with Session(engine, expire_on_commit=False) as s:
+            house = ProductionHouse(name=f"Race House {tag}", timezone="Asia/Jakarta",
+                                    opening_hours=HOURS, slot_minutes=30)
+            cap = Capability(code=f"race_sewing_{tag}", name=f"race sewing {tag}")
+            machine = Machine(house=house, code=f"R-{tag}", name="Race", hourly_rate=10_000,
+                              capabilities=[cap])
+            s.add(machine)
+            s.flush()
+            members = [
+                Member(house_id=house.id, business_name=f"UD Race {tag} {i}",
+                       nib=f"9{len(tag)}{i:011d}", owner_name="Race",
+                       owner_nik=f"320{len(tag)}{i:012d}", sector=Sector.fashion)
+                for i in range(20)
+            ]
+            s.add_all(members)
+            s.flush()
+            users = [User(email=f"race-{tag}-{i}@example.id", name=f"Race {i}",
+                          password_hash=password_hash, role=Role.member, member_id=m.id,
+                          language="id", is_active=True, failed_logins=0)
+                     for i, m in enumerate(members)]
+            s.add_all(users)
+            s.flush()
+            self.tokens = []
+            for user in users:
+                token = secrets.token_urlsafe(32)
+                s.add(ApiToken(user_id=user.id,
+                               token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                               expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)))
+                self.tokens.append(token)
+            s.commit()
+            self.house_id, self.cap_id, self.machine_id = house.id, cap.id, machine.id
+            self.member_ids, self.user_ids = [m.id for m in members], [u.id for u in users]
+
+    def bookings_held(self) -> int:
+        with Session(self.engine) as s:
+            return s.scalar(select(func.count()).select_from(Booking)
+                            .where(Booking.machine_id == self.machine_id)) or 0
+
+    def remove(self) -> None:
+        with Session(self.engine) as s:
+            booking_ids = [str(i) for i in s.scalars(
+                select(Booking.id).where(Booking.machine_id == self.machine_id))]
+            s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
+                                               AuditEvent.object_id.in_(booking_ids)))
+            s.execute(delete(Booking).where(Booking.machine_id == self.machine_id))
+            s.execute(delete(ApiToken).where(ApiToken.user_id.in_(self.user_ids)))
+            s.execute(delete(User).where(User.id.in_(self.user_ids)))
+            s.execute(delete(Member).where(Member.id.in_(self.member_ids)))
+            s.execute(delete(Machine).where(Machine.id == self.machine_id))
+            s.execute(delete(ProductionHouse).where(ProductionHouse.id == self.house_id))
+            s.execute(delete(Capability).where(Capability.id == self.cap_id))
+            s.commit()
+
+
+def _all_at_once(work, arguments) -> list:  # type: ignore[no-untyped-def]
+    """Run `work(argument)` in one thread per argument, all released together; the answers."""
+    barrier = threading.Barrier(len(arguments))
+    answers: list = []
+    lock = threading.Lock()
+
+    def run(argument) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        answer = work(argument)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in arguments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers
+
+
 def test_twenty_clients_booking_the_same_slot_get_one_success_and_nineteen_conflicts(
-    engine, is_postgres
+    engine, is_postgres, password_hash
 ):
     if not is_postgres:
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
-    with Session(engine, expire_on_commit=False) as s:
-        house = ProductionHouse(name="Race House H5", timezone="Asia/Jakarta",
-                                opening_hours=HOURS, slot_minutes=30)
-        cap = Capability(code="race_sewing_h5", name="race sewing")
-        machine = Machine(house=house, code="R-1", name="Race", hourly_rate=10_000,
-                          capabilities=[cap])
-        s.add(machine)
-        s.flush()
-        members = [
-            Member(house_id=house.id, business_name=f"UD Race {i}", nib=f"99{i:011d}",
-                   owner_name="Race", owner_nik=f"3201{i:012d}", sector=Sector.fashion)
-            for i in range(20)
-        ]
-        s.add_all(members)
-        s.commit()
-        ids = (house.id, cap.id, machine.id, [m.id for m in members])
-    house_id, cap_id, machine_id, member_ids = ids
+    race = RaceHouse(engine, "svc", password_hash)
     day = working_day()
     start, end = at(day, "09:00"), at(day, "10:00")
-    barrier = threading.Barrier(20)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def client(member_id: int) -> None:
+    def client(member_id: int) -> str:
         actor = Actor(user_id=None, role=Role.member, member_id=member_id)
         with Session(engine, expire_on_commit=False) as session:
-            barrier.wait()
             try:
-                bookings.create_booking(session, actor, machine_id=machine_id, start=start, end=end)
+                bookings.create_booking(session, actor, machine_id=race.machine_id,
+                                        start=start, end=end)
                 session.commit()
-                result = "created"
+                return "created"
             except Conflict as exc:
                 session.rollback()
-                result = exc.code
-        with lock:
-            outcomes.append(result)
+                return exc.code
 
-    threads = [threading.Thread(target=client, args=(m,)) for m in member_ids]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        outcomes = _all_at_once(client, race.member_ids)
         assert sorted(outcomes) == ["booking_conflict"] * 19 + ["created"]
-        with Session(engine) as s:
-            assert s.scalar(select(func.count()).select_from(Booking)
-                            .where(Booking.machine_id == machine_id)) == 1
+        assert race.bookings_held() == 1
     finally:
-        with Session(engine) as s:
-            booking_ids = [str(i) for i in s.scalars(select(Booking.id).where(Booking.machine_id == machine_id))]
-            s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
-                                               AuditEvent.object_id.in_(booking_ids)))
-            s.execute(delete(Booking).where(Booking.machine_id == machine_id))
-            s.execute(delete(Member).where(Member.id.in_(member_ids)))
-            s.execute(delete(Machine).where(Machine.id == machine_id))
-            s.execute(delete(ProductionHouse).where(ProductionHouse.id == house_id))
-            s.execute(delete(Capability).where(Capability.id == cap_id))
-            s.commit()
+        race.remove()
 
 
 def test_twenty_members_posting_the_same_slot_over_http_get_one_201_and_nineteen_409s(
@@ -105,77 +149,25 @@ def test_twenty_members_posting_the_same_slot_over_http_get_one_201_and_nineteen
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
     from api import create_app
 
-    with Session(engine, expire_on_commit=False) as s:
-        house = ProductionHouse(name="Race House HTTP", timezone="Asia/Jakarta",
-                                opening_hours=HOURS, slot_minutes=30)
-        cap = Capability(code="race_sewing_http", name="race sewing over http")
-        machine = Machine(house=house, code="RH-1", name="Race HTTP", hourly_rate=10_000,
-                          capabilities=[cap])
-        s.add(machine)
-        s.flush()
-        members = [
-            Member(house_id=house.id, business_name=f"UD Race HTTP {i}", nib=f"98{i:011d}",
-                   owner_name="Race", owner_nik=f"3202{i:012d}", sector=Sector.fashion)
-            for i in range(20)
-        ]
-        s.add_all(members)
-        s.flush()
-        users = [User(email=f"race-http-{i}@example.id", name=f"Race {i}",
-                      password_hash=password_hash, role=Role.member, member_id=m.id,
-                      language="id", is_active=True, failed_logins=0)
-                 for i, m in enumerate(members)]
-        s.add_all(users)
-        s.flush()
-        tokens = []
-        for user in users:
-            token = secrets.token_urlsafe(32)
-            s.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                           expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)))
-            tokens.append(token)
-        s.commit()
-        house_id, cap_id, machine_id = house.id, cap.id, machine.id
-        member_ids, user_ids = [m.id for m in members], [u.id for u in users]
+    race = RaceHouse(engine, "http", password_hash)
     # The app commits for real here: each request is its own transaction, as in production.
     app = create_app(settings, session_factory=sessionmaker(bind=engine, expire_on_commit=False))
     day = working_day()
-    body = {"machine_id": machine_id, "start": at(day, "09:00").isoformat(),
+    body = {"machine_id": race.machine_id, "start": at(day, "09:00").isoformat(),
             "end": at(day, "10:00").isoformat()}
-    barrier = threading.Barrier(20)
-    answers: list[tuple[int, str | None]] = []
-    lock = threading.Lock()
 
-    def client(token: str) -> None:
-        http = app.test_client()
-        barrier.wait()
-        response = http.post("/api/v1/bookings", json=body,
-                             headers={"Authorization": f"Bearer {token}"})
-        with lock:
-            answers.append((response.status_code, (response.get_json() or {}).get("code")))
+    def client(token: str) -> tuple[int, str | None]:
+        response = app.test_client().post("/api/v1/bookings", json=body,
+                                          headers={"Authorization": f"Bearer {token}"})
+        return response.status_code, (response.get_json() or {}).get("code")
 
-    threads = [threading.Thread(target=client, args=(t,)) for t in tokens]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        answers = _all_at_once(client, race.tokens)
         assert sorted(answers, key=lambda a: a[0]) == (
             [(201, None)] + [(409, "booking_conflict")] * 19)
-        with Session(engine) as s:
-            assert s.scalar(select(func.count()).select_from(Booking)
-                            .where(Booking.machine_id == machine_id)) == 1
+        assert race.bookings_held() == 1
     finally:
-        with Session(engine) as s:
-            booking_ids = [str(i) for i in s.scalars(select(Booking.id).where(Booking.machine_id == machine_id))]
-            s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
-                                               AuditEvent.object_id.in_(booking_ids)))
-            s.execute(delete(Booking).where(Booking.machine_id == machine_id))
-            s.execute(delete(ApiToken).where(ApiToken.user_id.in_(user_ids)))
-            s.execute(delete(User).where(User.id.in_(user_ids)))
-            s.execute(delete(Member).where(Member.id.in_(member_ids)))
-            s.execute(delete(Machine).where(Machine.id == machine_id))
-            s.execute(delete(ProductionHouse).where(ProductionHouse.id == house_id))
-            s.execute(delete(Capability).where(Capability.id == cap_id))
-            s.commit()
+        race.remove()
 
 
 ranges = st.lists(
