@@ -30,13 +30,14 @@ from solver.problem import (
     Solution,
     SolveOptions,
     Stability,
+    UNSCHEDULED_KINDS,
     Unscheduled,
 )
 
 __all__ = [
     "Assignment", "FixedInterval", "Job", "Machine", "Mode", "Objective", "Operation",
     "FamilySetup", "Policies", "Problem", "ProblemFormatError", "ShareCap", "Solution",
-    "SolveOptions", "Stability", "Unscheduled", "check",
+    "SolveOptions", "Stability", "UNSCHEDULED_KINDS", "Unscheduled", "check",
     "problem_from_dict", "problem_to_dict", "read_brandimarte", "solution_from_dict",
     "solution_to_dict", "solve",
 ]

@@ -112,9 +112,15 @@ class _State:
             self.share_used[(k, owner)] += sign * (a.end - a.start)
 
 
-def _no_fit(op: Operation, earliest: int, capped: bool) -> str:
-    return (f"operation {op.id} would take its owner above a share cap" if capped else
-            f"operation {op.id} fits in no open window of its machines after {earliest}")
+def _no_fit(job_id: str, op: Operation, earliest: int, capped: bool) -> Unscheduled:
+    if capped:
+        return Unscheduled(job_id, f"operation {op.id} would take its owner above a share cap", "share_cap")
+    return Unscheduled(job_id, f"operation {op.id} fits in no open window of its machines after {earliest}",
+                       "no_window")
+
+
+def _too_late(job_id: str, end: int, deadline: int) -> Unscheduled:
+    return Unscheduled(job_id, f"the earliest finish found ({end}) is after the deadline {deadline}", "deadline")
 
 
 def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment], list[Unscheduled]]:
@@ -125,24 +131,24 @@ def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment],
     for job in sorted(problem.jobs, key=_job_order):
         placed: list[Assignment] = []
         earliest = job.release
-        reason = None
+        left_out: Unscheduled | None = None
         family = policies.family(job.id)
         owner = job.owner or ""
         for op in job.operations:
             earliest += op.min_lag if placed else 0
             best, capped = state.best_mode(op, earliest, family, owner)
             if best is None:
-                reason = _no_fit(op, earliest, capped)
+                left_out = _no_fit(job.id, op, earliest, capped)
                 break
             placed.append(best)
             state.place(best, family, owner)
             earliest = best.end
-        if reason is None and job.deadline is not None and placed[-1].end > job.deadline:
-            reason = f"the earliest finish found ({placed[-1].end}) is after the deadline {job.deadline}"
-        if reason is not None:
+        if left_out is None and job.deadline is not None and placed[-1].end > job.deadline:
+            left_out = _too_late(job.id, placed[-1].end, job.deadline)
+        if left_out is not None:
             for a in placed:
                 state.place(a, family, owner, -1)
-            unscheduled.append(Unscheduled(job.id, reason))
+            unscheduled.append(left_out)
             continue
         assignments.extend(placed)
     return assignments, unscheduled
@@ -164,13 +170,14 @@ def _interleaved(problem: Problem, policies: Policies,
     active = set(jobs)
     unscheduled: list[Unscheduled] = []
 
-    def drop(job_id: str, reason: str) -> None:
+    def drop(left_out: Unscheduled) -> None:
+        job_id = left_out.job
         job = jobs[job_id]
         for a in placed[job_id]:
             state.place(a, policies.family(job_id), job.owner or "", -1)
         placed[job_id] = []
         active.discard(job_id)
-        unscheduled.append(Unscheduled(job_id, reason))
+        unscheduled.append(left_out)
         candidate.clear()  # freed time may give others an earlier slot
 
     while active:
@@ -183,7 +190,7 @@ def _interleaved(problem: Problem, policies: Policies,
         if failed:
             j = failed[0]
             op = jobs[j].operations[index[j]]
-            drop(j, _no_fit(op, ready[j], candidate[j][1]))
+            drop(_no_fit(j, op, ready[j], candidate[j][1]))
             continue
         j = min(active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k))  # type: ignore[union-attr]
         if most_work_left:
@@ -209,7 +216,7 @@ def _interleaved(problem: Problem, policies: Policies,
         if index[j] == len(job.operations):
             active.discard(j)
             if job.deadline is not None and a.end > job.deadline:
-                drop(j, f"the earliest finish found ({a.end}) is after the deadline {job.deadline}")
+                drop(_too_late(j, a.end, job.deadline))
     order = {job.id: n for n, job in enumerate(problem.jobs)}
     assignments = [a for j in sorted(placed, key=order.__getitem__) for a in placed[j]]
     return assignments, unscheduled

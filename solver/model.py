@@ -107,7 +107,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     if not problem.jobs:
         return _greedy_solution(problem, policies, [], [], greedy_seconds, greedy_seconds)
     hint = {a.operation: a for a in hint_assignments}
-    greedy_reasons = {u.job: u.reason for u in hint_unscheduled}
+    left_out_by_greedy = {u.job: u for u in hint_unscheduled}
 
     horizon = problem.horizon
     # A tight horizon from the greedy schedule: with every job placed and a makespan term in
@@ -129,7 +129,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     start_of: dict[str, cp_model.IntVar] = {}
     end_of: dict[str, cp_model.IntVar] = {}
     present: dict[str, cp_model.IntVar] = {}
-    impossible: dict[str, str] = {}
+    impossible: dict[str, Unscheduled] = {}
     tardiness_terms = []
     # Hints for the variables that only follow from the schedule: with every variable hinted,
     # CP-SAT takes the greedy schedule as its first solution at once (an incomplete hint is only
@@ -167,7 +167,8 @@ def solve(problem: Problem, options: SolveOptions | None = None,
                 model.add_linear_expression_in_domain(
                     start, cp_model.Domain.from_intervals([list(r) for r in starts])).only_enforce_if(lit)
             if not lits:
-                impossible[job.id] = f"operation {op.id} fits in no open window of its machines"
+                impossible[job.id] = Unscheduled(job.id, f"operation {op.id} fits in no open window of its machines",
+                                                 "no_window")
                 model.add(placed == 0)
             else:
                 model.add(sum(lits) == placed)
@@ -232,7 +233,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
 
     # Warm start from the greedy schedule.
     for job in problem.jobs:
-        model.add_hint(present[job.id], job.id not in greedy_reasons)
+        model.add_hint(present[job.id], job.id not in left_out_by_greedy)
     for (op_id, machine), lit in choice.items():
         a = hint.get(op_id)
         model.add_hint(lit, a is not None and a.machine == machine)
@@ -312,8 +313,8 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     unscheduled: list[Unscheduled] = []
     for job in problem.jobs:
         if not solver.boolean_value(present[job.id]):
-            reason = impossible.get(job.id) or greedy_reasons.get(job.id) or "it cannot be placed with the other jobs"
-            unscheduled.append(Unscheduled(job.id, reason))
+            unscheduled.append(impossible.get(job.id) or left_out_by_greedy.get(job.id)
+                               or Unscheduled(job.id, "it cannot be placed with the other jobs", "capacity"))
             continue
         for op in job.operations:
             s, e = solver.value(start_of[op.id]), solver.value(end_of[op.id])

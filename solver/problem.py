@@ -84,10 +84,25 @@ class Assignment:
     end: int
 
 
+# Why a job was left out, for whoever has to act on it (the words are in `reason`):
+# no_window - an operation fits in no open window of its machines (too long, or nothing open
+#             between its release and its deadline);
+# deadline  - the job cannot end by its deadline;
+# share_cap - placing it would take its owner above a share cap;
+# capacity  - it does not fit beside the other jobs and the fixed time;
+# unknown   - read back from a solution file, which carries the words only.
+UNSCHEDULED_KINDS = ("no_window", "deadline", "share_cap", "capacity", "unknown")
+
+
 @dataclass(frozen=True)
 class Unscheduled:
     job: str
     reason: str
+    kind: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.kind not in UNSCHEDULED_KINDS:
+            raise ValueError(f"unscheduled kind must be one of {', '.join(UNSCHEDULED_KINDS)}")
 
 
 @dataclass(frozen=True)

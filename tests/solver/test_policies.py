@@ -86,6 +86,7 @@ def test_one_member_cannot_take_more_than_its_share_of_the_scarce_fryer():
     solution = solved(problem, Policies(share_caps=(cap,)))
     assert len(solution.unscheduled) == 1
     assert solution.unscheduled[0].job.startswith("big-")
+    assert solution.unscheduled[0].kind == "share_cap"
     assert "small/1" in starts(solution)
 
 

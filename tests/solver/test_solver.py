@@ -139,7 +139,7 @@ def test_a_job_that_cannot_meet_its_deadline_is_returned_unscheduled_with_a_reas
                       objective=Objective(makespan=1))
     solution = solve_checked(problem)
     assert [u.job for u in solution.unscheduled] == ["late"]
-    assert solution.unscheduled[0].reason
+    assert solution.unscheduled[0].reason and solution.unscheduled[0].kind == "deadline"
     assert [a.operation for a in solution.assignments] == ["ok/1"]
 
 
@@ -149,6 +149,7 @@ def test_a_job_too_long_for_every_window_is_unscheduled_and_says_why():
     solution = solve_checked(problem)
     assert solution.unscheduled[0].job == "big"
     assert "window" in solution.unscheduled[0].reason
+    assert solution.unscheduled[0].kind == "no_window"
 
 
 def test_the_same_seed_and_one_worker_give_the_same_schedule():
