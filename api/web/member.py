@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
@@ -16,7 +15,6 @@ from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.models import Machine, Member, ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
-from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import bookings, calendar, machines, production_requests, solving
 
 add_nav("web.find_slot", _l("Book a machine"), roles={Role.member})
@@ -218,32 +216,11 @@ def move(booking_id: int):  # type: ignore[no-untyped-def]
                            holiday=calendar.holiday_name(day))
 
 
-def _why_not(request_ids: list[int]) -> dict[int, str]:
-    """The reason the latest finished run of each house gave for leaving a request out."""
-    reasons: dict[int, str] = {}
-    if not request_ids:
-        return reasons
-    runs = db().scalars(
-        select(ScheduleRun)
-        .where(ScheduleRun.status.in_([RunStatus.succeeded, RunStatus.published]))
-        .where(ScheduleRun.house_id == _my_house().id)
-        .order_by(ScheduleRun.id.desc())
-        .limit(1)
-    )
-    for run in runs:
-        for item in (run.kpis or {}).get("unscheduled", []):
-            job = str(item.get("job", ""))
-            if job.startswith("request-") and job[8:].isdigit() and int(job[8:]) in request_ids:
-                reasons.setdefault(int(job[8:]), str(item.get("reason", "")))
-    return reasons
-
-
 @bp.route("/production")
 @page(Role.member)
 def my_requests():  # type: ignore[no-untyped-def]
     requests_ = list(db().scalars(production_requests.list_requests(db(), actor())))
     operation_ids = [op.id for r in requests_ for op in r.operations]
     placed = solving.published_bookings(db(), operation_ids) if operation_ids else {}
-    reasons = _why_not([r.id for r in requests_ if r.status.value == "open"])
     return render_template("member/requests.html", requests=requests_, placed=placed,
-                           reasons=reasons)
+                           why_not=solving.why_not_placed(db(), requests_))

@@ -222,10 +222,43 @@ def policies_of(run: ScheduleRun) -> solver.Policies:
 
 
 def _request_ids_without_machines(session: Session, run: ScheduleRun, problem: dict[str, Any]) -> list[int]:
+    if run.purpose == "replan":
+        return []  # a re-plan places only the work a downtime hit, never the open requests
     placed = {int(j["id"].split("-")[1]) for j in problem["jobs"]}
     return [r.id for r in session.scalars(select(ProductionRequest).where(
         ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
         ProductionRequest.earliest_start < run.horizon_end)) if r.id not in placed]
+
+
+# Why the latest plan left a request out, as a member is told it (see solver.UNSCHEDULED_KINDS):
+# no_machine when no active machine of the house has a capability its routing needs.
+WHY_NOT_PLACED = ("no_machine",) + solver.UNSCHEDULED_KINDS
+
+
+def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[int, str]:
+    """For each of these open requests that the latest finished plan of its house left out,
+    why (one of WHY_NOT_PLACED). The caller passes requests it was allowed to load."""
+    waiting = {r.id: r for r in requests if r.status == RequestStatus.open}
+    why: dict[int, str] = {}
+    for house_id in {r.house_id for r in waiting.values()}:
+        run = session.scalars(
+            select(ScheduleRun)
+            .where(ScheduleRun.house_id == house_id, ScheduleRun.purpose == "plan",
+                   ScheduleRun.status.in_([RunStatus.succeeded, RunStatus.published]))
+            .order_by(ScheduleRun.id.desc()).limit(1)).first()
+        if run is None:
+            continue
+        figures = run.kpis or {}
+        for request_id in figures.get("requests_without_machine") or []:
+            if request_id in waiting:
+                why[request_id] = "no_machine"
+        for item in figures.get("unscheduled") or []:
+            job = str(item.get("job", ""))
+            request_id = int(job[8:]) if job.startswith("request-") and job[8:].isdigit() else None
+            if request_id in waiting:
+                kind = item.get("kind")
+                why.setdefault(request_id, kind if kind in solver.UNSCHEDULED_KINDS else "unknown")
+    return why
 
 
 def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
@@ -267,7 +300,7 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
         "seconds": round(solution.seconds, 3),
         "jobs": len(problem.jobs),
         "scheduled": len(scheduled),
-        "unscheduled": [{"job": u.job, "reason": u.reason} for u in solution.unscheduled],
+        "unscheduled": [{"job": u.job, "reason": u.reason, "kind": u.kind} for u in solution.unscheduled],
         "on_time_share": round(len(on_time) / len(scheduled), 4) if scheduled else None,
         "weighted_tardiness": solution.terms.get("weighted_tardiness"),
         "makespan_minutes": solution.terms.get("makespan"),

@@ -278,7 +278,7 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
     db, session_factory, make_house, make_machine, make_product, make_production_request
 ):
     from factoryshare.models.bookings import Booking, BookingStatus
-    from factoryshare.services import downtimes, scheduling
+    from factoryshare.services import downtimes, scheduling, solving
 
     house = make_house()
     machines = [make_machine(house=house, capabilities=["sewing"]) for _ in range(2)]
@@ -289,6 +289,10 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
     untouched = {b.id: (b.machine_id, b.start_at) for r, b in bookings.items()
                  if r != hit_request.id and not (b.machine_id == hit.machine_id and b.start_at < hit.end_at
                                                  and b.end_at > hit.start_at)}
+    # A request still waiting for a plan: the re-plan leaves it alone and does not call it
+    # unplaceable.
+    waiting = make_production_request(earliest_start=MONDAY, product=make_product(
+        member_id=requests[0].member_id, routing=[("sewing", 15, 5)]))
     result = downtimes.record_downtime(db, _manager(house), machine_id=hit.machine_id, start=hit.start_at,
                                        end=hit.end_at, kind="breakdown", reason="motor", affected="keep")
     db.commit()
@@ -303,6 +307,8 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
 
     problem = solver.problem_from_dict(replan.problem)
     assert {j.id for j in problem.jobs} == {f"request-{hit_request.id}"}
+    assert replan.kpis["requests_without_machine"] == []
+    assert waiting.id not in solving.why_not_placed(db, [waiting])
     assert solver.check(problem, solver.solution_from_dict(replan.solution), policies_of(replan)) == []
     (moved,) = replan.assignments
     assert not (moved.machine_id == hit.machine_id and moved.start_at < hit.end_at and moved.end_at > hit.start_at)
@@ -357,3 +363,35 @@ def test_the_worker_solves_with_the_number_of_threads_set_by_solver_workers(
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     assert seen == [1]
+
+
+def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
+    db, session_factory, client, make_house, make_machine, make_product, make_production_request,
+    make_user
+):
+    from factoryshare.models import Role
+    from factoryshare.services import solving
+    from tests.web.helpers import sign_in
+
+    house = make_house()
+    make_machine(house=house, capabilities=["sewing"])
+    member = _member_of(house, db)
+    no_machine = make_production_request(
+        earliest_start=MONDAY, product=make_product(member=member, routing=[("embroidery", 10, 2)]))
+    # Ten hours of sewing in one go; the house opens nine hours a day.
+    too_long = make_production_request(
+        earliest_start=MONDAY, quantity=10, product=make_product(member=member, routing=[("sewing", 0, 60)]))
+    placed = make_production_request(
+        earliest_start=MONDAY, product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    _run(db, house)
+    worker.run_once(session_factory, worker_id="test")
+
+    assert solving.why_not_placed(db, [no_machine, too_long, placed]) == {
+        no_machine.id: "no_machine", too_long.id: "no_window"}
+
+    # The member's page says it in the member's words (Indonesian by default).
+    sign_in(client, make_user(Role.member, member=member))
+    page = client.get("/production").get_data(as_text=True)
+    assert page.count("Tidak masuk jadwal terakhir:") == 2
+    assert "tidak ada mesin di rumah produksi ini yang dapat mengerjakan salah satu tahapnya" in page
+    assert "lebih lama daripada waktu buka mesinnya dalam sekali jalan" in page
