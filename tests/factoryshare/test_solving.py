@@ -371,7 +371,7 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
 ):
     from factoryshare.models import Role
     from factoryshare.services import solving
-    from tests.web.helpers import sign_in
+    from tests.web.helpers import csrf, sign_in
 
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
@@ -383,7 +383,7 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
         earliest_start=MONDAY, quantity=10, product=make_product(member=member, routing=[("sewing", 0, 60)]))
     placed = make_production_request(
         earliest_start=MONDAY, product=make_product(member=member, routing=[("sewing", 15, 5)]))
-    _run(db, house)
+    run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
 
     assert solving.why_not_placed(db, [no_machine, too_long, placed]) == {
@@ -395,3 +395,10 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
     assert page.count("Tidak masuk jadwal terakhir:") == 2
     assert "tidak ada mesin di rumah produksi ini yang dapat mengerjakan salah satu tahapnya" in page
     assert "lebih lama daripada waktu buka mesinnya dalam sekali jalan" in page
+
+    # The house's manager reads the same reasons on the run's page, about the member.
+    client.post("/logout", data={"csrf_token": csrf(client, "/production")})
+    sign_in(client, make_user(Role.manager, houses=[house]))
+    page = client.get(f"/manager/runs/{run.id}").get_data(as_text=True)
+    assert f"Permintaan {no_machine.id}: tidak ada mesin di rumah produksi ini" in page
+    assert f"Permintaan {too_long.id}: salah satu tahapnya lebih lama" in page
