@@ -16,6 +16,7 @@ from solver.io import (
 )
 from solver.model import solve
 from solver.problem import (
+    UNSCHEDULED_KINDS,
     Assignment,
     FamilySetup,
     FixedInterval,
@@ -30,14 +31,32 @@ from solver.problem import (
     Solution,
     SolveOptions,
     Stability,
-    UNSCHEDULED_KINDS,
     Unscheduled,
 )
 
 __all__ = [
-    "Assignment", "FixedInterval", "Job", "Machine", "Mode", "Objective", "Operation",
-    "FamilySetup", "Policies", "Problem", "ProblemFormatError", "ShareCap", "Solution",
-    "SolveOptions", "Stability", "UNSCHEDULED_KINDS", "Unscheduled", "check",
-    "problem_from_dict", "problem_to_dict", "read_brandimarte", "solution_from_dict",
-    "solution_to_dict", "solve",
+    "UNSCHEDULED_KINDS",
+    "Assignment",
+    "FamilySetup",
+    "FixedInterval",
+    "Job",
+    "Machine",
+    "Mode",
+    "Objective",
+    "Operation",
+    "Policies",
+    "Problem",
+    "ProblemFormatError",
+    "ShareCap",
+    "Solution",
+    "SolveOptions",
+    "Stability",
+    "Unscheduled",
+    "check",
+    "problem_from_dict",
+    "problem_to_dict",
+    "read_brandimarte",
+    "solution_from_dict",
+    "solution_to_dict",
+    "solve",
 ]

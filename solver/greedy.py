@@ -2,10 +2,11 @@
 
 Three builders, the best schedule kept: whole jobs in order of due date (then release, then
 weight); operations interleaved across jobs, the one that can finish first each time; and
-operations interleaved in the manner of Giffler and Thompson: of those that could start before the
-earliest possible finish, the one whose job has the most work left. Each operation goes on the mode that
-ends earliest, at the first gap of that machine inside one open window. A job that cannot be placed (no window fits, or its deadline cannot be met) is left out
-whole, with the reason.
+operations interleaved in the manner of Giffler and Thompson: of those that could start before
+the earliest possible finish, the one whose job has the most work left. Each operation goes on
+the mode that ends earliest, at the first gap of that machine inside one open window. A job
+that cannot be placed (no window fits, or its deadline cannot be met) is left out whole, with
+the reason.
 With policies, an operation keeps the cleaning gap from other families' work on its machine
 and an owner never goes above a share cap.
 """

@@ -257,7 +257,7 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
             request_id = int(job[8:]) if job.startswith("request-") and job[8:].isdigit() else None
             if request_id in waiting:
                 kind = item.get("kind")
-                why.setdefault(request_id, kind if kind in solver.UNSCHEDULED_KINDS else "unknown")
+                why.setdefault(request_id, kind if kind in WHY_NOT_PLACED else "unknown")
     return why
 
 

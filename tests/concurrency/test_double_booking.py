@@ -66,7 +66,7 @@ class RaceHouse:
                 token = secrets.token_urlsafe(32)
                 s.add(ApiToken(user_id=user.id,
                                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                               expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)))
+                               expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
                 self.tokens.append(token)
             s.commit()
             self.house_id, self.cap_id, self.machine_id = house.id, cap.id, machine.id
