@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,23 @@ ZONE_OFFSET = dt.timezone(dt.timedelta(hours=7))  # Asia/Jakarta, no daylight sa
 ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
+def ensure_database(url: str) -> None:
+    """Create the benchmark's database when it does not exist yet (a fresh machine has only
+    the server's own databases), through the server's `postgres` database."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": target.database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
 def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]]:
+    ensure_database(url)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
