@@ -253,8 +253,7 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
             if request_id in waiting:
                 why[request_id] = "no_machine"
         for item in figures.get("unscheduled") or []:
-            job = str(item.get("job", ""))
-            request_id = int(job[8:]) if job.startswith("request-") and job[8:].isdigit() else None
+            request_id = int(item["job"].split("-")[1])  # build_problem names jobs request-<id>
             if request_id in waiting:
                 kind = item.get("kind")
                 why.setdefault(request_id, kind if kind in WHY_NOT_PLACED else "unknown")
