@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import database
 from api.errors import Api, register_error_handlers
+from api.json import IdConverter, SafeJSONProvider, check_json_body
 from factoryshare.config import Settings
 from factoryshare.db import make_engine, make_session_factory
 
@@ -22,6 +23,9 @@ def create_app(
 ) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.json = SafeJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # <int:...> in a path: 1 .. 2**63-1
+    app.before_request(check_json_body)  # first: no view or hook sees a hostile body
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,

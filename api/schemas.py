@@ -11,15 +11,61 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from factoryshare.db import MAX_ID
+from factoryshare.validation import text_problem
 
 MAX_PAGE_SIZE = 100
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _storable_text(value: Any) -> None:
+    """No NUL byte (PostgreSQL refuses it) and no lone surrogate (not encodable as UTF-8)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+
+
+def _within_64_bits(field: ma.fields.Field) -> bool:
+    return any(
+        isinstance(v, validate.Range) and v.min is not None and v.max is not None
+        and INT64_MIN <= v.min and v.max <= INT64_MAX
+        for v in field.validators
+    )
+
+
+def _bound(field: ma.fields.Field) -> None:
+    """Give every text field the storable-text rule and every integer a 64-bit range,
+    inside lists, tuples and dicts too (nested schemas bind their own fields)."""
+    if isinstance(field, ma.fields.String):
+        if _storable_text not in field.validators:
+            field.validators.append(_storable_text)
+    elif isinstance(field, ma.fields.Integer):
+        if not _within_64_bits(field):
+            field.validators.append(validate.Range(min=INT64_MIN, max=INT64_MAX))
+    elif isinstance(field, ma.fields.List):
+        _bound(field.inner)
+    elif isinstance(field, ma.fields.Tuple):
+        for inner in field.tuple_fields:
+            _bound(inner)
+    elif isinstance(field, ma.fields.Mapping):
+        for inner in (field.key_field, field.value_field):
+            if inner is not None:
+                _bound(inner)
+
+
 class Schema(ma.Schema):
-    """Unknown fields are rejected, never ignored (no silent mass assignment)."""
+    """Unknown fields are rejected, never ignored (no silent mass assignment). Every text
+    field refuses NUL bytes and lone surrogates, every integer stays within 64 bits, whatever
+    the resource declares, so that no value reaches the database only to be refused there."""
 
     class Meta:
         unknown = ma.RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        if not field_obj.dump_only:
+            _bound(field_obj)
 
 
 def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802  (a field factory reads like a field)

@@ -91,3 +91,29 @@ def phone(value: object, field: str = "phone") -> str:
     if not re.fullmatch(r"[1-9]\d{7,11}", rest):
         raise _fail(field, "This phone number has the wrong number of digits.")
     return "+62" + rest
+
+
+# --- text any field may hold -------------------------------------------------------------------
+# A NUL byte is refused by PostgreSQL and a lone surrogate (an unpaired "\ud800".."\udfff" JSON
+# escape) cannot be written as UTF-8 at all; neither is ever part of a real name or note.
+
+NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
+SURROGATE_MESSAGE = "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)."
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """What makes `value` unstorable as text, or None when it is fine."""
+    if "\x00" in value:
+        return NUL_MESSAGE
+    if _SURROGATE.search(value):
+        return SURROGATE_MESSAGE
+    return None
+
+
+def clean_text(value: object, field: str) -> None:
+    """Raise ValidationFailed naming `field` when `value` is text that cannot be stored."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise _fail(field, problem)
