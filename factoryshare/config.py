@@ -20,7 +20,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "FACTORYSHARE_ENV": ("development", "`development`, `test` or `production`; production refuses unsafe defaults"),
     "DATABASE_URL": ("sqlite:///<instance>/factoryshare.db", "SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://user@host:5432/db`"),
     "SECRET_KEY": ("random per process (development only)", "signs sessions and CSRF tokens; required in production"),
-    "FACTORYSHARE_INSTANCE": ("./instance", "folder for the SQLite database, uploads and locks"),
+    "FACTORYSHARE_INSTANCE": ("./instance", "folder for the SQLite database and locks (permit documents live in the database)"),
     "TOKEN_TTL_MINUTES": ("720", "lifetime of an API bearer token"),
     "LOGIN_MAX_FAILURES": ("5", "failed logins in a row before an account is locked"),
     "LOGIN_LOCK_MINUTES": ("15", "how long a locked account stays locked"),
@@ -32,6 +32,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SMTP_FROM": ("factoryshare@localhost", "sender address of notifications"),
     "SOLVER_MAX_SECONDS": ("60", "upper bound on the time limit a schedule run may ask for"),
     "SOLVER_WORKERS": ("2", "CP-SAT worker threads per schedule run"),
+    "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER": ("52428800", "bytes of permit documents one member may keep in all (each file at most 5 MB)"),
 }
 
 
@@ -46,6 +47,13 @@ def _int(name: str, default: int, env: dict[str, str]) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def instance_path_from_env(env: dict[str, str] | None = None) -> Path:
+    """The instance folder (FACTORYSHARE_INSTANCE, else ./instance), as the app and the
+    migrations see it."""
+    env = os.environ if env is None else env
+    return Path(env.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Settings:
     smtp_from: str = "factoryshare@localhost"
     solver_max_seconds: int = 60
     solver_workers: int = 2
+    permit_documents_max_bytes_per_member: int = 50 * 1024 * 1024
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -79,7 +88,7 @@ class Settings:
             raise ConfigError(
                 f"FACTORYSHARE_ENV must be development, test or production, got {mode!r}"
             )
-        instance = Path(env.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
+        instance = instance_path_from_env(env)
         secret = env.get("SECRET_KEY", "")
         if not secret:
             if mode == "production":
@@ -112,6 +121,8 @@ class Settings:
             smtp_from=env.get("SMTP_FROM") or "factoryshare@localhost",
             solver_max_seconds=_int("SOLVER_MAX_SECONDS", 60, env),
             solver_workers=_int("SOLVER_WORKERS", 2, env),
+            permit_documents_max_bytes_per_member=_int(
+                "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER", 50 * 1024 * 1024, env),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

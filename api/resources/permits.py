@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import marshmallow as ma
 from flask import request, send_file
@@ -86,7 +87,7 @@ class PermitSchema(Schema):
     review_reason = ma.fields.String(dump_only=True, allow_none=True)
     reminders_sent = ma.fields.List(ma.fields.Integer(), dump_only=True)
     document = ma.fields.Function(
-        lambda p: None if not p.document_path else {
+        lambda p: None if not p.has_document else {
             "name": p.document_name, "mime": p.document_mime, "size": p.document_size},
         dump_only=True, allow_none=True)
     created_at = AwareDateTime(dump_only=True)
@@ -243,22 +244,35 @@ class PermitDocument(MethodView):
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(DocumentUpload, location="files")
     @blp.response(200, PermitSchema)
+    @blp.alt_response(413, description="The file is above 5 MB, or the member's documents "
+                                       "would exceed its storage cap (`document_storage_full`, "
+                                       "`details.cap_bytes` and `details.used_bytes`)")
     def post(self, files, permit_id):
-        """Upload the scanned permit (PDF, PNG or JPEG by content, at most 5 MB)"""
+        """Upload or replace the scanned permit (PDF, PNG or JPEG by content, at most 5 MB)"""
         upload = files["document"]
         content = upload.read(permits.MAX_DOCUMENT_BYTES + 1)
-        return permits.attach_document(db(), current_actor(), permit_id,
-                                       filename=upload.filename or "", content=content,
-                                       instance_path=runtime().settings.instance_path)
+        return permits.attach_document(
+            db(), current_actor(), permit_id, filename=upload.filename or "", content=content,
+            member_cap_bytes=runtime().settings.permit_documents_max_bytes_per_member)
 
     @allow()
     @blp.response(200, content_type="application/octet-stream",
                   description="The stored file, with its own content type")
     def get(self, permit_id):
         """Download the permit's document"""
-        path, mime, name = permits.document(db(), current_actor(), permit_id,
-                                            runtime().settings.instance_path)
-        return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
+        stored = permits.document(db(), current_actor(), permit_id)
+        response = send_file(io.BytesIO(stored.content), mimetype=stored.mime,
+                             as_attachment=True, download_name=stored.name, etag=False,
+                             conditional=False, max_age=0)
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.response(200, PermitSchema)
+    def delete(self, permit_id):
+        """Remove the permit's document (the permit stays)"""
+        return permits.remove_document(db(), current_actor(), permit_id)
 
 
 # -- permit types -----------------------------------------------------------------------------

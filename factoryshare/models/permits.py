@@ -10,6 +10,11 @@
 - `PermitOverride` is a house manager's audited decision to let a product be produced anyway.
 - `PermitFlag` remembers which booking or loan application the watch already flagged for a
   lapse, so that each is flagged (and notified) once.
+- `PermitDocumentContent` holds the bytes of a permit's scanned document, in the database (bytea
+  on PostgreSQL, BLOB on SQLite) and in the same transaction as the permit: a failed upload
+  leaves nothing, replacing or deleting the document or the permit removes the old bytes, and
+  any web host can serve them. The name, type and size stay on the permit, so listing permits
+  never loads the bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -126,7 +132,8 @@ class Permit(Base):
     review_reason: Mapped[str | None] = mapped_column(String(300))
     # The derived state the watch last saw (valid, expiring, expired, ...): it notifies changes.
     last_state: Mapped[str | None] = mapped_column(String(20))
-    document_path: Mapped[str | None] = mapped_column(String(300))
+    # The scanned document's metadata; its bytes are in `permit_document_contents`. A permit
+    # has a document when `document_size` is set.
     document_mime: Mapped[str | None] = mapped_column(String(50))
     document_size: Mapped[int | None] = mapped_column(Integer)
     document_name: Mapped[str | None] = mapped_column(String(200))
@@ -136,6 +143,28 @@ class Permit(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     permit_type: Mapped[PermitType] = relationship()
+    # Loaded only when read (the download); the database deletes it with the permit.
+    document_content: Mapped[PermitDocumentContent | None] = relationship(
+        back_populates="permit", cascade="all, delete-orphan", passive_deletes=True,
+        uselist=False)
+
+    @property
+    def has_document(self) -> bool:
+        return self.document_size is not None
+
+
+class PermitDocumentContent(Base):
+    """The bytes of a permit's document: one row per permit that has one."""
+
+    __tablename__ = "permit_document_contents"
+
+    permit_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("permits.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    permit: Mapped[Permit] = relationship(back_populates="document_content")
 
 
 class PermitOverride(Base):

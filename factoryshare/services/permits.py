@@ -14,31 +14,33 @@ Rules kept here:
   is active and valid over the whole booked time. A business-level type (NIB) is satisfied by
   the member's own NIB on record when no NIB permit is stored.
 - A manager's override covering the booked time lets the gate pass; it is audited.
+- A permit's document (PDF, PNG or JPEG by its first bytes, at most 5 MB) is stored in the
+  database with the permit; a member's documents together stay within a cap (413).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factoryshare import audit, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scope_filter, scoped
 from factoryshare.db import utcnow
-from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from factoryshare.models import Cluster, Member, Product, ProductionHouse, Role, User
 from factoryshare.models.accounts import house_managers
 from factoryshare.models.permits import (
     Expiry,
     Permit,
+    PermitDocumentContent,
     PermitFlag,
     PermitLevel,
     PermitOverride,
@@ -50,6 +52,8 @@ from factoryshare.services import calendar
 
 REMINDER_DAYS = (90, 30, 7)
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+# The default of PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER (factoryshare.config).
+MAX_DOCUMENT_BYTES_PER_MEMBER = 50 * 1024 * 1024
 DOCUMENT_KINDS = {  # magic bytes -> (mime type, file extension)
     b"%PDF-": ("application/pdf", "pdf"),
     b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
@@ -68,6 +72,13 @@ register_scope(Permit, lambda actor: Permit.member_id.in_(_member_ids_in_scope(a
 register_scope(PermitOverride,
                lambda actor: PermitOverride.product_id.in_(
                    select(Product.id).where(Product.member_id.in_(_member_ids_in_scope(actor)))))
+
+
+class DocumentStorageFull(DomainError):
+    """A member's permit documents would exceed the storage cap (413, cap and use in details)."""
+
+    code = "document_storage_full"
+    status = 413
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
@@ -617,9 +628,21 @@ def _document_kind(content: bytes) -> tuple[str, str]:
     raise _fail("document", "Upload a PDF, PNG or JPEG file.")
 
 
+def _used_document_bytes(session: Session, member_id: int, *, besides: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(Permit.document_size), 0)).where(
+        Permit.member_id == member_id, Permit.id != besides)) or 0)
+
+
 def attach_document(session: Session, actor: Actor, permit_id: int, *, filename: str,
-                    content: bytes, instance_path: Path) -> Permit:
-    """Store the scanned permit under the instance folder; type by magic bytes, ≤ 5 MB."""
+                    content: bytes,
+                    member_cap_bytes: int = MAX_DOCUMENT_BYTES_PER_MEMBER) -> Permit:
+    """Store the scanned permit in the database with the permit, replacing an earlier one.
+
+    Typed by its magic bytes, at most 5 MB a file and `member_cap_bytes` for all of a member's
+    documents (413 `document_storage_full`). The member row is locked first (FOR UPDATE on
+    PostgreSQL; SQLite serialises writers anyway), so two uploads at once cannot both pass the
+    cap.
+    """
     permit = get_permit(session, actor, permit_id)
     member = session.get(Member, permit.member_id)
     assert member is not None
@@ -629,31 +652,65 @@ def attach_document(session: Session, actor: Actor, permit_id: int, *, filename:
     if len(content) > MAX_DOCUMENT_BYTES:
         raise _fail("document", "The file is larger than 5 MB.")
     mime, ext = _document_kind(content)
-    relative = Path("permits") / str(permit.member_id) / f"{permit.id}-{uuid.uuid4().hex}.{ext}"
-    target = Path(instance_path) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    used = _used_document_bytes(session, member.id, besides=permit.id)
+    if used + len(content) > member_cap_bytes:
+        raise DocumentStorageFull(
+            f"Your permit documents would take {used + len(content)} bytes, above the "
+            f"{member_cap_bytes} bytes a member may keep. Remove or replace a document first.",
+            errors={"document": ["There is no room left for this document."]},
+            details={"cap_bytes": member_cap_bytes, "used_bytes": used,
+                     "file_bytes": len(content)})
     before = audit.snapshot(permit)
-    permit.document_path = relative.as_posix()
+    # A replacement overwrites the old bytes in their row (without reading them first).
+    replaced = session.execute(update(PermitDocumentContent).where(
+        PermitDocumentContent.permit_id == permit.id).values(content=content, created_at=utcnow()))
+    if not replaced.rowcount:
+        session.add(PermitDocumentContent(permit_id=permit.id, content=content))
     permit.document_mime = mime
     permit.document_size = len(content)
-    permit.document_name = (Path(filename or "").name or f"permit.{ext}")[:200]
+    permit.document_name = (PurePosixPath((filename or "").replace("\\", "/")).name
+                            or f"permit.{ext}")[:200]
     session.flush()
     audit.record(session, actor, "permit.document_attached", permit, before=before,
                  after=audit.snapshot(permit))
     return permit
 
 
-def document(session: Session, actor: Actor, permit_id: int,
-             instance_path: Path) -> tuple[Path, str, str]:
-    """The stored file of a permit in scope: (path, mime type, download name)."""
+def remove_document(session: Session, actor: Actor, permit_id: int) -> Permit:
+    """Delete a permit's document, bytes and all; the permit stays."""
     permit = get_permit(session, actor, permit_id)
-    if not permit.document_path:
+    member = session.get(Member, permit.member_id)
+    assert member is not None
+    _may_write(session, actor, member)
+    if not permit.has_document:
         raise NotFound("This permit has no document.")
-    path = (Path(instance_path) / permit.document_path).resolve()
-    if not path.is_file():
-        raise NotFound("This permit's document is missing from storage.")
-    return path, permit.document_mime or "application/octet-stream", permit.document_name or path.name
+    before = audit.snapshot(permit)
+    session.execute(delete(PermitDocumentContent).where(
+        PermitDocumentContent.permit_id == permit.id))
+    permit.document_mime = permit.document_size = permit.document_name = None
+    session.flush()
+    audit.record(session, actor, "permit.document_removed", permit, before=before,
+                 after=audit.snapshot(permit))
+    return permit
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    content: bytes
+    mime: str
+    name: str
+
+
+def document(session: Session, actor: Actor, permit_id: int) -> StoredDocument:
+    """The stored document of a permit in scope, read from the database."""
+    permit = get_permit(session, actor, permit_id)
+    stored = session.get(PermitDocumentContent, permit.id) if permit.has_document else None
+    if stored is None:
+        raise NotFound("This permit has no document.")
+    return StoredDocument(content=stored.content,
+                          mime=permit.document_mime or "application/octet-stream",
+                          name=permit.document_name or "permit")
 
 
 # -- overrides --------------------------------------------------------------------------------
