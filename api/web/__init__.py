@@ -54,6 +54,7 @@ from factoryshare.access import Actor
 from factoryshare.errors import DomainError
 from factoryshare.models import ProductionHouse, Role, User
 from factoryshare.services import calendar
+from factoryshare.validation import text_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -225,6 +226,21 @@ def _csrf_error(err: CSRFError):  # type: ignore[no-untyped-def]
 def _protect() -> None:
     if request.method == "POST":
         csrf.protect()
+
+
+@bp.before_request
+def _refuse_unstorable_text():  # type: ignore[no-untyped-def]
+    """A NUL byte in a form or query value can never be stored (PostgreSQL refuses it): the
+    page names the field before any view reads it. (Forms cannot carry lone surrogates: what
+    is not UTF-8 arrives as U+FFFD.)"""
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if text_problem(name) is not None or text_problem(value) is not None:
+                field = name.replace("\x00", "")[:60]
+                return render_template("error.html", status=400, message=_(
+                    "The field “%(field)s” holds a character that cannot be stored (a NUL "
+                    "byte). Go back, remove it and try again.", field=field)), 400
+    return None
 
 
 # --- formatting ---------------------------------------------------------------------------
