@@ -4,6 +4,13 @@
 
 `code` is stable and machine-readable, `message` is for people, `errors` names fields.
 No stack trace ever reaches a client.
+
+Errors from the database have one answer each, wherever they surface (in a view or at commit,
+see `database_error_response`): a row changed under an ORM version check is 409 `stale`, an
+overlapping live booking (exclusion constraint, SQLSTATE 23P01) 409 `booking_conflict`, another
+constraint 409 `conflict`, a value the database refuses 422, and a busy or failed database 503
+`service_unavailable` with Retry-After. A deadlock or serialisation failure is also flagged so
+that api/database.py runs the whole request again before that 503 is sent.
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from flask_smorest import Api as _Api
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from factoryshare import locking
 from factoryshare.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -37,7 +46,12 @@ _HTTP_CODES = {
     428: "precondition_required",
     429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
 }
+
+# Set in the WSGI environ when the request's transaction lost to a deadlock or a serialisation
+# failure: api/database.py then runs the whole request again (a bounded number of times).
+RETRY_TRANSACTION = "factoryshare.retry_transaction"
 
 
 class ErrorSchema(ma.Schema):
@@ -102,28 +116,48 @@ class Api(_Api):
         )
 
 
-def register_error_handlers(app: Flask, api: Api) -> None:
-    @app.errorhandler(DomainError)
-    def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]
-        return error_response(error.status, error.code, error.message, error.errors, error.details)
+def _sqlstate(error: DBAPIError) -> str | None:
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
-    @app.errorhandler(IntegrityError)
-    def _integrity_error(error: IntegrityError):  # type: ignore[no-untyped-def]
+
+def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore[no-untyped-def]
+    """The one answer for an error raised by the database or the ORM's version check."""
+    if isinstance(error, StaleDataError):
+        log.info("a row changed under a version check: %s", error)
+        return error_response(409, "stale", "Someone else changed this at the same moment; "
+                                            "load it again and retry.")
+    if isinstance(error, IntegrityError):
         log.info("integrity error turned into 409: %s", error.orig)
+        if _sqlstate(error) == "23P01":
+            # PostgreSQL's exclusion constraint on live bookings: the slot was taken meanwhile.
+            return error_response(409, "booking_conflict",
+                                  "This machine is already booked at that time.")
         return error_response(409, "conflict", "This change clashes with existing data.")
-
-    @app.errorhandler(OperationalError)
-    def _operational_error(error: OperationalError):  # type: ignore[no-untyped-def]
+    if isinstance(error, OperationalError) or locking.is_retryable(error):
+        if locking.is_retryable(error) and has_request_context():
+            request.environ[RETRY_TRANSACTION] = True
         log.warning("database busy or unavailable: %s", error.orig)
         return error_response(
             503, "service_unavailable", "The service is busy; please try again in a moment.",
             headers={"Retry-After": "2"},
         )
+    log.info("database refused a value: %s", error.orig)
+    return error_response(422, "validation_failed", "A value is out of the accepted range.")
+
+
+def register_error_handlers(app: Flask, api: Api) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        return error_response(error.status, error.code, error.message, error.errors, error.details)
 
     @app.errorhandler(DBAPIError)
-    def _data_error(error: DBAPIError):  # type: ignore[no-untyped-def]
-        log.info("database refused a value: %s", error.orig)
-        return error_response(422, "validation_failed", "A value is out of the accepted range.")
+    def _database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
+        return database_error_response(error)
+
+    @app.errorhandler(StaleDataError)
+    def _stale_error(error: StaleDataError):  # type: ignore[no-untyped-def]
+        return database_error_response(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]

@@ -64,3 +64,16 @@ class Conflict(DomainError):
 class Locked(DomainError):
     code = "account_locked"
     status = 423
+
+
+class InvalidTransition(Conflict):
+    """The object is no longer in a state this action starts from (often: someone else changed
+    it a moment ago). `details["status"]` is the state it is in now."""
+
+    code = "invalid_transition"
+
+
+class Stale(Conflict):
+    """The object changed between reading and writing it; read it again and retry."""
+
+    code = "stale"

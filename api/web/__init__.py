@@ -185,7 +185,7 @@ def _error_words() -> dict[str, str]:
         "too_far_ahead": _("That is too far ahead; the house does not take bookings that early."),
         "in_the_past": _("That time has already passed."),
         "not_aligned": _("Bookings start and end on the house's slot times."),
-        "invalid_state": _("This booking can no longer be changed."),
+        "invalid_transition": _("This booking can no longer be changed."),
         "not_found": _("We could not find that; it may have been removed."),
         "forbidden": _("You may not do this."),
     }

@@ -392,7 +392,7 @@ def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
         booking = bookings.get_booking(db(), actor(), booking_id)
         if booking.status is not BookingStatus.held:
             # Rejecting answers a hold; a confirmed booking is cancelled, not rejected.
-            raise Conflict("Only a held booking can be rejected.", code="invalid_state")
+            raise Conflict("Only a held booking can be rejected.", code="invalid_transition")
         bookings.cancel_booking(db(), actor(), booking_id, reason="rejected by the house")
     except DomainError as err:
         db().rollback()
@@ -528,12 +528,13 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
 
 def _flash_run_error(err: DomainError) -> None:
     """The schedule services' own refusals in the user's language; others as flash_error words."""
+    refused = err.details.get("action") if err.code == "invalid_transition" else err.code
     words = {
-        "run_not_publishable": _("Only a run that is ready to review can be published."),
-        "run_not_discardable": _("A published or discarded run cannot be discarded."),
+        "publish": _("Only a run that is ready to review can be published."),
+        "discard": _("A published or discarded run cannot be discarded."),
         "request_not_open": _("A production request of this run has changed since; "
                               "start a new run."),
-    }.get(err.code)
+    }.get(refused)
     if words is None:
         flash_error(err)
     else:

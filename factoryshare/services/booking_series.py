@@ -209,7 +209,7 @@ def cancel_series(
     now = now or utcnow()
     series = get_series(session, actor, series_id)
     if series.status is SeriesStatus.cancelled:
-        raise Conflict("This series is already cancelled.", code="invalid_state")
+        raise Conflict("This series is already cancelled.", code="invalid_transition")
     cancelled: list[Booking] = []
     for booking in series_bookings(session, series):
         if booking.status in LIVE_STATUSES and booking.start_at > now:

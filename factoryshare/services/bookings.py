@@ -8,8 +8,13 @@ check in `assert_machine_free` and the insert run serialised.
 
 Error codes (all 409 unless noted): booking_conflict, outside_opening_hours, holiday,
 house_closed, machine_downtime, machine_unavailable, quota_exceeded, too_far_ahead,
-in_the_past, invalid_state; `not_aligned` is a 422 (the input itself is malformed for the
+in_the_past, invalid_transition; `not_aligned` is a 422 (the input itself is malformed for the
 house: times off the house's slot grid), as is an end not after its start.
+
+Every change of state (move, cancel, confirm, complete, no-show, a hold expiring) first locks
+the booking's row and reads its state again (factoryshare/locking.py): of two conflicting
+changes at once, one wins and the other answers 409 `invalid_transition` with the state the
+winner left.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, locking
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
@@ -378,6 +383,11 @@ def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
     return get_scoped(session, actor, Booking, booking_id)
 
 
+def _booking_for_change(session: Session, actor: Actor, booking_id: int) -> Booking:
+    """The booking in the caller's scope, its row locked and its state read after the lock."""
+    return locking.for_update(session, actor, Booking, booking_id)
+
+
 def booking_query(
     actor: Actor,
     *,
@@ -436,10 +446,10 @@ def move_booking(
 ) -> Booking:
     actor.require(Role.member, Role.manager, Role.admin)
     now = now or utcnow()
-    booking = get_booking(session, actor, booking_id)
+    booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
-    if booking.status not in LIVE_STATUSES:
-        raise Conflict(f"A {booking.status.value} booking cannot be changed.", code="invalid_state")
+    locking.require_state(booking, LIVE_STATUSES,
+                          f"A {booking.status.value} booking cannot be changed.", action="move")
     before = audit.snapshot(booking)
     new_start = start or booking.start_at
     new_end = end or booking.end_at
@@ -477,14 +487,17 @@ def cancel_booking(
     session: Session, actor: Actor, booking_id: int, *, reason: str | None = None
 ) -> Booking:
     actor.require(Role.member, Role.manager, Role.admin)
-    booking = get_booking(session, actor, booking_id)
+    booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
-    if booking.status not in LIVE_STATUSES:
-        raise Conflict(f"A {booking.status.value} booking cannot be cancelled.", code="invalid_state")
     return _cancel(session, actor, booking, reason or "cancelled")
 
 
 def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
+    # Callers may hand in a booking they read without a lock (a downtime, a re-plan): lock it
+    # and look again, so that a booking cancelled or finished meanwhile is not cancelled twice.
+    locking.refresh_for_update(session, booking)
+    locking.require_state(booking, LIVE_STATUSES,
+                          f"A {booking.status.value} booking cannot be cancelled.", action="cancel")
     before = audit.snapshot(booking)
     booking.status = BookingStatus.cancelled
     booking.cancelled_reason = reason[:300]
@@ -505,13 +518,12 @@ def _transition(
     action: str,
 ) -> Booking:
     actor.require(Role.manager, Role.admin)
-    booking = get_booking(session, actor, booking_id)
+    booking = _booking_for_change(session, actor, booking_id)
     if not actor.manages(booking.machine.house_id):
         raise Forbidden("Only the house's managers may do this.")
-    if booking.status not in allowed_from:
-        raise Conflict(
-            f"A {booking.status.value} booking cannot become {to.value}.", code="invalid_state"
-        )
+    locking.require_state(booking, allowed_from,
+                          f"A {booking.status.value} booking cannot become {to.value}.",
+                          action=action.removeprefix("booking."))
     before = audit.snapshot(booking)
     booking.status = to
     booking.hold_expires_at = None
@@ -539,12 +551,15 @@ def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
 def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
     """Cancel every hold whose period ran out; returns how many expired."""
     now = now or utcnow()
+    # A hold being confirmed or cancelled at this very moment is locked: skip it; if it is
+    # still an expired hold afterwards, the next run cancels it.
     expired = session.scalars(
         select(Booking).where(
             Booking.status == BookingStatus.held,
             Booking.hold_expires_at.is_not(None),
             Booking.hold_expires_at <= now,
-        )
+        ).order_by(Booking.id).with_for_update(of=Booking, skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     system = Actor.system()
     for booking in expired:

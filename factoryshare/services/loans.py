@@ -6,6 +6,10 @@ submitted -> approved | rejected | changes_requested (the cluster's aggregator e
 changes_requested -> submitted
 approved -> lender_approved | lender_declined (the lender decides; recorded by an admin)
 lender_approved -> disbursing (admin)
+
+Every step loads the application with its row locked and its status read after the lock
+(factoryshare/locking.py): of two decisions at once (an approval and a rejection) one wins and
+the other answers 409 `invalid_transition` naming the status the first one left.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, validation
+from factoryshare import audit, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.models import Machine, Member, Role, machine_capabilities
@@ -149,17 +153,22 @@ def get(session: Session, actor: Actor, application_id: int) -> LoanApplication:
     return get_scoped(session, actor, LoanApplication, application_id)
 
 
+def _for_change(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+    """The application in the caller's scope, its row locked and its status read after the lock."""
+    return locking.for_update(session, actor, LoanApplication, application_id)
+
+
 def list_applications(session: Session, actor: Actor) -> list[LoanApplication]:
     return list(session.scalars(scoped(actor, LoanApplication).order_by(LoanApplication.id)))
 
 
 def update(session: Session, actor: Actor, application_id: int, **changes: Any) -> LoanApplication:
-    app = get(session, actor, application_id)
+    app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
         raise Forbidden("Only the cluster's aggregator or its chair may edit its application.")
-    if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
-        raise Conflict("Only a draft or an application sent back for changes can be edited.",
-                       code="invalid_transition")
+    locking.require_state(app, (LoanStatus.draft, LoanStatus.changes_requested),
+                          "Only a draft or an application sent back for changes can be edited.",
+                          action="updated")
     before = _snapshot(app)
     values = {f: changes.get(f, getattr(app, f)) for f in _FIELDS}
     planned = session.scalar(select(LoanShare.id).where(LoanShare.loan_application_id == app.id)) is not None
@@ -176,11 +185,9 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
 
 def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[LoanStatus, ...],
           target: LoanStatus, action: str) -> LoanApplication:
-    if app.status not in allowed:
-        raise Conflict(
-            f"An application that is {app.status.value} cannot be {action}.",
-            code="invalid_transition",
-        )
+    locking.require_state(app, allowed,
+                          f"An application that is {app.status.value} cannot be {action}.",
+                          action=action)
     before = _snapshot(app)
     app.status = target
     session.flush()
@@ -189,7 +196,7 @@ def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[L
 
 
 def submit(session: Session, actor: Actor, application_id: int) -> LoanApplication:
-    app = get(session, actor, application_id)
+    app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
         raise Forbidden("Only the cluster's aggregator or its chair may submit its application.")
     plan = list(session.scalars(select(LoanShare).where(LoanShare.loan_application_id == app.id)))
@@ -205,15 +212,15 @@ def submit(session: Session, actor: Actor, application_id: int) -> LoanApplicati
 
 def _endorser(session: Session, actor: Actor, application_id: int) -> LoanApplication:
     actor.require(Role.admin, Role.aggregator)
-    return get(session, actor, application_id)
+    return _for_change(session, actor, application_id)
 
 
 def approve(session: Session, actor: Actor, application_id: int,
             approved_amount: int | None = None) -> LoanApplication:
     app = _endorser(session, actor, application_id)
-    if app.status is not LoanStatus.submitted:
-        raise Conflict(f"An application that is {app.status.value} cannot be approved.",
-                       code="invalid_transition")
+    locking.require_state(app, (LoanStatus.submitted,),
+                          f"An application that is {app.status.value} cannot be approved.",
+                          action="approved")
     amount = app.requested_amount if approved_amount is None else approved_amount
     if not isinstance(amount, int) or amount <= 0 or amount > app.requested_amount:
         raise ValidationFailed("The approved amount is not possible.", errors={
@@ -257,7 +264,7 @@ def request_changes(session: Session, actor: Actor, application_id: int,
 def lender_decision(session: Session, actor: Actor, application_id: int,
                     approved: bool) -> LoanApplication:
     actor.require(Role.admin)
-    app = get(session, actor, application_id)
+    app = _for_change(session, actor, application_id)
     target = LoanStatus.lender_approved if approved else LoanStatus.lender_declined
     return _move(session, actor, app, (LoanStatus.approved,), target,
                  "lender_approved" if approved else "lender_declined")
@@ -271,7 +278,7 @@ def disburse(session: Session, actor: Actor, application_id: int,
     approved amount).
     """
     actor.require(Role.admin)
-    app = get(session, actor, application_id)
+    app = _for_change(session, actor, application_id)
     if amount is not None:
         _check_tranche(session, app, amount, already=0)
     _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing, "disbursing")
@@ -290,8 +297,9 @@ def disburse(session: Session, actor: Actor, application_id: int,
 
 
 def lock(session: Session, app: LoanApplication) -> None:
-    """Serialise money movements on one loan (PostgreSQL row lock; SQLite has one writer)."""
-    session.execute(select(LoanApplication.id).where(LoanApplication.id == app.id).with_for_update())
+    """Serialise money movements on one loan (PostgreSQL row lock; SQLite has one writer),
+    reading the application's status and amounts again after the lock."""
+    locking.refresh_for_update(session, app)
 
 
 def disbursed_total(session: Session, app: LoanApplication) -> int:
@@ -321,11 +329,10 @@ def add_tranche(session: Session, actor: Actor, application_id: int, amount: int
                 on: dt.date | None = None) -> LoanTranche:
     """Pay out one tranche; never beyond the approved amount. The last one starts repayment."""
     actor.require(Role.admin)
-    app = get(session, actor, application_id)
-    if app.status is not LoanStatus.disbursing:
-        raise Conflict(f"A loan that is {app.status.value} cannot be disbursed.",
-                       code="invalid_transition")
-    lock(session, app)
+    app = _for_change(session, actor, application_id)
+    locking.require_state(app, (LoanStatus.disbursing,),
+                          f"A loan that is {app.status.value} cannot be disbursed.",
+                          action="disbursed")
     already = disbursed_total(session, app)
     _check_tranche(session, app, amount, already=already)
     tranche = LoanTranche(loan_application_id=app.id, amount=amount,

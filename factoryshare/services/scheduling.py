@@ -2,6 +2,10 @@
 
 This module holds the queue side: queue, read, list and discard. A run answers at once with
 status `queued`; a worker (factoryshare/worker.py) claims it.
+
+Publishing and discarding lock the run's row first and read its status after the lock
+(factoryshare/locking.py): of a publish and a discard at once one wins, the other answers
+409 `invalid_transition`, and bookings exist only if the publish won.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, false
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, locking
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.models import ProductionHouse, Role
@@ -145,11 +149,14 @@ def list_house_runs(session: Session, actor: Actor, house_id: int) -> Select[tup
     return list_runs(session, actor, house_id=house_id)
 
 
+DISCARDABLE = (RunStatus.queued, RunStatus.running, RunStatus.succeeded, RunStatus.failed)
+
+
 def discard_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
-    run = get_scoped(session, actor, ScheduleRun, run_id)
+    run = locking.for_update(session, actor, ScheduleRun, run_id)
     actor.require(Role.admin, Role.manager)
-    if run.status in (RunStatus.published, RunStatus.discarded):
-        raise Conflict(f"A {run.status.value} run cannot be discarded.", code="run_not_discardable")
+    locking.require_state(run, DISCARDABLE, f"A {run.status.value} run cannot be discarded.",
+                          action="discard")
     before = audit.snapshot(run)
     run.status = RunStatus.discarded
     session.flush()
@@ -167,21 +174,25 @@ def publish_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
     """
     from factoryshare.models import Machine
     from factoryshare.models.bookings import LIVE_STATUSES, Booking, BookingSource, BookingStatus
-    from factoryshare.models.scheduling import RequestStatus
+    from factoryshare.models.scheduling import ProductionRequest, RequestStatus
     from factoryshare.services.bookings import assert_machine_free, price_for
 
     from factoryshare.services.bookings import _cancel
     from factoryshare.services.solving import published_bookings
 
-    run = get_scoped(session, actor, ScheduleRun, run_id)
+    run = locking.for_update(session, actor, ScheduleRun, run_id)
     _house_managed(session, actor, run.house_id)
-    if run.status is not RunStatus.succeeded:
-        raise Conflict(f"Only a succeeded run can be published; this one is {run.status.value}.",
-                       code="run_not_publishable")
+    locking.require_state(run, (RunStatus.succeeded,),
+                          f"Only a succeeded run can be published; this one is {run.status.value}.",
+                          action="publish")
     before = audit.snapshot(run)
     now = dt.datetime.now(dt.timezone.utc)
     replan = run.purpose == "replan"
     expected = RequestStatus.scheduled if replan else RequestStatus.open
+    # Two runs of one house proposing the same request: lock the requests (in id order) so that
+    # only the first publish finds them open.
+    locking.rows_for_update(session, ProductionRequest,
+                            {a.operation.request_id for a in run.assignments})
     for a in run.assignments:
         request = a.operation.request
         if request.status is not expected:

@@ -132,7 +132,7 @@ def get_entry(session: Session, actor: Actor, entry_id: int) -> WaitlistEntry:
 def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEntry:
     entry = get_entry(session, actor, entry_id)
     if entry.status is WaitStatus.cancelled:
-        raise Conflict("You already left this waitlist.", code="invalid_state")
+        raise Conflict("You already left this waitlist.", code="invalid_transition")
     before = audit.snapshot(entry)
     entry.status = WaitStatus.cancelled
     session.flush()

@@ -215,7 +215,7 @@ def test_a_manager_marks_completed_and_no_show_but_not_twice(db, machine, member
     assert (a.status, b.status) == (BookingStatus.completed, BookingStatus.no_show)
     with pytest.raises(Conflict) as exc:
         bookings.cancel_booking(db, member_actor, a.id)
-    assert exc.value.code == "invalid_state"
+    assert exc.value.code == "invalid_transition"
 
 
 def test_members_see_only_their_own_bookings(db, machine, member_actor, make_booking, make_user):

@@ -116,7 +116,7 @@ def test_publishing_a_run_books_its_slots_for_the_members_and_refuses_a_second_t
     assert run.status.value == "published"
     with pytest.raises(Conflict) as exc:
         scheduling.publish_run(db, manager, run.id)
-    assert exc.value.code == "run_not_publishable"
+    assert exc.value.code == "invalid_transition"
 
 
 def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
