@@ -140,12 +140,13 @@ def create_series(
     skipped: list[dict[str, Any]] = []
     for occ in occurrences(zone, start, end, until):
         try:
-            # One savepoint per occurrence: a refused one leaves nothing behind.
-            with session.begin_nested():
-                booking = bookings.create_booking(
-                    session, actor, machine_id=machine.id, start=occ.start, end=occ.end,
-                    member_id=member_id, product_id=product_id, note=note, now=now,
-                )
+            # A refused occurrence leaves nothing behind: the checks write nothing, and the
+            # insert has a SAVEPOINT of its own (bookings._flush_guarded), so a week lost to a
+            # concurrent booking rolls back just that week and the transaction goes on.
+            booking = bookings.create_booking(
+                session, actor, machine_id=machine.id, start=occ.start, end=occ.end,
+                member_id=member_id, product_id=product_id, note=note, now=now,
+            )
         except Conflict as exc:
             skipped.append({
                 "date": occ.day.isoformat(),

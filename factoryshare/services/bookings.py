@@ -20,6 +20,7 @@ winner left.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -215,7 +216,9 @@ def hours_booked(
     )
     if exclude_booking_id is not None:
         stmt = stmt.where(Booking.id != exclude_booking_id)
-    return sum((b.end_at - b.start_at).total_seconds() for b in session.scalars(stmt)) / 3600
+    # The times as the database has them now, not as bookings loaded earlier remember them.
+    rows = session.execute(stmt.with_only_columns(Booking.start_at, Booking.end_at))
+    return sum((end - start).total_seconds() for start, end in rows) / 3600
 
 
 def _check_quota(
@@ -235,7 +238,13 @@ def _check_quota(
             BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids)
         )
     ).all()
+    if not quotas:
+        return
     week_start, week_end = _week_bounds(house, start)
+    # Count and insert one at a time per member and week: a booking of the same member and
+    # week made meanwhile waits here until this transaction ends, then counts this one too.
+    year, week, _ = week_start.astimezone(calendar.house_zone(house)).isocalendar()
+    locking.advisory_lock(session, "booking_quota", member_id, year, week)
     wanted = (end - start).total_seconds() / 3600
     for quota in quotas:
         used = hours_booked(session, member_id, quota.capability_id, week_start, week_end,
@@ -288,10 +297,22 @@ def _check_slot(
     assert_machine_free(session, machine.id, start, end, exclude_booking_id)
 
 
-def _flush_guarded(session: Session) -> None:
-    """Flush; the PostgreSQL exclusion constraint turns a lost race into booking_conflict."""
+def _flush_guarded(session: Session, stage: Callable[[], object] | None = None) -> None:
+    """Write a booking in a SAVEPOINT of its own, so that a lost race undoes only that write
+    and the caller's transaction goes on (a series skips just that week).
+
+    `stage` makes the change: adds the new booking, or sets a moved one's machine and times.
+    It runs after the SAVEPOINT is open and without autoflush, so the INSERT or UPDATE reaches
+    the database inside it. (`begin_nested()` flushes whatever is pending *before* it emits the
+    SAVEPOINT: a change staged before this call is written outside it, and a violation there
+    aborts the whole transaction.) On PostgreSQL the exclusion constraint turns a booking that
+    lost the race for its slot into `booking_conflict`.
+    """
     try:
         with session.begin_nested():
+            if stage is not None:
+                with session.no_autoflush:
+                    stage()
             session.flush()
     except IntegrityError as exc:
         if "excl_bookings_machine_overlap" in str(exc.orig) or "exclusion" in str(exc.orig).lower():
@@ -373,8 +394,7 @@ def create_booking(
         created_at=now,
         updated_at=now,
     )
-    session.add(booking)
-    _flush_guarded(session)
+    _flush_guarded(session, lambda: session.add(booking))
     audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
     return booking
 
