@@ -74,4 +74,7 @@ def create_app(
     from api.web import init_app as init_web_pages  # the browser pages
 
     init_web_pages(app)
+    from api import security  # server-side sessions, sign-in limits, security headers
+
+    security.init_app(app)
     return app

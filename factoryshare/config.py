@@ -24,6 +24,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "TOKEN_TTL_MINUTES": ("720", "lifetime of an API bearer token"),
     "LOGIN_MAX_FAILURES": ("5", "failed logins in a row before an account is locked"),
     "LOGIN_LOCK_MINUTES": ("15", "how long a locked account stays locked"),
+    "SIGNIN_LIMIT_PER_ADDRESS": ("10 per minute (test: 1000 per minute)", "sign-in attempts for one e-mail address, API and page together, before 429"),
+    "SIGNIN_LIMIT_PER_CLIENT": ("60 per minute (test: 1000 per minute)", "sign-in attempts from one client address before 429"),
+    "RATELIMIT_STORAGE_URI": ("memory://", "where the sign-in limits count; `redis://127.0.0.1:6379` shares the count between gunicorn workers and hosts"),
     "MAX_CONTENT_LENGTH": ("1048576", "largest request body in bytes (uploads have their own limit)"),
     "SMTP_HOST": ("(unset: messages go to the log)", "mail server for notifications"),
     "SMTP_PORT": ("587", "mail server port"),
@@ -56,6 +59,18 @@ def instance_path_from_env(env: dict[str, str] | None = None) -> Path:
     return Path(env.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
 
 
+def _limit(name: str, default: str, env: dict[str, str]) -> str:
+    """A rate limit in Flask-Limiter's notation ("10 per minute", "5/minute;100/day")."""
+    from limits import parse_many
+
+    raw = (env.get(name) or "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '10 per minute', got {raw!r}") from None
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -65,6 +80,9 @@ class Settings:
     token_ttl_minutes: int = 720
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    signin_limit_per_address: str = "10 per minute"
+    signin_limit_per_client: str = "60 per minute"
+    ratelimit_storage_uri: str = "memory://"
     max_content_length: int = 1024 * 1024
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -113,6 +131,11 @@ class Settings:
             token_ttl_minutes=_int("TOKEN_TTL_MINUTES", 720, env),
             login_max_failures=_int("LOGIN_MAX_FAILURES", 5, env),
             login_lock_minutes=_int("LOGIN_LOCK_MINUTES", 15, env),
+            signin_limit_per_address=_limit("SIGNIN_LIMIT_PER_ADDRESS",
+                                            "1000 per minute" if mode == "test" else "10 per minute", env),
+            signin_limit_per_client=_limit("SIGNIN_LIMIT_PER_CLIENT",
+                                           "1000 per minute" if mode == "test" else "60 per minute", env),
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
             max_content_length=_int("MAX_CONTENT_LENGTH", 1024 * 1024, env),
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int("SMTP_PORT", 587, env),

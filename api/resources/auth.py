@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from api.database import db, runtime
 from api.schemas import Id, Schema, Text
-from api.security import allow, bearer_token, current_actor, public
+from api.security import allow, bearer_token, current_actor, end_browser_session, public
 from factoryshare.errors import Locked, Unauthorized
 from factoryshare.services import accounts
 
@@ -77,10 +77,12 @@ class Logout(MethodView):
     @allow()
     @blp.response(204)
     def post(self):
-        """Revoke the bearer token used for this request"""
+        """Revoke the bearer token used for this request (or end the browser session)"""
         token = bearer_token()
         if token:
             accounts.revoke_token(db(), token)
+        else:
+            end_browser_session()
 
 
 @blp.route("/me")

@@ -9,7 +9,7 @@ from marshmallow import validate
 
 from api.database import db
 from api.schemas import Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
-from api.security import allow, current_actor
+from api.security import allow, current_actor, request_credential
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.services import accounts, users
@@ -97,7 +97,8 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     def patch(self, data):
         """Change my name, language or password (the current password is required)"""
-        return users.update_own_profile(db(), current_actor(), data)
+        return users.update_own_profile(db(), current_actor(), data,
+                                        keep_token=request_credential())
 
 
 @blp.route("/<int:user_id>")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 
 from api.database import db, runtime
+from api.security import bind_browser_session, end_browser_session, retry_after_seconds
 from api.web import (
     LANGUAGES,
     actor,
@@ -65,10 +67,12 @@ def login():  # type: ignore[no-untyped-def]
     session_ = db()
     error = None
     status = 200
+    # The session lasts as long as the cookie; its token is what makes it valid.
+    lifetime = int(current_app.permanent_session_lifetime.total_seconds() // 60)
     try:
         issued = accounts.sign_in(
             session_, email, password,
-            ttl_minutes=1,
+            ttl_minutes=lifetime,
             max_failures=settings.login_max_failures,
             lock_minutes=settings.login_lock_minutes,
         )
@@ -86,15 +90,29 @@ def login():  # type: ignore[no-untyped-def]
         session_.commit()
         return render_template("login.html", next=next_url, email=email, error=error,
                                demo=_demo_accounts()), status
-    # Pages use the session cookie, not the bearer token sign_in issues: revoke it at once.
-    accounts.revoke_token(session_, issued.token)
+    # The page session is bound to the token sign_in issued: revoking it (sign out, a new
+    # password, deactivation) ends the session on the server.
     login_user(issued.user)
+    bind_browser_session(issued.token)
     return redirect(next_url or home_for(issued.user))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_sign_ins(_err: RateLimitExceeded):  # type: ignore[no-untyped-def]
+    seconds = retry_after_seconds()
+    minutes = max(1, -(-seconds // 60))
+    error = ngettext("Too many sign-in attempts. Try again in %(num)d minute.",
+                     "Too many sign-in attempts. Try again in %(num)d minutes.", minutes)
+    email = (request.form.get("email") or "").strip()[:254]
+    return render_template("login.html", next=safe_next(request.values.get("next")),
+                           email=email, error=error, demo=_demo_accounts()), 429, {
+        "Retry-After": str(seconds)}
 
 
 @bp.route("/logout", methods=["POST"])
 @public_page
 def logout():  # type: ignore[no-untyped-def]
+    end_browser_session()
     logout_user()
     return redirect(url_for("web.login"))
 

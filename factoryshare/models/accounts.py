@@ -86,3 +86,17 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """Failed sign-ins for an e-mail address that has no account, counted and locked exactly
+    like `User.failed_logins` / `User.locked_until`, so that an unknown address answers the
+    same as a known one with a wrong password, lock included. Only the SHA-256 of the
+    normalised address is kept; rows idle for a day are pruned."""
+
+    __tablename__ = "sign_in_failures"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -10,12 +10,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped
-from factoryshare.errors import Conflict, Locked, Unauthorized, ValidationFailed
+from factoryshare.errors import Conflict, DomainError, Locked, Unauthorized, ValidationFailed
 from factoryshare.models import (
     Aggregator,
     ApiToken,
@@ -25,6 +27,7 @@ from factoryshare.models import (
     User,
 )
 from factoryshare.db import utcnow
+from factoryshare.models.accounts import SignInFailure
 
 # Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4),
 # above OWASP's floor. Hashes made with older parameters are upgraded at the next sign-in.
@@ -44,6 +47,14 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str, password: str) -> None:
     """Raises argon2's VerificationError when the password does not match the hash."""
     _hasher.verify(password_hash, password)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    """The one place sign-in checks a password (the tests count the calls)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def check_password_rules(password: str) -> None:
@@ -69,6 +80,81 @@ class IssuedToken:
     user: User
 
 
+# An unknown address's failures are forgotten after a day without one.
+_UNKNOWN_ADDRESS_MEMORY = dt.timedelta(days=1)
+
+
+def _wrong_credentials() -> Unauthorized:
+    return Unauthorized("Wrong e-mail or password.", code="invalid_credentials")
+
+
+def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
+    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    return Locked(
+        f"Too many failed sign-ins. The account is locked for {minutes} more minute(s).",
+        details={"locked_until": until.isoformat()},
+    )
+
+
+def _reserve_attempt(session: Session, model: type[User] | type[SignInFailure], where: Any,
+                     max_failures: int, now: dt.datetime) -> int | None:
+    """Count one more attempt before any password is checked, in one atomic UPDATE that also
+    takes the row lock: the count is the attempt's number, or None when the row is locked (or
+    its allowance is used up). Concurrent attempts on one account queue on the row lock until
+    this transaction ends, so at most `max_failures` passwords are ever checked before the lock
+    holds, whatever the timing."""
+    return session.execute(
+        update(model)
+        .where(where, or_(model.locked_until.is_(None), model.locked_until <= now),
+               model.failed_logins < max_failures)
+        .values(failed_logins=model.failed_logins + 1)
+        .returning(model.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+
+
+def _insert_ignoring_existing(session: Session, values: dict[str, Any]) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(SignInFailure).values(**values).on_conflict_do_nothing())
+
+
+def _fail_unknown_address(session: Session, email: str, password: str, *, max_failures: int,
+                          lock_minutes: int, now: dt.datetime) -> DomainError:
+    """The answer for an address without an account: the same work and the same answers as a
+    known account with a wrong password, its lock included."""
+    address_hash = hash_token(email)
+    session.execute(delete(SignInFailure).where(
+        SignInFailure.last_failed_at < now - _UNKNOWN_ADDRESS_MEMORY))
+    _insert_ignoring_existing(session, {"address_hash": address_hash, "failed_logins": 0,
+                                        "last_failed_at": now})
+    where = SignInFailure.address_hash == address_hash
+    attempt = _reserve_attempt(session, SignInFailure, where, max_failures, now)
+    row = session.scalars(select(SignInFailure).where(where)
+                          .execution_options(populate_existing=True)).one()
+    if attempt is None:
+        return _lock_now(session, row, None, lock_minutes, now)
+    _password_matches(_DUMMY_HASH, password)
+    row.last_failed_at = now
+    if attempt >= max_failures:
+        row.locked_until = now + dt.timedelta(minutes=lock_minutes)
+        row.failed_logins = 0
+    session.flush()
+    return _wrong_credentials()
+
+
+def _lock_now(session: Session, row: User | SignInFailure, user: User | None, lock_minutes: int,
+              now: dt.datetime) -> Locked:
+    """The answer when no attempt could be reserved: locked, or (the allowance used up while
+    not locked, e.g. after LOGIN_MAX_FAILURES was lowered) locked from now on."""
+    if row.locked_until is None or row.locked_until <= now:
+        row.locked_until = now + dt.timedelta(minutes=lock_minutes)
+        row.failed_logins = 0
+        if user is not None:
+            audit.record(session, Actor.system(), "account_locked", user)
+        session.flush()
+    return _locked(row.locked_until, now)
+
+
 def sign_in(
     session: Session,
     email: str,
@@ -82,38 +168,37 @@ def sign_in(
     """Check the credentials and issue a bearer token.
 
     After `max_failures` wrong passwords in a row the account is locked for `lock_minutes`;
-    the lock answers with when it ends, and a right password does not open it early.
+    the lock answers with when it ends, and a right password does not open it early. Each
+    attempt is counted atomically before its password is checked, so parallel guesses check
+    at most `max_failures` passwords. An unknown address gets the same answers after the same
+    work (an Argon2 check against a dummy hash, the same count and lock). The failures are
+    flushed before the error is raised: the caller commits them even though it fails.
     """
     now = now or utcnow()
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
-    if user is None:
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
-        raise Unauthorized("Wrong e-mail or password.", code="invalid_credentials")
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Locked(
-            f"Too many failed sign-ins. The account is locked for {minutes} more minute(s).",
-            details={"locked_until": user.locked_until.isoformat()},
-        )
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
+    email = email.strip().lower()
+    user_id = session.scalar(select(User.id).where(User.email == email))
+    if user_id is None:
+        raise _fail_unknown_address(session, email, password, max_failures=max_failures,
+                                    lock_minutes=lock_minutes, now=now)
+    attempt = _reserve_attempt(session, User, User.id == user_id, max_failures, now)
+    user = session.scalars(select(User).where(User.id == user_id)
+                           .execution_options(populate_existing=True)).one()
+    if attempt is None:
+        raise _lock_now(session, user, user, lock_minutes, now)
+    if not _password_matches(user.password_hash, password):
+        if attempt >= max_failures:
             user.locked_until = now + dt.timedelta(minutes=lock_minutes)
             user.failed_logins = 0
             audit.record(session, Actor.system(), "account_locked", user)
         session.flush()
-        raise Unauthorized("Wrong e-mail or password.", code="invalid_credentials") from None
+        raise _wrong_credentials()
+    user.failed_logins = 0
+    user.locked_until = None
     if not user.is_active:
+        session.flush()
         raise Unauthorized("This account has been deactivated.", code="account_inactive")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     token = secrets.token_urlsafe(32)
     expires = now + dt.timedelta(minutes=ttl_minutes)
@@ -141,6 +226,16 @@ def revoke_token(session: Session, token: str) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
+
+
+def revoke_tokens(session: Session, user_id: int, *, keep: str | None = None) -> None:
+    """End every live token of a user, API tokens and browser sessions alike (each browser
+    session is bound to a token), except `keep`: the one making the request, when given."""
+    stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if keep:
+        stmt = stmt.where(ApiToken.token_hash != hash_token(keep))
+    session.execute(stmt.values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    session.flush()
 
 
 def _check_scope_for_role(
@@ -233,9 +328,8 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
     if "password" in changes:
         check_password_rules(changes["password"])
         user.password_hash = hash_password(changes.pop("password"))
-        # A new password ends every session signed in with the old one.
-        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-            token.revoked_at = utcnow()
+        # A password an admin sets ends every session signed in with the old one.
+        revoke_tokens(session, user.id)
     if "house_ids" in changes:
         house_ids = changes.pop("house_ids") or []
         errors = _check_scope_for_role(session, user.role, house_ids, user.member_id, user.aggregator_id)

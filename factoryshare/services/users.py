@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
-from factoryshare.db import contains_pattern, utcnow
+from factoryshare.db import contains_pattern
 from factoryshare.errors import ValidationFailed
-from factoryshare.models import ApiToken, Role, User
+from factoryshare.models import Role, User
 from factoryshare.services import accounts
 
 
@@ -50,8 +50,11 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
     return get_scoped(session, actor, User, user_id)
 
 
-def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any]) -> User:
-    """Name and language freely; a new password only with the current one."""
+def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any], *,
+                       keep_token: str | None = None) -> User:
+    """Name and language freely; a new password only with the current one. A new password
+    ends every other session: all the user's API tokens and browser sessions except
+    `keep_token`, the credential of the request that changes it."""
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
         raise ValidationFailed("Only a signed-in user has a profile.", errors={"user": ["Unknown user."]})
@@ -73,10 +76,7 @@ def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any]) 
         accounts.check_password_rules(changes["password"])
         user.password_hash = accounts.hash_password(changes["password"])
         # A new password ends every other session signed in with the old one.
-        for token in session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        ):
-            token.revoked_at = utcnow()
+        accounts.revoke_tokens(session, user.id, keep=keep_token)
     for key in ("name", "language"):
         if key in changes:
             setattr(user, key, changes[key])
