@@ -6,6 +6,12 @@ with BEGIN IMMEDIATE (factoryshare/db.py), so claims are serialised. A run whose
 older than `stale_after` is requeued with attempts + 1, and failed after MAX_ATTEMPTS.
 While a run is being solved a background thread beats every HEARTBEAT_EVERY, so a long solve
 (the time limit may exceed `stale_after`) is never mistaken for a dead worker.
+
+A claim is the worker's id together with the attempt it started (`Claim`): a worker paused
+past the stale window may find its run requeued and claimed again, by another worker or even
+under its own name. Every later write of the run (a heartbeat, the result) first locks the
+run's row and checks that the claim is still the run's; a worker that lost it writes nothing
+and logs that it dropped its result, so it never overwrites the newer attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +41,31 @@ HEARTBEAT_EVERY = 30.0  # seconds; well inside STALE_AFTER
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Which worker holds a run, and for which attempt."""
+
+    worker_id: str
+    attempt: int
+
+    @classmethod
+    def of(cls, run: ScheduleRun) -> "Claim":
+        return cls(run.worker_id or "", run.attempts)
+
+
+def claimed_run(session: Session, run_id: int, claim: Claim) -> ScheduleRun | None:
+    """The run with its row locked until the transaction ends, if it is still running under
+    `claim`; None when it was requeued, taken over, discarded or finished meanwhile."""
+    stmt = (select(ScheduleRun).where(ScheduleRun.id == run_id)
+            .execution_options(populate_existing=True))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    run = session.scalars(stmt).first()
+    if run is None or run.status is not RunStatus.running or Claim.of(run) != claim:
+        return None
+    return run
 
 
 def requeue_stale(session: Session, *, now: dt.datetime | None = None,
@@ -77,10 +109,13 @@ def claim(session: Session, worker_id: str, *, now: dt.datetime | None = None) -
     return run
 
 
-def heartbeat(session: Session, run_id: int, worker_id: str) -> bool:
-    """Refresh the run's heartbeat; False when the run is no longer this worker's."""
-    run = session.get(ScheduleRun, run_id)
+def heartbeat(session: Session, run_id: int, worker_id: str, attempt: int | None = None) -> bool:
+    """Refresh the run's heartbeat; False when the run is no longer this worker's (for
+    `attempt`, when given)."""
+    run = session.get(ScheduleRun, run_id, populate_existing=True)
     if run is None or run.status is not RunStatus.running or run.worker_id != worker_id:
+        return False
+    if attempt is not None and run.attempts != attempt:
         return False
     run.heartbeat_at = utcnow()
     session.flush()
@@ -91,17 +126,17 @@ class _Beat:
     """Refreshes a run's heartbeat from a thread while the solve runs outside transactions."""
 
     def __init__(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
-                 every: float = HEARTBEAT_EVERY) -> None:
+                 every: float = HEARTBEAT_EVERY, attempt: int | None = None) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True,
-                                        args=(session_factory, run_id, worker_id, every))
+                                        args=(session_factory, run_id, worker_id, every, attempt))
 
     def _loop(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
-              every: float) -> None:
+              every: float, attempt: int | None) -> None:
         while not self._stop.wait(every):
             try:
                 with transaction(session_factory) as session:
-                    if not heartbeat(session, run_id, worker_id):
+                    if not heartbeat(session, run_id, worker_id, attempt):
                         return
             except Exception:  # noqa: BLE001 - a missed beat is retried; the solve goes on
                 log.exception("heartbeat of run %s failed", run_id)
@@ -116,27 +151,35 @@ class _Beat:
 
 
 def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
-                     workers: int = 2) -> None:
+                     workers: int = 2, taken: Claim | None = None) -> None:
     """Build the problem, solve it outside any transaction, then store the proposal.
 
     The solve can take minutes; no database transaction or lock is held meanwhile. If the
-    run stopped being ours (discarded, or requeued as stale), the result is dropped.
-    `workers` is the number of CP-SAT threads (the SOLVER_WORKERS setting).
+    run stopped being ours under `taken` (discarded, or requeued as stale and maybe claimed
+    again), the result is dropped and the drop logged. Without `taken`, the claim the run
+    carries when this starts. `workers` is the number of CP-SAT threads (SOLVER_WORKERS).
     """
     import solver
     from factoryshare.services import solving
 
     with transaction(session_factory) as session:
-        run = session.get(ScheduleRun, run_id)
-        if run is None or run.status is not RunStatus.running:
+        if taken is None:
+            current = session.get(ScheduleRun, run_id)
+            if current is None:
+                return
+            taken = Claim.of(current)
+        run = claimed_run(session, run_id, taken)
+        if run is None:
+            log.warning("schedule run %s is no longer running under worker %s (attempt %s); "
+                        "not solving it",
+                        run_id, taken.worker_id, taken.attempt)
             return
         run.problem = solving.build_problem(session, run)
         problem_data, time_limit = run.problem, run.time_limit_seconds
         policies = solving.policies_of(run)
-        worker_id = run.worker_id or ""
     try:
         problem = solver.problem_from_dict(problem_data)
-        with _Beat(session_factory, run_id, worker_id):
+        with _Beat(session_factory, run_id, taken.worker_id, attempt=taken.attempt):
             solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers),
                                     policies)
         failure = None
@@ -144,8 +187,12 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
         log.exception("schedule run %s failed", run_id)
         failure = f"The solve failed: {exc}"
     with transaction(session_factory) as session:
-        run = session.get(ScheduleRun, run_id)
-        if run is None or run.status is not RunStatus.running:
+        run = claimed_run(session, run_id, taken)
+        if run is None:
+            log.warning("schedule run %s is no longer running under worker %s (attempt %s): "
+                        "requeued, taken over or discarded while it solved; its result is "
+                        "dropped and the run's newer state kept",
+                        run_id, taken.worker_id, taken.attempt)
             return
         if failure is None:
             solving.store_solution(session, run, problem, solution)
@@ -166,12 +213,13 @@ def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = 
     with transaction(session_factory) as session:
         run = claim(session, worker_id)
         run_id = run.id if run is not None else None
+        taken = Claim.of(run) if run is not None else None
     if run_id is None:
         return None
     if execute is not None:
         execute(session_factory, run_id)
     else:
-        _default_execute(session_factory, run_id, workers=workers)
+        _default_execute(session_factory, run_id, workers=workers, taken=taken)
     return run_id
 
 
