@@ -9,7 +9,12 @@ Scopes:
 - manager: the houses it manages, their machines, downtimes and members, the members'
   products, and clusters that produce in those houses;
 - member: its own business and products, the clusters it belongs to;
-- aggregator: its organisation, its clusters, their members and those members' products.
+- aggregator: its organisation, its clusters, the members who accepted its invitation into
+  one of them (rows of `cluster_members`) and those members' products, bookings, requests
+  and permits. A member only invited is outside the scope: the aggregator reads its name and
+  business through the invitation and nothing else;
+- cluster invitations: a member its own, a manager those of its houses' members, an
+  aggregator those of its clusters.
 Houses, capabilities, machines and downtimes are readable by every signed-in user: members
 must see them to book.
 """
@@ -39,6 +44,7 @@ from factoryshare.models import (
     User,
     cluster_members,
 )
+from factoryshare.models.members import ClusterInvitation
 
 T = TypeVar("T")
 
@@ -83,6 +89,7 @@ class Actor:
 
 
 def _cluster_member_ids(aggregator_id: int) -> Select[Any]:
+    """The members of the aggregator's clusters who accepted (invitees are not in the table)."""
     return (
         select(cluster_members.c.member_id)
         .join(Cluster, Cluster.id == cluster_members.c.cluster_id)
@@ -126,7 +133,22 @@ def scope_filter(actor: Actor, model: type) -> Any:
         if actor.role is Role.manager:
             return Cluster.house_id.in_(actor.house_ids)
         return false()
-    if model in (User, AuditEvent):
+    if model is ClusterInvitation:
+        if actor.role is Role.member:
+            return ClusterInvitation.member_id == actor.member_id
+        if actor.role is Role.manager:
+            return ClusterInvitation.member_id.in_(
+                select(Member.id).where(Member.house_id.in_(actor.house_ids)))
+        if actor.role is Role.aggregator:
+            return ClusterInvitation.cluster_id.in_(
+                select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id))
+        return false()
+    if model is AuditEvent:
+        if actor.role is Role.manager:
+            # Events about objects of the houses it manages (their house is kept on the event).
+            return AuditEvent.house_id.in_(actor.house_ids)
+        return false()
+    if model is User:
         return false()
     extra = _EXTRA_SCOPES.get(model)
     if extra is not None:

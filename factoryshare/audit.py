@@ -41,6 +41,41 @@ def snapshot(obj: Any, *, extra: dict[str, Any] | None = None) -> dict[str, Any]
     return data
 
 
+# How an object leads to its production house: a reference column and the model it names.
+# The first that leads somewhere wins (a booking's machine, not its member, names the house).
+_HOUSE_PATHS = ("machine_id", "cluster_id", "loan_application_id", "agreement_id", "member_id",
+                "product_id")
+
+
+def _house_via(session: Session, column: str, ref: int) -> int | None:
+    from factoryshare.models import Cluster, Machine, Member, Product
+    from factoryshare.models.financing import LoanApplication, OfftakeAgreement
+
+    model = {"machine_id": Machine, "cluster_id": Cluster, "member_id": Member,
+             "product_id": Product, "loan_application_id": LoanApplication,
+             "agreement_id": OfftakeAgreement}[column]
+    target = session.get(model, ref)
+    return house_of(session, target) if target is not None else None
+
+
+def house_of(session: Session, obj: Any) -> int | None:
+    """The production house `obj` belongs to, if it belongs to one."""
+    from factoryshare.models import ProductionHouse
+
+    if isinstance(obj, ProductionHouse):
+        return obj.id
+    house_id = getattr(obj, "house_id", None)
+    if isinstance(house_id, int):
+        return house_id
+    for column in _HOUSE_PATHS:
+        ref = getattr(obj, column, None)
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            found = _house_via(session, column, ref)
+            if found is not None:
+                return found
+    return None
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -51,12 +86,23 @@ def record(
     object_id: Any = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    house_id: int | None = None,
 ) -> AuditEvent:
+    """Add the event; `house_id` (else the object's house, else a `house_id` in the values)
+    lets the managers of that house read it."""
     if obj is not None:
         session.flush()
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
+        if house_id is None:
+            house_id = house_of(session, obj)
+    if house_id is None:
+        for values in (after, before):
+            if isinstance(values, dict) and isinstance(values.get("house_id"), int):
+                house_id = values["house_id"]
+                break
     event = AuditEvent(
+        house_id=house_id,
         actor_id=actor.user_id,
         action=action,
         object_type=object_type or "unknown",

@@ -35,6 +35,7 @@ from factoryshare.models import (
     Sector,
     User,
 )
+from factoryshare.models.members import ClusterInvitation, InvitationStatus
 from factoryshare.services import accounts
 
 TEST_PASSWORD = "correct-horse-battery-42"
@@ -250,7 +251,9 @@ def make_aggregator(db: Session) -> Callable[..., Aggregator]:
 
 @pytest.fixture()
 def make_cluster(db: Session, make_aggregator) -> Callable[..., Cluster]:  # type: ignore[no-untyped-def]
-    def make(*, members: list[Member] | None = None, **overrides: Any) -> Cluster:
+    def make(*, members: list[Member] | None = None, invited: list[Member] | None = None,
+             **overrides: Any) -> Cluster:
+        """A cluster whose `members` have accepted and whose `invited` have not answered yet."""
         n = _n()
         if "aggregator" not in overrides and "aggregator_id" not in overrides:
             overrides["aggregator"] = make_aggregator()
@@ -258,6 +261,13 @@ def make_cluster(db: Session, make_aggregator) -> Callable[..., Cluster]:  # typ
         values.update(overrides)
         obj = Cluster(**values)
         obj.members = list(members or [])
+        obj.invitations = [
+            ClusterInvitation(member=m, status=InvitationStatus.accepted, on_behalf=False, reason="")
+            for m in members or []
+        ] + [
+            ClusterInvitation(member=m, status=InvitationStatus.invited, on_behalf=False, reason="")
+            for m in invited or []
+        ]
         db.add(obj)
         db.flush()
         return obj

@@ -24,6 +24,7 @@ RESOURCE_MODULES = [
     "members",
     "aggregators",
     "clusters",
+    "cluster_invitations",
     "products",
     "availability",
     "quotas",

@@ -1,4 +1,4 @@
-"""The audit trail, for admins."""
+"""The audit trail: admins read all of it, managers the events of their houses."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from factoryshare.models import Role
 from factoryshare.services import audit_log
 
 URL_PREFIX = "/audit"
-blp = Blueprint("audit", __name__, description="Who did what, when (admin)")
+blp = Blueprint("audit", __name__, description="Who did what, when (admins; managers for their houses)")
 
 
 class AuditArgs(PageArgs):
@@ -25,6 +25,7 @@ class AuditArgs(PageArgs):
     action = Text(60, min_length=1)
     since = AwareDateTime()
     until = AwareDateTime()
+    house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AuditEventSchema(Schema):
@@ -36,6 +37,8 @@ class AuditEventSchema(Schema):
     object_id = ma.fields.String(dump_only=True)
     before = ma.fields.Dict(dump_only=True, allow_none=True)
     after = ma.fields.Dict(dump_only=True, allow_none=True)
+    house_id = ma.fields.Integer(dump_only=True, allow_none=True,
+                                 metadata={"description": "the house the object belongs to"})
 
 
 AuditPage = page_schema(AuditEventSchema, "AuditEventPage")
@@ -43,10 +46,10 @@ AuditPage = page_schema(AuditEventSchema, "AuditEventPage")
 
 @blp.route("")
 class AuditEvents(MethodView):
-    @allow(Role.admin)
+    @allow(Role.admin, Role.manager)
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, AuditPage)
     def get(self, args):
-        """Audit events, newest first, filtered by object, actor, action and time"""
+        """Audit events, newest first, filtered by object, actor, action, time and house"""
         filters, paging = strip_page(args)
         return paginate(db(), audit_log.list_events(db(), current_actor(), **filters), paging)

@@ -30,13 +30,24 @@ class ClusterUpdate(Schema):
     sector = ma.fields.String(validate=validate.OneOf(SECTORS))
     house_id = Id(allow_none=True, metadata={"description": "the house the cluster produces in"})
     chair_member_id = Id(allow_none=True, metadata={"description": "must be one of member_ids"})
-    member_ids = ma.fields.List(Id(), validate=validate.Length(max=500))
+    member_ids = ma.fields.List(Id(), validate=validate.Length(max=500), metadata={
+        "description": "the members wanted in the cluster: those not in it yet are invited "
+                       "(they join by accepting), those left out are taken out or un-invited"})
 
 
 class ClusterCreate(ClusterUpdate):
     aggregator_id = Id(metadata={"description": "admins only; an aggregator creates its own"})
     name = Text(160, min_length=1, required=True)
     sector = ma.fields.String(required=True, validate=validate.OneOf(SECTORS))
+
+
+class InviteeSchema(Schema):
+    """A member invited but not (yet) in the cluster: its name and business, nothing more."""
+
+    invitation_id = ma.fields.Integer(attribute="id", dump_only=True)
+    member_id = ma.fields.Integer(dump_only=True)
+    owner_name = ma.fields.Function(lambda i: i.member.owner_name, dump_only=True)
+    business_name = ma.fields.Function(lambda i: i.member.business_name, dump_only=True)
 
 
 class ClusterSchema(Schema):
@@ -46,7 +57,11 @@ class ClusterSchema(Schema):
     sector = ma.fields.Function(lambda c: c.sector.value, dump_only=True)
     house_id = ma.fields.Integer(dump_only=True, allow_none=True)
     chair_member_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    member_ids = ma.fields.Function(lambda c: [m.id for m in c.members], dump_only=True)
+    member_ids = ma.fields.Function(lambda c: [m.id for m in c.members], dump_only=True,
+                                    metadata={"description": "the members who accepted"})
+    invited = ma.fields.List(
+        ma.fields.Nested(InviteeSchema), attribute="pending_invitations", dump_only=True,
+        metadata={"description": "invitations waiting for the member's answer"})
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
 
@@ -94,3 +109,13 @@ class ClusterById(MethodView):
     def delete(self, cluster_id):
         """Dissolve a cluster (its members stay registered)"""
         clusters.delete_cluster(db(), current_actor(), cluster_id)
+
+
+@blp.route("/<int:cluster_id>/members/<int:member_id>")
+class ClusterMember(MethodView):
+    @allow(Role.admin, Role.aggregator, Role.member)
+    @blp.response(200, ClusterSchema)
+    @blp.alt_response(409, description="The cluster has an open application or a live loan")
+    def delete(self, cluster_id, member_id):
+        """Take a member out of a cluster (a member leaves; the aggregator removes or un-invites)"""
+        return clusters.remove_member(db(), current_actor(), cluster_id, member_id)

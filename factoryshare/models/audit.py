@@ -25,3 +25,6 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(60))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The production house the object belongs to, taken when the event is recorded (no
+    # foreign key: the trail outlives the house). Managers read the events of their houses.
+    house_id: Mapped[int | None] = mapped_column(IdType, index=True)

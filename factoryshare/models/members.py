@@ -7,15 +7,18 @@ import enum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,6 +83,8 @@ class Aggregator(Base):
     clusters: Mapped[list["Cluster"]] = relationship(back_populates="aggregator", order_by="Cluster.id")
 
 
+# The accepted memberships: a row here only once the member (or the manager of its house on
+# its behalf) accepted the cluster's invitation. Every scope rule reads this table.
 cluster_members = Table(
     "cluster_members",
     Base.metadata,
@@ -111,6 +116,65 @@ class Cluster(Base):
     aggregator: Mapped[Aggregator] = relationship(back_populates="clusters")
     members: Mapped[list[Member]] = relationship(secondary=cluster_members, order_by=Member.id)
     chair: Mapped[Member | None] = relationship(foreign_keys=[chair_member_id])
+    invitations: Mapped[list["ClusterInvitation"]] = relationship(
+        back_populates="cluster", order_by="ClusterInvitation.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def pending_invitations(self) -> list["ClusterInvitation"]:
+        return [i for i in self.invitations if i.status is InvitationStatus.invited]
+
+
+class InvitationStatus(str, enum.Enum):
+    invited = "invited"  # waiting for the member's answer
+    accepted = "accepted"  # the member is in cluster_members
+    declined = "declined"
+    withdrawn = "withdrawn"  # the aggregator took the invitation back before an answer
+    left = "left"  # accepted, then the member left or was taken out
+
+
+class ClusterInvitation(Base):
+    """An aggregator's invitation of a member into a cluster, and the member's answer.
+
+    The member's own user answers, or a manager of the member's house on its behalf with a
+    reason. At most one invitation per cluster and member is waiting at a time.
+    """
+
+    __tablename__ = "cluster_invitations"
+    __table_args__ = (
+        Index("uq_cluster_invitations_waiting", "cluster_id", "member_id", unique=True,
+              sqlite_where=text("status = 'invited'"),
+              postgresql_where=text("status = 'invited'")),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("clusters.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[InvitationStatus] = mapped_column(
+        Enum(InvitationStatus, native_enum=False, create_constraint=True, length=20,
+             name="invitation_status"),
+        default=InvitationStatus.invited,
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # True when a manager of the member's house answered for the member.
+    on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    cluster: Mapped[Cluster] = relationship(back_populates="invitations")
+    member: Mapped[Member] = relationship()
 
 
 class ProductKind(str, enum.Enum):

@@ -1,4 +1,8 @@
-"""Reading the audit trail: who did what to which object, when, with before and after."""
+"""Reading the audit trail: who did what to which object, when, with before and after.
+
+Admins read every event; a manager reads the events about objects of the houses it manages
+(each event keeps the house of its object from when it was recorded), other roles none.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,12 @@ def list_events(
     action: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    house_id: int | None = None,
 ) -> Select[tuple[AuditEvent]]:
-    actor.require(Role.admin)
+    actor.require(Role.admin, Role.manager)
     stmt = scoped(actor, AuditEvent)
+    if house_id is not None:
+        stmt = stmt.where(AuditEvent.house_id == house_id)
     if object_type is not None:
         stmt = stmt.where(AuditEvent.object_type == object_type)
     if object_id is not None:

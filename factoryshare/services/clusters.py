@@ -1,8 +1,12 @@
 """Clusters: an aggregator's groups of members producing in a house (KUR Klaster groups).
 
-An aggregator creates its clusters and edits their membership; the chair must be one of the
-members; every member must be a business registered in the system. Members read the
-clusters they belong to, managers the clusters producing in their houses.
+An aggregator creates its clusters and names the members it wants (`member_ids`): each one
+not yet in the cluster gets an invitation, and joins only by accepting it (see
+`cluster_invitations`). Until then the aggregator sees the invitee's name and business only.
+`member_ids` is the whole wished-for membership: a member left out is taken out (refused
+while the cluster has an open application or a live loan), an invitation left out is
+withdrawn. The chair must be a member or an invitee. Members read the clusters they belong
+to, managers the clusters producing in their houses.
 """
 
 from __future__ import annotations
@@ -15,12 +19,46 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
-from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.db import utcnow
+from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.models import Aggregator, Cluster, Member, ProductionHouse, Role, Sector
+from factoryshare.models.financing import LoanApplication, LoanShare, LoanStatus
+from factoryshare.models.members import ClusterInvitation, InvitationStatus
+
+# An application on its way (to the aggregator or the lender) and a loan being paid out or
+# repaid hold the cluster together: nobody leaves it meanwhile.
+OPEN_APPLICATION = (LoanStatus.submitted, LoanStatus.changes_requested, LoanStatus.approved,
+                    LoanStatus.lender_approved)
+LIVE_LOAN = (LoanStatus.disbursing, LoanStatus.repaying)
 
 
 def _snapshot(cluster: Cluster) -> dict[str, Any]:
-    return audit.snapshot(cluster, extra={"member_ids": [m.id for m in cluster.members]})
+    return audit.snapshot(cluster, extra={
+        "member_ids": [m.id for m in cluster.members],
+        "invited_member_ids": [i.member_id for i in cluster.pending_invitations]})
+
+
+def accepted_member_ids(cluster: Cluster) -> set[int]:
+    return {m.id for m in cluster.members}
+
+
+def pending_member_names(session: Session, cluster_id: int) -> dict[int, str]:
+    """The members invited into the cluster who have not accepted: id -> business name."""
+    rows = session.execute(
+        select(Member.id, Member.business_name)
+        .join(ClusterInvitation, ClusterInvitation.member_id == Member.id)
+        .where(ClusterInvitation.cluster_id == cluster_id,
+               ClusterInvitation.status == InvitationStatus.invited)
+    )
+    return {mid: name for mid, name in rows}
+
+
+def not_accepted_message(member_id: int, pending: dict[int, str]) -> str | None:
+    """Why a member invited but not yet in the cluster cannot be part of its plan."""
+    if member_id not in pending:
+        return None
+    return (f"{pending[member_id]} (member {member_id}) has not accepted the cluster's "
+            "invitation; only members who accepted can be in its plan or loan.")
 
 
 def _members(session: Session, ids: list[int]) -> list[Member]:
@@ -33,7 +71,90 @@ def _members(session: Session, ids: list[int]) -> list[Member]:
     return [found[i] for i in wanted]
 
 
-def _apply(session: Session, cluster: Cluster, data: dict[str, Any]) -> None:
+def loan_holding(session: Session, cluster: Cluster, member_id: int) -> LoanApplication | None:
+    """The application or loan that keeps `member_id` in the cluster, if any."""
+    app = session.scalars(select(LoanApplication).where(
+        LoanApplication.cluster_id == cluster.id,
+        LoanApplication.status.in_(OPEN_APPLICATION + LIVE_LOAN),
+    ).order_by(LoanApplication.id)).first()
+    if app is not None:
+        return app
+    # A draft binds only the members whose share its plan already holds.
+    return session.scalars(select(LoanApplication).join(
+        LoanShare, LoanShare.loan_application_id == LoanApplication.id
+    ).where(LoanApplication.cluster_id == cluster.id, LoanApplication.status == LoanStatus.draft,
+            LoanShare.member_id == member_id).order_by(LoanApplication.id)).first()
+
+
+def _refuse_leaving(session: Session, cluster: Cluster, member: Member) -> None:
+    app = loan_holding(session, cluster, member.id)
+    if app is None:
+        return
+    if app.status in LIVE_LOAN:
+        why = f"its loan {app.id} is {app.status.value}: it is repaid by the whole cluster"
+    elif app.status in OPEN_APPLICATION:
+        why = f"its loan application {app.id} is {app.status.value}"
+    else:
+        why = (f"the plan of its draft application {app.id} holds this member's share; "
+               "take the member's requests and bookings out of the plan first")
+    message = f"{member.business_name} cannot leave {cluster.name} while {why}."
+    raise Conflict(message, code="cluster_loan_open", errors={"member_ids": [message]},
+                   details={"loan_application_id": app.id, "status": app.status.value,
+                            "member_id": member.id})
+
+
+def _latest(cluster: Cluster, member_id: int, status: InvitationStatus) -> ClusterInvitation | None:
+    found = [i for i in cluster.invitations if i.member_id == member_id and i.status is status]
+    return found[-1] if found else None
+
+
+def _take_out(session: Session, actor: Actor, cluster: Cluster, member: Member) -> None:
+    """Take an accepted member out of the cluster (refused while a loan holds it)."""
+    _refuse_leaving(session, cluster, member)
+    cluster.members = [m for m in cluster.members if m.id != member.id]
+    invitation = _latest(cluster, member.id, InvitationStatus.accepted)
+    if invitation is not None:
+        invitation.status = InvitationStatus.left
+        invitation.left_at = utcnow()
+    if cluster.chair_member_id == member.id:
+        cluster.chair_member_id = None
+
+
+def _withdraw(cluster: Cluster, invitation: ClusterInvitation, actor: Actor) -> None:
+    invitation.status = InvitationStatus.withdrawn
+    invitation.decided_at = utcnow()
+    invitation.decided_by_id = actor.user_id
+    if cluster.chair_member_id == invitation.member_id:
+        cluster.chair_member_id = None
+
+
+def _set_membership(session: Session, actor: Actor, cluster: Cluster, wanted: list[Member]) -> None:
+    """Invite the wanted members not yet in, take out or un-invite those left out."""
+    wanted_ids = {m.id for m in wanted}
+    for member in list(cluster.members):
+        if member.id not in wanted_ids:
+            _take_out(session, actor, cluster, member)
+    for invitation in cluster.pending_invitations:
+        if invitation.member_id not in wanted_ids:
+            _withdraw(cluster, invitation, actor)
+    have = accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
+    for member in wanted:
+        if member.id not in have:
+            cluster.invitations.append(ClusterInvitation(
+                member=member, member_id=member.id, status=InvitationStatus.invited,
+                invited_by_id=actor.user_id, invited_at=utcnow(), on_behalf=False, reason=""))
+
+
+def _record_new_invitations(session: Session, actor: Actor, cluster: Cluster,
+                            known: set[int]) -> None:
+    session.flush()
+    for invitation in cluster.invitations:
+        if invitation.id not in known:
+            audit.record(session, actor, "cluster_invitation.created", invitation,
+                         after=audit.snapshot(invitation), house_id=invitation.member.house_id)
+
+
+def _apply(session: Session, actor: Actor, cluster: Cluster, data: dict[str, Any]) -> None:
     if "name" in data:
         name = data["name"].strip()
         if not name:
@@ -48,11 +169,12 @@ def _apply(session: Session, cluster: Cluster, data: dict[str, Any]) -> None:
                                    errors={"house_id": ["This production house does not exist."]})
         cluster.house_id = house_id
     if "member_ids" in data:
-        cluster.members = _members(session, data["member_ids"])
+        _set_membership(session, actor, cluster, _members(session, data["member_ids"]))
     if "chair_member_id" in data:
         cluster.chair_member_id = data["chair_member_id"]
-    if cluster.chair_member_id is not None and cluster.chair_member_id not in {m.id for m in cluster.members}:
-        message = "The chair must be one of the cluster's members."
+    eligible = accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
+    if cluster.chair_member_id is not None and cluster.chair_member_id not in eligible:
+        message = "The chair must be one of the cluster's members or invitees."
         raise ValidationFailed(message, errors={"chair_member_id": [message]})
 
 
@@ -74,12 +196,14 @@ def create_cluster(session: Session, actor: Actor, data: dict[str, Any]) -> Clus
         if aggregator_id is None or session.get(Aggregator, aggregator_id) is None:
             raise ValidationFailed("Say which aggregator the cluster belongs to.",
                                    errors={"aggregator_id": ["Give an existing aggregator."]})
-    cluster = Cluster(aggregator_id=aggregator_id, members=[])
-    _apply(session, cluster, {"member_ids": [], **data})
-    _check_name_free(session, cluster.aggregator_id, cluster.name, None)
+    cluster = Cluster(aggregator_id=aggregator_id, members=[], invitations=[])
+    with session.no_autoflush:
+        _apply(session, actor, cluster, {"member_ids": [], **data})
+        _check_name_free(session, cluster.aggregator_id, cluster.name, None)
     session.add(cluster)
     session.flush()
     audit.record(session, actor, "cluster.created", cluster, after=_snapshot(cluster))
+    _record_new_invitations(session, actor, cluster, set())
     return cluster
 
 
@@ -87,11 +211,13 @@ def update_cluster(session: Session, actor: Actor, cluster_id: int, data: dict[s
     actor.require(Role.admin, Role.aggregator)
     cluster = get_scoped(session, actor, Cluster, cluster_id)
     before = _snapshot(cluster)
+    known = {i.id for i in cluster.invitations}
     with session.no_autoflush:
-        _apply(session, cluster, data)
+        _apply(session, actor, cluster, data)
         _check_name_free(session, cluster.aggregator_id, cluster.name, cluster.id)
     session.flush()
     audit.record(session, actor, "cluster.updated", cluster, before=before, after=_snapshot(cluster))
+    _record_new_invitations(session, actor, cluster, known)
     return cluster
 
 
@@ -122,3 +248,27 @@ def delete_cluster(session: Session, actor: Actor, cluster_id: int) -> None:
                        code="cluster_in_use") from None
     audit.record(session, actor, "cluster.deleted", object_type="clusters", object_id=cluster_id,
                  before=before)
+
+
+def remove_member(session: Session, actor: Actor, cluster_id: int, member_id: int) -> Cluster:
+    """A member leaves the cluster, or its aggregator takes the member out (or withdraws the
+    member's invitation). Refused while the cluster has an open application or a live loan."""
+    actor.require(Role.admin, Role.aggregator, Role.member)
+    cluster = get_scoped(session, actor, Cluster, cluster_id)
+    if actor.role is Role.member and member_id != actor.member_id:
+        raise Forbidden("A member can only take itself out of a cluster.")
+    before = _snapshot(cluster)
+    member = next((m for m in cluster.members if m.id == member_id), None)
+    if member is not None:
+        _take_out(session, actor, cluster, member)
+        action = "cluster.member_left" if actor.role is Role.member else "cluster.member_removed"
+    else:
+        invitation = next((i for i in cluster.pending_invitations if i.member_id == member_id), None)
+        if invitation is None:
+            raise NotFound(f"Member {member_id} is not in this cluster.")
+        _withdraw(cluster, invitation, actor)
+        action = "cluster.invitation_withdrawn"
+    session.flush()
+    audit.record(session, actor, action, cluster, before=before,
+                 after={**_snapshot(cluster), "member_id": member_id})
+    return cluster

@@ -41,7 +41,7 @@ from factoryshare.models.financing import (
 )
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus
-from factoryshare.services import kur
+from factoryshare.services import clusters, kur
 from factoryshare.services.repayment import annuity_schedule
 
 
@@ -471,11 +471,17 @@ def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare
     """Every KUR rule the per-member shares break, keyed `shares[<member id>].<field>`."""
     scheme = app.scheme
     errors: dict[str, list[str]] = {}
+    accepted = clusters.accepted_member_ids(app.cluster)
+    pending = clusters.pending_member_names(session, app.cluster_id)
     for share in shares:
         member = session.get(Member, share.member_id)
         where = f"shares[{share.member_id}]"
         if member is None:
             continue
+        if member.id not in accepted:  # a plan made before the member had to accept
+            errors.setdefault(f"{where}.member_id", []).append(
+                clusters.not_accepted_message(member.id, pending)
+                or f"{member.business_name} (member {member.id}) is not in the cluster.")
         if share.amount > scheme.ceiling:
             errors.setdefault(f"{where}.amount", []).append(
                 f"{member.business_name} may borrow at most Rp{scheme.ceiling:,} under {scheme.name}."
@@ -513,7 +519,8 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     request_ids = list(dict.fromkeys(production_request_ids or []))
     booking_ids = list(dict.fromkeys(booking_ids or []))
     materials = dict(material_costs or {})
-    members = {m.id for m in app.cluster.members}
+    members = {m.id for m in app.cluster.members}  # those who accepted
+    pending = clusters.pending_member_names(session, app.cluster_id)
     errors: dict[str, list[str]] = {}
     if len(request_ids) + len(booking_ids) > MAX_PLAN_ITEMS:
         raise ValidationFailed("The plan is too large.", errors={
@@ -530,7 +537,8 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
         where = f"production_request_ids[{i}]"
         if request is None or request.member_id not in members:
             # Absent or another business's: the same answer, so ids outside scope leak nothing.
-            errors[where] = [f"Production request {rid} is not one of the cluster members'."]
+            errors[where] = [(request and clusters.not_accepted_message(request.member_id, pending))
+                             or f"Production request {rid} is not one of the cluster members'."]
         elif request.status not in PLAN_REQUEST_STATUSES:
             errors[where] = [f"Production request {rid} is {request.status.value}."]
         else:
@@ -544,7 +552,8 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
         booking = bookings.get(bid)
         where = f"booking_ids[{i}]"
         if booking is None or booking.member_id not in members:
-            errors[where] = [f"Booking {bid} is not one of the cluster members'."]
+            errors[where] = [(booking and clusters.not_accepted_message(booking.member_id, pending))
+                             or f"Booking {bid} is not one of the cluster members'."]
         elif booking.status not in PLAN_BOOKING_STATUSES:
             errors[where] = [f"Booking {bid} is {booking.status.value}."]
         else:
@@ -555,7 +564,8 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     for member_id, cost in materials.items():
         where = f"material_costs[{member_id}]"
         if member_id not in members:
-            errors[where] = [f"Member {member_id} is not in the cluster."]
+            errors[where] = [clusters.not_accepted_message(member_id, pending)
+                             or f"Member {member_id} is not in the cluster."]
         elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
             errors[where] = ["Must be zero or more whole rupiah."]
 

@@ -7,8 +7,10 @@ A purchase records goods delivered and paid for; the installments of the cluster
 are due by the delivery date (or, if none is, the next one) are deducted from the payment
 and recorded as repayments from an offtake purchase; the rest of the payment is the member's.
 
-Scope: the aggregator sees and writes its own agreements; the cluster's members read them;
-managers read those of clusters producing in their houses.
+Scope: the aggregator sees and writes its own agreements; managers read those of clusters
+producing in their houses. A member of the cluster reads the agreements for its own products
+and its own purchases only: what the aggregator buys from the other members and pays them
+is theirs.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import ValidationFailed
-from factoryshare.models import Cluster, Product, Role, cluster_members
+from factoryshare.models import Cluster, Product, Role
 from factoryshare.models.financing import (
     Installment,
     InstallmentStatus,
@@ -48,8 +50,8 @@ def _agreement_scope(actor: Actor) -> Any:
     if actor.role is Role.aggregator:
         return OfftakeAgreement.aggregator_id == (actor.aggregator_id or 0)
     if actor.role is Role.member:
-        return OfftakeAgreement.cluster_id.in_(
-            select(cluster_members.c.cluster_id).where(cluster_members.c.member_id == actor.member_id)
+        return OfftakeAgreement.product_id.in_(
+            select(Product.id).where(Product.member_id == actor.member_id)
         )
     if actor.role is Role.manager:
         return OfftakeAgreement.cluster_id.in_(
@@ -59,6 +61,8 @@ def _agreement_scope(actor: Actor) -> Any:
 
 
 def _purchase_scope(actor: Actor) -> Any:
+    if actor.role is Role.member:
+        return OfftakePurchase.member_id == actor.member_id
     return OfftakePurchase.agreement_id.in_(
         select(OfftakeAgreement.id).where(_agreement_scope(actor))
     )
@@ -154,7 +158,7 @@ def list_agreements(session: Session, actor: Actor, *, cluster_id: int | None = 
 def list_purchases(session: Session, actor: Actor, agreement_id: int) -> list[OfftakePurchase]:
     agreement = get_agreement(session, actor, agreement_id)
     return list(session.scalars(
-        select(OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
+        scoped(actor, OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
         .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id)
     ))
 

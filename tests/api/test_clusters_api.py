@@ -5,7 +5,8 @@ from factoryshare.models import AuditEvent, ProductionHouse, Role
 URL = "/api/v1/clusters"
 
 
-def test_an_aggregator_creates_a_cluster_with_a_chair_among_its_members(client, db, make_user, make_member, token_for):
+def test_an_aggregator_creates_a_cluster_inviting_its_members_with_a_chair_among_them(
+        client, db, make_user, make_member, token_for):
     user = make_user(Role.aggregator)
     a, b = make_member(), make_member()
     body = {"name": "Klaster Batik Garut", "sector": "fashion", "house_id": a.house_id,
@@ -13,7 +14,8 @@ def test_an_aggregator_creates_a_cluster_with_a_chair_among_its_members(client, 
     r = client.post(URL, json=body, headers=token_for(user))
     assert r.status_code == 201, r.json
     assert r.json["aggregator_id"] == user.aggregator_id
-    assert r.json["member_ids"] == [a.id, b.id]
+    assert r.json["member_ids"] == []
+    assert [i["member_id"] for i in r.json["invited"]] == [a.id, b.id]
     assert db.scalar(select(AuditEvent.action).where(AuditEvent.object_type == "clusters",
                                                      AuditEvent.object_id == str(r.json["id"])))
 
@@ -43,7 +45,8 @@ def test_an_aggregator_edits_membership_but_not_another_aggregators_cluster(
     r = client.patch(f"{URL}/{mine.id}", json={"member_ids": [a.id, b.id], "chair_member_id": b.id},
                      headers=headers)
     assert r.status_code == 200, r.json
-    assert r.json["member_ids"] == [a.id, b.id]
+    assert r.json["member_ids"] == [a.id]
+    assert [i["member_id"] for i in r.json["invited"]] == [b.id]
     assert client.patch(f"{URL}/{theirs.id}", json={"name": "Rebut"}, headers=headers).status_code == 404
 
 
