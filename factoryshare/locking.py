@@ -16,9 +16,8 @@ session had loaded the object earlier, so the loser of a race sees the new state
 
 A deadlock (SQLSTATE 40P01) or a serialisation failure (40001) aborts the whole transaction;
 it is worth running once more. `is_retryable` says which errors those are and `backoff` how
-long to wait before the next attempt; api/database.py re-runs a whole request with them and
-`run_in_transaction` re-runs any other unit of work (a job, a command), at most `ATTEMPTS`
-times in all.
+long to wait before the next attempt; api/database.py re-runs a whole request with them, at
+most `ATTEMPTS` times in all, before it answers 503.
 
 A check-then-insert against a ceiling that no row carries (a member's weekly booking quota)
 has no row to lock: `advisory_lock` serialises it on a key instead (PostgreSQL's
@@ -29,13 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor, scoped
 from factoryshare.db import MAX_ID
@@ -120,29 +118,6 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1))
 
 
-def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], *,
-                       attempts: int = ATTEMPTS, sleep: Callable[[float], Any] = time.sleep) -> T:
-    """Run `work(session)` in its own transaction and commit; a deadlock or serialisation
-    failure rolls back and runs it again, `attempts` times in all, then the error is raised."""
-    for attempt in range(1, attempts + 1):
-        session = factory()
-        try:
-            result = work(session)
-            session.commit()
-            return result
-        except DBAPIError as exc:
-            session.rollback()
-            if attempt == attempts or not is_retryable(exc):
-                raise
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        sleep(backoff(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 __all__ = [
     "ATTEMPTS",
     "advisory_lock",
@@ -152,5 +127,4 @@ __all__ = [
     "refresh_for_update",
     "require_state",
     "rows_for_update",
-    "run_in_transaction",
 ]

@@ -39,12 +39,7 @@ from factoryshare.models import (
 )
 from factoryshare.models.bookings import Booking
 from factoryshare.models.financing import LoanApplication
-from factoryshare.models.scheduling import (
-    ProductionRequest,
-    RunStatus,
-    ScheduleAssignment,
-    ScheduleRun,
-)
+from factoryshare.models.scheduling import RunStatus, ScheduleAssignment, ScheduleRun
 from factoryshare.services import bookings, loans, production_requests
 from tests.concurrency.test_double_booking import _all_at_once
 from tests.factories.bookings import at, working_day
