@@ -4,7 +4,11 @@ cancellation and the manager's confirm / complete / no-show.
 Two live bookings of one machine never overlap. On PostgreSQL an exclusion constraint makes
 the database refuse the second one whatever the timing (a violation becomes the same 409
 `booking_conflict`); on SQLite every write transaction starts with BEGIN IMMEDIATE, so the
-check in `assert_machine_free` and the insert run serialised.
+check in `assert_machine_free` and the insert run serialised. The insert runs in a SAVEPOINT
+of its own (`_flush_guarded`), so a booking that loses its slot undoes only itself.
+
+A member's weekly quota has no row to lock: the count and the insert run one at a time per
+member and week (`locking.advisory_lock` in `_check_quota`, before counting).
 
 Error codes (all 409 unless noted): booking_conflict, outside_opening_hours, holiday,
 house_closed, machine_downtime, machine_unavailable, quota_exceeded, too_far_ahead,
