@@ -2,12 +2,21 @@
 
 Each function returns the normalised value (digits only, or E.164 for phones) or raises
 ValidationFailed naming the field, with a message a house manager understands.
+
+Also here: the text no field may hold (NUL bytes, lone surrogates) and the last check every
+flush makes against the columns (length, integer width), so that the database never refuses a
+value with an error that names no field. Importing this module installs that check on every
+SQLAlchemy session (the app does through api.schemas, the CLI through the services).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.id import nik as _nik
@@ -117,3 +126,80 @@ def clean_text(value: object, field: str) -> None:
         problem = text_problem(value)
         if problem is not None:
             raise _fail(field, problem)
+
+
+# --- the last check before the database --------------------------------------------------------
+# Whatever reaches a flush (from the API, a page, the CLI or a job, typed or computed) is checked
+# against its column first, so that the database never refuses a value with an error that names
+# no field: text within the column's length and free of NUL and lone surrogates (JSON included),
+# integers within the column's width (INTEGER is 32 bits on PostgreSQL, BIGINT 64).
+
+TOO_LONG = "At most {length} characters."
+OUT_OF_RANGE = "Must be between {low} and {high}."
+_INTEGER_BITS = ((sa.BigInteger, 64), (sa.SmallInteger, 16), (sa.Integer, 32))
+
+
+def _column_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
+    kind = column.type
+    while isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    return kind
+
+
+def _json_problem(value: Any) -> str | None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return problem
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return None
+
+
+def column_problem(column: sa.Column[Any], value: Any) -> str | None:
+    """Why `column` cannot store `value`, or None."""
+    if value is None:
+        return None
+    kind = _column_type(column)
+    if isinstance(kind, sa.JSON):
+        return _json_problem(value)
+    if isinstance(value, str) and isinstance(kind, sa.String):
+        length = None if isinstance(kind, sa.Enum) else kind.length
+        if length is not None and len(value) > length:
+            return TOO_LONG.format(length=length)
+        return text_problem(value)
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(kind, sa.Integer):
+        bits = next(b for t, b in _INTEGER_BITS if isinstance(kind, t))
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        if not low <= value <= high:
+            return OUT_OF_RANGE.format(low=low, high=high)
+    return None
+
+
+def row_problems(obj: object) -> dict[str, list[str]]:
+    """What in a new or changed object its table cannot store, by attribute."""
+    state = sa.inspect(obj)
+    changed = state.dict.keys() if state.pending or state.transient else state.committed_state.keys()
+    problems: dict[str, list[str]] = {}
+    for prop in state.mapper.column_attrs:
+        if prop.key not in changed or prop.key not in state.dict:
+            continue
+        problem = column_problem(prop.columns[0], state.dict[prop.key])
+        if problem is not None:
+            problems[prop.key] = [problem]
+    return problems
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _check_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    problems: dict[str, list[str]] = {}
+    for obj in [*session.new, *session.dirty]:
+        problems.update(row_problems(obj))
+    if problems:
+        raise ValidationFailed("Some values cannot be stored.", errors=problems)

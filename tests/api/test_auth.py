@@ -50,4 +50,4 @@ def test_unknown_fields_in_a_sign_in_are_rejected_by_name(client):
 def test_malformed_json_is_a_400_not_a_500(client):
     r = client.post("/api/v1/auth/token", data="{not json", content_type="application/json")
     assert r.status_code == 400
-    assert r.json["code"] == "bad_request"
+    assert r.json["code"] == "invalid_json"

@@ -325,3 +325,22 @@ def test_no_page_answers_500_to_hostile_form_or_query_values(app, world, make_us
                         assert response.status_code == 400, f"{what}: {response.status_code}"
                     tried += 1
     assert tried > 50
+
+
+# --- what would reach the database anyway ----------------------------------------------------
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("name", "x" * 121, "At most 120 characters."),  # VARCHAR(120)
+    ("slot_minutes", 2**31, "Must be between -2147483648 and 2147483647."),  # INTEGER: 32 bits
+    ("name", "abc\x00def", "Text may not contain the NUL character (\\u0000)."),
+    ("name", "abc\ud800def", "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)."),
+    ("opening_hours", {"mon": [["08:00\x00", "12:00"]]}, "Text may not contain the NUL character (\\u0000)."),
+])
+def test_a_value_the_database_would_refuse_is_refused_naming_the_column(db, make_house, field, value, problem):  # type: ignore[no-untyped-def]
+    from factoryshare.errors import ValidationFailed
+
+    house = make_house()
+    setattr(house, field, value)
+    with pytest.raises(ValidationFailed) as refused:
+        db.flush()
+    assert refused.value.errors == {field: [problem]}

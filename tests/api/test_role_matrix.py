@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from api.security import policy_of
 from factoryshare.models import Role
@@ -36,7 +37,7 @@ def _url(rule) -> str:
     url = rule.rule
     for name in rule.arguments:
         converter = rule._converters[name]
-        value = str(MISSING_ID) if type(converter).__name__ == "IntegerConverter" else "x" * 40
+        value = str(MISSING_ID) if isinstance(converter, IntegerConverter) else "x" * 40
         url = re.sub(rf"<(?:[a-z]+:)?{name}>", value, url)
     return url
 
