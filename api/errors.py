@@ -143,7 +143,11 @@ def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore
             headers={"Retry-After": "2"},
         )
     log.info("database refused a value: %s", error.orig)
-    return error_response(422, "validation_failed", "A value is out of the accepted range.")
+    # Values are checked against their columns before every flush (factoryshare.validation);
+    # should the database still refuse one, name its column when it says which.
+    message = "A value is out of the accepted range."
+    column = getattr(getattr(error.orig, "diag", None), "column_name", None)
+    return error_response(422, "validation_failed", message, {column or "_schema": [message]})
 
 
 def register_error_handlers(app: Flask, api: Api) -> None:
