@@ -32,6 +32,7 @@ from flask import Flask, Response, current_app, g, request, session as web_sessi
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import validate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms.validators import ValidationError
 
 from api.database import db
@@ -268,4 +269,8 @@ def init_app(app: Flask) -> None:
     registered."""
     app.before_request(end_ended_session)
     app.after_request(_security_headers)
+    hops = app.extensions["factoryshare"].settings.trusted_proxies
+    if hops:
+        # Behind reverse proxies the client is what they forward, not the last proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_limiter(app)

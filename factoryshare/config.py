@@ -27,6 +27,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SIGNIN_LIMIT_PER_ADDRESS": ("10 per minute (test: 1000 per minute)", "sign-in attempts for one e-mail address, API and page together, before 429"),
     "SIGNIN_LIMIT_PER_CLIENT": ("60 per minute (test: 1000 per minute)", "sign-in attempts from one client address before 429"),
     "RATELIMIT_STORAGE_URI": ("memory://", "where the sign-in limits count; `redis://127.0.0.1:6379` shares the count between gunicorn workers and hosts"),
+    "TRUSTED_PROXIES": ("0", "reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (the client address the sign-in limits count)"),
     "MAX_CONTENT_LENGTH": ("1048576", "largest request body in bytes (uploads have their own limit)"),
     "SMTP_HOST": ("(unset: messages go to the log)", "mail server for notifications"),
     "SMTP_PORT": ("587", "mail server port"),
@@ -83,6 +84,7 @@ class Settings:
     signin_limit_per_address: str = "10 per minute"
     signin_limit_per_client: str = "60 per minute"
     ratelimit_storage_uri: str = "memory://"
+    trusted_proxies: int = 0
     max_content_length: int = 1024 * 1024
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -136,6 +138,8 @@ class Settings:
             signin_limit_per_client=_limit("SIGNIN_LIMIT_PER_CLIENT",
                                            "1000 per minute" if mode == "test" else "60 per minute", env),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+            trusted_proxies=0 if env.get("TRUSTED_PROXIES") in (None, "", "0")
+            else _int("TRUSTED_PROXIES", 0, env),
             max_content_length=_int("MAX_CONTENT_LENGTH", 1024 * 1024, env),
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int("SMTP_PORT", 587, env),

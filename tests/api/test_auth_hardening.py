@@ -133,6 +133,22 @@ def test_sign_ins_from_one_client_over_the_limit_answer_429(settings, session_fa
     assert elsewhere.status_code == 201
 
 
+def test_behind_a_trusted_proxy_the_per_client_limit_counts_the_forwarded_address(
+    settings, session_factory
+):
+    app = _app(settings, session_factory, trusted_proxies=1,
+               signin_limit_per_address="100 per minute", signin_limit_per_client="2 per minute")
+    client = app.test_client()
+
+    def attempt(n: int, address: str):  # type: ignore[no-untyped-def]
+        return client.post(TOKEN, json={"email": f"proxied{n}@example.id", "password": "x"},
+                           headers={"X-Forwarded-For": address})
+
+    assert [attempt(i, "203.0.113.5").status_code for i in range(2)] == [401, 401]
+    _assert_too_many(attempt(3, "203.0.113.5"))
+    assert attempt(4, "203.0.113.6").status_code == 401
+
+
 def _redis_answers() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 6379), timeout=1) as conn:
