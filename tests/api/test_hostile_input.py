@@ -135,27 +135,36 @@ def _fields(spec: dict[str, Any], operation: dict[str, Any]) -> Iterator[tuple[s
 
 def _operations(spec: dict[str, Any], methods: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in spec["paths"].items():
+        shared = item.get("parameters", [])  # path parameters sit on the path item
         for method, operation in item.items():
             if method in methods:
-                yield method, path, operation
+                yield method, path, dict(operation, parameters=shared + operation.get("parameters", []))
 
 
-def _url(path: str, ids: dict[str, int], override: str | None = None) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: override or str(ids.get(m.group(1), 1)), path)
+def _url(path: str, ids: dict[str, int], override: str | None = None, only: str | None = None) -> str:
+    """The path with real ids; `override` instead in every parameter (or in `only`)."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if override is not None and only in (None, name):
+            return override
+        return str(ids.get(name, 1))
+    return re.sub(r"\{(\w+)\}", value, path)
 
 
-def _role_for(app, method: str, path: str) -> Role:  # type: ignore[no-untyped-def]
-    """The widest role allowed to call the operation (admin first)."""
+def _roles_for(app, method: str, path: str) -> list[Role]:  # type: ignore[no-untyped-def]
+    """Who calls the operation: the widest role allowed (admin first), and a member too when
+    members may call it (their scope takes other paths through the services)."""
     rule_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
     for rule in app.url_map.iter_rules():
         if re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule) == rule_path and method.upper() in rule.methods:
             view = app.view_functions[rule.endpoint]
             handler = getattr(getattr(view, "view_class", None), method, view)
             roles = getattr(handler, "__roles__", None) or frozenset(Role)
-            for role in (Role.admin, Role.manager, Role.member, Role.aggregator):
-                if role in roles:
-                    return role
-    return Role.admin
+            chosen = [r for r in (Role.admin, Role.manager, Role.member, Role.aggregator) if r in roles][:1]
+            if Role.member in roles and Role.member not in chosen:
+                chosen.append(Role.member)
+            return chosen
+    return [Role.admin]
 
 
 def _json_text(value: Any, number: str | None = None) -> str:
@@ -191,7 +200,8 @@ def test_every_write_operation_refuses_hostile_input_with_a_4xx_naming_the_field
     assert len(operations) > 50, "the OpenAPI document lost its write operations"
     tried = 0
     for method, path, operation in operations:
-        headers = world["headers"][_role_for(app, method, path)]
+        roles = _roles_for(app, method, path)
+        headers = world["headers"][roles[0]]
         url = _url(path, world["ids"])
         send = getattr(client, method)
         for field, kind, wrap in _fields(spec, operation):
@@ -199,12 +209,13 @@ def test_every_write_operation_refuses_hostile_input_with_a_4xx_naming_the_field
                 nasty = [(SURROGATE, None), (NUL, None)]
             else:
                 nasty = [(_NUMBER_MARK, HUGE), (_NUMBER_MARK, BEYOND_64_BITS)]
-            for value, number in nasty:
-                what = f"{method.upper()} {path} {field}={(number or value)[:20]!r}"
-                response = send(url, data=_json_text(wrap(value), number),
-                                headers=headers, content_type="application/json")
-                _assert_refused(response, what, field)
-                tried += 1
+            for role in roles:
+                for value, number in nasty:
+                    what = f"{role.value} {method.upper()} {path} {field}={(number or value)[:20]!r}"
+                    response = send(url, data=_json_text(wrap(value), number),
+                                    headers=world["headers"][role], content_type="application/json")
+                    _assert_refused(response, what, field)
+                    tried += 1
         for body, label in ((NESTED, "nested brackets"), (NOT_UTF8, "bytes not UTF-8")):
             response = send(url, data=body, headers=headers, content_type="application/json")
             body_json = _assert_refused(response, f"{method.upper()} {path} {label}")
@@ -223,8 +234,13 @@ def test_every_read_operation_refuses_hostile_query_strings_with_a_4xx_naming_th
         app, client, db, spec, world):  # type: ignore[no-untyped-def]
     tried = 0
     for method, path, operation in _operations(spec, ("get",)):
-        headers = world["headers"][_role_for(app, method, path)]
+        headers = world["headers"][_roles_for(app, method, path)[0]]
         for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "path" and _resolve(spec, parameter.get("schema", {})).get("type") == "string":
+                url = _url(path, world["ids"], "abc%00def", only=parameter["name"])
+                response = client.get(url, headers=headers)
+                _assert_refused(response, f"GET {path} with NUL in {parameter['name']}")
+                tried += 1
             if parameter.get("in") != "query":
                 continue
             schema = _resolve(spec, parameter.get("schema", {}))
