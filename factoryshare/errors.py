@@ -71,9 +71,3 @@ class InvalidTransition(Conflict):
     it a moment ago). `details["status"]` is the state it is in now."""
 
     code = "invalid_transition"
-
-
-class Stale(Conflict):
-    """The object changed between reading and writing it; read it again and retry."""
-
-    code = "stale"
