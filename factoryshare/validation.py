@@ -185,7 +185,8 @@ def column_problem(column: sa.Column[Any], value: Any) -> str | None:
 def row_problems(obj: object) -> dict[str, list[str]]:
     """What in a new or changed object its table cannot store, by attribute."""
     state = sa.inspect(obj)
-    changed = state.dict.keys() if state.pending or state.transient else state.committed_state.keys()
+    new = state.pending or state.transient
+    changed = state.dict.keys() if new else state.committed_state.keys()
     problems: dict[str, list[str]] = {}
     for prop in state.mapper.column_attrs:
         if prop.key not in changed or prop.key not in state.dict:
