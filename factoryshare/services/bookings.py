@@ -491,16 +491,21 @@ def move_booking(
                     exclude_booking_id=booking.id)
         if booking.product_id is not None and (product := session.get(Product, booking.product_id)):
             permits.require_permits(session, product, new_start, new_end)
-        old = (booking.start_at, booking.end_at)
-        booking.start_at, booking.end_at = new_start, new_end
-        booking.machine_id = machine.id
-        booking.machine = machine
-        booking.hourly_rate = machine.hourly_rate
-        booking.price = price_for(machine, new_start, new_end)
-    if note is not None:
-        booking.note = note
-    booking.updated_at = now
-    _flush_guarded(session)
+    old = (booking.start_at, booking.end_at)
+
+    def stage() -> None:
+        # Set inside the SAVEPOINT, so a move that loses its new slot undoes only itself.
+        if moved:
+            booking.start_at, booking.end_at = new_start, new_end
+            booking.machine_id = machine.id
+            booking.machine = machine
+            booking.hourly_rate = machine.hourly_rate
+            booking.price = price_for(machine, new_start, new_end)
+        if note is not None:
+            booking.note = note
+        booking.updated_at = now
+
+    _flush_guarded(session, stage)
     if moved:
         _free(session, booking, *old)
     audit.record(session, actor, "booking.move", booking, before=before, after=audit.snapshot(booking))

@@ -129,3 +129,50 @@ def test_a_booking_that_loses_its_slot_to_another_connection_undoes_only_itself(
                 (kept.id, race.member_ids[0]), (rival["id"], race.member_ids[1])]
     finally:
         race.remove()
+
+
+def test_a_move_that_loses_its_new_slot_to_another_connection_undoes_only_itself(
+    engine, is_postgres, password_hash, monkeypatch
+):
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
+    race = RaceHouse(engine, "moved", password_hash)
+    day = working_day()
+    first, second, contested = at(day, "09:00"), at(day, "10:00"), at(day, "13:00")
+    half_hour = dt.timedelta(minutes=30)
+    real_check = bookings.assert_machine_free
+    rival: dict[str, int] = {}
+
+    def check_then_lose_the_race(session, machine_id, slot_start, slot_end, *args, **kwargs):
+        real_check(session, machine_id, slot_start, slot_end, *args, **kwargs)
+        if slot_start == contested and not rival:
+            rival["id"] = 0
+            actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[1])
+            with Session(engine, expire_on_commit=False) as other:
+                rival["id"] = bookings.create_booking(
+                    other, actor, machine_id=race.machine_id, start=contested,
+                    end=contested + half_hour).id
+                other.commit()
+
+    try:
+        actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[0])
+        with Session(engine, expire_on_commit=False) as session:
+            kept = bookings.create_booking(session, actor, machine_id=race.machine_id,
+                                           start=first, end=first + half_hour)
+            moving = bookings.create_booking(session, actor, machine_id=race.machine_id,
+                                             start=second, end=second + half_hour)
+            kept_id, moving_id = kept.id, moving.id
+            monkeypatch.setattr(bookings, "assert_machine_free", check_then_lose_the_race)
+            with pytest.raises(Conflict) as lost:
+                bookings.move_booking(session, actor, moving_id, start=contested,
+                                      end=contested + half_hour)
+            assert lost.value.code == "booking_conflict"
+            # The same transaction goes on: both bookings are kept where they were.
+            session.commit()
+        with Session(engine) as s:
+            live = s.scalars(select(Booking).where(Booking.machine_id == race.machine_id)
+                             .order_by(Booking.start_at)).all()
+            assert [(b.id, b.start_at) for b in live] == [
+                (kept_id, first), (moving_id, second), (rival["id"], contested)]
+    finally:
+        race.remove()
