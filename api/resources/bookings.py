@@ -142,6 +142,22 @@ class BookingCancelView(MethodView):
         return bookings.cancel_booking(db(), current_actor(), booking_id, reason=data.get("reason"))
 
 
+class BookingReject(Schema):
+    reason = Text(300, min_length=1, required=True,
+                  metadata={"description": "why the hold is turned down, shown to the member"})
+
+
+@blp.route("/<int:booking_id>/reject")
+class BookingRejectView(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(BookingReject)
+    @blp.response(200, BookingSchema)
+    @blp.alt_response(409, description="The booking is not held (any more)")
+    def post(self, data, booking_id):
+        """Reject a held booking, with the reason (the house's managers)"""
+        return bookings.reject_booking(db(), current_actor(), booking_id, reason=data["reason"])
+
+
 def _manager_action(name, func, summary):  # type: ignore[no-untyped-def]
     class View(MethodView):
         @allow(Role.admin, Role.manager)

@@ -24,7 +24,7 @@ from api.database import db
 from api.web import actor, add_nav, bp, flash_error, hm, page, when
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
-from factoryshare.errors import Conflict, DomainError, NotFound
+from factoryshare.errors import DomainError, NotFound
 from factoryshare.models import Downtime, DowntimeKind, Machine, Member, ProductionHouse, Role, User
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.notifications import Notification
@@ -389,11 +389,8 @@ def manager_confirm(booking_id: int):  # type: ignore[no-untyped-def]
 @page(Role.manager)
 def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
     try:
-        booking = bookings.get_booking(db(), actor(), booking_id)
-        if booking.status is not BookingStatus.held:
-            # Rejecting answers a hold; a confirmed booking is cancelled, not rejected.
-            raise Conflict("Only a held booking can be rejected.", code="invalid_transition")
-        bookings.cancel_booking(db(), actor(), booking_id, reason="rejected by the house")
+        booking = bookings.reject_booking(db(), actor(), booking_id,
+                                          reason=request.form.get("reason") or "rejected by the house")
     except DomainError as err:
         db().rollback()
         flash_error(err)

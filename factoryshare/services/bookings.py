@@ -521,6 +521,26 @@ def cancel_booking(
     return _cancel(session, actor, booking, reason or "cancelled")
 
 
+def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: str) -> Booking:
+    """A house's manager turns down a held booking: it is cancelled with the reason given.
+
+    Only a hold can be rejected (a confirmed booking is cancelled); the state is checked after
+    the row lock, so a booking confirmed a moment earlier is not rejected behind its back.
+    """
+    actor.require(Role.manager, Role.admin)
+    booking = _booking_for_change(session, actor, booking_id)
+    if not actor.manages(booking.machine.house_id):
+        raise Forbidden("Only the house's managers may do this.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Say why the booking is rejected.",
+                               errors={"reason": ["Give a reason for the member."]})
+    locking.require_state(booking, (BookingStatus.held,),
+                          f"A {booking.status.value} booking cannot be rejected; only a held one can.",
+                          action="reject")
+    return _cancel(session, actor, booking, reason)
+
+
 def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
     # Callers may hand in a booking they read without a lock (a downtime, a re-plan): lock it
     # and look again, so that a booking cancelled or finished meanwhile is not cancelled twice.

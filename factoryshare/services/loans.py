@@ -510,12 +510,15 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     cheapest capable machine) plus its declared material cost; the requested amount becomes
     their sum. Every broken rule is named at once.
     """
-    app = get(session, actor, application_id)
+    # Locked like every other change of the application, so a plan edit racing a submit
+    # either lands before it or finds the application submitted.
+    app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
         raise Forbidden("Only the cluster's aggregator or its chair may build its plan.")
     if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
         raise Conflict("Only a draft or an application sent back for changes can be edited.",
-                       code="invalid_transition")
+                       code="invalid_transition",
+                       details={"action": "set_plan", "status": app.status.value})
     request_ids = list(dict.fromkeys(production_request_ids or []))
     booking_ids = list(dict.fromkeys(booking_ids or []))
     materials = dict(material_costs or {})

@@ -142,3 +142,26 @@ def test_a_booking_before_opening_is_a_409_outside_opening_hours(
     r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
     assert r.status_code == 409
     assert r.json["code"] == "outside_opening_hours"
+
+
+def test_a_manager_rejects_a_held_booking_with_a_reason_and_only_a_held_one(
+    client, make_house, make_machine, make_member, make_user, token_for
+):
+    house = make_house(requires_confirmation=True)
+    machine = make_machine(house=house)
+    member_headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    manager_headers = token_for(make_user(Role.manager, houses=[house]))
+    start, end = _slot()
+    held = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
+                       headers=member_headers).json
+    assert held["status"] == "held"
+
+    assert client.post(f"{URL}/{held['id']}/reject", json={}, headers=manager_headers).status_code == 422
+    assert client.post(f"{URL}/{held['id']}/reject", json={"reason": "x"},
+                       headers=member_headers).status_code == 403
+    r = client.post(f"{URL}/{held['id']}/reject", json={"reason": "Mesin untuk pelatihan"},
+                    headers=manager_headers)
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "cancelled"
+    again = client.post(f"{URL}/{held['id']}/reject", json={"reason": "lagi"}, headers=manager_headers)
+    assert (again.status_code, again.json["code"]) == (409, "invalid_transition")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from factoryshare.access import Actor
-from factoryshare.errors import Conflict
+from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.models import AuditEvent, Role
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import LoanStatus
@@ -64,6 +64,32 @@ def test_a_manager_cannot_confirm_a_hold_the_member_cancelled_since_the_manager_
     assert exc.value.details == {"action": "confirm", "status": "cancelled"}
     assert booking.status is BookingStatus.cancelled
     assert _audited(db, "booking.confirm", booking.id) == 0
+
+
+def test_a_manager_cannot_reject_a_hold_confirmed_since_the_manager_read_it(db, held):
+    booking, _member, manager = held
+    _behind_the_sessions_back(db, "bookings", booking.id, "confirmed")
+
+    with pytest.raises(Conflict) as exc:
+        bookings.reject_booking(db, manager, booking.id, reason="Mesin dipakai pelatihan")
+
+    assert exc.value.code == "invalid_transition"
+    assert exc.value.details == {"action": "reject", "status": "confirmed"}
+    assert booking.status is BookingStatus.confirmed
+
+
+def test_rejecting_a_hold_cancels_it_with_the_managers_reason(db, held):
+    booking, member, manager = held
+
+    with pytest.raises(ValidationFailed) as no_reason:
+        bookings.reject_booking(db, manager, booking.id, reason="  ")
+    with pytest.raises(Forbidden):
+        bookings.reject_booking(db, member, booking.id, reason="saya sendiri")
+    rejected = bookings.reject_booking(db, manager, booking.id, reason="Mesin dipakai pelatihan")
+
+    assert "reason" in no_reason.value.errors
+    assert rejected.status is BookingStatus.cancelled
+    assert rejected.cancelled_reason == "Mesin dipakai pelatihan"
 
 
 def test_a_member_cannot_move_or_cancel_a_booking_the_house_completed_since_it_was_read(db, held):
