@@ -117,6 +117,10 @@ def record_downtime(
             Booking.start_at < end,
             Booking.end_at > start,
         ).order_by(Booking.start_at, Booking.id)
+        # Locked as they are read: a booking cancelled or finished by someone else meanwhile
+        # drops out of the list (PostgreSQL re-checks the WHERE after the wait) instead of
+        # failing the whole downtime with invalid_transition.
+        .with_for_update()
     ))
     results: list[AffectedBooking] = []
     for b in hit:
