@@ -96,6 +96,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
+    # Every session the app, the CLI, the jobs and the worker use checks new and changed
+    # values against their columns before each flush (factoryshare/validation.py).
+    import factoryshare.validation  # noqa: F401
     kwargs.setdefault("expire_on_commit", False)
     return sessionmaker(bind=bind, **kwargs)
 
