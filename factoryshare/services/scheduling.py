@@ -93,8 +93,13 @@ def queue_run(session: Session, actor: Actor, house_id: int, data: dict[str, Any
 
 
 def queue_replan(session: Session, actor: Actor, downtime: Any, hit: list[Any],
-                 now: dt.datetime | None = None) -> ScheduleRun | None:
+                 now: dt.datetime | None = None, *, house_id: int | None = None,
+                 cause: dict[str, Any] | None = None) -> ScheduleRun | None:
     """Queue a re-plan of the published work a downtime hit, or None when it hit none.
+
+    A change of the house's calendar (a closure, its opening hours, slot grid or zone) passes
+    `downtime=None` with its `house_id` and a `cause` such as `{"closure_id": 7}`, recorded in
+    the run's policies in place of `downtime_id`.
 
     Only the requests whose solver bookings were hit are placed again; every other booking
     stays where it is, and the re-placed operations stay as close as they can to their old
@@ -118,12 +123,15 @@ def queue_replan(session: Session, actor: Actor, downtime: Any, hit: list[Any],
     # Nothing can be placed in the past, nor before the requests may start.
     start = max(now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1),
                 min(r.earliest_start for r in requests))
-    latest = max([r.due for r in requests] + [b.end_at for b in hit] + [downtime.end_at])
+    latest = max([r.due for r in requests] + [b.end_at for b in hit]
+                 + ([downtime.end_at] if downtime is not None else []))
     end = min(start + MAX_HORIZON, max(latest, start) + dt.timedelta(days=7))
-    run = ScheduleRun(house_id=downtime.machine.house_id, horizon_start=start, horizon_end=end,
+    if downtime is not None:
+        house_id, cause = downtime.machine.house_id, {"downtime_id": downtime.id}
+    run = ScheduleRun(house_id=house_id, horizon_start=start, horizon_end=end,
                       time_limit_seconds=REPLAN_TIME_LIMIT, status=RunStatus.queued, attempts=0,
                       requested_by_id=actor.user_id, purpose="replan",
-                      policies={"requests": sorted(r.id for r in requests), "downtime_id": downtime.id})
+                      policies={"requests": sorted(r.id for r in requests), **(cause or {})})
     session.add(run)
     session.flush()
     audit.record(session, actor, "schedule_run.queued", run, after=audit.snapshot(run))
