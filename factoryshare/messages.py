@@ -11,6 +11,8 @@ Context values the templates read (all JSON-safe after `to_json`):
 - `start`, `end`, `expires_at`: aware datetimes (or ISO 8601 strings with offset);
 - `due_on`, `expires_on`: dates (or ISO 8601 strings);
 - `price`, `amount`: integer rupiah;
+- `change`: `closure` (with `closure_start`, `closure_end` dates), `opening_hours`,
+  `slot_minutes`, `timezone` or `calendar` (several at once) (booking_calendar_change);
 - `action`: `cancelled` or `kept` (booking_downtime); `decision`: `approved`, `rejected` or
   `changes_requested` (loan_decision);
 - `alternatives`: up to three free slots, each `{"start", "end"}` and optionally `"machine"`;
@@ -276,6 +278,66 @@ def _booking_downtime_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
                              f"booking ({span}).", _reason(c, "en"), what, offer))
 
 
+_CALENDAR_CHANGES = ("closure", "opening_hours", "slot_minutes", "timezone", "calendar")
+
+
+def _calendar_change(c: dict[str, Any], f: Formatter, lang: str) -> str:
+    change = c["change"]
+    if change not in _CALENDAR_CHANGES:
+        raise ValueError(f"booking_calendar_change: change must be one of {_CALENDAR_CHANGES}, "
+                         f"got {change!r}")
+    if c.get("house"):
+        house_id, house_en = f"rumah produksi {c['house']}", str(c["house"])
+    else:
+        house_id, house_en = "rumah produksi", "The production house"
+    house_cap = house_id[0].upper() + house_id[1:]
+    if change == "closure":
+        first, last = c.get("closure_start"), c.get("closure_end")
+        if first and last:
+            days = f.date(first) if first == last else f"{f.date(first)} – {f.date(last)}"
+            return (f"{house_cap} tutup pada {days}" if lang == "id"
+                    else f"{house_en} is closed on {days}")
+        return f"{house_cap} tutup" if lang == "id" else f"{house_en} is closed"
+    zone = zone_label(f.timezone)
+    if lang == "id":
+        return {"opening_hours": f"Jam buka {house_id} berubah",
+                "slot_minutes": f"Pembagian slot pemesanan di {house_id} berubah",
+                "timezone": f"{house_cap} kini memakai zona waktu {zone}",
+                "calendar": f"Jadwal buka {house_id} berubah"}[change]
+    the = house_en if c.get("house") else "the production house"
+    return {"opening_hours": f"The opening hours of {the} changed",
+            "slot_minutes": f"The booking slots of {the} changed",
+            "timezone": f"{house_en} now keeps {zone} time",
+            "calendar": f"The calendar of {the} changed"}[change]
+
+
+def _booking_calendar_change_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    alts = _alternatives(c, f)
+    offer = ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
+        "Saat ini belum ada slot pengganti yang kosong.")
+    return (f"Rumah produksi berubah jadwal, pemesanan dibatalkan: {c['machine']}, {span}",
+            _letter(c, "id", f"{_calendar_change(c, f, 'id')}, sehingga pemesanan Anda untuk "
+                    f"{c['machine']} pada {span} "
+                    + ("tidak lagi sesuai dengan slot yang berlaku." if c["change"] == "slot_minutes"
+                       else "tidak lagi masuk jam buka."), _reason(c, "id"),
+                    "Karena itu pemesanan Anda dibatalkan dan tidak dikenai biaya.", offer))
+
+
+def _booking_calendar_change_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    alts = _alternatives(c, f)
+    offer = ("Other free slots:\n" + "\n".join(alts)) if alts else (
+        "There is no free alternative slot at the moment.")
+    return (f"Production house calendar changed, booking cancelled: {c['machine']}, {span}",
+            _letter(c, "en", f"{_calendar_change(c, f, 'en')}, so your booking of "
+                    f"{c['machine']} on {span} "
+                    + ("no longer fits its booking slots." if c["change"] == "slot_minutes"
+                       else "no longer falls within its opening hours."),
+                    _reason(c, "en"), "Your booking has therefore been cancelled at no charge.",
+                    offer))
+
+
 def _waitlist_slot_free_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     span = f.span(c["start"], c["end"])
     return (f"Slot yang Anda tunggu kosong: {c['machine']}, {span}",
@@ -467,6 +529,8 @@ TEMPLATES: dict[str, Template] = {
     "booking_cancelled": Template(_SLOT, _booking_cancelled_id, _booking_cancelled_en),
     "hold_expired": Template(_SLOT, _hold_expired_id, _hold_expired_en),
     "booking_downtime": Template((*_SLOT, "action"), _booking_downtime_id, _booking_downtime_en),
+    "booking_calendar_change": Template((*_SLOT, "change"), _booking_calendar_change_id,
+                                        _booking_calendar_change_en),
     "waitlist_slot_free": Template(_SLOT, _waitlist_slot_free_id, _waitlist_slot_free_en),
     "schedule_published": Template(("house",), _schedule_published_id, _schedule_published_en),
     "loan_decision": Template(("cluster", "decision"), _loan_decision_id, _loan_decision_en),

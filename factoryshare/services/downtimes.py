@@ -2,7 +2,9 @@
 
 The manager chooses: `cancel` the affected bookings (their slots are freed) or `keep` them
 (the member decides). Either way each affected member's users are notified with up to three
-alternative slots.
+alternative slots. `settle_hit_bookings` and `notify_affected` are that handling, shared with a
+change of a house's calendar (factoryshare/services/houses.py: closures, opening hours, slot
+grid, zone).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +47,12 @@ class DowntimeResult:
     replan: Any = None
 
 
-def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
+def notify_affected(session: Session, item: AffectedBooking, *, template: str, key: str,
+                    context: dict[str, Any] | None = None) -> None:
+    """Tell the active users of the booking's member that it was hit (by a downtime, a closure,
+    a change of opening hours, slot grid or zone), what became of it and which free slots are
+    left: every time in the house's zone. `context` adds what the `template` needs besides the
+    booking's own machine, times, action and alternatives."""
     module = "factoryshare.services.notifications"
     if importlib.util.find_spec(module) is None:
         return
@@ -55,16 +63,13 @@ def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None
     ))
     if not user_ids:
         return
-    house = downtime.machine.house
+    house = b.machine.house
     zone = calendar.house_zone(house)
-    context: dict[str, Any] = {
+    base: dict[str, Any] = {
         "booking_id": b.id,
-        "machine": downtime.machine.name,
+        "machine": b.machine.name,
         "start": b.start_at.astimezone(zone).isoformat(),
         "end": b.end_at.astimezone(zone).isoformat(),
-        "downtime_start": downtime.start_at.astimezone(zone).isoformat(),
-        "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
-        "reason": downtime.reason,
         "action": item.action,
         "zone": calendar.zone_abbreviation(house.timezone),
         # The messages show every time in this zone (WIB, WITA or WIT).
@@ -75,8 +80,47 @@ def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None
             for m, s, e in item.alternatives
         ],
     }
-    notifications.notify(session, user_ids=user_ids, template="booking_downtime",
-                         context=context, key=f"downtime:{downtime.id}:booking:{b.id}")
+    notifications.notify(session, user_ids=user_ids, template=template,
+                         context={**base, **(context or {})}, key=key)
+
+
+def settle_hit_bookings(
+    session: Session,
+    actor: Actor,
+    hit: list[Booking],
+    *,
+    cancel_reason: str | None,
+    search_from: Callable[[Booking], dt.datetime],
+    notify: Callable[[AffectedBooking], None],
+    now: dt.datetime,
+) -> list[AffectedBooking]:
+    """What happens to the live bookings a downtime or a calendar change hit: each is cancelled
+    with `cancel_reason` (or kept when it is None), gets up to three alternative slots from
+    `search_from(booking)` on (same machine, or another of the house with a shared capability),
+    and its member is told through `notify`. Call it after the change is written, so the
+    alternatives already avoid the new downtime or calendar."""
+    results: list[AffectedBooking] = []
+    for b in hit:
+        if cancel_reason is not None:
+            booking_service._cancel(session, actor, b, cancel_reason)
+            item = AffectedBooking(b, "cancelled")
+        else:
+            item = AffectedBooking(b, "kept")
+        item.alternatives = booking_service.alternative_slots(
+            session, b.machine, b.end_at - b.start_at, max(search_from(b), now), now=now
+        )
+        notify(item)
+        results.append(item)
+    return results
+
+
+def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
+    zone = calendar.house_zone(downtime.machine.house)
+    notify_affected(session, item, template="booking_downtime",
+                    key=f"downtime:{downtime.id}:booking:{item.booking.id}",
+                    context={"downtime_start": downtime.start_at.astimezone(zone).isoformat(),
+                             "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
+                             "reason": downtime.reason})
 
 
 def record_downtime(
@@ -122,18 +166,11 @@ def record_downtime(
         # failing the whole downtime with invalid_transition.
         .with_for_update()
     ))
-    results: list[AffectedBooking] = []
-    for b in hit:
-        if affected == "cancel":
-            booking_service._cancel(session, actor, b, f"machine downtime: {reason}".strip(": "))
-            item = AffectedBooking(b, "cancelled")
-        else:
-            item = AffectedBooking(b, "kept")
-        item.alternatives = booking_service.alternative_slots(
-            session, machine, b.end_at - b.start_at, max(end, now), now=now
-        )
-        _notify(session, downtime, item)
-        results.append(item)
+    results = settle_hit_bookings(
+        session, actor, hit,
+        cancel_reason=(f"machine downtime: {reason}".strip(": ") if affected == "cancel" else None),
+        search_from=lambda _b: end, notify=lambda item: _notify(session, downtime, item), now=now,
+    )
     from factoryshare.services import scheduling
 
     replan = scheduling.queue_replan(session, actor, downtime, hit, now=now)
