@@ -75,7 +75,8 @@ def ensure_database(url: str) -> None:
         admin.dispose()
 
 
-def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]]:
+def reset_database(url: str) -> None:
+    """Create the database if need be, drop its schema and migrate it from nothing."""
     ensure_database(url)
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -83,6 +84,10 @@ def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     upgrade(url)
+
+
+def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]]:
+    reset_database(url)
     session = make_session_factory(make_engine(url))()
     # Opening hours round the clock and a 60-day window: the benchmark measures the booking
     # path, not how often a random slot falls on a closed hour. (Holidays still apply.)

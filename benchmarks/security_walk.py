@@ -34,11 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from booking_load import ensure_database, free_port  # noqa: E402
+from booking_load import free_port, reset_database  # noqa: E402
 from factoryshare.db import make_engine, make_session_factory  # noqa: E402
-from factoryshare.migrate import upgrade  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fs_walk"
 REDIS_URL = "redis://127.0.0.1:6379/3"
@@ -176,13 +175,7 @@ def main() -> None:
 
 
 def prepare(url: str) -> None:
-    ensure_database(url)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(url)
+    reset_database(url)
     from fixtures.demo import load_demo
 
     session = make_session_factory(make_engine(url))()
@@ -195,7 +188,8 @@ def start(url: str, port: int, workers: int) -> tuple[subprocess.Popen, subproce
     env = dict(os.environ, DATABASE_URL=url, FACTORYSHARE_ENV="production",
                SECRET_KEY=secrets.token_urlsafe(48), FACTORYSHARE_LOG_LEVEL="WARNING",
                RATELIMIT_STORAGE_URI=REDIS_URL,
-               PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER=str(DOCUMENT_CAP))
+               PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER=str(DOCUMENT_CAP),
+               PYTHONPATH=str(ROOT))  # the code of this tree, whatever the venv installed
     subprocess.run(["redis-cli", "-n", "3", "FLUSHDB"], check=False, capture_output=True)
     bin_dir = Path(sys.executable).parent
     server = subprocess.Popen([str(bin_dir / "gunicorn"), "-w", str(workers), "-b",
@@ -414,13 +408,13 @@ def move_cancel_and_confirm_one_booking_at_once(walk: Walk) -> None:
                                        {"machine_id": machine, **_slot(day, 8 + round_, 0, 60)})
         if status != 201:
             raise SystemExit(f"booking refused: {status} {booking}")
-        bid = booking["id"]
+        path = f"/api/v1/bookings/{booking['id']}"
         calls = []
         for k in range(3):
-            calls.append(lambda k=k: asep.call("PATCH", f"/api/v1/bookings/{bid}",
-                                               _slot(day + dt.timedelta(days=7 * (k + 1)), 8 + round_, 0, 60)))
-            calls.append(lambda: asep.call("POST", f"/api/v1/bookings/{bid}/cancel", {}))
-            calls.append(lambda: manager.call("POST", f"/api/v1/bookings/{bid}/confirm"))
+            moved_to = _slot(day + dt.timedelta(days=7 * (k + 1)), 8 + round_, 0, 60)
+            calls.append(lambda body=moved_to, path=path: asep.call("PATCH", path, body))
+            calls.append(lambda path=path: asep.call("POST", f"{path}/cancel", {}))
+            calls.append(lambda path=path: manager.call("POST", f"{path}/confirm"))
         results = at_once(calls)
         for (status, data, _), kind in zip(results, ["move", "cancel", "confirm"] * 3):
             seen[f"{kind} {code_of(status, data)}"] += 1

@@ -21,6 +21,27 @@ WEEKS = 4
 LOST_WEEK = 2  # the third occurrence
 
 
+def _rival_takes(engine, race: RaceHouse, contested: dt.datetime, length: dt.timedelta,
+                 taken: dict[str, int]):  # type: ignore[no-untyped-def]
+    """A stand-in for assert_machine_free that, once the slot at `contested` was found free,
+    lets another member book it on another connection and commit, before the caller writes:
+    only the exclusion constraint can refuse the caller then. The rival's id lands in `taken`."""
+    real_check = bookings.assert_machine_free
+
+    def check_then_lose_the_race(session, machine_id, slot_start, slot_end, *args, **kwargs):
+        real_check(session, machine_id, slot_start, slot_end, *args, **kwargs)
+        if slot_start == contested and not taken:
+            taken["id"] = 0  # once: the rival's own booking goes through this check too
+            actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[1])
+            with Session(engine, expire_on_commit=False) as other:
+                taken["id"] = bookings.create_booking(
+                    other, actor, machine_id=race.machine_id, start=contested,
+                    end=contested + length).id
+                other.commit()
+
+    return check_then_lose_the_race
+
+
 def test_a_series_skipping_conflicts_loses_only_the_week_another_member_took_meanwhile(
     engine, is_postgres, password_hash, monkeypatch
 ):
@@ -96,19 +117,8 @@ def test_a_booking_that_loses_its_slot_to_another_connection_undoes_only_itself(
     day = working_day()
     first, contested = at(day, "09:00"), at(day, "13:00")
     half_hour = dt.timedelta(minutes=30)
-    real_check = bookings.assert_machine_free
     rival: dict[str, int] = {}
-
-    def check_then_lose_the_race(session, machine_id, slot_start, slot_end, *args, **kwargs):
-        real_check(session, machine_id, slot_start, slot_end, *args, **kwargs)
-        if slot_start == contested and not rival:
-            rival["id"] = 0
-            actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[1])
-            with Session(engine, expire_on_commit=False) as other:
-                rival["id"] = bookings.create_booking(
-                    other, actor, machine_id=race.machine_id, start=contested,
-                    end=contested + half_hour).id
-                other.commit()
+    check_then_lose_the_race = _rival_takes(engine, race, contested, half_hour, rival)
 
     monkeypatch.setattr(bookings, "assert_machine_free", check_then_lose_the_race)
     try:
@@ -140,19 +150,8 @@ def test_a_move_that_loses_its_new_slot_to_another_connection_undoes_only_itself
     day = working_day()
     first, second, contested = at(day, "09:00"), at(day, "10:00"), at(day, "13:00")
     half_hour = dt.timedelta(minutes=30)
-    real_check = bookings.assert_machine_free
     rival: dict[str, int] = {}
-
-    def check_then_lose_the_race(session, machine_id, slot_start, slot_end, *args, **kwargs):
-        real_check(session, machine_id, slot_start, slot_end, *args, **kwargs)
-        if slot_start == contested and not rival:
-            rival["id"] = 0
-            actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[1])
-            with Session(engine, expire_on_commit=False) as other:
-                rival["id"] = bookings.create_booking(
-                    other, actor, machine_id=race.machine_id, start=contested,
-                    end=contested + half_hour).id
-                other.commit()
+    check_then_lose_the_race = _rival_takes(engine, race, contested, half_hour, rival)
 
     try:
         actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[0])
