@@ -51,9 +51,9 @@ bench: install
 	$(BIN)/python benchmarks/solver_bench.py --time-limit 10 --workers 2 --seeds 3
 	$(BIN)/python benchmarks/solver_bench.py --house small,medium,large,xl --time-limit 10 --workers 2 --seeds 3
 
-# Extract the pages' texts, merge them into each language's catalogue and compile it.
+# Extract the texts of the pages and of the domain (N_), merge them into each language's catalogue and compile it.
 translations: install
-	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -o api/translations/messages.pot api
+	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -o api/translations/messages.pot api factoryshare
 	$(BIN)/pybabel -q update -N -i api/translations/messages.pot -d api/translations
 	$(BIN)/pybabel -q compile -d api/translations
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import database
-from api.errors import Api, register_error_handlers
+from api.errors import Api, register_error_handlers, request_language
 from api.json import IdConverter, SafeJSONProvider, check_json_body
 from factoryshare.config import Settings
 from factoryshare.db import make_engine, make_session_factory
@@ -77,4 +77,13 @@ def create_app(
     from api import security  # server-side sessions, sign-in limits, security headers
 
     security.init_app(app)
+
+    @app.after_request
+    def _content_language(response):  # type: ignore[no-untyped-def]
+        # The API answers in the reader's language (api.errors.request_language).
+        if request.path.startswith("/api/"):
+            response.headers["Content-Language"] = request_language()
+            response.vary.add("Accept-Language")
+        return response
+
     return app

@@ -1,4 +1,11 @@
-"""Schemas and helpers shared by every resource: the strict base, pagination, times."""
+"""Schemas and helpers shared by every resource: the strict base, pagination, times.
+
+Marshmallow's own messages ("Missing data for required field.", "Longer than maximum length
+200.") are English; each is listed below with `N_` so that the catalogue holds its Indonesian,
+and `api/errors.py` translates them on the way out, fixed ones by their text and those with a
+number in them by the template they were made from (`i18n.recognise`). A validator's message
+added here later only needs its line below and `make translations`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,70 @@ from marshmallow import validate
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from factoryshare import i18n
 from factoryshare.db import MAX_ID
+from factoryshare.i18n import N_
 from factoryshare.validation import text_problem
 
 MAX_PAGE_SIZE = 100
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# Marshmallow's and webargs' default messages (fields, validators, schema), as templates.
+MARSHMALLOW_MESSAGES = [
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Invalid input."),
+    N_("Invalid input type."),
+    N_("Invalid type."),
+    N_("Invalid value."),
+    N_("Unknown field."),
+    N_("Invalid JSON body."),
+    N_("Not a valid string."),
+    N_("Not a valid utf-8 string."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Number too large."),
+    N_("Not a valid boolean."),
+    N_("Not a valid list."),
+    N_("Not a valid tuple."),
+    N_("Not a valid mapping type."),
+    N_("Not a valid email address."),
+    N_("Not a valid URL."),
+    N_("Not a valid UUID."),
+    N_("Not a valid date."),
+    N_("Not a valid time."),
+    N_("Not a valid datetime."),
+    N_("Not a valid aware datetime."),
+    N_("Not a valid naive datetime."),
+    N_("Not a valid period of time."),
+    N_("Not a valid IP address."),
+    N_("Special numeric values (nan or infinity) are not permitted."),
+    N_("String does not match expected pattern."),
+    N_("Date is out of the supported range."),
+    N_("\"%(input)s\" cannot be formatted as a date."),
+    N_("\"%(input)s\" cannot be formatted as a datetime."),
+    N_("\"%(input)s\" cannot be formatted as a time."),
+    N_("Length must be between %(min)s and %(max)s."),
+    N_("Length must be %(equal)s."),
+    N_("Longer than maximum length %(max)s."),
+    N_("Shorter than minimum length %(min)s."),
+    N_("Must be equal to %(other)s."),
+    N_("Must be one of: %(choices)s."),
+    N_("One or more of the choices you made was not in: %(choices)s."),
+    N_("One or more of the choices you made was in: %(values)s."),
+    N_("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+    N_("Must be greater than or equal to %(min)s and less than %(max)s."),
+    N_("Must be greater than %(min)s and less than or equal to %(max)s."),
+    N_("Must be greater than %(min)s and less than %(max)s."),
+    N_("Must be greater than or equal to %(min)s."),
+    N_("Must be greater than %(min)s."),
+    N_("Must be less than or equal to %(max)s."),
+    N_("Must be less than %(max)s."),
+]
+for _message in MARSHMALLOW_MESSAGES:
+    i18n.recognise(_message)
 
 
 def _storable_text(value: Any) -> None:
@@ -95,7 +159,7 @@ class AwareDateTime(ma.fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
         result = super()._deserialize(value, attr, data, **kwargs)
         if not dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc) <= result <= dt.datetime(9998, 12, 31, tzinfo=dt.timezone.utc):
-            raise ma.ValidationError("Date is out of the supported range.")
+            raise ma.ValidationError(N_("Date is out of the supported range."))
         return result
 
 

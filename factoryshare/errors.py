@@ -1,6 +1,16 @@
 """Domain errors: each has a stable machine-readable code and an HTTP-like status.
 
 Services raise these; the API turns them into the one JSON error shape, the CLI prints them.
+
+Every text in an error is for people, so it is marked for translation with
+`factoryshare.i18n.N_` (the message and each field's messages alike):
+
+    raise ValidationFailed(N_("The end must be after the start."),
+                           errors={"end": [N_("Must be after the start.")]})
+    raise Conflict(N_("You can book at most %(days)s days ahead.", days=n), code="too_far_ahead")
+
+The API says them in the reader's language when it renders the error (api/errors.py); `code`
+never changes with the language.
 """
 
 from __future__ import annotations
