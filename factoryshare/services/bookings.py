@@ -32,11 +32,12 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, locking
+from factoryshare import audit, i18n, locking
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.events import publish
+from factoryshare.i18n import N_
 from factoryshare.models import (
     Capability,
     Machine,
@@ -76,8 +77,7 @@ register_scope(Booking, _booking_scope)
 
 
 def _local(house: ProductionHouse, value: dt.datetime) -> str:
-    local = value.astimezone(calendar.house_zone(house))
-    return f"{local:%a %d %b %Y %H:%M} {calendar.zone_abbreviation(house.timezone)}"
+    return i18n.moment(value, house.timezone)
 
 
 def price_for(machine: Machine, start: dt.datetime, end: dt.datetime) -> int:
@@ -110,7 +110,7 @@ def assert_machine_free(
     clash = session.scalars(stmt.limit(1)).first()
     if clash is not None:
         raise Conflict(
-            "This machine is already booked at that time. Please choose another slot.",
+            N_("This machine is already booked at that time. Please choose another slot."),
             code="booking_conflict",
             details={"machine_id": machine_id},
         )
@@ -119,17 +119,19 @@ def assert_machine_free(
 def check_times(start: dt.datetime, end: dt.datetime) -> None:
     errors: dict[str, list[str]] = {}
     if start.tzinfo is None:
-        errors["start"] = ["Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00."]
+        errors["start"] = [N_("Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00.")]
     if end.tzinfo is None:
-        errors["end"] = ["Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+07:00."]
+        errors["end"] = [N_("Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+07:00.")]
     if errors:
-        raise ValidationFailed("Times must carry a UTC offset.", errors=errors)
+        raise ValidationFailed(N_("Times must carry a UTC offset."), errors=errors)
     if end <= start:
-        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
     if end - start > dt.timedelta(hours=MAX_BOOKING_HOURS):
         raise ValidationFailed(
-            f"A booking may last at most {MAX_BOOKING_HOURS} hours.",
-            errors={"end": [f"At most {MAX_BOOKING_HOURS} hours after start."]},
+            N_("A booking may last at most %(max_booking_hours)s hours.",
+               max_booking_hours=MAX_BOOKING_HOURS),
+            errors={"end": [N_("At most %(max_booking_hours)s hours after start.",
+                               max_booking_hours=MAX_BOOKING_HOURS)]},
         )
 
 
@@ -140,10 +142,12 @@ def check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime
         local = value.astimezone(zone)
         minutes = local.hour * 60 + local.minute
         if local.second or local.microsecond or minutes % house.slot_minutes:
-            errors[name] = [f"Must be on a {house.slot_minutes}-minute boundary."]
+            errors[name] = [N_("Must be on a %(slot_minutes)s-minute boundary.",
+                               slot_minutes=house.slot_minutes)]
     if errors:
         raise ValidationFailed(
-            f"Bookings at this house start and end on {house.slot_minutes}-minute boundaries.",
+            N_("Bookings at this house start and end on %(slot_minutes)s-minute boundaries.",
+               slot_minutes=house.slot_minutes),
             code="not_aligned",
             errors=errors,
         )
@@ -159,15 +163,17 @@ def check_calendar(
         name = calendar.holiday_name(day)
         if name is not None:
             raise Conflict(
-                f"The house is closed on {day:%d %b %Y} for a public holiday ({name}).",
+                N_("The house is closed on %(day)s for a public holiday (%(name)s).",
+                   day=i18n.day(day), name=name),
                 code="holiday",
                 details={"date": day.isoformat(), "holiday": name},
             )
         closure = calendar.closure_on(session, house, day)
         if closure is not None:
             raise Conflict(
-                f"The house is closed on {day:%d %b %Y}"
-                + (f" ({closure.reason})." if closure.reason else "."),
+                N_("The house is closed on %(day)s (%(reason)s).", day=i18n.day(day),
+                   reason=closure.reason) if closure.reason
+                else N_("The house is closed on %(day)s.", day=i18n.day(day)),
                 code="house_closed",
                 details={"date": day.isoformat()},
             )
@@ -176,15 +182,15 @@ def check_calendar(
     if downtimes:
         d = downtimes[0]
         raise Conflict(
-            f"The machine is out of service from {_local(house, d.start_at)} "
-            f"to {_local(house, d.end_at)}.",
+            N_("The machine is out of service from %(when)s to %(when2)s.",
+               when=_local(house, d.start_at), when2=_local(house, d.end_at)),
             code="machine_downtime",
             details={"downtime_id": d.id},
         )
     windows = calendar.open_windows(session, house, start, end)
     if not any(w_start <= start and end <= w_end for w_start, w_end in windows):
         raise Conflict(
-            "That time is outside the house's opening hours.",
+            N_("That time is outside the house's opening hours."),
             code="outside_opening_hours",
             details={"opening_hours": house.opening_hours},
         )
@@ -258,8 +264,9 @@ def _check_quota(
             cap = session.get(Capability, quota.capability_id)
             code = cap.code if cap else str(quota.capability_id)
             raise Conflict(
-                f"You may book at most {quota.hours_per_week} hours of {code} per week; "
-                f"{left:g} hours are left this week.",
+                N_("You may book at most %(hours_per_week)s hours of %(code)s per week; "
+                   "%(left)s hours are left this week.",
+                   hours_per_week=quota.hours_per_week, code=code, left=format(left, 'g')),
                 code="quota_exceeded",
                 details={
                     "capability": code,
@@ -284,16 +291,18 @@ def _check_slot(
     check_times(start, end)
     check_alignment(house, start, end)
     if start < now:
-        raise Conflict("That time has already passed.", code="in_the_past")
+        raise Conflict(N_("That time has already passed."), code="in_the_past")
     if start > now + dt.timedelta(days=house.max_days_ahead):
         raise Conflict(
-            f"You can book at most {house.max_days_ahead} days ahead at this house.",
+            N_("You can book at most %(max_days_ahead)s days ahead at this house.",
+               max_days_ahead=house.max_days_ahead),
             code="too_far_ahead",
             details={"max_days_ahead": house.max_days_ahead},
         )
     if machine.status is not MachineStatus.active:
         raise Conflict(
-            f"Machine {machine.name} is not available for booking ({machine.status.value}).",
+            N_("Machine %(machine)s is not available for booking (%(status)s).",
+               machine=machine.name, status=i18n.status(machine.status)),
             code="machine_unavailable",
         )
     check_calendar(session, house, machine, start, end)
@@ -321,7 +330,7 @@ def _flush_guarded(session: Session, stage: Callable[[], object] | None = None) 
     except IntegrityError as exc:
         if "excl_bookings_machine_overlap" in str(exc.orig) or "exclusion" in str(exc.orig).lower():
             raise Conflict(
-                "This machine is already booked at that time. Please choose another slot.",
+                N_("This machine is already booked at that time. Please choose another slot."),
                 code="booking_conflict",
             ) from None
         raise
@@ -330,22 +339,22 @@ def _flush_guarded(session: Session, stage: Callable[[], object] | None = None) 
 def _resolve_member(session: Session, actor: Actor, machine: Machine, member_id: int | None) -> int:
     if actor.role is Role.member:
         if member_id is not None and member_id != actor.member_id:
-            raise Forbidden("Members book for themselves only.")
+            raise Forbidden(N_("Members book for themselves only."))
         assert actor.member_id is not None
         return actor.member_id
     if actor.role not in (Role.manager, Role.admin):
-        raise Forbidden("Your role may not book machines.")
+        raise Forbidden(N_("Your role may not book machines."))
     if not actor.manages(machine.house_id):
-        raise Forbidden("You may only book machines of houses you manage.")
+        raise Forbidden(N_("You may only book machines of houses you manage."))
     if member_id is None:
         raise ValidationFailed(
-            "Say which member the booking is for.", errors={"member_id": ["Required for managers."]}
+            N_("Say which member the booking is for."), errors={"member_id": [N_("Required for managers.")]}
         )
     member = session.get(Member, member_id) if isinstance(member_id, int) else None
     if member is None or member.house_id != machine.house_id:
         raise ValidationFailed(
-            "That member is not registered with this machine's house.",
-            errors={"member_id": ["Not a member of this house."]},
+            N_("That member is not registered with this machine's house."),
+            errors={"member_id": [N_("Not a member of this house.")]},
         )
     return member.id
 
@@ -372,8 +381,8 @@ def create_booking(
         product = session.get(Product, product_id) if isinstance(product_id, int) else None
         if product is None or product.member_id != member:
             raise ValidationFailed(
-                "That product does not belong to the member.",
-                errors={"product_id": ["Unknown product for this member."]},
+                N_("That product does not belong to the member."),
+                errors={"product_id": [N_("Unknown product for this member.")]},
             )
     _check_slot(session, machine, member, start, end, now=now)
     if product_id is not None:
@@ -450,7 +459,7 @@ def _may_change(actor: Actor, booking: Booking) -> None:
         return
     if actor.manages(booking.machine.house_id):
         return
-    raise Forbidden("You may not change this booking.")
+    raise Forbidden(N_("You may not change this booking."))
 
 
 def _free(session: Session, booking: Booking, start: dt.datetime, end: dt.datetime) -> None:
@@ -473,7 +482,8 @@ def move_booking(
     booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
     locking.require_state(booking, LIVE_STATUSES,
-                          f"A {booking.status.value} booking cannot be changed.", action="move")
+                          N_("A %(status)s booking cannot be changed.",
+                             status=i18n.status(booking.status)), action="move")
     before = audit.snapshot(booking)
     new_start = start or booking.start_at
     new_end = end or booking.end_at
@@ -482,8 +492,8 @@ def move_booking(
         machine = get_scoped(session, actor, Machine, machine_id)
         if machine.house_id != booking.machine.house_id:
             raise ValidationFailed(
-                "A booking can only move to a machine of the same house.",
-                errors={"machine_id": ["Must be a machine of the same house."]},
+                N_("A booking can only move to a machine of the same house."),
+                errors={"machine_id": [N_("Must be a machine of the same house.")]},
             )
     moved = (new_start, new_end, machine.id) != (booking.start_at, booking.end_at, booking.machine_id)
     if moved:
@@ -518,7 +528,7 @@ def cancel_booking(
     actor.require(Role.member, Role.manager, Role.admin)
     booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
-    return _cancel(session, actor, booking, reason or "cancelled")
+    return _cancel(session, actor, booking, reason or N_("cancelled"))
 
 
 def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: str) -> Booking:
@@ -530,13 +540,14 @@ def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: s
     actor.require(Role.manager, Role.admin)
     booking = _booking_for_change(session, actor, booking_id)
     if not actor.manages(booking.machine.house_id):
-        raise Forbidden("Only the house's managers may do this.")
+        raise Forbidden(N_("Only the house's managers may do this."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Say why the booking is rejected.",
-                               errors={"reason": ["Give a reason for the member."]})
+        raise ValidationFailed(N_("Say why the booking is rejected."),
+                               errors={"reason": [N_("Give a reason for the member.")]})
     locking.require_state(booking, (BookingStatus.held,),
-                          f"A {booking.status.value} booking cannot be rejected; only a held one can.",
+                          N_("A %(status)s booking cannot be rejected; only a held one can.",
+                             status=i18n.status(booking.status)),
                           action="reject")
     return _cancel(session, actor, booking, reason)
 
@@ -546,7 +557,8 @@ def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Bo
     # and look again, so that a booking cancelled or finished meanwhile is not cancelled twice.
     locking.refresh_for_update(session, booking)
     locking.require_state(booking, LIVE_STATUSES,
-                          f"A {booking.status.value} booking cannot be cancelled.", action="cancel")
+                          N_("A %(status)s booking cannot be cancelled.",
+                             status=i18n.status(booking.status)), action="cancel")
     before = audit.snapshot(booking)
     booking.status = BookingStatus.cancelled
     booking.cancelled_reason = reason[:300]
@@ -569,9 +581,10 @@ def _transition(
     actor.require(Role.manager, Role.admin)
     booking = _booking_for_change(session, actor, booking_id)
     if not actor.manages(booking.machine.house_id):
-        raise Forbidden("Only the house's managers may do this.")
+        raise Forbidden(N_("Only the house's managers may do this."))
     locking.require_state(booking, allowed_from,
-                          f"A {booking.status.value} booking cannot become {to.value}.",
+                          N_("A %(status)s booking cannot become %(to)s.",
+                             status=i18n.status(booking.status), to=i18n.status(to)),
                           action=action.removeprefix("booking."))
     before = audit.snapshot(booking)
     booking.status = to
@@ -612,7 +625,7 @@ def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
     ).all()
     system = Actor.system()
     for booking in expired:
-        _cancel(session, system, booking, "hold expired")
+        _cancel(session, system, booking, N_("hold expired"))
     return len(expired)
 
 
@@ -749,16 +762,16 @@ def replace_quotas(
     actor.require(Role.manager, Role.admin)
     house = get_scoped(session, actor, ProductionHouse, house_id)
     if not actor.manages(house.id):
-        raise Forbidden("Only the house's managers may set its quotas.")
+        raise Forbidden(N_("Only the house's managers may set its quotas."))
     wanted: dict[int, int] = {}
     for i, item in enumerate(quotas):
         cap = session.scalars(select(Capability).where(Capability.code == item["capability"])).first()
         if cap is None:
-            raise ValidationFailed("Unknown capability.",
-                                   errors={f"quotas[{i}].capability": ["Unknown capability."]})
+            raise ValidationFailed(N_("Unknown capability."),
+                                   errors={f"quotas[{i}].capability": [N_("Unknown capability.")]})
         if cap.id in wanted:
-            raise ValidationFailed("Each capability at most once.",
-                                   errors={f"quotas[{i}].capability": ["Given twice."]})
+            raise ValidationFailed(N_("Each capability at most once."),
+                                   errors={f"quotas[{i}].capability": [N_("Given twice.")]})
         wanted[cap.id] = item["hours_per_week"]
     before = [{"capability_id": q.capability_id, "hours_per_week": q.hours_per_week}
               for q in house_quotas(session, actor, house.id)]
@@ -788,9 +801,9 @@ def availability(
     """Free windows per machine of a house (optionally of one capability)."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
     if end <= start:
-        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
     if end - start > dt.timedelta(days=31):
-        raise ValidationFailed("Ask for at most 31 days at once.", errors={"end": ["At most 31 days after start."]})
+        raise ValidationFailed(N_("Ask for at most 31 days at once."), errors={"end": [N_("At most 31 days after start.")]})
     stmt = select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
     if capability is not None:
         stmt = stmt.join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id).join(
