@@ -159,11 +159,43 @@ def _letter(ctx: dict[str, Any], lang: str, *paragraphs: str) -> str:
     return "\n\n".join([_greeting(ctx, lang), *[p for p in paragraphs if p], closing]) + "\n"
 
 
+def _said(value: Any, lang: str) -> str:
+    """A stored text in the reader's language: a system text (a cancel reason the service
+    wrote) by its catalogue entry (factoryshare/i18n.py); what a person typed as it is."""
+    text = str(value)
+    try:
+        from factoryshare import i18n
+    except ImportError:  # pragma: no cover - the catalogue module is part of every build
+        return text
+    return str(i18n.translate(text, lang))
+
+
 def _reason(ctx: dict[str, Any], lang: str) -> str:
     reason = ctx.get("reason")
     if not reason:
         return ""
+    reason = _said(reason, lang).rstrip(".")
     return f"Alasan: {reason}." if lang == "id" else f"Reason: {reason}."
+
+
+def _by(ctx: dict[str, Any], lang: str) -> str:
+    """` oleh Budi (pengelola rumah produksi)` / ` by Budi (the production house's manager)`."""
+    who = ctx.get("by")
+    if not who:
+        return ""
+    role = _ROLES.get(str(ctx.get("by_role") or ""))
+    if role is None:
+        return f" oleh {who}" if lang == "id" else f" by {who}"
+    return f" oleh {who} ({role[0]})" if lang == "id" else f" by {who} ({role[1]})"
+
+
+_ROLES = {
+    "manager": ("pengelola rumah produksi", "the production house's manager"),
+    "admin": ("admin factoryshare", "factoryshare's admin"),
+    "aggregator": ("agregator klaster", "the cluster's aggregator"),
+    "member": ("anggota", "a member"),
+    "lender": ("bank penyalur", "the lender"),
+}
 
 
 # -- bookings ---------------------------------------------------------------------------------
@@ -206,15 +238,61 @@ def _booking_held_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
 def _booking_cancelled_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     span = f.span(c["start"], c["end"])
     return (f"Pemesanan dibatalkan: {c['machine']}, {span}",
-            _letter(c, "id", f"Pemesanan Anda untuk {c['machine']} pada {span} telah dibatalkan.",
-                    _reason(c, "id")))
+            _letter(c, "id", f"Pemesanan Anda untuk {c['machine']} pada {span} telah "
+                    f"dibatalkan{_by(c, 'id')}.", _reason(c, "id"), _offer(c, f, "id")))
 
 
 def _booking_cancelled_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     span = f.span(c["start"], c["end"])
     return (f"Booking cancelled: {c['machine']}, {span}",
-            _letter(c, "en", f"Your booking of {c['machine']} on {span} has been cancelled.",
-                    _reason(c, "en")))
+            _letter(c, "en", f"Your booking of {c['machine']} on {span} has been "
+                    f"cancelled{_by(c, 'en')}.", _reason(c, "en"), _offer(c, f, "en")))
+
+
+def _booking_rejected_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Pemesanan ditolak: {c['machine']}, {span}",
+            _letter(c, "id", f"Permintaan pemesanan Anda untuk {c['machine']} pada {span} "
+                    f"ditolak{_by(c, 'id')}.", _reason(c, "id"),
+                    "Slot itu dilepas; Anda dapat memesan slot lain."))
+
+
+def _booking_rejected_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    return (f"Booking rejected: {c['machine']}, {span}",
+            _letter(c, "en", f"Your booking request for {c['machine']} on {span} was "
+                    f"rejected{_by(c, 'en')}.", _reason(c, "en"),
+                    "The slot is released; you may book another one."))
+
+
+def _booking_moved_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    old = f.span(c["old_start"], c["old_end"])
+    was = f"{c['old_machine']}, {old}" if c.get("old_machine") else old
+    return (f"Pemesanan dipindahkan: {c['machine']}, {span}",
+            _letter(c, "id", f"Pemesanan Anda dipindahkan{_by(c, 'id')}.",
+                    f"Sebelumnya: {was}.\nSekarang: {c['machine']}, {span}.", _reason(c, "id")))
+
+
+def _booking_moved_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    span = f.span(c["start"], c["end"])
+    old = f.span(c["old_start"], c["old_end"])
+    was = f"{c['old_machine']}, {old}" if c.get("old_machine") else old
+    return (f"Booking moved: {c['machine']}, {span}",
+            _letter(c, "en", f"Your booking has been moved{_by(c, 'en')}.",
+                    f"Before: {was}.\nNow: {c['machine']}, {span}.", _reason(c, "en")))
+
+
+def _offer(c: dict[str, Any], f: Formatter, lang: str) -> str:
+    """Up to three free slots, when the context brings them."""
+    if "alternatives" not in c:
+        return ""
+    alts = _alternatives(c, f)
+    if lang == "id":
+        return ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
+            "Saat ini belum ada slot pengganti yang kosong.")
+    return ("Other free slots:\n" + "\n".join(alts)) if alts else (
+        "There is no free alternative slot at the moment.")
 
 
 def _hold_expired_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
@@ -386,7 +464,111 @@ def _schedule_published_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
                     "published.", count, "See the details in factoryshare."))
 
 
+# Why a published plan left a request out (factoryshare/services/solving.py WHY_NOT_PLACED),
+# said to the member who asked for it.
+WHY_NOT = {
+    "no_machine": ("tidak ada mesin di rumah produksi ini yang dapat mengerjakan salah satu "
+                   "tahapnya.", "no machine of the house can do one of its steps."),
+    "no_window": ("salah satu tahapnya lebih lama daripada waktu buka mesinnya dalam sekali "
+                  "jalan sebelum tenggat.",
+                  "one of its steps takes longer than its machines are open in one go before "
+                  "it is due."),
+    "deadline": ("permintaan ini tidak dapat selesai sebelum batas waktunya, atau sebelum izin "
+                 "yang diperlukan habis berlaku.",
+                 "it cannot be finished by its deadline, or before a permit it needs runs out."),
+    "share_cap": ("permintaan ini akan membuat Anda melebihi jatah Anda atas mesin langka di "
+                  "rumah produksi.",
+                  "it would take you above your share of the house's scarce machines."),
+    "capacity": ("mesin sudah penuh pada periode yang direncanakan; pengelola dapat "
+                 "menjadwalkannya pada penjadwalan berikutnya.",
+                 "the machines are taken for the planned period; the manager can plan it in a "
+                 "later run."),
+}
+
+
+def _why(c: dict[str, Any], lang: str) -> str:
+    words = WHY_NOT.get(str(c.get("why") or ""), WHY_NOT["capacity"])
+    return words[0] if lang == "id" else words[1]
+
+
+def _steps(c: dict[str, Any], f: Formatter) -> list[str]:
+    return [f"- {step['machine']}: {f.span(step['start'], step['end'])}"
+            for step in c.get("steps") or []]
+
+
+def _request(c: dict[str, Any], lang: str) -> str:
+    quantity = f" ({int(c['quantity'])})" if c.get("quantity") is not None else ""
+    number = f" #{c['request']}" if c.get("request") is not None else ""
+    return (f"permintaan produksi{number} untuk {c['product']}{quantity}" if lang == "id"
+            else f"production request{number} for {c['product']}{quantity}")
+
+
+def _request_placed_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    steps = _steps(c, f)
+    return (f"Produksi {c['product']} dijadwalkan di {c['house']}",
+            _letter(c, "id", f"Jadwal {c['house']} yang diterbitkan{_by(c, 'id')} menempatkan "
+                    f"{_request(c, 'id')}.",
+                    ("Mesin dan waktunya:\n" + "\n".join(steps)) if steps else "",
+                    "Pemesanan ini sudah dikonfirmasi."))
+
+
+def _request_placed_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    steps = _steps(c, f)
+    return (f"Production of {c['product']} scheduled at {c['house']}",
+            _letter(c, "en", f"The schedule of {c['house']} published{_by(c, 'en')} places your "
+                    f"{_request(c, 'en')}.",
+                    ("Machines and times:\n" + "\n".join(steps)) if steps else "",
+                    "These bookings are confirmed."))
+
+
+def _request_left_out_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Produksi {c['product']} belum dijadwalkan di {c['house']}",
+            _letter(c, "id", f"Jadwal {c['house']} yang diterbitkan{_by(c, 'id')} belum "
+                    f"menempatkan {_request(c, 'id')}, karena {_why(c, 'id')}",
+                    "Permintaan Anda tetap terbuka untuk penjadwalan berikutnya."))
+
+
+def _request_left_out_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    return (f"Production of {c['product']} not scheduled yet at {c['house']}",
+            _letter(c, "en", f"The schedule of {c['house']} published{_by(c, 'en')} does not "
+                    f"place your {_request(c, 'en')} yet, because {_why(c, 'en')}",
+                    "Your request stays open for the next schedule."))
+
+
 # -- financing --------------------------------------------------------------------------------
+
+def _loan_submitted_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    amount = f" sebesar {f.money(c['amount'])}" if c.get("amount") is not None else ""
+    return (f"Pengajuan KUR klaster {c['cluster']} diajukan",
+            _letter(c, "id", f"Pengajuan pinjaman KUR klaster {c['cluster']}{amount} telah "
+                    f"diajukan{_by(c, 'id')} dan menunggu keputusan agregator."))
+
+
+def _loan_submitted_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    amount = f" for {f.money(c['amount'])}" if c.get("amount") is not None else ""
+    return (f"KUR loan application of cluster {c['cluster']} submitted",
+            _letter(c, "en", f"The KUR loan application of cluster {c['cluster']}{amount} has "
+                    f"been submitted{_by(c, 'en')} and awaits the aggregator's decision."))
+
+
+def _tranche_released_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    total = (f"Total yang sudah dicairkan: {f.money(c['disbursed_total'])} dari "
+             f"{f.money(c['approved'])}." if c.get("disbursed_total") is not None
+             and c.get("approved") is not None else "")
+    on = f" pada {f.date(c['on'])}" if c.get("on") else ""
+    return (f"Dana KUR klaster {c['cluster']} dicairkan: {f.money(c['amount'])}",
+            _letter(c, "id", f"Sebagian pinjaman KUR klaster {c['cluster']} sebesar "
+                    f"{f.money(c['amount'])} telah dicairkan{on}.", total))
+
+
+def _tranche_released_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    total = (f"Disbursed so far: {f.money(c['disbursed_total'])} of {f.money(c['approved'])}."
+             if c.get("disbursed_total") is not None and c.get("approved") is not None else "")
+    on = f" on {f.date(c['on'])}" if c.get("on") else ""
+    return (f"KUR loan of cluster {c['cluster']} released: {f.money(c['amount'])}",
+            _letter(c, "en", f"A tranche of {f.money(c['amount'])} of the KUR loan of cluster "
+                    f"{c['cluster']} was released{on}.", total))
+
 
 _DECISIONS = {
     "approved": ("disetujui", "approved"),
@@ -405,31 +587,33 @@ def _decision(c: dict[str, Any], lang: str) -> str:
 def _loan_decision_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     word = _decision(c, "id")
     amount = f"Jumlah: {f.money(c['amount'])}." if c.get("amount") is not None else ""
-    note = f"Catatan: {c['note']}" if c.get("note") else ""
+    note = f"Catatan: {_said(c['note'], 'id')}" if c.get("note") else ""
     return (f"Pengajuan KUR klaster {c['cluster']} {word}",
-            _letter(c, "id", f"Pengajuan pinjaman KUR untuk klaster {c['cluster']} {word}.",
-                    amount, note))
+            _letter(c, "id", f"Pengajuan pinjaman KUR untuk klaster {c['cluster']} "
+                    f"{word}{_by(c, 'id')}.", amount, note))
 
 
 def _loan_decision_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     word = _decision(c, "en")
     amount = f"Amount: {f.money(c['amount'])}." if c.get("amount") is not None else ""
-    note = f"Note: {c['note']}" if c.get("note") else ""
+    note = f"Note: {_said(c['note'], 'en')}" if c.get("note") else ""
     return (f"KUR loan application of cluster {c['cluster']} {word}",
             _letter(c, "en", f"The KUR loan application of cluster {c['cluster']} has been "
-                    f"{word}.", amount, note))
+                    f"{word}{_by(c, 'en')}.", amount, note))
 
 
 def _installment_due_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    left = (f" ({int(c['days_left'])} hari lagi)" if c.get("days_left") is not None else "")
     return (f"Angsuran {c['loan']} jatuh tempo {f.date(c['due_on'])}",
             _letter(c, "id", f"Angsuran pinjaman {c['loan']} sebesar {f.money(c['amount'])} jatuh "
-                    f"tempo pada {f.date(c['due_on'])}."))
+                    f"tempo pada {f.date(c['due_on'])}{left}."))
 
 
 def _installment_due_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    left = (f" (in {int(c['days_left'])} days)" if c.get("days_left") is not None else "")
     return (f"Installment of {c['loan']} due on {f.date(c['due_on'])}",
             _letter(c, "en", f"An installment of {f.money(c['amount'])} on loan {c['loan']} is due "
-                    f"on {f.date(c['due_on'])}."))
+                    f"on {f.date(c['due_on'])}{left}."))
 
 
 def _installment_overdue_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
@@ -527,6 +711,15 @@ TEMPLATES: dict[str, Template] = {
     "booking_confirmed": Template(_SLOT, _booking_confirmed_id, _booking_confirmed_en),
     "booking_held": Template(_SLOT, _booking_held_id, _booking_held_en),
     "booking_cancelled": Template(_SLOT, _booking_cancelled_id, _booking_cancelled_en),
+    "booking_rejected": Template(_SLOT, _booking_rejected_id, _booking_rejected_en),
+    "booking_moved": Template((*_SLOT, "old_start", "old_end"), _booking_moved_id,
+                              _booking_moved_en),
+    "request_placed": Template(("house", "product"), _request_placed_id, _request_placed_en),
+    "request_left_out": Template(("house", "product", "why"), _request_left_out_id,
+                                 _request_left_out_en),
+    "loan_submitted": Template(("cluster",), _loan_submitted_id, _loan_submitted_en),
+    "tranche_released": Template(("cluster", "amount"), _tranche_released_id,
+                                 _tranche_released_en),
     "hold_expired": Template(_SLOT, _hold_expired_id, _hold_expired_en),
     "booking_downtime": Template((*_SLOT, "action"), _booking_downtime_id, _booking_downtime_en),
     "booking_calendar_change": Template((*_SLOT, "change"), _booking_calendar_change_id,

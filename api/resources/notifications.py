@@ -1,4 +1,5 @@
-"""A user's own notifications: what the service told it, and whether it was delivered."""
+"""A user's own notifications: what the service told it, whether it was delivered by e-mail,
+and whether the user has read it in the app (unread count, mark one or all read)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class NotificationArgs(PageArgs):
     # Query strings are text, so not the strict Id() of JSON bodies.
     user_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                                 metadata={"description": "admins only: another user's messages"})
+    unread = ma.fields.Boolean(metadata={"description": "true: only unread, false: only read"})
 
 
 class NotificationSchema(Schema):
@@ -38,9 +40,19 @@ class NotificationSchema(Schema):
     last_error = ma.fields.String(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
     sent_at = ma.fields.AwareDateTime(format="iso", dump_only=True, allow_none=True)
+    read_at = ma.fields.AwareDateTime(format="iso", dump_only=True, allow_none=True)
+    read = ma.fields.Function(lambda n: n.read_at is not None, dump_only=True)
 
 
 NotificationPage = page_schema(NotificationSchema, "NotificationPage")
+
+
+class UnreadCountSchema(Schema):
+    unread = ma.fields.Integer(dump_only=True)
+
+
+class MarkedSchema(Schema):
+    marked = ma.fields.Integer(dump_only=True)
 
 
 @blp.route("")
@@ -62,3 +74,30 @@ class NotificationById(MethodView):
     def get(self, notification_id):
         """One of my notifications"""
         return notifications.get_notification(db(), current_actor(), notification_id)
+
+
+@blp.route("/unread-count")
+class UnreadCount(MethodView):
+    @allow()
+    @blp.response(200, UnreadCountSchema)
+    def get(self):
+        """How many of my notifications I have not read"""
+        return {"unread": notifications.unread_count(db(), current_actor())}
+
+
+@blp.route("/<int:notification_id>/read")
+class MarkRead(MethodView):
+    @allow()
+    @blp.response(200, NotificationSchema)
+    def post(self, notification_id):
+        """Mark one of my notifications read"""
+        return notifications.mark_read(db(), current_actor(), notification_id)
+
+
+@blp.route("/read-all")
+class MarkAllRead(MethodView):
+    @allow()
+    @blp.response(200, MarkedSchema)
+    def post(self):
+        """Mark all my notifications read"""
+        return {"marked": notifications.mark_all_read(db(), current_actor())}

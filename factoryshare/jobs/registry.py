@@ -45,12 +45,29 @@ def release_unfunded_holds(session: Session, now: dt.datetime) -> dict[str, Any]
     return financing_jobs.release_unfunded_holds(session, now)
 
 
+def send_outbox(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Send the due e-mails of the notification outbox (SMTP when SMTP_HOST is set, else the
+    log); each once, a failure retried later with back-off and at most MAX_ATTEMPTS times."""
+    from factoryshare.services import notifications
+
+    return notifications.send_outbox(session, now).as_dict()
+
+
+def installment_reminders(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Tell the cluster of installments due within three days and of overdue ones, once each."""
+    from factoryshare.subscribers import financing
+
+    return financing.remind_installments(session, now)
+
+
 JOBS: dict[str, Job] = {
     "expire_holds": expire_holds,
     "installments_due": installments_due,
     "permit_watch": permit_watch,
     "link_financing": link_financing,
     "release_unfunded_holds": release_unfunded_holds,
+    "send_outbox": send_outbox,
+    "installment_reminders": installment_reminders,
 }
 
 # How often the scheduler runs each job (minutes).
@@ -61,4 +78,7 @@ INTERVALS: dict[str, int] = {
     "permit_watch": 60,
     "link_financing": 15,
     "release_unfunded_holds": 15,
+    "send_outbox": 1,
+    # Daily: each installment is told of once per kind whenever the job runs.
+    "installment_reminders": 24 * 60,
 }

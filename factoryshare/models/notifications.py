@@ -4,6 +4,9 @@ A message is rendered once, in the recipient's language, when it is queued (in t
 transaction as the change it reports), and the sender delivers it later. A delivery failure
 never deletes a message: it stays `pending` with a later `next_attempt_at`, and after the last
 attempt it is kept as `failed` with its error, visible to its recipient and to admins.
+
+The same row is what the recipient reads in the app: unread until `read_at` is set (by the
+recipient only). Reading it and delivering it are independent.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class Notification(Base):
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # What the sender scans for: due pending messages.
         Index("ix_notifications_status_next_attempt", "status", "next_attempt_at"),
+        # The unread count of one user.
+        Index("ix_notifications_user_read", "user_id", "read_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -65,3 +70,5 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When its recipient marked it read in the app; None: unread.
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
