@@ -409,6 +409,7 @@ def create_booking(
     )
     _flush_guarded(session, lambda: session.add(booking))
     audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
+    publish(session, "booking_created", booking=booking, actor=actor)
     return booking
 
 
@@ -567,6 +568,7 @@ def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Bo
     session.flush()
     _free(session, booking, booking.start_at, booking.end_at)
     audit.record(session, actor, "booking.cancel", booking, before=before, after=audit.snapshot(booking))
+    publish(session, "booking_cancelled", booking=booking, actor=actor, reason=reason)
     return booking
 
 
@@ -596,8 +598,10 @@ def _transition(
 
 
 def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
-    return _transition(session, actor, booking_id, (BookingStatus.held,), BookingStatus.confirmed,
-                       "booking.confirm")
+    booking = _transition(session, actor, booking_id, (BookingStatus.held,),
+                          BookingStatus.confirmed, "booking.confirm")
+    publish(session, "booking_confirmed", booking=booking, actor=actor)
+    return booking
 
 
 def complete_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
@@ -626,6 +630,7 @@ def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
     system = Actor.system()
     for booking in expired:
         _cancel(session, system, booking, N_("hold expired"))
+        publish(session, "hold_expired", booking=booking)
     return len(expired)
 
 
