@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -10,7 +12,7 @@ from marshmallow import validate
 from api.database import db
 from api.schemas import Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
 from api.security import allow, current_actor
-from factoryshare.models import Role
+from factoryshare.models import Member, Role
 from factoryshare.services import calendar, houses
 
 URL_PREFIX = "/houses"
@@ -102,6 +104,82 @@ class ClosureSchema(Schema):
     reason = ma.fields.String(dump_only=True)
 
 
+class CalendarChangeArgs(Schema):
+    dry_run = ma.fields.Boolean(load_default=False, metadata={
+        "description": "list the live bookings the change would leave outside the calendar "
+                       "and change nothing (200)"})
+    affected = ma.fields.String(load_default="refuse", validate=validate.OneOf(houses.AFFECTED_CHOICES),
+                                metadata={"description": "what happens to the live bookings it "
+                                          "leaves outside the calendar: refuse the change (409 "
+                                          "bookings_affected naming them) or cancel them (each "
+                                          "member is told, with alternative slots)"})
+
+
+class CalendarSlotOut(Schema):
+    machine_id = ma.fields.Integer()
+    machine = ma.fields.String()
+    start = ma.fields.String()
+    end = ma.fields.String()
+
+
+class AffectedBookingOut(Schema):
+    booking_id = ma.fields.Integer()
+    member_id = ma.fields.Integer()
+    member = ma.fields.String()
+    machine_id = ma.fields.Integer()
+    machine = ma.fields.String()
+    start = ma.fields.String(metadata={"description": "in the house's (new) zone"})
+    end = ma.fields.String()
+    source = ma.fields.String(metadata={"description": "direct, series or solver"})
+    why = ma.fields.String(metadata={"description": "not_aligned, house_closed, holiday or "
+                                                    "outside_opening_hours"})
+    action = ma.fields.String(allow_none=True, metadata={"description": "cancelled; null on a "
+                                                                        "dry run"})
+    alternatives = ma.fields.List(ma.fields.Nested(CalendarSlotOut))
+
+
+class _Effects(Schema):
+    dry_run = ma.fields.Boolean(dump_only=True)
+    affected = ma.fields.List(ma.fields.Nested(AffectedBookingOut), dump_only=True)
+    replan_run_id = ma.fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "a queued schedule run re-placing the solver-planned work it cancelled"})
+
+
+class HouseChangeSchema(HouseSchema, _Effects):
+    pass
+
+
+class ClosureChangeSchema(ClosureSchema, _Effects):
+    id = ma.fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null on a dry run"})
+
+
+class _Shown:
+    """A house or closure with what its change did to the live bookings, for dumping."""
+
+    def __init__(self, obj, change):  # type: ignore[no-untyped-def]
+        self._obj = obj
+        self.dry_run = change.dry_run
+        zone = ZoneInfo(change.timezone)
+        done = {a.booking.id: a for a in change.affected}
+        self.affected = []
+        for b in change.bookings:
+            item = done.get(b.id)
+            self.affected.append({
+                "booking_id": b.id, "member_id": b.member_id, "member": db().get(Member, b.member_id).business_name,
+                "machine_id": b.machine_id, "machine": b.machine.name,
+                "start": b.start_at.astimezone(zone).isoformat(),
+                "end": b.end_at.astimezone(zone).isoformat(), "source": b.source.value,
+                "why": change.why[b.id], "action": item.action if item else None,
+                "alternatives": [{"machine_id": m.id, "machine": m.name,
+                                  "start": s.astimezone(zone).isoformat(),
+                                  "end": e.astimezone(zone).isoformat()}
+                                 for m, s, e in (item.alternatives if item else [])]})
+        self.replan_run_id = change.replan.id if change.replan is not None else None
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self._obj, name)
+
+
 class ClosedDaysArgs(Schema):
     year = ma.fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
 
@@ -146,12 +224,21 @@ class HouseById(MethodView):
         return houses.get_house(db(), current_actor(), house_id)
 
     @allow(Role.admin, Role.manager)
+    @blp.arguments(CalendarChangeArgs, location="query")
     @blp.arguments(HouseUpdate)
-    @blp.response(200, HouseSchema)
-    @blp.alt_response(409, description="Another house has this name")
-    def patch(self, data, house_id):
-        """Change a house's settings (its managers or an admin)"""
-        return houses.update_house(db(), current_actor(), house_id, data)
+    @blp.response(200, HouseChangeSchema)
+    @blp.alt_response(409, description="Another house has this name; or (bookings_affected) "
+                                       "live bookings would fall outside the new opening hours, "
+                                       "slot grid or zone")
+    def patch(self, args, data, house_id):
+        """Change a house's settings (its managers or an admin)
+
+        A change of `opening_hours`, `slot_minutes` or `timezone` that leaves live bookings
+        outside the new calendar is refused (409 bookings_affected, naming them) unless
+        `affected=cancel`; `dry_run=true` lists them and changes nothing. A new zone keeps the
+        bookings' instants and reads them in that zone."""
+        change = houses.change_house(db(), current_actor(), house_id, data, **args)
+        return _Shown(change.house, change)
 
     @allow(Role.admin)
     @blp.response(204)
@@ -171,12 +258,21 @@ class Closures(MethodView):
         return houses.list_closures(db(), current_actor(), house_id, **args)
 
     @allow(Role.admin, Role.manager)
+    @blp.arguments(CalendarChangeArgs, location="query")
     @blp.arguments(ClosureCreate)
-    @blp.response(201, ClosureSchema)
-    @blp.alt_response(409, description="Overlaps a closure the house already has")
-    def post(self, data, house_id):
-        """Close the house on some days (inclusive, local dates)"""
-        return houses.add_closure(db(), current_actor(), house_id, **data)
+    @blp.response(201, ClosureChangeSchema)
+    @blp.alt_response(200, schema=ClosureChangeSchema,
+                      description="dry_run=true: the live bookings it would hit; nothing changed")
+    @blp.alt_response(409, description="Overlaps a closure the house already has; or "
+                                       "(bookings_affected) live bookings fall in these days")
+    def post(self, args, data, house_id):
+        """Close the house on some days (inclusive, local dates)
+
+        Live bookings in those days are refused (409 bookings_affected, naming them) unless
+        `affected=cancel`; `dry_run=true` lists them and changes nothing."""
+        change = houses.close_house(db(), current_actor(), house_id, **data, **args)
+        shown = _Shown(change.closure, change)
+        return (shown, 200) if change.dry_run else shown
 
 
 @blp.route("/<int:house_id>/closures/<int:closure_id>")

@@ -21,6 +21,9 @@ Window = tuple[dt.datetime, dt.datetime]
 
 _UTC = dt.timezone.utc
 
+# The zones a house may keep: Indonesia's three (Keppres 41/1987) by their canonical IANA names.
+INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
+
 _ABBREVIATIONS = {
     # Waktu Indonesia Barat / Tengah / Timur.
     "Asia/Jakarta": "WIB",
@@ -57,6 +60,25 @@ def holiday_name(day: dt.date) -> str | None:
 
 def house_zone(house: ProductionHouse) -> ZoneInfo:
     return ZoneInfo(house.timezone)
+
+
+def hold_calendar(session: Session, house: ProductionHouse) -> ProductionHouse:
+    """Take a shared lock on the house's row and read its settings again, before checking a
+    slot against its calendar.
+
+    A change of the calendar (a closure, opening hours, slot grid, zone:
+    factoryshare/services/houses.py) locks the same row exclusively before it lists the live
+    bookings it hits; so a booking checked meanwhile either waits for that change and is checked
+    against the new calendar, or is made first and then seen (and cancelled or refused) by the
+    change. Shared locks do not wait for each other: bookings at one house still go on at once.
+    On SQLite writers are serialised already (BEGIN IMMEDIATE) and the lock clause is dropped.
+    """
+    session.scalars(
+        select(ProductionHouse).where(ProductionHouse.id == house.id)
+        .with_for_update(read=True, of=ProductionHouse)
+        .execution_options(populate_existing=True)
+    ).first()
+    return house
 
 
 def _parse_hhmm(value: str) -> dt.time | None:

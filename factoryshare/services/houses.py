@@ -8,7 +8,9 @@ calendar never meets a malformed day.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -16,12 +18,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, locking
 from factoryshare.access import Actor, get_scoped, scoped
-from factoryshare.db import contains_pattern
+from factoryshare.db import contains_pattern, utcnow
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from factoryshare.models import WEEKDAYS, HouseClosure, ProductionHouse, Role
-from factoryshare.services import calendar
+from factoryshare.models import WEEKDAYS, HouseClosure, Machine, ProductionHouse, Role
+from factoryshare.models.bookings import LIVE_STATUSES, Booking
+from factoryshare.services import bookings as booking_service
+from factoryshare.services import calendar, downtimes
 
 SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minutes",
             "requires_confirmation", "hold_minutes", "max_days_ahead", "financing_decision_days",
@@ -29,6 +33,11 @@ SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minu
             "contact_email")
 # A closure longer than this is almost certainly a typo in a year.
 MAX_CLOSURE_DAYS = 366
+# The settings that decide which times a booking may take.
+CALENDAR_SETTINGS = ("timezone", "opening_hours", "slot_minutes")
+# What a closure or a change of CALENDAR_SETTINGS does to the live bookings it leaves outside
+# the new calendar: `refuse` the change (409 bookings_affected, naming them) or `cancel` them.
+AFFECTED_CHOICES = ("refuse", "cancel")
 
 
 def _minutes(value: Any) -> int | None:
@@ -87,12 +96,16 @@ def validate_opening_hours(value: Any) -> dict[str, list[list[str]]]:
 
 
 def _timezone(value: Any) -> str:
+    """One of Indonesia's zones by its IANA name (Asia/Jakarta, Asia/Pontianak, Asia/Makassar,
+    Asia/Jayapura), or ValidationFailed naming `timezone`."""
     try:
-        if not isinstance(value, str) or value not in available_timezones():
+        if (not isinstance(value, str) or value not in calendar.INDONESIAN_ZONES
+                or value not in available_timezones()):
             raise ZoneInfoNotFoundError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        message = "Give an IANA time zone such as Asia/Jakarta, Asia/Makassar or Asia/Jayapura."
+        message = ("Choose one of Indonesia's time zones: Asia/Jakarta or Asia/Pontianak (WIB), "
+                   "Asia/Makassar (WITA), Asia/Jayapura (WIT).")
         raise ValidationFailed(message, errors={"timezone": [message]}) from None
     return value
 
@@ -154,19 +167,56 @@ def get_house(session: Session, actor: Actor, house_id: int) -> ProductionHouse:
     return get_scoped(session, actor, ProductionHouse, house_id)
 
 
-def update_house(session: Session, actor: Actor, house_id: int,
-                 data: dict[str, Any]) -> ProductionHouse:
-    house = get_scoped(session, actor, ProductionHouse, house_id)
+def update_house(session: Session, actor: Actor, house_id: int, data: dict[str, Any], *,
+                 affected: str = "refuse", now: dt.datetime | None = None) -> ProductionHouse:
+    """Change a house's settings; see `change_house` for what happens to the bookings a change
+    of its opening hours, slot grid or zone leaves outside the new calendar."""
+    return change_house(session, actor, house_id, data, affected=affected, now=now).house
+
+
+def change_house(session: Session, actor: Actor, house_id: int, data: dict[str, Any], *,
+                 affected: str = "refuse", dry_run: bool = False,
+                 now: dt.datetime | None = None) -> CalendarChange:
+    """Change a house's settings. A change of its opening hours, slot grid (`slot_minutes`) or
+    zone that leaves live bookings outside the new calendar is refused (`affected="refuse"`,
+    409 bookings_affected naming them) or cancels them (`affected="cancel"`: each member is told
+    with alternative slots, and solver-placed work is queued for a re-plan). A zone change keeps
+    the bookings' instants and reads them in the new zone. `dry_run` lists the bookings it would
+    hit and changes nothing."""
+    now = now or utcnow()
+    # Locked before anything is read: a booking checked meanwhile waits for this change
+    # (calendar.hold_calendar), so none can slip into the new closed time unseen.
+    house = locking.for_update(session, actor, ProductionHouse, house_id)
     _may_manage(actor, house)
+    _check_affected(affected)
     values = _fields(data)
     if "name" in values:
         _check_name_free(session, values["name"], house.id)
+    kinds = [k for k in CALENDAR_SETTINGS if k in values and values[k] != getattr(house, k)]
     before = audit.snapshot(house)
-    for key, value in values.items():
-        setattr(house, key, value)
-    session.flush()
+    live = _live_bookings(session, house, now) if kinds else []
+    on_grid_before = {b.id for b in live if _on_grid(house, b)}
+    savepoint = session.begin_nested()
+    try:
+        for key, value in values.items():
+            setattr(house, key, value)
+        session.flush()
+        hits, why = _outside(session, house, live, on_grid_before=on_grid_before)
+        change = CalendarChange(house=house, dry_run=dry_run, change=_change_name(kinds),
+                                timezone=house.timezone, bookings=hits, why=why)
+        _refuse_or_keep(savepoint, change, affected)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if dry_run:
+        return change
     audit.record(session, actor, "house.updated", house, before=before, after=audit.snapshot(house))
-    return house
+    reason = {"timezone": "time zone changed", "opening_hours": "opening hours changed",
+              "slot_minutes": "booking slots changed"}.get(change.change, "house calendar changed")
+    _settle(session, actor, change, reason=reason, key=f"house:{house.id}:calendar", now=now,
+            cause={"calendar_change": kinds}, context={})
+    return change
 
 
 def delete_house(session: Session, actor: Actor, house_id: int) -> None:
@@ -185,6 +235,154 @@ def delete_house(session: Session, actor: Actor, house_id: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Changes of the calendar (a closure, opening hours, slot grid, zone) and the live bookings
+# they leave outside it: handled like a downtime's (factoryshare/services/downtimes.py).
+
+@dataclass
+class CalendarChange:
+    """What a closure or a change of a house's calendar did, or on a dry run would do, to the
+    live bookings it leaves outside the new calendar."""
+
+    house: ProductionHouse
+    dry_run: bool
+    # closure, opening_hours, slot_minutes, timezone, calendar (several at once) or "" (none)
+    change: str
+    # The zone of the new calendar: the bookings' times read in it.
+    timezone: str
+    # The live bookings outside the new calendar, and why each is:
+    # not_aligned, house_closed, holiday or outside_opening_hours.
+    bookings: list[Booking] = field(default_factory=list)
+    why: dict[int, str] = field(default_factory=dict)
+    closure: HouseClosure | None = None
+    # When applied: each booking cancelled, with the alternatives its member was told about.
+    affected: list[downtimes.AffectedBooking] = field(default_factory=list)
+    replan: Any = None
+
+
+def _check_affected(affected: str) -> None:
+    if affected not in AFFECTED_CHOICES:
+        raise ValidationFailed("Choose refuse or cancel.", errors={"affected": ["refuse or cancel"]})
+
+
+def _change_name(kinds: list[str]) -> str:
+    if not kinds:
+        return ""
+    return kinds[0] if len(kinds) == 1 else "calendar"
+
+
+def _why_outside(session: Session, house: ProductionHouse, booking: Booking) -> str:
+    zone = calendar.house_zone(house)
+    day = booking.start_at.astimezone(zone).date()
+    last = (booking.end_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    why = "outside_opening_hours"
+    while day <= last:
+        if calendar.closure_on(session, house, day) is not None:
+            return "house_closed"
+        if calendar.holiday_name(day) is not None:
+            why = "holiday"
+        day += dt.timedelta(days=1)
+    return why
+
+
+def _live_bookings(session: Session, house: ProductionHouse, now: dt.datetime, *,
+                   within: tuple[dt.datetime, dt.datetime] | None = None) -> list[Booking]:
+    """The house's live bookings not yet over (overlapping `within`, if given), locked as they
+    are read (as a downtime's are): one cancelled meanwhile drops out of the list."""
+    stmt = (select(Booking).join(Machine, Machine.id == Booking.machine_id)
+            .where(Machine.house_id == house.id, Booking.status.in_(LIVE_STATUSES),
+                   Booking.end_at > now))
+    if within is not None:
+        stmt = stmt.where(Booking.start_at < within[1], Booking.end_at > within[0])
+    return list(session.scalars(stmt.order_by(Booking.start_at, Booking.id)
+                                .with_for_update(of=Booking)))
+
+
+def _on_grid(house: ProductionHouse, booking: Booking) -> bool:
+    try:
+        booking_service.check_alignment(house, booking.start_at, booking.end_at)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def _outside(session: Session, house: ProductionHouse, live: list[Booking], *,
+             on_grid_before: set[int]) -> tuple[list[Booking], dict[int, str]]:
+    """Those of `live` the calendar as it now stands in this transaction refuses, with why:
+    the checks a new booking meets (bookings.check_alignment; calendar.open_windows as in
+    bookings.check_calendar). Only a booking that was on the slot grid before (its id in
+    `on_grid_before`) can fall off it: a plan's booking placed off the grid is not hit by a
+    change of the hours. A machine's downtimes are not the calendar's business: a booking kept
+    through a downtime stays kept."""
+    if not live:
+        return [], {}
+    windows = calendar.open_windows(session, house, min(b.start_at for b in live),
+                                    max(b.end_at for b in live))
+    starts = [w[0] for w in windows]
+    why: dict[int, str] = {}
+    for b in live:
+        if b.id in on_grid_before and not _on_grid(house, b):
+            why[b.id] = "not_aligned"
+            continue
+        i = bisect.bisect_right(starts, b.start_at) - 1
+        if i < 0 or b.end_at > windows[i][1]:
+            why[b.id] = _why_outside(session, house, b)
+    return [b for b in live if b.id in why], why
+
+
+def _booking_facts(change: CalendarChange) -> list[dict[str, Any]]:
+    zone = ZoneInfo(change.timezone)
+    return [{"booking_id": b.id, "member_id": b.member_id, "machine_id": b.machine_id,
+             "machine": b.machine.name, "start": b.start_at.astimezone(zone).isoformat(),
+             "end": b.end_at.astimezone(zone).isoformat(), "source": b.source.value,
+             "why": change.why[b.id]} for b in change.bookings]
+
+
+def _refuse_or_keep(savepoint: Any, change: CalendarChange, affected: str) -> None:
+    """Undo the change written in `savepoint` on a dry run or when it is refused; keep it
+    otherwise."""
+    if change.dry_run:
+        savepoint.rollback()
+        return
+    if change.bookings and affected == "refuse":
+        facts = _booking_facts(change)
+        savepoint.rollback()
+        names = ", ".join(f"#{f['booking_id']}" for f in facts)
+        raise Conflict(
+            f"{len(facts)} live booking(s) would fall outside the new calendar: {names}. "
+            "Preview them with dry_run=true, or apply with affected=cancel to cancel them and "
+            "tell their members.",
+            code="bookings_affected", details={"bookings": facts})
+    savepoint.commit()
+
+
+def _settle(session: Session, actor: Actor, change: CalendarChange, *, reason: str, key: str,
+            now: dt.datetime, cause: dict[str, Any], context: dict[str, Any]) -> None:
+    """Cancel the hit bookings, tell each member with alternatives, queue a re-plan."""
+    if not change.bookings:
+        return
+    house = change.house
+    zone = calendar.house_zone(house)
+
+    def local_day_start(b: Booking) -> dt.datetime:
+        day = b.start_at.astimezone(zone).date()
+        return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+
+    def notify(item: downtimes.AffectedBooking) -> None:
+        downtimes.notify_affected(
+            session, item, template="booking_calendar_change",
+            key=f"{key}:booking:{item.booking.id}",
+            context={"change": change.change, "house": house.name, **context})
+
+    change.affected = downtimes.settle_hit_bookings(
+        session, actor, change.bookings, cancel_reason=reason, search_from=local_day_start,
+        notify=notify, now=now)
+    from factoryshare.services import scheduling
+
+    change.replan = scheduling.queue_replan(session, actor, None, change.bookings, now=now,
+                                            house_id=house.id, cause=cause)
+
+
+# ---------------------------------------------------------------------------------------------
 # Closures: days the house is shut beyond the national calendar.
 
 def list_closures(session: Session, actor: Actor, house_id: int, *,
@@ -197,9 +395,25 @@ def list_closures(session: Session, actor: Actor, house_id: int, *,
 
 
 def add_closure(session: Session, actor: Actor, house_id: int, *, start_on: dt.date,
-                end_on: dt.date, reason: str = "") -> HouseClosure:
-    house = get_scoped(session, actor, ProductionHouse, house_id)
+                end_on: dt.date, reason: str = "", affected: str = "refuse",
+                now: dt.datetime | None = None) -> HouseClosure:
+    """Close the house on some days; see `close_house` for the live bookings in them."""
+    change = close_house(session, actor, house_id, start_on=start_on, end_on=end_on,
+                         reason=reason, affected=affected, now=now)
+    assert change.closure is not None
+    return change.closure
+
+
+def close_house(session: Session, actor: Actor, house_id: int, *, start_on: dt.date,
+                end_on: dt.date, reason: str = "", affected: str = "refuse",
+                dry_run: bool = False, now: dt.datetime | None = None) -> CalendarChange:
+    """Close the house on the local days `start_on`..`end_on` (inclusive). Live bookings in
+    them are refused (`affected="refuse"`, 409 bookings_affected naming them) or cancelled
+    (`affected="cancel"`, like `change_house`); `dry_run` lists them and changes nothing."""
+    now = now or utcnow()
+    house = locking.for_update(session, actor, ProductionHouse, house_id)
     _may_manage(actor, house)
+    _check_affected(affected)
     if end_on < start_on:
         raise ValidationFailed("A closure must end on or after its first day.",
                                errors={"end_on": ["Must be on or after start_on."]})
@@ -212,12 +426,36 @@ def add_closure(session: Session, actor: Actor, house_id: int, *, start_on: dt.d
     if overlapping is not None:
         raise Conflict("These days overlap a closure the house already has.",
                        code="closure_overlap", errors={"start_on": ["Overlaps another closure."]})
-    closure = HouseClosure(house_id=house.id, start_on=start_on, end_on=end_on,
-                           reason=reason.strip())
-    session.add(closure)
-    session.flush()
+    savepoint = session.begin_nested()
+    try:
+        closure = HouseClosure(house_id=house.id, start_on=start_on, end_on=end_on,
+                               reason=reason.strip())
+        session.add(closure)
+        session.flush()
+        zone = calendar.house_zone(house)
+        first = dt.datetime.combine(start_on, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+        last = dt.datetime.combine(end_on + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        live = _live_bookings(session, house, now,
+                              within=(first, last.astimezone(dt.timezone.utc)))
+        hits, why = _outside(session, house, live, on_grid_before=set())
+        change = CalendarChange(house=house, dry_run=dry_run, change="closure",
+                                timezone=house.timezone, bookings=hits, why=why, closure=closure)
+        _refuse_or_keep(savepoint, change, affected)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if dry_run:
+        # The closure was never written: what is shown is what would have been.
+        change.closure = HouseClosure(house_id=house.id, start_on=start_on, end_on=end_on,
+                                      reason=reason.strip())
+        return change
     audit.record(session, actor, "house_closure.created", closure, after=audit.snapshot(closure))
-    return closure
+    _settle(session, actor, change, reason=f"house closed: {closure.reason}".strip(": "),
+            key=f"closure:{closure.id}", now=now, cause={"closure_id": closure.id},
+            context={"closure_start": start_on.isoformat(), "closure_end": end_on.isoformat(),
+                     "reason": closure.reason})
+    return change
 
 
 def delete_closure(session: Session, actor: Actor, house_id: int, closure_id: int) -> None:
