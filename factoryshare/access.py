@@ -14,7 +14,10 @@ Scopes:
   and permits. A member only invited is outside the scope: the aggregator reads its name and
   business through the invitation and nothing else;
 - cluster invitations: a member its own, a manager those of its houses' members, an
-  aggregator those of its clusters.
+  aggregator those of its clusters;
+- lender (a bank's or cooperative's credit officer): its own institution, the loan
+  applications put to it once they were submitted and the loans made from them (registered
+  by services/loans.py and services/lenders.py); nothing of houses' members beyond that.
 Houses, capabilities, machines and downtimes are readable by every signed-in user: members
 must see them to book.
 """
@@ -59,6 +62,7 @@ class Actor:
     member_id: int | None = None
     aggregator_id: int | None = None
     language: str = "id"
+    lender_id: int | None = None
 
     @classmethod
     def of(cls, user: User) -> "Actor":
@@ -69,6 +73,7 @@ class Actor:
             member_id=user.member_id,
             aggregator_id=user.aggregator_id,
             language=user.language,
+            lender_id=user.lender_id,
         )
 
     @classmethod
@@ -79,6 +84,11 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.admin
+
+    @property
+    def is_system(self) -> bool:
+        """The service itself (scheduler, CLI, demo loader), not a signed-in person."""
+        return self.user_id is None and self.role is Role.admin
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:

@@ -81,25 +81,39 @@ def load_demo(ctx: Context) -> None:
 @cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", type=click.Choice(["admin", "manager", "member", "aggregator"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "manager", "member", "aggregator", "lender"]),
+              required=True)
 @click.option("--name", default=None)
 @click.option("--language", type=click.Choice(["id", "en"]), default="id")
 @click.option("--house", "house_ids", type=int, multiple=True, help="house managed (repeatable)")
 @click.option("--member", "member_id", type=int, default=None, help="member business of the user")
 @click.option("--aggregator", "aggregator_id", type=int, default=None, help="aggregator of the user")
+@click.option("--lender", "lender_id", type=int, default=None, help="lender institution of the user")
 @pass_context
 def create_user(ctx: Context, email: str, password: str, role: str, name: str | None,
                 language: str, house_ids: tuple[int, ...], member_id: int | None,
-                aggregator_id: int | None) -> None:
+                aggregator_id: int | None, lender_id: int | None) -> None:
     """Create a user account with its role and scope."""
     from factoryshare.services import accounts
 
     user = ctx.run(lambda s: accounts.create_user(
         s, Actor.system(), email=email, password=password, role=role, name=name,
         language=language, house_ids=list(house_ids), member_id=member_id,
-        aggregator_id=aggregator_id,
+        aggregator_id=aggregator_id, lender_id=lender_id,
     ))
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@cli.command("create-lender")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(["bank", "cooperative"]), default="bank")
+@pass_context
+def create_lender(ctx: Context, name: str, kind: str) -> None:
+    """Create a lender institution (a bank or cooperative) for lender users."""
+    from factoryshare.services import lenders
+
+    lender = ctx.run(lambda s: lenders.create_lender(s, Actor.system(), name=name, kind=kind))
+    click.echo(f"Created lender {lender.name} (id {lender.id}).")
 
 
 def _safe_url(url: str) -> str:

@@ -250,6 +250,23 @@ def make_aggregator(db: Session) -> Callable[..., Aggregator]:
 
 
 @pytest.fixture()
+def make_lender(db: Session) -> Callable[..., Any]:
+    """A lender institution (a bank unless `kind` says otherwise)."""
+    from factoryshare.models.financing import Lender, LenderKind
+
+    def make(**overrides: Any) -> Lender:
+        n = _n()
+        values: dict[str, Any] = {"name": f"Bank Rakyat Uji {n}", "kind": LenderKind.bank}
+        values.update(overrides)
+        obj = Lender(**values)
+        db.add(obj)
+        db.flush()
+        return obj
+
+    return make
+
+
+@pytest.fixture()
 def make_cluster(db: Session, make_aggregator) -> Callable[..., Cluster]:  # type: ignore[no-untyped-def]
     def make(*, members: list[Member] | None = None, invited: list[Member] | None = None,
              **overrides: Any) -> Cluster:
@@ -299,7 +316,8 @@ def make_product(db: Session, make_member, make_capability) -> Callable[..., Pro
 
 
 @pytest.fixture()
-def make_user(db: Session, password_hash: str, make_house, make_member, make_aggregator):  # type: ignore[no-untyped-def]
+def make_user(db: Session, password_hash: str, make_house, make_member, make_aggregator,  # type: ignore[no-untyped-def]
+              make_lender):
     def make(role: Role | str = Role.member, **overrides: Any) -> User:
         role = Role(role)
         n = _n()
@@ -310,6 +328,8 @@ def make_user(db: Session, password_hash: str, make_house, make_member, make_agg
             overrides["member"] = make_member()
         if role is Role.aggregator and "aggregator" not in overrides and "aggregator_id" not in overrides:
             overrides["aggregator"] = make_aggregator()
+        if role is Role.lender and "lender" not in overrides and "lender_id" not in overrides:
+            overrides["lender"] = make_lender()
         values: dict[str, Any] = {
             "email": f"user{n}@example.id",
             "name": f"Pengguna {n}",

@@ -23,6 +23,7 @@ RESOURCE_MODULES = [
     "users",
     "members",
     "aggregators",
+    "lenders",
     "clusters",
     "cluster_invitations",
     "products",

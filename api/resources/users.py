@@ -37,6 +37,7 @@ class UserCreate(Schema):
     house_ids = ma.fields.List(Id(), validate=validate.Length(max=50))
     member_id = Id(allow_none=True)
     aggregator_id = Id(allow_none=True)
+    lender_id = Id(allow_none=True, metadata={"description": "a lender user's institution"})
 
 
 class UserUpdate(Schema):
@@ -65,6 +66,7 @@ class UserSchema(Schema):
     house_ids = ma.fields.Function(lambda u: [h.id for h in u.houses], dump_only=True)
     member_id = ma.fields.Integer(dump_only=True, allow_none=True)
     aggregator_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    lender_id = ma.fields.Integer(dump_only=True, allow_none=True)
     locked_until = ma.fields.AwareDateTime(format="iso", dump_only=True, allow_none=True)
 
 

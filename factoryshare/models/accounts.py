@@ -16,6 +16,7 @@ class Role(str, enum.Enum):
     manager = "manager"
     member = "member"
     aggregator = "aggregator"
+    lender = "lender"  # a bank's or cooperative's credit officer
 
 
 LANGUAGES = ("id", "en")
@@ -43,6 +44,10 @@ class User(Base):
             "(role = 'aggregator') = (aggregator_id IS NOT NULL)",
             name="aggregator_scope_matches_role",
         ),
+        # A lender user is a credit officer of exactly one lender institution.
+        CheckConstraint(
+            "(role = 'lender') = (lender_id IS NOT NULL)", name="lender_scope_matches_role"
+        ),
         CheckConstraint("language IN ('id', 'en')", name="language_known"),
     )
 
@@ -60,6 +65,9 @@ class User(Base):
     aggregator_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("aggregators.id", ondelete="RESTRICT"), index=True
     )
+    lender_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("lenders.id", ondelete="RESTRICT"), index=True
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -71,6 +79,7 @@ class User(Base):
     )
     member: Mapped["Member | None"] = relationship()  # noqa: F821
     aggregator: Mapped["Aggregator | None"] = relationship()  # noqa: F821
+    lender: Mapped["Lender | None"] = relationship()  # noqa: F821
 
 
 class ApiToken(Base):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -57,6 +59,25 @@ class KurScheme(Base):
     npwp_required_above: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class LenderKind(str, enum.Enum):
+    bank = "bank"
+    cooperative = "cooperative"
+
+
+class Lender(Base):
+    """A bank or cooperative that lends under KUR: its credit officers are `lender` users."""
+
+    __tablename__ = "lenders"
+    __label__ = "Lender"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[LenderKind] = mapped_column(
+        Enum(LenderKind, native_enum=False, create_constraint=True, length=20, name="lender_kind")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoanStatus(str, enum.Enum):
     draft = "draft"
     submitted = "submitted"
@@ -104,11 +125,56 @@ class LoanApplication(Base):
     second_approved_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # The lender the application is put to (chosen by the applicant); only its officers see it.
+    lender_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("lenders.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    # The lender's decision: its reference number, and the rate and term it granted
+    # (None until it decided; the approved amount is `approved_amount`).
+    lender_reference: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    lender_rate_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lender_tenor_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     cluster: Mapped[Cluster] = relationship()
     scheme: Mapped[KurScheme] = relationship()
+    lender: Mapped[Lender | None] = relationship()
+
+
+class DecisionKind(str, enum.Enum):
+    submitted = "submitted"
+    endorsed = "endorsed"  # one aggregator approver's endorsement (two above its limit)
+    changes_requested = "changes_requested"
+    rejected = "rejected"
+    lender_approved = "lender_approved"
+    lender_declined = "lender_declined"
+    tranche = "tranche"
+
+
+class LoanDecision(Base):
+    """One decision on an application, on record: who (user and role), when, what, why, and the
+    terms it was taken on (amount, rate, term, reference). Never changed once written."""
+
+    __tablename__ = "loan_decisions"
+    __label__ = "Loan decision"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[DecisionKind] = mapped_column(
+        Enum(DecisionKind, native_enum=False, create_constraint=True, length=20,
+             name="decision_kind")
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    # The role the decision was taken in ("admin" with no user: the service itself).
+    role: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class InstallmentStatus(str, enum.Enum):

@@ -244,6 +244,7 @@ def _check_scope_for_role(
     house_ids: list[int] | None,
     member_id: int | None,
     aggregator_id: int | None,
+    lender_id: int | None = None,
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     house_ids = house_ids or []
@@ -271,6 +272,15 @@ def _check_scope_for_role(
             errors["aggregator_id"] = [f"No aggregator with id {aggregator_id}."]
     elif aggregator_id is not None:
         errors["aggregator_id"] = ["Only an aggregator user belongs to an aggregator."]
+    if role is Role.lender:
+        from factoryshare.models.financing import Lender
+
+        if lender_id is None:
+            errors["lender_id"] = ["A lender user needs its lender institution."]
+        elif session.get(Lender, lender_id) is None:
+            errors["lender_id"] = [f"No lender with id {lender_id}."]
+    elif lender_id is not None:
+        errors["lender_id"] = ["Only a lender user belongs to a lender institution."]
     return errors
 
 
@@ -286,12 +296,13 @@ def create_user(
     house_ids: list[int] | None = None,
     member_id: int | None = None,
     aggregator_id: int | None = None,
+    lender_id: int | None = None,
 ) -> User:
     actor.require(Role.admin)
     role = Role(role)
     email = email.strip().lower()
     check_password_rules(password)
-    errors = _check_scope_for_role(session, role, house_ids, member_id, aggregator_id)
+    errors = _check_scope_for_role(session, role, house_ids, member_id, aggregator_id, lender_id)
     if errors:
         raise ValidationFailed("The user's scope does not fit its role.", errors=errors)
     if session.scalars(select(func.count()).select_from(User).where(User.email == email)).one():
@@ -308,6 +319,7 @@ def create_user(
         language=language,
         member_id=member_id,
         aggregator_id=aggregator_id,
+        lender_id=lender_id,
         is_active=True,
         failed_logins=0,
     )
@@ -332,7 +344,8 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         revoke_tokens(session, user.id)
     if "house_ids" in changes:
         house_ids = changes.pop("house_ids") or []
-        errors = _check_scope_for_role(session, user.role, house_ids, user.member_id, user.aggregator_id)
+        errors = _check_scope_for_role(session, user.role, house_ids, user.member_id,
+                                       user.aggregator_id, user.lender_id)
         if errors:
             raise ValidationFailed("The user's scope does not fit its role.", errors=errors)
         user.houses = list(
