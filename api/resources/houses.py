@@ -54,6 +54,9 @@ class HouseUpdate(Schema):
         strict=True, allow_none=True, validate=validate.Range(min=1, max=90),
         metadata={"description": "held slots whose loan is still undecided this many days before "
                                  "they start are released; null: no deadline"})
+    trust_member_permits = ma.fields.Boolean(
+        metadata={"description": "members' own permit entries count at the gate without a "
+                                 "manager's verification (default false)"})
     contact_phone = Text(30)
     contact_email = ma.fields.Email(validate=validate.Length(max=254))
 
@@ -78,6 +81,7 @@ class HouseSchema(Schema):
     hold_minutes = ma.fields.Integer(dump_only=True)
     max_days_ahead = ma.fields.Integer(dump_only=True)
     financing_decision_days = ma.fields.Integer(dump_only=True, allow_none=True)
+    trust_member_permits = ma.fields.Boolean(dump_only=True)
     contact_phone = ma.fields.String(dump_only=True)
     contact_email = ma.fields.String(dump_only=True)
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)

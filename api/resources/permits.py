@@ -1,4 +1,5 @@
-"""Izin edar: permits with their documents, permit types and requirements, overrides, overview."""
+"""Izin edar: permits with their documents and verification, permit types and requirements,
+overrides, overview."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class PermitArgs(PageArgs):
     product_id = QueryId()
     permit_type = Text(20, min_length=1)
     state = ma.fields.String(validate=validate.OneOf(permits.STATES))
+    verification = ma.fields.String(validate=validate.OneOf(permits.VERIFICATIONS))
 
 
 class PermitUpdate(Schema):
@@ -60,6 +62,9 @@ class PermitUpdate(Schema):
                                 metadata={"description": "last valid day (house time); none for "
                                                          "NIB and halal"})
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    note = Text(500, metadata={"description": "required (a manager of the member's house or an "
+                                              "admin) to move a certificate out of "
+                                              "needs_review"})
 
 
 class PermitCreate(PermitUpdate):
@@ -85,6 +90,24 @@ class PermitSchema(Schema):
     days_left = ma.fields.Function(lambda p: permits.days_left(db(), p), dump_only=True,
                                    allow_none=True)
     review_reason = ma.fields.String(dump_only=True, allow_none=True)
+    verification = ma.fields.Function(
+        lambda p: p.verification.value, dump_only=True,
+        metadata={"description": "submitted (the member's entry, not checked yet), verified or "
+                                 "rejected; separate from the date-derived `state`"})
+    verification_by_id = ma.fields.Function(
+        lambda p: p.last_verification.by_id if p.last_verification else None, dump_only=True,
+        allow_none=True, metadata={"description": "the user who verified or rejected it, or "
+                                                  "who entered or changed it (submitted)"})
+    verification_at = ma.fields.Function(
+        lambda p: p.last_verification.at.isoformat() if p.last_verification else None,
+        dump_only=True, allow_none=True, metadata={"description": "when (ISO 8601, UTC)"})
+    verification_note = ma.fields.Function(
+        lambda p: p.last_verification.note if p.last_verification else None, dump_only=True,
+        allow_none=True, metadata={"description": "the verifier's note; a rejection's reason"})
+    counts_for_gate = ma.fields.Function(
+        lambda p: permits.counts_for_gate(db(), p), dump_only=True,
+        metadata={"description": "whether this entry counts at the gate: verified, or submitted "
+                                 "in a house that trusts its members' entries"})
     reminders_sent = ma.fields.List(ma.fields.Integer(), dump_only=True)
     document = ma.fields.Function(
         lambda p: None if not p.has_document else {
@@ -95,6 +118,20 @@ class PermitSchema(Schema):
 
 
 PermitPage = page_schema(PermitSchema, "PermitPage")
+
+
+class VerifyBody(Schema):
+    note = Text(500, metadata={"description": "what was checked (e.g. found in OSS / BPOM)"})
+
+
+class RejectBody(Schema):
+    reason = Text(500, min_length=5, required=True,
+                  metadata={"description": "what is wrong, told to the member"})
+
+
+class ReviewBody(Schema):
+    note = Text(500, min_length=5, required=True,
+                metadata={"description": "why the certificate still holds after the change"})
 
 
 class DocumentUpload(Schema):
@@ -112,6 +149,7 @@ class GapSchema(Schema):
     problem = ma.fields.String()
     lapse_on = ma.fields.String(allow_none=True)
     permit_id = ma.fields.Integer(allow_none=True)
+    verification = ma.fields.String(allow_none=True)
 
 
 class BlockedProduct(Schema):
@@ -130,6 +168,9 @@ class OverviewSchema(Schema):
     expired = ma.fields.Integer()
     pending = ma.fields.Integer()
     needs_review = ma.fields.Integer()
+    verification = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                                  metadata={"description": "permits per verification: "
+                                                           "submitted, verified, rejected"})
     blocked_products = ma.fields.List(ma.fields.Nested(BlockedProduct))
 
 
@@ -229,7 +270,8 @@ class PermitById(MethodView):
     @blp.arguments(PermitUpdate)
     @blp.response(200, PermitSchema)
     def patch(self, data, permit_id):
-        """Change a permit (a new expiry date re-arms its reminders)"""
+        """Change a permit (a new expiry date re-arms its reminders; a member's change of number,
+        dates or issue makes it submitted again)"""
         return permits.update_permit(db(), current_actor(), permit_id, data)
 
     @allow(Role.admin, Role.manager, Role.member)
@@ -237,6 +279,39 @@ class PermitById(MethodView):
     def delete(self, permit_id):
         """Remove a permit"""
         permits.delete_permit(db(), current_actor(), permit_id)
+
+
+@blp.route("/<int:permit_id>/verify")
+class PermitVerify(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(VerifyBody)
+    @blp.response(200, PermitSchema)
+    @blp.alt_response(409, description="Verified already (`invalid_transition`)")
+    def post(self, data, permit_id):
+        """Verify a member's permit: its number and document were checked (audited)"""
+        return permits.verify_permit(db(), current_actor(), permit_id, note=data.get("note", ""))
+
+
+@blp.route("/<int:permit_id>/reject-verification")
+class PermitRejectVerification(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(RejectBody)
+    @blp.response(200, PermitSchema)
+    @blp.alt_response(409, description="Rejected already (`invalid_transition`)")
+    def post(self, data, permit_id):
+        """Reject a member's permit entry with a reason (the member is told; audited)"""
+        return permits.reject_permit(db(), current_actor(), permit_id, reason=data["reason"])
+
+
+@blp.route("/<int:permit_id>/clear-review")
+class PermitClearReview(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.arguments(ReviewBody)
+    @blp.response(200, PermitSchema)
+    @blp.alt_response(409, description="Not in needs_review (`invalid_transition`)")
+    def post(self, data, permit_id):
+        """Mark a halal certificate in needs_review valid again, with a note (audited)"""
+        return permits.clear_review(db(), current_actor(), permit_id, note=data["note"])
 
 
 @blp.route("/<int:permit_id>/document")

@@ -72,6 +72,9 @@ class ProductionHouse(Base):
     # A held slot waiting for a loan is released when its application is still undecided
     # this many days before the slot starts; None: the house sets no such deadline.
     financing_decision_days: Mapped[int | None] = mapped_column(Integer)
+    # When true the permits members record themselves count at the gate without a manager's
+    # verification (a rejected one still never does).
+    trust_member_permits: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

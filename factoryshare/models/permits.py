@@ -7,6 +7,11 @@
   row's `unless_family`. Rows of one product-match that share a `one_of` group are alternatives
   (P-IRT or BPOM MD): one valid permit of any of them satisfies the group.
 - `Permit` is what a member holds: for a product, or for the business (product_id null, NIB).
+  Its `verification` (submitted, verified, rejected) is separate from the date-derived state:
+  a member's own entry is `submitted` until a manager of the member's house or an admin
+  checks its number and document.
+- `PermitVerificationRecord` keeps each change of a permit's verification: who, when, to what,
+  with the verifier's note (a rejection's reason). The last one is the permit's current one.
 - `PermitOverride` is a house manager's audited decision to let a product be produced anyway.
 - `PermitFlag` remembers which booking or loan application the watch already flagged for a
   lapse, so that each is flagged (and notified) once.
@@ -56,6 +61,12 @@ class PermitStatus(str, enum.Enum):
     pending = "pending"            # applied for, not issued yet
     active = "active"              # issued; validity then follows from the dates
     needs_review = "needs_review"  # halal after the recipe or process changed
+
+
+class PermitVerification(str, enum.Enum):
+    submitted = "submitted"  # entered by the member, not checked yet
+    verified = "verified"    # a manager of the member's house or an admin checked it
+    rejected = "rejected"    # checked and found wrong (the reason is the note)
 
 
 class PermitType(Base):
@@ -130,6 +141,12 @@ class Permit(Base):
         Enum(PermitStatus, native_enum=False, create_constraint=True, length=20,
              name="permit_status"), default=PermitStatus.active)
     review_reason: Mapped[str | None] = mapped_column(String(300))
+    # Whether the entry was checked: only verified permits open the gate, unless the member's
+    # house trusts its members' entries (then submitted ones count too; rejected never do).
+    # Who set it, when and why: `verification_records` (the last one).
+    verification: Mapped[PermitVerification] = mapped_column(
+        Enum(PermitVerification, native_enum=False, create_constraint=True, length=20,
+             name="permit_verification"), default=PermitVerification.submitted)
     # The derived state the watch last saw (valid, expiring, expired, ...): it notifies changes.
     last_state: Mapped[str | None] = mapped_column(String(20))
     # The scanned document's metadata; its bytes are in `permit_document_contents`. A permit
@@ -148,9 +165,37 @@ class Permit(Base):
         back_populates="permit", cascade="all, delete-orphan", passive_deletes=True,
         uselist=False)
 
+    verification_records: Mapped[list[PermitVerificationRecord]] = relationship(
+        back_populates="permit", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="PermitVerificationRecord.id")
+
     @property
     def has_document(self) -> bool:
         return self.document_size is not None
+
+    @property
+    def last_verification(self) -> PermitVerificationRecord | None:
+        return self.verification_records[-1] if self.verification_records else None
+
+
+class PermitVerificationRecord(Base):
+    """One change of a permit's verification: entered, verified, rejected, changed again."""
+
+    __tablename__ = "permit_verification_records"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    permit_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True)
+    verification: Mapped[PermitVerification] = mapped_column(
+        Enum(PermitVerification, native_enum=False, create_constraint=True, length=20,
+             name="permit_verification"))
+    # The user who entered, changed, verified or rejected it (null: the system, a migration).
+    by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The verifier's note; a rejection's reason; what changed for a resubmission.
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    permit: Mapped[Permit] = relationship(back_populates="verification_records")
 
 
 class PermitDocumentContent(Base):

@@ -29,7 +29,7 @@ from factoryshare.services import calendar, downtimes
 
 SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minutes",
             "requires_confirmation", "hold_minutes", "max_days_ahead", "financing_decision_days",
-            "contact_phone",
+            "trust_member_permits", "contact_phone",
             "contact_email")
 # A closure longer than this is almost certainly a typo in a year.
 MAX_CLOSURE_DAYS = 366

@@ -14,6 +14,16 @@ Rules kept here:
   is active and valid over the whole booked time. A business-level type (NIB) is satisfied by
   the member's own NIB on record when no NIB permit is stored.
 - A manager's override covering the booked time lets the gate pass; it is audited.
+- Verification is separate from the derived state. A permit a member records (or changes in
+  its number, dates, issue or document) is `submitted`; one recorded or changed by a manager
+  of the member's house or an admin is `verified` in their name. A manager or admin verifies
+  a submitted permit (`verify_permit`, optional note) or rejects it (`reject_permit`, reason
+  required; event `permit_verification_rejected`). Only a verified permit counts at the gate,
+  in the overview and for the watch; in a house with `trust_member_permits` a submitted one
+  counts too; a rejected one never does. When an unverified entry is what is missing, the
+  gate answers 409 `permit_unverified` naming the permit.
+- `needs_review` on a halal certificate is cleared only by a manager of the member's house or
+  an admin, with a note (audited `permit.review_cleared`); a member gets 403.
 - A permit's document (PDF, PNG or JPEG by its first bytes, at most 5 MB) is stored in the
   database with the permit; a member's documents together stay within a cap (413).
 """
@@ -31,10 +41,18 @@ from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, validation
+from factoryshare import audit, events, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scope_filter, scoped
 from factoryshare.db import utcnow
-from factoryshare.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from factoryshare.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from factoryshare.i18n import N_
 from factoryshare.models import Cluster, Member, Product, ProductionHouse, Role, User
 from factoryshare.models.accounts import house_managers
 from factoryshare.models.permits import (
@@ -47,6 +65,8 @@ from factoryshare.models.permits import (
     PermitRequirement,
     PermitStatus,
     PermitType,
+    PermitVerification,
+    PermitVerificationRecord,
 )
 from factoryshare.services import calendar
 
@@ -62,6 +82,7 @@ DOCUMENT_KINDS = {  # magic bytes -> (mime type, file extension)
 # The watch acts from this house-local hour on (the scheduler runs it hourly).
 WATCH_LOCAL_HOUR = 7
 STATES = ("valid", "expiring", "expired", "pending", "needs_review")
+VERIFICATIONS = tuple(v.value for v in PermitVerification)
 
 
 def _member_ids_in_scope(actor: Actor) -> Any:
@@ -199,6 +220,18 @@ def days_left(session: Session, permit: Permit, now: dt.datetime | None = None) 
     return (permit.expires_on - local_today(_house(session, permit.member_id), now)).days
 
 
+def counts(house: ProductionHouse, permit: Permit) -> bool:
+    """Whether the entry counts at the gate: verified, or submitted in a house that trusts its
+    members' entries. A rejected permit never counts."""
+    if permit.verification is PermitVerification.verified:
+        return True
+    return permit.verification is PermitVerification.submitted and bool(house.trust_member_permits)
+
+
+def counts_for_gate(session: Session, permit: Permit) -> bool:
+    return counts(_house(session, permit.member_id), permit)
+
+
 # -- requirements and the gate ----------------------------------------------------------------
 
 def requirements_for(session: Session, product: Product) -> dict[str, list[PermitType]]:
@@ -225,11 +258,20 @@ class Gap:
 
     group: str
     types: list[str]
-    problem: str  # "missing" (none valid at the start) or "lapses" (valid at start, not to end)
+    # "missing" (none valid at the start), "lapses" (valid at start, not to the end), or
+    # "unverified" (an entry would cover the time but is not verified: submitted or rejected)
+    problem: str
     lapse_on: dt.date | None  # last valid day of the best permit, when there is one
     permit_id: int | None
+    verification: str | None = None  # of the permit named, for "unverified"
+    number: str | None = None
 
     def message(self, names: str) -> str:
+        if self.problem == "unverified":
+            which = f"permit {self.number}" if self.number else f"permit #{self.permit_id}"
+            if self.verification == PermitVerification.rejected.value:
+                return f"{names}: {which} was rejected when the house checked it."
+            return f"{names}: {which} is waiting for the house to verify it."
         if self.problem == "lapses":
             return f"{names}: valid only until {self.lapse_on.isoformat()}."  # type: ignore[union-attr]
         if self.lapse_on is not None:
@@ -239,7 +281,7 @@ class Gap:
     def as_dict(self) -> dict[str, Any]:
         return {"group": self.group, "types": self.types, "problem": self.problem,
                 "lapse_on": self.lapse_on.isoformat() if self.lapse_on else None,
-                "permit_id": self.permit_id}
+                "permit_id": self.permit_id, "verification": self.verification}
 
 
 def _candidates(session: Session, product: Product, types: list[PermitType]) -> list[Permit]:
@@ -285,12 +327,18 @@ def gaps(session: Session, product: Product, start: dt.datetime, end: dt.datetim
         best: Permit | None = None
         best_end: dt.datetime | None = None
         last_expired: Permit | None = None
+        waiting: Permit | None = None  # an entry that would cover the time once verified
         ok = False
         for permit in permits:
             if permit.status is not PermitStatus.active:
                 continue
             begins = _valid_from(house, permit)
             if begins is not None and begins > start:
+                continue
+            if not counts(house, permit):
+                if waiting is None and (permit.expires_on is None
+                                        or lapse_moment(house, permit.expires_on) >= end):
+                    waiting = permit
                 continue
             if permit.expires_on is None:
                 ok = True
@@ -307,7 +355,10 @@ def gaps(session: Session, product: Product, start: dt.datetime, end: dt.datetim
         if ok:
             continue
         codes = [t.code for t in types]
-        if best is not None:
+        if waiting is not None:
+            found.append(Gap(group, codes, "unverified", waiting.expires_on, waiting.id,
+                             waiting.verification.value, waiting.number or None))
+        elif best is not None:
             found.append(Gap(group, codes, "lapses", best.expires_on, best.id))
         else:
             found.append(Gap(group, codes, "missing",
@@ -330,15 +381,22 @@ def _names(session: Session, codes: list[str]) -> str:
 
 def require_permits(session: Session, product: Product, start: dt.datetime,
                     end: dt.datetime) -> None:
-    """Raise Conflict `permit_missing` unless `product` may be produced over [start, end)."""
+    """Raise Conflict unless `product` may be produced over [start, end): `permit_unverified`
+    when every gap is an entry the house has not verified (or rejected), naming those permits
+    in `details.permit_ids`; else `permit_missing`."""
     found = gaps(session, product, start, end)
     if not found:
         return
     errors = {f"permits.{g.group}": [g.message(_names(session, g.types))] for g in found}
+    details: dict[str, Any] = {"missing": [g.as_dict() for g in found]}
+    unverified = all(g.problem == "unverified" for g in found)
+    if unverified:
+        details["permit_ids"] = [g.permit_id for g in found]
     raise Conflict(
         f"The permits (izin edar) of {product.name} are not in order for this time: "
         + " ".join(m[0] for m in errors.values()),
-        code="permit_missing", errors=errors, details={"missing": [g.as_dict() for g in found]},
+        code="permit_unverified" if unverified else "permit_missing", errors=errors,
+        details=details,
     )
 
 
@@ -362,7 +420,8 @@ def production_deadline(session: Session, product: Product,
         group_end: dt.datetime | None = start
         for permit in permits:
             begins = _valid_from(house, permit)
-            if permit.status is not PermitStatus.active or (begins is not None and begins > start):
+            if permit.status is not PermitStatus.active or (begins is not None and begins > start) \
+                    or not counts(house, permit):
                 continue
             if permit.expires_on is None:
                 group_end = None
@@ -418,8 +477,8 @@ def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> PermitT
     actor.require(Role.admin)
     values = _type_values(data)
     if session.scalar(select(PermitType.id).where(PermitType.code == values["code"])) is not None:
-        raise Conflict("A permit type with this code exists.", code="duplicate_permit_type",
-                       errors={"code": ["Already used."]})
+        raise Conflict(N_("A permit type with this code exists."), code="duplicate_permit_type",
+                       errors={"code": [N_("Already used.")]})
     ptype = PermitType(**values)
     session.add(ptype)
     session.flush()
@@ -430,7 +489,7 @@ def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> PermitT
 def get_type(session: Session, actor: Actor, type_id: int) -> PermitType:
     ptype = session.get(PermitType, type_id) if 0 < type_id <= 2**63 - 1 else None
     if ptype is None:
-        raise NotFound(f"Permit type {type_id} was not found.")
+        raise NotFound(N_("Permit type %(type_id)s was not found.", type_id=type_id))
     return ptype
 
 
@@ -481,7 +540,8 @@ def create_requirement(session: Session, actor: Actor, data: dict[str, Any]) -> 
 def get_requirement(session: Session, actor: Actor, requirement_id: int) -> PermitRequirement:
     row = session.get(PermitRequirement, requirement_id) if 0 < requirement_id <= 2**63 - 1 else None
     if row is None:
-        raise NotFound(f"Permit requirement {requirement_id} was not found.")
+        raise NotFound(N_("Permit requirement %(requirement_id)s was not found.",
+                          requirement_id=requirement_id))
     return row
 
 
@@ -512,13 +572,15 @@ def delete_requirement(session: Session, actor: Actor, requirement_id: int) -> N
 # -- permits ----------------------------------------------------------------------------------
 
 PERMIT_FIELDS = ("number", "issuer", "issued_on", "expires_on", "status")
+# What a verifier checks: a change of any of these (or of the document) needs a new check.
+CHECKED_FIELDS = ("number", "issued_on", "expires_on")
 
 
 def _may_write(session: Session, actor: Actor, member: Member) -> None:
     actor.require(Role.admin, Role.manager, Role.member)
     if not ((actor.role is Role.member and actor.member_id == member.id)
             or actor.manages(member.house_id)):
-        raise Forbidden("Your role may not change this member's permits.")
+        raise Forbidden(N_("Your role may not change this member's permits."))
 
 
 def _apply(session: Session, permit: Permit, ptype: PermitType, data: dict[str, Any]) -> None:
@@ -562,6 +624,7 @@ def create_permit(session: Session, actor: Actor, data: dict[str, Any]) -> Permi
                     permit_type_id=ptype.id, permit_type=ptype, number="", issuer="",
                     status=PermitStatus.active, reminders_sent=[])
     _apply(session, permit, ptype, data)
+    _entered_by(actor, permit, member, utcnow())
     session.add(permit)
     session.flush()
     permit.last_state = state(session, permit)
@@ -571,8 +634,11 @@ def create_permit(session: Session, actor: Actor, data: dict[str, Any]) -> Permi
 
 def list_permits(session: Session, actor: Actor, *, member_id: int | None = None,
                  product_id: int | None = None, permit_type: str | None = None,
-                 state_filter: str | None = None) -> list[Permit]:
+                 state_filter: str | None = None,
+                 verification: str | None = None) -> list[Permit]:
     stmt = scoped(actor, Permit)
+    if verification is not None:
+        stmt = stmt.where(Permit.verification == PermitVerification(verification))
     if member_id is not None:
         stmt = stmt.where(Permit.member_id == member_id)
     if product_id is not None:
@@ -595,18 +661,125 @@ def update_permit(session: Session, actor: Actor, permit_id: int, data: dict[str
     member = session.get(Member, permit.member_id)
     assert member is not None
     _may_write(session, actor, member)
+    clears_review = (permit.status is PermitStatus.needs_review and "status" in data
+                     and data["status"] != PermitStatus.needs_review.value)
+    note = (data.get("note") or "").strip()
+    if clears_review:
+        _check_review_clearance(actor, member, note)
     before = audit.snapshot(permit)
     old_expiry = permit.expires_on
+    old_checked = {k: getattr(permit, k) for k in CHECKED_FIELDS}
+    was_pending = permit.status is PermitStatus.pending
     _apply(session, permit, permit.permit_type, data)
     if permit.status is not PermitStatus.needs_review:
         permit.review_reason = None
     if permit.expires_on != old_expiry:
         permit.reminders_sent = []  # a renewed permit gets its reminders again
+    if any(getattr(permit, k) != v for k, v in old_checked.items()) \
+            or (was_pending and permit.status is PermitStatus.active):
+        _entered_by(actor, permit, member, utcnow())
     permit.last_state = state(session, permit)
     session.flush()
     audit.record(session, actor, "permit.updated", permit, before=before,
                  after=audit.snapshot(permit))
+    if clears_review:
+        audit.record(session, actor, "permit.review_cleared", permit, before=before,
+                     after=audit.snapshot(permit, extra={"note": note}))
     return permit
+
+
+# -- verification -----------------------------------------------------------------------------
+
+def _entered_by(actor: Actor, permit: Permit, member: Member, now: dt.datetime) -> None:
+    """A new or changed entry: verified in the name of a manager of the member's house or an
+    admin who made it, else (the member's own) submitted until someone checks it."""
+    verifier = actor.role in (Role.admin, Role.manager) and actor.manages(member.house_id)
+    _set_verification(permit, actor, PermitVerification.verified if verifier
+                      else PermitVerification.submitted, None, now)
+
+
+def _set_verification(permit: Permit, actor: Actor, to: PermitVerification, note: str | None,
+                      now: dt.datetime | None) -> None:
+    permit.verification = to
+    permit.verification_records.append(PermitVerificationRecord(
+        verification=to, by_id=actor.user_id, at=now or utcnow(), note=note or None))
+
+
+def _for_verification(session: Session, actor: Actor, permit_id: int) -> tuple[Permit, Member]:
+    """The permit locked for a verification decision: members and aggregators get 403, a
+    permit outside the caller's scope 404."""
+    actor.require(Role.admin, Role.manager)
+    permit = locking.for_update(session, actor, Permit, permit_id)
+    member = session.get(Member, permit.member_id)
+    assert member is not None
+    if not actor.manages(member.house_id):
+        raise Forbidden(N_("Only a manager of the member's house or an admin checks its permits."))
+    return permit, member
+
+
+def _decide(session: Session, actor: Actor, permit: Permit, to: PermitVerification,
+            note: str | None, now: dt.datetime | None) -> dict[str, Any]:
+    before = audit.snapshot(permit)
+    _set_verification(permit, actor, to, note, now)
+    session.flush()
+    return before
+
+
+def verify_permit(session: Session, actor: Actor, permit_id: int, *, note: str = "",
+                  now: dt.datetime | None = None) -> Permit:
+    """A manager of the member's house or an admin checked the number and document: the
+    permit counts at the gate from now on (audited `permit.verified`)."""
+    permit, _member = _for_verification(session, actor, permit_id)
+    if permit.verification is PermitVerification.verified:
+        raise InvalidTransition(N_("This permit is verified already."), details={
+            "action": "verify", "verification": permit.verification.value})
+    before = _decide(session, actor, permit, PermitVerification.verified, (note or "").strip(),
+                     now)
+    audit.record(session, actor, "permit.verified", permit, before=before,
+                 after=audit.snapshot(permit, extra={"note": (note or "").strip()}))
+    return permit
+
+
+def reject_permit(session: Session, actor: Actor, permit_id: int, *, reason: str,
+                  now: dt.datetime | None = None) -> Permit:
+    """The number or document does not hold up: the permit is `rejected` (never counts) until
+    the member corrects it; the member is told (event `permit_verification_rejected`)."""
+    permit, _member = _for_verification(session, actor, permit_id)
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise _fail("reason", "Say what is wrong with the permit, so that the member can fix it.")
+    if permit.verification is PermitVerification.rejected:
+        raise InvalidTransition(N_("This permit is rejected already."), details={
+            "action": "reject", "verification": permit.verification.value})
+    before = _decide(session, actor, permit, PermitVerification.rejected, reason, now)
+    audit.record(session, actor, "permit.verification_rejected", permit, before=before,
+                 after=audit.snapshot(permit, extra={"reason": reason}))
+    events.publish(session, "permit_verification_rejected", permit=permit, reason=reason,
+                   actor=actor)
+    return permit
+
+
+def _check_review_clearance(actor: Actor, member: Member, note: str) -> None:
+    if not (actor.role in (Role.admin, Role.manager) and actor.manages(member.house_id)):
+        raise Forbidden(N_("Only a manager of the member's house or an admin may mark a halal "
+                        "certificate in review as valid again."))
+    if len(note) < 5:
+        raise _fail("note", "Say why the certificate still holds after the change.")
+
+
+def clear_review(session: Session, actor: Actor, permit_id: int, *, note: str) -> Permit:
+    """A manager of the member's house or an admin marks a certificate in `needs_review` as
+    active again, with a note (audited `permit.review_cleared`)."""
+    permit = get_permit(session, actor, permit_id)
+    member = session.get(Member, permit.member_id)
+    assert member is not None
+    _check_review_clearance(actor, member, (note or "").strip())
+    permit = locking.refresh_for_update(session, permit)
+    if permit.status is not PermitStatus.needs_review:
+        raise InvalidTransition(N_("This permit is not waiting for a review."), details={
+            "action": "clear_review", "status": permit.status.value})
+    return update_permit(session, actor, permit.id, {"status": PermitStatus.active.value,
+                                                     "note": note})
 
 
 def delete_permit(session: Session, actor: Actor, permit_id: int) -> None:
@@ -671,6 +844,7 @@ def attach_document(session: Session, actor: Actor, permit_id: int, *, filename:
     permit.document_size = len(content)
     permit.document_name = (PurePosixPath((filename or "").replace("\\", "/")).name
                             or f"permit.{ext}")[:200]
+    _entered_by(actor, permit, member, utcnow())
     session.flush()
     audit.record(session, actor, "permit.document_attached", permit, before=before,
                  after=audit.snapshot(permit))
@@ -684,11 +858,12 @@ def remove_document(session: Session, actor: Actor, permit_id: int) -> Permit:
     assert member is not None
     _may_write(session, actor, member)
     if not permit.has_document:
-        raise NotFound("This permit has no document.")
+        raise NotFound(N_("This permit has no document."))
     before = audit.snapshot(permit)
     session.execute(delete(PermitDocumentContent).where(
         PermitDocumentContent.permit_id == permit.id))
     permit.document_mime = permit.document_size = permit.document_name = None
+    _entered_by(actor, permit, member, utcnow())
     session.flush()
     audit.record(session, actor, "permit.document_removed", permit, before=before,
                  after=audit.snapshot(permit))
@@ -707,7 +882,7 @@ def document(session: Session, actor: Actor, permit_id: int) -> StoredDocument:
     permit = get_permit(session, actor, permit_id)
     stored = session.get(PermitDocumentContent, permit.id) if permit.has_document else None
     if stored is None:
-        raise NotFound("This permit has no document.")
+        raise NotFound(N_("This permit has no document."))
     return StoredDocument(content=stored.content,
                           mime=permit.document_mime or "application/octet-stream",
                           name=permit.document_name or "permit")
@@ -722,7 +897,7 @@ def create_override(session: Session, actor: Actor, data: dict[str, Any],
     member = session.get(Member, product.member_id)
     assert member is not None
     if not actor.manages(member.house_id):
-        raise Forbidden("Only a manager of the member's house may override its permits.")
+        raise Forbidden(N_("Only a manager of the member's house may override its permits."))
     reason = (data.get("reason") or "").strip()
     if len(reason) < 5:
         raise _fail("reason", "Say why production may go ahead without the permit.")
@@ -757,7 +932,7 @@ def revoke_override(session: Session, actor: Actor, override_id: int) -> PermitO
     product = session.get(Product, override.product_id)
     assert product is not None
     if not actor.manages(_house(session, product.member_id).id):
-        raise Forbidden("Only a manager of the member's house may revoke this override.")
+        raise Forbidden(N_("Only a manager of the member's house may revoke this override."))
     before = audit.snapshot(override)
     override.revoked = True
     session.flush()
@@ -806,12 +981,13 @@ def on_product_changed(session: Session, product: Product, before: dict[str, Any
 
 def overview(session: Session, actor: Actor, *, house_id: int | None = None,
              cluster_id: int | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Counts of permits by state and the products blocked now, per house or cluster."""
+    """Counts of permits by state and by verification, and the products blocked now (only
+    permits that count open the gate), per house or cluster."""
     members = scoped(actor, Member)
     if house_id is not None:
         house = get_scoped(session, actor, ProductionHouse, house_id)
         if actor.role is Role.member or (actor.role is Role.manager and not actor.manages(house.id)):
-            raise Forbidden("Only the house's managers see its permit overview.")
+            raise Forbidden(N_("Only the house's managers see its permit overview."))
         members = members.where(Member.house_id == house.id)
     elif cluster_id is not None:
         cluster = get_scoped(session, actor, Cluster, cluster_id)
@@ -819,11 +995,13 @@ def overview(session: Session, actor: Actor, *, house_id: int | None = None,
     elif not actor.is_admin:
         actor.require(Role.admin, Role.manager, Role.aggregator)
     member_ids = [m.id for m in session.scalars(members)]
-    counts = {s: 0 for s in STATES}
+    by_state = {s: 0 for s in STATES}
+    by_verification = {v: 0 for v in VERIFICATIONS}
     now = now or utcnow()
     for permit in session.scalars(select(Permit).where(Permit.member_id.in_(member_ids))
                                   if member_ids else select(Permit).where(false())):
-        counts[state(session, permit, now)] += 1
+        by_state[state(session, permit, now)] += 1
+        by_verification[permit.verification.value] += 1
     blocked = []
     products = session.scalars(select(Product).where(Product.member_id.in_(member_ids))
                                .order_by(Product.id)) if member_ids else []
@@ -833,7 +1011,7 @@ def overview(session: Session, actor: Actor, *, house_id: int | None = None,
             blocked.append({"product_id": product.id, "member_id": product.member_id,
                             "name": product.name, "missing": [g.as_dict() for g in found]})
     return {"house_id": house_id, "cluster_id": cluster_id, "members": len(member_ids),
-            **counts, "blocked_products": blocked}
+            **by_state, "verification": by_verification, "blocked_products": blocked}
 
 
 # -- the daily watch --------------------------------------------------------------------------
@@ -892,7 +1070,8 @@ def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any
             if current != permit.last_state:
                 permit.last_state = current
                 result["states_changed"] += 1
-            if permit.status is not PermitStatus.active or permit.expires_on is None:
+            if permit.status is not PermitStatus.active or permit.expires_on is None \
+                    or permit.verification is PermitVerification.rejected:
                 continue
             left = (permit.expires_on - today).days
             sent = set(permit.reminders_sent or [])

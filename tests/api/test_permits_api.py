@@ -203,6 +203,7 @@ def test_a_renewed_permit_gets_its_reminders_again_and_a_reviewed_halal_is_activ
         "number": f"2320101020123-{new_expiry.year % 100:02d}"})
     assert r.status_code == 200, r.json
     assert r.json["reminders_sent"] == []
-    r = client.patch(f"{URL}/{halal.id}", headers=headers, json={"status": "active"})
+    r = client.patch(f"{URL}/{halal.id}", headers=headers,
+                     json={"status": "active", "note": "Resep tidak berubah, hanya urutan mesin."})
     assert r.status_code == 200, r.json
     assert (r.json["state"], r.json["review_reason"]) == ("valid", None)

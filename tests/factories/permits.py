@@ -11,7 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factoryshare.models import Product, ProductKind, Sector
-from factoryshare.models.permits import Permit, PermitOverride, PermitStatus, PermitType
+from factoryshare.models.permits import (
+    Permit,
+    PermitOverride,
+    PermitStatus,
+    PermitType,
+    PermitVerification,
+)
 
 
 def permit_type(db: Session, code: str) -> PermitType:
@@ -37,7 +43,8 @@ def make_food_product(db: Session, make_product) -> Callable[..., Product]:  # t
 
 @pytest.fixture()
 def make_permit(db: Session) -> Callable[..., Permit]:
-    """A permit row as stored (no validation); `code` picks the type."""
+    """A permit row as stored (no validation); `code` picks the type. Verified unless
+    `verification=` says otherwise (a member's own entry through the service is submitted)."""
     def make(product: Product | None = None, code: str = "pirt", **overrides: Any) -> Permit:
         ptype = permit_type(db, code)
         today = dt.date.today()
@@ -50,6 +57,7 @@ def make_permit(db: Session) -> Callable[..., Permit]:
             "issued_on": today - dt.timedelta(days=365),
             "expires_on": None if ptype.expiry.value == "none" else today + dt.timedelta(days=400),
             "status": PermitStatus.active,
+            "verification": PermitVerification.verified,
             "reminders_sent": [],
         }
         values.update(overrides)
