@@ -287,7 +287,9 @@ def _check_slot(
     now: dt.datetime,
     exclude_booking_id: int | None = None,
 ) -> None:
-    house = machine.house
+    # Shared lock on the house's row, its calendar read after it: a closure or a change of
+    # its hours, slot grid or zone made meanwhile is either seen here or sees this booking.
+    house = calendar.hold_calendar(session, machine.house)
     check_times(start, end)
     check_alignment(house, start, end)
     if start < now:
