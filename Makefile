@@ -35,12 +35,15 @@ chromium:
 	  echo "Chromium is not installed and cannot be installed here (needs root and apt-get): the browser tests in tests/e2e will be skipped."; \
 	fi
 
-# One schedule-run worker runs beside the server and stops with it.
+# The whole service, as in production: one schedule-run worker and the job scheduler (holds
+# expire, permits are watched, financing is linked, the outbox's mail goes out) run beside the
+# server; Ctrl-C (or the server ending) stops all three.
 run: install
 	$(BIN)/factoryshare init-db
 	$(BIN)/factoryshare load-demo
 	$(BIN)/factoryshare worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/factoryshare scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null; wait $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/factoryshare serve --host $(HOST) --port $(PORT)
 
 test: test-install

@@ -122,7 +122,7 @@ def remind_installments(session: Session, now: dt.datetime) -> dict[str, int]:
         .join(LoanApplication, LoanApplication.id == Installment.loan_application_id)
         .where(Installment.status != InstallmentStatus.paid)
         .order_by(Installment.due_date, Installment.id)
-    ).tuples()
+    ).all()
     for inst, app in rows:
         zone = _timezone(app.cluster)
         today = now.astimezone(ZoneInfo(zone)).date()

@@ -43,7 +43,7 @@ def _steps(session: Session, request: ProductionRequest, run: ScheduleRun | None
             .join(RequestOperation, RequestOperation.id == ScheduleAssignment.operation_id)
             .where(ScheduleAssignment.run_id == run.id,
                    RequestOperation.request_id == request.id)
-        ).tuples())
+        ))
     else:
         rows = []
     names = {m.id: m.name for m in session.scalars(
