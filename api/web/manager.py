@@ -757,6 +757,11 @@ def _permit_states() -> dict[str, str]:
             "pending": _("pending"), "needs_review": _("needs review")}
 
 
+def _verification_words() -> dict[str, str]:
+    return {"submitted": _("waiting for verification"), "verified": _("verified"),
+            "rejected": _("rejected")}
+
+
 @bp.route("/manager/permits")
 @page(Role.manager)
 def manager_permits():  # type: ignore[no-untyped-def]
@@ -780,7 +785,44 @@ def manager_permits():  # type: ignore[no-untyped-def]
         for gap in product["missing"]:
             if gap.get("lapse_on"):
                 gap["lapse_on"] = dt.date.fromisoformat(gap["lapse_on"])
+    # Members' entries waiting for the house to check their number and document.
+    waiting = [p for p in permits.list_permits(db(), actor(), verification="submitted")
+               if p.member_id in members]
     return render_template(
         "manager/permits.html", house=house, houses=managed, summary=summary, warnings=warnings,
         members=members, states=_permit_states(), state_order=("valid",) + WARNING_STATES,
-        type_names=type_names)
+        type_names=type_names, waiting=waiting, verification_words=_verification_words())
+
+
+def _back_to_permits():  # type: ignore[no-untyped-def]
+    return redirect(url_for("web.manager_permits", house=request.form.get("house") or None))
+
+
+@bp.route("/manager/permits/<int:permit_id>/verify", methods=["POST"])
+@page(Role.manager)
+def manager_permit_verify(permit_id: int):  # type: ignore[no-untyped-def]
+    try:
+        permit = permits.verify_permit(db(), actor(), permit_id,
+                                       note=(request.form.get("note") or "").strip()[:500])
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Verified: %(permit)s %(number)s.", permit=permit.permit_type.name,
+                number=permit.number), "ok")
+    return _back_to_permits()
+
+
+@bp.route("/manager/permits/<int:permit_id>/reject", methods=["POST"])
+@page(Role.manager)
+def manager_permit_reject(permit_id: int):  # type: ignore[no-untyped-def]
+    try:
+        permit = permits.reject_permit(db(), actor(), permit_id,
+                                       reason=(request.form.get("reason") or "").strip()[:500])
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Rejected: %(permit)s %(number)s. The member is told why.",
+                permit=permit.permit_type.name, number=permit.number), "ok")
+    return _back_to_permits()

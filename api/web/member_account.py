@@ -32,6 +32,7 @@ def my_permits():  # type: ignore[no-untyped-def]
             "permit": permit,
             "state": permits.state(db(), permit),
             "days_left": permits.days_left(db(), permit),
+            "counts": permits.counts_for_gate(db(), permit),
         })
     return render_template("member/permits.html", rows=rows, house=_my_house())
 

@@ -169,3 +169,32 @@ def test_the_overview_counts_permits_waiting_for_verification(client, db, settin
     r = client.get(f"{URL}/overview", headers=manager, query_string={"house_id": house_id})
     assert r.status_code == 200, r.json
     assert r.json["verification"] == {"submitted": 1, "verified": 1, "rejected": 0}
+
+
+def test_a_manager_verifies_a_waiting_permit_from_the_permits_page_and_the_member_sees_it(
+        client, db, make_user, make_member, make_food_product, make_permit):
+    from factoryshare.models.permits import PermitVerification
+    from tests.web.helpers import csrf, sign_in
+
+    manager = make_user(Role.manager)
+    house = manager.houses[0]
+    member = make_member(house_id=house.id, business_name="Dodol Picnic Garut")
+    owner = make_user(Role.member, member=member)
+    product = make_food_product(member=member, name="Dodol Kacang")
+    pirt = make_permit(product, "pirt", verification=PermitVerification.submitted)
+    sign_in(client, owner)
+    assert "menunggu verifikasi" in client.get("/permits").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf(client, "/permits")})
+    sign_in(client, manager)
+    page = client.get("/manager/permits").get_data(as_text=True)
+    waiting = page.split("Izin yang menunggu verifikasi", 1)[1].split("<h2>", 1)[0]
+    assert "Dodol Picnic Garut" in waiting and pirt.number in waiting
+    r = client.post(f"/manager/permits/{pirt.id}/verify", data={
+        "note": "Dicek di SPP-IRT", "house": house.id,
+        "csrf_token": csrf(client, "/manager/permits")})
+    assert r.status_code == 302
+    page = client.get("/manager/permits").get_data(as_text=True)
+    assert "Terverifikasi" in page, page[page.find('flash'):page.find('flash') + 400]
+    db.refresh(pirt)
+    assert pirt.verification is PermitVerification.verified
+    assert "Tidak ada izin anggota yang menunggu diperiksa." in page

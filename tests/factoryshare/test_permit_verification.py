@@ -222,3 +222,43 @@ def test_the_overview_counts_permits_by_verification_and_blocks_the_unverified(d
     assert summary["verification"] == {"submitted": 1, "verified": 1, "rejected": 0}
     assert [g["problem"] for b in summary["blocked_products"] for g in b["missing"]] == [
         "unverified"]
+
+
+def test_the_verification_migration_keeps_existing_permits_verified_and_houses_untrusting(
+        tmp_path):
+    from sqlalchemy import text
+
+    from factoryshare.db import make_engine
+    from factoryshare.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'before-verification.db'}"
+    upgrade(url, revision="0014_permit_documents_db")
+    engine = make_engine(url)
+    at = "2026-11-01 00:00:00.000000"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO production_houses (id, name, address, region, timezone, opening_hours,"
+            " slot_minutes, requires_confirmation, hold_minutes, max_days_ahead, contact_phone,"
+            " contact_email, created_at) VALUES (7, 'Rumah', '', '', 'Asia/Jakarta', '{}', 30, 0,"
+            f" 60, 60, '', '', '{at}')"))
+        conn.execute(text(
+            "INSERT INTO members (id, house_id, business_name, nib, owner_name, owner_nik, sector,"
+            " phone, email, address, created_at) VALUES (3, 7, 'Dodol Jaya', '1234567890123',"
+            f" 'Asep', '3205101203790001', 'culinary', '', '', '', '{at}')"))
+        conn.execute(text(
+            "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status,"
+            " reminders_sent, created_at, updated_at) SELECT 11, 3, id, '1234567890123', '',"
+            f" 'active', '[]', '{at}', '{at}' FROM permit_types WHERE code = 'nib'"))
+
+    upgrade(url, revision="0022_permit_verification")
+
+    with engine.connect() as conn:
+        permit = conn.execute(text("SELECT id, verification FROM permits")).one()
+        records = conn.execute(text(
+            "SELECT permit_id, verification, by_id, note FROM permit_verification_records")).all()
+        trust = conn.execute(text("SELECT trust_member_permits FROM production_houses")).scalar()
+    engine.dispose()
+    assert tuple(permit) == (11, "verified")
+    assert [(r.permit_id, r.verification, r.by_id) for r in records] == [(11, "verified", None)]
+    assert "before permits were verified" in records[0].note
+    assert not trust
