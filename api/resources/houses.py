@@ -57,6 +57,10 @@ class HouseUpdate(Schema):
     trust_member_permits = ma.fields.Boolean(
         metadata={"description": "members' own permit entries count at the gate without a "
                                  "manager's verification (default false)"})
+    no_show_grace_minutes = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=houses.MAX_NO_SHOW_GRACE_MINUTES),
+        metadata={"description": "minutes after a booking's start before it may be marked a "
+                                 "no-show (default 15)"})
     contact_phone = Text(30)
     contact_email = ma.fields.Email(validate=validate.Length(max=254))
 
@@ -81,6 +85,7 @@ class HouseSchema(Schema):
     hold_minutes = ma.fields.Integer(dump_only=True)
     max_days_ahead = ma.fields.Integer(dump_only=True)
     financing_decision_days = ma.fields.Integer(dump_only=True, allow_none=True)
+    no_show_grace_minutes = ma.fields.Integer(dump_only=True)
     trust_member_permits = ma.fields.Boolean(dump_only=True)
     contact_phone = ma.fields.String(dump_only=True)
     contact_email = ma.fields.String(dump_only=True)

@@ -123,8 +123,10 @@ class SlotOut(Schema):
 class ChangeOut(Schema):
     operation_id = ma.fields.Integer()
     request_id = ma.fields.Integer()
-    change = ma.fields.String(metadata={"description": "new, moved or unchanged"})
-    proposed = ma.fields.Nested(SlotOut)
+    change = ma.fields.String(metadata={
+        "description": "new (booked on publish), moved (its booking moves, same id), unchanged "
+                       "(its booking stays) or dropped (its booking is cancelled)"})
+    proposed = ma.fields.Nested(SlotOut, allow_none=True)
     published = ma.fields.Nested(SlotOut, allow_none=True)
 
 
@@ -141,10 +143,17 @@ class ScheduleRunDiff(MethodView):
 class ScheduleRunPublish(MethodView):
     @allow(Role.admin, Role.manager)
     @blp.response(200, RunSchema)
-    @blp.alt_response(409, description="Not publishable, a request is no longer open, or a slot was taken since")
+    @blp.alt_response(409, description="Not publishable; a request is no longer open; an "
+                                       "assignment no longer passes a booking's checks (named); "
+                                       "or stale_run: the published schedule changed since the "
+                                       "solve (the bookings named, the run is now stale)")
     def post(self, run_id):
-        """Publish a run: its proposal becomes confirmed bookings, all or nothing"""
-        return service.publish_run(db(), current_actor(), run_id)
+        """Publish a run: apply its change list to the published schedule, all or nothing"""
+        try:
+            return service.publish_run(db(), current_actor(), run_id)
+        except service.StaleRun:
+            db().commit()  # the run stays marked stale; the service changed nothing else
+            raise
 
 
 @blp.route("/<int:run_id>/problem.json")

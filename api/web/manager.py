@@ -28,7 +28,7 @@ from factoryshare.errors import DomainError, NotFound
 from factoryshare.models import Downtime, DowntimeKind, Machine, Member, ProductionHouse, Role, User
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.notifications import Notification
-from factoryshare.models.scheduling import RunStatus, ScheduleRun
+from factoryshare.models.scheduling import RequestOperation, RunStatus, ScheduleRun
 from factoryshare.services import (
     bookings,
     calendar,
@@ -421,11 +421,13 @@ def _int_in(value: str | None, low: int, high: int) -> int | None:
 
 def _run_statuses() -> dict[str, str]:
     return {"queued": _("queued"), "running": _("running"), "succeeded": _("ready to review"),
-            "failed": _("failed"), "published": _("published"), "discarded": _("discarded")}
+            "failed": _("failed"), "published": _("published"), "discarded": _("discarded"),
+            "stale": _("out of date")}
 
 
 def _change_words() -> dict[str, str]:
-    return {"new": _("new"), "moved": _("moved"), "unchanged": _("unchanged")}
+    return {"new": _("new"), "moved": _("moved"), "unchanged": _("unchanged"),
+            "dropped": _("dropped")}
 
 
 @bp.route("/manager/runs", methods=["GET", "POST"])
@@ -486,6 +488,9 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         changes = scheduling.diff_run(db(), actor(), run.id)
         for a in run.assignments:
             requests_by_op[a.operation_id] = a.operation
+        for c in changes:
+            if c["change"] == "dropped":
+                requests_by_op[c["operation_id"]] = db().get(RequestOperation, c["operation_id"])
         members = _members_by_id({op.request.member_id for op in requests_by_op.values()})
         zone = calendar.house_zone(house)
         first = min(a.start_at for a in run.assignments).astimezone(zone).date()
@@ -510,6 +515,9 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         published_chart = house_timeline(house, shown_days, width)[0]
         proposal_chart = house_timeline(house, shown_days, width, proposal)[0]
     utilisation = []
+    # A stale run: the bookings that changed since it was solved, for the manager to see why.
+    changed_since = (scheduling.changed_since_solve(db(), run)
+                     if run.status is RunStatus.stale else [])
     for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
         machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
         utilisation.append((machine_names.get(machine_id, key), share))
@@ -520,6 +528,7 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         utilisation=utilisation, statuses=_run_statuses(), change_words=_change_words(),
         polling=run.status in ACTIVE_RUNS, publishable=run.status is RunStatus.succeeded,
         discardable=run.status not in (RunStatus.published, RunStatus.discarded),
+        changed_since=changed_since, again=run.status in (RunStatus.stale, RunStatus.failed),
         truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS)
 
 
@@ -531,6 +540,8 @@ def _flash_run_error(err: DomainError) -> None:
         "discard": _("A published or discarded run cannot be discarded."),
         "request_not_open": _("A production request of this run has changed since; "
                               "start a new run."),
+        "stale_run": _("The published schedule changed after this run was solved, so it was "
+                       "not published: queue a fresh run."),
     }.get(refused)
     if words is None:
         flash_error(err)
@@ -544,6 +555,8 @@ def manager_run_publish(run_id: int):  # type: ignore[no-untyped-def]
     _managed_run(run_id)
     try:
         run = scheduling.publish_run(db(), actor(), run_id)
+    except scheduling.StaleRun as err:
+        _flash_run_error(err)  # the run stays marked stale (committed with the redirect)
     except DomainError as err:
         db().rollback()
         _flash_run_error(err)
@@ -552,6 +565,21 @@ def manager_run_publish(run_id: int):  # type: ignore[no-untyped-def]
                        "Published: %(num)d bookings made for the members.",
                        len(run.assignments)), "ok")
     return redirect(url_for("web.manager_run", run_id=run_id))
+
+
+@bp.route("/manager/runs/<int:run_id>/again", methods=["POST"])
+@page(Role.manager)
+def manager_run_again(run_id: int):  # type: ignore[no-untyped-def]
+    _managed_run(run_id)
+    try:
+        run = scheduling.queue_again(db(), actor(), run_id)
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+        return redirect(url_for("web.manager_run", run_id=run_id))
+    flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.",
+            id=run.id), "ok")
+    return redirect(url_for("web.manager_run", run_id=run.id))
 
 
 @bp.route("/manager/runs/<int:run_id>/discard", methods=["POST"])

@@ -53,6 +53,7 @@ class ProductionHouse(Base):
         CheckConstraint("slot_minutes > 0 AND slot_minutes <= 240", name="slot_minutes_range"),
         CheckConstraint("hold_minutes >= 0", name="hold_minutes_non_negative"),
         CheckConstraint("max_days_ahead > 0", name="max_days_ahead_positive"),
+        CheckConstraint("no_show_grace_minutes >= 0", name="no_show_grace_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -72,6 +73,8 @@ class ProductionHouse(Base):
     # A held slot waiting for a loan is released when its application is still undecided
     # this many days before the slot starts; None: the house sets no such deadline.
     financing_decision_days: Mapped[int | None] = mapped_column(Integer)
+    # A confirmed booking may be marked a no-show this many minutes after it started.
+    no_show_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     # When true the permits members record themselves count at the gate without a manager's
     # verification (a rejected one still never does).
     trust_member_permits: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -101,6 +101,9 @@ class RunStatus(str, enum.Enum):
     failed = "failed"
     published = "published"
     discarded = "discarded"
+    # The published schedule changed after the run was solved: publishing it would book
+    # against a picture that is no longer true; the manager queues a fresh run.
+    stale = "stale"
 
 
 class ScheduleRun(Base):

@@ -12,7 +12,8 @@ member and week (`locking.advisory_lock` in `_check_quota`, before counting).
 
 Error codes (all 409 unless noted): booking_conflict, outside_opening_hours, holiday,
 house_closed, machine_downtime, machine_unavailable, quota_exceeded, too_far_ahead,
-in_the_past, invalid_transition; `not_aligned` is a 422 (the input itself is malformed for the
+in_the_past, invalid_transition, too_early (complete before the start, no-show before the start
+plus the house's grace); `not_aligned` is a 422 (the input itself is malformed for the
 house: times off the house's slot grid), as is an end not after its start.
 
 Every change of state (move, cancel, confirm, complete, no-show, a hold expiring) first locks
@@ -277,7 +278,7 @@ def _check_quota(
             )
 
 
-def _check_slot(
+def check_slot(
     session: Session,
     machine: Machine,
     member_id: int,
@@ -285,16 +286,30 @@ def _check_slot(
     end: dt.datetime,
     *,
     now: dt.datetime,
+    product: Product | None = None,
     exclude_booking_id: int | None = None,
+    placed_by_plan: bool = False,
 ) -> None:
+    """Every check a booking of `machine` over [start, end) must pass, in one place for every
+    way a booking is made or moved: a member's or a manager's booking, a move, and a published
+    schedule run (factoryshare/services/scheduling.py). The times themselves, not in the past,
+    the machine in service, the house's calendar (holidays, closures, downtime, opening
+    hours), the product's permits, and no overlap with another live booking.
+
+    A member's own limits hold for what a member or manager books by hand: the house's slot
+    grid, how far ahead, and the weekly quota. `placed_by_plan` leaves them to the plan the
+    house's manager published: the solver places whole minutes, not yet on the slot grid, and
+    neither the horizon nor the quota is a member's choice there.
+    """
     # Shared lock on the house's row, its calendar read after it: a closure or a change of
     # its hours, slot grid or zone made meanwhile is either seen here or sees this booking.
     house = calendar.hold_calendar(session, machine.house)
     check_times(start, end)
-    check_alignment(house, start, end)
+    if not placed_by_plan:
+        check_alignment(house, start, end)
     if start < now:
         raise Conflict(N_("That time has already passed."), code="in_the_past")
-    if start > now + dt.timedelta(days=house.max_days_ahead):
+    if not placed_by_plan and start > now + dt.timedelta(days=house.max_days_ahead):
         raise Conflict(
             N_("You can book at most %(max_days_ahead)s days ahead at this house.",
                max_days_ahead=house.max_days_ahead),
@@ -308,7 +323,10 @@ def _check_slot(
             code="machine_unavailable",
         )
     check_calendar(session, house, machine, start, end)
-    _check_quota(session, house, machine, member_id, start, end, exclude_booking_id)
+    if not placed_by_plan:
+        _check_quota(session, house, machine, member_id, start, end, exclude_booking_id)
+    if product is not None:
+        permits.require_permits(session, product, start, end)
     assert_machine_free(session, machine.id, start, end, exclude_booking_id)
 
 
@@ -386,9 +404,8 @@ def create_booking(
                 N_("That product does not belong to the member."),
                 errors={"product_id": [N_("Unknown product for this member.")]},
             )
-    _check_slot(session, machine, member, start, end, now=now)
-    if product_id is not None:
-        permits.require_permits(session, product, start, end)
+    check_slot(session, machine, member, start, end, now=now,
+               product=product if product_id is not None else None)
     house = machine.house
     held = house.requires_confirmation and actor.role is Role.member
     booking = Booking(
@@ -498,30 +515,69 @@ def move_booking(
                 N_("A booking can only move to a machine of the same house."),
                 errors={"machine_id": [N_("Must be a machine of the same house.")]},
             )
+    return _move(session, actor, booking, machine, new_start, new_end, now=now, note=note,
+                 before=before)
+
+
+def _move(
+    session: Session,
+    actor: Actor,
+    booking: Booking,
+    machine: Machine,
+    new_start: dt.datetime,
+    new_end: dt.datetime,
+    *,
+    now: dt.datetime,
+    note: str | None = None,
+    before: dict[str, Any] | None = None,
+    placed_by_plan: bool = False,
+    reason: str | None = None,
+    status: BookingStatus | None = None,
+) -> Booking:
+    """Move a live booking (locked by the caller) after the same checks as a new booking:
+    one audit event `booking.move`, and the events `booking_freed` (its old slot) and
+    `booking_moved` (to tell the member). A move_booking and a published plan both come here.
+
+    A held booking keeps waiting for the manager's answer: its hold lasts the house's
+    `hold_minutes` again from the move, as when the slot was first asked for, and never
+    outlives the new start (a hold is the house's time to say yes to *this* slot).
+
+    `status`: the state the booking takes with its new slot (a published plan parks the
+    bookings it moves outside the live states while it applies, so that one may take
+    another's old slot).
+    """
+    before = before if before is not None else audit.snapshot(booking)
     moved = (new_start, new_end, machine.id) != (booking.start_at, booking.end_at, booking.machine_id)
     if moved:
-        _check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
-                    exclude_booking_id=booking.id)
-        if booking.product_id is not None and (product := session.get(Product, booking.product_id)):
-            permits.require_permits(session, product, new_start, new_end)
-    old = (booking.start_at, booking.end_at)
+        product = session.get(Product, booking.product_id) if booking.product_id is not None else None
+        check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
+                   product=product, exclude_booking_id=booking.id, placed_by_plan=placed_by_plan)
+    old = (booking.machine_id, booking.start_at, booking.end_at)
 
     def stage() -> None:
         # Set inside the SAVEPOINT, so a move that loses its new slot undoes only itself.
+        if status is not None:
+            booking.status = status
         if moved:
             booking.start_at, booking.end_at = new_start, new_end
             booking.machine_id = machine.id
             booking.machine = machine
             booking.hourly_rate = machine.hourly_rate
             booking.price = price_for(machine, new_start, new_end)
+            if booking.status is BookingStatus.held:
+                booking.hold_expires_at = min(
+                    now + dt.timedelta(minutes=machine.house.hold_minutes), new_start)
         if note is not None:
             booking.note = note
         booking.updated_at = now
 
     _flush_guarded(session, stage)
     if moved:
-        _free(session, booking, *old)
+        _free(session, booking, old[1], old[2])
     audit.record(session, actor, "booking.move", booking, before=before, after=audit.snapshot(booking))
+    if moved:
+        publish(session, "booking_moved", booking=booking, actor=actor, old_machine_id=old[0],
+                old_start=old[1], old_end=old[2], reason=reason)
     return booking
 
 
@@ -552,7 +608,10 @@ def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: s
                           N_("A %(status)s booking cannot be rejected; only a held one can.",
                              status=i18n.status(booking.status)),
                           action="reject")
-    return _cancel(session, actor, booking, reason)
+    _cancel(session, actor, booking, reason)
+    # The member hears why (factoryshare/events.py routes it to the notifications).
+    publish(session, "booking_rejected", booking=booking, reason=reason, actor=actor)
+    return booking
 
 
 def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
@@ -581,8 +640,12 @@ def _transition(
     allowed_from: tuple[BookingStatus, ...],
     to: BookingStatus,
     action: str,
+    *,
+    now: dt.datetime | None = None,
+    not_before: Callable[[Booking], dt.datetime] | None = None,
 ) -> Booking:
     actor.require(Role.manager, Role.admin)
+    now = now or utcnow()
     booking = _booking_for_change(session, actor, booking_id)
     if not actor.manages(booking.machine.house_id):
         raise Forbidden(N_("Only the house's managers may do this."))
@@ -590,10 +653,19 @@ def _transition(
                           N_("A %(status)s booking cannot become %(to)s.",
                              status=i18n.status(booking.status), to=i18n.status(to)),
                           action=action.removeprefix("booking."))
+    if not_before is not None and now < (earliest := not_before(booking)):
+        house = booking.machine.house
+        raise Conflict(
+            N_("This booking cannot be marked %(value)s before %(when)s.",
+               value=i18n.status(to), when=_local(house, earliest)),
+            code="too_early",
+            details={"earliest": earliest.astimezone(calendar.house_zone(house)).isoformat(),
+                     "status": booking.status.value},
+        )
     before = audit.snapshot(booking)
     booking.status = to
     booking.hold_expires_at = None
-    booking.updated_at = utcnow()
+    booking.updated_at = now
     session.flush()
     audit.record(session, actor, action, booking, before=before, after=audit.snapshot(booking))
     return booking
@@ -606,14 +678,21 @@ def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
     return booking
 
 
-def complete_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
+def complete_booking(session: Session, actor: Actor, booking_id: int, *,
+                     now: dt.datetime | None = None) -> Booking:
+    """Completed once it has started (never ahead: a completed booking releases loan money)."""
     return _transition(session, actor, booking_id, (BookingStatus.confirmed,),
-                       BookingStatus.completed, "booking.complete")
+                       BookingStatus.completed, "booking.complete", now=now,
+                       not_before=lambda b: b.start_at)
 
 
-def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
-    return _transition(session, actor, booking_id, (BookingStatus.confirmed,),
-                       BookingStatus.no_show, "booking.no_show")
+def mark_no_show(session: Session, actor: Actor, booking_id: int, *,
+                 now: dt.datetime | None = None) -> Booking:
+    """A no-show once the member is the house's grace (`no_show_grace_minutes`) late."""
+    return _transition(
+        session, actor, booking_id, (BookingStatus.confirmed,), BookingStatus.no_show,
+        "booking.no_show", now=now,
+        not_before=lambda b: b.start_at + dt.timedelta(minutes=b.machine.house.no_show_grace_minutes))
 
 
 def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
@@ -663,7 +742,9 @@ __all__ = [
     "list_bookings",
     "mark_no_show",
     "move_booking",
+    "check_slot",
     "price_for",
+    "reject_booking",
 ]
 
 

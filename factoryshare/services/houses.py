@@ -22,6 +22,7 @@ from factoryshare import audit, locking
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import contains_pattern, utcnow
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import WEEKDAYS, HouseClosure, Machine, ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.services import bookings as booking_service
@@ -29,10 +30,12 @@ from factoryshare.services import calendar, downtimes
 
 SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minutes",
             "requires_confirmation", "hold_minutes", "max_days_ahead", "financing_decision_days",
-            "trust_member_permits", "contact_phone",
+            "trust_member_permits", "no_show_grace_minutes", "contact_phone",
             "contact_email")
 # A closure longer than this is almost certainly a typo in a year.
 MAX_CLOSURE_DAYS = 366
+# A member may be this late at most before the house may call the booking a no-show.
+MAX_NO_SHOW_GRACE_MINUTES = 24 * 60
 # The settings that decide which times a booking may take.
 CALENDAR_SETTINGS = ("timezone", "opening_hours", "slot_minutes")
 # What a closure or a change of CALENDAR_SETTINGS does to the live bookings it leaves outside
@@ -120,9 +123,16 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
         values["timezone"] = _timezone(values["timezone"])
     if "opening_hours" in values:
         values["opening_hours"] = validate_opening_hours(values["opening_hours"])
+    grace = values.get("no_show_grace_minutes")
+    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)
+                              or not 0 <= grace <= MAX_NO_SHOW_GRACE_MINUTES):
+        message = N_("The no-show grace is a whole number of minutes from 0 to "
+                     "%(max_no_show_grace_minutes)s.",
+                     max_no_show_grace_minutes=MAX_NO_SHOW_GRACE_MINUTES)
+        raise ValidationFailed(message, errors={"no_show_grace_minutes": [message]})
     slot = values.get("slot_minutes")
     if slot is not None and (24 * 60) % slot:
-        message = "The booking granularity must divide a day (e.g. 15, 30 or 60 minutes)."
+        message = N_("The booking granularity must divide a day (e.g. 15, 30 or 60 minutes).")
         raise ValidationFailed(message, errors={"slot_minutes": [message]})
     return values
 

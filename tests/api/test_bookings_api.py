@@ -165,3 +165,33 @@ def test_a_manager_rejects_a_held_booking_with_a_reason_and_only_a_held_one(
     assert r.json["status"] == "cancelled"
     again = client.post(f"{URL}/{held['id']}/reject", json={"reason": "lagi"}, headers=manager_headers)
     assert (again.status_code, again.json["code"]) == (409, "invalid_transition")
+
+
+def test_completing_a_booking_before_it_starts_is_a_409_too_early_and_changes_nothing(
+    client, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    member_headers, _ = _member_headers(make_member, make_user, token_for, machine)
+    manager_headers = token_for(make_user(Role.manager, houses=[machine.house]))
+    start, end = _slot()
+    booking = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
+                          headers=member_headers).json
+
+    for action in ("complete", "no_show"):
+        r = client.post(f"{URL}/{booking['id']}/{action}", json={}, headers=manager_headers)
+        assert (r.status_code, r.json["code"]) == (409, "too_early"), r.json
+    # The earliest moment for a no-show: the start plus the house's 15 minutes, in its zone.
+    assert r.json["details"]["earliest"] == f"{working_day().isoformat()}T09:15:00+07:00"
+    assert client.get(f"{URL}/{booking['id']}", headers=member_headers).json["status"] == "confirmed"
+
+
+def test_a_houses_manager_sets_its_no_show_grace_through_the_house_settings(
+    client, make_house, make_user, token_for
+):
+    house = make_house()
+    headers = token_for(make_user(Role.manager, houses=[house]))
+    assert client.get(f"/api/v1/houses/{house.id}", headers=headers).json["no_show_grace_minutes"] == 15
+    r = client.patch(f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": 30}, headers=headers)
+    assert (r.status_code, r.json["no_show_grace_minutes"]) == (200, 30)
+    r = client.patch(f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": -1}, headers=headers)
+    assert r.status_code == 422 and "no_show_grace_minutes" in r.json["errors"]

@@ -63,3 +63,42 @@ def test_a_manager_asks_for_family_cleaning_and_a_share_cap_and_sees_them_on_the
     r = client.post(f"/api/v1/houses/{manager.houses[0].id}/schedule-runs",
                     json=dict(BODY, share_cap_percent=0), headers=headers)
     assert r.status_code == 422 and "share_cap_percent" in r.json["errors"]
+
+
+def test_publishing_a_run_solved_before_the_schedule_changed_is_a_409_stale_run_and_the_run_stays_stale(
+    db, client, session_factory, make_user, make_machine, make_member, make_product,
+    make_production_request, token_for
+):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from factoryshare import worker
+    from factoryshare.access import Actor
+    from factoryshare.services import bookings
+
+    manager = make_user(Role.manager)
+    house = manager.houses[0]
+    headers = token_for(manager)
+    machine = make_machine(house=house, capabilities=["sewing"])
+    member = make_member(house_id=house.id)
+    monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    make_production_request(quantity=1, earliest_start=monday,
+                            product=make_product(member=member, routing=[("sewing", 60, 0)]))
+    run_id = client.post(f"/api/v1/houses/{house.id}/schedule-runs", json=BODY, headers=headers).json["id"]
+    db.commit()
+    worker.run_once(session_factory, worker_id="test")
+    fresh = bookings.create_booking(db, Actor(user_id=None, role=Role.member, member_id=member.id),
+                                    machine_id=machine.id, start=monday + dt.timedelta(days=2),
+                                    end=monday + dt.timedelta(days=2, hours=1),
+                                    now=monday - dt.timedelta(days=30))
+    db.commit()
+
+    r = client.post(f"/api/v1/schedule-runs/{run_id}/publish", headers=headers)
+
+    assert (r.status_code, r.json["code"]) == (409, "stale_run"), r.json
+    assert r.json["details"]["booking_ids"] == [fresh.id]
+    assert "Please choose another slot" not in r.json["message"]
+    assert client.get(f"/api/v1/schedule-runs/{run_id}", headers=headers).json["status"] == "stale"
+    # The manager queues a fresh one through the usual endpoint.
+    again = client.post(f"/api/v1/houses/{house.id}/schedule-runs", json=BODY, headers=headers)
+    assert again.status_code == 202

@@ -316,9 +316,11 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
     scheduling.publish_run(db, _manager(house), replan.id)
     db.commit()
     db.refresh(hit)
-    assert hit.status is BookingStatus.cancelled
-    new = db.get(Booking, moved.booking_id)
-    assert new.status is BookingStatus.confirmed and new.source.value == "solver"
+    # The kept booking the downtime hit is moved to its new slot: the same booking, not a new one.
+    assert moved.booking_id == hit.id
+    assert (hit.status, hit.machine_id, hit.start_at) == (BookingStatus.confirmed, moved.machine_id,
+                                                          moved.start_at)
+    assert hit.source.value == "solver"
     for booking_id, (machine_id, start_at) in untouched.items():
         booking = db.get(Booking, booking_id)
         assert (booking.machine_id, booking.start_at, booking.status) == (machine_id, start_at,
