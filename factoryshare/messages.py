@@ -705,6 +705,24 @@ def _permit_needs_review_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
                     "production."))
 
 
+def _permit_rejected_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    number = f" nomor {c['number']}" if c.get("number") else ""
+    return (f"Izin {c['permit']} untuk {c['product']} ditolak",
+            _letter(c, "id", f"Data izin {c['permit']}{number} untuk {c['product']} yang Anda "
+                    f"catat ditolak{_by(c, 'id')}.", _reason(c, "id"),
+                    "Perbaiki nomor, tanggal atau dokumennya, lalu simpan lagi; sampai diperiksa "
+                    "ulang, izin ini belum berlaku untuk pemesanan."))
+
+
+def _permit_rejected_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
+    number = f" number {c['number']}" if c.get("number") else ""
+    return (f"{c['permit']} permit for {c['product']} rejected",
+            _letter(c, "en", f"The {c['permit']} permit{number} you recorded for {c['product']} "
+                    f"was rejected{_by(c, 'en')}.", _reason(c, "en"),
+                    "Correct its number, dates or document and save it again; until it is "
+                    "checked again it does not count for bookings."))
+
+
 _SLOT = ("machine", "start", "end")
 
 TEMPLATES: dict[str, Template] = {
@@ -741,6 +759,7 @@ TEMPLATES: dict[str, Template] = {
                                     _permit_loan_at_risk_id, _permit_loan_at_risk_en),
     "permit_needs_review": Template(("product",), _permit_needs_review_id,
                                     _permit_needs_review_en),
+    "permit_rejected": Template(("product", "permit"), _permit_rejected_id, _permit_rejected_en),
 }
 
 

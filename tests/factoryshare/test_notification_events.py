@@ -267,3 +267,19 @@ def test_an_installment_due_in_three_days_and_one_overdue_are_each_told_once(db,
     assert templates == ["installment_due", "installment_overdue"]
     due = next(n for n in notes_of(db, users["chair"]) if n.template == "installment_due")
     assert "4 Desember 2026 (3 hari lagi)" in due.body
+
+
+def test_a_member_hears_why_the_manager_rejected_its_permit_entry(
+        db, make_food_product, make_permit, member, member_user, manager_user):
+    from factoryshare.models.permits import PermitVerification
+    from factoryshare.services import permits
+
+    product = make_food_product(member=member, name="Keripik Tempe")
+    permit = make_permit(product, verification=PermitVerification.submitted)
+    permits.reject_permit(db, Actor.of(manager_user), permit.id,
+                          reason="nomor tidak cocok dengan dokumen")
+    [note] = notes_of(db, member_user)
+    assert note.template == "permit_rejected" and note.language == "id"
+    assert "Keripik Tempe" in note.subject
+    assert "Alasan: nomor tidak cocok dengan dokumen." in note.body
+    assert notes_of(db, manager_user) == []
