@@ -20,6 +20,7 @@ from solver.problem import (
     Assignment,
     FamilySetup,
     FixedInterval,
+    Frozen,
     Job,
     Machine,
     Mode,
@@ -32,6 +33,7 @@ from solver.problem import (
     SolveOptions,
     Stability,
     Unscheduled,
+    operation_cost,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Assignment",
     "FamilySetup",
     "FixedInterval",
+    "Frozen",
     "Job",
     "Machine",
     "Mode",
@@ -53,6 +56,7 @@ __all__ = [
     "Stability",
     "Unscheduled",
     "check",
+    "operation_cost",
     "problem_from_dict",
     "problem_to_dict",
     "read_brandimarte",

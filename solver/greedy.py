@@ -4,7 +4,10 @@ Three builders, the best schedule kept: whole jobs in order of due date (then re
 weight); operations interleaved across jobs, the one that can finish first each time; and
 operations interleaved in the manner of Giffler and Thompson: of those that could start before
 the earliest possible finish, the one whose job has the most work left. Each operation goes on
-the mode that ends earliest, at the first gap of that machine inside one open window. A job
+the mode that ends earliest (then the cheaper machine when cost counts), at the first gap of
+that machine inside one open window, or for a pausable operation at the first free start from
+which it uses its open minutes, waiting through closed time; starts on the grid, the machine
+held until the end rounded up to it; a frozen operation where it is frozen. A job
 that cannot be placed (no window fits, or its deadline cannot be met) is left out whole, with
 the reason.
 With policies, an operation keeps the cleaning gap from other families' work on its machine
@@ -17,7 +20,8 @@ import bisect
 
 from collections import defaultdict
 
-from solver.problem import Assignment, Job, Operation, Policies, Problem, Unscheduled
+from solver.calendar import Calendar, round_up
+from solver.problem import Assignment, Job, Operation, Policies, Problem, Unscheduled, operation_cost
 
 INFINITY = 10**12
 
@@ -67,11 +71,53 @@ def _blocked(busy: list[tuple[int, int]], family_work: list[tuple[int, int, str]
     return merged
 
 
+def _clash(busy: list[tuple[int, int]], start: int, until: int) -> int | None:
+    """The end of the first busy interval overlapping [start, until), if any."""
+    i = max(0, bisect.bisect_left(busy, (start, start)) - 1)
+    for bs, be in busy[i:]:
+        if bs >= until:
+            break
+        if be > start:
+            return be
+    return None
+
+
+def _earliest_fit_on(calendar: Calendar, busy: list[tuple[int, int]], earliest: int, duration: int,
+                     grid: int, pausable: bool) -> tuple[int, int] | None:
+    """(start, end) of the earliest placement from `earliest` with the start on the grid and
+    the machine free until the end rounded up to it; a pausable operation may wait through
+    closed time, any other stays inside one window."""
+    if pausable:
+        starts, ends = calendar.starts, calendar.ends
+    else:
+        starts, ends = [w[0] for w in calendar.windows], [w[1] for w in calendar.windows]
+    start = round_up(earliest, grid)
+    while True:
+        begin = None
+        for k in range(bisect.bisect_right(ends, start), len(ends)):
+            s = max(round_up(starts[k], grid), start)
+            if (s < ends[k]) if pausable else (s + duration <= ends[k]):
+                begin = s
+                break
+        if begin is None:
+            return None
+        end = calendar.pausable_end(begin, duration) if pausable else begin + duration
+        if end is None:
+            return None  # too little open time left in the horizon
+        clash = _clash(busy, begin, round_up(end, grid))
+        if clash is None:
+            return begin, end
+        start = round_up(clash, grid)
+
+
 class _State:
-    """Machine calendars being filled: busy time, each family's work, owners' capped minutes."""
+    """Machine calendars being filled: busy time, each family's work, owners' capped minutes.
+    Frozen operations hold their place from the start (`reserved`) until placed or given up."""
 
     def __init__(self, problem: Problem, policies: Policies) -> None:
+        self.problem = problem
         self.policies = policies
+        self.grid = problem.grid
         self.setup = policies.setup.minutes if policies.setup else 0
         self.busy: dict[str, list[tuple[int, int]]] = {m.id: [] for m in problem.machines}
         self.family_work: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
@@ -83,39 +129,115 @@ class _State:
         for f in problem.fixed:
             bisect.insort(self.busy[f.machine], (f.start, f.end))
         self.windows = {m.id: problem.windows(m.id) for m in problem.machines}
+        self.calendars = {m: Calendar(w) for m, w in self.windows.items()}
+        self.duration = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
+        rate = {m.id: m.cost_per_hour for m in problem.machines}
+        self.cost = ({key: operation_cost(d, rate[key[1]]) for key, d in self.duration.items()}
+                     if problem.objective.cost else {})
+        self.reserved: set[str] = set()
+        for job in problem.jobs:
+            for op in job.operations:
+                pin = self.pinned(op)
+                if pin is not None:
+                    self._hold(pin, policies.family(job.id), 1)
+                    self.reserved.add(op.id)
+
+    def pinned(self, op: Operation) -> Assignment | None:
+        """A frozen operation where it is frozen, if that is open on its machine and on the grid."""
+        if op.frozen is None or (op.id, op.frozen.machine) not in self.duration:
+            return None
+        machine, start = op.frozen.machine, op.frozen.start
+        duration = self.duration[(op.id, machine)]
+        if start % self.grid:
+            return None
+        if op.pausable:
+            end = self.calendars[machine].pausable_end(start, duration)
+            if end is None:
+                return None
+        else:
+            end = start + duration
+            if not any(ws <= start and end <= we for ws, we in self.windows[machine]):
+                return None
+        return Assignment(op.id, machine, start, end)
+
+    def _hold(self, a: Assignment, family: str | None, sign: int) -> None:
+        held = (a.start, self.problem.held_until(a.end))
+        if sign > 0:
+            bisect.insort(self.busy[a.machine], held)
+            if family is not None:
+                self.family_work[a.machine].append((*held, family))
+        else:
+            self.busy[a.machine].remove(held)
+            if family is not None:
+                self.family_work[a.machine].remove((*held, family))
 
     def best_mode(self, op: Operation, earliest: int, family: str | None,
                   owner: str) -> tuple[Assignment | None, bool]:
-        """The mode that ends earliest from `earliest`, and whether a share cap ruled one out."""
+        """The mode that ends earliest from `earliest` (then the cheaper machine, when cost
+        counts), and whether a share cap ruled one out. A frozen operation only where it is."""
         best = None
+        best_key = None
         capped = False
         for mode in op.modes:
+            if op.frozen is not None and mode.machine != op.frozen.machine:
+                continue
             if any(self.share_used[(k, owner)] + mode.duration > self.policies.share_caps[k].max_minutes
                    for k in self.caps_of.get(mode.machine, ())):
                 capped = True
                 continue
+            if op.frozen is not None:
+                pin = self.pinned(op)
+                if pin is None or pin.start < earliest or op.id not in self.reserved:
+                    continue
+                # Free but for its own reservation.
+                held = (pin.start, self.problem.held_until(pin.end))
+                busy = [b for b in self.busy[mode.machine] if b != held]
+                work = [w for w in self.family_work[mode.machine] if w != (*held, family)]
+                blocked = _blocked(busy, work, family, self.setup)
+                if _clash(blocked, *held) is None:
+                    best = pin
+                continue
             blocked = _blocked(self.busy[mode.machine], self.family_work[mode.machine], family, self.setup)
-            start = _earliest_fit(self.windows[mode.machine], blocked, earliest, mode.duration)
-            if start is not None and (best is None or start + mode.duration < best.end):
-                best = Assignment(op.id, mode.machine, start, start + mode.duration)
+            if self.grid == 1 and not op.pausable:
+                start = _earliest_fit(self.windows[mode.machine], blocked, earliest, mode.duration)
+                fit = None if start is None else (start, start + mode.duration)
+            else:
+                fit = _earliest_fit_on(self.calendars[mode.machine], blocked, earliest, mode.duration,
+                                       self.grid, op.pausable)
+            if fit is None:
+                continue
+            key = (fit[1], self.cost.get((op.id, mode.machine), 0))
+            if best is None or key < best_key:  # type: ignore[operator]
+                best, best_key = Assignment(op.id, mode.machine, *fit), key
         return best, capped
 
     def place(self, a: Assignment, family: str | None, owner: str, sign: int = 1) -> None:
-        if sign > 0:
-            bisect.insort(self.busy[a.machine], (a.start, a.end))
-            if family is not None:
-                self.family_work[a.machine].append((a.start, a.end, family))
+        if sign > 0 and a.operation in self.reserved:
+            self.reserved.discard(a.operation)  # its time is held already
         else:
-            self.busy[a.machine].remove((a.start, a.end))
-            if family is not None:
-                self.family_work[a.machine].remove((a.start, a.end, family))
+            self._hold(a, family, sign)
         for k in self.caps_of.get(a.machine, ()):
-            self.share_used[(k, owner)] += sign * (a.end - a.start)
+            self.share_used[(k, owner)] += sign * self.duration.get((a.operation, a.machine), a.end - a.start)
+
+    def give_up(self, job: Job, family: str | None) -> None:
+        """Free the reservations of a job left out: its frozen operations not yet placed."""
+        for op in job.operations:
+            if op.id in self.reserved:
+                pin = self.pinned(op)
+                assert pin is not None
+                self._hold(pin, family, -1)
+                self.reserved.discard(op.id)
 
 
-def _no_fit(job_id: str, op: Operation, earliest: int, capped: bool) -> Unscheduled:
+def _no_fit(job_id: str, op: Operation, earliest: int, capped: bool, state: _State | None = None) -> Unscheduled:
     if capped:
         return Unscheduled(job_id, f"operation {op.id} would take its owner above a share cap", "share_cap")
+    if op.frozen is not None:
+        if state is not None and state.pinned(op) is None:
+            return Unscheduled(job_id, f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
+                                       f"{op.frozen.machine} (closed or off the grid)", "no_window")
+        return Unscheduled(job_id, f"frozen operation {op.id} at {op.frozen.start} on {op.frozen.machine} "
+                                   f"clashes with other work or comes before its predecessors can end", "capacity")
     return Unscheduled(job_id, f"operation {op.id} fits in no open window of its machines after {earliest}",
                        "no_window")
 
@@ -139,7 +261,7 @@ def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment],
             earliest += op.min_lag if placed else 0
             best, capped = state.best_mode(op, earliest, family, owner)
             if best is None:
-                left_out = _no_fit(job.id, op, earliest, capped)
+                left_out = _no_fit(job.id, op, earliest, capped, state)
                 break
             placed.append(best)
             state.place(best, family, owner)
@@ -149,6 +271,7 @@ def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment],
         if left_out is not None:
             for a in placed:
                 state.place(a, family, owner, -1)
+            state.give_up(job, family)
             unscheduled.append(left_out)
             continue
         assignments.extend(placed)
@@ -176,6 +299,7 @@ def _interleaved(problem: Problem, policies: Policies,
         job = jobs[job_id]
         for a in placed[job_id]:
             state.place(a, policies.family(job_id), job.owner or "", -1)
+        state.give_up(job, policies.family(job_id))
         placed[job_id] = []
         active.discard(job_id)
         unscheduled.append(left_out)
@@ -191,7 +315,7 @@ def _interleaved(problem: Problem, policies: Policies,
         if failed:
             j = failed[0]
             op = jobs[j].operations[index[j]]
-            drop(_no_fit(j, op, ready[j], candidate[j][1]))
+            drop(_no_fit(j, op, ready[j], candidate[j][1], state))
             continue
         j = min(active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k))  # type: ignore[union-attr]
         if most_work_left:

@@ -2,6 +2,28 @@
 
 Reading validates every field and raises ProblemFormatError naming its path
 (e.g. `jobs[3].operations[0].modes[1].duration`), never a KeyError or TypeError.
+
+Fields for real houses (all optional; a file without them means what it meant before, and a
+problem that does not use them is written without them):
+
+- `grid` (top level, minutes, at least 1): every operation starts on a multiple of `grid` (the
+  horizon starts at midnight house time) and holds its machine until its end rounded up to the
+  grid; nothing else (operation or `fixed` time) lies on that machine before then.
+- `operations[].pausable: true`: the operation may pause while its machine is closed. It starts
+  inside an open window, uses exactly `duration` open minutes of one machine, may span closed
+  time, ends inside a window and holds the machine from start to end (`end - start >= duration`
+  in the solution).
+- `machines[].cost_per_hour` (integer rupiah) and `objective.cost` (the weight of one rupiah):
+  an operation costs its mode's `duration` x the chosen machine's rate / 60, rounded to the
+  nearest rupiah (halves up) per operation; the cost term is the sum over operations. The
+  solution file reports the plan's machine cost apart from the objective as `cost` (rupiah;
+  absent in older files).
+- `operations[].frozen: {"machine": M, "start": T}`: published work in the frozen near future.
+  In any plan the operation runs on machine M (one of its modes) from T, its end following from
+  the duration and the calendar as for any other operation. It is never moved: if its job
+  cannot be placed around it (T is closed or off the grid now, a predecessor cannot end before
+  it, it clashes with fixed time or another frozen operation, or the deadline cannot be met),
+  the whole job is left out with the reason, like any job that cannot be placed.
 """
 
 from __future__ import annotations
@@ -12,6 +34,7 @@ from solver.problem import (
     STATUSES,
     Assignment,
     FixedInterval,
+    Frozen,
     Job,
     Machine,
     Mode,
@@ -67,16 +90,18 @@ def _list(value: Any, path: str) -> list[Any]:
 
 
 def problem_from_dict(data: Any) -> Problem:
-    d = _obj(data, "", {"format", "horizon", "machines", "jobs"}, {"name", "fixed", "objective"})
+    d = _obj(data, "", {"format", "horizon", "machines", "jobs"}, {"name", "fixed", "objective", "grid"})
     if d["format"] != PROBLEM_FORMAT:
         raise ProblemFormatError("format", f"must be {PROBLEM_FORMAT!r}")
     horizon = _int(d["horizon"], "horizon", minimum=1)
     assert horizon is not None
+    grid = _int(d.get("grid", 1), "grid", minimum=1)
+    assert grid is not None
     machines: list[Machine] = []
     seen: set[str] = set()
     for i, m in enumerate(_list(d["machines"], "machines")):
         p = f"machines[{i}]"
-        m = _obj(m, p, {"id"}, {"open"})
+        m = _obj(m, p, {"id"}, {"open", "cost_per_hour"})
         mid = _str(m["id"], f"{p}.id")
         if mid in seen:
             raise ProblemFormatError(f"{p}.id", f"duplicate machine id {mid!r}")
@@ -98,7 +123,8 @@ def problem_from_dict(data: Any) -> Problem:
                 last_end = e
                 windows.append((s, e))
             windows = tuple(windows)
-        machines.append(Machine(mid, windows))
+        rate = _int(m.get("cost_per_hour", 0), f"{p}.cost_per_hour")
+        machines.append(Machine(mid, windows, rate or 0))
     fixed: list[FixedInterval] = []
     for i, f in enumerate(_list(d.get("fixed", []), "fixed")):
         p = f"fixed[{i}]"
@@ -127,7 +153,7 @@ def problem_from_dict(data: Any) -> Problem:
             raise ProblemFormatError(f"{p}.operations", "a job needs at least one operation")
         for k, o in enumerate(raw_ops):
             op = f"{p}.operations[{k}]"
-            o = _obj(o, op, {"id", "modes"}, {"min_lag"})
+            o = _obj(o, op, {"id", "modes"}, {"min_lag", "pausable", "frozen"})
             oid = _str(o["id"], f"{op}.id")
             if oid in op_ids:
                 raise ProblemFormatError(f"{op}.id", f"duplicate operation id {oid!r}")
@@ -145,7 +171,20 @@ def problem_from_dict(data: Any) -> Problem:
                 duration = _int(mo["duration"], f"{mp}.duration", minimum=1)
                 assert duration is not None
                 modes.append(Mode(machine, duration))
-            ops.append(Operation(oid, tuple(modes), _int(o.get("min_lag", 0), f"{op}.min_lag") or 0))
+            pausable = o.get("pausable", False)
+            if not isinstance(pausable, bool):
+                raise ProblemFormatError(f"{op}.pausable", "must be true or false")
+            frozen = None
+            if o.get("frozen") is not None:
+                fr = _obj(o["frozen"], f"{op}.frozen", {"machine", "start"}, set())
+                machine = _str(fr["machine"], f"{op}.frozen.machine")
+                if machine not in {mo.machine for mo in modes}:
+                    raise ProblemFormatError(f"{op}.frozen.machine", f"{machine!r} is not one of the operation's modes")
+                frozen_start = _int(fr["start"], f"{op}.frozen.start")
+                assert frozen_start is not None
+                frozen = Frozen(machine, frozen_start)
+            ops.append(Operation(oid, tuple(modes), _int(o.get("min_lag", 0), f"{op}.min_lag") or 0,
+                                 pausable=pausable, frozen=frozen))
         owner = j.get("owner")
         if owner is not None:
             owner = _str(owner, f"{p}.owner")
@@ -156,25 +195,29 @@ def problem_from_dict(data: Any) -> Problem:
             deadline=_int(j.get("deadline"), f"{p}.deadline", nullable=True),
             weight=_int(j.get("weight", 1), f"{p}.weight") or 0,
         ))
-    obj = _obj(d.get("objective", {}), "objective", set(), {"weighted_tardiness", "makespan"})
+    obj = _obj(d.get("objective", {}), "objective", set(), {"weighted_tardiness", "makespan", "cost"})
     objective = Objective(
         weighted_tardiness=_int(obj.get("weighted_tardiness", 0), "objective.weighted_tardiness") or 0,
         makespan=_int(obj.get("makespan", 0), "objective.makespan") or 0,
+        cost=_int(obj.get("cost", 0), "objective.cost") or 0,
     )
     name = d.get("name", "")
     if not isinstance(name, str):
         raise ProblemFormatError("name", "must be a string")
     return Problem(name=name, horizon=horizon, machines=tuple(machines), jobs=tuple(jobs),
-                   fixed=tuple(fixed), objective=objective)
+                   fixed=tuple(fixed), objective=objective, grid=grid)
 
 
 def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    # The fields for real houses are written only when used, so older files read back unchanged.
     return {
         "format": PROBLEM_FORMAT,
         "name": problem.name,
         "horizon": problem.horizon,
+        **({"grid": problem.grid} if problem.grid != 1 else {}),
         "machines": [
-            {"id": m.id, **({"open": [list(w) for w in m.open]} if m.open is not None else {})}
+            {"id": m.id, **({"open": [list(w) for w in m.open]} if m.open is not None else {}),
+             **({"cost_per_hour": m.cost_per_hour} if m.cost_per_hour else {})}
             for m in problem.machines
         ],
         "fixed": [{"id": f.id, "machine": f.machine, "start": f.start, "end": f.end} for f in problem.fixed],
@@ -190,6 +233,8 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                     {
                         "id": o.id,
                         **({"min_lag": o.min_lag} if o.min_lag else {}),
+                        **({"pausable": True} if o.pausable else {}),
+                        **({"frozen": {"machine": o.frozen.machine, "start": o.frozen.start}} if o.frozen else {}),
                         "modes": [{"machine": m.machine, "duration": m.duration} for m in o.modes],
                     }
                     for o in j.operations
@@ -198,7 +243,8 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
             for j in problem.jobs
         ],
         "objective": {"weighted_tardiness": problem.objective.weighted_tardiness,
-                      "makespan": problem.objective.makespan},
+                      "makespan": problem.objective.makespan,
+                      **({"cost": problem.objective.cost} if problem.objective.cost else {})},
     }
 
 
@@ -208,6 +254,7 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         "status": solution.status,
         "objective": solution.objective,
         "bound": solution.bound,
+        **({"cost": solution.cost} if solution.cost is not None else {}),
         "seconds": round(solution.seconds, 3),
         "assignments": [
             {"operation": a.operation, "machine": a.machine, "start": a.start, "end": a.end}
@@ -218,7 +265,8 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
 
 
 def solution_from_dict(data: Any) -> Solution:
-    d = _obj(data, "", {"format", "status", "assignments"}, {"objective", "bound", "seconds", "unscheduled"})
+    d = _obj(data, "", {"format", "status", "assignments"},
+             {"objective", "bound", "cost", "seconds", "unscheduled"})
     if d["format"] != SOLUTION_FORMAT:
         raise ProblemFormatError("format", f"must be {SOLUTION_FORMAT!r}")
     if d["status"] not in STATUSES:
@@ -244,4 +292,5 @@ def solution_from_dict(data: Any) -> Solution:
         seconds=float(seconds),
         assignments=tuple(assignments),
         unscheduled=tuple(unscheduled),
+        cost=_int(d.get("cost"), "cost", nullable=True),
     )

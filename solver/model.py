@@ -23,9 +23,10 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
+from solver.calendar import Calendar, round_up
 from solver.check import objective_terms, objective_value
 from solver.greedy import greedy
-from solver.problem import Assignment, Policies, Problem, Solution, SolveOptions, Unscheduled
+from solver.problem import Assignment, Policies, Problem, Solution, SolveOptions, Unscheduled, operation_cost
 
 # Share of the time given to neighbourhood search alone before the full search (see solve()).
 IMPROVE_SHARE = 0.8
@@ -48,7 +49,7 @@ def _greedy_solution(problem: Problem, policies: Policies, assignments, unschedu
     return Solution(status="feasible" if assignments or not problem.jobs else "unknown",
                     objective=objective_value(problem, terms, policies), bound=None, seconds=seconds,
                     assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
-                    first_feasible_seconds=greedy_seconds)
+                    first_feasible_seconds=greedy_seconds, cost=terms["cost"])
 
 
 def _add_load_bounds(model, problem: Problem, choice, makespan) -> None:
@@ -122,6 +123,8 @@ def solve(problem: Problem, options: SolveOptions | None = None,
         intervals[f.machine].append(model.new_fixed_size_interval_var(f.start, f.end - f.start, f"fixed_{f.id}"))
     windows = {m.id: tuple((ws, min(we, horizon)) for ws, we in problem.windows(m.id) if ws < horizon)
                for m in problem.machines}
+    calendars = {m: Calendar(w) for m, w in windows.items()}
+    grid = problem.grid
 
     # The chosen machine of each operation; where on it the operation may run, first to last.
     choice: dict[tuple[str, str], cp_model.IntVar] = {}
@@ -152,23 +155,90 @@ def solve(problem: Problem, options: SolveOptions | None = None,
             end = model.new_int_var(0, horizon, f"e_{op.id}")
             start_of[op.id], end_of[op.id] = start, end
             lits = []
+            if grid > 1:
+                # Starts on the grid: start = grid * slot.
+                slot = model.new_int_var(0, horizon // grid, f"k_{op.id}")
+                model.add(start == grid * slot)
+                aux_hints.append((slot, hint[op.id].start // grid if op.id in hint else 0))
             for mode in op.modes:
-                # The starts that keep the operation inside one open window of this machine.
-                starts = [(max(ws, lo), we - mode.duration) for ws, we in windows[mode.machine]
-                          if max(ws, lo) <= we - mode.duration and ws < hi]
-                if not starts:
+                if op.frozen is not None and mode.machine != op.frozen.machine:
+                    continue
+                if op.pausable:
+                    # Per number of closed minutes waited through, the starts that give it.
+                    ranges = calendars[mode.machine].pause_segments(lo, min(hi, horizon) - 1, mode.duration)
+                else:
+                    # The starts that keep the operation inside one open window of this machine.
+                    ranges = {0: [(max(ws, lo), we - mode.duration) for ws, we in windows[mode.machine]
+                                  if max(ws, lo) <= we - mode.duration and ws < hi]}
+                if op.frozen is not None:
+                    pin = op.frozen.start
+                    ranges = {d: [(pin, pin)] for d, rs in ranges.items() if any(a <= pin <= b for a, b in rs)}
+                if grid > 1:
+                    ranges = {d: [(-(-a // grid), b // grid) for a, b in rs if -(-a // grid) <= b // grid]
+                              for d, rs in ranges.items()}
+                ranges = {d: rs for d, rs in sorted(ranges.items()) if rs}
+                if not ranges:
                     continue
                 lit = model.new_bool_var(f"x_{op.id}_{mode.machine}")
                 choice[(op.id, mode.machine)] = lit
-                span[(op.id, mode.machine)] = (min(a for a, _ in starts), max(b for _, b in starts) + mode.duration)
                 lits.append(lit)
+                scale = grid if grid > 1 else 1
+                span[(op.id, mode.machine)] = (min(rs[0][0] for rs in ranges.values()) * scale,
+                                               max(rs[-1][1] * scale + mode.duration + d for d, rs in ranges.items()))
+                placed_here = hint.get(op.id)
+                placed_here = placed_here if placed_here is not None and placed_here.machine == mode.machine else None
+                on = slot if grid > 1 else start
+                if not op.pausable and grid == 1:
+                    intervals[mode.machine].append(
+                        model.new_optional_interval_var(start, mode.duration, end, lit, f"i_{op.id}_{mode.machine}"))
+                    model.add_linear_expression_in_domain(
+                        start, cp_model.Domain.from_intervals([list(r) for r in ranges[0]])).only_enforce_if(lit)
+                    continue
+                if not op.pausable:
+                    # Held until the end rounded up to the grid: a constant length from a start on it.
+                    intervals[mode.machine].append(model.new_optional_fixed_size_interval_var(
+                        start, round_up(mode.duration, grid), lit, f"i_{op.id}_{mode.machine}"))
+                    model.add(end == start + mode.duration).only_enforce_if(lit)
+                    model.add_linear_expression_in_domain(
+                        on, cp_model.Domain.from_intervals([list(r) for r in ranges[0]])).only_enforce_if(lit)
+                    continue
+                # Pausable: one literal per waiting time; the machine is held for the duration,
+                # the wait and the rounding up to the grid, a constant for each.
+                waits = list(ranges)
+                if len(waits) == 1:
+                    which = [lit]
+                else:
+                    which = [model.new_bool_var(f"w_{op.id}_{mode.machine}_{w}") for w in waits]
+                    model.add(sum(which) == lit)
+                    for w, b in zip(waits, which):
+                        aux_hints.append((b, int(placed_here is not None
+                                                 and placed_here.end - placed_here.start - mode.duration == w)))
+                for w, b in zip(waits, which):
+                    model.add_linear_expression_in_domain(
+                        on, cp_model.Domain.from_intervals([list(r) for r in ranges[w]])).only_enforce_if(b)
+                model.add(end == start + mode.duration + sum(w * b for w, b in zip(waits, which))).only_enforce_if(lit)
+                holds = [round_up(mode.duration + w, grid) for w in waits]
+                size = model.new_int_var_from_domain(cp_model.Domain.from_values(sorted(set(holds))),
+                                                     f"h_{op.id}_{mode.machine}")
+                model.add(size == sum(h * b for h, b in zip(holds, which))).only_enforce_if(lit)
+                held = model.new_int_var(0, horizon + max(holds), f"he_{op.id}_{mode.machine}")
                 intervals[mode.machine].append(
-                    model.new_optional_interval_var(start, mode.duration, end, lit, f"i_{op.id}_{mode.machine}"))
-                model.add_linear_expression_in_domain(
-                    start, cp_model.Domain.from_intervals([list(r) for r in starts])).only_enforce_if(lit)
+                    model.new_optional_interval_var(start, size, held, lit, f"i_{op.id}_{mode.machine}"))
+                if placed_here is not None:
+                    hold = problem.held_until(placed_here.end) - placed_here.start
+                else:
+                    hold = holds[0]
+                aux_hints.append((size, hold))
+                aux_hints.append((held, (placed_here.start if placed_here else 0) + hold))
             if not lits:
-                impossible[job.id] = Unscheduled(job.id, f"operation {op.id} fits in no open window of its machines",
-                                                 "no_window")
+                if op.frozen is not None:
+                    reason = (f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
+                              f"{op.frozen.machine} (closed, off the grid, or outside the job's dates)")
+                elif op.pausable:
+                    reason = f"operation {op.id} finds too little open time on its machines"
+                else:
+                    reason = f"operation {op.id} fits in no open window of its machines"
+                impossible[job.id] = Unscheduled(job.id, reason, "no_window")
                 model.add(placed == 0)
             else:
                 model.add(sum(lits) == placed)
@@ -228,6 +298,15 @@ def solve(problem: Problem, options: SolveOptions | None = None,
                 + sum(stability_cost))
     worst = ((obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * horizon
              + stability_worst + 1)
+    if obj.cost:
+        # Machine cost: each operation's rupiah on the machine chosen (see operation_cost).
+        rate = {m.id: m.cost_per_hour for m in problem.machines}
+        op_cost = {key: operation_cost(duration_on[key], rate[key[1]]) for key in choice}
+        weighted += obj.cost * sum(op_cost[key] * lit for key, lit in choice.items() if op_cost[key])
+        most: dict[str, int] = defaultdict(int)
+        for (op_id, _machine), c in op_cost.items():
+            most[op_id] = max(most[op_id], c)
+        worst += obj.cost * sum(most.values())
     # Leaving a job out costs more than any schedule of the others.
     model.minimize(weighted + worst * sum(1 - p for p in present.values()))
 
@@ -330,7 +409,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     return Solution(
         status=_STATUS[status],
         objective=objective, bound=bound, seconds=seconds, assignments=tuple(assignments),
-        unscheduled=tuple(unscheduled), terms=terms,
+        unscheduled=tuple(unscheduled), terms=terms, cost=terms["cost"],
         # The greedy schedule is the first feasible one whenever it placed anything.
         first_feasible_seconds=greedy_seconds if hint_assignments else first.get("t", seconds),
     )

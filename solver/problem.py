@@ -13,6 +13,8 @@ class Machine:
     id: str
     # Half-open windows [start, end) in which the machine may work; None means always open.
     open: tuple[tuple[int, int], ...] | None = None
+    # What an hour of this machine costs, in whole rupiah (0: nothing, or not known).
+    cost_per_hour: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,24 @@ class Mode:
 
 
 @dataclass(frozen=True)
+class Frozen:
+    """Where a frozen operation stays in every re-plan: its machine and its start (published work
+    in the house's frozen window). Its end follows from the mode's duration and the calendar."""
+
+    machine: str
+    start: int
+
+
+@dataclass(frozen=True)
 class Operation:
     id: str
     modes: tuple[Mode, ...]
     min_lag: int = 0
+    # May pause while its machine is closed: starts inside an open window, uses exactly the
+    # mode's duration of open minutes of one machine, may span closed time, ends inside a
+    # window and holds the machine from start to end. Otherwise it runs inside one window.
+    pausable: bool = False
+    frozen: Frozen | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class Job:
 class Objective:
     weighted_tardiness: int = 0
     makespan: int = 0
+    # The weight of one rupiah of machine cost (see operation_cost).
+    cost: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,13 @@ class Problem:
     jobs: tuple[Job, ...]
     fixed: tuple[FixedInterval, ...] = ()
     objective: Objective = field(default_factory=Objective)
+    # Every operation starts on a multiple of `grid` minutes (the horizon starts at midnight
+    # house time) and holds its machine until its end rounded up to the grid; 1: no grid.
+    grid: int = 1
+
+    def held_until(self, end: int) -> int:
+        """Until when an operation ending at `end` keeps its machine: the end rounded up to the grid."""
+        return -(-end // self.grid) * self.grid
 
     def machine(self, machine_id: str) -> Machine:
         for m in self.machines:
@@ -74,6 +99,12 @@ class Problem:
         if m.open is None:
             return ((0, self.horizon),)
         return tuple((max(0, s), min(self.horizon, e)) for s, e in m.open if min(self.horizon, e) > max(0, s))
+
+
+def operation_cost(duration: int, cost_per_hour: int) -> int:
+    """The machine cost of `duration` minutes at `cost_per_hour` rupiah, in whole rupiah, rounded
+    to the nearest (halves up). A plan's cost is the sum of its operations' costs, each rounded."""
+    return (duration * cost_per_hour + 30) // 60
 
 
 @dataclass(frozen=True)
@@ -116,6 +147,9 @@ class Solution:
     # Each objective term unweighted, reported separately (not part of the file format).
     terms: dict[str, int] = field(default_factory=dict)
     first_feasible_seconds: float | None = None
+    # The plan's machine cost in rupiah (sum of operation_cost over its operations), reported
+    # apart from the objective; None when not known (a solution file that does not say).
+    cost: int | None = None
 
     @property
     def gap(self) -> float | None:

@@ -1,4 +1,7 @@
-"""`factoryshare solve PROBLEM.json`: solve a saved problem file and print a one-line summary."""
+"""`factoryshare solve PROBLEM.json`: solve a saved problem file and print a one-line summary.
+
+The file's fields for real houses (grid, pausable and frozen operations, machine cost; see
+solver/io.py) are read as they are; the solution written with --out carries the plan's `cost`."""
 
 from __future__ import annotations
 
@@ -32,8 +35,10 @@ def register(cli: click.Group) -> None:
         if out is not None:
             out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
         gap = f" gap {100 * solution.gap:.2f} %" if solution.gap is not None else ""
+        # The machine cost (machines[].cost_per_hour) apart from the objective; also `cost` in --out.
+        cost = ", machine cost Rp" + f"{solution.cost:,}".replace(",", ".") if solution.cost else ""
         click.echo(
             f"{problem.name or problem_file.stem}: {solution.status}, objective {solution.objective}, "
-            f"bound {solution.bound}{gap}, {len(solution.assignments)} operations placed, "
+            f"bound {solution.bound}{gap}{cost}, {len(solution.assignments)} operations placed, "
             f"{len(solution.unscheduled)} jobs unscheduled, {solution.seconds:.2f} s"
         )
