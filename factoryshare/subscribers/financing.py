@@ -66,6 +66,7 @@ def on_loan_decided(session: Session, *, application: LoanApplication, decision:
                     note: str | None = None, amount: int | None = None, **_: Any) -> None:
     """One step of an application (`decision`: a LoanDecision, or `kind`, `note`, `amount`)."""
     app = application
+    terms: dict[str, Any] = {}
     if decision is not None:
         kind = _value(decision.kind)
         note = note or decision.note
@@ -82,7 +83,8 @@ def on_loan_decided(session: Session, *, application: LoanApplication, decision:
                         else app.requested_amount})
         return
     if kind == "tranche":
-        on_tranche_released(session, application=app, amount=amount, actor=actor)
+        on_tranche_released(session, application=app, amount=amount, actor=actor,
+                            on=terms.get("disbursed_on"), tranche_id=terms.get("tranche_id"))
         return
     if kind not in _DECISIONS:
         return
@@ -96,21 +98,23 @@ def on_loan_decided(session: Session, *, application: LoanApplication, decision:
 
 def on_tranche_released(session: Session, *, application: LoanApplication,
                         amount: int | None = None, tranche: Any = None,
-                        actor: Actor | None = None, **_: Any) -> None:
+                        actor: Actor | None = None, on: Any = None,
+                        tranche_id: int | None = None, **_: Any) -> None:
     from factoryshare.services import loans
 
     app = application
-    if amount is None and tranche is not None:
-        amount = tranche.amount
+    if tranche is not None:
+        amount = tranche.amount if amount is None else amount
+        on = on or tranche.disbursed_on
+        tranche_id = tranche_id or tranche.id
     if amount is None:
         return
-    on = getattr(tranche, "disbursed_on", None)
     context = {**_context(session, app, actor), "amount": amount,
                "disbursed_total": loans.disbursed_total(session, app),
                "approved": app.approved_amount, "on": on}
     notify(session, user_ids=people(cluster_people(session, app.cluster, aggregator=True), actor),
            template="tranche_released", context=context,
-           key=f"tranche:{tranche.id}" if tranche is not None and tranche.id else None)
+           key=f"tranche:{tranche_id}" if tranche_id else None)
 
 
 def remind_installments(session: Session, now: dt.datetime) -> dict[str, int]:
