@@ -289,6 +289,7 @@ def check_slot(
     product: Product | None = None,
     exclude_booking_id: int | None = None,
     placed_by_plan: bool = False,
+    on_grid: bool = True,
 ) -> None:
     """Every check a booking of `machine` over [start, end) must pass, in one place for every
     way a booking is made or moved: a member's or a manager's booking, a move, and a published
@@ -296,16 +297,17 @@ def check_slot(
     the machine in service, the house's calendar (holidays, closures, downtime, opening
     hours), the product's permits, and no overlap with another live booking.
 
-    A member's own limits hold for what a member or manager books by hand: the house's slot
-    grid, how far ahead, and the weekly quota. `placed_by_plan` leaves them to the plan the
-    house's manager published: the solver places whole minutes, not yet on the slot grid, and
-    neither the horizon nor the quota is a member's choice there.
+    The house's slot grid too, unless `on_grid` is false: a plan solved without the grid
+    (the problem's `grid` is 1) places whole minutes. A member's own limits hold for what a
+    member or manager books by hand: how far ahead, and the weekly quota; `placed_by_plan`
+    leaves them to the plan the house's manager published (neither its horizon nor the quota
+    is a member's choice there).
     """
     # Shared lock on the house's row, its calendar read after it: a closure or a change of
     # its hours, slot grid or zone made meanwhile is either seen here or sees this booking.
     house = calendar.hold_calendar(session, machine.house)
     check_times(start, end)
-    if not placed_by_plan:
+    if on_grid:
         check_alignment(house, start, end)
     if start < now:
         raise Conflict(N_("That time has already passed."), code="in_the_past")
@@ -531,6 +533,7 @@ def _move(
     note: str | None = None,
     before: dict[str, Any] | None = None,
     placed_by_plan: bool = False,
+    on_grid: bool = True,
     reason: str | None = None,
     status: BookingStatus | None = None,
 ) -> Booking:
@@ -551,7 +554,8 @@ def _move(
     if moved:
         product = session.get(Product, booking.product_id) if booking.product_id is not None else None
         check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
-                   product=product, exclude_booking_id=booking.id, placed_by_plan=placed_by_plan)
+                   product=product, exclude_booking_id=booking.id, placed_by_plan=placed_by_plan,
+                   on_grid=on_grid)
     old = (booking.machine_id, booking.start_at, booking.end_at)
 
     def stage() -> None:

@@ -200,6 +200,22 @@ def discard_run(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
     return run
 
 
+def _grid(run: ScheduleRun) -> int:
+    """The slot grid the run was solved on, in minutes (1: none)."""
+    return int((run.problem or {}).get("grid") or 1)
+
+
+def _booked_end(run: ScheduleRun, a: Any) -> dt.datetime:
+    """Until when a published assignment holds its machine: its end, rounded up to the grid
+    the run was solved on (counted from the horizon start, as the solver counts), so that a
+    booking of it lies on the house's slot grid like a member's."""
+    grid = _grid(run)
+    if grid <= 1:
+        return a.end_at
+    minutes = -(-int((a.end_at - run.horizon_start).total_seconds()) // 60)
+    return run.horizon_start + dt.timedelta(minutes=-(-minutes // grid) * grid)
+
+
 def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The run's proposal against what is published for its operations now.
 
@@ -221,7 +237,8 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
         booking = published.get(a.operation_id)
         if booking is None:
             change = "new"
-        elif (booking.machine_id, booking.start_at, booking.end_at) == (a.machine_id, a.start_at, a.end_at):
+        elif (booking.machine_id, booking.start_at, booking.end_at) == (a.machine_id, a.start_at,
+                                                                        _booked_end(run, a)):
             change = "unchanged"
         else:
             change = "moved"
@@ -320,8 +337,9 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
         _mark_stale(session, actor, run, changed)
         ids = [c["booking_id"] for c in changed]
         raise StaleRun(
-            f"The published schedule changed after schedule run {run.id} was solved "
-            f"(bookings {', '.join(map(str, ids))}); queue a fresh run.",
+            N_("The published schedule changed after schedule run %(run)s was solved "
+               "(bookings %(bookings)s); queue a fresh run.",
+               run=run.id, bookings=", ".join(map(str, ids))),
             details={"run_id": run.id, "booking_ids": ids,
                      "changes": [{"booking_id": c["booking_id"], "change": c["change"]} for c in changed]})
     before = audit.snapshot(run)
@@ -340,20 +358,23 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
                            code="request_not_open", details={"request_id": request.id})
     changes, dropped = _changes(session, run)
     zone = house_zone(run.house)
+    # A run solved on the house's slot grid books on it and is checked against it.
+    on_grid = _grid(run) > 1
     why = (N_("re-planned by schedule run %(run)s", run=run.id) if replan
            else N_("planned by schedule run %(run)s", run=run.id))
 
     def refused(a: Any, err: Any) -> Conflict:
         machine = session.get(Machine, a.machine_id)
         where = (f"{machine.name if machine else a.machine_id}, "
-                 f"{a.start_at.astimezone(zone):%d %b %Y %H:%M}")
-        reason = ("the machine is booked at that time" if err.code == "booking_conflict"
-                  else err.message.rstrip("."))
+                 f"{booking_service._local(run.house, a.start_at)}")
+        # The refusal as the manager needs it (not the member's "choose another slot").
+        reason = (N_("The machine is booked at that time.") if err.code == "booking_conflict"
+                  else err.message)
         return Conflict(
             N_("Request %(request_id)s step %(position)s (%(where)s) can no longer be booked: "
-               "%(reason)s. Queue a fresh run.",
+               "%(reason)s Queue a fresh run.",
                request_id=a.operation.request_id, position=a.operation.position, where=where, reason=reason),
-            code=err.code if isinstance(err, Conflict) else "not_bookable",
+            code=err.code,
             errors=err.errors,
             details={**err.details, "operation_id": a.operation_id,
                      "request_id": a.operation.request_id, "machine_id": a.machine_id,
@@ -365,7 +386,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
     with session.begin_nested():
         for item in dropped:
             booking_service._cancel(session, actor, item["booking"],
-                                    f"{why}: no longer in the plan")
+                                    N_("%(why)s: no longer in the plan", why=why))
         moving = [c for c in changes if c["change"] == "moved"]
         # The moved bookings give up their old slots first (under their row locks), so that
         # the plan may hand one's old slot to another; each then takes its new slot after the
@@ -389,24 +410,27 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
             if c["change"] == "moved":
                 booking = c["booking"]
                 try:
-                    booking_service._move(session, actor, booking, machine, a.start_at, a.end_at,
-                                          now=now, before=c["before"], placed_by_plan=True,
+                    booking_service._move(session, actor, booking, machine, a.start_at,
+                                          _booked_end(run, a), now=now, before=c["before"],
+                                          placed_by_plan=True, on_grid=on_grid,
                                           reason=why, status=c["status"])
                 except (Conflict, ValidationFailed) as err:
                     raise refused(a, err) from None
                 a.booking_id = booking.id
                 continue
             product = request.product
+            end = _booked_end(run, a)
             try:
-                booking_service.check_slot(session, machine, request.member_id, a.start_at, a.end_at,
-                                           now=now, product=product, placed_by_plan=True)
+                booking_service.check_slot(session, machine, request.member_id, a.start_at, end,
+                                           now=now, product=product, placed_by_plan=True,
+                                           on_grid=on_grid)
             except (Conflict, ValidationFailed) as err:
                 raise refused(a, err) from None
             booking = Booking(
                 machine_id=machine.id, member_id=request.member_id, product_id=request.product_id,
-                start_at=a.start_at, end_at=a.end_at, status=BookingStatus.confirmed,
+                start_at=a.start_at, end_at=end, status=BookingStatus.confirmed,
                 source=BookingSource.solver, hourly_rate=machine.hourly_rate,
-                price=booking_service.price_for(machine, a.start_at, a.end_at),
+                price=booking_service.price_for(machine, a.start_at, end),
                 note=N_("Production request %(request)s, step %(step)s", request=request.id,
                         step=a.operation.position),
                 created_by_id=actor.user_id, created_at=now, updated_at=now,
@@ -483,7 +507,7 @@ def diff_run(session: Session, actor: Actor, run_id: int) -> list[dict[str, Any]
     result = [{
         "operation_id": c["operation_id"], "request_id": c["request_id"], "change": c["change"],
         "proposed": {"machine_id": c["assignment"].machine_id, "start": c["assignment"].start_at,
-                     "end": c["assignment"].end_at},
+                     "end": _booked_end(run, c["assignment"])},
         "published": slot(c["booking"]),
     } for c in changes]
     from factoryshare.models.scheduling import RequestOperation

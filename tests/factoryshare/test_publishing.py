@@ -214,3 +214,51 @@ def test_publishing_a_run_whose_published_schedule_changed_since_its_solve_is_st
     assert all(a.booking_id is None for a in run.assignments)
     again = scheduling.queue_again(db, _manager(house), run.id, now=NOW)
     assert (again.status, again.purpose, again.horizon_end) == (RunStatus.queued, "plan", run.horizon_end)
+
+
+def _solved_by_hand(db, house, request, slots, grid):
+    """A succeeded run of `request` solved on `grid`, its steps at the given (machine, start,
+    end) slots: what the worker stores, without solving."""
+    from factoryshare.models.scheduling import ScheduleAssignment
+
+    run = ScheduleRun(house_id=house.id, horizon_start=MONDAY, horizon_end=MONDAY + dt.timedelta(days=5),
+                      time_limit_seconds=2, status=RunStatus.succeeded, attempts=1, purpose="plan",
+                      started_at=dt.datetime.now(dt.timezone.utc),
+                      problem={"grid": grid, "jobs": [{"id": f"request-{request.id}", "operations": [
+                          {"id": f"operation-{op.id}"} for op in request.operations]}]})
+    run.assignments = [ScheduleAssignment(operation_id=op.id, machine_id=m.id, start_at=s, end_at=e)
+                       for op, (m, s, e) in zip(request.operations, slots)]
+    db.add(run)
+    db.flush()
+    return run
+
+
+def test_a_plan_solved_on_the_slot_grid_books_on_it_and_one_off_the_houses_grid_now_is_refused_naming_it(
+    db, make_house, make_machine, make_product, make_production_request
+):
+    house = make_house()  # 30-minute slots
+    machine = make_machine(house=house, capabilities=["sewing"])
+    member = _member(db, house)
+    ten_minutes = make_production_request(quantity=1, earliest_start=MONDAY, product=make_product(
+        member=member, routing=[("sewing", 10, 0)]))
+    run = _solved_by_hand(db, house, ten_minutes, [(machine, MONDAY, MONDAY + dt.timedelta(minutes=10))], 30)
+
+    scheduling.publish_run(db, _manager(house), run.id, now=NOW)
+
+    booking = db.get(Booking, run.assignments[0].booking_id)
+    # The machine is held to the end of the slot, as a member's booking would be.
+    assert (booking.start_at, booking.end_at) == (MONDAY, MONDAY + dt.timedelta(minutes=30))
+    assert scheduling.diff_run(db, _manager(house), run.id)[0]["change"] == "unchanged"
+
+    # The house moved to hour slots after the next run was solved on half hours.
+    later = make_production_request(quantity=1, earliest_start=MONDAY, product=make_product(
+        member=member, routing=[("sewing", 30, 0)]))
+    off_grid = MONDAY + dt.timedelta(hours=2, minutes=30)
+    run = _solved_by_hand(db, house, later, [(machine, off_grid, off_grid + dt.timedelta(minutes=30))], 30)
+    house.slot_minutes = 60
+    db.flush()
+
+    with pytest.raises(Conflict) as exc:
+        scheduling.publish_run(db, _manager(house), run.id, now=NOW)
+    assert exc.value.code == "not_aligned"
+    assert exc.value.details["request_id"] == later.id

@@ -456,3 +456,46 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
     changes = page.split('id="run-changes"', 1)[1].split("</table>", 1)[0]
     assert "dipindah" in changes and "Konveksi Mekar Sari" in changes
     assert '<g class="bar moved">' in page
+
+
+def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a_fresh_run_button(
+        client, db, session_factory, make_user, make_machine, make_member, make_product,
+        make_production_request):
+    from factoryshare import worker
+    from factoryshare.access import Actor
+    from factoryshare.models.bookings import Booking
+    from factoryshare.models.scheduling import RunStatus, ScheduleRun
+    from factoryshare.services import bookings
+
+    manager, house, machine = _manager_with_machine(make_user, make_machine)
+    request = _request_to_plan(house, make_member, make_product, make_production_request)
+    sign_in(client, manager)
+    run_id = _start_run(client, house)
+    assert worker.run_once(session_factory, worker_id="test") == run_id
+    monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    # A member books the machine on Thursday after the solve.
+    member = Actor(user_id=None, role=Role.member, member_id=request.member_id)
+    fresh = bookings.create_booking(db, member, machine_id=machine.id,
+                                    start=monday + dt.timedelta(days=3),
+                                    end=monday + dt.timedelta(days=3, hours=1),
+                                    now=monday - dt.timedelta(days=30))
+    db.commit()
+
+    r = _post(client, f"/manager/runs/{run_id}/publish", f"/manager/runs/{run_id}")
+
+    assert r.status_code == 302
+    run = db.get(ScheduleRun, run_id)
+    db.refresh(run)
+    assert run.status is RunStatus.stale
+    assert db.query(Booking).filter_by(member_id=request.member_id).count() == 1  # only its own
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
+    stale = page.split('id="run-stale"', 1)[1].split("</div>", 1)[0]
+    assert str(fresh.id) in stale
+    assert "Please choose another slot" not in page and "Silakan pilih slot lain" not in page
+    assert f'action="/manager/runs/{run_id}/again"' in page
+    assert f'action="/manager/runs/{run_id}/publish"' not in page
+
+    r = _post(client, f"/manager/runs/{run_id}/again", f"/manager/runs/{run_id}")
+    again_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    again = db.get(ScheduleRun, again_id)
+    assert again.status is RunStatus.queued and again.horizon_end == run.horizon_end
