@@ -16,6 +16,14 @@ half of the horizon, with due dates and weights 1-3.
 Every instance is feasible in principle: each group's work is scaled to at most
 `MAX_GROUP_LOAD` of its machines' free time, operations are never longer than a weekday's
 opening hours, and a third of every machine's open windows stay free of bookings.
+
+With `real=True` (`--real`; off by default, so the figures stay comparable with earlier runs)
+the same house also uses the problem format's fields for real houses, drawn from a random
+stream of their own so the rest of the instance is unchanged: a 15-minute slot grid; cutting,
+sewing and embroidery steps are pausable, and a quarter of them are large orders of two to four
+times the work (up to three weekdays of opening hours, so they run over nights and weekends);
+each machine has a cost per hour around its capability's rate, and the objective weighs one
+rupiah against 1 000 per weighted minute late and 100 per minute of makespan.
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ OPEN = 8 * 60  # 08:00
 CLOSE = 16 * 60  # 16:00
 SATURDAY_CLOSE = 12 * 60  # 12:00
 LONGEST_OPERATION = 7 * 60  # fits in one weekday's opening hours, with an hour to spare
+# With real=True: steps that may pause overnight, their longest, the slot grid and machine rates.
+PAUSABLE = ("cutting", "sewing", "embroidery")
+LONGEST_PAUSABLE = 3 * (CLOSE - OPEN)
+GRID = 15
+RATES = {"cutting": 65_000, "sewing": 45_000, "leather skiving": 55_000, "embroidery": 70_000,
+         "roasting": 90_000, "grinding": 40_000, "printing": 80_000, "pressing": 35_000, "packing": 25_000}
 MAX_GROUP_LOAD = 0.55  # of a group's open time less bookings and maintenance
 
 
@@ -152,10 +166,13 @@ def opening_hours(weeks: int, holiday: int | None) -> list[tuple[int, int]]:
     return windows
 
 
-def generate(size: str, seed: int) -> Problem:
-    """A production-house problem of the given size; the same size and seed give the same one."""
+def generate(size: str, seed: int, real: bool = False) -> Problem:
+    """A production-house problem of the given size; the same size and seed give the same one.
+    `real`: with pausable steps, the slot grid and machine costs (see the module's docstring)."""
     spec = SIZES[size]
     rng = random.Random(f"house-{size}-{seed}")
+    # The real-house fields draw from their own stream: the rest stays as without them.
+    extra = random.Random(f"house-real-{size}-{seed}")
     days = 7 * spec.weeks
     horizon = days * DAY
     weekdays = [d for d in range(days) if d % 7 < 5]
@@ -238,7 +255,11 @@ def generate(size: str, seed: int) -> Problem:
                 chance, least, most = product.lag[k - 1] if product.lag else (0.0, 0, 0)
                 if rng.random() < chance:
                     lag = 30 * rng.randint(least // 30, most // 30)
-            steps.append({"capability": capability, "base": base, "machines": machines, "lag": lag})
+            pausable = real and capability in PAUSABLE
+            # A large order: more than a day's opening hours of work, whatever the load.
+            large = extra.uniform(1.1, 1.8) * (CLOSE - OPEN) if pausable and extra.random() < 0.1 else None
+            steps.append({"capability": capability, "base": base, "machines": machines, "lag": lag,
+                          "pausable": pausable, "large": large})
         if rng.random() < 0.33:
             release = 0
         else:
@@ -248,34 +269,54 @@ def generate(size: str, seed: int) -> Problem:
                     "slack_days": rng.choice((1, 2, 2, 3, 3, 4, 5, 7))})
 
     # Scale each group's work down to at most MAX_GROUP_LOAD of its free time.
+    # (Large orders keep their size; the others make room for them.)
     scale: dict[str, float] = {}
     for capability, machines in groups.items():
-        work = sum(s["base"] for j in raw for s in j["steps"] if s["capability"] == capability)
-        capacity = sum(free[m] for m in machines)
+        work = sum(s["base"] for j in raw for s in j["steps"] if s["capability"] == capability and not s.get("large"))
+        large = sum(s["large"] for j in raw for s in j["steps"] if s["capability"] == capability and s.get("large"))
+        capacity = sum(free[m] for m in machines) - large
         scale[capability] = min(1.0, MAX_GROUP_LOAD * capacity / work) if work else 1.0
+        if large:
+            scale[capability] = max(0.2, scale[capability])
 
     jobs: list[Job] = []
     for j in raw:
         operations = []
         work = 0
         for k, step in enumerate(j["steps"]):
-            base = step["base"] * scale[step["capability"]]
-            modes = tuple(Mode(m, min(LONGEST_OPERATION, _round5(base * speed[m]))) for m in step["machines"])
-            operations.append(Operation(f"{j['id']}/{k + 1}", modes, min_lag=step["lag"]))
+            base = step["large"] or step["base"] * scale[step["capability"]]
+            longest = LONGEST_PAUSABLE if step["pausable"] else LONGEST_OPERATION
+            modes = tuple(Mode(m, min(longest, _round5(base * speed[m]))) for m in step["machines"])
+            operations.append(Operation(f"{j['id']}/{k + 1}", modes, min_lag=step["lag"],
+                                        pausable=step["pausable"]))
             work += min(m.duration for m in modes) + step["lag"]
         # Due: the job's own work plus some working days of waiting, from its release.
         due = j["release"] + work + j["slack_days"] * DAY
         jobs.append(Job(j["id"], tuple(operations), owner=j["owner"], release=j["release"],
                         due=due, weight=j["weight"]))
 
+    if not real:
+        return Problem(
+            name=f"house-{size}-seed{seed}",
+            horizon=horizon,
+            machines=tuple(Machine(m, tuple(windows[m])) for m in machine_ids),
+            jobs=tuple(jobs),
+            fixed=tuple(fixed),
+            # Weighted tardiness is what members feel; the makespan only breaks ties.
+            objective=Objective(weighted_tardiness=10, makespan=1),
+        )
+    capability_of = {m: c for c, ms in groups.items() for m in ms}
+    # A faster machine costs a little more an hour; rates in whole thousands of rupiah.
+    rates = {m: 1000 * round(RATES[capability_of[m]] * extra.uniform(0.85, 1.2) / 1000) for m in machine_ids}
     return Problem(
-        name=f"house-{size}-seed{seed}",
+        name=f"house-{size}-seed{seed}-real",
         horizon=horizon,
-        machines=tuple(Machine(m, tuple(windows[m])) for m in machine_ids),
+        machines=tuple(Machine(m, tuple(windows[m]), cost_per_hour=rates[m]) for m in machine_ids),
         jobs=tuple(jobs),
         fixed=tuple(fixed),
-        # Weighted tardiness is what members feel; the makespan only breaks ties.
-        objective=Objective(weighted_tardiness=10, makespan=1),
+        # A weighted minute late weighs as much as Rp1 000 of machine time.
+        objective=Objective(weighted_tardiness=1000, makespan=100, cost=1),
+        grid=GRID,
     )
 
 
@@ -284,13 +325,15 @@ def main() -> None:
     parser.add_argument("sizes", help=f"comma-separated, from {', '.join(SIZES)}")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
     parser.add_argument("--out", type=Path, default=Path("."))
+    parser.add_argument("--real", action="store_true",
+                        help="with pausable steps, the 15-minute slot grid and machine costs")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
         if size not in SIZES:
             parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
         for seed in (int(s) for s in args.seeds.split(",")):
-            problem = generate(size, seed)
+            problem = generate(size, seed, real=args.real)
             path = args.out / f"{problem.name}.json"
             path.write_text(json.dumps(problem_to_dict(problem), indent=1))
             print(f"{path}: {len(problem.machines)} machines, {len(problem.jobs)} jobs, "

@@ -24,6 +24,8 @@ class Calendar:
     def __init__(self, windows: tuple[tuple[int, int], ...]) -> None:
         # The windows as given (an unpausable operation stays inside one of them) ...
         self.windows = windows
+        self.window_starts = [s for s, _ in windows]
+        self.window_ends = [e for _, e in windows]
         # ... and merged where they touch: a pause of no minutes is no pause.
         merged: list[tuple[int, int]] = []
         for s, e in windows:
@@ -47,10 +49,11 @@ class Calendar:
         i = bisect.bisect_right(self.starts, t) - 1
         return i if i >= 0 and t < self.ends[i] else None
 
-    def pausable_end(self, start: int, duration: int) -> int | None:
+    def pausable_end(self, start: int, duration: int, window: int | None = None) -> int | None:
         """Where a pausable operation starting at `start` ends: None if `start` is closed or the
-        open time left in the horizon is too short."""
-        i = self.window_at(start)
+        open time left in the horizon is too short. `window`: the merged window of `start`,
+        when the caller knows it."""
+        i = self.window_at(start) if window is None else window
         if i is None:
             return None
         used = self.before[i] + (start - self.starts[i]) + duration

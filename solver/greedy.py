@@ -90,24 +90,38 @@ def _earliest_fit_on(calendar: Calendar, busy: list[tuple[int, int]], earliest: 
     if pausable:
         starts, ends = calendar.starts, calendar.ends
     else:
-        starts, ends = [w[0] for w in calendar.windows], [w[1] for w in calendar.windows]
-    start = round_up(earliest, grid)
+        starts, ends = calendar.window_starts, calendar.window_ends
+    start = -(-earliest // grid) * grid
+    k = bisect.bisect_right(ends, start)
+    # Busy intervals before i end before `start`; `start` only grows, so i only grows.
+    i = max(0, bisect.bisect_left(busy, (start, start)) - 1)
+    n_windows, n_busy = len(ends), len(busy)
     while True:
-        begin = None
-        for k in range(bisect.bisect_right(ends, start), len(ends)):
-            s = max(round_up(starts[k], grid), start)
+        while k < n_windows:
+            s = -(-starts[k] // grid) * grid
+            if s < start:
+                s = start
             if (s < ends[k]) if pausable else (s + duration <= ends[k]):
-                begin = s
                 break
-        if begin is None:
+            k += 1
+        else:
             return None
-        end = calendar.pausable_end(begin, duration) if pausable else begin + duration
+        end = calendar.pausable_end(s, duration, k) if pausable else s + duration
         if end is None:
             return None  # too little open time left in the horizon
-        clash = _clash(busy, begin, round_up(end, grid))
+        until = -(-end // grid) * grid
+        clash = None
+        while i < n_busy:
+            bs, be = busy[i]
+            if bs >= until:
+                break
+            if be > s:
+                clash = be
+                break
+            i += 1
         if clash is None:
-            return begin, end
-        start = round_up(clash, grid)
+            return s, end
+        start = -(-clash // grid) * grid
 
 
 class _State:

@@ -5,9 +5,19 @@
   start to the times that keep the operation inside one open window, so it never spans a
   closed gap. (One interval per mode and window instead made 29 intervals an operation on a
   two-week house, and CP-SAT's presolve alone then took most of a 10 s limit.)
+- A pausable operation (it may wait while its machine is closed) has, per mode, one literal
+  for each number of closed minutes it can wait through (solver.calendar.pause_segments: a
+  few per machine, however many candidate starts); the literal confines the start to the
+  starts that give that wait and fixes end = start + duration + wait. (A table of every
+  candidate start for AddElement would be thousands of entries an operation on a two-week
+  house at a one-minute grid.)
+- The slot grid: start = grid * slot; the machine's interval runs to the end rounded up to
+  the grid, a constant length per mode (and per wait) since the start is on the grid.
+- A frozen operation keeps only its frozen mode, its start confined to the frozen one.
 - NoOverlap per machine over those intervals and the fixed ones.
 - Order with minimum lags, release dates, hard deadlines.
-- Weighted tardiness and makespan, weighted as the problem says.
+- Weighted tardiness, makespan and machine cost (per mode literal, its operation_cost),
+  weighted as the problem says.
 - A job the greedy could not place is optional: placing it is worth more than any objective
   term, so CP-SAT places it if it can; otherwise it stays unscheduled with the reason.
 - Policies (optional): a cleaning gap between product families on a machine (a disjunction per

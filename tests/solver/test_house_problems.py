@@ -81,3 +81,20 @@ def test_our_two_second_solve_places_every_job_of_a_small_house_and_the_checker_
     assert solution.unscheduled == ()
     assert solver.check(problem, solution) == []
     assert len(solution.assignments) == sum(len(j.operations) for j in problem.jobs)
+
+
+def test_with_the_real_flag_a_house_has_overnight_steps_the_grid_and_machine_costs_and_solves_validly():
+    plain = house_problems.generate("small", 1)
+    problem = house_problems.generate("small", 1, real=True)
+    assert problem.grid == 15 and problem.objective.cost > 0
+    assert all(m.cost_per_hour > 0 for m in problem.machines)
+    pausable = [o for j in problem.jobs for o in j.operations if o.pausable]
+    assert pausable and any(min(m.duration for m in o.modes) > 8 * 60 for o in pausable), \
+        "some steps take more than a day's opening hours"
+    # The rest of the house is the plain one: same machines' hours, bookings and jobs.
+    assert [m.open for m in problem.machines] == [m.open for m in plain.machines]
+    assert problem.fixed == plain.fixed and [j.id for j in problem.jobs] == [j.id for j in plain.jobs]
+    solution = solver.solve(problem, SolveOptions(time_limit=2, workers=2, seed=1))
+    assert solution.status in ("optimal", "feasible")
+    assert solver.check(problem, solution) == []
+    assert solution.cost and solution.cost > 0
