@@ -15,6 +15,7 @@ from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.jobs.runner import run_job
 from factoryshare.models import AuditEvent, Role
 from factoryshare.models.bookings import BookingStatus
+from factoryshare.models.notifications import Notification
 from factoryshare.services import bookings, houses, loans
 from tests.factories.bookings import at, working_day
 
@@ -133,7 +134,8 @@ def test_a_rejected_hold_tells_the_member_why(db, monkeypatch, make_house, make_
     monkeypatch.setattr(f"{__name__}._HEARD", heard)
     house = make_house(requires_confirmation=True)
     machine = make_machine(house=house)
-    member = Actor(user_id=None, role=Role.member, member_id=make_member(house_id=house.id).id)
+    member_user = make_user(Role.member, member=make_member(house_id=house.id))
+    member = Actor.of(member_user)
     manager = Actor.of(make_user(Role.manager, houses=[house]))
     day = working_day()
     hold = bookings.create_booking(db, member, machine_id=machine.id, start=at(day, "09:00"),
@@ -144,6 +146,10 @@ def test_a_rejected_hold_tells_the_member_why(db, monkeypatch, make_house, make_
     assert hold.status is BookingStatus.cancelled
     assert hold.cancelled_reason == "The kiln is reserved for a school visit."
     assert heard == [(hold.id, "The kiln is reserved for a school visit.")]
+    # The notifications subscribe to the event: the member is told, with the reason.
+    told = db.scalars(select(Notification).where(Notification.user_id == member_user.id,
+                                                 Notification.template == "booking_rejected")).all()
+    assert len(told) == 1 and "school visit" in str(told[0].context)
 
 
 _HEARD: list[tuple[int, str]] = []
