@@ -35,9 +35,11 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from factoryshare import i18n
 from factoryshare.access import Actor, scoped
 from factoryshare.db import MAX_ID
 from factoryshare.errors import InvalidTransition, NotFound
+from factoryshare.i18n import N_
 
 T = TypeVar("T")
 
@@ -57,13 +59,13 @@ def _locked(stmt: Any, model: type) -> Any:
 def for_update(session: Session, actor: Actor, model: type[T], object_id: int) -> T:
     """Load one object in the caller's scope with its row locked until the transaction ends,
     its state read after the lock; NotFound (never saying which) outside the scope."""
-    name = getattr(model, "__label__", model.__name__)
+    name = i18n.label(model)
     if not isinstance(object_id, int) or isinstance(object_id, bool) or not 0 < object_id <= MAX_ID:
-        raise NotFound(f"{name} {object_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=object_id))
     stmt = scoped(actor, model).where(model.id == object_id)  # type: ignore[attr-defined]
     obj = session.scalars(_locked(stmt, model)).first()
     if obj is None:
-        raise NotFound(f"{name} {object_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=object_id))
     return obj
 
 
