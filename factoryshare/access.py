@@ -31,8 +31,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, false, select, true
 from sqlalchemy.orm import Session
 
+from factoryshare import i18n
 from factoryshare.db import MAX_ID
 from factoryshare.errors import Forbidden, NotFound
+from factoryshare.i18n import N_
 from factoryshare.models import (
     Aggregator,
     AuditEvent,
@@ -92,7 +94,7 @@ class Actor:
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
-            raise Forbidden("Your role may not do this.")
+            raise Forbidden(N_("Your role may not do this."))
 
     def manages(self, house_id: int | None) -> bool:
         return self.is_admin or (self.role is Role.manager and house_id in self.house_ids)
@@ -181,12 +183,12 @@ def scoped(actor: Actor, model: type[T]) -> Select[tuple[T]]:
 
 def get_scoped(session: Session, actor: Actor, model: type[T], object_id: int) -> T:
     """Load one object in the caller's scope, or raise NotFound (never revealing which)."""
-    name = getattr(model, "__label__", model.__name__)
+    name = i18n.label(model)
     if not isinstance(object_id, int) or not 0 < object_id <= MAX_ID:
-        raise NotFound(f"{name} {object_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=object_id))
     obj = session.scalars(scoped(actor, model).where(model.id == object_id)).first()  # type: ignore[attr-defined]
     if obj is None:
-        raise NotFound(f"{name} {object_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=object_id))
     return obj
 
 
