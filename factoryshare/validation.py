@@ -23,6 +23,7 @@ from stdnum.id import nik as _nik
 from stdnum.id import npwp as _npwp
 
 from factoryshare.errors import ValidationFailed
+from factoryshare.i18n import N_
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 
@@ -33,7 +34,7 @@ def _fail(field: str, message: str) -> ValidationFailed:
 
 def _digits(value: object, field: str, label: str) -> str:
     if not isinstance(value, str):
-        raise _fail(field, f"The {label} must be written as text of digits.")
+        raise _fail(field, N_("The %(label)s must be written as text of digits.", label=label))
     return _SEPARATORS.sub("", value.strip())
 
 
@@ -50,7 +51,7 @@ def nik(value: object, field: str = "owner_nik") -> str:
     """A Nomor Induk Kependudukan: 16 digits with a real region code and birth date."""
     number = _digits(value, field, "NIK")
     if not re.fullmatch(r"\d{16}", number):
-        raise _fail(field, "The NIK (KTP number) must be exactly 16 digits.")
+        raise _fail(field, N_("The NIK (KTP number) must be exactly 16 digits."))
     try:
         number = _nik.validate(number)
         _birth_date(number)
@@ -58,8 +59,8 @@ def nik(value: object, field: str = "owner_nik") -> str:
     except (StdnumError, ValueError):
         raise _fail(
             field,
-            "This NIK is not valid: check the region code (first 6 digits) and the date of "
-            "birth (digits 7-12, day + 40 for women) against the KTP.",
+            N_("This NIK is not valid: check the region code (first 6 digits) and the date of "
+            "birth (digits 7-12, day + 40 for women) against the KTP."),
         ) from None
 
 
@@ -67,7 +68,7 @@ def nib(value: object, field: str = "nib") -> str:
     """A Nomor Induk Berusaha from OSS-RBA: 13 digits."""
     number = _digits(value, field, "NIB")
     if not re.fullmatch(r"\d{13}", number):
-        raise _fail(field, "The NIB (from OSS) must be exactly 13 digits.")
+        raise _fail(field, N_("The NIB (from OSS) must be exactly 13 digits."))
     return number
 
 
@@ -75,17 +76,17 @@ def npwp(value: object, field: str = "npwp") -> str:
     """A tax number: the old 15 digits with its check digit, or the new 16 digits."""
     number = _digits(value, field, "NPWP")
     if not re.fullmatch(r"\d{15}|\d{16}", number):
-        raise _fail(field, "The NPWP must be 15 digits (old format) or 16 digits.")
+        raise _fail(field, N_("The NPWP must be 15 digits (old format) or 16 digits."))
     try:
         return _npwp.compact(_npwp.validate(number))
     except StdnumError:
-        raise _fail(field, "This NPWP is not valid: its check digit does not match.") from None
+        raise _fail(field, N_("This NPWP is not valid: its check digit does not match.")) from None
 
 
 def phone(value: object, field: str = "phone") -> str:
     """An Indonesian phone number (08..., 62..., +62...) as E.164 `+62...`."""
     if not isinstance(value, str):
-        raise _fail(field, "The phone number must be written as text.")
+        raise _fail(field, N_("The phone number must be written as text."))
     raw = re.sub(r"[\s.\-()]", "", value.strip())
     if raw.startswith("+62"):
         rest = raw[3:]
@@ -94,11 +95,11 @@ def phone(value: object, field: str = "phone") -> str:
     elif raw.startswith("0"):
         rest = raw[1:]
     else:
-        raise _fail(field, "Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812...")
+        raise _fail(field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812..."))
     if rest.startswith("0"):
         rest = rest[1:]
     if not re.fullmatch(r"[1-9]\d{7,11}", rest):
-        raise _fail(field, "This phone number has the wrong number of digits.")
+        raise _fail(field, N_("This phone number has the wrong number of digits."))
     return "+62" + rest
 
 
@@ -106,8 +107,9 @@ def phone(value: object, field: str = "phone") -> str:
 # A NUL byte is refused by PostgreSQL and a lone surrogate (an unpaired "\ud800".."\udfff" JSON
 # escape) cannot be written as UTF-8 at all; neither is ever part of a real name or note.
 
-NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
-SURROGATE_MESSAGE = "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)."
+NUL_MESSAGE = N_("Text may not contain the NUL character (\\u0000).")
+SURROGATE_MESSAGE = N_("Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff "
+                       "escape).")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -172,13 +174,13 @@ def column_problem(column: sa.Column[Any], value: Any) -> str | None:
     if isinstance(value, str) and isinstance(kind, sa.String):
         length = None if isinstance(kind, sa.Enum) else kind.length
         if length is not None and len(value) > length:
-            return TOO_LONG.format(length=length)
+            return N_("At most %(length)s characters.", length=length)
         return text_problem(value)
     if isinstance(value, int) and not isinstance(value, bool) and isinstance(kind, sa.Integer):
         bits = next(b for t, b in _INTEGER_BITS if isinstance(kind, t))
         low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
         if not low <= value <= high:
-            return OUT_OF_RANGE.format(low=low, high=high)
+            return N_("Must be between %(low)s and %(high)s.", low=low, high=high)
     return None
 
 
@@ -203,4 +205,4 @@ def _check_before_flush(session: Session, _context: Any, _instances: Any) -> Non
     for obj in [*session.new, *session.dirty]:
         problems.update(row_problems(obj))
     if problems:
-        raise ValidationFailed("Some values cannot be stored.", errors=problems)
+        raise ValidationFailed(N_("Some values cannot be stored."), errors=problems)
