@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare.db import utcnow
 from factoryshare.errors import NotFound
+from factoryshare.i18n import N_
 from factoryshare.jobs.registry import JOBS
 from factoryshare.models.jobs import JobRun, JobStatus
 
@@ -58,7 +59,7 @@ def run_job(session: Session, name: str, *, lock_dir: Path,
     back to a savepoint, so the record survives.
     """
     if name not in JOBS:
-        raise NotFound(f"There is no job named {name!r}.")
+        raise NotFound(N_("There is no job named %(name)s.", name=repr(name)))
     now = now or utcnow()
     with job_lock(session, name, lock_dir) as got:
         if not got:
