@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from api.database import db
 from api.security import current_actor
 from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models.bookings import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -64,8 +65,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         actor = current_actor()
         if not key.strip() or len(key) > MAX_KEY_LENGTH or actor.user_id is None:
             raise ValidationFailed(
-                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
-                errors={HEADER: [f"1 to {MAX_KEY_LENGTH} characters."]},
+                N_("%(header)s must be 1 to %(max_key_length)s characters.",
+                   header=HEADER, max_key_length=MAX_KEY_LENGTH),
+                errors={HEADER: [N_("1 to %(max_key_length)s characters.",
+                                    max_key_length=MAX_KEY_LENGTH)]},
             )
         session = db()
         fingerprint = _request_hash()
@@ -83,7 +86,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
                 session.flush()
         except IntegrityError:
             raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                N_("A request with this Idempotency-Key is still being processed; retry shortly."),
                 code="idempotency_in_progress",
             ) from None
         response = view(*args, **kwargs)
@@ -99,13 +102,13 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 def _replay(existing: IdempotencyKey, fingerprint: str) -> Response:
     if existing.request_hash != fingerprint:
         raise ValidationFailed(
-            f"This {HEADER} was already used for a different request.",
+            N_("This %(header)s was already used for a different request.", header=HEADER),
             code="idempotency_key_reused",
-            errors={HEADER: ["Already used for a different request; use a new key."]},
+            errors={HEADER: [N_("Already used for a different request; use a new key.")]},
         )
     if existing.status_code is None:
         raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            N_("A request with this Idempotency-Key is still being processed; retry shortly."),
             code="idempotency_in_progress",
         )
     response = Response(
