@@ -39,6 +39,7 @@ from api.database import db
 from api.errors import error_response
 from factoryshare.access import Actor
 from factoryshare.errors import Forbidden, Unauthorized
+from factoryshare.i18n import N_
 from factoryshare.models import Role, User
 from factoryshare.services import accounts
 
@@ -68,7 +69,7 @@ def _authenticate() -> Actor:
     if token is not None:
         user = accounts.user_for_token(db(), token)
         if user is None:
-            raise Unauthorized("The token is unknown, expired or revoked; sign in again.",
+            raise Unauthorized(N_("The token is unknown, expired or revoked; sign in again."),
                                code="invalid_token")
     else:
         # Browser pages sign in with a session cookie instead of a bearer token; the session
@@ -81,7 +82,7 @@ def _authenticate() -> Actor:
         if user is not None:
             _require_csrf_token()
     if user is None:
-        raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(N_("Sign in first: send 'Authorization: Bearer <token>'."))
     g.user = user
     g.actor = Actor.of(user)
     return g.actor
@@ -97,8 +98,8 @@ def _require_csrf_token() -> None:
         validate_csrf(token)
     except ValidationError:
         raise Forbidden(
-            "A signed-in browser must send the page's CSRF token in the X-CSRFToken header; "
-            "other clients use 'Authorization: Bearer <token>'.",
+            N_("A signed-in browser must send the page's CSRF token in the X-CSRFToken header; "
+            "other clients use 'Authorization: Bearer <token>'."),
             code="csrf_failed",
         ) from None
 
@@ -156,7 +157,7 @@ def allow(*roles: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             actor = _authenticate()
             if actor.role not in allowed:
-                raise Forbidden("Your role may not do this.")
+                raise Forbidden(N_("Your role may not do this."))
             return view(*args, **kwargs)
 
         wrapper.__roles__ = allowed  # type: ignore[attr-defined]
