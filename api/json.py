@@ -25,12 +25,13 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from api.errors import error_response
 from factoryshare.db import MAX_ID
+from factoryshare.i18n import N_
 from factoryshare.validation import text_problem
 
 MAX_DEPTH = 64
 MAX_DIGITS = 40  # 2**63 has 19 digits; 40 leaves room for any honest number
-TOO_MANY_DIGITS = "This number has too many digits."
-NOT_FINITE = "This number is too large."
+TOO_MANY_DIGITS = N_("This number has too many digits.")
+NOT_FINITE = N_("This number is too large.")
 
 
 class InvalidJSON(ValueError):
@@ -64,7 +65,7 @@ def _parse_float(text: str) -> float | _Refused:
 
 
 def _parse_constant(name: str) -> Any:
-    raise InvalidJSON(f"{name} is not a JSON value.")
+    raise InvalidJSON(N_("%(name)s is not a JSON value.", name=name))
 
 
 def _decode(data: str | bytes | bytearray) -> str:
@@ -73,7 +74,7 @@ def _decode(data: str | bytes | bytearray) -> str:
     try:
         return bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidJSON(f"The body is not UTF-8 (byte {exc.start}).") from None
+        raise InvalidJSON(N_("The body is not UTF-8 (byte %(start)s).", start=exc.start)) from None
 
 
 def _raw_loads(text: str) -> Any:
@@ -81,10 +82,12 @@ def _raw_loads(text: str) -> Any:
         return json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
                           parse_constant=_parse_constant)
     except RecursionError:
-        raise InvalidJSON(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+        raise InvalidJSON(N_("The body is nested deeper than %(max_depth)s levels.",
+                             max_depth=MAX_DEPTH)) from None
     except json.JSONDecodeError as exc:
-        raise InvalidJSON(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                          f"column {exc.colno}.") from None
+        raise InvalidJSON(N_("The body is not valid JSON: %(msg)s at line %(lineno)s, column "
+                             "%(colno)s.",
+                             msg=exc.msg, lineno=exc.lineno, colno=exc.colno)) from None
 
 
 def _key_label(key: str) -> str:
@@ -103,7 +106,8 @@ def problems(value: Any) -> dict[str, Any]:
     while stack:
         item, path = stack.pop()
         if len(path) > MAX_DEPTH:
-            raise InvalidJSON(f"The body is nested deeper than {MAX_DEPTH} levels.")
+            raise InvalidJSON(N_("The body is nested deeper than %(max_depth)s levels.",
+                                 max_depth=MAX_DEPTH))
         message: str | None = None
         if isinstance(item, _Refused):
             message = item.message
@@ -173,7 +177,7 @@ def check_json_body() -> Response | None:
     except InvalidJSON as exc:
         return error_response(400, "invalid_json", exc.reason)
     except BodyRefused as exc:
-        return error_response(422, "validation_failed", "Some fields are invalid.", exc.errors)
+        return error_response(422, "validation_failed", N_("Some fields are invalid."), exc.errors)
     return None
 
 
