@@ -27,6 +27,7 @@ from factoryshare.models import (
     User,
 )
 from factoryshare.db import utcnow
+from factoryshare.i18n import N_
 from factoryshare.models.accounts import SignInFailure
 
 # Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4),
@@ -60,12 +61,13 @@ def _password_matches(password_hash: str, password: str) -> bool:
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            "The password is too short.",
-            errors={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+            N_("The password is too short."),
+            errors={"password": [N_("Use at least %(min_password_length)s characters.",
+                                    min_password_length=MIN_PASSWORD_LENGTH)]},
         )
     if len(password) > 256:
         raise ValidationFailed(
-            "The password is too long.", errors={"password": ["Use at most 256 characters."]}
+            N_("The password is too long."), errors={"password": [N_("Use at most 256 characters.")]}
         )
 
 
@@ -85,13 +87,14 @@ _UNKNOWN_ADDRESS_MEMORY = dt.timedelta(days=1)
 
 
 def _wrong_credentials() -> Unauthorized:
-    return Unauthorized("Wrong e-mail or password.", code="invalid_credentials")
+    return Unauthorized(N_("Wrong e-mail or password."), code="invalid_credentials")
 
 
 def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
     minutes = max(1, int((until - now).total_seconds() // 60) + 1)
     return Locked(
-        f"Too many failed sign-ins. The account is locked for {minutes} more minute(s).",
+        N_("Too many failed sign-ins. The account is locked for %(minutes)s more minute(s).",
+           minutes=minutes),
         details={"locked_until": until.isoformat()},
     )
 
@@ -196,7 +199,7 @@ def sign_in(
     user.locked_until = None
     if not user.is_active:
         session.flush()
-        raise Unauthorized("This account has been deactivated.", code="account_inactive")
+        raise Unauthorized(N_("This account has been deactivated."), code="account_inactive")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
@@ -250,37 +253,39 @@ def _check_scope_for_role(
     house_ids = house_ids or []
     if role is Role.manager:
         if not house_ids:
-            errors["house_ids"] = ["A manager needs at least one house."]
+            errors["house_ids"] = [N_("A manager needs at least one house.")]
         else:
             found = set(session.scalars(select(ProductionHouse.id).where(ProductionHouse.id.in_(house_ids))))
             missing = sorted(set(house_ids) - found)
             if missing:
-                errors["house_ids"] = [f"No house with id {', '.join(map(str, missing))}."]
+                errors["house_ids"] = [N_("No house with id %(ids)s.",
+                                          ids=', '.join(map(str, missing)))]
     elif house_ids:
-        errors["house_ids"] = ["Only a manager has houses."]
+        errors["house_ids"] = [N_("Only a manager has houses.")]
     if role is Role.member:
         if member_id is None:
-            errors["member_id"] = ["A member user needs its member business."]
+            errors["member_id"] = [N_("A member user needs its member business.")]
         elif session.get(Member, member_id) is None:
-            errors["member_id"] = [f"No member with id {member_id}."]
+            errors["member_id"] = [N_("No member with id %(member_id)s.", member_id=member_id)]
     elif member_id is not None:
-        errors["member_id"] = ["Only a member user belongs to a member business."]
+        errors["member_id"] = [N_("Only a member user belongs to a member business.")]
     if role is Role.aggregator:
         if aggregator_id is None:
-            errors["aggregator_id"] = ["An aggregator user needs its aggregator."]
+            errors["aggregator_id"] = [N_("An aggregator user needs its aggregator.")]
         elif session.get(Aggregator, aggregator_id) is None:
-            errors["aggregator_id"] = [f"No aggregator with id {aggregator_id}."]
+            errors["aggregator_id"] = [N_("No aggregator with id %(aggregator_id)s.",
+                                          aggregator_id=aggregator_id)]
     elif aggregator_id is not None:
-        errors["aggregator_id"] = ["Only an aggregator user belongs to an aggregator."]
+        errors["aggregator_id"] = [N_("Only an aggregator user belongs to an aggregator.")]
     if role is Role.lender:
         from factoryshare.models.financing import Lender
 
         if lender_id is None:
-            errors["lender_id"] = ["A lender user needs its lender institution."]
+            errors["lender_id"] = [N_("A lender user needs its lender institution.")]
         elif session.get(Lender, lender_id) is None:
-            errors["lender_id"] = [f"No lender with id {lender_id}."]
+            errors["lender_id"] = [N_("No lender with id %(lender_id)s.", lender_id=lender_id)]
     elif lender_id is not None:
-        errors["lender_id"] = ["Only a lender user belongs to a lender institution."]
+        errors["lender_id"] = [N_("Only a lender user belongs to a lender institution.")]
     return errors
 
 
@@ -304,12 +309,12 @@ def create_user(
     check_password_rules(password)
     errors = _check_scope_for_role(session, role, house_ids, member_id, aggregator_id, lender_id)
     if errors:
-        raise ValidationFailed("The user's scope does not fit its role.", errors=errors)
+        raise ValidationFailed(N_("The user's scope does not fit its role."), errors=errors)
     if session.scalars(select(func.count()).select_from(User).where(User.email == email)).one():
         raise Conflict(
-            f"A user with e-mail {email} already exists.",
+            N_("A user with e-mail %(email)s already exists.", email=email),
             code="email_taken",
-            errors={"email": ["Already in use."]},
+            errors={"email": [N_("Already in use.")]},
         )
     user = User(
         email=email,
@@ -347,7 +352,7 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         errors = _check_scope_for_role(session, user.role, house_ids, user.member_id,
                                        user.aggregator_id, user.lender_id)
         if errors:
-            raise ValidationFailed("The user's scope does not fit its role.", errors=errors)
+            raise ValidationFailed(N_("The user's scope does not fit its role."), errors=errors)
         user.houses = list(
             session.scalars(select(ProductionHouse).where(ProductionHouse.id.in_(house_ids)))
         )
