@@ -16,6 +16,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import contains_pattern
 from factoryshare.errors import ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Role, User
 from factoryshare.services import accounts
 
@@ -57,21 +58,21 @@ def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any], 
     `keep_token`, the credential of the request that changes it."""
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise ValidationFailed("Only a signed-in user has a profile.", errors={"user": ["Unknown user."]})
+        raise ValidationFailed(N_("Only a signed-in user has a profile."), errors={"user": [N_("Unknown user.")]})
     before = audit.snapshot(user)
     if "password" in changes:
         current = changes.get("current_password")
         if not current:
             raise ValidationFailed(
-                "Give your current password to set a new one.",
-                errors={"current_password": ["Required to change the password."]},
+                N_("Give your current password to set a new one."),
+                errors={"current_password": [N_("Required to change the password.")]},
             )
         try:
             accounts.verify_password(user.password_hash, current)
         except VerificationError:
             raise ValidationFailed(
-                "Your current password is not correct.",
-                errors={"current_password": ["Not your current password."]},
+                N_("Your current password is not correct."),
+                errors={"current_password": [N_("Not your current password.")]},
             ) from None
         accounts.check_password_rules(changes["password"])
         user.password_hash = accounts.hash_password(changes["password"])
