@@ -16,6 +16,7 @@ from factoryshare import audit, validation
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import contains_pattern
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Member, ProductionHouse, Role, Sector
 
 CONTACT_FIELDS = ("phone", "email", "address")
@@ -58,10 +59,11 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
         try:
             out["sector"] = Sector(out["sector"])
         except ValueError:
-            errors["sector"] = [f"Choose one of: {', '.join(s.value for s in Sector)}."]
+            errors["sector"] = [N_("Choose one of: %(value)s.",
+                                   value=', '.join(s.value for s in Sector))]
     for field in ("business_name", "owner_name"):
         if field in out and not str(out[field]).strip():
-            errors[field] = ["This may not be blank."]
+            errors[field] = [N_("This may not be blank.")]
     if errors:
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(first, errors=errors)
@@ -73,18 +75,18 @@ def _check_nib_free(session: Session, nib: str, member_id: int | None = None) ->
     if member_id is not None:
         stmt = stmt.where(Member.id != member_id)
     if session.scalar(stmt) is not None:
-        raise Conflict("A business with this NIB is already registered.", code="duplicate_nib",
-                       errors={"nib": ["A business with this NIB is already registered."]})
+        raise Conflict(N_("A business with this NIB is already registered."), code="duplicate_nib",
+                       errors={"nib": [N_("A business with this NIB is already registered.")]})
 
 
 def register_member(session: Session, actor: Actor, data: dict[str, Any]) -> Member:
     actor.require(Role.admin, Role.manager)
     house_id = data.get("house_id")
     if session.get(ProductionHouse, house_id) is None:
-        raise ValidationFailed("This production house does not exist.",
-                               errors={"house_id": ["This production house does not exist."]})
+        raise ValidationFailed(N_("This production house does not exist."),
+                               errors={"house_id": [N_("This production house does not exist.")]})
     if not actor.manages(house_id):
-        raise Forbidden("You may register members only in the houses you manage.")
+        raise Forbidden(N_("You may register members only in the houses you manage."))
     values = _normalise(data)
     _check_nib_free(session, values["nib"])
     member = Member(**values)
@@ -122,10 +124,10 @@ def update_member(session: Session, actor: Actor, member_id: int, data: dict[str
     if actor.role is Role.member:
         refused = sorted(k for k in data if k not in CONTACT_FIELDS)
         if refused:
-            raise Forbidden("A member may change only its contact details.",
+            raise Forbidden(N_("A member may change only its contact details."),
                             errors={k: ["Only the house's manager may change this."] for k in refused})
     elif not actor.manages(member.house_id):
-        raise Forbidden("Your role may not change this member.")
+        raise Forbidden(N_("Your role may not change this member."))
     values = _normalise(data)
     if "nib" in values:
         _check_nib_free(session, values["nib"], member.id)
