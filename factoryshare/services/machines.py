@@ -23,6 +23,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import contains_pattern, utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Capability, Machine, MachineStatus, ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 
@@ -36,12 +37,12 @@ MACHINE_FIELDS = ("code", "name", "hourly_rate", "status", "description")
 def _capability_fields(data: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if k in ("code", "name", "description")}
     if "code" in values and not CODE_PATTERN.match(values["code"]):
-        message = "A capability code is lower-case letters, digits and _ (e.g. vacuum_frying)."
+        message = N_("A capability code is lower-case letters, digits and _ (e.g. vacuum_frying).")
         raise ValidationFailed(message, errors={"code": [message]})
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            raise ValidationFailed("A capability needs a name.", errors={"name": ["May not be blank."]})
+            raise ValidationFailed(N_("A capability needs a name."), errors={"name": [N_("May not be blank.")]})
     return values
 
 
@@ -50,8 +51,8 @@ def _check_code_free(session: Session, code: str, capability_id: int | None = No
     if capability_id is not None:
         stmt = stmt.where(Capability.id != capability_id)
     if session.scalar(stmt) is not None:
-        raise Conflict("A capability with this code exists already.", code="duplicate_capability",
-                       errors={"code": ["Already used."]})
+        raise Conflict(N_("A capability with this code exists already."), code="duplicate_capability",
+                       errors={"code": [N_("Already used.")]})
 
 
 def list_capabilities(session: Session, actor: Actor, *,
@@ -105,7 +106,7 @@ def delete_capability(session: Session, actor: Actor, capability_id: int) -> Non
             session.delete(capability)
             session.flush()
     except IntegrityError:
-        raise Conflict("Machines or product routings still use this capability; it stays.",
+        raise Conflict(N_("Machines or product routings still use this capability; it stays."),
                        code="capability_in_use") from None
     audit.record(session, actor, "capability.deleted", object_type="capabilities",
                  object_id=capability_id, before=before)
@@ -121,8 +122,8 @@ def _capabilities_by_code(session: Session, codes: list[str]) -> list[Capability
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
     if not codes:
-        raise ValidationFailed("A machine needs at least one capability.",
-                               errors={"capabilities": ["Give at least one capability code."]})
+        raise ValidationFailed(N_("A machine needs at least one capability."),
+                               errors={"capabilities": [N_("Give at least one capability code.")]})
     return [found[c] for c in dict.fromkeys(codes)]
 
 
@@ -132,12 +133,13 @@ def _machine_fields(data: dict[str, Any]) -> dict[str, Any]:
         if key in values:
             values[key] = values[key].strip()
             if not values[key]:
-                raise ValidationFailed(f"A machine needs a {key}.", errors={key: ["May not be blank."]})
+                raise ValidationFailed(N_("A machine needs a %(key)s.", key=key), errors={key: [N_("May not be blank.")]})
     if "status" in values:
         try:
             values["status"] = MachineStatus(values["status"])
         except ValueError:
-            message = f"Choose one of: {', '.join(s.value for s in MachineStatus)}."
+            message = N_("Choose one of: %(value)s.",
+                         value=', '.join(s.value for s in MachineStatus))
             raise ValidationFailed(message, errors={"status": [message]}) from None
     return values
 
@@ -145,7 +147,7 @@ def _machine_fields(data: dict[str, Any]) -> dict[str, Any]:
 def _may_manage(actor: Actor, house_id: int) -> None:
     actor.require(Role.admin, Role.manager)
     if not actor.manages(house_id):
-        raise Forbidden("Only the managers of this house may change its machines.")
+        raise Forbidden(N_("Only the managers of this house may change its machines."))
 
 
 def _check_machine_code_free(session: Session, house_id: int, code: str,
@@ -154,8 +156,8 @@ def _check_machine_code_free(session: Session, house_id: int, code: str,
     if machine_id is not None:
         stmt = stmt.where(Machine.id != machine_id)
     if session.scalar(stmt) is not None:
-        raise Conflict("This house already has a machine with this code.", code="duplicate_machine",
-                       errors={"code": ["Already used in this house."]})
+        raise Conflict(N_("This house already has a machine with this code."), code="duplicate_machine",
+                       errors={"code": [N_("Already used in this house.")]})
 
 
 def _snapshot(machine: Machine) -> dict[str, Any]:
@@ -216,9 +218,11 @@ def update_machine(session: Session, actor: Actor, machine_id: int, data: dict[s
         live = future_live_bookings(session, machine.id)
         if live:
             raise Conflict(
-                f"This machine has {live} booking(s) still to come. Record a downtime instead: "
-                "it cancels or keeps them and tells the members.",
-                code="machine_has_bookings", errors={"status": [f"{live} future booking(s)."]})
+                N_("This machine has %(live)s booking(s) still to come. Record a downtime "
+                   "instead: it cancels or keeps them and tells the members.",
+                   live=live),
+                code="machine_has_bookings", errors={"status": [N_("%(live)s future booking(s).",
+                                                                   live=live)]})
     before = _snapshot(machine)
     for key, value in values.items():
         setattr(machine, key, value)
@@ -236,7 +240,7 @@ def delete_machine(session: Session, actor: Actor, machine_id: int) -> None:
     used = session.scalar(select(func.count()).select_from(Booking).where(
         Booking.machine_id == machine.id)) or 0
     if used:
-        raise Conflict("This machine has bookings on record; set its status to retired instead.",
+        raise Conflict(N_("This machine has bookings on record; set its status to retired instead."),
                        code="machine_in_use")
     before = _snapshot(machine)
     try:
@@ -244,7 +248,7 @@ def delete_machine(session: Session, actor: Actor, machine_id: int) -> None:
             session.delete(machine)
             session.flush()
     except IntegrityError:
-        raise Conflict("This machine is still referred to (schedules or loans); retire it instead.",
+        raise Conflict(N_("This machine is still referred to (schedules or loans); retire it instead."),
                        code="machine_in_use") from None
     audit.record(session, actor, "machine.deleted", object_type="machines", object_id=machine_id,
                  before=before)
