@@ -21,6 +21,7 @@ import solver
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import ProductionHouse, Role
 from factoryshare.models.bookings import BookingStatus
 from factoryshare.models.financing import LoanPlanLink, OfftakeAgreement
@@ -74,17 +75,17 @@ def check(session: Session, actor: Actor, application_id: int, *,
           now: dt.datetime | None = None, time_limit: float = TIME_LIMIT_SECONDS) -> CapacityReport:
     app = loans.get(session, actor, application_id)
     if actor.role is Role.member and not (app.cluster.chair_member_id == actor.member_id):
-        raise Forbidden("Only the cluster's chair, its aggregator or the house's managers may run this.")
+        raise Forbidden(N_("Only the cluster's chair, its aggregator or the house's managers may run this."))
     house = session.get(ProductionHouse, app.cluster.house_id) if app.cluster.house_id else None
     if house is None:
-        raise ValidationFailed("The cluster produces in no house.", errors={
-            "cluster_id": ["Set the production house the cluster uses first."]})
+        raise ValidationFailed(N_("The cluster produces in no house."), errors={
+            "cluster_id": [N_("Set the production house the cluster uses first.")]})
     agreements = list(session.scalars(select(OfftakeAgreement).where(
         OfftakeAgreement.cluster_id == app.cluster_id).order_by(OfftakeAgreement.id)))
     deliveries = [(a, d) for a in agreements for d in a.deliveries]
     if not deliveries:
-        raise ValidationFailed("The cluster has no offtake delivery dates to check against.", errors={
-            "offtake_agreements": ["Record the cluster's offtake agreement first."]})
+        raise ValidationFailed(N_("The cluster has no offtake delivery dates to check against."), errors={
+            "offtake_agreements": [N_("Record the cluster's offtake agreement first.")]})
     requests = list(session.scalars(
         select(ProductionRequest).join(LoanPlanLink, LoanPlanLink.production_request_id == ProductionRequest.id)
         .where(LoanPlanLink.loan_application_id == app.id,
