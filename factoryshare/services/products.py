@@ -17,6 +17,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.events import publish
+from factoryshare.i18n import N_
 from factoryshare.models import Capability, Member, Product, ProductKind, Role, RoutingStep, Sector
 
 MAX_MINUTES = 7 * 24 * 60
@@ -25,8 +26,8 @@ MAX_MINUTES = 7 * 24 * 60
 def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
     """Validate routing steps (dicts) and build them; every problem named `routing[i].field`."""
     if not isinstance(steps, list) or not steps:
-        raise ValidationFailed("A product needs at least one routing step.",
-                               errors={"routing": ["Give at least one step."]})
+        raise ValidationFailed(N_("A product needs at least one routing step."),
+                               errors={"routing": [N_("Give at least one step.")]})
     codes = {s.get("capability") for s in steps if isinstance(s, dict)}
     known = {c.code: c.id for c in session.scalars(
         select(Capability).where(Capability.code.in_([c for c in codes if isinstance(c, str)])))}
@@ -35,18 +36,19 @@ def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
     for i, step in enumerate(steps):
         where = f"routing[{i}]"
         if not isinstance(step, dict):
-            errors[where] = ["Each step is an object with a capability and minutes."]
+            errors[where] = [N_("Each step is an object with a capability and minutes.")]
             continue
         code = step.get("capability")
         if code not in known:
-            errors[f"{where}.capability"] = [f"No machine capability is called {code!r}."]
+            errors[f"{where}.capability"] = [N_("No machine capability is called %(code)s.",
+                                                code=repr(code))]
         minutes = step.get("minutes_per_unit")
         if not isinstance(minutes, int) or not 0 < minutes <= MAX_MINUTES:
-            errors[f"{where}.minutes_per_unit"] = ["Give a whole number of minutes above 0."]
+            errors[f"{where}.minutes_per_unit"] = [N_("Give a whole number of minutes above 0.")]
         for field in ("setup_minutes", "min_lag_minutes"):
             value = step.get(field, 0)
             if not isinstance(value, int) or not 0 <= value <= MAX_MINUTES:
-                errors[f"{where}.{field}"] = ["Give a whole number of minutes, 0 or more."]
+                errors[f"{where}.{field}"] = [N_("Give a whole number of minutes, 0 or more.")]
         if not errors:
             built.append(RoutingStep(position=i + 1, capability_id=known[code],
                                      setup_minutes=step.get("setup_minutes", 0),
@@ -62,11 +64,11 @@ def _owner(session: Session, actor: Actor, member_id: int | None) -> Member:
     if actor.role is Role.member:
         member_id = actor.member_id if member_id is None else member_id
     if member_id is None:
-        raise ValidationFailed("Say which member the product belongs to.",
-                               errors={"member_id": ["Required."]})
+        raise ValidationFailed(N_("Say which member the product belongs to."),
+                               errors={"member_id": [N_("Required.")]})
     member = get_scoped(session, actor, Member, member_id)
     if not (actor.member_id == member.id and actor.role is Role.member) and not actor.manages(member.house_id):
-        raise Forbidden("Your role may not change this member's products.")
+        raise Forbidden(N_("Your role may not change this member's products."))
     return member
 
 
@@ -75,8 +77,8 @@ def _check_name_free(session: Session, member_id: int, name: str, product_id: in
     if product_id is not None:
         stmt = stmt.where(Product.id != product_id)
     if session.scalar(stmt) is not None:
-        raise Conflict("This member already has a product with this name.", code="duplicate_product",
-                       errors={"name": ["This member already has a product with this name."]})
+        raise Conflict(N_("This member already has a product with this name."), code="duplicate_product",
+                       errors={"name": [N_("This member already has a product with this name.")]})
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
@@ -94,12 +96,12 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
             try:
                 values[field] = enum(values[field])
             except ValueError:
-                message = f"Choose one of: {', '.join(e.value for e in enum)}."
+                message = N_("Choose one of: %(value)s.", value=', '.join(e.value for e in enum))
                 raise ValidationFailed(message, errors={field: [message]}) from None
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            raise ValidationFailed("A product needs a name.", errors={"name": ["May not be blank."]})
+            raise ValidationFailed(N_("A product needs a name."), errors={"name": [N_("May not be blank.")]})
     return values
 
 
@@ -163,7 +165,7 @@ def delete_product(session: Session, actor: Actor, product_id: int) -> None:
             session.delete(product)
             session.flush()
     except IntegrityError:
-        raise Conflict("This product is still used (bookings, orders or permits); it stays.",
+        raise Conflict(N_("This product is still used (bookings, orders or permits); it stays."),
                        code="product_in_use") from None
     audit.record(session, actor, "product.deleted", object_type="products", object_id=product_id,
                  before=before)
