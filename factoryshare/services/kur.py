@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor, register_scope
 from factoryshare.errors import NotFound, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models.financing import KurScheme, KurSchemeCode
 
 # Schemes are public reference data: every signed-in role may read them.
@@ -36,7 +37,7 @@ def scheme_in_force(session: Session, code: KurSchemeCode, on: dt.date) -> KurSc
         .order_by(KurScheme.valid_from.desc())
     ).first()
     if scheme is None:
-        raise NotFound("No KUR scheme of that kind is in force on that date.")
+        raise NotFound(N_("No KUR scheme of that kind is in force on that date."))
     return scheme
 
 
@@ -63,7 +64,8 @@ def check_eligibility(scheme: KurScheme, request: Request) -> None:
     )
     if request.tenor_months < 1 or request.tenor_months > max_tenor:
         errors.setdefault("tenor_months", []).append(
-            f"{scheme.name} allows at most {max_tenor} months for this purpose."
+            N_("%(scheme)s allows at most %(max_tenor)s months for this purpose.",
+               scheme=scheme.name, max_tenor=max_tenor)
         )
     if request.annual_turnover > scheme.turnover_cap:
         errors.setdefault("annual_turnover", []).append(
@@ -76,6 +78,6 @@ def check_eligibility(scheme: KurScheme, request: Request) -> None:
         and request.amount > scheme.npwp_required_above
         and not request.has_npwp
     ):
-        errors.setdefault("npwp", []).append("An NPWP is required for a loan of this size.")
+        errors.setdefault("npwp", []).append(N_("An NPWP is required for a loan of this size."))
     if errors:
-        raise ValidationFailed("The loan does not fit the KUR scheme.", errors=errors)
+        raise ValidationFailed(N_("The loan does not fit the KUR scheme."), errors=errors)
