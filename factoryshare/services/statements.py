@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor, get_scoped
 from factoryshare.errors import ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
 from factoryshare.models import Machine, Member, ProductionHouse, Role
 from factoryshare.models.bookings import Booking, BookingStatus
@@ -95,8 +96,8 @@ class Statement:
 def parse_month(value: str) -> tuple[int, int]:
     match = _MONTH.match(value or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
-        raise ValidationFailed("Give the month as YYYY-MM, e.g. 2026-11.",
-                               errors={"month": ["Must be YYYY-MM (years 2000-2100)."]})
+        raise ValidationFailed(N_("Give the month as YYYY-MM, e.g. 2026-11."),
+                               errors={"month": [N_("Must be YYYY-MM (years 2000-2100).")]})
     return int(match.group(1)), int(match.group(2))
 
 
