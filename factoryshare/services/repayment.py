@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 from factoryshare.errors import ValidationFailed
+from factoryshare.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,17 @@ def annuity_schedule(
     """The whole schedule; principal of the rows sums exactly to ``principal``."""
     errors: dict[str, list[str]] = {}
     if not isinstance(principal, int) or principal <= 0:
-        errors["principal"] = ["Must be a positive whole number of rupiah."]
+        errors["principal"] = [N_("Must be a positive whole number of rupiah.")]
     if not isinstance(annual_rate_bps, int) or annual_rate_bps < 0:
-        errors["annual_rate_bps"] = ["Must be zero or more basis points."]
+        errors["annual_rate_bps"] = [N_("Must be zero or more basis points.")]
     if not isinstance(months, int) or months <= 0:
-        errors["tenor_months"] = ["Must be at least one month."]
+        errors["tenor_months"] = [N_("Must be at least one month.")]
     if not isinstance(grace_months, int) or grace_months < 0:
-        errors["grace_months"] = ["Must be zero or more months."]
+        errors["grace_months"] = [N_("Must be zero or more months.")]
     elif isinstance(months, int) and grace_months >= months:
-        errors["grace_months"] = ["Must be shorter than the tenor."]
+        errors["grace_months"] = [N_("Must be shorter than the tenor.")]
     if errors:
-        raise ValidationFailed("The loan terms cannot be scheduled.", errors=errors)
+        raise ValidationFailed(N_("The loan terms cannot be scheduled."), errors=errors)
 
     rate = Fraction(annual_rate_bps, 10000 * 12)
     rows: list[ScheduledInstallment] = []
