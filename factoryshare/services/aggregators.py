@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from factoryshare import audit, validation
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Aggregator, Role
 
 FIELDS = ("name", "nib", "address", "phone", "email", "approval_limit")
@@ -31,7 +32,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            errors["name"] = ["May not be blank."]
+            errors["name"] = [N_("May not be blank.")]
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
     return values
@@ -46,7 +47,8 @@ def _check_unique(session: Session, values: dict[str, Any], aggregator_id: int |
         if aggregator_id is not None:
             stmt = stmt.where(Aggregator.id != aggregator_id)
         if session.scalar(stmt) is not None:
-            message = f"Another aggregator already has this {field.upper() if field == 'nib' else field}."
+            message = N_("Another aggregator already has this NIB.") if field == "nib" else N_(
+                "Another aggregator already has this %(field)s.", field=field)
             raise Conflict(message, code=f"duplicate_{field}", errors={field: [message]})
 
 
