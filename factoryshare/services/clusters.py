@@ -17,10 +17,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, i18n
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Aggregator, Cluster, Member, ProductionHouse, Role, Sector
 from factoryshare.models.financing import LoanApplication, LoanShare, LoanStatus
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
@@ -57,8 +58,9 @@ def not_accepted_message(member_id: int, pending: dict[int, str]) -> str | None:
     """Why a member invited but not yet in the cluster cannot be part of its plan."""
     if member_id not in pending:
         return None
-    return (f"{pending[member_id]} (member {member_id}) has not accepted the cluster's "
-            "invitation; only members who accepted can be in its plan or loan.")
+    return N_("%(name)s (member %(id)s) has not accepted the cluster's invitation; only "
+              "members who accepted can be in its plan or loan.", name=pending[member_id],
+              id=member_id)
 
 
 def _members(session: Session, ids: list[int]) -> list[Member]:
@@ -66,7 +68,8 @@ def _members(session: Session, ids: list[int]) -> list[Member]:
     found = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(wanted)))} if wanted else {}
     unknown = [i for i in wanted if i not in found]
     if unknown:
-        message = f"No member business is registered with id {', '.join(map(str, unknown))}."
+        message = N_("No member business is registered with id %(ids)s.",
+                     ids=', '.join(map(str, unknown)))
         raise ValidationFailed(message, errors={"member_ids": [message]})
     return [found[i] for i in wanted]
 
@@ -91,13 +94,16 @@ def _refuse_leaving(session: Session, cluster: Cluster, member: Member) -> None:
     if app is None:
         return
     if app.status in LIVE_LOAN:
-        why = f"its loan {app.id} is {app.status.value}: it is repaid by the whole cluster"
+        why = N_("its loan %(id)s is %(status)s: it is repaid by the whole cluster", id=app.id,
+                 status=i18n.status(app.status))
     elif app.status in OPEN_APPLICATION:
-        why = f"its loan application {app.id} is {app.status.value}"
+        why = N_("its loan application %(id)s is %(status)s", id=app.id,
+                 status=i18n.status(app.status))
     else:
-        why = (f"the plan of its draft application {app.id} holds this member's share; "
-               "take the member's requests and bookings out of the plan first")
-    message = f"{member.business_name} cannot leave {cluster.name} while {why}."
+        why = N_("the plan of its draft application %(id)s holds this member's share; take "
+                 "the member's requests and bookings out of the plan first", id=app.id)
+    message = N_("%(business_name)s cannot leave %(cluster)s while %(why)s.",
+                 business_name=member.business_name, cluster=cluster.name, why=why)
     raise Conflict(message, code="cluster_loan_open", errors={"member_ids": [message]},
                    details={"loan_application_id": app.id, "status": app.status.value,
                             "member_id": member.id})
@@ -158,15 +164,15 @@ def _apply(session: Session, actor: Actor, cluster: Cluster, data: dict[str, Any
     if "name" in data:
         name = data["name"].strip()
         if not name:
-            raise ValidationFailed("A cluster needs a name.", errors={"name": ["May not be blank."]})
+            raise ValidationFailed(N_("A cluster needs a name."), errors={"name": [N_("May not be blank.")]})
         cluster.name = name
     if "sector" in data:
         cluster.sector = Sector(data["sector"])
     if "house_id" in data:
         house_id = data["house_id"]
         if house_id is not None and session.get(ProductionHouse, house_id) is None:
-            raise ValidationFailed("This production house does not exist.",
-                                   errors={"house_id": ["This production house does not exist."]})
+            raise ValidationFailed(N_("This production house does not exist."),
+                                   errors={"house_id": [N_("This production house does not exist.")]})
         cluster.house_id = house_id
     if "member_ids" in data:
         _set_membership(session, actor, cluster, _members(session, data["member_ids"]))
@@ -174,7 +180,7 @@ def _apply(session: Session, actor: Actor, cluster: Cluster, data: dict[str, Any
         cluster.chair_member_id = data["chair_member_id"]
     eligible = accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
     if cluster.chair_member_id is not None and cluster.chair_member_id not in eligible:
-        message = "The chair must be one of the cluster's members or invitees."
+        message = N_("The chair must be one of the cluster's members or invitees.")
         raise ValidationFailed(message, errors={"chair_member_id": [message]})
 
 
@@ -183,7 +189,7 @@ def _check_name_free(session: Session, aggregator_id: int, name: str, cluster_id
     if cluster_id is not None:
         stmt = stmt.where(Cluster.id != cluster_id)
     if session.scalar(stmt) is not None:
-        message = "You already have a cluster with this name."
+        message = N_("You already have a cluster with this name.")
         raise Conflict(message, code="duplicate_cluster", errors={"name": [message]})
 
 
@@ -194,8 +200,8 @@ def create_cluster(session: Session, actor: Actor, data: dict[str, Any]) -> Clus
     else:
         aggregator_id = data.get("aggregator_id")
         if aggregator_id is None or session.get(Aggregator, aggregator_id) is None:
-            raise ValidationFailed("Say which aggregator the cluster belongs to.",
-                                   errors={"aggregator_id": ["Give an existing aggregator."]})
+            raise ValidationFailed(N_("Say which aggregator the cluster belongs to."),
+                                   errors={"aggregator_id": [N_("Give an existing aggregator.")]})
     cluster = Cluster(aggregator_id=aggregator_id, members=[], invitations=[])
     with session.no_autoflush:
         _apply(session, actor, cluster, {"member_ids": [], **data})
@@ -244,7 +250,7 @@ def delete_cluster(session: Session, actor: Actor, cluster_id: int) -> None:
             session.delete(cluster)
             session.flush()
     except IntegrityError:
-        raise Conflict("This cluster still has agreements or loans; it stays.",
+        raise Conflict(N_("This cluster still has agreements or loans; it stays."),
                        code="cluster_in_use") from None
     audit.record(session, actor, "cluster.deleted", object_type="clusters", object_id=cluster_id,
                  before=before)
@@ -256,7 +262,7 @@ def remove_member(session: Session, actor: Actor, cluster_id: int, member_id: in
     actor.require(Role.admin, Role.aggregator, Role.member)
     cluster = get_scoped(session, actor, Cluster, cluster_id)
     if actor.role is Role.member and member_id != actor.member_id:
-        raise Forbidden("A member can only take itself out of a cluster.")
+        raise Forbidden(N_("A member can only take itself out of a cluster."))
     before = _snapshot(cluster)
     member = next((m for m in cluster.members if m.id == member_id), None)
     if member is not None:
@@ -265,7 +271,7 @@ def remove_member(session: Session, actor: Actor, cluster_id: int, member_id: in
     else:
         invitation = next((i for i in cluster.pending_invitations if i.member_id == member_id), None)
         if invitation is None:
-            raise NotFound(f"Member {member_id} is not in this cluster.")
+            raise NotFound(N_("Member %(member_id)s is not in this cluster.", member_id=member_id))
         _withdraw(cluster, invitation, actor)
         action = "cluster.invitation_withdrawn"
     session.flush()
