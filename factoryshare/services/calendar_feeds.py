@@ -23,6 +23,7 @@ from factoryshare import audit
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import NotFound
+from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
 from factoryshare.models import Machine, Member, ProductionHouse, Role
 from factoryshare.models.booking_extras import CalendarFeed
@@ -57,7 +58,7 @@ def get_feed(session: Session, actor: Actor) -> CalendarFeed:
     member_id = _own_member(actor)
     feed = session.scalars(select(CalendarFeed).where(CalendarFeed.member_id == member_id)).first()
     if feed is None:
-        raise NotFound("You have no calendar feed yet; make one.")
+        raise NotFound(N_("You have no calendar feed yet; make one."))
     return feed
 
 
@@ -90,10 +91,10 @@ def revoke_feed(session: Session, actor: Actor) -> None:
 def feed_for_token(session: Session, token: str) -> CalendarFeed:
     """The feed behind a token; NotFound for an unknown, replaced or revoked one."""
     if not token or len(token) > 200:
-        raise NotFound("This calendar address is unknown or no longer valid.")
+        raise NotFound(N_("This calendar address is unknown or no longer valid."))
     feed = session.scalars(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token))).first()
     if feed is None:
-        raise NotFound("This calendar address is unknown or no longer valid.")
+        raise NotFound(N_("This calendar address is unknown or no longer valid."))
     return feed
 
 
