@@ -24,6 +24,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Machine, Member, Role, User
 from factoryshare.models.booking_extras import WaitlistEntry, WaitStatus
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
@@ -46,16 +47,16 @@ register_scope(WaitlistEntry, _waitlist_scope)
 def _member_for(session: Session, actor: Actor, machine: Machine, member_id: int | None) -> int:
     if actor.role is Role.member:
         if member_id is not None and member_id != actor.member_id:
-            raise Forbidden("Members wait for themselves only.")
+            raise Forbidden(N_("Members wait for themselves only."))
         assert actor.member_id is not None
         return actor.member_id
     if not actor.manages(machine.house_id):
-        raise Forbidden("You may only add members to waitlists of houses you manage.")
+        raise Forbidden(N_("You may only add members to waitlists of houses you manage."))
     member = session.get(Member, member_id) if isinstance(member_id, int) else None
     if member is None or member.house_id != machine.house_id:
         raise ValidationFailed(
-            "Say which member of this house is waiting.",
-            errors={"member_id": ["Required: a member of this machine's house."]},
+            N_("Say which member of this house is waiting."),
+            errors={"member_id": [N_("Required: a member of this machine's house.")]},
         )
     return member.id
 
@@ -89,10 +90,10 @@ def join_waitlist(
     bookings.check_times(start, end)
     bookings.check_alignment(house, start, end)
     if start < now:
-        raise Conflict("That time has already passed.", code="in_the_past")
+        raise Conflict(N_("That time has already passed."), code="in_the_past")
     bookings.check_calendar(session, house, machine, start, end)
     if not _taken(session, machine.id, start, end):
-        raise Conflict("That slot is free: book it instead of waiting.", code="slot_free")
+        raise Conflict(N_("That slot is free: book it instead of waiting."), code="slot_free")
     duplicate = session.scalars(
         select(WaitlistEntry.id).where(
             WaitlistEntry.machine_id == machine.id,
@@ -103,7 +104,7 @@ def join_waitlist(
         )
     ).first()
     if duplicate is not None:
-        raise Conflict("You are already waiting for this slot.", code="already_waiting",
+        raise Conflict(N_("You are already waiting for this slot."), code="already_waiting",
                        details={"waitlist_entry_id": duplicate})
     entry = WaitlistEntry(machine_id=machine.id, member_id=member, start_at=start, end_at=end,
                           status=WaitStatus.waiting, created_at=now,
@@ -132,7 +133,7 @@ def get_entry(session: Session, actor: Actor, entry_id: int) -> WaitlistEntry:
 def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEntry:
     entry = get_entry(session, actor, entry_id)
     if entry.status is WaitStatus.cancelled:
-        raise Conflict("You already left this waitlist.", code="invalid_transition")
+        raise Conflict(N_("You already left this waitlist."), code="invalid_transition")
     before = audit.snapshot(entry)
     entry.status = WaitStatus.cancelled
     session.flush()
