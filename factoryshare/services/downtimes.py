@@ -23,6 +23,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Downtime, DowntimeKind, Machine, Role, User
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.services import bookings as booking_service
@@ -139,14 +140,14 @@ def record_downtime(
     now = now or utcnow()
     machine = get_scoped(session, actor, Machine, machine_id)
     if not actor.manages(machine.house_id):
-        raise Forbidden("Only the house's managers may record its machines' downtime.")
+        raise Forbidden(N_("Only the house's managers may record its machines' downtime."))
     if end <= start:
-        raise ValidationFailed("The end must be after the start.", errors={"end": ["Must be after start."]})
+        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
     if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
-        raise ValidationFailed("A downtime may last at most a year.",
-                               errors={"end": ["At most 366 days after start."]})
+        raise ValidationFailed(N_("A downtime may last at most a year."),
+                               errors={"end": [N_("At most 366 days after start.")]})
     if affected not in AFFECTED_CHOICES:
-        raise ValidationFailed("Choose cancel or keep.", errors={"affected": ["cancel or keep"]})
+        raise ValidationFailed(N_("Choose cancel or keep."), errors={"affected": [N_("cancel or keep")]})
     downtime = Downtime(machine_id=machine.id, start_at=start, end_at=end,
                         kind=DowntimeKind(kind), reason=reason or "", created_by_id=actor.user_id,
                         created_at=now)
@@ -168,7 +169,8 @@ def record_downtime(
     ))
     results = settle_hit_bookings(
         session, actor, hit,
-        cancel_reason=(f"machine downtime: {reason}".strip(": ") if affected == "cancel" else None),
+        cancel_reason=((N_("machine downtime: %(reason)s", reason=reason) if reason
+                       else N_("machine downtime")) if affected == "cancel" else None),
         search_from=lambda _b: end, notify=lambda item: _notify(session, downtime, item), now=now,
     )
     from factoryshare.services import scheduling
