@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, i18n
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Role
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
 
@@ -43,10 +44,11 @@ def get_invitation(session: Session, actor: Actor, invitation_id: int) -> Cluste
 def _reason(actor: Actor, reason: Any) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if len(text) > MAX_REASON:
-        raise ValidationFailed("The reason is too long.",
-                               errors={"reason": [f"At most {MAX_REASON} characters."]})
+        raise ValidationFailed(N_("The reason is too long."),
+                               errors={"reason": [N_("At most %(max_reason)s characters.",
+                                                     max_reason=MAX_REASON)]})
     if actor.role is not Role.member and not text:
-        message = "Say why you answer on the member's behalf."
+        message = N_("Say why you answer on the member's behalf.")
         raise ValidationFailed(message, errors={"reason": [message]})
     return text
 
@@ -61,7 +63,8 @@ def _answer(session: Session, actor: Actor, invitation_id: int, reason: Any,
                     .with_for_update())
     session.refresh(invitation)
     if invitation.status is not InvitationStatus.invited:
-        raise Conflict(f"This invitation is already {invitation.status.value}.",
+        raise Conflict(N_("This invitation is already %(status)s.",
+                          status=i18n.status(invitation.status)),
                        code="invalid_transition",
                        details={"status": invitation.status.value})
     before = audit.snapshot(invitation)
