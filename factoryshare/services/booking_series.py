@@ -20,6 +20,7 @@ from factoryshare import audit
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Machine, Role
 from factoryshare.models.booking_extras import BookingSeries, SeriesStatus
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
@@ -75,28 +76,29 @@ def _validate(
 ) -> None:
     errors: dict[str, list[str]] = {}
     if start.tzinfo is None:
-        errors["start"] = ["Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00."]
+        errors["start"] = [N_("Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00.")]
     if end.tzinfo is None:
-        errors["end"] = ["Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+07:00."]
+        errors["end"] = [N_("Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+07:00.")]
     if errors:
-        raise ValidationFailed("Times must carry a UTC offset.", errors=errors)
+        raise ValidationFailed(N_("Times must carry a UTC offset."), errors=errors)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     if end <= start:
-        raise ValidationFailed("The end must be after the start.",
-                               errors={"end": ["Must be after start."]})
+        raise ValidationFailed(N_("The end must be after the start."),
+                               errors={"end": [N_("Must be after start.")]})
     if local_end.date() != local_start.date():
         raise ValidationFailed(
-            "Each occurrence of a series starts and ends on the same day.",
-            errors={"end": ["Must be on the same day as start (house time)."]},
+            N_("Each occurrence of a series starts and ends on the same day."),
+            errors={"end": [N_("Must be on the same day as start (house time).")]},
         )
     first = local_start.date()
     if until < first:
-        raise ValidationFailed("The series must end on or after its first day.",
-                               errors={"until": ["Must not be before the first occurrence."]})
+        raise ValidationFailed(N_("The series must end on or after its first day."),
+                               errors={"until": [N_("Must not be before the first occurrence.")]})
     if (until - first).days // 7 + 1 > MAX_WEEKS:
         raise ValidationFailed(
-            f"A series covers at most {MAX_WEEKS} weeks.",
-            errors={"until": [f"At most {MAX_WEEKS} weeks after the first occurrence."]},
+            N_("A series covers at most %(max_weeks)s weeks.", max_weeks=MAX_WEEKS),
+            errors={"until": [N_("At most %(max_weeks)s weeks after the first occurrence.",
+                                 max_weeks=MAX_WEEKS)]},
         )
 
 
@@ -159,14 +161,15 @@ def create_series(
         booked.append(booking)
     if skipped and not skip_conflicts:
         raise Conflict(
-            f"{len(skipped)} of {len(skipped) + len(booked)} weekly slots cannot be booked; "
-            "nothing was booked. Choose another time, or ask to skip the slots that conflict.",
+            N_("%(count)s of %(value)s weekly slots cannot be booked; nothing was booked. "
+               "Choose another time, or ask to skip the slots that conflict.",
+               count=len(skipped), value=len(skipped) + len(booked)),
             code="series_conflicts",
             details={"conflicts": skipped},
         )
     if not booked:
         raise Conflict(
-            "None of the weekly slots can be booked; nothing was booked.",
+            N_("None of the weekly slots can be booked; nothing was booked."),
             code="series_conflicts",
             details={"conflicts": skipped},
         )
@@ -210,12 +213,12 @@ def cancel_series(
     now = now or utcnow()
     series = get_series(session, actor, series_id)
     if series.status is SeriesStatus.cancelled:
-        raise Conflict("This series is already cancelled.", code="invalid_transition")
+        raise Conflict(N_("This series is already cancelled."), code="invalid_transition")
     cancelled: list[Booking] = []
     for booking in series_bookings(session, series):
         if booking.status in LIVE_STATUSES and booking.start_at > now:
             cancelled.append(bookings.cancel_booking(
-                session, actor, booking.id, reason=reason or "series cancelled"))
+                session, actor, booking.id, reason=reason or N_("series cancelled")))
     before = audit.snapshot(series)
     series.status = SeriesStatus.cancelled
     session.flush()
