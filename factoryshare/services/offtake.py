@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Cluster, Product, Role
 from factoryshare.models.financing import (
     Installment,
@@ -79,15 +80,16 @@ def _snapshot(agreement: OfftakeAgreement) -> dict[str, Any]:
 
 def _positive(errors: dict[str, list[str]], field: str, value: Any, upper: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > upper:
-        errors[field] = [f"Must be a whole number between 1 and {upper}."]
+        errors[field] = [N_("Must be a whole number between 1 and %(upper)s.", upper=upper)]
 
 
 def _deliveries(errors: dict[str, list[str]], quantity: Any, items: Any) -> list[OfftakeDelivery]:
     if not isinstance(items, list) or not items:
-        errors["deliveries"] = ["Give at least one delivery date with its quantity."]
+        errors["deliveries"] = [N_("Give at least one delivery date with its quantity.")]
         return []
     if len(items) > MAX_DELIVERIES:
-        errors["deliveries"] = [f"At most {MAX_DELIVERIES} delivery dates."]
+        errors["deliveries"] = [N_("At most %(max_deliveries)s delivery dates.",
+                                   max_deliveries=MAX_DELIVERIES)]
         return []
     built: list[OfftakeDelivery] = []
     seen: set[dt.date] = set()
@@ -96,21 +98,24 @@ def _deliveries(errors: dict[str, list[str]], quantity: Any, items: Any) -> list
         due_on = item.get("due_on") if isinstance(item, dict) else None
         qty = item.get("quantity") if isinstance(item, dict) else None
         if not isinstance(due_on, dt.date) or isinstance(due_on, dt.datetime):
-            errors[where] = ["Each delivery needs a date (due_on)."]
+            errors[where] = [N_("Each delivery needs a date (due_on).")]
             continue
         if due_on in seen:
-            errors[where] = ["Two deliveries on the same date: merge them."]
+            errors[where] = [N_("Two deliveries on the same date: merge them.")]
             continue
         seen.add(due_on)
         if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QUANTITY:
-            errors[where] = [f"The quantity must be a whole number between 1 and {MAX_QUANTITY}."]
+            errors[where] = [N_("The quantity must be a whole number between 1 and "
+                                "%(max_quantity)s.",
+                                max_quantity=MAX_QUANTITY)]
             continue
         built.append(OfftakeDelivery(due_on=due_on, quantity=qty))
     if built and isinstance(quantity, int) and len(built) == len(items):
         total = sum(d.quantity for d in built)
         if total != quantity:
             errors["deliveries"] = [
-                f"The deliveries add up to {total} but the agreement is for {quantity}."]
+                N_("The deliveries add up to %(total)s but the agreement is for %(quantity)s.",
+                   total=total, quantity=quantity)]
     return sorted(built, key=lambda d: d.due_on)
 
 
@@ -122,12 +127,12 @@ def create_agreement(session: Session, actor: Actor, data: dict[str, Any]) -> Of
     product = session.get(Product, data["product_id"]) if isinstance(data.get("product_id"), int) else None
     member_ids = {m.id for m in cluster.members}
     if product is None or product.member_id not in member_ids:
-        errors["product_id"] = ["Must be a product of one of the cluster's members."]
+        errors["product_id"] = [N_("Must be a product of one of the cluster's members.")]
     _positive(errors, "quantity", data.get("quantity"), MAX_QUANTITY)
     _positive(errors, "unit_price", data.get("unit_price"), MAX_UNIT_PRICE)
     deliveries = _deliveries(errors, data.get("quantity"), data.get("deliveries"))
     if errors:
-        raise ValidationFailed("The offtake agreement is not valid.", errors=errors)
+        raise ValidationFailed(N_("The offtake agreement is not valid."), errors=errors)
     agreement = OfftakeAgreement(
         cluster_id=cluster.id,
         aggregator_id=cluster.aggregator_id,
@@ -203,7 +208,7 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     _positive(errors, "quantity", quantity, MAX_QUANTITY)
     delivered_on = data.get("delivered_on")
     if not isinstance(delivered_on, dt.date) or isinstance(delivered_on, dt.datetime):
-        errors["delivered_on"] = ["Give the delivery date."]
+        errors["delivered_on"] = [N_("Give the delivery date.")]
     amount = data.get("amount")
     if amount is None and isinstance(quantity, int) and "quantity" not in errors:
         amount = quantity * agreement.unit_price
@@ -215,9 +220,11 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
                         .with_for_update())
         left = agreement.quantity - delivered_quantity(session, agreement)
         if quantity > left:
-            errors["quantity"] = [f"Only {left} of the agreed {agreement.quantity} remain to deliver."]
+            errors["quantity"] = [N_("Only %(left)s of the agreed %(quantity)s remain to "
+                                     "deliver.",
+                                     left=left, quantity=agreement.quantity)]
     if errors:
-        raise ValidationFailed("The purchase is not valid.", errors=errors)
+        raise ValidationFailed(N_("The purchase is not valid."), errors=errors)
     purchase = OfftakePurchase(
         agreement_id=agreement.id,
         member_id=agreement.product.member_id,
