@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from factoryshare import audit
+from factoryshare import audit, i18n
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Member, Product, Role
 from factoryshare.models.scheduling import ProductionRequest, RequestOperation, RequestStatus
 from factoryshare.services import permits
@@ -44,8 +45,8 @@ register_scope(ProductionRequest, _request_scope)
 
 def _aware(field: str, value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationFailed("Give a date and time with its offset.",
-                               errors={field: ["Give a date and time with its offset."]})
+        raise ValidationFailed(N_("Give a date and time with its offset."),
+                               errors={field: [N_("Give a date and time with its offset.")]})
     return value.astimezone(dt.timezone.utc)
 
 
@@ -62,30 +63,32 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     assert member is not None
     if not ((actor.role is Role.member and actor.member_id == member.id)
             or actor.manages(member.house_id)):
-        raise Forbidden("Your role may not request production for this member.")
+        raise Forbidden(N_("Your role may not request production for this member."))
     quantity = data["quantity"]
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-        raise ValidationFailed("The quantity is out of range.",
-                               errors={"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
+        raise ValidationFailed(N_("The quantity is out of range."),
+                               errors={"quantity": [N_("Between 1 and %(max_quantity)s.",
+                                                       max_quantity=MAX_QUANTITY)]})
     priority = data.get("priority", 1)
     if not isinstance(priority, int) or not 1 <= priority <= MAX_PRIORITY:
-        raise ValidationFailed("The priority is out of range.",
-                               errors={"priority": [f"Between 1 and {MAX_PRIORITY}."]})
+        raise ValidationFailed(N_("The priority is out of range."),
+                               errors={"priority": [N_("Between 1 and %(max_priority)s.",
+                                                       max_priority=MAX_PRIORITY)]})
     start = _aware("earliest_start", data["earliest_start"])
     due = _aware("due", data["due"])
     if due <= start:
-        raise ValidationFailed("The due date must come after the earliest start.",
-                               errors={"due": ["Must be after earliest_start."]})
+        raise ValidationFailed(N_("The due date must come after the earliest start."),
+                               errors={"due": [N_("Must be after earliest_start.")]})
     if not product.routing:
-        raise ValidationFailed("This product has no routing to produce it by.",
-                               errors={"product_id": ["The product has no routing."]})
+        raise ValidationFailed(N_("This product has no routing to produce it by."),
+                               errors={"product_id": [N_("The product has no routing.")]})
     permits.require_permits(session, product, start, due)
     operations = []
     for step in product.routing:
         minutes = step.setup_minutes + step.minutes_per_unit * quantity
         if minutes > MAX_OPERATION_MINUTES:
-            raise ValidationFailed("This quantity would take more than a year on one machine.",
-                                   errors={"quantity": ["Too large for one request."]})
+            raise ValidationFailed(N_("This quantity would take more than a year on one machine."),
+                                   errors={"quantity": [N_("Too large for one request.")]})
         operations.append(RequestOperation(position=step.position,
                                            capability_id=step.capability_id,
                                            minutes=max(minutes, 1),
@@ -123,9 +126,10 @@ def cancel_request(session: Session, actor: Actor, request_id: int) -> Productio
     actor.require(Role.admin, Role.manager, Role.member)
     if not ((actor.role is Role.member and actor.member_id == request.member_id)
             or actor.manages(request.house_id)):
-        raise Forbidden("Your role may not cancel this request.")
+        raise Forbidden(N_("Your role may not cancel this request."))
     if request.status not in (RequestStatus.open, RequestStatus.scheduled):
-        raise Conflict(f"A {request.status.value} request cannot be cancelled.",
+        raise Conflict(N_("A %(status)s request cannot be cancelled.",
+                          status=i18n.status(request.status)),
                        code="request_not_cancellable")
     before = _snapshot(request)
     request.status = RequestStatus.cancelled
