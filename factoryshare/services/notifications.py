@@ -40,6 +40,7 @@ from factoryshare.access import Actor, get_scoped, register_scope
 from factoryshare.config import Settings
 from factoryshare.db import transaction, utcnow
 from factoryshare.errors import Forbidden, NotFound, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import User
 from factoryshare.models.notifications import Notification, NotificationStatus
 
@@ -165,7 +166,7 @@ def list_notifications(
     """
     target = actor.user_id if user_id is None else user_id
     if target != actor.user_id and not actor.is_admin:
-        raise Forbidden("You may only read your own notifications.")
+        raise Forbidden(N_("You may only read your own notifications."))
     stmt = select(Notification).where(Notification.user_id == target)
     if unread is not None:
         stmt = stmt.where(Notification.read_at.is_(None) if unread
@@ -175,8 +176,9 @@ def list_notifications(
             wanted = NotificationStatus(status)
         except ValueError:
             raise ValidationFailed(
-                "Unknown status.",
-                errors={"status": [f"Use one of: {', '.join(s.value for s in NotificationStatus)}."]},
+                N_("Unknown status."),
+                errors={"status": [N_("Use one of: %(value)s.",
+                                      value=', '.join(s.value for s in NotificationStatus))]},
             ) from None
         stmt = stmt.where(Notification.status == wanted)
     return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
@@ -202,11 +204,13 @@ def mark_read(session: Session, actor: Actor, notification_id: int,
     Not audited: a read mark is the recipient's own bookkeeping, not a change of the service.
     """
     if actor.user_id is None or not isinstance(notification_id, int) or notification_id <= 0:
-        raise NotFound(f"Notification {notification_id} was not found.")
+        raise NotFound(N_("Notification %(notification_id)s was not found.",
+                          notification_id=notification_id))
     note = session.scalars(select(Notification).where(
         Notification.id == notification_id, Notification.user_id == actor.user_id)).first()
     if note is None:
-        raise NotFound(f"Notification {notification_id} was not found.")
+        raise NotFound(N_("Notification %(notification_id)s was not found.",
+                          notification_id=notification_id))
     if note.read_at is None:
         note.read_at = now or utcnow()
         session.flush()
