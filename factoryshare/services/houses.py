@@ -61,35 +61,35 @@ def _minutes(value: Any) -> int | None:
 def validate_opening_hours(value: Any) -> dict[str, list[list[str]]]:
     """The weekday map cleaned, or ValidationFailed naming `opening_hours.<day>[i]`."""
     if not isinstance(value, dict):
-        raise ValidationFailed("Opening hours are a map from weekday to intervals.",
-                               errors={"opening_hours": ["Give an object such as "
-                                                         '{"mon": [["08:00", "17:00"]]}.']})
+        raise ValidationFailed(N_("Opening hours are a map from weekday to intervals."),
+                               errors={"opening_hours": [N_("Give an object such as "
+                                                         '{"mon": [["08:00", "17:00"]]}.')]})
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, list[list[str]]] = {}
     for day, intervals in value.items():
         where = f"opening_hours.{day}"
         if day not in WEEKDAYS:
-            errors[where] = [f"Use one of: {', '.join(WEEKDAYS)}."]
+            errors[where] = [N_("Use one of: %(weekdays)s.", weekdays=', '.join(WEEKDAYS))]
             continue
         if not isinstance(intervals, list):
-            errors[where] = ["Give a list of [opens, closes] pairs."]
+            errors[where] = [N_("Give a list of [opens, closes] pairs.")]
             continue
         spans: list[tuple[int, int]] = []
         for i, pair in enumerate(intervals):
             if not (isinstance(pair, list) and len(pair) == 2):
-                errors[f"{where}[{i}]"] = ['Give a pair such as ["08:00", "17:00"].']
+                errors[f"{where}[{i}]"] = [N_('Give a pair such as ["08:00", "17:00"].')]
                 continue
             opens, closes = _minutes(pair[0]), _minutes(pair[1])
             if opens is None or closes is None or opens == 24 * 60:
-                errors[f"{where}[{i}]"] = ["Times are HH:MM between 00:00 and 24:00."]
+                errors[f"{where}[{i}]"] = [N_("Times are HH:MM between 00:00 and 24:00.")]
             elif closes <= opens:
-                errors[f"{where}[{i}]"] = ["The house must close after it opens."]
+                errors[f"{where}[{i}]"] = [N_("The house must close after it opens.")]
             else:
                 spans.append((opens, closes))
         spans.sort()
         for (_, first_end), (second_start, _) in zip(spans, spans[1:]):
             if second_start < first_end:
-                errors[where] = ["The intervals of a day must not overlap."]
+                errors[where] = [N_("The intervals of a day must not overlap.")]
                 break
         cleaned[day] = [[f"{s // 60:02d}:{s % 60:02d}", f"{e // 60:02d}:{e % 60:02d}"]
                         for s, e in spans]
@@ -107,8 +107,8 @@ def _timezone(value: Any) -> str:
             raise ZoneInfoNotFoundError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        message = ("Choose one of Indonesia's time zones: Asia/Jakarta or Asia/Pontianak (WIB), "
-                   "Asia/Makassar (WITA), Asia/Jayapura (WIT).")
+        message = (N_("Choose one of Indonesia's time zones: Asia/Jakarta or Asia/Pontianak (WIB), "
+                   "Asia/Makassar (WITA), Asia/Jayapura (WIT)."))
         raise ValidationFailed(message, errors={"timezone": [message]}) from None
     return value
 
@@ -118,7 +118,7 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            raise ValidationFailed("A house needs a name.", errors={"name": ["May not be blank."]})
+            raise ValidationFailed(N_("A house needs a name."), errors={"name": [N_("May not be blank.")]})
     if "timezone" in values:
         values["timezone"] = _timezone(values["timezone"])
     if "opening_hours" in values:
@@ -142,14 +142,14 @@ def _check_name_free(session: Session, name: str, house_id: int | None = None) -
     if house_id is not None:
         stmt = stmt.where(ProductionHouse.id != house_id)
     if session.scalar(stmt) is not None:
-        raise Conflict("Another house already has this name.", code="duplicate_house",
-                       errors={"name": ["Another house already has this name."]})
+        raise Conflict(N_("Another house already has this name."), code="duplicate_house",
+                       errors={"name": [N_("Another house already has this name.")]})
 
 
 def _may_manage(actor: Actor, house: ProductionHouse) -> None:
     actor.require(Role.admin, Role.manager)
     if not actor.manages(house.id):
-        raise Forbidden("Only the managers of this house may change it.")
+        raise Forbidden(N_("Only the managers of this house may change it."))
 
 
 def create_house(session: Session, actor: Actor, data: dict[str, Any]) -> ProductionHouse:
@@ -238,7 +238,7 @@ def delete_house(session: Session, actor: Actor, house_id: int) -> None:
             session.delete(house)
             session.flush()
     except IntegrityError:
-        raise Conflict("This house still has machines, members or managers; it stays.",
+        raise Conflict(N_("This house still has machines, members or managers; it stays."),
                        code="house_in_use") from None
     audit.record(session, actor, "house.deleted", object_type="production_houses",
                  object_id=house_id, before=before)
@@ -271,7 +271,7 @@ class CalendarChange:
 
 def _check_affected(affected: str) -> None:
     if affected not in AFFECTED_CHOICES:
-        raise ValidationFailed("Choose refuse or cancel.", errors={"affected": ["refuse or cancel"]})
+        raise ValidationFailed(N_("Choose refuse or cancel."), errors={"affected": [N_("refuse or cancel")]})
 
 
 def _change_name(kinds: list[str]) -> str:
@@ -358,9 +358,9 @@ def _refuse_or_keep(savepoint: Any, change: CalendarChange, affected: str) -> No
         savepoint.rollback()
         names = ", ".join(f"#{f['booking_id']}" for f in facts)
         raise Conflict(
-            f"{len(facts)} live booking(s) would fall outside the new calendar: {names}. "
-            "Preview them with dry_run=true, or apply with affected=cancel to cancel them and "
-            "tell their members.",
+            N_("%(count)s live booking(s) would fall outside the new calendar: %(names)s. "
+               "Preview them with dry_run=true, or apply with affected=cancel to cancel them "
+               "and tell their members.", count=len(facts), names=names),
             code="bookings_affected", details={"bookings": facts})
     savepoint.commit()
 
@@ -425,17 +425,18 @@ def close_house(session: Session, actor: Actor, house_id: int, *, start_on: dt.d
     _may_manage(actor, house)
     _check_affected(affected)
     if end_on < start_on:
-        raise ValidationFailed("A closure must end on or after its first day.",
-                               errors={"end_on": ["Must be on or after start_on."]})
+        raise ValidationFailed(N_("A closure must end on or after its first day."),
+                               errors={"end_on": [N_("Must be on or after start_on.")]})
     if (end_on - start_on).days >= MAX_CLOSURE_DAYS:
-        message = f"A closure may last at most {MAX_CLOSURE_DAYS} days."
+        message = N_("A closure may last at most %(max_closure_days)s days.",
+                     max_closure_days=MAX_CLOSURE_DAYS)
         raise ValidationFailed(message, errors={"end_on": [message]})
     overlapping = session.scalar(select(HouseClosure.id).where(
         HouseClosure.house_id == house.id, HouseClosure.start_on <= end_on,
         HouseClosure.end_on >= start_on))
     if overlapping is not None:
-        raise Conflict("These days overlap a closure the house already has.",
-                       code="closure_overlap", errors={"start_on": ["Overlaps another closure."]})
+        raise Conflict(N_("These days overlap a closure the house already has."),
+                       code="closure_overlap", errors={"start_on": [N_("Overlaps another closure.")]})
     savepoint = session.begin_nested()
     try:
         closure = HouseClosure(house_id=house.id, start_on=start_on, end_on=end_on,
@@ -461,7 +462,9 @@ def close_house(session: Session, actor: Actor, house_id: int, *, start_on: dt.d
                                       reason=reason.strip())
         return change
     audit.record(session, actor, "house_closure.created", closure, after=audit.snapshot(closure))
-    _settle(session, actor, change, reason=f"house closed: {closure.reason}".strip(": "),
+    _settle(session, actor, change,
+            reason=(N_("house closed: %(reason)s", reason=closure.reason) if closure.reason
+                    else N_("house closed")),
             key=f"closure:{closure.id}", now=now, cause={"closure_id": closure.id},
             context={"closure_start": start_on.isoformat(), "closure_end": end_on.isoformat(),
                      "reason": closure.reason})
@@ -473,7 +476,7 @@ def delete_closure(session: Session, actor: Actor, house_id: int, closure_id: in
     closure = session.scalar(select(HouseClosure).where(
         HouseClosure.id == closure_id, HouseClosure.house_id == house.id))
     if closure is None:
-        raise NotFound("No such closure in this house.")
+        raise NotFound(N_("No such closure in this house."))
     _may_manage(actor, house)
     before = audit.snapshot(closure)
     session.delete(closure)
@@ -502,6 +505,6 @@ def closed_days(session: Session, actor: Actor, house_id: int,
         day = max(closure.start_on, first)
         while day <= min(closure.end_on, last):
             days.setdefault(day, {"date": day, "kind": "closure",
-                                  "name": closure.reason or "Closed"})
+                                  "name": closure.reason or N_("Closed")})
             day += dt.timedelta(days=1)
     return house, [days[d] for d in sorted(days)]
