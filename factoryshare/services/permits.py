@@ -41,7 +41,7 @@ from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, events, locking, validation
+from factoryshare import audit, events, i18n, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scope_filter, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import (
@@ -120,10 +120,11 @@ def validate_number(code: str, number: str, expires_on: dt.date | None = None) -
         digits = _SEP.sub("", re.sub(r"^(no\.?\s*)?(sppirt|spp-irt|p-?irt)\s*(no\.?)?\s*:?\s*", "",
                                      raw, flags=re.I))
         if not re.fullmatch(r"\d{15}", digits):
-            raise _fail("number", "A P-IRT number is 15 digits, written 1234567890123-45.")
+            raise _fail("number", N_("A P-IRT number is 15 digits, written 1234567890123-45."))
         if expires_on is not None and int(digits[13:]) != expires_on.year % 100:
-            message = (f"The last two digits of the P-IRT number ({digits[13:]}) are its expiry "
-                       f"year, but the expiry date is in {expires_on.year}.")
+            message = (N_("The last two digits of the P-IRT number (%(digits)s) are its expiry "
+                          "year, but the expiry date is in %(year)s.",
+                          digits=digits[13:], year=expires_on.year))
             raise ValidationFailed(message, errors={"number": [message], "expires_on": [message]})
         return f"{digits[:13]}-{digits[13:]}"
     if code in ("bpom_md", "bpom_ml"):
@@ -131,24 +132,25 @@ def validate_number(code: str, number: str, expires_on: dt.date | None = None) -
         m = re.fullmatch(r"(?:BPOM\s*RI\s*)?(MD|ML)\s*([\d\s.]+)", raw, flags=re.I)
         digits = _SEP.sub("", m.group(2)) if m else ""
         if m is None or m.group(1).upper() != prefix or not re.fullmatch(r"\d{12,16}", digits):
-            raise _fail("number", f"A BPOM {prefix} number reads 'BPOM RI {prefix}' followed by "
-                                  "12 to 16 digits.")
+            raise _fail("number", N_("A BPOM %(prefix)s number reads 'BPOM RI %(prefix)s' "
+                                     "followed by 12 to 16 digits.",
+                                     prefix=prefix))
         return f"BPOM RI {prefix} {digits}"
     if code == "halal":
         compact = _SEP.sub("", raw).upper()
         if re.fullmatch(r"ID\d{17}", compact) or re.fullmatch(r"(LPPOM)?\d{14}", compact):
             return compact
-        raise _fail("number", "A BPJPH halal certificate number is ID followed by 17 digits "
-                              "(an older MUI number has 14 digits).")
+        raise _fail("number", N_("A BPJPH halal certificate number is ID followed by 17 digits "
+                              "(an older MUI number has 14 digits)."))
     if code == "trademark":
         compact = _SEP.sub("", raw).upper()
         if re.fullmatch(r"IDM\d{9}", compact) or re.fullmatch(r"[DJ]ID\d{10}", compact):
             return compact
-        raise _fail("number", "A trademark number is IDM + 9 digits (registered) or "
-                              "DID/JID + 10 digits (application).")
+        raise _fail("number", N_("A trademark number is IDM + 9 digits (registered) or "
+                              "DID/JID + 10 digits (application)."))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./\-]{2,59}", raw):
-        raise _fail("number", "Give the certificate number as printed (3 to 60 letters, digits, "
-                              "dots, dashes or slashes).")
+        raise _fail("number", N_("Give the certificate number as printed (3 to 60 letters, digits, "
+                              "dots, dashes or slashes)."))
     return raw
 
 
@@ -162,17 +164,19 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 def _check_dates(ptype: PermitType, status: PermitStatus, issued_on: dt.date | None,
                  expires_on: dt.date | None) -> None:
     if ptype.expiry is Expiry.none and expires_on is not None:
-        raise _fail("expires_on", f"A {ptype.name} has no expiry date; leave it empty.")
+        raise _fail("expires_on", N_("A %(ptype)s has no expiry date; leave it empty.",
+                                     ptype=ptype.name))
     if ptype.expiry is Expiry.required and expires_on is None and status is not PermitStatus.pending:
-        raise _fail("expires_on", f"A {ptype.name} has an expiry date; give it.")
+        raise _fail("expires_on", N_("A %(ptype)s has an expiry date; give it.", ptype=ptype.name))
     if status is not PermitStatus.pending and issued_on is None:
-        raise _fail("issued_on", "Give the date the permit was issued.")
+        raise _fail("issued_on", N_("Give the date the permit was issued."))
     if issued_on is not None and expires_on is not None:
         if expires_on <= issued_on:
-            raise _fail("expires_on", "The expiry date must come after the issue date.")
+            raise _fail("expires_on", N_("The expiry date must come after the issue date."))
         if ptype.validity_years and expires_on > _add_years(issued_on, ptype.validity_years):
-            raise _fail("expires_on", f"A {ptype.name} is valid for at most "
-                                      f"{ptype.validity_years} years from its issue date.")
+            raise _fail("expires_on", N_("A %(ptype)s is valid for at most %(validity_years)s "
+                                         "years from its issue date.",
+                                         ptype=ptype.name, validity_years=ptype.validity_years))
 
 
 # -- derived state ----------------------------------------------------------------------------
@@ -268,15 +272,19 @@ class Gap:
 
     def message(self, names: str) -> str:
         if self.problem == "unverified":
-            which = f"permit {self.number}" if self.number else f"permit #{self.permit_id}"
+            which = (N_("permit %(number)s", number=self.number) if self.number
+                     else N_("permit #%(id)s", id=self.permit_id))
             if self.verification == PermitVerification.rejected.value:
-                return f"{names}: {which} was rejected when the house checked it."
-            return f"{names}: {which} is waiting for the house to verify it."
+                return N_("%(names)s: %(which)s was rejected when the house checked it.",
+                          names=names, which=which)
+            return N_("%(names)s: %(which)s is waiting for the house to verify it.",
+                      names=names, which=which)
         if self.problem == "lapses":
-            return f"{names}: valid only until {self.lapse_on.isoformat()}."  # type: ignore[union-attr]
+            return N_("%(names)s: valid only until %(day)s.", names=names,
+                      day=self.lapse_on.isoformat())  # type: ignore[union-attr]
         if self.lapse_on is not None:
-            return f"{names}: expired on {self.lapse_on.isoformat()}."
-        return f"{names}: no valid permit."
+            return N_("%(names)s: expired on %(day)s.", names=names, day=self.lapse_on.isoformat())
+        return N_("%(names)s: no valid permit.", names=names)
 
     def as_dict(self) -> dict[str, Any]:
         return {"group": self.group, "types": self.types, "problem": self.problem,
@@ -393,8 +401,8 @@ def require_permits(session: Session, product: Product, start: dt.datetime,
     if unverified:
         details["permit_ids"] = [g.permit_id for g in found]
     raise Conflict(
-        f"The permits (izin edar) of {product.name} are not in order for this time: "
-        + " ".join(m[0] for m in errors.values()),
+        N_("The permits (izin edar) of %(product)s are not in order for this time: %(problems)s",
+           product=product.name, problems=i18n.join([m[0] for m in errors.values()], " ")),
         code="permit_unverified" if unverified else "permit_missing", errors=errors,
         details=details,
     )
@@ -467,9 +475,10 @@ def _type_values(data: dict[str, Any]) -> dict[str, Any]:
             try:
                 values[field] = enum(values[field])
             except ValueError:
-                raise _fail(field, f"Choose one of: {', '.join(e.value for e in enum)}.") from None
+                raise _fail(field, N_("Choose one of: %(value)s.",
+                                      value=', '.join(e.value for e in enum))) from None
     if "code" in values and not re.fullmatch(r"[a-z][a-z0-9_]{1,19}", str(values["code"])):
-        raise _fail("code", "A code is 2 to 20 lower-case letters, digits or underscores.")
+        raise _fail("code", N_("A code is 2 to 20 lower-case letters, digits or underscores."))
     return values
 
 
@@ -517,10 +526,11 @@ def _requirement_values(session: Session, data: dict[str, Any]) -> dict[str, Any
         ptype = session.scalars(select(PermitType).where(
             PermitType.code == data["permit_type"])).first()
         if ptype is None:
-            raise _fail("permit_type", f"No permit type is called {data['permit_type']!r}.")
+            raise _fail("permit_type", N_("No permit type is called %(permit_type)s.",
+                                          permit_type=repr(data['permit_type'])))
         values["permit_type_id"] = ptype.id
     if values.get("product_id") is not None and session.get(Product, values["product_id"]) is None:
-        raise _fail("product_id", "Unknown product.")
+        raise _fail("product_id", N_("Unknown product."))
     return values
 
 
@@ -528,7 +538,7 @@ def create_requirement(session: Session, actor: Actor, data: dict[str, Any]) -> 
     actor.require(Role.admin)
     values = _requirement_values(session, data)
     if "permit_type_id" not in values:
-        raise _fail("permit_type", "Required.")
+        raise _fail("permit_type", N_("Required."))
     values.setdefault("one_of", data["permit_type"])
     row = PermitRequirement(**values)
     session.add(row)
@@ -591,7 +601,7 @@ def _apply(session: Session, permit: Permit, ptype: PermitType, data: dict[str, 
                 try:
                     value = PermitStatus(value)
                 except ValueError:
-                    raise _fail("status", "Choose pending, active or needs_review.") from None
+                    raise _fail("status", N_("Choose pending, active or needs_review.")) from None
             setattr(permit, key, value if value is not None or key in ("issued_on", "expires_on")
                     else "")
     if permit.status is not PermitStatus.pending or permit.number:
@@ -609,17 +619,20 @@ def create_permit(session: Session, actor: Actor, data: dict[str, Any]) -> Permi
     else:
         member_id = data.get("member_id") or (actor.member_id if actor.role is Role.member else None)
         if member_id is None:
-            raise _fail("member_id", "Say whose permit this is (member_id or product_id).")
+            raise _fail("member_id", N_("Say whose permit this is (member_id or product_id)."))
     member = get_scoped(session, actor, Member, member_id)
     _may_write(session, actor, member)
     ptype = session.scalars(select(PermitType).where(
         PermitType.code == data.get("permit_type"))).first()
     if ptype is None:
-        raise _fail("permit_type", f"No permit type is called {data.get('permit_type')!r}.")
+        raise _fail("permit_type", N_("No permit type is called %(value)s.",
+                                      value=repr(data.get('permit_type'))))
     if ptype.level is PermitLevel.product and product is None:
-        raise _fail("product_id", f"A {ptype.name} belongs to a product: give product_id.")
+        raise _fail("product_id", N_("A %(ptype)s belongs to a product: give product_id.",
+                                     ptype=ptype.name))
     if ptype.level is PermitLevel.business and product is not None:
-        raise _fail("product_id", f"A {ptype.name} belongs to the business: leave product_id out.")
+        raise _fail("product_id", N_("A %(ptype)s belongs to the business: leave product_id "
+                                     "out.", ptype=ptype.name))
     permit = Permit(member_id=member.id, product_id=product.id if product else None,
                     permit_type_id=ptype.id, permit_type=ptype, number="", issuer="",
                     status=PermitStatus.active, reminders_sent=[])
@@ -747,7 +760,7 @@ def reject_permit(session: Session, actor: Actor, permit_id: int, *, reason: str
     permit, _member = _for_verification(session, actor, permit_id)
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise _fail("reason", "Say what is wrong with the permit, so that the member can fix it.")
+        raise _fail("reason", N_("Say what is wrong with the permit, so that the member can fix it."))
     if permit.verification is PermitVerification.rejected:
         raise InvalidTransition(N_("This permit is rejected already."), details={
             "action": "reject", "verification": permit.verification.value})
@@ -764,7 +777,7 @@ def _check_review_clearance(actor: Actor, member: Member, note: str) -> None:
         raise Forbidden(N_("Only a manager of the member's house or an admin may mark a halal "
                         "certificate in review as valid again."))
     if len(note) < 5:
-        raise _fail("note", "Say why the certificate still holds after the change.")
+        raise _fail("note", N_("Say why the certificate still holds after the change."))
 
 
 def clear_review(session: Session, actor: Actor, permit_id: int, *, note: str) -> Permit:
@@ -798,7 +811,7 @@ def _document_kind(content: bytes) -> tuple[str, str]:
     for magic, kind in DOCUMENT_KINDS.items():
         if content.startswith(magic):
             return kind
-    raise _fail("document", "Upload a PDF, PNG or JPEG file.")
+    raise _fail("document", N_("Upload a PDF, PNG or JPEG file."))
 
 
 def _used_document_bytes(session: Session, member_id: int, *, besides: int) -> int:
@@ -821,9 +834,9 @@ def attach_document(session: Session, actor: Actor, permit_id: int, *, filename:
     assert member is not None
     _may_write(session, actor, member)
     if not content:
-        raise _fail("document", "The file is empty.")
+        raise _fail("document", N_("The file is empty."))
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise _fail("document", "The file is larger than 5 MB.")
+        raise _fail("document", N_("The file is larger than 5 MB."))
     mime, ext = _document_kind(content)
     session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
     used = _used_document_bytes(session, member.id, besides=permit.id)
@@ -900,15 +913,15 @@ def create_override(session: Session, actor: Actor, data: dict[str, Any],
         raise Forbidden(N_("Only a manager of the member's house may override its permits."))
     reason = (data.get("reason") or "").strip()
     if len(reason) < 5:
-        raise _fail("reason", "Say why production may go ahead without the permit.")
+        raise _fail("reason", N_("Say why production may go ahead without the permit."))
     now = now or utcnow()
     valid_from = data.get("valid_from") or now
     until = data["until"]
     for field, value in (("valid_from", valid_from), ("until", until)):
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise _fail(field, "Give a date and time with a time zone.")
+            raise _fail(field, N_("Give a date and time with a time zone."))
     if until <= valid_from:
-        raise _fail("until", "Must be after the start of the override.")
+        raise _fail("until", N_("Must be after the start of the override."))
     override = PermitOverride(product_id=product.id, manager_id=actor.user_id, reason=reason,
                               valid_from=valid_from, valid_until=until, revoked=False)
     session.add(override)
@@ -961,7 +974,8 @@ def on_product_changed(session: Session, product: Product, before: dict[str, Any
     for permit in halal:
         snap = audit.snapshot(permit)
         permit.status = PermitStatus.needs_review
-        permit.review_reason = f"The product's {' and '.join(changed)} changed."[:300]
+        permit.review_reason = N_("The product's %(fields)s changed.",
+                                  fields=" and ".join(changed))[:300]
         permit.last_state = "needs_review"
         session.flush()
         audit.record(session, actor or Actor.system(), "permit.needs_review", permit,
