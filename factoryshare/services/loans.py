@@ -21,9 +21,11 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, locking, validation
+from factoryshare import audit, i18n, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from factoryshare.i18n import N_
+from factoryshare.messages import rupiah
 from factoryshare.models import Machine, Member, Role, machine_capabilities
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import (
@@ -92,18 +94,18 @@ def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
     """The terms against the scheme; with `per_member` the ceiling is checked per member share."""
     errors: dict[str, list[str]] = {}
     if not isinstance(amount, int) or amount <= 0:
-        errors["requested_amount"] = ["Must be a positive whole number of rupiah."]
+        errors["requested_amount"] = [N_("Must be a positive whole number of rupiah.")]
     elif amount > scheme.ceiling and not per_member:
         errors["requested_amount"] = [f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")]
     limit = max(scheme.max_tenor_working_capital_months, scheme.max_tenor_investment_months)
     if not isinstance(tenor, int) or tenor < 1 or tenor > limit:
-        errors["tenor_months"] = [f"Must be between 1 and {limit} months."]
+        errors["tenor_months"] = [N_("Must be between 1 and %(limit)s months.", limit=limit)]
     if not isinstance(grace, int) or grace < 0:
-        errors["grace_months"] = ["Must be zero or more months."]
+        errors["grace_months"] = [N_("Must be zero or more months.")]
     elif isinstance(tenor, int) and grace >= tenor:
-        errors["grace_months"] = ["Must be shorter than the tenor."]
+        errors["grace_months"] = [N_("Must be shorter than the tenor.")]
     if errors:
-        raise ValidationFailed("The loan terms break the scheme's rules.", errors=errors)
+        raise ValidationFailed(N_("The loan terms break the scheme's rules."), errors=errors)
 
 
 def _may_apply_for(actor: Actor, cluster: Cluster) -> bool:
@@ -130,7 +132,7 @@ def create(
     actor.require(Role.admin, Role.aggregator, Role.member)
     cluster = get_scoped(session, actor, Cluster, cluster_id)
     if not _may_apply_for(actor, cluster):
-        raise Forbidden("Only the cluster's aggregator or its chair may apply for its loan.")
+        raise Forbidden(N_("Only the cluster's aggregator or its chair may apply for its loan."))
     scheme = kur.scheme_in_force(session, KurSchemeCode.khusus, on or dt.date.today())
     _check_terms(scheme, requested_amount, tenor_months, grace_months)
     app = LoanApplication(
@@ -165,9 +167,9 @@ def list_applications(session: Session, actor: Actor) -> list[LoanApplication]:
 def update(session: Session, actor: Actor, application_id: int, **changes: Any) -> LoanApplication:
     app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
-        raise Forbidden("Only the cluster's aggregator or its chair may edit its application.")
+        raise Forbidden(N_("Only the cluster's aggregator or its chair may edit its application."))
     locking.require_state(app, (LoanStatus.draft, LoanStatus.changes_requested),
-                          "Only a draft or an application sent back for changes can be edited.",
+                          N_("Only a draft or an application sent back for changes can be edited."),
                           action="updated")
     before = _snapshot(app)
     values = {f: changes.get(f, getattr(app, f)) for f in _FIELDS}
@@ -186,7 +188,8 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
 def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[LoanStatus, ...],
           target: LoanStatus, action: str) -> LoanApplication:
     locking.require_state(app, allowed,
-                          f"An application that is {app.status.value} cannot be {action}.",
+                          N_("An application that is %(status)s cannot be %(action)s.",
+                             status=i18n.status(app.status), action=i18n.status(action)),
                           action=action)
     before = _snapshot(app)
     app.status = target
@@ -198,14 +201,14 @@ def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[L
 def submit(session: Session, actor: Actor, application_id: int) -> LoanApplication:
     app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
-        raise Forbidden("Only the cluster's aggregator or its chair may submit its application.")
+        raise Forbidden(N_("Only the cluster's aggregator or its chair may submit its application."))
     plan = list(session.scalars(select(LoanShare).where(LoanShare.loan_application_id == app.id)))
     _check_terms(app.scheme, app.requested_amount, app.tenor_months, app.grace_months,
                  per_member=bool(plan))
     if plan:
         problems = plan_problems(session, app, plan)
         if problems:
-            raise ValidationFailed("The plan breaks the KUR rules.", errors=problems)
+            raise ValidationFailed(N_("The plan breaks the KUR rules."), errors=problems)
     return _move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
                  LoanStatus.submitted, "submitted")
 
@@ -219,12 +222,13 @@ def approve(session: Session, actor: Actor, application_id: int,
             approved_amount: int | None = None) -> LoanApplication:
     app = _endorser(session, actor, application_id)
     locking.require_state(app, (LoanStatus.submitted,),
-                          f"An application that is {app.status.value} cannot be approved.",
+                          N_("An application that is %(status)s cannot be approved.",
+                             status=i18n.status(app.status)),
                           action="approved")
     amount = app.requested_amount if approved_amount is None else approved_amount
     if not isinstance(amount, int) or amount <= 0 or amount > app.requested_amount:
-        raise ValidationFailed("The approved amount is not possible.", errors={
-            "approved_amount": ["Must be positive and at most the requested amount."]})
+        raise ValidationFailed(N_("The approved amount is not possible."), errors={
+            "approved_amount": [N_("Must be positive and at most the requested amount.")]})
     limit = app.cluster.aggregator.approval_limit
     if app.approved_by_id is None:
         app.approved_by_id = actor.user_id
@@ -236,7 +240,7 @@ def approve(session: Session, actor: Actor, application_id: int,
             return app  # a second, different approver is needed
     else:
         if app.approved_by_id == actor.user_id:
-            raise Conflict("The second approval must come from someone else.",
+            raise Conflict(N_("The second approval must come from someone else."),
                            code="same_approver")
         app.second_approved_by_id = actor.user_id
         app.approved_amount = min(amount, app.approved_amount or amount)
@@ -315,13 +319,13 @@ def tranches(session: Session, actor: Actor, application_id: int) -> list[LoanTr
 
 def _check_tranche(session: Session, app: LoanApplication, amount: Any, *, already: int) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed("The tranche is not possible.", errors={
-            "amount": ["Must be a positive whole number of rupiah."]})
+        raise ValidationFailed(N_("The tranche is not possible."), errors={
+            "amount": [N_("Must be a positive whole number of rupiah.")]})
     approved = app.approved_amount or 0
     if already + amount > approved:
         left = approved - already
-        message = (f"Only Rp{left:,} of the approved Rp{approved:,} remain to disburse."
-                   .replace(",", "."))
+        message = N_("Only %(left)s of the approved %(approved)s remain to disburse.",
+                     left=rupiah(left), approved=rupiah(approved))
         raise Conflict(message, code="beyond_approved_amount", errors={"amount": [message]})
 
 
@@ -331,7 +335,8 @@ def add_tranche(session: Session, actor: Actor, application_id: int, amount: int
     actor.require(Role.admin)
     app = _for_change(session, actor, application_id)
     locking.require_state(app, (LoanStatus.disbursing,),
-                          f"A loan that is {app.status.value} cannot be disbursed.",
+                          N_("A loan that is %(status)s cannot be disbursed.",
+                             status=i18n.status(app.status)),
                           action="disbursed")
     already = disbursed_total(session, app)
     _check_tranche(session, app, amount, already=already)
@@ -396,10 +401,10 @@ def record_repayment(session: Session, actor: Actor, application_id: int, number
         Installment.loan_application_id == app.id, Installment.number == number)
         .execution_options(populate_existing=True)).first()
     if inst is None:
-        raise ValidationFailed("No such installment.", errors={"number": ["No installment with this number."]})
+        raise ValidationFailed(N_("No such installment."), errors={"number": [N_("No installment with this number.")]})
     outstanding = inst.amount - inst.paid
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
-        raise ValidationFailed("The amount is not possible.", errors={
+        raise ValidationFailed(N_("The amount is not possible."), errors={
             "amount": [f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")]})
     return apply_repayment(session, actor, app, inst, amount, RepaymentSource(source))
 
@@ -493,7 +498,7 @@ def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare
                     f"Rp{scheme.npwp_required_above:,}.".replace(",", "."))
             elif not _valid_npwp(member.npwp):
                 errors.setdefault(f"{where}.npwp", []).append(
-                    f"{member.business_name}'s NPWP is not valid.")
+                    N_("%(business_name)s's NPWP is not valid.", business_name=member.business_name))
         if member.annual_turnover is not None and member.annual_turnover > scheme.turnover_cap:
             errors.setdefault(f"{where}.annual_turnover", []).append(
                 f"{member.business_name}'s turnover is above the KUR cap of "
@@ -514,9 +519,9 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     # either lands before it or finds the application submitted.
     app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
-        raise Forbidden("Only the cluster's aggregator or its chair may build its plan.")
+        raise Forbidden(N_("Only the cluster's aggregator or its chair may build its plan."))
     if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
-        raise Conflict("Only a draft or an application sent back for changes can be edited.",
+        raise Conflict(N_("Only a draft or an application sent back for changes can be edited."),
                        code="invalid_transition",
                        details={"action": "set_plan", "status": app.status.value})
     request_ids = list(dict.fromkeys(production_request_ids or []))
@@ -526,10 +531,11 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     pending = clusters.pending_member_names(session, app.cluster_id)
     errors: dict[str, list[str]] = {}
     if len(request_ids) + len(booking_ids) > MAX_PLAN_ITEMS:
-        raise ValidationFailed("The plan is too large.", errors={
-            "production_request_ids": [f"At most {MAX_PLAN_ITEMS} requests and bookings."]})
+        raise ValidationFailed(N_("The plan is too large."), errors={
+            "production_request_ids": [N_("At most %(max_plan_items)s requests and bookings.",
+                                          max_plan_items=MAX_PLAN_ITEMS)]})
     if not request_ids and not booking_ids:
-        errors["production_request_ids"] = ["Give at least one production request or booking."]
+        errors["production_request_ids"] = [N_("Give at least one production request or booking.")]
     minutes: dict[int, int] = {}
     machine_cost: dict[int, int] = {}
 
@@ -541,9 +547,11 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
         if request is None or request.member_id not in members:
             # Absent or another business's: the same answer, so ids outside scope leak nothing.
             errors[where] = [(request and clusters.not_accepted_message(request.member_id, pending))
-                             or f"Production request {rid} is not one of the cluster members'."]
+                             or N_("Production request %(id)s is not one of the cluster members'.",
+                                   id=rid)]
         elif request.status not in PLAN_REQUEST_STATUSES:
-            errors[where] = [f"Production request {rid} is {request.status.value}."]
+            errors[where] = [N_("Production request %(rid)s is %(status)s.",
+                                rid=rid, status=i18n.status(request.status))]
         else:
             m, c = _request_minutes_and_cost(session, request)
             minutes[request.member_id] = minutes.get(request.member_id, 0) + m
@@ -556,9 +564,10 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
         where = f"booking_ids[{i}]"
         if booking is None or booking.member_id not in members:
             errors[where] = [(booking and clusters.not_accepted_message(booking.member_id, pending))
-                             or f"Booking {bid} is not one of the cluster members'."]
+                             or N_("Booking %(id)s is not one of the cluster members'.", id=bid)]
         elif booking.status not in PLAN_BOOKING_STATUSES:
-            errors[where] = [f"Booking {bid} is {booking.status.value}."]
+            errors[where] = [N_("Booking %(bid)s is %(status)s.",
+                                bid=bid, status=i18n.status(booking.status))]
         else:
             m = int((booking.end_at - booking.start_at).total_seconds() // 60)
             minutes[booking.member_id] = minutes.get(booking.member_id, 0) + m
@@ -570,10 +579,10 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
             errors[where] = [clusters.not_accepted_message(member_id, pending)
                              or f"Member {member_id} is not in the cluster."]
         elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
-            errors[where] = ["Must be zero or more whole rupiah."]
+            errors[where] = [N_("Must be zero or more whole rupiah.")]
 
     if errors:
-        raise ValidationFailed("The production plan cannot be financed as given.", errors=errors)
+        raise ValidationFailed(N_("The production plan cannot be financed as given."), errors=errors)
     shares = [
         LoanShare(member_id=mid, machine_minutes=minutes.get(mid, 0),
                   machine_cost=machine_cost.get(mid, 0), material_cost=materials.get(mid, 0),
@@ -584,9 +593,9 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     problems = plan_problems(session, app, shares)
     total = sum(s.amount for s in shares)
     if total <= 0:
-        problems.setdefault("requested_amount", []).append("The plan costs nothing to finance.")
+        problems.setdefault("requested_amount", []).append(N_("The plan costs nothing to finance."))
     if problems:
-        raise ValidationFailed("The plan breaks the KUR rules.", errors=problems)
+        raise ValidationFailed(N_("The plan breaks the KUR rules."), errors=problems)
 
     before = _snapshot(app)
     session.execute(delete(LoanShare).where(LoanShare.loan_application_id == app.id))
@@ -688,5 +697,5 @@ def list_loans(session: Session, actor: Actor, *, status: str | None = None) -> 
 def get_loan(session: Session, actor: Actor, loan_id: int) -> LoanView:
     app = get(session, actor, loan_id)
     if app.status not in LOAN_STATUSES:
-        raise NotFound(f"Loan {loan_id} was not found.")
+        raise NotFound(N_("Loan %(loan_id)s was not found.", loan_id=loan_id))
     return _view(session, actor, app)
