@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import Role, User
 from factoryshare.models.financing import Lender, LenderKind, LoanApplication
 
@@ -33,7 +34,7 @@ register_scope(Lender, _scope)
 
 def _clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValidationFailed("The lender needs a name.", errors={"name": ["Give a name."]})
+        raise ValidationFailed(N_("The lender needs a name."), errors={"name": [N_("Give a name.")]})
     return name.strip()
 
 
@@ -41,8 +42,8 @@ def _kind(kind: Any) -> LenderKind:
     try:
         return LenderKind(kind)
     except ValueError:
-        raise ValidationFailed("Unknown kind of lender.", errors={
-            "kind": ["Must be bank or cooperative."]}) from None
+        raise ValidationFailed(N_("Unknown kind of lender."), errors={
+            "kind": [N_("Must be bank or cooperative.")]}) from None
 
 
 def _name_taken(session: Session, name: str, but: int | None = None) -> None:
@@ -50,7 +51,7 @@ def _name_taken(session: Session, name: str, but: int | None = None) -> None:
     if but is not None:
         stmt = stmt.where(Lender.id != but)
     if session.scalar(stmt) is not None:
-        message = f"A lender named {name} already exists."
+        message = N_("A lender named %(name)s already exists.", name=name)
         raise Conflict(message, code="lender_name_taken", errors={"name": [message]})
 
 
@@ -97,7 +98,9 @@ def delete_lender(session: Session, actor: Actor, lender_id: int) -> None:
     apps = session.scalar(select(func.count()).select_from(LoanApplication).where(
         LoanApplication.lender_id == lender.id))
     if users or apps:
-        raise Conflict(f"{lender.name} still has {users} account(s) and {apps} application(s).",
+        raise Conflict(N_("%(lender)s still has %(users)s account(s) and %(apps)s "
+                          "application(s).",
+                          lender=lender.name, users=users, apps=apps),
                        code="lender_in_use", details={"users": users, "applications": apps})
     before = audit.snapshot(lender)
     session.delete(lender)
@@ -109,5 +112,6 @@ def require_lender(session: Session, lender_id: Any, field: str = "lender_id") -
     """The lender with this id (any caller may name one), or 422 naming `field`."""
     lender = session.get(Lender, lender_id) if isinstance(lender_id, int) else None
     if lender is None:
-        raise ValidationFailed("No such lender.", errors={field: [f"No lender with id {lender_id}."]})
+        raise ValidationFailed(N_("No such lender."), errors={field: [N_("No lender with id %(lender_id)s.",
+                                                                     lender_id=lender_id)]})
     return lender
