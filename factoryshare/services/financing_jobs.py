@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor
+from factoryshare.i18n import N_
 from factoryshare.models import Machine, ProductionHouse, User, cluster_members
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import LoanApplication, LoanPlanLink, LoanStatus
@@ -33,7 +34,7 @@ FINANCED = (LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursi
             LoanStatus.repaying)
 UNFUNDED = (LoanStatus.rejected, LoanStatus.lender_declined)
 LINKABLE_BOOKINGS = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed)
-RELEASE_REASON = "financing was not granted"
+RELEASE_REASON = N_("financing was not granted")
 
 
 def _plan_products(session: Session, app: LoanApplication) -> set[int]:
@@ -147,7 +148,7 @@ def release_unfunded_holds(session: Session, now: dt.datetime) -> dict[str, Any]
 
 
 UNDECIDED = (LoanStatus.draft, LoanStatus.submitted, LoanStatus.changes_requested)
-UNDECIDED_REASON = "financing was not decided in time"
+UNDECIDED_REASON = N_("financing was not decided in time")
 
 
 def _release_undecided(session: Session, system: Actor, now: dt.datetime,
