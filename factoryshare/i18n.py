@@ -31,6 +31,7 @@ else `Accept-Language`, else Indonesian (DEFAULT_LANGUAGE).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gettext as _gettext
 import re
@@ -38,6 +39,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date, format_datetime
 from babel.support import Translations
 
 LANGUAGES = ("id", "en")
@@ -132,6 +134,37 @@ class Localized(str):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Localized, (self.texts,))
+
+
+_LOCALES = {"id": "id_ID", "en": "en_GB"}
+
+
+def join(parts: list[str], separator: str = ", ") -> Localized:
+    """Several texts as one, each said in the reader's language."""
+    return Localized({lang: separator.join(str(translate(part, lang)) for part in parts)
+                      for lang in LANGUAGES})
+
+
+def day(value: dt.date) -> Localized:
+    """A date inside a sentence: `3 Mar 2026` / `3 Mar 2026` (Indonesian month names)."""
+    return Localized({lang: format_date(value, "d MMM yyyy", locale=locale)
+                      for lang, locale in _LOCALES.items()})
+
+
+def moment(value: dt.datetime, timezone: str) -> Localized:
+    """A moment in a house's zone inside a sentence: `Sel 3 Mar 2026 10:00 WITA`."""
+    from factoryshare.messages import zone_label  # babel-only module; no cycle at import
+
+    local = value.astimezone(_zone(timezone))
+    label = zone_label(timezone, local)
+    return Localized({lang: f"{format_datetime(local, 'EEE d MMM yyyy HH:mm', locale=locale)} {label}"
+                      for lang, locale in _LOCALES.items()})
+
+
+def _zone(timezone: str) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(timezone)
 
 
 # --- texts known back from their English rendering ---------------------------------------
@@ -282,25 +315,36 @@ def label(model: Any) -> str:
 
 # The states objects go through, as people say them inside a sentence.
 STATUSES: dict[str, Message] = {
+    "accepted": N_("accepted"),
     "active": N_("active"),
     "approved": N_("approved"),
     "cancelled": N_("cancelled"),
     "changes_requested": N_("sent back for changes"),
+    "closed": N_("closed"),
     "completed": N_("completed"),
     "confirmed": N_("confirmed"),
     "declined": N_("declined"),
     "disbursed": N_("disbursed"),
+    "disbursing": N_("disbursing"),
     "discarded": N_("discarded"),
     "done": N_("done"),
     "draft": N_("draft"),
+    "due": N_("due"),
     "expired": N_("expired"),
     "failed": N_("failed"),
     "held": N_("held"),
-    "infeasible": N_("infeasible"),
     "inactive": N_("inactive"),
+    "infeasible": N_("infeasible"),
+    "invited": N_("invited"),
+    "left": N_("left"),
+    "lender_approved": N_("approved by the lender"),
+    "lender_declined": N_("declined by the lender"),
     "maintenance": N_("in maintenance"),
+    "needs_review": N_("needing review"),
     "no_show": N_("no-show"),
+    "notified": N_("notified"),
     "open": N_("open"),
+    "overdue": N_("overdue"),
     "paid": N_("paid"),
     "pending": N_("pending"),
     "planned": N_("planned"),
@@ -309,15 +353,22 @@ STATUSES: dict[str, Message] = {
     "rejected": N_("rejected"),
     "released": N_("released"),
     "repaid": N_("repaid"),
+    "repaying": N_("repaying"),
     "retired": N_("retired"),
     "revoked": N_("revoked"),
     "running": N_("running"),
     "scheduled": N_("scheduled"),
+    "sent": N_("sent"),
+    "sent_back": N_("sent back"),
+    "skipped": N_("skipped"),
     "solved": N_("solved"),
     "stale": N_("stale"),
     "submitted": N_("submitted"),
+    "succeeded": N_("succeeded"),
     "valid": N_("valid"),
+    "verified": N_("verified"),
     "waiting": N_("waiting"),
+    "withdrawn": N_("withdrawn"),
 }
 
 
@@ -325,3 +376,15 @@ def status(value: Any) -> str:
     """A state (an enum or its value) as people say it; unknown ones as their code."""
     code = getattr(value, "value", value)
     return STATUSES.get(str(code), str(code))
+
+
+# Texts with parameters the system writes into the database (cancel reasons, booking notes,
+# review reasons), known back from their English by `translate`. A new one belongs here too.
+STORED_TEMPLATES = [recognise(message) for message in (
+    N_("machine downtime: %(reason)s"),
+    N_("house closed: %(reason)s"),
+    N_("planned by schedule run %(run)s"),
+    N_("re-planned by schedule run %(run)s"),
+    N_("Production request %(request)s, step %(step)s"),
+    N_("The product's %(fields)s changed."),
+)]
