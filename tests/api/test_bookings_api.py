@@ -130,7 +130,7 @@ def test_exceeding_the_weekly_quota_is_a_409_saying_how_many_hours_are_left(
     assert r.status_code == 409
     assert r.json["code"] == "quota_exceeded"
     assert r.json["details"]["hours_left"] == 0.5
-    assert "0.5 hours are left" in r.json["message"]
+    assert "tersisa 0.5 jam" in r.json["message"]  # the member reads Indonesian
 
 
 def test_a_booking_before_opening_is_a_409_outside_opening_hours(
