@@ -60,7 +60,7 @@ def test_a_taken_week_refuses_the_whole_series_and_names_each_conflict(
     assert r.json["code"] == "series_conflicts"
     conflicts = r.json["details"]["conflicts"]
     assert [(c["date"], c["code"]) for c in conflicts] == [(taken.isoformat(), "booking_conflict")]
-    assert "nothing was booked" in r.json["message"]
+    assert "tidak ada yang dipesan" in r.json["message"]  # the member reads Indonesian
     assert client.get("/api/v1/bookings", headers=headers).json["items"] == []
 
 
