@@ -25,7 +25,7 @@ def test_an_invalid_nik_is_a_422_naming_owner_nik(client, make_user, token_for):
                     headers=token_for(manager))
     assert r.status_code == 422
     assert "owner_nik" in r.json["errors"]
-    assert "date of birth" in r.json["errors"]["owner_nik"][0]
+    assert "tanggal lahir" in r.json["errors"]["owner_nik"][0]  # in the manager's Indonesian
 
 
 def test_a_duplicate_nib_is_a_409_naming_nib(client, make_user, make_member, token_for):
