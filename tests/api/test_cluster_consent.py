@@ -133,7 +133,7 @@ def test_a_plan_with_a_booking_of_a_member_who_has_not_accepted_is_a_422_naming_
 
     assert r.status_code == 422
     assert invited.business_name in r.json["errors"]["booking_ids[0]"][0]
-    assert "has not accepted" in r.json["errors"][f"material_costs[{invited.id}]"][0]
+    assert "belum menerima" in r.json["errors"][f"material_costs[{invited.id}]"][0]
 
 
 def test_leaving_a_cluster_with_an_open_application_is_refused_with_the_reason(
@@ -147,7 +147,7 @@ def test_leaving_a_cluster_with_an_open_application_is_refused_with_the_reason(
 
     r = client.delete(f"{CLUSTERS}/{cluster.id}/members/{b.id}", headers=member_headers)
     assert r.status_code == 409 and r.json["code"] == "cluster_loan_open"
-    assert f"loan application {app.id} is approved" in r.json["message"]
+    assert f"pengajuan pinjamannya {app.id} disetujui" in r.json["message"]
     assert r.json["details"]["loan_application_id"] == app.id
     r = client.patch(f"{CLUSTERS}/{cluster.id}", json={"member_ids": [a.id]}, headers=aggregator_headers)
     assert r.status_code == 409 and r.json["code"] == "cluster_loan_open"
