@@ -163,6 +163,19 @@ class AwareDateTime(ma.fields.AwareDateTime):
         return result
 
 
+class Words(ma.fields.String):
+    """A text for people (a holiday's name, a cancel reason, a note the system wrote), said
+    in the reader's language when dumped (factoryshare.i18n.translate); what a person typed
+    is shown as typed."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        from api.errors import request_language
+
+        return super()._serialize(i18n.translate(value, request_language()), attr, obj, **kwargs)
+
+
 class PageArgs(Schema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
