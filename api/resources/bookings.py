@@ -10,7 +10,17 @@ from marshmallow import validate
 
 from api.database import db
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Schema,
+    Text,
+    Words,
+    page_schema,
+    paginate,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
@@ -49,10 +59,11 @@ class BookingSchema(Schema):
     source = ma.fields.Function(lambda b: b.source.value, dump_only=True)
     price = ma.fields.Integer(dump_only=True, metadata={"description": "integer rupiah"})
     hourly_rate = ma.fields.Integer(dump_only=True)
-    note = ma.fields.String(dump_only=True)
+    note = Words(dump_only=True)
     hold_expires_at = ma.fields.Function(lambda b: _local(b, b.hold_expires_at), dump_only=True,
                                          allow_none=True)
-    cancelled_reason = ma.fields.String(dump_only=True, allow_none=True)
+    cancelled_reason = Words(dump_only=True, allow_none=True,
+                             metadata={"description": "in the reader's language"})
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
     updated_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
-from api.schemas import Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.schemas import Id, PageArgs, Schema, Text, Words, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare.models import Member, Role
 from factoryshare.services import calendar, houses
@@ -196,7 +196,8 @@ class ClosedDaysArgs(Schema):
 class ClosedDay(Schema):
     date = ma.fields.Date()
     kind = ma.fields.String(metadata={"description": "holiday (national, incl. cuti bersama) or closure"})
-    name = ma.fields.String()
+    name = Words(metadata={"description": "the holiday's name in the reader's language, or the "
+                                          "closure's reason"})
 
 
 class ClosedDaysOut(Schema):

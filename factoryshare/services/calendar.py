@@ -15,6 +15,7 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factoryshare import i18n
 from factoryshare.models import WEEKDAYS, Downtime, HouseClosure, Machine, ProductionHouse
 
 Window = tuple[dt.datetime, dt.datetime]
@@ -46,15 +47,25 @@ def zone_abbreviation(tz: str | dt.tzinfo) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+# The `holidays` package's own names, per language of factoryshare.i18n.
+_HOLIDAY_LANGUAGES = {"id": "id", "en": "en_US"}
+
+
 @lru_cache(maxsize=64)
-def _holidays_for_year(year: int) -> dict[dt.date, str]:
+def _holidays_for_year(year: int) -> dict[dt.date, i18n.Localized]:
     # "public" holds the national holidays, "government" the cuti bersama days.
-    calendar = holidays.country_holidays("ID", years=year, categories=("public", "government"))
-    return dict(calendar.items())
+    names: dict[dt.date, dict[str, str]] = {}
+    for lang, holidays_lang in _HOLIDAY_LANGUAGES.items():
+        calendar = holidays.country_holidays("ID", years=year, language=holidays_lang,
+                                             categories=("public", "government"))
+        for day, name in calendar.items():
+            names.setdefault(day, {})[lang] = name
+    return {day: i18n.Localized(texts) for day, texts in names.items()}
 
 
-def holiday_name(day: dt.date) -> str | None:
-    """The name of the Indonesian public holiday or cuti bersama on `day`, if any."""
+def holiday_name(day: dt.date) -> i18n.Localized | None:
+    """The name of the Indonesian public holiday or cuti bersama on `day`, if any: reads as
+    its English name, `.translate("id")` gives the Indonesian one (`i18n.translate`)."""
     return _holidays_for_year(day.year).get(day)
 
 
