@@ -3,8 +3,10 @@
 The address carries a random token (256 bits); only its SHA-256 is stored, so the address is
 shown once when made. Making a new one ends the old address; revoking ends it with no new one.
 The feed holds the member's held, confirmed and completed bookings from 60 days back to a year
-ahead, each event at its UTC time (calendar apps show it in the viewer's zone) with the house's
-zone named in the description; a booking's UID never changes, its SEQUENCE grows with each
+ahead, each event at its UTC time (calendar apps show it in the viewer's zone) at the house the
+booking is at (the member's home house or another one): its name in the summary, its address
+as the location, its local time and zone in the description; texts in the member's user's
+language (Indonesian by default); a booking's UID never changes, its SEQUENCE grows with each
 change, so a subscribed calendar updates moved bookings in place and drops cancelled ones.
 """
 
@@ -19,13 +21,13 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, i18n
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import NotFound
 from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
-from factoryshare.models import Machine, Member, ProductionHouse, Role
+from factoryshare.models import Machine, Member, ProductionHouse, Role, User
 from factoryshare.models.booking_extras import CalendarFeed
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.services import calendar
@@ -98,6 +100,13 @@ def feed_for_token(session: Session, token: str) -> CalendarFeed:
     return feed
 
 
+def _language(session: Session, member: Member) -> str:
+    """The language the member's users read (the first active one's setting)."""
+    user = session.scalars(select(User).where(User.member_id == member.id, User.is_active.is_(True))
+                           .order_by(User.id).limit(1)).first()
+    return i18n.language_or_default(user.language if user is not None else None)
+
+
 def render_feed(session: Session, token: str, *, now: dt.datetime | None = None) -> bytes:
     """The .ics document of the member behind `token`; counts the read."""
     now = now or utcnow()
@@ -106,10 +115,11 @@ def render_feed(session: Session, token: str, *, now: dt.datetime | None = None)
     assert member is not None
     house = session.get(ProductionHouse, member.house_id)
     assert house is not None
-    zone_label = calendar.zone_abbreviation(house.timezone)
+    language = _language(session, member)
     rows = session.execute(
-        select(Booking, Machine)
+        select(Booking, Machine, ProductionHouse)
         .join(Machine, Machine.id == Booking.machine_id)
+        .join(ProductionHouse, ProductionHouse.id == Machine.house_id)
         .where(
             Booking.member_id == member.id,
             Booking.status.in_(SHOWN),
@@ -129,8 +139,9 @@ def render_feed(session: Session, token: str, *, now: dt.datetime | None = None)
     # Ask subscribing apps to refresh hourly (Google decides for itself).
     cal.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
-    for booking, machine in rows:
-        zone = calendar.house_zone(house)
+    for booking, machine, at_house in rows:
+        zone = calendar.house_zone(at_house)
+        zone_label = calendar.zone_abbreviation(at_house.timezone)
         local_start = booking.start_at.astimezone(zone)
         local_end = booking.end_at.astimezone(zone)
         event = icalendar.Event()
@@ -139,16 +150,17 @@ def render_feed(session: Session, token: str, *, now: dt.datetime | None = None)
         event.add("dtstart", booking.start_at.astimezone(dt.timezone.utc))
         event.add("dtend", booking.end_at.astimezone(dt.timezone.utc))
         event.add("sequence", max(0, (booking.version or 1) - 1))
-        event.add("summary", f"{machine.name} — {house.name}")
-        event.add("location", house.address or house.name)
+        event.add("summary", f"{machine.name} — {at_house.name}")
+        event.add("location", at_house.address or at_house.name)
         event.add("status", "TENTATIVE" if booking.status is BookingStatus.held else "CONFIRMED")
+        say = i18n.translator(language)
         lines = [
-            f"{local_start:%d-%m-%Y %H:%M}–{local_end:%H:%M} {zone_label}",
-            f"Status: {booking.status.value}",
-            f"Harga / Price: {rupiah(booking.price)}",
+            f"{local_start:%d-%m-%Y %H:%M}–{local_end:%H:%M} {zone_label} ({at_house.timezone})",
+            say(N_("Status: %(status)s", status=i18n.status(booking.status))),
+            say(N_("Price: %(price)s", price=rupiah(booking.price))),
         ]
         if booking.note:
-            lines.append(booking.note)
+            lines.append(say(booking.note))
         event.add("description", "\n".join(lines))
         cal.add_component(event)
     feed.last_read_at = now

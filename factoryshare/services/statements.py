@@ -1,7 +1,8 @@
 """A member's monthly statement of machine bookings and what they cost.
 
-The month is the calendar month in the house's zone: a booking belongs to the month in which
-it starts there. Every booking of the month is listed, cancelled ones included (at no charge)
+The month is the calendar month in the zone of each booking's own house: a booking belongs
+to the month in which it starts there. A booking at another house than the member's home
+house is listed with that house's name, address and zone, its times in that zone. Every booking of the month is listed, cancelled ones included (at no charge)
 so the member can match the statement with what it did. What counts:
 - charged: completed bookings and no-shows (the machine was kept for the member);
 - scheduled: held and confirmed bookings not done yet (charged once completed);
@@ -39,13 +40,36 @@ class StatementLine:
     booking_id: int
     machine_id: int
     machine: str
-    start: dt.datetime  # in the house's zone
+    start: dt.datetime  # in the zone of the booking's house
+
     end: dt.datetime
     minutes: int
     status: BookingStatus
     price: int
     # What this line adds to the amount charged (0 unless completed or no-show).
     charged: int
+    # The house the booking is at (the member's home house or another one).
+    house: ProductionHouse | None = None
+
+    @property
+    def house_id(self) -> int | None:
+        return self.house.id if self.house is not None else None
+
+    @property
+    def house_name(self) -> str:
+        return self.house.name if self.house is not None else ""
+
+    @property
+    def address(self) -> str:
+        return (self.house.address or "") if self.house is not None else ""
+
+    @property
+    def timezone(self) -> str:
+        return self.house.timezone if self.house is not None else ""
+
+    @property
+    def zone(self) -> str:
+        return calendar.zone_abbreviation(self.house.timezone) if self.house is not None else ""
 
 
 @dataclass
@@ -118,35 +142,44 @@ def member_statement(session: Session, actor: Actor, member_id: int, month: str)
     house = session.get(ProductionHouse, member.house_id)
     assert house is not None
     start, end = month_bounds(house, year, mon)
-    zone = calendar.house_zone(house)
+    # Indonesia's zones lie within UTC+7..+9: a day either side holds every booking that
+    # starts in the month in the zone of its own house; each is then placed by that zone.
     rows = session.execute(
-        select(Booking, Machine)
+        select(Booking, Machine, ProductionHouse)
         .join(Machine, Machine.id == Booking.machine_id)
-        .where(Booking.member_id == member.id, Booking.start_at >= start, Booking.start_at < end)
+        .join(ProductionHouse, ProductionHouse.id == Machine.house_id)
+        .where(Booking.member_id == member.id,
+               Booking.start_at >= start - dt.timedelta(days=1),
+               Booking.start_at < end + dt.timedelta(days=1))
         .order_by(Booking.start_at, Booking.id)
     ).all()
     statement = Statement(member=member, house=house, month=f"{year:04d}-{mon:02d}")
-    for booking, machine in rows:
+    for booking, machine, at_house in rows:
+        zone = calendar.house_zone(at_house)
+        local_start = booking.start_at.astimezone(zone)
+        if (local_start.year, local_start.month) != (year, mon):
+            continue
         minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
         statement.lines.append(StatementLine(
             booking_id=booking.id,
             machine_id=machine.id,
             machine=machine.name,
-            start=booking.start_at.astimezone(zone),
+            start=local_start,
             end=booking.end_at.astimezone(zone),
             minutes=minutes,
             status=booking.status,
             price=booking.price,
             charged=booking.price if booking.status in CHARGED else 0,
+            house=at_house,
         ))
     return statement
 
 
 _HEADERS = {
-    "id": ["booking", "mesin", "mulai", "selesai", "zona", "menit", "status", "harga_rupiah",
-           "ditagih_rupiah", "ditagih"],
-    "en": ["booking", "machine", "start", "end", "zone", "minutes", "status", "price_rupiah",
-           "charged_rupiah", "charged"],
+    "id": ["booking", "mesin", "mulai", "selesai", "zona", "rumah_produksi", "alamat", "menit",
+           "status", "harga_rupiah", "ditagih_rupiah", "ditagih"],
+    "en": ["booking", "machine", "start", "end", "zone", "house", "address", "minutes",
+           "status", "price_rupiah", "charged_rupiah", "charged"],
 }
 _TOTAL = {"id": "JUMLAH DITAGIH", "en": "TOTAL CHARGED"}
 
@@ -161,9 +194,10 @@ def statement_csv(statement: Statement, language: str = "id") -> str:
     for line in statement.lines:
         writer.writerow([
             line.booking_id, line.machine, line.start.strftime("%Y-%m-%d %H:%M"),
-            line.end.strftime("%Y-%m-%d %H:%M"), statement.zone, line.minutes,
-            line.status.value, line.price, line.charged, rupiah(line.charged),
+            line.end.strftime("%Y-%m-%d %H:%M"), line.zone or statement.zone, line.house_name,
+            line.address, line.minutes, line.status.value, line.price, line.charged,
+            rupiah(line.charged),
         ])
-    writer.writerow([_TOTAL[lang], "", "", "", "", statement.minutes_charged, "", "",
+    writer.writerow([_TOTAL[lang], "", "", "", "", "", "", statement.minutes_charged, "", "",
                      statement.charged, rupiah(statement.charged)])
     return out.getvalue()
