@@ -31,6 +31,12 @@ class LineSchema(Schema):
     status = ma.fields.Function(lambda line: line.status.value)
     price = ma.fields.Integer(metadata={"description": "integer rupiah frozen on the booking"})
     charged = ma.fields.Integer(metadata={"description": "what this line adds to the total"})
+    house_id = ma.fields.Integer(metadata={"description": "the house the booking is at"})
+    house = ma.fields.String(attribute="house_name")
+    address = ma.fields.String()
+    timezone = ma.fields.String(metadata={"description": "the booking's house's zone; start "
+                                                         "and end are local times there"})
+    zone = ma.fields.String(metadata={"description": "WIB, WITA or WIT"})
 
 
 class MachineTotalSchema(Schema):
