@@ -309,3 +309,16 @@ def test_no_error_is_raised_with_words_not_marked_for_translation():
         "factoryshare.i18n.N_, with its values as parameters, e.g. "
         "N_(\"You can book at most %(days)s days ahead.\", days=n) instead of an f-string; then "
         + HOW_TO_FIX + "\n" + "\n".join(unmarked))
+
+
+def test_a_notification_says_a_stored_system_reason_in_the_recipients_language():
+    from factoryshare import messages
+
+    context = {"machine": "Oven", "house": "RPB Bandung", "price": 50_000,
+               "start": dt.datetime(2026, 12, 1, 2, tzinfo=dt.timezone.utc),
+               "end": dt.datetime(2026, 12, 1, 3, tzinfo=dt.timezone.utc),
+               "reason": "machine downtime: motor rusak"}
+    _subject, body_id = messages.render("booking_cancelled", "id", context)
+    _subject, body_en = messages.render("booking_cancelled", "en", context)
+    assert "mesin berhenti: motor rusak" in body_id and "machine downtime" not in body_id
+    assert "machine downtime: motor rusak" in body_en
