@@ -777,6 +777,11 @@ def render(name: str, language: str, context: dict[str, Any]) -> tuple[str, str]
     if missing:
         raise ValueError(f"template {name!r} needs context keys: {', '.join(missing)}")
     lang = language if language in LANGUAGES else "id"
+    # A reason or note the system wrote (stored in English, factoryshare.i18n) reads in `lang`.
+    from factoryshare import i18n
+
+    context = {**context, **{key: i18n.translate(context[key], lang) for key in ("reason", "note")
+                             if isinstance(context.get(key), str)}}
     formatter = Formatter(lang, str(context.get("timezone") or DEFAULT_TIMEZONE))
     renderer = template.id if lang == "id" else template.en
     return renderer(context, formatter)
