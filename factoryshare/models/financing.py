@@ -237,6 +237,8 @@ class Repayment(Base):
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The day the money was received (NULL on rows from before it was kept: read recorded_at).
+    paid_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # Set when the money was taken from an offtaker's payment for a purchase.
     offtake_purchase_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("offtake_purchases.id", ondelete="RESTRICT"), nullable=True, index=True
@@ -403,3 +405,39 @@ class LoanTranche(Base):
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PrepaymentMode(str, enum.Enum):
+    shorten_term = "shorten_term"  # the level installment stays, the last installments go
+    lower_installment = "lower_installment"  # as many installments, each lower
+    full = "full"  # the principal outstanding and the interest accrued: the loan closes
+
+
+class LoanPrepayment(Base):
+    """Money repaid before it fell due: principal (and, for a full repayment, the interest
+    accrued to that day); the open installments are rebuilt (services/repayment.py)."""
+
+    __tablename__ = "loan_prepayments"
+    __label__ = "Loan prepayment"
+    __table_args__ = (
+        CheckConstraint("principal > 0", name="principal_positive"),
+        CheckConstraint("interest >= 0", name="interest_non_negative"),
+        CheckConstraint("amount = principal + interest", name="amount_sums"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    loan_application_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
+    )
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    interest: Mapped[int] = mapped_column(BigInteger, default=0)
+    mode: Mapped[PrepaymentMode] = mapped_column(
+        Enum(PrepaymentMode, native_enum=False, create_constraint=True, length=20,
+             name="prepayment_mode")
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
