@@ -50,6 +50,7 @@ from flask_babel import Babel, get_locale, gettext as _, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.database import db
+from factoryshare import i18n
 from factoryshare.access import Actor
 from factoryshare.errors import DomainError
 from factoryshare.models import ProductionHouse, Role, User
@@ -195,13 +196,16 @@ def error_words(err: DomainError) -> str:
     """A service error as a sentence in the user's language (the service's own words for
     codes this table does not know yet)."""
     words = _error_words().get(err.code)
+    lang = str(get_locale())
+    message = i18n.translate(err.message, lang)
     if words is None and err.errors:
+        errors = i18n.translate(err.errors, lang)
         details = "; ".join(
             f"{', '.join(str(m) for m in messages)}" if isinstance(messages, list) else str(messages)
-            for messages in err.errors.values()
+            for messages in errors.values()
         )
-        return f"{err.message} {details}".strip()
-    return words or err.message
+        return f"{message} {details}".strip()
+    return words or message
 
 
 def flash_error(err: DomainError) -> None:
