@@ -18,6 +18,22 @@ blp = Blueprint("loan_applications", __name__, description="KUR Klaster loan app
 _TENOR = ma.validate.Range(min=1, max=120)
 
 
+class DecisionSchema(Schema):
+    id = ma.fields.Integer()
+    loan_application_id = ma.fields.Integer()
+    kind = ma.fields.Function(lambda d: d.kind.value, metadata={
+        "description": "submitted, endorsed, changes_requested, rejected, lender_approved, "
+                       "lender_declined or tranche"})
+    decided_by_id = ma.fields.Integer(allow_none=True,
+                                      metadata={"description": "none: the service itself"})
+    role = ma.fields.String()
+    decided_at = AwareDateTime()
+    note = ma.fields.String()
+    terms = ma.fields.Dict(metadata={
+        "description": "the terms decided on: amount, rate_percent/rate_bps, tenor_months, "
+                       "reference, ..."})
+
+
 class ApplicationSchema(Schema):
     id = ma.fields.Integer()
     cluster_id = ma.fields.Integer()
@@ -31,6 +47,15 @@ class ApplicationSchema(Schema):
     created_by_id = ma.fields.Integer(allow_none=True)
     approved_by_id = ma.fields.Integer(allow_none=True)
     second_approved_by_id = ma.fields.Integer(allow_none=True)
+    lender_id = ma.fields.Integer(allow_none=True,
+                                  metadata={"description": "the lender the application is put to"})
+    lender_reference = ma.fields.String(allow_none=True)
+    lender_rate_percent = ma.fields.Function(
+        lambda a: None if a.lender_rate_bps is None else a.lender_rate_bps / 100, allow_none=True)
+    lender_tenor_months = ma.fields.Integer(allow_none=True)
+    decisions = ma.fields.Function(
+        lambda a: DecisionSchema(many=True).dump(loans.decisions_of(db(), a)),
+        metadata={"description": "every decision taken on it, oldest first"})
     created_at = AwareDateTime()
     updated_at = AwareDateTime()
 
@@ -41,6 +66,8 @@ class ApplicationCreate(Schema):
     tenor_months = ma.fields.Integer(required=True, strict=True, validate=_TENOR)
     grace_months = ma.fields.Integer(load_default=0, strict=True, validate=_TENOR.__class__(min=0, max=119))
     notes = Text(1000, load_default="")
+    lender_id = Id(load_default=None, allow_none=True,
+                   metadata={"description": "the lender the application is put to"})
 
 
 class ApplicationUpdate(Schema):
@@ -48,6 +75,7 @@ class ApplicationUpdate(Schema):
     tenor_months = ma.fields.Integer(strict=True, validate=_TENOR)
     grace_months = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=119))
     notes = Text(1000)
+    lender_id = Id(allow_none=True)
 
 
 class Approval(Schema):
@@ -58,8 +86,23 @@ class Reason(Schema):
     reason = Text(1000, load_default="")
 
 
+class SubmitIn(Schema):
+    lender_id = Id(load_default=None, allow_none=True,
+                   metadata={"description": "put the application to this lender"})
+
+
 class LenderDecision(Schema):
     approved = ma.fields.Boolean(required=True)
+    reference = Text(60, min_length=1, required=True,
+                     metadata={"description": "the lender's reference number of the decision"})
+    approved_amount = Rupiah(load_default=None, allow_none=True,
+                             metadata={"description": "at most the endorsed amount (default)"})
+    rate_percent = ma.fields.Decimal(load_default=None, allow_none=True, as_string=False,
+                                     validate=ma.validate.Range(min=0, max=100),
+                                     metadata={"description": "yearly rate (default: the scheme's)"})
+    tenor_months = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+                                     validate=_TENOR)
+    note = Text(1000, load_default="")
 
 
 class InstallmentPreview(Schema):
@@ -169,23 +212,24 @@ class _Empty(Schema):
     pass
 
 
-_action("submit", (Role.admin, Role.aggregator, Role.member), _Empty, "Submit to the aggregator",
-        lambda i, d: loans.submit(db(), current_actor(), i))
+_action("submit", (Role.admin, Role.aggregator, Role.member), SubmitIn, "Submit to the aggregator",
+        lambda i, d: loans.submit(db(), current_actor(), i, lender_id=d["lender_id"]))
 _action("approve", (Role.admin, Role.aggregator), Approval, "Endorse (two approvers above the limit)",
         lambda i, d: loans.approve(db(), current_actor(), i, d["approved_amount"]))
 _action("reject", (Role.admin, Role.aggregator), Reason, "Reject",
         lambda i, d: loans.reject(db(), current_actor(), i, d["reason"]))
 _action("request-changes", (Role.admin, Role.aggregator), Reason, "Send back for changes",
         lambda i, d: loans.request_changes(db(), current_actor(), i, d["reason"]))
-_action("lender-decision", (Role.admin,), LenderDecision, "Record the lender's decision",
-        lambda i, d: loans.lender_decision(db(), current_actor(), i, d["approved"]))
+_action("lender-decision", (Role.lender,), LenderDecision,
+        "Record the lender's credit decision (the lender the application is put to)",
+        lambda i, d: loans.lender_decision(db(), current_actor(), i, **d))
 class DisburseIn(Schema):
     amount = Rupiah(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=10**15),
                     metadata={"description": "a first tranche paid out at once"})
     on = ma.fields.Date(load_default=None, allow_none=True)
 
 
-_action("disburse", (Role.admin,), DisburseIn, "Start disbursing the lender-approved loan",
+_action("disburse", (Role.lender,), DisburseIn, "Start disbursing the lender-approved loan",
         lambda i, d: loans.disburse(db(), current_actor(), i, on=d["on"], amount=d["amount"]))
 
 
@@ -273,7 +317,7 @@ class Tranches(MethodView):
         """The tranches paid out so far"""
         return loans.tranches(db(), current_actor(), application_id)
 
-    @allow(Role.admin)
+    @allow(Role.lender)
     @blp.arguments(TrancheIn)
     @blp.response(201, TrancheSchema)
     @blp.alt_response(409, description="Not disbursing, or beyond the approved amount")
@@ -310,3 +354,12 @@ class CapacityCheck(MethodView):
     def post(self, data, application_id):
         """Solve the house's bookings plus the plan: which offtake delivery dates can be met"""
         return financing_capacity.check(db(), current_actor(), application_id)
+
+
+@blp.route("/<int:application_id>/decisions")
+class Decisions(MethodView):
+    @allow()
+    @blp.response(200, DecisionSchema(many=True))
+    def get(self, application_id):
+        """Every decision on the application: who, in which role, when, note and terms"""
+        return loans.decisions(db(), current_actor(), application_id)

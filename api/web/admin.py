@@ -43,7 +43,8 @@ def _page_number() -> int:
 
 def role_words() -> dict[str, str]:
     return {Role.admin.value: _("admin"), Role.manager.value: _("manager"),
-            Role.member.value: _("member"), Role.aggregator.value: _("aggregator")}
+            Role.member.value: _("member"), Role.aggregator.value: _("aggregator"),
+            Role.lender.value: _("lender")}
 
 
 def machine_status_words() -> dict[str, str]:

@@ -4,8 +4,14 @@ draft -> submitted (the aggregator or the cluster's chair submits; checked again
 submitted -> approved | rejected | changes_requested (the cluster's aggregator endorses;
     above the aggregator's approval limit two different people must approve)
 changes_requested -> submitted
-approved -> lender_approved | lender_declined (the lender decides; recorded by an admin)
-lender_approved -> disbursing (admin)
+approved -> lender_approved | lender_declined (the lender the application is put to decides,
+    through one of its officers, with its reference, amount, rate and term)
+lender_approved -> disbursing (the lender; each tranche too)
+
+Each step is a decision on record (`loan_decisions`: who, in which role, when, note, terms);
+the applicant's notes stay as the applicant wrote them. A production request or a booking
+finances at most one live application or loan (`LIVE_FINANCING`), only at the cluster's
+house and only of members who accepted the cluster; every rule a plan breaks is named at once.
 
 Every step loads the application with its row locked and its status read after the lock
 (factoryshare/locking.py): of two decisions at once (an approval and a rejection) one wins and
@@ -16,24 +22,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, i18n, locking, validation
+from factoryshare import audit, events, i18n, locking, validation
+from factoryshare.db import utcnow
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
-from factoryshare.models import Machine, Member, Role, machine_capabilities
+from factoryshare.models import Machine, Member, ProductionHouse, Role, machine_capabilities
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import (
+    DecisionKind,
     Installment,
     InstallmentStatus,
     KurScheme,
     KurSchemeCode,
     LoanApplication,
+    LoanDecision,
     LoanPlanLink,
     LoanShare,
     LoanTranche,
@@ -43,11 +53,15 @@ from factoryshare.models.financing import (
 )
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus
-from factoryshare.services import clusters, kur
+from factoryshare.services import clusters, kur, lenders
 from factoryshare.services.repayment import annuity_schedule
 
 
 def _scope(actor: Actor) -> Any:
+    if actor.role is Role.lender:
+        # The applications put to its institution, once the applicant sent them.
+        return (LoanApplication.lender_id == (actor.lender_id or 0)) & (
+            LoanApplication.status != LoanStatus.draft)
     if actor.role is Role.aggregator:
         return LoanApplication.cluster_id.in_(
             select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
@@ -86,12 +100,20 @@ def _snapshot(app: LoanApplication) -> dict[str, Any]:
         "tenor_months": app.tenor_months,
         "grace_months": app.grace_months,
         "approved_amount": app.approved_amount,
+        "lender_id": app.lender_id,
     }
 
 
 def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
                  per_member: bool = False) -> None:
     """The terms against the scheme; with `per_member` the ceiling is checked per member share."""
+    errors = _term_errors(scheme, amount, tenor, grace, per_member=per_member)
+    if errors:
+        raise ValidationFailed(N_("The loan terms break the scheme's rules."), errors=errors)
+
+
+def _term_errors(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
+                 per_member: bool = False) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not isinstance(amount, int) or amount <= 0:
         errors["requested_amount"] = [N_("Must be a positive whole number of rupiah.")]
@@ -104,8 +126,7 @@ def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
         errors["grace_months"] = [N_("Must be zero or more months.")]
     elif isinstance(tenor, int) and grace >= tenor:
         errors["grace_months"] = [N_("Must be shorter than the tenor.")]
-    if errors:
-        raise ValidationFailed(N_("The loan terms break the scheme's rules."), errors=errors)
+    return errors
 
 
 def _may_apply_for(actor: Actor, cluster: Cluster) -> bool:
@@ -128,6 +149,7 @@ def create(
     grace_months: int = 0,
     notes: str = "",
     on: dt.date | None = None,
+    lender_id: int | None = None,
 ) -> LoanApplication:
     actor.require(Role.admin, Role.aggregator, Role.member)
     cluster = get_scoped(session, actor, Cluster, cluster_id)
@@ -135,7 +157,10 @@ def create(
         raise Forbidden(N_("Only the cluster's aggregator or its chair may apply for its loan."))
     scheme = kur.scheme_in_force(session, KurSchemeCode.khusus, on or dt.date.today())
     _check_terms(scheme, requested_amount, tenor_months, grace_months)
+    if lender_id is not None:
+        lenders.require_lender(session, lender_id)
     app = LoanApplication(
+        lender_id=lender_id,
         cluster_id=cluster.id,
         scheme_id=scheme.id,
         status=LoanStatus.draft,
@@ -180,6 +205,10 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
         setattr(app, name, value)
     if "notes" in changes:
         app.notes = changes["notes"]
+    if "lender_id" in changes:
+        if changes["lender_id"] is not None:
+            lenders.require_lender(session, changes["lender_id"])
+        app.lender_id = changes["lender_id"]
     session.flush()
     audit.record(session, actor, "loan_application.updated", app, before=before, after=_snapshot(app))
     return app
@@ -198,19 +227,74 @@ def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[L
     return app
 
 
-def submit(session: Session, actor: Actor, application_id: int) -> LoanApplication:
+def _decide(session: Session, actor: Actor, app: LoanApplication, kind: DecisionKind,
+            note: str = "", **terms: Any) -> LoanDecision:
+    """Put one decision on record: who (user and role), when, what, why and on which terms."""
+    decision = LoanDecision(
+        loan_application_id=app.id, kind=kind, decided_by_id=actor.user_id,
+        role=actor.role.value, decided_at=utcnow(), note=note or "",
+        terms={k: v for k, v in terms.items() if v is not None})
+    session.add(decision)
+    session.flush()
+    events.publish(session, "loan_decided", application=app, decision=decision, actor=actor)
+    return decision
+
+
+def _check_note(note: Any, field: str) -> str:
+    if not isinstance(note, str):
+        raise ValidationFailed(N_("The note is not text."), errors={field: [N_("Must be text.")]})
+    if len(note) > 1000:
+        raise ValidationFailed(N_("The note is too long."), errors={field: [N_("At most 1000 characters.")]})
+    return note
+
+
+def decisions(session: Session, actor: Actor, application_id: int) -> list[LoanDecision]:
+    """Every decision taken on the application, oldest first (scoped like the application)."""
+    app = get(session, actor, application_id)
+    return decisions_of(session, app)
+
+
+def decisions_of(session: Session, app: LoanApplication) -> list[LoanDecision]:
+    return list(session.scalars(select(LoanDecision).where(
+        LoanDecision.loan_application_id == app.id).order_by(LoanDecision.decided_at, LoanDecision.id)))
+
+
+def submit(session: Session, actor: Actor, application_id: int, *,
+           lender_id: int | None = None) -> LoanApplication:
+    """Send the application to the aggregator (naming the lender it is put to, if given).
+
+    The terms, the plan's per-member rules and its requests and bookings (financed by no
+    other live application, at the cluster's house, of members who accepted) are checked
+    again under the application's and the bookings' row locks; every broken rule is named."""
     app = _for_change(session, actor, application_id)
     if not _may_apply_for(actor, app.cluster):
         raise Forbidden(N_("Only the cluster's aggregator or its chair may submit its application."))
+    locking.require_state(app, (LoanStatus.draft, LoanStatus.changes_requested),
+                          N_("An application that is %(status)s cannot be submitted.",
+                             status=i18n.status(app.status)),
+                          action="submitted")
     plan = list(session.scalars(select(LoanShare).where(LoanShare.loan_application_id == app.id)))
-    _check_terms(app.scheme, app.requested_amount, app.tenor_months, app.grace_months,
-                 per_member=bool(plan))
+    errors = _term_errors(app.scheme, app.requested_amount, app.tenor_months, app.grace_months,
+                          per_member=bool(plan))
+    if lender_id is not None:
+        try:
+            lenders.require_lender(session, lender_id)
+        except ValidationFailed as err:
+            errors.update(err.errors)
     if plan:
-        problems = plan_problems(session, app, plan)
-        if problems:
-            raise ValidationFailed(N_("The plan breaks the KUR rules."), errors=problems)
-    return _move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
-                 LoanStatus.submitted, "submitted")
+        errors.update(_linked_item_errors(session, app))
+        for field, problems in plan_problems(session, app, plan).items():
+            errors.setdefault(field, []).extend(problems)
+    if errors:
+        raise ValidationFailed(N_("The application breaks the KUR rules."), errors=errors)
+    if lender_id is not None:
+        app.lender_id = lender_id
+    _move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
+          LoanStatus.submitted, "submitted")
+    _decide(session, actor, app, DecisionKind.submitted, amount=app.requested_amount,
+            tenor_months=app.tenor_months, grace_months=app.grace_months,
+            lender_id=app.lender_id)
+    return app
 
 
 def _endorser(session: Session, actor: Actor, application_id: int) -> LoanApplication:
@@ -237,6 +321,8 @@ def approve(session: Session, actor: Actor, application_id: int,
             session.flush()
             audit.record(session, actor, "loan_application.first_approval", app,
                          after=_snapshot(app))
+            _decide(session, actor, app, DecisionKind.endorsed, amount=amount,
+                    approvals_needed=2, approval=1)
             return app  # a second, different approver is needed
     else:
         if app.approved_by_id == actor.user_id:
@@ -244,34 +330,122 @@ def approve(session: Session, actor: Actor, application_id: int,
                            code="same_approver")
         app.second_approved_by_id = actor.user_id
         app.approved_amount = min(amount, app.approved_amount or amount)
-    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.approved, "approved")
+        _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.approved, "approved")
+        _decide(session, actor, app, DecisionKind.endorsed, amount=app.approved_amount,
+                approvals_needed=2, approval=2)
+        return app
+    _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.approved, "approved")
+    _decide(session, actor, app, DecisionKind.endorsed, amount=amount, approvals_needed=1,
+            approval=1)
+    return app
 
 
 def reject(session: Session, actor: Actor, application_id: int, reason: str = "") -> LoanApplication:
+    """Reject; the reason is the decision's note (the applicant's notes stay as written)."""
     app = _endorser(session, actor, application_id)
-    if reason:
-        app.notes = reason[:1000]
-    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.rejected, "rejected")
+    reason = _check_note(reason, "reason")
+    _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.rejected, "rejected")
+    _decide(session, actor, app, DecisionKind.rejected, note=reason, amount=app.requested_amount)
+    return app
 
 
 def request_changes(session: Session, actor: Actor, application_id: int,
                     reason: str = "") -> LoanApplication:
+    """Send back for changes; the reason is the decision's note, not the applicant's notes."""
     app = _endorser(session, actor, application_id)
-    if reason:
-        app.notes = reason[:1000]
+    reason = _check_note(reason, "reason")
+    locking.require_state(app, (LoanStatus.submitted,),
+                          N_("An application that is %(status)s cannot be sent back.",
+                             status=i18n.status(app.status)),
+                          action="sent_back")
     app.approved_by_id = None
     app.approved_amount = None
-    return _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.changes_requested,
-                 "sent_back")
+    _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.changes_requested, "sent_back")
+    _decide(session, actor, app, DecisionKind.changes_requested, note=reason,
+            amount=app.requested_amount)
+    return app
 
 
-def lender_decision(session: Session, actor: Actor, application_id: int,
-                    approved: bool) -> LoanApplication:
-    actor.require(Role.admin)
+def _require_lender(actor: Actor, what: str) -> None:
+    """Only the lender's officers (and the service itself: scheduler, CLI, demo) may; an
+    admin or an aggregator may not take the bank's decisions. The application's scope then
+    limits an officer to the applications put to its own institution (404 otherwise)."""
+    if actor.role is not Role.lender and not actor.is_system:
+        raise Forbidden(N_("Only the lender the application is put to may %(what)s.", what=what))
+
+
+def _rate_bps(rate_percent: Any) -> int | None:
+    """A rate in percent a year (at most two decimals) as basis points, None if not one."""
+    if isinstance(rate_percent, bool) or not isinstance(rate_percent, (int, float, Decimal, str)):
+        return None
+    try:
+        bps = Decimal(str(rate_percent)) * 100
+    except InvalidOperation:
+        return None
+    if not bps.is_finite() or bps != bps.to_integral_value() or not 0 <= bps <= 10_000:
+        return None
+    return int(bps)
+
+
+def lender_decision(session: Session, actor: Actor, application_id: int, approved: bool, *,
+                    reference: str | None = None, approved_amount: int | None = None,
+                    rate_percent: Any = None, tenor_months: int | None = None,
+                    note: str = "") -> LoanApplication:
+    """The lender's credit decision on an endorsed application, with the bank's reference
+    number and, when it approves, the amount (at most the endorsed one), the yearly rate and
+    the term it grants (the endorsed amount, the scheme's rate and the applied-for term when
+    not given). Every field that is wrong is named at once."""
+    _require_lender(actor, N_("record its decision"))
     app = _for_change(session, actor, application_id)
+    action = "lender_approved" if approved else "lender_declined"
+    locking.require_state(app, (LoanStatus.approved,),
+                          N_("An application that is %(status)s cannot be %(action)s.",
+                             status=i18n.status(app.status), action=i18n.status(action)),
+                          action=action)
+    errors: dict[str, list[str]] = {}
+    reference = reference.strip() if isinstance(reference, str) else reference
+    if reference is not None and (not isinstance(reference, str) or len(reference) > 60):
+        errors["reference"] = [N_("Must be text of at most 60 characters.")]
+    elif not reference and not actor.is_system:
+        errors["reference"] = [N_("Give the lender's reference number of the decision.")]
+    if not isinstance(note, str) or len(note) > 1000:
+        errors["note"] = [N_("Must be text of at most 1000 characters.")]
+    endorsed = app.approved_amount or app.requested_amount
+    amount = endorsed if approved_amount is None else approved_amount
+    bps = app.scheme.annual_rate_bps if rate_percent is None else _rate_bps(rate_percent)
+    tenor = app.tenor_months if tenor_months is None else tenor_months
+    if approved:
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= endorsed:
+            errors["approved_amount"] = [
+                f"Must be between Rp1 and the endorsed Rp{endorsed:,}.".replace(",", ".")]
+        if bps is None:
+            errors["rate_percent"] = [N_("Must be a yearly rate between 0 and 100 percent, "
+                                      "with at most two decimals.")]
+        limit = max(app.scheme.max_tenor_working_capital_months,
+                    app.scheme.max_tenor_investment_months)
+        if isinstance(tenor, bool) or not isinstance(tenor, int) or not 0 < tenor <= limit:
+            errors["tenor_months"] = [N_("Must be between 1 and %(limit)s months.", limit=limit)]
+        elif tenor <= app.grace_months:
+            errors["tenor_months"] = [N_("Must be longer than the %(grace_months)s months of "
+                                         "grace.",
+                                         grace_months=app.grace_months)]
+    if errors:
+        raise ValidationFailed(N_("The lender's decision cannot be recorded as given."), errors=errors)
+    app.lender_reference = reference or None
+    if approved:
+        app.approved_amount = amount
+        app.lender_rate_bps = bps
+        app.lender_tenor_months = tenor
     target = LoanStatus.lender_approved if approved else LoanStatus.lender_declined
-    return _move(session, actor, app, (LoanStatus.approved,), target,
-                 "lender_approved" if approved else "lender_declined")
+    _move(session, actor, app, (LoanStatus.approved,), target, action)
+    if approved:
+        _decide(session, actor, app, DecisionKind.lender_approved, note=note, amount=amount,
+                rate_bps=bps, rate_percent=float(Decimal(bps) / 100), tenor_months=tenor,
+                reference=reference or None, lender_id=app.lender_id)
+    else:
+        _decide(session, actor, app, DecisionKind.lender_declined, note=note,
+                reference=reference or None, lender_id=app.lender_id)
+    return app
 
 
 def disburse(session: Session, actor: Actor, application_id: int,
@@ -281,7 +455,7 @@ def disburse(session: Session, actor: Actor, application_id: int,
     With `amount`, the first tranche is paid out at once (the whole loan when it is the
     approved amount).
     """
-    actor.require(Role.admin)
+    _require_lender(actor, N_("disburse its loan"))
     app = _for_change(session, actor, application_id)
     if amount is not None:
         _check_tranche(session, app, amount, already=0)
@@ -332,7 +506,7 @@ def _check_tranche(session: Session, app: LoanApplication, amount: Any, *, alrea
 def add_tranche(session: Session, actor: Actor, application_id: int, amount: int,
                 on: dt.date | None = None) -> LoanTranche:
     """Pay out one tranche; never beyond the approved amount. The last one starts repayment."""
-    actor.require(Role.admin)
+    _require_lender(actor, N_("pay out its tranches"))
     app = _for_change(session, actor, application_id)
     locking.require_state(app, (LoanStatus.disbursing,),
                           N_("A loan that is %(status)s cannot be disbursed.",
@@ -347,6 +521,8 @@ def add_tranche(session: Session, actor: Actor, application_id: int, amount: int
     audit.record(session, actor, "loan_tranche.disbursed", tranche, after={
         "loan_application_id": app.id, "amount": amount,
         "disbursed_on": tranche.disbursed_on.isoformat(), "disbursed_total": already + amount})
+    _decide(session, actor, app, DecisionKind.tranche, amount=amount, tranche_id=tranche.id,
+            disbursed_on=tranche.disbursed_on.isoformat(), disbursed_total=already + amount)
     if already + amount == app.approved_amount:
         _move(session, actor, app, (LoanStatus.disbursing,), LoanStatus.repaying, "repaying")
         _settle(session, actor, app)
@@ -384,8 +560,8 @@ def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: i
     """The repayment schedule of the approved (or requested) amount under the scheme's rate."""
     return annuity_schedule(
         app.approved_amount or app.requested_amount,
-        app.scheme.annual_rate_bps,
-        app.tenor_months,
+        app.lender_rate_bps if app.lender_rate_bps is not None else app.scheme.annual_rate_bps,
+        app.lender_tenor_months or app.tenor_months,  # the lender's terms once it decided
         grace_months=app.grace_months,
         first_due=first_due,
     )
@@ -506,6 +682,132 @@ def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare
     return errors
 
 
+# A request or a booking finances one application or loan at a time: one that is not rejected,
+# declined by the lender or closed ("withdrawn" is not a status of this workflow).
+ENDED_FINANCING = (LoanStatus.rejected, LoanStatus.lender_declined, LoanStatus.closed)
+
+
+def _financed_elsewhere(session: Session, app: LoanApplication, request_ids: list[int],
+                        booking_ids: list[int]) -> tuple[dict[int, LoanApplication],
+                                                         dict[int, LoanApplication]]:
+    """The other live applications or loans already financing these requests and bookings."""
+    by_request: dict[int, LoanApplication] = {}
+    by_booking: dict[int, LoanApplication] = {}
+    if not request_ids and not booking_ids:
+        return by_request, by_booking
+    rows = session.execute(
+        select(LoanPlanLink.production_request_id, LoanPlanLink.booking_id, LoanApplication)
+        .join(LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id)
+        .where(LoanApplication.id != app.id, LoanApplication.status.not_in(ENDED_FINANCING),
+               or_(LoanPlanLink.production_request_id.in_(request_ids),
+                   LoanPlanLink.booking_id.in_(booking_ids)))
+        .order_by(LoanApplication.id))
+    for request_id, booking_id, other in rows:
+        if request_id is not None:
+            by_request.setdefault(request_id, other)
+        if booking_id is not None:
+            by_booking.setdefault(booking_id, other)
+    return by_request, by_booking
+
+
+def _elsewhere_message(what: str, app: LoanApplication, other: LoanApplication) -> str:
+    if other.status in LOAN_STATUSES:
+        return N_("%(what)s is already financed by loan %(other)s (%(status)s); it cannot be "
+                  "financed by loan application %(app)s as well.", what=what, other=other.id,
+                  status=i18n.status(other.status), app=app.id)
+    return N_("%(what)s is already financed by loan application %(other)s (%(status)s); it "
+              "cannot be financed by loan application %(app)s as well.", what=what,
+              other=other.id, status=i18n.status(other.status), app=app.id)
+
+
+def _item_errors(session: Session, app: LoanApplication, request_ids: list[int],
+                 booking_ids: list[int], *, check_status: bool = True,
+                 ) -> tuple[dict[str, list[str]], dict[int, int], dict[int, int]]:
+    """Every rule the plan's requests and bookings break, keyed `production_request_ids[i]` /
+    `booking_ids[i]`, and the machine minutes and cost per member of the valid ones.
+
+    The requests' and bookings' rows are locked first (in id order), so that two plans
+    reaching for the same booking are serialised: the second one sees the first one's link.
+    """
+    cluster = app.cluster
+    members = {m.id for m in cluster.members}  # those who accepted
+    pending = clusters.pending_member_names(session, app.cluster_id)
+    house = cluster.house_id
+    errors: dict[str, list[str]] = {}
+    minutes: dict[int, int] = {}
+    machine_cost: dict[int, int] = {}
+    requests = {r.id: r for r in locking.rows_for_update(session, ProductionRequest, request_ids)}
+    bookings = {b.id: b for b in locking.rows_for_update(session, Booking, booking_ids)}
+    by_request, by_booking = _financed_elsewhere(session, app, list(requests), list(bookings))
+
+    def house_name(house_id: int) -> str:
+        found = session.get(ProductionHouse, house_id)
+        return found.name if found is not None else f"house {house_id}"
+
+    for i, rid in enumerate(request_ids):
+        request = requests.get(rid)
+        where = f"production_request_ids[{i}]"
+        if request is None or request.member_id not in members:
+            # Absent or another business's: the same answer, so ids outside scope leak nothing.
+            errors[where] = [(request and clusters.not_accepted_message(request.member_id, pending))
+                             or N_("Production request %(id)s is not one of the cluster members'.",
+                                   id=rid)]
+            continue
+        problems = []
+        if check_status and request.status not in PLAN_REQUEST_STATUSES:
+            problems.append(N_("Production request %(rid)s is %(status)s.",
+                               rid=rid, status=i18n.status(request.status)))
+        if house is not None and request.house_id != house:
+            problems.append(N_("Production request %(rid)s is made at %(house_id)s, not at the "
+                               "cluster's house %(house)s.",
+                               rid=rid, house_id=house_name(request.house_id), house=house_name(house)))
+        if rid in by_request:
+            problems.append(_elsewhere_message(N_("Production request %(id)s", id=rid), app,
+                                               by_request[rid]))
+        if problems:
+            errors[where] = problems
+            continue
+        m, c = _request_minutes_and_cost(session, request)
+        minutes[request.member_id] = minutes.get(request.member_id, 0) + m
+        machine_cost[request.member_id] = machine_cost.get(request.member_id, 0) + c
+
+    for i, bid in enumerate(booking_ids):
+        booking = bookings.get(bid)
+        where = f"booking_ids[{i}]"
+        if booking is None or booking.member_id not in members:
+            errors[where] = [(booking and clusters.not_accepted_message(booking.member_id, pending))
+                             or N_("Booking %(id)s is not one of the cluster members'.", id=bid)]
+            continue
+        problems = []
+        if check_status and booking.status not in PLAN_BOOKING_STATUSES:
+            problems.append(N_("Booking %(bid)s is %(status)s.",
+                               bid=bid, status=i18n.status(booking.status)))
+        if house is not None and booking.machine.house_id != house:
+            problems.append(N_("Booking %(bid)s is at %(house_id)s, not at the cluster's house "
+                               "%(house)s.",
+                               bid=bid, house_id=house_name(booking.machine.house_id), house=house_name(house)))
+        if bid in by_booking:
+            problems.append(_elsewhere_message(N_("Booking %(id)s", id=bid), app, by_booking[bid]))
+        if problems:
+            errors[where] = problems
+            continue
+        m = int((booking.end_at - booking.start_at).total_seconds() // 60)
+        minutes[booking.member_id] = minutes.get(booking.member_id, 0) + m
+        machine_cost[booking.member_id] = machine_cost.get(booking.member_id, 0) + booking.price
+    return errors, minutes, machine_cost
+
+
+def _linked_item_errors(session: Session, app: LoanApplication) -> dict[str, list[str]]:
+    """At submit: the plan's requests and bookings, checked again under their row locks."""
+    links = list(session.scalars(select(LoanPlanLink).where(
+        LoanPlanLink.loan_application_id == app.id, LoanPlanLink.linked_by == "plan")
+        .order_by(LoanPlanLink.id)))
+    request_ids = [link.production_request_id for link in links if link.production_request_id]
+    booking_ids = [link.booking_id for link in links if link.booking_id]
+    errors, _, _ = _item_errors(session, app, request_ids, booking_ids, check_status=False)
+    return errors
+
+
 def set_plan(session: Session, actor: Actor, application_id: int, *,
              production_request_ids: list[int] | None = None, booking_ids: list[int] | None = None,
              material_costs: dict[int, int] | None = None) -> LoanApplication:
@@ -529,49 +831,13 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     materials = dict(material_costs or {})
     members = {m.id for m in app.cluster.members}  # those who accepted
     pending = clusters.pending_member_names(session, app.cluster_id)
-    errors: dict[str, list[str]] = {}
     if len(request_ids) + len(booking_ids) > MAX_PLAN_ITEMS:
         raise ValidationFailed(N_("The plan is too large."), errors={
             "production_request_ids": [N_("At most %(max_plan_items)s requests and bookings.",
                                           max_plan_items=MAX_PLAN_ITEMS)]})
+    errors, minutes, machine_cost = _item_errors(session, app, request_ids, booking_ids)
     if not request_ids and not booking_ids:
         errors["production_request_ids"] = [N_("Give at least one production request or booking.")]
-    minutes: dict[int, int] = {}
-    machine_cost: dict[int, int] = {}
-
-    requests = {r.id: r for r in session.scalars(
-        select(ProductionRequest).where(ProductionRequest.id.in_(request_ids)))} if request_ids else {}
-    for i, rid in enumerate(request_ids):
-        request = requests.get(rid)
-        where = f"production_request_ids[{i}]"
-        if request is None or request.member_id not in members:
-            # Absent or another business's: the same answer, so ids outside scope leak nothing.
-            errors[where] = [(request and clusters.not_accepted_message(request.member_id, pending))
-                             or N_("Production request %(id)s is not one of the cluster members'.",
-                                   id=rid)]
-        elif request.status not in PLAN_REQUEST_STATUSES:
-            errors[where] = [N_("Production request %(rid)s is %(status)s.",
-                                rid=rid, status=i18n.status(request.status))]
-        else:
-            m, c = _request_minutes_and_cost(session, request)
-            minutes[request.member_id] = minutes.get(request.member_id, 0) + m
-            machine_cost[request.member_id] = machine_cost.get(request.member_id, 0) + c
-
-    bookings = {b.id: b for b in session.scalars(
-        select(Booking).where(Booking.id.in_(booking_ids)))} if booking_ids else {}
-    for i, bid in enumerate(booking_ids):
-        booking = bookings.get(bid)
-        where = f"booking_ids[{i}]"
-        if booking is None or booking.member_id not in members:
-            errors[where] = [(booking and clusters.not_accepted_message(booking.member_id, pending))
-                             or N_("Booking %(id)s is not one of the cluster members'.", id=bid)]
-        elif booking.status not in PLAN_BOOKING_STATUSES:
-            errors[where] = [N_("Booking %(bid)s is %(status)s.",
-                                bid=bid, status=i18n.status(booking.status))]
-        else:
-            m = int((booking.end_at - booking.start_at).total_seconds() // 60)
-            minutes[booking.member_id] = minutes.get(booking.member_id, 0) + m
-            machine_cost[booking.member_id] = machine_cost.get(booking.member_id, 0) + booking.price
 
     for member_id, cost in materials.items():
         where = f"material_costs[{member_id}]"
@@ -580,22 +846,24 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
                              or f"Member {member_id} is not in the cluster."]
         elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
             errors[where] = [N_("Must be zero or more whole rupiah.")]
+            materials[member_id] = 0
 
-    if errors:
-        raise ValidationFailed(N_("The production plan cannot be financed as given."), errors=errors)
+    # The per-member rules are checked on what is valid of the plan, so that one 422 names
+    # every rule broken: the items' and the ceilings, NPWP and turnover of the shares.
     shares = [
         LoanShare(member_id=mid, machine_minutes=minutes.get(mid, 0),
                   machine_cost=machine_cost.get(mid, 0), material_cost=materials.get(mid, 0),
                   amount=machine_cost.get(mid, 0) + materials.get(mid, 0))
-        for mid in sorted(set(minutes) | set(materials))
+        for mid in sorted((set(minutes) | set(materials)) & members)
     ]
     shares = [s for s in shares if s.amount > 0]
-    problems = plan_problems(session, app, shares)
+    for field, problems in plan_problems(session, app, shares).items():
+        errors.setdefault(field, []).extend(problems)
     total = sum(s.amount for s in shares)
-    if total <= 0:
-        problems.setdefault("requested_amount", []).append(N_("The plan costs nothing to finance."))
-    if problems:
-        raise ValidationFailed(N_("The plan breaks the KUR rules."), errors=problems)
+    if total <= 0 and not errors:
+        errors.setdefault("requested_amount", []).append(N_("The plan costs nothing to finance."))
+    if errors:
+        raise ValidationFailed(N_("The production plan cannot be financed as given."), errors=errors)
 
     before = _snapshot(app)
     session.execute(delete(LoanShare).where(LoanShare.loan_application_id == app.id))

@@ -44,7 +44,7 @@ _NUMBER_MARK = "\x01number\x01"
 @pytest.fixture()
 def world(make_house, make_machine, make_member, make_product, make_user, make_booking,
           make_cluster, make_offtake_agreement, make_loan, make_permit, make_permit_override,
-          make_production_request, token_for) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+          make_production_request, token_for, make_lender) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     house = make_house()
     machine = make_machine(house=house)
     member = make_member(house_id=house.id)
@@ -52,7 +52,8 @@ def world(make_house, make_machine, make_member, make_product, make_user, make_b
     booking = make_booking(machine=machine, member=member)
     cluster = make_cluster(members=[member], chair_member_id=member.id, house_id=house.id)
     agreement = make_offtake_agreement(cluster=cluster, product=product)
-    loan = make_loan(cluster, until="approved")
+    bank = make_lender()
+    loan = make_loan(cluster, until="approved", lender_id=bank.id)
     permit = make_permit(product)
     override = make_permit_override(product)
     request = make_production_request(product=product)
@@ -61,6 +62,7 @@ def world(make_house, make_machine, make_member, make_product, make_user, make_b
         Role.manager: make_user(Role.manager, houses=[house]),
         Role.member: make_user(Role.member, member=member),
         Role.aggregator: make_user(Role.aggregator, aggregator=cluster.aggregator),
+        Role.lender: make_user(Role.lender, lender=bank),
     }
     ids = {
         "house_id": house.id, "machine_id": machine.id, "member_id": member.id,
@@ -160,7 +162,8 @@ def _roles_for(app, method: str, path: str) -> list[Role]:  # type: ignore[no-un
             view = app.view_functions[rule.endpoint]
             handler = getattr(getattr(view, "view_class", None), method, view)
             roles = getattr(handler, "__roles__", None) or frozenset(Role)
-            chosen = [r for r in (Role.admin, Role.manager, Role.member, Role.aggregator) if r in roles][:1]
+            chosen = [r for r in (Role.admin, Role.manager, Role.member, Role.aggregator, Role.lender)
+                      if r in roles][:1]
             if Role.member in roles and Role.member not in chosen:
                 chosen.append(Role.member)
             return chosen

@@ -31,8 +31,8 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
                        end_at=START + dt.timedelta(hours=5), price=100_000, hourly_rate=100_000)
     chair_user = make_user(Role.member, member=chair)
     endorser = make_user(Role.aggregator, aggregator=aggregator)
-    admin, manager = make_user(Role.admin), make_user(Role.manager, houses=[house])
-    as_ = {"chair": token_for(chair_user), "agg": token_for(endorser), "admin": token_for(admin),
+    lender, manager = make_user(Role.lender), make_user(Role.manager, houses=[house])
+    as_ = {"chair": token_for(chair_user), "agg": token_for(endorser), "lender": token_for(lender),
            "manager": token_for(manager)}
 
     r = client.post("/api/v1/offtake-agreements", headers=as_["agg"], json={
@@ -42,7 +42,8 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
     agreement = r.json["id"]
 
     app_id = client.post("/api/v1/loan-applications", headers=as_["chair"], json={
-        "cluster_id": cluster.id, "requested_amount": 1, "tenor_months": 6}).json["id"]
+        "cluster_id": cluster.id, "requested_amount": 1, "tenor_months": 6,
+        "lender_id": lender.lender_id}).json["id"]
     base = f"/api/v1/loan-applications/{app_id}"
     r = client.put(f"{base}/plan", headers=as_["chair"], json={
         "booking_ids": [one.id, two.id],
@@ -51,8 +52,9 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
     assert r.json["cost_estimate"] == 8_000_000
     client.post(f"{base}/submit", headers=as_["chair"], json={})
     assert client.post(f"{base}/approve", headers=as_["agg"], json={}).json["status"] == "approved"
-    client.post(f"{base}/lender-decision", headers=as_["admin"], json={"approved": True})
-    r = client.post(f"{base}/disburse", headers=as_["admin"], json={"amount": 2_000_000, "on": "2030-03-01"})
+    client.post(f"{base}/lender-decision", headers=as_["lender"],
+                json={"approved": True, "reference": "KUR/2030/11"})
+    r = client.post(f"{base}/disburse", headers=as_["lender"], json={"amount": 2_000_000, "on": "2030-03-01"})
     assert r.json["status"] == "disbursing"
 
     # The first booking (3 of the 4 booked hours) is made: 3/4 of the loan is due, less what was paid.

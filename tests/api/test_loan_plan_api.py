@@ -19,15 +19,17 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     other = make_member(house=cluster_house)
     cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id,
                            house_id=cluster_house.id)
-    machine = make_machine(house=other_house, hourly_rate=100_000)
+    machine = make_machine(house=cluster_house, hourly_rate=100_000)
     booking = make_booking(machine=machine, member=other, start_at=START,
                            end_at=START + dt.timedelta(hours=3), price=300_000, hourly_rate=100_000)
     chair_user, other_user = make_user(Role.member, member=chair), make_user(Role.member, member=other)
-    endorser, admin = make_user(Role.aggregator, aggregator=aggregator), make_user(Role.admin)
-    manager = make_user(Role.manager, houses=[other_house])
+    endorser, lender = make_user(Role.aggregator, aggregator=aggregator), make_user(Role.lender)
+    manager = make_user(Role.manager, houses=[cluster_house])
+    make_user(Role.manager, houses=[other_house])
 
     app_id = client.post("/api/v1/loan-applications", headers=token_for(chair_user), json={
-        "cluster_id": cluster.id, "requested_amount": 1_000_000, "tenor_months": 12}).json["id"]
+        "cluster_id": cluster.id, "requested_amount": 1_000_000, "tenor_months": 12,
+        "lender_id": lender.lender_id}).json["id"]
     base = f"/api/v1/loan-applications/{app_id}"
     r = client.put(f"{base}/plan", headers=token_for(chair_user), json={
         "booking_ids": [booking.id],
@@ -43,12 +45,13 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
 
     assert client.post(f"{base}/submit", headers=token_for(chair_user), json={}).status_code == 200
     assert client.post(f"{base}/approve", headers=token_for(endorser), json={}).json["approved_amount"] == 5_000_000
-    client.post(f"{base}/lender-decision", headers=token_for(admin), json={"approved": True})
-    r = client.post(f"{base}/disburse", headers=token_for(admin), json={"amount": 2_000_000, "on": "2030-02-01"})
+    client.post(f"{base}/lender-decision", headers=token_for(lender),
+                json={"approved": True, "reference": "KUR/2030/7"})
+    r = client.post(f"{base}/disburse", headers=token_for(lender), json={"amount": 2_000_000, "on": "2030-02-01"})
     assert r.status_code == 200 and r.json["status"] == "disbursing", r.json
-    r = client.post(f"{base}/tranches", headers=token_for(admin), json={"amount": 3_000_001})
+    r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_001})
     assert r.status_code == 409 and r.json["code"] == "beyond_approved_amount"
-    r = client.post(f"{base}/tranches", headers=token_for(admin), json={"amount": 3_000_000, "on": "2030-03-01"})
+    r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_000, "on": "2030-03-01"})
     assert r.status_code == 201
     assert [t["amount"] for t in client.get(f"{base}/tranches", headers=token_for(chair_user)).json] == [
         2_000_000, 3_000_000]

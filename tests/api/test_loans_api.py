@@ -12,9 +12,10 @@ def test_a_chair_applies_the_aggregator_endorses_and_the_lender_approves(
     client, make_user, make_aggregator, make_cluster, make_member, token_for
 ):
     cluster, chair, endorser = _setting(make_user, make_aggregator, make_cluster, make_member)
-    admin = make_user(Role.admin)
+    lender = make_user(Role.lender)
     r = client.post("/api/v1/loan-applications", headers=token_for(chair), json={
-        "cluster_id": cluster.id, "requested_amount": 50_000_000, "tenor_months": 36})
+        "cluster_id": cluster.id, "requested_amount": 50_000_000, "tenor_months": 36,
+        "lender_id": lender.lender_id})
     assert r.status_code == 201, r.json
     app_id = r.json["id"]
     base = f"/api/v1/loan-applications/{app_id}"
@@ -22,11 +23,12 @@ def test_a_chair_applies_the_aggregator_endorses_and_the_lender_approves(
     assert client.post(f"{base}/submit", headers=token_for(chair), json={}).status_code == 200
     r = client.post(f"{base}/approve", headers=token_for(endorser), json={})
     assert r.status_code == 200 and r.json["status"] == "approved"
-    r = client.post(f"{base}/lender-decision", headers=token_for(admin), json={"approved": True})
+    r = client.post(f"{base}/lender-decision", headers=token_for(lender),
+                    json={"approved": True, "reference": "KUR/2026/0042"})
     assert r.json["status"] == "lender_approved"
     schedule = client.get(f"{base}/schedule", headers=token_for(chair)).json
     assert schedule[0]["amount"] == 1_521_097 and schedule[-1]["amount"] == 1_521_093
-    assert client.post(f"{base}/disburse", headers=token_for(admin), json={}).status_code == 200
+    assert client.post(f"{base}/disburse", headers=token_for(lender), json={}).status_code == 200
     installments = client.get(f"{base}/installments", headers=token_for(chair)).json
     assert len(installments) == 36 and installments[-1]["amount"] == 1_521_093
     assert installments[0]["status"] == "due"

@@ -382,7 +382,7 @@ def test_a_decision_that_loses_to_a_serialisation_failure_or_deadlock_once_is_ru
                     json={"reason": "Omzet belum cukup"})
 
     assert r.status_code == 200, r.json
-    assert (r.json["status"], r.json["notes"]) == ("rejected", "Omzet belum cukup")
+    assert (r.json["status"], r.json["decisions"][-1]["note"]) == ("rejected", "Omzet belum cukup")
     assert len(attempts) == 2
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "loan_application.rejected",

@@ -78,7 +78,7 @@ def test_every_demo_account_can_sign_in_and_loading_twice_adds_no_user(db: Sessi
     load_demo(db)
     load_demo(db)
     assert db.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
-    assert {role for role, *_ in DEMO_ACCOUNTS} == {"admin", "manager", "member", "aggregator"}
+    assert {role for role, *_ in DEMO_ACCOUNTS} == {"admin", "manager", "member", "aggregator", "lender"}
     for role, email, password, _ in DEMO_ACCOUNTS:
         issued = accounts.sign_in(db, email, password, ttl_minutes=5, max_failures=5, lock_minutes=15)
         assert issued.user.role.value == role

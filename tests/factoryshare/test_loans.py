@@ -12,8 +12,9 @@ ON = dt.date(2026, 11, 23)
 
 
 @pytest.fixture()
-def setting(make_user, make_aggregator, make_cluster, make_member):
+def setting(make_user, make_aggregator, make_cluster, make_member, make_lender):
     aggregator = make_aggregator(approval_limit=100_000_000)
+    bank = make_lender()
     chair, other = make_member(), make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id)
     return {
@@ -24,12 +25,15 @@ def setting(make_user, make_aggregator, make_cluster, make_member):
         "member": Actor.of(make_user(Role.member, member=other)),
         "stranger": Actor.of(make_user(Role.aggregator)),
         "admin": Actor.of(make_user(Role.admin)),
+        "lender": Actor.of(make_user(Role.lender, lender=bank)),
+        "bank": bank,
     }
 
 
 def apply(db, s, amount=80_000_000, **kw):
     return loans.create(db, s["chair"], cluster_id=s["cluster"].id, requested_amount=amount,
-                        tenor_months=kw.pop("tenor_months", 36), on=ON, **kw)
+                        tenor_months=kw.pop("tenor_months", 36), on=ON,
+                        lender_id=kw.pop("lender_id", s["bank"].id), **kw)
 
 
 def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(db, setting):
@@ -39,8 +43,8 @@ def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(d
     loans.submit(db, s["chair"], app.id)
     loans.approve(db, s["endorser"], app.id)
     assert app.status is LoanStatus.approved and app.approved_amount == 80_000_000
-    loans.lender_decision(db, s["admin"], app.id, approved=True)
-    loans.disburse(db, s["admin"], app.id)
+    loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0001")
+    loans.disburse(db, s["lender"], app.id)
 
     assert app.status is LoanStatus.disbursing
     actions = [e.action for e in db.query(AuditEvent).filter_by(object_id=str(app.id)).order_by(AuditEvent.id)
@@ -81,8 +85,9 @@ def test_a_workflow_step_out_of_order_is_a_conflict(db, setting):
     with pytest.raises(Conflict) as caught:
         loans.approve(db, s["endorser"], app.id)
     assert caught.value.code == "invalid_transition"
+    loans.submit(db, s["chair"], app.id)
     with pytest.raises(Conflict):
-        loans.disburse(db, s["admin"], app.id)
+        loans.disburse(db, s["lender"], app.id)
 
 
 def test_terms_outside_the_cluster_scheme_are_refused_naming_every_field(db, setting):
@@ -126,8 +131,8 @@ def _disbursed(db, s, amount=50_000_000):
     app = apply(db, s, amount=amount)
     loans.submit(db, s["chair"], app.id)
     loans.approve(db, s["endorser"], app.id)
-    loans.lender_decision(db, s["admin"], app.id, approved=True)
-    loans.disburse(db, s["admin"], app.id, on=dt.date(2026, 1, 10))
+    loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0001")
+    loans.disburse(db, s["lender"], app.id, on=dt.date(2026, 1, 10))
     return app
 
 
