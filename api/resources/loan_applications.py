@@ -180,6 +180,8 @@ class RepaymentIn(Schema):
     amount = Rupiah(required=True)
     source = ma.fields.String(load_default="direct",
                               validate=ma.validate.OneOf(["direct", "offtake_purchase"]))
+    on = ma.fields.Date(load_default=None, allow_none=True,
+                        metadata={"description": "the day the money was received (today)"})
 
 
 @blp.route("/<int:application_id>/installments/<int:number>/repayments")
@@ -190,7 +192,7 @@ class Repayments(MethodView):
     def post(self, data, application_id, number):
         """Record money received for one installment"""
         return loans.record_repayment(db(), current_actor(), application_id, number,
-                                      data["amount"], data["source"])
+                                      data["amount"], data["source"], on=data["on"])
 
 
 def _action(path, roles, schema, doc, call):

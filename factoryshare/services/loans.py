@@ -24,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -45,15 +46,18 @@ from factoryshare.models.financing import (
     LoanApplication,
     LoanDecision,
     LoanPlanLink,
+    LoanPrepayment,
     LoanShare,
     LoanTranche,
     LoanStatus,
+    PrepaymentMode,
     Repayment,
     RepaymentSource,
 )
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus
 from factoryshare.services import clusters, kur, lenders
+from factoryshare.services import repayment
 from factoryshare.services.repayment import annuity_schedule
 
 
@@ -450,25 +454,17 @@ def lender_decision(session: Session, actor: Actor, application_id: int, approve
 
 def disburse(session: Session, actor: Actor, application_id: int,
              on: dt.date | None = None, amount: int | None = None) -> LoanApplication:
-    """Start disbursing: the installments of the schedule are due monthly from a month later.
-
-    With `amount`, the first tranche is paid out at once (the whole loan when it is the
-    approved amount).
+    """Start disbursing. Nothing is owed until money is paid out: the first tranche (with
+    `amount`, paid out at once on `on`; the whole loan when it is the approved amount) builds
+    the schedule, its installments due monthly from a month after it (services/repayment.py).
     """
     _require_lender(actor, N_("disburse its loan"))
     app = _for_change(session, actor, application_id)
+    start = on or today(session, app)
     if amount is not None:
         _check_tranche(session, app, amount, already=0)
+        _check_tranche_date(session, app, start)
     _move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing, "disbursing")
-    start = on or dt.date.today()
-    first_due = dt.date(start.year + start.month // 12, start.month % 12 + 1, min(start.day, 28))
-    for row in schedule(app, first_due=first_due):
-        session.add(Installment(
-            loan_application_id=app.id, number=row.number, due_date=row.due_date,
-            principal=row.principal, interest=row.interest, amount=row.amount, paid=0,
-            status=InstallmentStatus.due, days_in_arrears=0,
-        ))
-    session.flush()
     if amount is not None:
         add_tranche(session, actor, app.id, amount, on=start)
     return app
@@ -505,7 +501,9 @@ def _check_tranche(session: Session, app: LoanApplication, amount: Any, *, alrea
 
 def add_tranche(session: Session, actor: Actor, application_id: int, amount: int,
                 on: dt.date | None = None) -> LoanTranche:
-    """Pay out one tranche; never beyond the approved amount. The last one starts repayment."""
+    """Pay out one tranche on `on` (today when not given); never beyond the approved amount,
+    never before the lender's approval or in the future. The schedule is rebuilt from its date
+    (services/repayment.py); the last tranche starts repayment."""
     _require_lender(actor, N_("pay out its tranches"))
     app = _for_change(session, actor, application_id)
     locking.require_state(app, (LoanStatus.disbursing,),
@@ -514,10 +512,13 @@ def add_tranche(session: Session, actor: Actor, application_id: int, amount: int
                           action="disbursed")
     already = disbursed_total(session, app)
     _check_tranche(session, app, amount, already=already)
+    on = on or today(session, app)
+    _check_tranche_date(session, app, on)
     tranche = LoanTranche(loan_application_id=app.id, amount=amount,
-                          disbursed_on=on or dt.date.today(), recorded_by_id=actor.user_id)
+                          disbursed_on=on, recorded_by_id=actor.user_id)
     session.add(tranche)
     session.flush()
+    _rebuild(session, app, on)
     audit.record(session, actor, "loan_tranche.disbursed", tranche, after={
         "loan_application_id": app.id, "amount": amount,
         "disbursed_on": tranche.disbursed_on.isoformat(), "disbursed_total": already + amount})
@@ -557,19 +558,23 @@ def mark_installments_due(session: Session, today: dt.date) -> dict[str, int]:
 
 
 def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: ignore[no-untyped-def]
-    """The repayment schedule of the approved (or requested) amount under the scheme's rate."""
+    """The repayment schedule of the approved (or requested) amount paid out at once, under the
+    lender's rate and term (the scheme's rate and the applied-for term until it decided)."""
+    rate, tenor = loan_terms(app)
     return annuity_schedule(
         app.approved_amount or app.requested_amount,
-        app.lender_rate_bps if app.lender_rate_bps is not None else app.scheme.annual_rate_bps,
-        app.lender_tenor_months or app.tenor_months,  # the lender's terms once it decided
+        rate,
+        tenor,
         grace_months=app.grace_months,
         first_due=first_due,
     )
 
 
 def record_repayment(session: Session, actor: Actor, application_id: int, number: int,
-                     amount: int, source: str = "direct") -> Installment:
-    """Record money received for installment `number`; fully paid installments become paid."""
+                     amount: int, source: str = "direct", on: dt.date | None = None) -> Installment:
+    """Record money received on `on` (today when not given) for installment `number`; fully
+    paid installments become paid. Not dated in the future, nor before the loan's first
+    tranche (422 naming `on`)."""
     actor.require(Role.admin, Role.aggregator)
     app = get(session, actor, application_id)
     lock(session, app)
@@ -582,12 +587,15 @@ def record_repayment(session: Session, actor: Actor, application_id: int, number
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
         raise ValidationFailed(N_("The amount is not possible."), errors={
             "amount": [f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")]})
-    return apply_repayment(session, actor, app, inst, amount, RepaymentSource(source))
+    on = on or today(session, app)
+    _check_repayment_date(session, app, on)
+    return apply_repayment(session, actor, app, inst, amount, RepaymentSource(source), paid_on=on)
 
 
 def apply_repayment(session: Session, actor: Actor, app: LoanApplication, inst: Installment,
                     amount: int, source: RepaymentSource, *,
-                    offtake_purchase_id: int | None = None) -> Installment:
+                    offtake_purchase_id: int | None = None,
+                    paid_on: dt.date | None = None) -> Installment:
     """Book `amount` (already checked against what is outstanding) on one installment.
 
     A fully paid installment becomes paid; the loan is repaying from its first repayment and
@@ -595,7 +603,8 @@ def apply_repayment(session: Session, actor: Actor, app: LoanApplication, inst: 
     """
     before = {"paid": inst.paid, "status": inst.status.value}
     session.add(Repayment(installment_id=inst.id, amount=amount, source=source,
-                          recorded_by_id=actor.user_id, offtake_purchase_id=offtake_purchase_id))
+                          recorded_by_id=actor.user_id, offtake_purchase_id=offtake_purchase_id,
+                          paid_on=paid_on or today(session, app)))
     inst.paid += amount
     if inst.paid == inst.amount:
         inst.status = InstallmentStatus.paid
@@ -614,6 +623,326 @@ def _settle(session: Session, actor: Actor, app: LoanApplication) -> None:
         if app.status is not LoanStatus.closed:
             _move(session, actor, app, (LoanStatus.disbursing, LoanStatus.repaying),
                   LoanStatus.closed, "closed")
+
+# --- Loan accounting: dates, the schedule rebuilt at each tranche, early repayment ----------
+# The rules and a worked example are in services/repayment.py's docstring.
+
+DEFAULT_ZONE = "Asia/Jakarta"
+
+
+def _zone(session: Session, app: LoanApplication) -> ZoneInfo:
+    """The zone the loan's dates are read in: its cluster's house, else WIB."""
+    house_id = app.cluster.house_id if app.cluster is not None else None
+    house = session.get(ProductionHouse, house_id) if house_id else None
+    return ZoneInfo(house.timezone if house is not None and house.timezone else DEFAULT_ZONE)
+
+
+def today(session: Session, app: LoanApplication) -> dt.date:
+    """Today where the loan is (the clock is `utcnow`, fixed in tests)."""
+    return utcnow().astimezone(_zone(session, app)).date()
+
+
+def loan_terms(app: LoanApplication) -> tuple[int, int]:
+    """The yearly rate (basis points) and term (months) the loan runs on: the lender's, else
+    the scheme's rate and the applied-for term."""
+    rate = app.lender_rate_bps if app.lender_rate_bps is not None else app.scheme.annual_rate_bps
+    return rate, app.lender_tenor_months or app.tenor_months
+
+
+def approved_on(session: Session, app: LoanApplication) -> dt.date | None:
+    """The day (where the loan is) of the lender's approval on record, if there is one."""
+    at = session.scalar(select(func.max(LoanDecision.decided_at)).where(
+        LoanDecision.loan_application_id == app.id,
+        LoanDecision.kind == DecisionKind.lender_approved))
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(_zone(session, app)).date()
+
+
+def _balance_changes(session: Session, app: LoanApplication) -> list[tuple[dt.date, int]]:
+    """Every change of the principal outstanding but the installments': (date, +tranche or
+    -early repayment's principal), in date order."""
+    changes = [(t.disbursed_on, t.amount) for t in session.scalars(
+        select(LoanTranche).where(LoanTranche.loan_application_id == app.id))]
+    changes += [(p.paid_on, -p.principal) for p in session.scalars(
+        select(LoanPrepayment).where(LoanPrepayment.loan_application_id == app.id))]
+    return sorted(changes)
+
+
+def _first_tranche_on(session: Session, app: LoanApplication) -> dt.date | None:
+    return session.scalar(select(func.min(LoanTranche.disbursed_on)).where(
+        LoanTranche.loan_application_id == app.id))
+
+
+def _last_change_on(session: Session, app: LoanApplication) -> dt.date | None:
+    changes = _balance_changes(session, app)
+    return changes[-1][0] if changes else None
+
+
+def _rows(session: Session, app: LoanApplication) -> list[Installment]:
+    return list(session.scalars(select(Installment).where(
+        Installment.loan_application_id == app.id).order_by(Installment.number)
+        .execution_options(populate_existing=True)))
+
+
+def _periods(rows: list[Installment], first_on: dt.date) -> list[tuple[dt.date, dt.date]]:
+    starts = [first_on] + [r.due_date for r in rows[:-1]]
+    return list(zip(starts, [r.due_date for r in rows]))
+
+
+def _frozen(rows: list[Installment], on: dt.date) -> int:
+    """How many installments stay as they are on `on`: those due by then and those paid (even
+    in part) in advance, with every one before them."""
+    return max((r.number for r in rows if r.due_date <= on or r.paid > 0), default=0)
+
+
+def _as_row(inst: Installment, start: dt.date) -> repayment.Row:
+    return repayment.Row(number=inst.number, start=start, due=inst.due_date,
+                         principal=inst.principal, interest=inst.interest)
+
+
+def _date_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={field: [message]})
+
+
+def _check_date(value: Any, field: str) -> dt.date:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise _date_error(field, N_("Give a date."))
+    return value
+
+
+def _check_tranche_date(session: Session, app: LoanApplication, on: Any) -> None:
+    """A tranche is dated on or after the lender's approval and the loan's last money
+    movement, not in the future, and before the last installment falls due."""
+    on = _check_date(on, "on")
+    now = today(session, app)
+    if on > now:
+        raise _date_error("on", N_("A tranche cannot be dated in the future (today is %(now)s).",
+                                   now=now))
+    approved = approved_on(session, app)
+    if approved is not None and on < approved:
+        raise _date_error("on", N_("A tranche cannot predate the lender's approval on "
+                                   "%(approved)s.",
+                                   approved=approved))
+    last = _last_change_on(session, app)
+    if last is not None and on < last:
+        raise _date_error("on", N_("A tranche cannot predate the loan's last tranche or early "
+                                   "repayment, on %(last)s.",
+                                   last=last))
+    rows = _rows(session, app)
+    if rows and _frozen(rows, on) >= rows[-1].number:
+        raise _date_error("on", N_("The loan's last installment falls due on %(due_date)s: no "
+                                   "installment is left to repay a tranche from that day.",
+                                   due_date=rows[-1].due_date))
+
+
+def _check_repayment_date(session: Session, app: LoanApplication, on: Any,
+                          field: str = "on") -> None:
+    """Money is received on or after the loan's first tranche and not in the future."""
+    on = _check_date(on, field)
+    now = today(session, app)
+    if on > now:
+        raise _date_error(field, N_("A repayment cannot be dated in the future (today is "
+                                    "%(now)s).", now=now))
+    first = _first_tranche_on(session, app)
+    if first is None or on < first:
+        when = f"on {first}" if first else "yet"
+        raise _date_error(field, N_("A repayment cannot predate the loan's disbursement (its "
+                                    "first tranche was paid out %(when)s).",
+                                    when=when))
+
+
+def _rebuild(session: Session, app: LoanApplication, on: dt.date, *,
+             level: int | None = None) -> list[Installment]:
+    """Rebuild the open installments after a balance change on `on` (repayment.reschedule)."""
+    rows = _rows(session, app)
+    changes = _balance_changes(session, app)
+    first_on = _first_tranche_on(session, app)
+    assert first_on is not None
+    rate, tenor = loan_terms(app)
+    if rows:
+        periods = _periods(rows, first_on)
+        f = _frozen(rows, on)
+    else:
+        periods, f = repayment.periods(first_on, tenor), 0
+    frozen = [_as_row(r, start) for r, (start, _due) in zip(rows[:f], periods)]
+    new, _level = repayment.reschedule(periods=periods, frozen=frozen, changes=changes,
+                                       annual_rate_bps=rate, grace_months=app.grace_months,
+                                       level=level)
+    by_number = {r.number: r for r in rows}
+    kept: list[Installment] = []
+    for row in new:
+        inst = by_number.pop(row.number, None)
+        if inst is None:
+            inst = Installment(loan_application_id=app.id, number=row.number, due_date=row.due,
+                               paid=0, status=InstallmentStatus.due, days_in_arrears=0)
+            session.add(inst)
+        inst.principal, inst.interest, inst.amount = row.principal, row.interest, row.amount
+        if inst.amount == inst.paid:
+            inst.status = InstallmentStatus.paid
+        kept.append(inst)
+    for number, inst in by_number.items():
+        if number > f:  # an open installment the shorter schedule no longer has
+            session.delete(inst)
+    session.flush()
+    return kept
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """What repaying the whole loan on a day takes: the principal outstanding and the interest
+    accrued (`amount`), once the installments already due (`installments_due`) are paid."""
+
+    on: dt.date
+    principal: int
+    interest: int
+    installments_due: int = 0
+
+    @property
+    def amount(self) -> int:
+        return self.principal + self.interest
+
+
+def _payoff(session: Session, app: LoanApplication, on: dt.date,
+            rows: list[Installment]) -> tuple[Payoff, int]:
+    """The payoff on `on` and how many installments are frozen then."""
+    changes = _balance_changes(session, app)
+    first_on = _first_tranche_on(session, app)
+    assert first_on is not None
+    f = _frozen(rows, on)
+    frozen_principal = sum(r.principal for r in rows[:f])
+    principal = sum(d for _w, d in changes) - frozen_principal
+    interest = 0
+    if f < len(rows):
+        rate, _tenor = loan_terms(app)
+        start = first_on if f == 0 else rows[f - 1].due_date
+        opening = sum(d for w, d in changes if w <= start) - frozen_principal
+        interest = repayment.accrued_interest(_as_row(rows[f], start), opening, changes, rate, on)
+    due = sum(r.amount - r.paid for r in rows if r.due_date <= on)
+    return Payoff(on=on, principal=principal, interest=interest, installments_due=due), f
+
+
+def payoff(session: Session, actor: Actor, application_id: int,
+           on: dt.date | None = None) -> Payoff:
+    """What closes the loan on `on`: the principal outstanding and the interest accrued."""
+    app = get(session, actor, application_id)
+    on = on or today(session, app)
+    return _payoff(session, app, on, _rows(session, app))[0]
+
+
+def prepay(session: Session, actor: Actor, application_id: int, amount: int, *,
+           on: dt.date | None = None, mode: str = "shorten_term") -> LoanPrepayment:
+    """Early repayment on `on` (today when not given), the aggregator's choice recorded:
+
+    - `shorten_term`: principal only; the level installment stays and the last installments go;
+    - `lower_installment`: principal only; as many installments, each lower;
+    - `full` (or an amount equal to the payoff, whatever the mode): the principal outstanding
+      and the interest accrued to that day; the loan is closed.
+
+    Installments already due must be paid first (409 `installments_due_first`), and one paid in
+    part in advance finished (409 `installment_partly_paid`).
+    """
+    actor.require(Role.admin, Role.aggregator)
+    app = _for_change(session, actor, application_id)
+    locking.require_state(app, (LoanStatus.disbursing, LoanStatus.repaying),
+                          N_("A loan that is %(status)s cannot be repaid early.",
+                             status=i18n.status(app.status)),
+                          action="prepaid")
+    modes = [m.value for m in PrepaymentMode]
+    if mode not in modes:
+        raise ValidationFailed(N_("The mode is not known."), errors={
+            "mode": [N_("Must be one of %(modes)s.", modes=', '.join(modes))]})
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed(N_("The amount is not possible."), errors={
+            "amount": [N_("Must be a positive whole number of rupiah.")]})
+    on = on or today(session, app)
+    _check_repayment_date(session, app, on)
+    last = _last_change_on(session, app)
+    if last is not None and on < last:
+        raise _date_error("on", N_("An early repayment cannot predate the loan's last tranche "
+                                   "or early repayment, on %(last)s.",
+                                   last=last))
+    rows = _rows(session, app)
+    due = [r for r in rows if r.due_date <= on and r.paid < r.amount]
+    if due:
+        owed = sum(r.amount - r.paid for r in due)
+        raise Conflict(N_("Installments already due must be paid first: %(amount)s.",
+                          amount=rupiah(owed)), code="installments_due_first",
+                       details={"numbers": [r.number for r in due], "amount": owed})
+    partly = [r for r in rows if r.due_date > on and 0 < r.paid < r.amount]
+    if partly:
+        raise Conflict(N_("Installment %(number)s is paid in part: finish paying it first.",
+                          number=partly[0].number),
+                       code="installment_partly_paid", details={"number": partly[0].number})
+    quote, f = _payoff(session, app, on, rows)
+    if quote.principal <= 0 or f >= len(rows):
+        raise Conflict(N_("Nothing is left to repay early."), code="nothing_outstanding")
+    full = mode == PrepaymentMode.full.value or amount == quote.amount
+    if full and amount != quote.amount:
+        raise ValidationFailed(N_("The amount does not close the loan."), errors={"amount": [(
+            N_("Repaying the loan in full on %(on)s takes %(amount)s (%(principal)s principal, "
+               "%(interest)s interest).",
+               on=on, amount=rupiah(quote.amount), principal=rupiah(quote.principal), interest=rupiah(quote.interest)))]})
+    if not full and amount >= quote.principal:
+        raise ValidationFailed(N_("The amount is not possible."), errors={"amount": [(
+            N_("An early repayment is less than the principal outstanding, %(principal)s; "
+               "%(amount)s on %(on)s closes the loan.",
+               principal=rupiah(quote.principal), amount=rupiah(quote.amount), on=on))]})
+    before = {"status": app.status.value,
+              "installments": [[r.number, r.principal, r.interest] for r in rows[f:]]}
+    if full:
+        prepayment = LoanPrepayment(loan_application_id=app.id, paid_on=on, amount=amount,
+                                    principal=quote.principal, interest=quote.interest,
+                                    mode=PrepaymentMode.full, recorded_by_id=actor.user_id)
+        session.add(prepayment)
+        for inst in rows[f:]:
+            session.delete(inst)
+        session.flush()
+        after: list[list[int]] = []
+    else:
+        level = None
+        if mode == PrepaymentMode.shorten_term.value:
+            amortising = [r.amount for r in rows[f:-1] if r.number > app.grace_months]
+            level = min(amortising) if amortising else None
+        prepayment = LoanPrepayment(loan_application_id=app.id, paid_on=on, amount=amount,
+                                    principal=amount, interest=0, mode=PrepaymentMode(mode),
+                                    recorded_by_id=actor.user_id)
+        session.add(prepayment)
+        session.flush()
+        after = [[r.number, r.principal, r.interest] for r in _rebuild(session, app, on, level=level)]
+    audit.record(session, actor, "loan.prepaid", prepayment, before=before, after={
+        **audit.snapshot(prepayment), "installments": after})
+    if full:
+        _move(session, actor, app, (LoanStatus.disbursing, LoanStatus.repaying),
+              LoanStatus.closed, "closed")
+    return prepayment
+
+
+def prepayments(session: Session, actor: Actor, application_id: int) -> list[LoanPrepayment]:
+    app = get(session, actor, application_id)
+    return list(session.scalars(select(LoanPrepayment).where(
+        LoanPrepayment.loan_application_id == app.id).order_by(LoanPrepayment.paid_on,
+                                                               LoanPrepayment.id)))
+
+
+def installment_days_past_due(session: Session, app: LoanApplication, rows: list[Installment],
+                              on: dt.date) -> dict[int, int]:
+    """Days past due of each installment on `on`: days since its due date while the money
+    received for it by then is less than its amount (0 when paid by then or not yet due)."""
+    ids = [r.id for r in rows]
+    paid_by: dict[int, int] = {}
+    if ids:
+        for inst_id, amount, paid_on, recorded_at in session.execute(select(
+                Repayment.installment_id, Repayment.amount, Repayment.paid_on,
+                Repayment.recorded_at).where(Repayment.installment_id.in_(ids))):
+            day = paid_on or recorded_at.astimezone(_zone(session, app)).date()
+            if day <= on:
+                paid_by[inst_id] = paid_by.get(inst_id, 0) + amount
+    return {r.number: ((on - r.due_date).days
+                       if r.due_date < on and paid_by.get(r.id, 0) < r.amount else 0)
+            for r in rows}
 
 
 # --- The application built from the cluster's production plan -------------------------------
@@ -918,7 +1247,23 @@ LOAN_STATUSES = (LoanStatus.disbursing, LoanStatus.repaying, LoanStatus.closed)
 
 
 @dataclass(frozen=True)
+class InstallmentView:
+    number: int
+    due_date: dt.date
+    principal: int
+    interest: int
+    amount: int
+    paid: int
+    status: str
+    days_past_due: int
+
+
+@dataclass(frozen=True)
 class LoanView:
+    """A loan as of a day. `outstanding` is the principal outstanding: disbursed less the
+    principal repaid (each payment covers its installment's interest first); collectability
+    is by the days past due of the oldest unpaid installment on `as_of`."""
+
     application: LoanApplication
     disbursed: int
     repaid: int
@@ -926,11 +1271,25 @@ class LoanView:
     next_due_date: dt.date | None
     linked_booking_ids: list[int]
     my_share: int | None
+    as_of: dt.date | None = None
+    principal_repaid: int = 0
+    interest_paid: int = 0
+    scheduled_remaining: int = 0
+    days_past_due: int = 0
+    collectability: int = 1
+    collectability_label: str = "Lancar"
+    installments: list[InstallmentView] = ()  # type: ignore[assignment]
+    prepayments: list[LoanPrepayment] = ()  # type: ignore[assignment]
 
 
-def _view(session: Session, actor: Actor, app: LoanApplication) -> LoanView:
+def _view(session: Session, actor: Actor, app: LoanApplication,
+          on: dt.date | None = None) -> LoanView:
+    on = on or today(session, app)
     rows = list(session.scalars(select(Installment).where(
         Installment.loan_application_id == app.id).order_by(Installment.number)))
+    early = list(session.scalars(select(LoanPrepayment).where(
+        LoanPrepayment.loan_application_id == app.id).order_by(LoanPrepayment.paid_on,
+                                                               LoanPrepayment.id)))
     unpaid = [r for r in rows if r.status is not InstallmentStatus.paid]
     links = session.scalars(select(LoanPlanLink.booking_id).where(
         LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
@@ -943,27 +1302,50 @@ def _view(session: Session, actor: Actor, app: LoanApplication) -> LoanView:
         own = set(session.scalars(select(Booking.id).where(
             Booking.id.in_(booking_ids), Booking.member_id == actor.member_id))) if booking_ids else set()
         booking_ids = [b for b in booking_ids if b in own]
+    disbursed = disbursed_total(session, app)
+    # A payment covers its installment's interest first, then its principal.
+    principal_repaid = (sum(min(r.principal, max(0, r.paid - r.interest)) for r in rows)
+                        + sum(p.principal for p in early))
+    interest_paid = (sum(min(r.paid, r.interest) for r in rows) + sum(p.interest for p in early))
+    late = installment_days_past_due(session, app, rows, on)
+    worst = max(late.values(), default=0)
+    grade = repayment.collectability(worst)
     return LoanView(
         application=app,
-        disbursed=disbursed_total(session, app),
-        repaid=sum(r.paid for r in rows),
-        outstanding=sum(r.amount - r.paid for r in rows),
+        disbursed=disbursed,
+        repaid=sum(r.paid for r in rows) + sum(p.amount for p in early),
+        outstanding=disbursed - principal_repaid,
         next_due_date=unpaid[0].due_date if unpaid else None,
         linked_booking_ids=booking_ids,
         my_share=share,
+        as_of=on,
+        principal_repaid=principal_repaid,
+        interest_paid=interest_paid,
+        scheduled_remaining=sum(r.amount - r.paid for r in rows),
+        days_past_due=worst,
+        collectability=grade,
+        collectability_label=repayment.collectability_label(grade),
+        installments=[InstallmentView(number=r.number, due_date=r.due_date, principal=r.principal,
+                                      interest=r.interest, amount=r.amount, paid=r.paid,
+                                      status=r.status.value, days_past_due=late[r.number])
+                      for r in rows],
+        prepayments=early,
     )
 
 
-def list_loans(session: Session, actor: Actor, *, status: str | None = None) -> list[LoanView]:
-    """Disbursing, repaying and closed loans in scope (managers: those funding their houses)."""
+def list_loans(session: Session, actor: Actor, *, status: str | None = None,
+               on: dt.date | None = None) -> list[LoanView]:
+    """Disbursing, repaying and closed loans in scope (managers: those funding their houses),
+    their days past due and collectability as of `on` (today where each loan is)."""
     stmt = scoped(actor, LoanApplication).where(LoanApplication.status.in_(LOAN_STATUSES))
     if status is not None:
         stmt = stmt.where(LoanApplication.status == LoanStatus(status))
-    return [_view(session, actor, app) for app in session.scalars(stmt.order_by(LoanApplication.id))]
+    return [_view(session, actor, app, on) for app in session.scalars(stmt.order_by(LoanApplication.id))]
 
 
-def get_loan(session: Session, actor: Actor, loan_id: int) -> LoanView:
+def get_loan(session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None) -> LoanView:
+    """One loan as of `on` (today where it is when not given)."""
     app = get(session, actor, loan_id)
     if app.status not in LOAN_STATUSES:
         raise NotFound(N_("Loan %(loan_id)s was not found.", loan_id=loan_id))
-    return _view(session, actor, app)
+    return _view(session, actor, app, on)

@@ -7,6 +7,11 @@ A purchase records goods delivered and paid for; the installments of the cluster
 are due by the delivery date (or, if none is, the next one) are deducted from the payment
 and recorded as repayments from an offtake purchase; the rest of the payment is the member's.
 
+Dates: a purchase is delivered on or after the day its agreement was made and not in the
+future (the days where the cluster's house is, else WIB; 422 naming `delivered_on`). Nothing is
+deducted for a loan not yet disbursed on the delivery day: a repayment never predates the
+loan's first tranche.
+
 Scope: the aggregator sees and writes its own agreements; managers read those of clusters
 producing in their houses. A member of the cluster reads the agreements for its own products
 and its own purchases only: what the aggregator buys from the other members and pays them
@@ -17,20 +22,23 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.db import utcnow
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
-from factoryshare.models import Cluster, Product, Role
+from factoryshare.models import Cluster, Product, ProductionHouse, Role
 from factoryshare.models.financing import (
     Installment,
     InstallmentStatus,
     LoanApplication,
     LoanStatus,
+    LoanTranche,
     OfftakeAgreement,
     OfftakeDelivery,
     OfftakePurchase,
@@ -141,6 +149,7 @@ def create_agreement(session: Session, actor: Actor, data: dict[str, Any]) -> Of
         unit_price=data["unit_price"],
         notes=data.get("notes") or "",
         created_by_id=actor.user_id,
+        created_at=utcnow(),
         deliveries=deliveries,
     )
     session.add(agreement)
@@ -172,6 +181,33 @@ def delivered_quantity(session: Session, agreement: OfftakeAgreement) -> int:
     return sum(session.scalars(
         select(OfftakePurchase.quantity).where(OfftakePurchase.agreement_id == agreement.id)
     ))
+
+
+def _zone(session: Session, cluster_id: int) -> ZoneInfo:
+    cluster = session.get(Cluster, cluster_id)
+    house = session.get(ProductionHouse, cluster.house_id) if cluster and cluster.house_id else None
+    return ZoneInfo(house.timezone if house is not None and house.timezone else "Asia/Jakarta")
+
+
+def agreed_on(session: Session, agreement: OfftakeAgreement) -> dt.date:
+    """The day the agreement was made, where the cluster's house is."""
+    at = agreement.created_at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(_zone(session, agreement.cluster_id)).date()
+
+
+def _check_delivered_on(session: Session, agreement: OfftakeAgreement, day: dt.date,
+                        errors: dict[str, list[str]]) -> None:
+    today = utcnow().astimezone(_zone(session, agreement.cluster_id)).date()
+    agreed = agreed_on(session, agreement)
+    if day > today:
+        errors["delivered_on"] = [N_("A purchase cannot be dated in the future (today is "
+                                     "%(today)s).",
+                                     today=today)]
+    elif day < agreed:
+        errors["delivered_on"] = [
+            N_("A purchase cannot predate its agreement, made on %(agreed)s.", agreed=agreed)]
 
 
 def repayable_loan(session: Session, cluster_id: int) -> LoanApplication | None:
@@ -209,6 +245,8 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     delivered_on = data.get("delivered_on")
     if not isinstance(delivered_on, dt.date) or isinstance(delivered_on, dt.datetime):
         errors["delivered_on"] = [N_("Give the delivery date.")]
+    else:
+        _check_delivered_on(session, agreement, delivered_on, errors)
     amount = data.get("amount")
     if amount is None and isinstance(quantity, int) and "quantity" not in errors:
         amount = quantity * agreement.unit_price
@@ -238,6 +276,11 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     session.flush()
     loan = repayable_loan(session, agreement.cluster_id)
     if loan is not None:
+        first = session.scalar(select(func.min(LoanTranche.disbursed_on)).where(
+            LoanTranche.loan_application_id == loan.id))
+        if first is None or first > delivered_on:  # type: ignore[operator]
+            loan = None  # not disbursed yet on the delivery day: nothing to repay
+    if loan is not None:
         loans.lock(session, loan)
         purchase.loan_application_id = loan.id
         left = amount
@@ -246,7 +289,8 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
                 break
             take = min(left, inst.amount - inst.paid)
             loans.apply_repayment(session, actor, loan, inst, take,
-                                  RepaymentSource.offtake_purchase, offtake_purchase_id=purchase.id)
+                                  RepaymentSource.offtake_purchase, offtake_purchase_id=purchase.id,
+                                  paid_on=delivered_on)
             left -= take
             purchase.repaid += take
     session.flush()

@@ -170,7 +170,9 @@ def test_a_member_leaves_a_cluster_without_a_loan_and_the_aggregator_loses_sight
 
 
 def test_a_member_sees_only_its_own_offtake_purchase_figures(
-        client, make_user, make_member, make_cluster, make_aggregator, make_product, token_for):
+        client, make_user, make_member, make_cluster, make_aggregator, make_product, token_for,
+        make_clock):
+    make_clock.set(dt.date(2030, 3, 1))  # a purchase is not dated before its agreement nor later than today
     aggregator = make_aggregator()
     a, b = make_member(), make_member()
     cluster = make_cluster(aggregator=aggregator, members=[a, b])

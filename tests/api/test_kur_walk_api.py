@@ -16,8 +16,9 @@ NOW = dt.datetime(2030, 3, 8, 10, 0, tzinfo=dt.timezone.utc)
 
 def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_purchases(
     client, db, tmp_path, token_for, make_user, make_house, make_machine, make_member,
-    make_cluster, make_aggregator, make_product, make_booking
+    make_cluster, make_aggregator, make_product, make_booking, make_clock, monkeypatch
 ):
+    make_clock.set(dt.date(2030, 3, 1))  # money is dated: never in the future
     house = make_house()
     machine = make_machine(house=house, hourly_rate=100_000)
     aggregator = make_aggregator()
@@ -58,7 +59,13 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
     assert r.json["status"] == "disbursing"
 
     # The first booking (3 of the 4 booked hours) is made: 3/4 of the loan is due, less what was paid.
-    assert client.post(f"/api/v1/bookings/{one.id}/complete", headers=as_["manager"], json={}).status_code == 200
+    make_clock.set(NOW)
+    from factoryshare.services import bookings as booking_service
+
+    # A booking is completed once it has started (NOW is two days after START).
+    monkeypatch.setattr(booking_service, "utcnow", lambda: NOW)
+    r = client.post(f"/api/v1/bookings/{one.id}/complete", headers=as_["manager"], json={})
+    assert r.status_code == 200, r.json
     assert run_job(db, "link_financing", lock_dir=tmp_path, now=NOW).counts["tranches_released"] == 1
     assert run_job(db, "link_financing", lock_dir=tmp_path, now=NOW).counts["tranches_released"] == 0
     tranches = client.get(f"{base}/tranches", headers=as_["chair"]).json
@@ -72,6 +79,7 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
     owed = sum(i["amount"] for i in installments)
     assert sum(i["principal"] for i in installments) == 8_000_000
     paid_out = 0
+    make_clock.set(dt.date(2030, 12, 31))
     for n, inst in enumerate(installments):
         quantity = 20 if n < len(installments) - 1 else 30
         r = client.post(f"/api/v1/offtake-agreements/{agreement}/purchases", headers=as_["agg"],

@@ -11,8 +11,9 @@ START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
 
 def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     client, token_for, make_user, make_house, make_machine, make_member, make_cluster,
-    make_aggregator, make_booking
+    make_aggregator, make_booking, make_clock
 ):
+    make_clock.set(dt.date(2030, 2, 1))  # approved and first paid out that day
     cluster_house, other_house = make_house(), make_house()
     aggregator = make_aggregator()
     chair = make_member(house=cluster_house)
@@ -51,6 +52,7 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     assert r.status_code == 200 and r.json["status"] == "disbursing", r.json
     r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_001})
     assert r.status_code == 409 and r.json["code"] == "beyond_approved_amount"
+    make_clock.set(dt.date(2030, 3, 1))
     r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_000, "on": "2030-03-01"})
     assert r.status_code == 201
     assert [t["amount"] for t in client.get(f"{base}/tranches", headers=token_for(chair_user)).json] == [
@@ -58,7 +60,9 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
 
     loan = client.get(f"/api/v1/loans/{app_id}", headers=token_for(manager)).json
     assert loan["status"] == "repaying" and loan["disbursed"] == 5_000_000
-    assert loan["linked_booking_ids"] == [booking.id] and loan["outstanding"] > 5_000_000
+    # Outstanding is principal: disbursed less principal repaid; the interest is scheduled.
+    assert loan["linked_booking_ids"] == [booking.id] and loan["outstanding"] == 5_000_000
+    assert loan["scheduled_remaining"] > 5_000_000
     assert [x["id"] for x in client.get("/api/v1/loans", headers=token_for(manager)).json] == [app_id]
     assert client.get(f"/api/v1/loans/{app_id}", headers=token_for(other_user)).json["my_share"] == 1_000_000
     assert client.get("/api/v1/loans", headers=token_for(make_user(Role.manager))).json == []

@@ -28,8 +28,10 @@ def _create(client, token, s):
 
 
 def test_the_aggregator_records_an_agreement_and_a_purchase_the_cluster_can_read(
-    client, token_for, make_user, make_aggregator, make_cluster, make_member, make_product, make_house
+    client, token_for, make_user, make_aggregator, make_cluster, make_member, make_product, make_house,
+    make_clock
 ):
+    make_clock.set(make_clock.now.replace(year=2030, month=3, day=1))  # the purchase's day
     s = _setting(make_user, make_aggregator, make_cluster, make_member, make_product, make_house)
     r = _create(client, token_for(s["aggregator"]), s)
     assert r.status_code == 201, r.json

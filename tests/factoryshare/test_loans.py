@@ -131,8 +131,12 @@ def _disbursed(db, s, amount=50_000_000):
     app = apply(db, s, amount=amount)
     loans.submit(db, s["chair"], app.id)
     loans.approve(db, s["endorser"], app.id)
-    loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0001")
-    loans.disburse(db, s["lender"], app.id, on=dt.date(2026, 1, 10))
+    # Approved and paid out in full on 10 Jan 2026 (a fixed clock: a tranche cannot predate the
+    # approval nor be dated in the future, and nothing is owed before money is paid out).
+    with pytest.MonkeyPatch.context() as clock:
+        clock.setattr(loans, "utcnow", lambda: dt.datetime(2026, 1, 10, 3, tzinfo=dt.UTC))
+        loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0001")
+        loans.disburse(db, s["lender"], app.id, on=dt.date(2026, 1, 10), amount=amount)
     return app
 
 

@@ -24,7 +24,8 @@ def test_a_purchase_pays_the_installment_due_and_leaves_the_rest_to_the_member(
     db, make_offtake_agreement, make_loan
 ):
     agreement = make_offtake_agreement(quantity=100, unit_price=50_000)
-    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12)
+    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12,
+                     first_tranche=12_000_000)
     first = _installments(db, loan)[0]
 
     purchase = offtake.record_purchase(db, ADMIN, agreement.id, {
@@ -45,7 +46,8 @@ def test_a_purchase_before_anything_is_due_pays_toward_the_next_installment_only
     db, make_offtake_agreement, make_loan
 ):
     agreement = make_offtake_agreement(quantity=100, unit_price=10_000)
-    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12)
+    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12,
+                     first_tranche=12_000_000)
     first, second = _installments(db, loan)[:2]
 
     purchase = offtake.record_purchase(db, ADMIN, agreement.id, {
@@ -60,7 +62,8 @@ def test_a_purchase_before_anything_is_due_pays_toward_the_next_installment_only
 
 def test_overdue_installments_are_all_taken_from_a_late_purchase(db, make_offtake_agreement, make_loan):
     agreement = make_offtake_agreement(quantity=1000, unit_price=50_000)
-    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12)
+    loan = make_loan(agreement.cluster, amount=12_000_000, tenor_months=12,
+                     first_tranche=12_000_000)
     rows = _installments(db, loan)
 
     purchase = offtake.record_purchase(db, ADMIN, agreement.id, {

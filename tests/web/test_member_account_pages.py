@@ -59,7 +59,8 @@ def test_my_loans_show_my_share_and_my_part_of_each_installment(
         client, make_user, make_member, make_house, make_cluster, make_loan, db):
     user, member, _home = _member(make_user, make_member, make_house)
     cluster = make_cluster(members=[member])
-    loan = make_loan(cluster, amount=50_000_000, tenor_months=12)
+    # Paid out in full: installments are owed only on money disbursed.
+    loan = make_loan(cluster, amount=50_000_000, tenor_months=12, first_tranche=50_000_000)
     db.add(LoanShare(loan_application_id=loan.id, member_id=member.id, amount=10_000_000))
     db.flush()
     sign_in(client, user)
