@@ -30,8 +30,8 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit, events, i18n, locking, validation
-from factoryshare.db import utcnow
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
@@ -48,16 +48,15 @@ from factoryshare.models.financing import (
     LoanPlanLink,
     LoanPrepayment,
     LoanShare,
-    LoanTranche,
     LoanStatus,
+    LoanTranche,
     PrepaymentMode,
     Repayment,
     RepaymentSource,
 )
 from factoryshare.models.members import Cluster, cluster_members
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus
-from factoryshare.services import clusters, kur, lenders
-from factoryshare.services import repayment
+from factoryshare.services import clusters, kur, lenders, repayment
 from factoryshare.services.repayment import annuity_schedule
 
 
