@@ -25,6 +25,8 @@ from api.web import actor, add_nav, bp, flash_error, hm, page, when
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
+from factoryshare.i18n import N_
+from factoryshare.i18n import label as object_label
 from factoryshare.models import Downtime, DowntimeKind, Machine, Member, ProductionHouse, Role, User
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.notifications import Notification
@@ -78,13 +80,13 @@ def _house_in_view() -> tuple[ProductionHouse, list[ProductionHouse]]:
         try:
             house_id = int(wanted)
         except ValueError:
-            raise NotFound("No such house.") from None
+            raise NotFound(N_("No such house.")) from None
         for house in managed:
             if house.id == house_id:
                 return house, managed
-        raise NotFound("No such house.")
+        raise NotFound(N_("No such house."))
     if not managed:
-        raise NotFound("Your account manages no house yet.")
+        raise NotFound(N_("Your account manages no house yet."))
     return managed[0], managed
 
 
@@ -469,7 +471,7 @@ def manager_runs():  # type: ignore[no-untyped-def]
 def _managed_run(run_id: int) -> ScheduleRun:
     run = scheduling.get_run(db(), actor(), run_id)
     if not actor().manages(run.house_id):
-        raise NotFound(f"Schedule run {run_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=object_label(ScheduleRun), object_id=run_id))
     return run
 
 
@@ -764,7 +766,7 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
     downtime = downtimes.get_downtime(db(), actor(), downtime_id)
     house = downtime.machine.house
     if not actor().manages(house.id):
-        raise NotFound(f"Downtime {downtime_id} was not found.")
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=object_label(Downtime), object_id=downtime_id))
     hits = _hits(downtime)
     replan = next((r for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
                    if r.purpose == "replan"

@@ -13,6 +13,7 @@ from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
+from factoryshare.i18n import N_
 from factoryshare.models import Machine, Member, ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.services import bookings, calendar, machines, production_requests, solving
@@ -30,7 +31,7 @@ def _my_house() -> ProductionHouse:
     member = db().get(Member, me.member_id) if me.member_id is not None else None
     house = db().get(ProductionHouse, member.house_id) if member is not None else None
     if house is None:
-        raise NotFound("Your account is not linked to a member business.")
+        raise NotFound(N_("Your account is not linked to a member business."))
     return house
 
 
@@ -174,7 +175,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
 @page(Role.member)
 def cancel(booking_id: int):  # type: ignore[no-untyped-def]
     try:
-        bookings.cancel_booking(db(), actor(), booking_id, reason="cancelled by the member")
+        bookings.cancel_booking(db(), actor(), booking_id, reason=N_("cancelled by the member"))
     except DomainError as err:
         db().rollback()
         flash_error(err)
