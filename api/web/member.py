@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
