@@ -24,6 +24,8 @@ class CapabilityUpdate(Schema):
     code = Text(50, min_length=2, metadata={"description": "lower-case, e.g. vacuum_frying"})
     name = Text(120, min_length=1)
     description = Text(4000)
+    pausable = ma.fields.Boolean(metadata={"description": "a step of it may pause while the machine "
+                                                          "is closed and go on the next open day"})
 
 
 class CapabilityCreate(CapabilityUpdate):
@@ -36,6 +38,7 @@ class CapabilitySchema(Schema):
     code = ma.fields.String(dump_only=True)
     name = ma.fields.String(dump_only=True)
     description = ma.fields.String(dump_only=True)
+    pausable = ma.fields.Boolean(dump_only=True)
 
 
 CapabilityPage = page_schema(CapabilitySchema, "CapabilityPage")

@@ -61,6 +61,10 @@ class HouseUpdate(Schema):
         strict=True, validate=validate.Range(min=0, max=houses.MAX_NO_SHOW_GRACE_MINUTES),
         metadata={"description": "minutes after a booking's start before it may be marked a "
                                  "no-show (default 15)"})
+    frozen_hours = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=houses.MAX_FROZEN_HOURS),
+        metadata={"description": "a re-plan keeps published solver work starting within this many "
+                                 "hours on its machine and time (default 24)"})
     contact_phone = Text(30)
     contact_email = ma.fields.Email(validate=validate.Length(max=254))
 
@@ -86,6 +90,7 @@ class HouseSchema(Schema):
     max_days_ahead = ma.fields.Integer(dump_only=True)
     financing_decision_days = ma.fields.Integer(dump_only=True, allow_none=True)
     no_show_grace_minutes = ma.fields.Integer(dump_only=True)
+    frozen_hours = ma.fields.Integer(dump_only=True)
     trust_member_permits = ma.fields.Boolean(dump_only=True)
     contact_phone = ma.fields.String(dump_only=True)
     contact_email = ma.fields.String(dump_only=True)

@@ -11,12 +11,14 @@ from marshmallow import validate
 
 from api.database import db
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, page_schema, paginate, strip_page
+from api.schemas import AwareDateTime, Id, PageArgs, Schema, Words, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.models.scheduling import RequestStatus
 from factoryshare.services import production_requests as service
+from factoryshare.services import run_review
+from factoryshare.services.solving import lot_quantities
 
 URL_PREFIX = "/production-requests"
 blp = Blueprint("production_requests", __name__, description="Production requests")
@@ -43,6 +45,10 @@ class RequestCreate(Schema):
     priority = ma.fields.Integer(strict=True, load_default=1,
                                  validate=validate.Range(min=1, max=service.MAX_PRIORITY),
                                  metadata={"description": "weight of lateness, 1 (normal) to 10"})
+    lot_size = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY),
+                                 metadata={"description": "plan in lots of at most this many units "
+                                                          "(a step's max_lot applies too)"})
 
 
 class OperationOut(Schema):
@@ -64,12 +70,43 @@ class RequestSchema(Schema):
     due = ma.fields.Function(lambda r: _local(r, r.due), dump_only=True,
                              metadata={"description": "in the house's time zone"})
     priority = ma.fields.Integer(dump_only=True)
+    lot_size = ma.fields.Integer(dump_only=True, allow_none=True,
+                                 metadata={"description": "planned in lots of at most this many units; "
+                                                          "null: in one"})
+    lots = ma.fields.Function(lambda r: lot_quantities(r), dump_only=True,
+                              metadata={"description": "the quantity of each lot"})
     status = ma.fields.Function(lambda r: r.status.value, dump_only=True)
     operations = ma.fields.List(ma.fields.Nested(OperationOut), dump_only=True)
     created_at = ma.fields.Function(lambda r: _local(r, r.created_at), dump_only=True)
 
 
 RequestPage = page_schema(RequestSchema, "ProductionRequestPage")
+
+
+class PlacedBookingOut(Schema):
+    booking_id = ma.fields.Integer()
+    machine_id = ma.fields.Integer()
+    machine_name = ma.fields.String()
+    start = ma.fields.DateTime(metadata={"description": "in the house's time zone"})
+    end = ma.fields.DateTime(metadata={"description": "in the house's time zone"})
+    status = ma.fields.String()
+
+
+class WhyNotPlacedOut(Schema):
+    kind = ma.fields.String(metadata={"description": "no_machine, no_window, deadline, share_cap, "
+                                                     "capacity or unknown"})
+    words = Words()
+
+
+class PlacementOut(Schema):
+    bookings = ma.fields.List(ma.fields.Nested(PlacedBookingOut), metadata={
+        "description": "the bookings published plans made for it"})
+    why_not = ma.fields.Nested(WhyNotPlacedOut, allow_none=True, metadata={
+        "description": "while it is open: why the latest plan of its house left it out"})
+
+
+class RequestDetail(RequestSchema):
+    placement = ma.fields.Nested(PlacementOut, dump_only=True)
 
 
 @blp.route("")
@@ -96,10 +133,10 @@ class ProductionRequests(MethodView):
 @blp.route("/<int:request_id>")
 class ProductionRequestById(MethodView):
     @allow()
-    @blp.response(200, RequestSchema)
+    @blp.response(200, RequestDetail)
     def get(self, request_id):
-        """One production request with its operations"""
-        return service.get_request(db(), current_actor(), request_id)
+        """One production request with its operations, where it was placed or why not"""
+        return run_review.get_request_placed(db(), current_actor(), request_id)
 
 
 @blp.route("/<int:request_id>/cancel")

@@ -33,6 +33,10 @@ class RoutingStepIn(Schema):
     minutes_per_unit = ma.fields.Integer(strict=True, required=True,
                                          validate=validate.Range(min=1, max=products.MAX_MINUTES))
     min_lag_minutes = ma.fields.Integer(strict=True, load_default=0, validate=MINUTES)
+    max_lot = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                validate=validate.Range(min=1, max=products.MAX_LOT),
+                                metadata={"description": "at most this many units in one run of a "
+                                                         "machine; a larger request is planned in lots"})
 
 
 class RoutingStepOut(Schema):
@@ -41,6 +45,7 @@ class RoutingStepOut(Schema):
     setup_minutes = ma.fields.Integer()
     minutes_per_unit = ma.fields.Integer()
     min_lag_minutes = ma.fields.Integer()
+    max_lot = ma.fields.Integer(allow_none=True)
 
 
 class ProductUpdate(Schema):

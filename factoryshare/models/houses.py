@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +55,7 @@ class ProductionHouse(Base):
         CheckConstraint("hold_minutes >= 0", name="hold_minutes_non_negative"),
         CheckConstraint("max_days_ahead > 0", name="max_days_ahead_positive"),
         CheckConstraint("no_show_grace_minutes >= 0", name="no_show_grace_non_negative"),
+        CheckConstraint("frozen_hours >= 0 AND frozen_hours <= 336", name="frozen_hours_range"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -78,6 +80,9 @@ class ProductionHouse(Base):
     # When true the permits members record themselves count at the gate without a manager's
     # verification (a rejected one still never does).
     trust_member_permits: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A re-plan keeps published solver work starting within this many hours from now on its
+    # machine and time (the frozen near future: people and material are arranged for it).
+    frozen_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -97,6 +102,10 @@ class Capability(Base):
     code: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
+    # A step of this capability may pause while its machine is closed (sewing, embroidery,
+    # cutting) and go on the next open day; a batch that must run through (vacuum frying,
+    # roasting, sealing) may not.
+    pausable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 machine_capabilities = Table(

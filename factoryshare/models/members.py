@@ -226,6 +226,7 @@ class RoutingStep(Base):
         CheckConstraint("setup_minutes >= 0", name="setup_non_negative"),
         CheckConstraint("minutes_per_unit >= 0", name="minutes_per_unit_non_negative"),
         CheckConstraint("min_lag_minutes >= 0", name="min_lag_non_negative"),
+        CheckConstraint("max_lot IS NULL OR max_lot >= 1", name="max_lot_positive"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -241,5 +242,8 @@ class RoutingStep(Base):
     minutes_per_unit: Mapped[int] = mapped_column(Integer)
     # Least wait after the previous step ends (cooling, drying).
     min_lag_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # At most this many units in one run of a machine; a larger request is planned in lots
+    # (None: any quantity in one run).
+    max_lot: Mapped[int | None] = mapped_column(Integer)
 
     capability: Mapped["Capability"] = relationship()  # noqa: F821

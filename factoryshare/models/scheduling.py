@@ -31,6 +31,7 @@ class ProductionRequest(Base):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("priority >= 1", name="priority_positive"),
         CheckConstraint("due > earliest_start", name="due_after_start"),
+        CheckConstraint("lot_size IS NULL OR lot_size >= 1", name="lot_size_positive"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -49,6 +50,9 @@ class ProductionRequest(Base):
     due: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Weight of this request's tardiness in the schedule's objective (1 = normal).
     priority: Mapped[int] = mapped_column(Integer, default=1)
+    # Planned in lots of at most this many units (the member's choice, or the smallest
+    # max_lot of the product's steps); None: one lot of the whole quantity.
+    lot_size: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[RequestStatus] = mapped_column(
         Enum(RequestStatus, native_enum=False, create_constraint=True, length=20,
              name="production_request_status"),
@@ -89,6 +93,8 @@ class RequestOperation(Base):
     )
     minutes: Mapped[int] = mapped_column(Integer)
     min_lag_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # The step's setup, part of `minutes`, paid again by each lot.
+    setup_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     request: Mapped[ProductionRequest] = relationship(back_populates="operations")
     capability: Mapped["Capability"] = relationship()  # noqa: F821
@@ -179,6 +185,8 @@ class ScheduleAssignment(Base):
     booking_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("bookings.id", ondelete="SET NULL")
     )
+    # Which lot of a request planned in lots (1, 2, ...); None: the whole request.
+    lot: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[ScheduleRun] = relationship(back_populates="assignments")
     operation: Mapped[RequestOperation] = relationship()

@@ -31,11 +31,13 @@ from factoryshare.services import calendar, downtimes
 SETTINGS = ("name", "address", "region", "timezone", "opening_hours", "slot_minutes",
             "requires_confirmation", "hold_minutes", "max_days_ahead", "financing_decision_days",
             "trust_member_permits", "no_show_grace_minutes", "contact_phone",
-            "contact_email")
+            "contact_email", "frozen_hours")
 # A closure longer than this is almost certainly a typo in a year.
 MAX_CLOSURE_DAYS = 366
 # A member may be this late at most before the house may call the booking a no-show.
 MAX_NO_SHOW_GRACE_MINUTES = 24 * 60
+# A re-plan keeps published work this far ahead at most where it is (two weeks).
+MAX_FROZEN_HOURS = 14 * 24
 # The settings that decide which times a booking may take.
 CALENDAR_SETTINGS = ("timezone", "opening_hours", "slot_minutes")
 # What a closure or a change of CALENDAR_SETTINGS does to the live bookings it leaves outside
@@ -130,6 +132,12 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
                      "%(max_no_show_grace_minutes)s.",
                      max_no_show_grace_minutes=MAX_NO_SHOW_GRACE_MINUTES)
         raise ValidationFailed(message, errors={"no_show_grace_minutes": [message]})
+    frozen = values.get("frozen_hours")
+    if frozen is not None and (not isinstance(frozen, int) or isinstance(frozen, bool)
+                               or not 0 <= frozen <= MAX_FROZEN_HOURS):
+        message = N_("The frozen window is a whole number of hours from 0 to %(max_frozen_hours)s.",
+                     max_frozen_hours=MAX_FROZEN_HOURS)
+        raise ValidationFailed(message, errors={"frozen_hours": [message]})
     slot = values.get("slot_minutes")
     if slot is not None and (24 * 60) % slot:
         message = N_("The booking granularity must divide a day (e.g. 15, 30 or 60 minutes).")

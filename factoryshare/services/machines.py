@@ -35,7 +35,7 @@ MACHINE_FIELDS = ("code", "name", "hourly_rate", "status", "description")
 # Capabilities
 
 def _capability_fields(data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in data.items() if k in ("code", "name", "description")}
+    values = {k: v for k, v in data.items() if k in ("code", "name", "description", "pausable")}
     if "code" in values and not CODE_PATTERN.match(values["code"]):
         message = N_("A capability code is lower-case letters, digits and _ (e.g. vacuum_frying).")
         raise ValidationFailed(message, errors={"code": [message]})

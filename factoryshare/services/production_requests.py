@@ -82,7 +82,17 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     if not product.routing:
         raise ValidationFailed(N_("This product has no routing to produce it by."),
                                errors={"product_id": [N_("The product has no routing.")]})
+    lot_size = data.get("lot_size")
+    if lot_size is not None and (not isinstance(lot_size, int) or isinstance(lot_size, bool)
+                                 or not 1 <= lot_size <= MAX_QUANTITY):
+        raise ValidationFailed(N_("Must be a whole number between 1 and %(upper)s.", upper=MAX_QUANTITY),
+                               errors={"lot_size": [N_("Must be a whole number between 1 and %(upper)s.",
+                                                       upper=MAX_QUANTITY)]})
     permits.require_permits(session, product, start, due)
+    # Planned in lots when the quantity exceeds what one run of a machine should take: the
+    # smallest max_lot of the product's steps, or the member's own lot size if smaller.
+    limits = [s.max_lot for s in product.routing if s.max_lot] + ([lot_size] if lot_size else [])
+    lot_size = min(limits) if limits and quantity > min(limits) else None
     operations = []
     for step in product.routing:
         minutes = step.setup_minutes + step.minutes_per_unit * quantity
@@ -92,11 +102,12 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
         operations.append(RequestOperation(position=step.position,
                                            capability_id=step.capability_id,
                                            minutes=max(minutes, 1),
-                                           min_lag_minutes=step.min_lag_minutes))
+                                           min_lag_minutes=step.min_lag_minutes,
+                                           setup_minutes=step.setup_minutes))
     request = ProductionRequest(member_id=member.id, house_id=member.house_id,
                                 product_id=product.id, quantity=quantity, earliest_start=start,
                                 due=due, priority=priority, status=RequestStatus.open,
-                                created_by_id=actor.user_id)
+                                lot_size=lot_size, created_by_id=actor.user_id)
     request.operations = operations
     session.add(request)
     session.flush()

@@ -21,6 +21,7 @@ from factoryshare.i18n import N_
 from factoryshare.models import Capability, Member, Product, ProductKind, Role, RoutingStep, Sector
 
 MAX_MINUTES = 7 * 24 * 60
+MAX_LOT = 1_000_000
 
 
 def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
@@ -49,11 +50,17 @@ def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
             value = step.get(field, 0)
             if not isinstance(value, int) or not 0 <= value <= MAX_MINUTES:
                 errors[f"{where}.{field}"] = [N_("Give a whole number of minutes, 0 or more.")]
+        max_lot = step.get("max_lot")
+        if max_lot is not None and (not isinstance(max_lot, int) or isinstance(max_lot, bool)
+                                    or not 1 <= max_lot <= MAX_LOT):
+            errors[f"{where}.max_lot"] = [N_("Must be a whole number between 1 and %(upper)s.",
+                                             upper=MAX_LOT)]
         if not errors:
             built.append(RoutingStep(position=i + 1, capability_id=known[code],
                                      setup_minutes=step.get("setup_minutes", 0),
                                      minutes_per_unit=minutes,
-                                     min_lag_minutes=step.get("min_lag_minutes", 0)))
+                                     min_lag_minutes=step.get("min_lag_minutes", 0),
+                                     max_lot=max_lot))
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
     return built
@@ -84,7 +91,8 @@ def _check_name_free(session: Session, member_id: int, name: str, product_id: in
 def _snapshot(product: Product) -> dict[str, Any]:
     return audit.snapshot(product, extra={"routing": [
         {"position": s.position, "capability_id": s.capability_id, "setup_minutes": s.setup_minutes,
-         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes}
+         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes,
+         "max_lot": s.max_lot}
         for s in product.routing]})
 
 

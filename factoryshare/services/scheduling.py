@@ -134,7 +134,8 @@ def queue_replan(session: Session, actor: Actor, downtime: Any, hit: list[Any],
     run = ScheduleRun(house_id=house_id, horizon_start=start, horizon_end=end,
                       time_limit_seconds=REPLAN_TIME_LIMIT, status=RunStatus.queued, attempts=0,
                       requested_by_id=actor.user_id, purpose="replan",
-                      policies={"requests": sorted(r.id for r in requests), **(cause or {})})
+                      policies={"requests": sorted(r.id for r in requests),
+                                "hit_bookings": sorted(solver_booking_ids), **(cause or {})})
     session.add(run)
     session.flush()
     audit.record(session, actor, "schedule_run.queued", run, after=audit.snapshot(run))
@@ -225,16 +226,18 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
     published booking the proposal no longer holds (a re-plan that could not place them).
     """
     from factoryshare.models.bookings import LIVE_STATUSES
-    from factoryshare.services.solving import published_bookings
+    from factoryshare.services.solving import operation_of, published_lot_bookings
 
-    asked = [int(op["id"].split("-")[1]) for job in (run.problem or {}).get("jobs", [])
+    # Keyed by (operation, lot): each lot of a request in lots is booked on its own.
+    asked = [operation_of(op["id"]) for job in (run.problem or {}).get("jobs", [])
              for op in job.get("operations", [])]
-    proposed = {a.operation_id for a in run.assignments}
-    published = {op: b for op, b in published_bookings(session, sorted(proposed | set(asked))).items()
-                 if b.status in LIVE_STATUSES}
+    proposed = {(a.operation_id, a.lot) for a in run.assignments}
+    published = {key: b for key, b in published_lot_bookings(
+        session, sorted({op for op, _lot in proposed | set(asked)})).items()
+        if b.status in LIVE_STATUSES}
     changes = []
     for a in run.assignments:
-        booking = published.get(a.operation_id)
+        booking = published.get((a.operation_id, a.lot))
         if booking is None:
             change = "new"
         elif (booking.machine_id, booking.start_at, booking.end_at) == (a.machine_id, a.start_at,
@@ -242,10 +245,10 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
             change = "unchanged"
         else:
             change = "moved"
-        changes.append({"assignment": a, "operation_id": a.operation_id,
+        changes.append({"assignment": a, "operation_id": a.operation_id, "lot": a.lot,
                         "request_id": a.operation.request_id, "change": change, "booking": booking})
-    dropped = [{"operation_id": op, "booking": published[op]}
-               for op in asked if op not in proposed and op in published]
+    dropped = [{"operation_id": key[0], "lot": key[1], "booking": published[key]}
+               for key in asked if key not in proposed and key in published]
     return changes, dropped
 
 
@@ -376,7 +379,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
                request_id=a.operation.request_id, position=a.operation.position, where=where, reason=reason),
             code=err.code,
             errors=err.errors,
-            details={**err.details, "operation_id": a.operation_id,
+            details={**err.details, "operation_id": a.operation_id, "lot": a.lot,
                      "request_id": a.operation.request_id, "machine_id": a.machine_id,
                      "start": a.start_at.astimezone(zone).isoformat(),
                      "end": a.end_at.astimezone(zone).isoformat()})
@@ -476,7 +479,9 @@ def _tell_members(session: Session, actor: Actor, run: ScheduleRun,
     if run.purpose != "plan":
         return
     figures = run.kpis or {}
-    left_out = {int(item["job"].split("-")[1]): item.get("kind") or "unknown"
+    from factoryshare.services.solving import request_id_of
+
+    left_out = {request_id_of(item["job"]): item.get("kind") or "unknown"
                 for item in figures.get("unscheduled") or []}
     left_out.update({rid: "no_machine" for rid in figures.get("requests_without_machine") or []})
     for request_id, why in sorted(left_out.items()):
@@ -505,7 +510,8 @@ def diff_run(session: Session, actor: Actor, run_id: int) -> list[dict[str, Any]
             "start": booking.start_at, "end": booking.end_at}
 
     result = [{
-        "operation_id": c["operation_id"], "request_id": c["request_id"], "change": c["change"],
+        "operation_id": c["operation_id"], "lot": c["lot"], "request_id": c["request_id"],
+        "change": c["change"],
         "proposed": {"machine_id": c["assignment"].machine_id, "start": c["assignment"].start_at,
                      "end": _booked_end(run, c["assignment"])},
         "published": slot(c["booking"]),
@@ -514,6 +520,7 @@ def diff_run(session: Session, actor: Actor, run_id: int) -> list[dict[str, Any]
 
     for d in dropped:
         op = session.get(RequestOperation, d["operation_id"])
-        result.append({"operation_id": d["operation_id"], "request_id": op.request_id if op else None,
+        result.append({"operation_id": d["operation_id"], "lot": d["lot"],
+                       "request_id": op.request_id if op else None,
                        "change": "dropped", "proposed": None, "published": slot(d["booking"])})
     return result

@@ -11,10 +11,22 @@ each re-placed operation as close as it can to where it was published.
 
 Policies the run was asked for are resolved here, next to the problem, into plain data kept
 on the run (`policies["resolved"]`), so the worker and any replay use exactly the same rules.
+
+Real houses (see README "Solver format: fields for real houses"):
+- a step whose capability is `pausable` may pause while its machine is closed;
+- the problem is on the house's slot grid (`grid` = slot_minutes; the horizon start is moved
+  up to the next slot of the house's day, so time 0 is on it) and the published bookings sit
+  on the same grid as members' own;
+- each machine's `cost_per_hour` is its hourly rate; the cost only breaks ties (OBJECTIVE);
+- a request in lots (`lot_size`) is one job per lot, `request-<id>-lot-<n>`, its operations
+  `operation-<op id>-lot-<n>` (job_id / operation_key; request_of_job / operation_of read them
+  back); a request is placed only when every lot is;
+- in a re-plan, published work starting within the house's `frozen_hours` is frozen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -23,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import solver
+from factoryshare.db import utcnow
 from factoryshare.models import Machine, MachineStatus
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.models.scheduling import (
@@ -35,14 +48,115 @@ from factoryshare.models.scheduling import (
 )
 from factoryshare.services import calendar, permits
 
-# Lateness dominates; the makespan only breaks ties between equally punctual schedules.
-OBJECTIVE = {"weighted_tardiness": 100, "makespan": 1}
+# The objective is one sum (solver/model.py): weighted_tardiness x (priority x minutes late)
+# + makespan x minutes + cost x rupiah of machine time. Weighed in rupiah (cost = 1): a minute
+# of weighted lateness is worth Rp1.000.000, a minute of makespan Rp10.000. Lateness dominates:
+# a minute late outweighs ~66 hours on a Rp15.000/h dearer machine (the demo's spread between
+# two machines of one capability); the makespan breaks ties between equally punctual plans,
+# and the cost chooses the cheaper of two free machines when neither is later (a minute of
+# makespan outweighs ~40 minutes at that spread). The ratio tardiness : makespan is 100 : 1 as
+# before; a 62-day horizon keeps the objective far below 2^53.
+OBJECTIVE_SCALE = 10_000
+OBJECTIVE = {"weighted_tardiness": 100 * OBJECTIVE_SCALE, "makespan": OBJECTIVE_SCALE, "cost": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
+# operation-<id>[-lot-<n>] for an operation (n from 1; no suffix: the request in one lot).
+
+def job_id(request_id: int, lot: int | None = None) -> str:
+    return f"request-{request_id}" + (f"-lot-{lot}" if lot else "")
+
+
+def operation_key(operation_id: int, lot: int | None = None) -> str:
+    return f"operation-{operation_id}" + (f"-lot-{lot}" if lot else "")
+
+
+def _read(name: str) -> tuple[int, int | None]:
+    parts = str(name).split("-")
+    lot = int(parts[3]) if len(parts) >= 4 and parts[2] == "lot" else None
+    return int(parts[1]), lot
+
+
+def request_of_job(job: str) -> tuple[int, int | None]:
+    """(request id, lot or None) of a job id made by job_id."""
+    return _read(job)
+
+
+def request_id_of(job: str) -> int:
+    return _read(job)[0]
+
+
+def operation_of(key: str) -> tuple[int, int | None]:
+    """(request operation id, lot or None) of an operation id made by operation_key."""
+    return _read(key)
+
+
+def lot_quantities(request: ProductionRequest) -> list[int]:
+    """The quantity of each lot: the request's quantity in as few lots of at most `lot_size` as
+    it takes, as even as they can be (500 in lots of 120: 125, 125, 125, 125)."""
+    size = request.lot_size
+    if not size or request.quantity <= size:
+        return [request.quantity]
+    count = -(-request.quantity // size)
+    base, extra = divmod(request.quantity, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def lot_minutes(request: ProductionRequest, op: RequestOperation, quantity: int) -> int:
+    """Minutes of `op` for a lot of `quantity` units: its setup again, plus its run time per unit."""
+    if quantity >= request.quantity:
+        return op.minutes
+    setup = op.setup_minutes or 0
+    per_unit = (op.minutes - setup) / request.quantity
+    return max(1, setup + round(per_unit * quantity))
+
+
+def _lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
+    """(lot number or None, quantity) for each lot of the request."""
+    quantities = lot_quantities(request)
+    if len(quantities) == 1:
+        return [(None, quantities[0])]
+    return list(enumerate(quantities, start=1))
+
+
+def house_grid(house: Any) -> int:
+    """The slot grid a house's problems are solved on (1 when its slot does not divide a day)."""
+    slot = int(house.slot_minutes or 1)
+    return slot if slot > 1 and (24 * 60) % slot == 0 else 1
+
+
+def _grid_start(house: Any, start: dt.datetime, grid: int) -> dt.datetime:
+    """The first instant at or after `start` on the house's slot grid (local midnight + k slots)."""
+    if grid <= 1:
+        return start
+    local = start.astimezone(calendar.house_zone(house))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    seconds = (local - midnight).total_seconds()
+    slots = -(-int(seconds) // (grid * 60))
+    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.timezone.utc)
 
 
 def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
     seconds = (t - start).total_seconds()
     whole = int(seconds // 60)
     return whole + 1 if up and seconds % 60 else whole
+
+
+def published_lot_bookings(session: Session, operation_ids: list[int]
+                           ) -> dict[tuple[int, int | None], Booking]:
+    """The booking each (operation, lot) got from the latest published run that placed it."""
+    found: dict[tuple[int, int | None], Booking] = {}
+    rows = session.execute(
+        select(ScheduleAssignment.operation_id, ScheduleAssignment.lot, Booking)
+        .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
+        .join(Booking, Booking.id == ScheduleAssignment.booking_id)
+        .where(ScheduleAssignment.operation_id.in_(operation_ids),
+               ScheduleRun.status == RunStatus.published)
+        .order_by(ScheduleRun.id.desc()))
+    for operation_id, lot, booking in rows:
+        found.setdefault((operation_id, lot), booking)
+    return found
 
 
 def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, Booking]:
@@ -60,27 +174,35 @@ def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, 
     return found
 
 
-def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRequest
-                       ) -> tuple[list[RequestOperation], int, dict[int, Booking]]:
-    """The operations of a hit request to place again (those whose published booking has not
-    started, or was cancelled), the minute they may start from, and their old bookings."""
-    bookings = published_bookings(session, [op.id for op in request.operations])
+def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRequest,
+                       bookings: dict[tuple[int, int | None], Booking], lot: int | None
+                       ) -> tuple[list[RequestOperation], int]:
+    """The operations of a hit request's lot to place again (those whose published booking has
+    not started, or was cancelled) and the minute they may start from."""
     start = run.horizon_start
     release = 0
     again: list[RequestOperation] = []
     for op in request.operations:
-        booking = bookings.get(op.id)
+        booking = bookings.get((op.id, lot))
         started = (booking is not None and booking.status in LIVE_STATUSES
                    and booking.start_at < start)
         if started and not again:
             release = max(release, _minute(start, booking.end_at, up=True) + op.min_lag_minutes)
             continue
         again.append(op)
-    return again, release, bookings
+    return again, release
 
 
-def build_problem(session: Session, run: ScheduleRun) -> dict[str, Any]:
+def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The run's problem (factoryshare-problem/1). The horizon start moves up to the house's
+    slot grid first. `now` (default: when the run started) is where a re-plan's frozen window
+    begins."""
+    grid = house_grid(run.house)
+    aligned = _grid_start(run.house, run.horizon_start, grid)
+    if aligned != run.horizon_start and aligned < run.horizon_end:
+        run.horizon_start = aligned
     start, end = run.horizon_start, run.horizon_end
+    now = now or run.started_at or utcnow()
     settings = dict(run.policies or {})
     replan = run.purpose == "replan"
     horizon = _minute(start, end, up=False)
@@ -94,7 +216,8 @@ def build_problem(session: Session, run: ScheduleRun) -> dict[str, Any]:
             s, e = max(0, _minute(start, ws, up=True)), min(horizon, _minute(start, we, up=False))
             if e > s:
                 windows.append([s, e])
-        problem_machines.append({"id": f"machine-{m.id}", "open": windows})
+        problem_machines.append({"id": f"machine-{m.id}", "open": windows,
+                                 **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {})})
     if replan:
         requests = list(session.scalars(select(ProductionRequest).where(
             ProductionRequest.id.in_(settings.get("requests") or []),
@@ -104,30 +227,44 @@ def build_problem(session: Session, run: ScheduleRun) -> dict[str, Any]:
         requests = list(session.scalars(select(ProductionRequest).where(
             ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
             ProductionRequest.earliest_start < end).order_by(ProductionRequest.id)))
-    moving: dict[int, tuple[list[RequestOperation], int]] = {}
+    machine_ids = {m.id for m in machines}
+    # Published work in the frozen near future keeps its machine and time (not the bookings a
+    # downtime or calendar change hit: those are what the re-plan moves).
+    frozen_until = now + dt.timedelta(hours=int(run.house.frozen_hours or 0))
+    hit = set(settings.get("hit_bookings") or [])
+    # (request id, lot) -> (lot quantity, operations to place, release minute)
+    moving: dict[tuple[int, int | None], tuple[int, list[RequestOperation], int]] = {}
+    frozen: dict[tuple[int, int | None], dict[str, Any]] = {}
     previous: list[dict[str, Any]] = []
     replaced_bookings: set[int] = set()
     for request in requests:
+        lots = _lots(request)
         if not replan:
-            moving[request.id] = (list(request.operations), 0)
+            for lot, quantity in lots:
+                moving[(request.id, lot)] = (quantity, list(request.operations), 0)
             continue
-        again, release, old = _replan_operations(session, run, request)
-        if not again:
-            continue
-        moving[request.id] = (again, release)
-        for op in again:
-            booking = old.get(op.id)
-            if booking is None:
+        old = published_lot_bookings(session, [op.id for op in request.operations])
+        for lot, quantity in lots:
+            again, release = _replan_operations(session, run, request, old, lot)
+            if not again:
                 continue
-            replaced_bookings.add(booking.id)
-            s_min = _minute(start, booking.start_at, up=False)
-            if 0 <= s_min and booking.machine_id in {m.id for m in machines}:
-                previous.append({"operation": f"operation-{op.id}", "machine": f"machine-{booking.machine_id}",
-                                 "start": s_min, "end": _minute(start, booking.end_at, up=True)})
+            moving[(request.id, lot)] = (quantity, again, release)
+            for op in again:
+                booking = old.get((op.id, lot))
+                if booking is None:
+                    continue
+                replaced_bookings.add(booking.id)
+                s_min = _minute(start, booking.start_at, up=False)
+                if 0 <= s_min and booking.machine_id in machine_ids:
+                    previous.append({"operation": operation_key(op.id, lot),
+                                     "machine": f"machine-{booking.machine_id}",
+                                     "start": s_min, "end": _minute(start, booking.end_at, up=True)})
+                    if (booking.status in LIVE_STATUSES and booking.id not in hit
+                            and booking.start_at < frozen_until):
+                        frozen[(op.id, lot)] = {"machine": f"machine-{booking.machine_id}", "start": s_min}
     fixed = []
-    machine_ids = [m.id for m in machines]
     for b in session.scalars(select(Booking).where(
-            Booking.machine_id.in_(machine_ids), Booking.status.in_(LIVE_STATUSES),
+            Booking.machine_id.in_(sorted(machine_ids)), Booking.status.in_(LIVE_STATUSES),
             Booking.start_at < end, Booking.end_at > start).order_by(Booking.id)):
         if b.id in replaced_bookings:
             continue  # this work is being placed again
@@ -141,41 +278,47 @@ def build_problem(session: Session, run: ScheduleRun) -> dict[str, Any]:
     jobs = []
     families: dict[str, str] = {}
     for request in requests:
-        if request.id not in moving:
+        lots = [(lot, moving[(request.id, lot)]) for lot, _q in _lots(request) if (request.id, lot) in moving]
+        if not lots:
             continue
-        ops, release_after = moving[request.id]
-        operations = []
-        for op in ops:
-            operations.append({
-                "id": f"operation-{op.id}",
-                **({"min_lag": op.min_lag_minutes} if op.min_lag_minutes else {}),
-                "modes": [{"machine": f"machine-{m.id}", "duration": op.minutes}
-                          for m in by_capability.get(op.capability_id, [])],
-            })
-        if any(not o["modes"] for o in operations):
+        if any(not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in lots for op in ops):
             # No active machine can do a step: the request cannot be placed in this house now;
             # it stays open and the run's report names it.
             continue
-        jobs.append({
-            "id": f"request-{request.id}", "owner": f"member-{request.member_id}",
-            "release": max(0, _minute(start, request.earliest_start, up=True), release_after),
-            "due": max(0, _minute(start, request.due, up=False)),
-            "deadline": permits.deadline_minute(session, request.product, request.earliest_start, start),
-            "weight": request.priority, "operations": operations,
-        })
-        if request.product.family:
-            families[f"request-{request.id}"] = request.product.family
+        for lot, (quantity, ops, release_after) in lots:
+            operations = []
+            for op in ops:
+                key = (op.id, lot)
+                operations.append({
+                    "id": operation_key(op.id, lot),
+                    **({"min_lag": op.min_lag_minutes} if op.min_lag_minutes else {}),
+                    **({"pausable": True} if op.capability.pausable else {}),
+                    "modes": [{"machine": f"machine-{m.id}", "duration": lot_minutes(request, op, quantity)}
+                              for m in by_capability[op.capability_id]],
+                    **({"frozen": frozen[key]} if key in frozen
+                       and frozen[key]["machine"] in {f"machine-{m.id}" for m in by_capability[op.capability_id]}
+                       else {}),
+                })
+            jobs.append({
+                "id": job_id(request.id, lot), "owner": f"member-{request.member_id}",
+                "release": max(0, _minute(start, request.earliest_start, up=True), release_after),
+                "due": max(0, _minute(start, request.due, up=False)),
+                "deadline": permits.deadline_minute(session, request.product, request.earliest_start, start),
+                "weight": request.priority, "operations": operations,
+            })
+            if request.product.family:
+                families[job_id(request.id, lot)] = request.product.family
     problem = {"format": "factoryshare-problem/1", "name": f"house-{run.house_id}-run-{run.id}",
                "horizon": horizon, "machines": problem_machines, "fixed": fixed, "jobs": jobs,
-               "objective": OBJECTIVE}
+               "objective": dict(OBJECTIVE), **({"grid": grid} if grid > 1 else {})}
     settings["resolved"] = _resolve_policies(settings, problem, machines, families, previous, replan)
     run.policies = settings
     return problem
 
 
-# A re-plan weighs each minute an operation moves like this many minutes of weighted
-# lateness would weigh (see OBJECTIVE), so lateness still wins over staying put.
-REPLAN_STABILITY_WEIGHT = 10
+# A re-plan weighs each minute an operation moves like a tenth of a minute of weighted
+# lateness (see OBJECTIVE), so lateness still wins over staying put.
+REPLAN_STABILITY_WEIGHT = 10 * OBJECTIVE_SCALE
 
 
 def _resolve_policies(settings: dict[str, Any], problem: dict[str, Any], machines: list[Machine],
@@ -224,7 +367,7 @@ def policies_of(run: ScheduleRun) -> solver.Policies:
 def _request_ids_without_machines(session: Session, run: ScheduleRun, problem: dict[str, Any]) -> list[int]:
     if run.purpose == "replan":
         return []  # a re-plan places only the work a downtime hit, never the open requests
-    placed = {int(j["id"].split("-")[1]) for j in problem["jobs"]}
+    placed = {request_id_of(j["id"]) for j in problem["jobs"]}
     return [r.id for r in session.scalars(select(ProductionRequest).where(
         ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
         ProductionRequest.earliest_start < run.horizon_end)) if r.id not in placed]
@@ -253,7 +396,7 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
             if request_id in waiting:
                 why[request_id] = "no_machine"
         for item in figures.get("unscheduled") or []:
-            request_id = int(item["job"].split("-")[1])  # build_problem names jobs request-<id>
+            request_id = request_id_of(item["job"])
             if request_id in waiting:
                 kind = item.get("kind")
                 why.setdefault(request_id, kind if kind in WHY_NOT_PLACED else "unknown")
@@ -262,17 +405,49 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
 
 def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
                    solution: solver.Solution) -> None:
-    """Keep the solution, its assignments in UTC and the KPIs on the run."""
+    """Keep the solution, its assignments in UTC and the KPIs on the run.
+
+    A request in lots is placed only when every lot is: if the solver left a lot out, the other
+    lots of that request are left out too (with that lot's reason), so that publishing never
+    books half an order."""
     start = run.horizon_start
+    left_out = {request_id_of(u.job): u for u in solution.unscheduled}
+    dropped: list[solver.Unscheduled] = []
+    for j in problem.jobs:
+        rid = request_id_of(j.id)
+        if rid in left_out and j.id not in {u.job for u in solution.unscheduled}:
+            u = left_out[rid]
+            dropped.append(solver.Unscheduled(j.id, u.reason, u.kind))
+    if dropped:
+        gone = {o.id for j in problem.jobs if j.id in {d.job for d in dropped} for o in j.operations}
+        kept = tuple(a for a in solution.assignments if a.operation not in gone)
+        cost = sum(solver.operation_cost(_duration(problem, a), problem.machine(a.machine).cost_per_hour)
+                   for a in kept)
+        solution = dataclasses.replace(solution, assignments=kept,
+                                       unscheduled=solution.unscheduled + tuple(dropped), cost=cost)
     run.solution = solver.solution_to_dict(solution)
-    run.assignments = [
-        ScheduleAssignment(operation_id=int(a.operation.split("-")[1]), machine_id=int(a.machine.split("-")[1]),
-                           start_at=start + dt.timedelta(minutes=a.start), end_at=start + dt.timedelta(minutes=a.end))
-        for a in solution.assignments
-    ]
+    assignments = []
+    for a in solution.assignments:
+        operation_id, lot = operation_of(a.operation)
+        assignments.append(ScheduleAssignment(
+            operation_id=operation_id, lot=lot, machine_id=int(a.machine.split("-")[1]),
+            start_at=start + dt.timedelta(minutes=a.start), end_at=start + dt.timedelta(minutes=a.end)))
+    run.assignments = assignments
     figures = kpis(problem, solution)
     figures["requests_without_machine"] = _request_ids_without_machines(session, run, run.problem or {})
+    # On time over every request of the run: one left out (unscheduled, no machine) is not.
+    from factoryshare.services.run_review import solved_on_time_share
+
+    figures["on_time_share"] = solved_on_time_share(problem, solution, figures["requests_without_machine"])
     run.kpis = figures
+
+
+def _duration(problem: solver.Problem, a: solver.Assignment) -> int:
+    for j in problem.jobs:
+        for o in j.operations:
+            if o.id == a.operation:
+                return next(m.duration for m in o.modes if m.machine == a.machine)
+    return a.end - a.start
 
 
 def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
@@ -300,9 +475,14 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
         "jobs": len(problem.jobs),
         "scheduled": len(scheduled),
         "unscheduled": [{"job": u.job, "reason": u.reason, "kind": u.kind} for u in solution.unscheduled],
-        "on_time_share": round(len(on_time) / len(scheduled), 4) if scheduled else None,
+        # Over all jobs: a job left out is not on time (store_solution counts per request).
+        "on_time_share": round(len(on_time) / len(problem.jobs), 4) if problem.jobs else None,
         "weighted_tardiness": solution.terms.get("weighted_tardiness"),
         "makespan_minutes": solution.terms.get("makespan"),
         "utilisation": utilisation,
         "member_share_of_hours": {k: round(v / total, 4) for k, v in sorted(hours.items())},
+        # The plan's machine cost in rupiah (each operation's minutes at its machine's rate).
+        "cost": solution.cost if solution.cost is not None else sum(
+            solver.operation_cost(_duration(problem, a), problem.machine(a.machine).cost_per_hour)
+            for a in solution.assignments),
     }
