@@ -245,3 +245,148 @@ def test_a_manager_confirms_rejects_cannot_complete_early_closes_a_day_and_publi
     assert len(placed) == 3 and all(b["start"] >= local(later, "08:00")[:10] for b in placed)
     [message] = inbox(client, asep, "request_placed")
     assert message["language"] == "id" and "WIB" in message["body"]
+
+
+# --- aggregator ------------------------------------------------------------------------------
+
+def pending_application(db: Session) -> LoanApplication:
+    return db.scalars(select(LoanApplication).where(LoanApplication.notes == PENDING_NOTE)).one()
+
+
+def test_an_aggregator_sees_its_clusters_invites_a_member_and_endorses_the_pending_application(
+        client, demo):
+    db = demo
+    aggregator = sign_in(client, AGGREGATOR)
+    ketut = sign_in(client, "ketut@kakaonusa.id")
+
+    # Its two clusters, each with the members who accepted.
+    clusters = client.get(f"{API}/clusters", headers=aggregator).json["items"]
+    by_name = {c["name"]: c for c in clusters}
+    assert set(by_name) == {"Klaster Kulit Sukaregang", "Klaster Kakao Jembrana"}
+    garut = by_name["Klaster Kulit Sukaregang"]
+    assert len(garut["member_ids"]) == 6
+
+    # Invites a seventh Garut member: until it accepts, only its name and business show.
+    newcomer = db.scalars(select(Member).where(Member.business_name == "Batik Garutan Tulis Rereng")).one()
+    r = client.patch(f"{API}/clusters/{garut['id']}", json={
+        "member_ids": garut["member_ids"] + [newcomer.id]}, headers=aggregator)
+    assert r.status_code == 200, r.json
+    assert newcomer.id not in r.json["member_ids"]
+    [invited] = r.json["invited"]
+    assert invited == {"invitation_id": invited["invitation_id"], "member_id": newcomer.id,
+                       "owner_name": "Imas Masitoh", "business_name": "Batik Garutan Tulis Rereng"}
+    assert client.get(f"{API}/members/{newcomer.id}", headers=aggregator).status_code == 404
+    assert newcomer.nib not in client.get(f"{API}/clusters/{garut['id']}",
+                                          headers=aggregator).get_data(as_text=True)
+
+    # The Jembrana cocoa application waits for it; it endorses it.
+    application = pending_application(db)
+    r = client.get(f"{API}/loan-applications/{application.id}", headers=aggregator)
+    assert r.json["status"] == "submitted", r.json
+    r = client.post(f"{API}/loan-applications/{application.id}/approve", json={}, headers=aggregator)
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "approved" and r.json["approved_amount"] > 0
+    # The chair (Ketut) reads it in Indonesian; the aggregator itself is not told what it did.
+    [decision] = inbox(client, ketut, "loan_decision")
+    assert decision["language"] == "id" and "disetujui" in (decision["subject"] + decision["body"]).lower()
+    assert inbox(client, aggregator, "loan_decision") == []
+
+
+# --- lender ----------------------------------------------------------------------------------
+
+def test_a_lender_sees_its_banks_applications_decides_with_its_terms_and_releases_a_tranche(
+        client, demo):
+    db = demo
+    aggregator = sign_in(client, AGGREGATOR)
+    bank = sign_in(client, LENDER)
+    ketut = sign_in(client, "ketut@kakaonusa.id")
+    application = pending_application(db)
+    endorsed = client.post(f"{API}/loan-applications/{application.id}/approve", json={},
+                           headers=aggregator).json["approved_amount"]
+    # An application put to no lender yet is not the bank's to see.
+    draft = client.post(f"{API}/loan-applications", json={
+        "cluster_id": application.cluster_id, "requested_amount": 10_000_000, "tenor_months": 12},
+        headers=aggregator)
+    assert draft.status_code == 201, draft.json
+
+    listed = client.get(f"{API}/loan-applications", headers=bank).json
+    assert {a["id"] for a in listed} >= {application.id}
+    assert draft.json["id"] not in {a["id"] for a in listed}
+    assert {a["lender_id"] for a in listed} == {user(db, LENDER).lender_id}
+    assert client.get(f"{API}/loan-applications/{draft.json['id']}", headers=bank).status_code == 404
+
+    # Records its decision with its reference, an amount below the endorsed one, rate and term.
+    amount = endorsed // 2 // 1000 * 1000
+    r = client.post(f"{API}/loan-applications/{application.id}/lender-decision", json={
+        "approved": True, "reference": "BRD/KUR-KLASTER/2026/0002", "approved_amount": amount,
+        "rate_percent": 6, "tenor_months": 12}, headers=bank)
+    assert r.status_code == 200, r.json
+    assert (r.json["status"], r.json["lender_reference"], r.json["approved_amount"],
+            r.json["lender_rate_percent"], r.json["lender_tenor_months"]) == (
+        "lender_approved", "BRD/KUR-KLASTER/2026/0002", amount, 6, 12)
+
+    # Releases a first tranche, then the rest, never beyond the approved amount.
+    first = amount // 2
+    r = client.post(f"{API}/loan-applications/{application.id}/disburse", json={"amount": first},
+                    headers=bank)
+    assert r.status_code == 200, r.json
+    r = client.post(f"{API}/loan-applications/{application.id}/tranches",
+                    json={"amount": amount}, headers=bank)
+    assert r.status_code == 409, r.json
+    assert r.json["message"] and "approved" not in r.json["message"].lower()
+    r = client.post(f"{API}/loan-applications/{application.id}/tranches",
+                    json={"amount": amount - first}, headers=bank)
+    assert r.status_code == 201, r.json
+    tranches = client.get(f"{API}/loan-applications/{application.id}/tranches", headers=aggregator).json
+    assert sum(t["amount"] for t in tranches) == amount
+
+    # The aggregator sees the schedule of the loan; the chair and the aggregator hear of the money.
+    schedule = client.get(f"{API}/loan-applications/{application.id}/schedule", headers=aggregator)
+    assert schedule.status_code == 200, schedule.json
+    assert len(schedule.json) == 12 and sum(row["principal"] for row in schedule.json) == amount
+    released = inbox(client, ketut, "tranche_released")
+    assert released and all(n["language"] == "id" for n in released)
+    assert inbox(client, aggregator, "tranche_released")
+    assert inbox(client, bank, "tranche_released") == []
+
+
+# --- admin -----------------------------------------------------------------------------------
+
+def test_an_admin_reads_the_job_runs_and_the_audit_log_and_creates_a_user(client, demo, tmp_path):
+    from factoryshare.jobs.runner import run_job
+
+    db = demo
+    admin = sign_in(client, ADMIN)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=now) is not None
+    assert run_job(db, "send_outbox", lock_dir=tmp_path, now=now) is not None
+
+    runs = client.get(f"{API}/job-runs", headers=admin)
+    assert runs.status_code == 200, runs.json
+    assert {"expire_holds", "send_outbox"} <= {r["job"] for r in runs.json["items"]}
+    assert all(r["status"] == "succeeded" for r in runs.json["items"]), runs.json
+
+    audit = client.get(f"{API}/audit", query_string={"page_size": 100}, headers=admin)
+    assert audit.status_code == 200, audit.json
+    assert audit.json["total"] > 0 and audit.json["items"]
+
+    jembrana = house(db, JEMBRANA)
+    r = client.post(f"{API}/users", json={
+        "email": "manajer2.jembrana@factoryshare.id", "password": "kata-sandi-panjang-2026",
+        "role": "manager", "name": "Made Manajer", "house_ids": [jembrana.id], "language": "en"},
+        headers=admin)
+    assert r.status_code == 201, r.json
+    assert (r.json["role"], r.json["house_ids"], r.json["language"]) == ("manager", [jembrana.id], "en")
+    # The new manager signs in and is answered in English; the admin's own answers stay Indonesian.
+    t = client.post(f"{API}/auth/token", json={"email": "manajer2.jembrana@factoryshare.id",
+                                               "password": "kata-sandi-panjang-2026"})
+    assert t.status_code == 201, t.json
+    new = {"Authorization": f"Bearer {t.json['token']}"}
+    assert "was not found" in client.get(f"{API}/bookings/999999", headers=new).json["message"]
+    assert "tidak ditemukan" in client.get(f"{API}/bookings/999999", headers=admin).json["message"]
+    r = client.post(f"{API}/users", json={"email": "manajer2.jembrana@factoryshare.id",
+                                          "password": "x" * 20, "role": "manager"}, headers=admin)
+    assert r.status_code in (409, 422), r.json
+    created = [e for e in client.get(f"{API}/audit", query_string={"page_size": 100},
+                                     headers=admin).json["items"] if e.get("action") == "create"]
+    assert created
