@@ -357,7 +357,7 @@ def test_an_admin_reads_the_job_runs_and_the_audit_log_and_creates_a_user(client
 
     db = demo
     admin = sign_in(client, ADMIN)
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=now) is not None
     assert run_job(db, "send_outbox", lock_dir=tmp_path, now=now) is not None
 
