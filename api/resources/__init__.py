@@ -37,6 +37,7 @@ RESOURCE_MODULES = [
     "notifications",
     "production_requests",
     "schedule_runs",
+    "utilisation",
     "kur_schemes",
     "offtake_agreements",
     "loan_applications",

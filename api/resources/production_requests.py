@@ -11,7 +11,16 @@ from marshmallow import validate
 
 from api.database import db
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, Words, page_schema, paginate, strip_page
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Schema,
+    Words,
+    page_schema,
+    paginate,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role

@@ -10,11 +10,22 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, page_schema, paginate, strip_page
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Rupiah,
+    Schema,
+    Words,
+    page_schema,
+    paginate,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.models.scheduling import RunStatus
+from factoryshare.services import run_review
 from factoryshare.services import scheduling as service
 
 URL_PREFIX = "/schedule-runs"
@@ -83,6 +94,69 @@ class RunSchema(Schema):
 RunPage = page_schema(RunSchema, "ScheduleRunPage")
 
 
+class NamedOut(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class MemberOut(Schema):
+    id = ma.fields.Integer()
+    business_name = ma.fields.String(allow_none=True)
+
+
+class SuggestionOut(Schema):
+    kind = ma.fields.String(metadata={
+        "description": "another_machine, split, permit, higher_share_cap or later_due"})
+    words = Words()
+    capabilities = ma.fields.List(ma.fields.String())
+    max_lot = ma.fields.Integer(allow_none=True, metadata={
+        "description": "split: the largest lot whose every step fits one opening (null: not known)"})
+    earliest_due = ma.fields.DateTime(allow_none=True)
+    not_before = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "later_due: the run's horizon end, in the house's time"})
+
+
+class WhyNotOut(Schema):
+    kind = ma.fields.String(metadata={"description": "no_machine, no_window, deadline, share_cap, "
+                                                     "capacity or unknown"})
+    words = Words()
+    suggestions = ma.fields.List(ma.fields.Nested(SuggestionOut),
+                                 metadata={"description": "what would place it"})
+
+
+class RunRequestOut(Schema):
+    request_id = ma.fields.Integer()
+    member = ma.fields.Nested(MemberOut)
+    product = ma.fields.Nested(NamedOut)
+    quantity = ma.fields.Integer()
+    status = ma.fields.String()
+    due = ma.fields.DateTime(metadata={"description": "in the house's time"})
+    placed = ma.fields.Boolean()
+    start = ma.fields.DateTime(allow_none=True, metadata={"description": "planned, house time"})
+    finish = ma.fields.DateTime(allow_none=True, metadata={"description": "planned, house time"})
+    lateness_minutes = ma.fields.Integer(allow_none=True, metadata={"description": "0 when on time"})
+    on_time = ma.fields.Boolean()
+    machine_cost = Rupiah(metadata={
+        "description": "rupiah: per assignment working minutes x hourly rate / 60, half to even"})
+    why_not = ma.fields.Nested(WhyNotOut, allow_none=True)
+
+
+class RunReview(Schema):
+    on_time_share = ma.fields.Float(allow_none=True, metadata={
+        "description": "requests on time over all requests of the run (left out: not on time)"})
+    machine_cost = Rupiah()
+    requests = ma.fields.List(ma.fields.Nested(RunRequestOut))
+
+
+class RunDetail(RunSchema):
+    on_time_share = ma.fields.Float(attribute="review.on_time_share", dump_only=True, allow_none=True,
+                                    metadata={"description": "requests on time over all requests "
+                                                             "of the run (left out: not on time)"})
+    machine_cost = Rupiah(attribute="review.machine_cost", dump_only=True)
+    requests = ma.fields.List(ma.fields.Nested(RunRequestOut), attribute="review.requests",
+                              dump_only=True)
+
+
 @blp.route("")
 class ScheduleRuns(MethodView):
     @allow()
@@ -97,10 +171,19 @@ class ScheduleRuns(MethodView):
 @blp.route("/<int:run_id>")
 class ScheduleRunById(MethodView):
     @allow()
-    @blp.response(200, RunSchema)
+    @blp.response(200, RunDetail)
     def get(self, run_id):
-        """One run: status, KPIs and proposed assignments in the house's time"""
-        return service.get_run(db(), current_actor(), run_id)
+        """One run: status, KPIs, proposed assignments and its requests, in the house's time"""
+        return run_review.get_run_reviewed(db(), current_actor(), run_id)
+
+
+@blp.route("/<int:run_id>/requests")
+class ScheduleRunRequests(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, RunReview)
+    def get(self, run_id):
+        """The run's production requests: planned times, lateness, machine cost, or why left out"""
+        return run_review.review_run(db(), current_actor(), run_id)
 
 
 @blp.route("/<int:run_id>/discard")

@@ -39,6 +39,7 @@ from factoryshare.services import (
     machines,
     permits,
     production_requests,
+    run_review,
     scheduling,
 )
 
@@ -608,29 +609,10 @@ UTIL_ROW_HEIGHT = 30
 BUSY_SHARE = 0.85
 
 
-def _overlap_minutes(start: dt.datetime, end: dt.datetime, windows: list[calendar.Window]) -> float:
-    return sum(max(0.0, (min(end, we) - max(start, ws)).total_seconds() / 60) for ws, we in windows)
-
-
 def utilisation(house: ProductionHouse, start: dt.datetime,
                 end: dt.datetime) -> list[dict[str, Any]]:
-    """Per machine: booked minutes / open minutes over [start, end).
-
-    The same measure as a schedule run's KPI (solving.kpis: busy minutes over the minutes
-    calendar.open_windows leaves open), here over the bookings made: held, confirmed,
-    completed and no-show bookings count as booked (a no-show still kept the machine from
-    others), only inside the machine's open windows, so downtimes and closed days count
-    neither as open nor as booked."""
-    rows = []
-    found = _house_bookings(house, start, end)
-    for machine in _house_machines(house):
-        windows = calendar.open_windows(db(), house, start, end, machine=machine)
-        open_minutes = _overlap_minutes(start, end, windows)
-        booked = sum(_overlap_minutes(b.start_at, b.end_at, windows)
-                     for b in found if b.machine_id == machine.id)
-        rows.append({"machine": machine, "open": round(open_minutes), "booked": round(booked),
-                     "share": booked / open_minutes if open_minutes else None})
-    return rows
+    """Per machine: booked minutes / open minutes over [start, end) (run_review.utilisation_between)."""
+    return run_review.utilisation_between(db(), actor(), house.id, start, end)
 
 
 def _duration(minutes: int) -> str:
