@@ -101,7 +101,8 @@ def test_a_request_left_out_says_why_and_only_what_follows_from_the_reason(db, s
     # Nine hours open in one go, an hour a unit: lots of nine fit; no later due date is offered.
     assert [s["kind"] for s in too_long["suggestions"]] == ["split", "another_machine"]
     assert too_long["suggestions"][0]["max_lot"] == 9
-    assert "9" in too_long["suggestions"][0]["words"].translate("en")
+    assert too_long["suggestions"][0]["words"].translate("id") == (
+        "Pecah menjadi lot berisi paling banyak 9, agar setiap tahap muat dalam satu waktu buka mesinnya.")
 
 
 def test_the_on_time_share_counts_requests_left_out_as_not_on_time(db, solved):
