@@ -99,7 +99,10 @@ class LenderDecision(Schema):
                              metadata={"description": "at most the endorsed amount (default)"})
     rate_percent = ma.fields.Decimal(load_default=None, allow_none=True, as_string=False,
                                      validate=ma.validate.Range(min=0, max=100),
-                                     metadata={"description": "yearly rate (default: the scheme's)"})
+                                     # numbers in the OpenAPI document: apispec would write the
+                                     # Decimal field's bounds as strings
+                                     metadata={"description": "yearly rate (default: the scheme's)",
+                                               "minimum": 0, "maximum": 100})
     tenor_months = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
                                      validate=_TENOR)
     note = Text(1000, load_default="")
