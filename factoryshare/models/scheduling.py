@@ -187,6 +187,9 @@ class ScheduleAssignment(Base):
     )
     # Which lot of a request planned in lots (1, 2, ...); None: the whole request.
     lot: Mapped[int | None] = mapped_column(Integer)
+    # A step that pauses while its machine is closed is placed in pieces, one per stretch of
+    # open time it works in, each with its own booking (1, 2, ...); None: in one piece.
+    piece: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[ScheduleRun] = relationship(back_populates="assignments")
     operation: Mapped[RequestOperation] = relationship()

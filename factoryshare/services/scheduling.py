@@ -226,18 +226,21 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
     published booking the proposal no longer holds (a re-plan that could not place them).
     """
     from factoryshare.models.bookings import LIVE_STATUSES
-    from factoryshare.services.solving import operation_of, published_lot_bookings
+    from factoryshare.services.solving import operation_of, published_pieces
 
-    # Keyed by (operation, lot): each lot of a request in lots is booked on its own.
-    asked = [operation_of(op["id"]) for job in (run.problem or {}).get("jobs", [])
-             for op in job.get("operations", [])]
-    proposed = {(a.operation_id, a.lot) for a in run.assignments}
-    published = {key: b for key, b in published_lot_bookings(
-        session, sorted({op for op, _lot in proposed | set(asked)})).items()
+    # Keyed by (operation, lot, piece): each lot of a request in lots, and each piece of a step
+    # that pauses overnight, is booked on its own.
+    asked_ops = {operation_of(op["id"]) for job in (run.problem or {}).get("jobs", [])
+                 for op in job.get("operations", [])}
+    proposed = {(a.operation_id, a.lot, a.piece) for a in run.assignments}
+    published = {key: b for key, b in published_pieces(
+        session, sorted({key[0] for key in proposed} | {op for op, _lot in asked_ops})).items()
         if b.status in LIVE_STATUSES}
+    asked = sorted((key for key in published if key[:2] in asked_ops),
+                   key=lambda k: (k[0], k[1] or 0, k[2] or 0))
     changes = []
     for a in run.assignments:
-        booking = published.get((a.operation_id, a.lot))
+        booking = published.get((a.operation_id, a.lot, a.piece))
         if booking is None:
             change = "new"
         elif (booking.machine_id, booking.start_at, booking.end_at) == (a.machine_id, a.start_at,
@@ -245,10 +248,10 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
             change = "unchanged"
         else:
             change = "moved"
-        changes.append({"assignment": a, "operation_id": a.operation_id, "lot": a.lot,
+        changes.append({"assignment": a, "operation_id": a.operation_id, "lot": a.lot, "piece": a.piece,
                         "request_id": a.operation.request_id, "change": change, "booking": booking})
-    dropped = [{"operation_id": key[0], "lot": key[1], "booking": published[key]}
-               for key in asked if key not in proposed and key in published]
+    dropped = [{"operation_id": key[0], "lot": key[1], "piece": key[2], "booking": published[key]}
+               for key in asked if key not in proposed]
     return changes, dropped
 
 

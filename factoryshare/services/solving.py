@@ -143,20 +143,34 @@ def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
     return whole + 1 if up and seconds % 60 else whole
 
 
-def published_lot_bookings(session: Session, operation_ids: list[int]
-                           ) -> dict[tuple[int, int | None], Booking]:
-    """The booking each (operation, lot) got from the latest published run that placed it."""
-    found: dict[tuple[int, int | None], Booking] = {}
+def published_pieces(session: Session, operation_ids: list[int]
+                     ) -> dict[tuple[int, int | None, int | None], Booking]:
+    """The booking of each (operation, lot, piece) from the latest published run that placed
+    that operation's lot (a step that pauses overnight is booked in pieces, see _pieces)."""
+    found: dict[tuple[int, int | None, int | None], Booking] = {}
+    latest: dict[tuple[int, int | None], int] = {}
     rows = session.execute(
-        select(ScheduleAssignment.operation_id, ScheduleAssignment.lot, Booking)
+        select(ScheduleAssignment.run_id, ScheduleAssignment.operation_id, ScheduleAssignment.lot,
+               ScheduleAssignment.piece, Booking)
         .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
         .join(Booking, Booking.id == ScheduleAssignment.booking_id)
         .where(ScheduleAssignment.operation_id.in_(operation_ids),
                ScheduleRun.status == RunStatus.published)
         .order_by(ScheduleRun.id.desc()))
-    for operation_id, lot, booking in rows:
-        found.setdefault((operation_id, lot), booking)
+    for run_id, operation_id, lot, piece, booking in rows:
+        if latest.setdefault((operation_id, lot), run_id) == run_id:
+            found[(operation_id, lot, piece)] = booking
     return found
+
+
+def published_lot_bookings(session: Session, operation_ids: list[int]
+                           ) -> dict[tuple[int, int | None], list[Booking]]:
+    """The bookings (its pieces, in time order) each (operation, lot) got from the latest
+    published run that placed it."""
+    found: dict[tuple[int, int | None], list[Booking]] = defaultdict(list)
+    for (operation_id, lot, _piece), booking in published_pieces(session, operation_ids).items():
+        found[(operation_id, lot)].append(booking)
+    return {key: sorted(bookings, key=lambda b: b.start_at) for key, bookings in found.items()}
 
 
 def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, Booking]:
@@ -175,7 +189,7 @@ def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, 
 
 
 def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRequest,
-                       bookings: dict[tuple[int, int | None], Booking], lot: int | None
+                       bookings: dict[tuple[int, int | None], list[Booking]], lot: int | None
                        ) -> tuple[list[RequestOperation], int]:
     """The operations of a hit request's lot to place again (those whose published booking has
     not started, or was cancelled) and the minute they may start from."""
@@ -183,11 +197,13 @@ def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRe
     release = 0
     again: list[RequestOperation] = []
     for op in request.operations:
-        booking = bookings.get((op.id, lot))
+        pieces = bookings.get((op.id, lot)) or []
+        booking = pieces[0] if pieces else None
         started = (booking is not None and booking.status in LIVE_STATUSES
                    and booking.start_at < start)
         if started and not again:
-            release = max(release, _minute(start, booking.end_at, up=True) + op.min_lag_minutes)
+            end_at = max(b.end_at for b in pieces)
+            release = max(release, _minute(start, end_at, up=True) + op.min_lag_minutes)
             continue
         again.append(op)
     return again, release
@@ -250,16 +266,17 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
                 continue
             moving[(request.id, lot)] = (quantity, again, release)
             for op in again:
-                booking = old.get((op.id, lot))
-                if booking is None:
+                pieces = old.get((op.id, lot)) or []
+                if not pieces:
                     continue
-                replaced_bookings.add(booking.id)
+                booking = pieces[0]
+                replaced_bookings.update(b.id for b in pieces)
                 s_min = _minute(start, booking.start_at, up=False)
                 if 0 <= s_min and booking.machine_id in machine_ids:
                     previous.append({"operation": operation_key(op.id, lot),
                                      "machine": f"machine-{booking.machine_id}",
-                                     "start": s_min, "end": _minute(start, booking.end_at, up=True)})
-                    if (booking.status in LIVE_STATUSES and booking.id not in hit
+                                     "start": s_min, "end": _minute(start, pieces[-1].end_at, up=True)})
+                    if (all(b.status in LIVE_STATUSES and b.id not in hit for b in pieces)
                             and booking.start_at < frozen_until):
                         frozen[(op.id, lot)] = {"machine": f"machine-{booking.machine_id}", "start": s_min}
     fixed = []
@@ -429,9 +446,12 @@ def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
     assignments = []
     for a in solution.assignments:
         operation_id, lot = operation_of(a.operation)
-        assignments.append(ScheduleAssignment(
-            operation_id=operation_id, lot=lot, machine_id=int(a.machine.split("-")[1]),
-            start_at=start + dt.timedelta(minutes=a.start), end_at=start + dt.timedelta(minutes=a.end)))
+        pieces = _pieces(problem, a)
+        for number, (s, e) in enumerate(pieces, start=1):
+            assignments.append(ScheduleAssignment(
+                operation_id=operation_id, lot=lot, piece=number if len(pieces) > 1 else None,
+                machine_id=int(a.machine.split("-")[1]),
+                start_at=start + dt.timedelta(minutes=s), end_at=start + dt.timedelta(minutes=e)))
     run.assignments = assignments
     figures = kpis(problem, solution)
     figures["requests_without_machine"] = _request_ids_without_machines(session, run, run.problem or {})
@@ -440,6 +460,28 @@ def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
 
     figures["on_time_share"] = solved_on_time_share(problem, solution, figures["requests_without_machine"])
     run.kpis = figures
+
+
+def _pieces(problem: solver.Problem, a: solver.Assignment) -> list[tuple[int, int]]:
+    """The stretches of open time an assignment works in: one, [start, end), unless it pauses
+    while its machine is closed; then one per open window it works in (the first from its start,
+    the last to its end), each booked on its own so that every booking lies inside the opening
+    hours and on the grid like a member's, and is priced for the open time only."""
+    windows = problem.windows(a.machine)
+    if any(ws <= a.start and a.end <= we for ws, we in windows):
+        return [(a.start, a.end)]
+    grid = problem.grid
+    pieces = []
+    for ws, we in windows:
+        s, e = max(ws, a.start), min(we, a.end)
+        if e <= s:
+            continue
+        s = -(-s // grid) * grid  # a window opening off the grid: from its next slot
+        if e < a.end:
+            e = e // grid * grid  # and one closing off it: to its last
+        if e > s:
+            pieces.append((s, e))
+    return pieces or [(a.start, a.end)]
 
 
 def _duration(problem: solver.Problem, a: solver.Assignment) -> int:

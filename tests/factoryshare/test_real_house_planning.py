@@ -89,13 +89,26 @@ def test_a_step_of_a_pausable_capability_pauses_overnight_and_one_of_another_is_
     pausable = {op["id"]: op.get("pausable", False) for job in run.problem["jobs"] for op in job["operations"]}
     assert pausable[solving.operation_key(jackets.operations[0].id)] is True
     assert pausable[solving.operation_key(chips.operations[0].id)] is False
-    placed = {a.operation.request_id: a for a in run.assignments}
-    # 615 minutes of sewing on a house open 540 minutes a day: it goes on the next day.
-    sewn = placed[jackets.id]
-    assert sewn.end_at.astimezone(JAKARTA).date() > sewn.start_at.astimezone(JAKARTA).date()
+    placed: dict[int, list] = {}
+    for a in run.assignments:
+        placed.setdefault(a.operation.request_id, []).append(a)
+    # 615 minutes of sewing on a house open 540 minutes a day: it goes on the next day, one
+    # piece each day, 615 open minutes in all on one machine.
+    pieces = sorted(placed[jackets.id], key=lambda a: a.start_at)
+    assert [a.piece for a in pieces] == [1, 2]
+    assert len({a.start_at.astimezone(JAKARTA).date() for a in pieces}) == 2
+    assert len({a.machine_id for a in pieces}) == 1
+    assert sum((a.end_at - a.start_at for a in pieces), dt.timedelta()) == dt.timedelta(minutes=615)
     # 615 minutes of frying cannot stop overnight: it is left out, with the reason.
     assert chips.id not in placed
     assert [u["kind"] for u in run.kpis["unscheduled"]] == ["no_window"]
+    # Published, each piece is a booking inside the opening hours, as a member's would be.
+    scheduling.publish_run(db, _manager(house), run.id, now=NOW)
+    db.commit()
+    for a in pieces:
+        booking = db.get(Booking, a.booking_id)
+        local = booking.start_at.astimezone(JAKARTA), booking.end_at.astimezone(JAKARTA)
+        assert local[0].date() == local[1].date() and dt.time(8) <= local[0].time() < local[1].time() <= dt.time(17)
 
 
 def test_every_step_of_a_plan_starts_on_the_houses_slot_grid_and_its_bookings_sit_on_it(
@@ -289,11 +302,18 @@ def test_the_demo_plan_sews_615_minutes_over_two_days_and_500_wallets_in_lots_al
         by_request.setdefault(a.operation.request_id, []).append(a)
     vest = next(r for r in requests if r.quantity == 20)
     wallets = next(r for r in requests if r.quantity == 500)
-    [long_step] = [a for a in by_request[vest.id] if a.operation.minutes == 615]
+    long_step = [a for a in by_request[vest.id] if a.operation.minutes == 615]
     zone = ZoneInfo(house.timezone)
-    assert long_step.end_at.astimezone(zone).date() > long_step.start_at.astimezone(zone).date()
+    assert len({a.start_at.astimezone(zone).date() for a in long_step}) == 2
+    assert sum((a.end_at - a.start_at for a in long_step), dt.timedelta()) == dt.timedelta(minutes=615)
     assert len({a.lot for a in by_request[wallets.id]}) == 5
     assert all(_on_grid(a.start_at, house) for a in run.assignments)
+    # Published, every booking sits on the house's grid.
+    scheduling.publish_run(db, _manager(house), run.id, now=start - dt.timedelta(days=1))
+    db.commit()
+    for a in run.assignments:
+        booking = db.get(Booking, a.booking_id)
+        assert _on_grid(booking.start_at, house) and _on_grid(booking.end_at, house)
 
 
 @pytest.mark.parametrize("lot_size", [0, 1_000_001])

@@ -7,7 +7,8 @@
 - routing_steps.max_lot and production_requests.lot_size: a request larger than a step's
   max_lot (or than the lot size asked for) is planned in lots;
 - request_operations.setup_minutes: the setup part of an operation, paid again by each lot;
-- schedule_assignments.lot: which lot an assignment places.
+- schedule_assignments.lot: which lot an assignment places, and .piece: which stretch of open
+  time of a step that pauses overnight (each piece is booked on its own).
 
 Revision ID: 0023_real_house_planning
 Revises: 0017_publish_changes
@@ -51,10 +52,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("setup_minutes", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("schedule_assignments") as batch:
         batch.add_column(sa.Column("lot", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("piece", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("schedule_assignments") as batch:
+        batch.drop_column("piece")
         batch.drop_column("lot")
     with op.batch_alter_table("request_operations") as batch:
         batch.drop_column("setup_minutes")
