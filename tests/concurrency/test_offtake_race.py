@@ -38,7 +38,7 @@ CLIENTS = 8
 
 
 def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_installment_once(
-    engine, is_postgres
+    engine, is_postgres, make_clock
 ):
     if not is_postgres:
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
@@ -61,9 +61,12 @@ def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_instal
         cluster.members = [member]
         s.add_all([product, cluster])
         s.flush()
+        # Money is dated and never in the future: the services read the fixed clock.
+        make_clock.set(dt.date(2030, 1, 5))
         agreement = offtake.create_agreement(s, ADMIN, {
             "cluster_id": cluster.id, "product_id": product.id, "quantity": 10, "unit_price": 500_000,
             "deliveries": [{"due_on": dt.date(2030, 3, 1), "quantity": 10}]})
+        make_clock.set(dt.date(2030, 1, 10))
         app = loans.create(s, ADMIN, cluster_id=cluster.id, requested_amount=12_000_000,
                            tenor_months=12, on=dt.date(2030, 1, 10))
         loans.submit(s, ADMIN, app.id)
@@ -71,6 +74,7 @@ def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_instal
         loans.lender_decision(s, ADMIN, app.id, True)
         loans.disburse(s, ADMIN, app.id, on=dt.date(2030, 1, 10), amount=12_000_000)
         s.commit()
+        make_clock.set(dt.date(2030, 2, 12))  # the purchases, after the first installment fell due
         ids = {"house": house.id, "cap": cap.id, "member": member.id, "aggregator": aggregator.id,
                "product": product.id, "cluster": cluster.id, "agreement": agreement.id, "app": app.id}
     barrier = threading.Barrier(CLIENTS)
