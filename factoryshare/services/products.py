@@ -91,9 +91,10 @@ def _check_name_free(session: Session, member_id: int, name: str, product_id: in
 def _snapshot(product: Product) -> dict[str, Any]:
     return audit.snapshot(product, extra={"routing": [
         {"position": s.position, "capability_id": s.capability_id, "setup_minutes": s.setup_minutes,
-         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes,
-         "max_lot": s.max_lot}
-        for s in product.routing]})
+         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes}
+        for s in product.routing],
+        # Apart from the routing: a lot size does not change how the product is made (halal).
+        "max_lots": [s.max_lot for s in product.routing]})
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def operation_of(key: str) -> tuple[int, int | None]:
 
 def lot_quantities(request: ProductionRequest) -> list[int]:
     """The quantity of each lot: the request's quantity in as few lots of at most `lot_size` as
-    it takes, as even as they can be (500 in lots of 120: 125, 125, 125, 125)."""
+    it takes, as even as they can be (500 in lots of at most 120: five of 100)."""
     size = request.lot_size
     if not size or request.quantity <= size:
         return [request.quantity]

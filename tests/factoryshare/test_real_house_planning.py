@@ -325,3 +325,24 @@ def test_a_lot_size_out_of_range_is_refused_naming_it(db, make_house, make_produ
     with pytest.raises(ValidationFailed) as err:
         _request(db, house, product, 10, lot_size=lot_size)
     assert "lot_size" in err.value.errors
+
+
+def test_a_product_step_takes_at_most_its_max_lot_and_a_larger_request_is_planned_in_lots(
+    client, db, make_user, token_for, make_capability
+):
+    user = make_user(Role.member)
+    make_capability(code="edge_press", name="Press tepi")
+    headers = token_for(user)
+    db.commit()
+    response = client.post("/api/v1/products", json={
+        "name": "Dompet lipat", "sector": "craft",
+        "routing": [{"capability": "edge_press", "setup_minutes": 10, "minutes_per_unit": 2, "max_lot": 120}]},
+        headers=headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["routing"][0]["max_lot"] == 120
+    response = client.post("/api/v1/production-requests", json={
+        "product_id": response.get_json()["id"], "quantity": 500,
+        "earliest_start": MONDAY.isoformat(), "due": (MONDAY + dt.timedelta(days=10)).isoformat()},
+        headers=headers)
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["lot_size"], response.get_json()["lots"]) == (120, [100, 100, 100, 100, 100])
