@@ -47,6 +47,7 @@ from factoryshare.models.scheduling import (
     ScheduleRun,
 )
 from factoryshare.services import calendar, permits
+from solver.check import objective_terms, objective_value
 
 # The objective is one sum (solver/model.py): weighted_tardiness x (priority x minutes late)
 # + makespan x minutes + cost x rupiah of machine time. Weighed in rupiah (cost = 1): a minute
@@ -134,7 +135,7 @@ def _grid_start(house: Any, start: dt.datetime, grid: int) -> dt.datetime:
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     seconds = (local - midnight).total_seconds()
     slots = -(-int(seconds) // (grid * 60))
-    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.timezone.utc)
+    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.UTC)
 
 
 def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
@@ -438,10 +439,14 @@ def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
     if dropped:
         gone = {o.id for j in problem.jobs if j.id in {d.job for d in dropped} for o in j.operations}
         kept = tuple(a for a in solution.assignments if a.operation not in gone)
-        cost = sum(solver.operation_cost(_duration(problem, a), problem.machine(a.machine).cost_per_hour)
-                   for a in kept)
-        solution = dataclasses.replace(solution, assignments=kept,
-                                       unscheduled=solution.unscheduled + tuple(dropped), cost=cost)
+        policies = policies_of(run)
+        terms = objective_terms(problem, {a.operation: a for a in kept}, policies)
+        objective = objective_value(problem, terms, policies)
+        # No longer the solver's own plan: whether it is optimal is not known.
+        solution = dataclasses.replace(
+            solution, assignments=kept, unscheduled=solution.unscheduled + tuple(dropped),
+            terms=terms, objective=objective, cost=terms["cost"], bound=None,
+            status="feasible" if solution.status == "optimal" else solution.status)
     run.solution = solver.solution_to_dict(solution)
     assignments = []
     for a in solution.assignments:

@@ -22,7 +22,7 @@ from factoryshare.services import production_requests, scheduling, solving
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 March 2030, 08:00 WIB (houses open 08:00-17:00 on weekdays).
 MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
-NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.UTC)
 
 
 def _manager(house):
@@ -125,7 +125,7 @@ def test_every_step_of_a_plan_starts_on_the_houses_slot_grid_and_its_bookings_si
     run = _solve(db, session_factory, house, start=MONDAY + dt.timedelta(minutes=10))
 
     assert run.problem["grid"] == 30
-    assert run.horizon_start == (MONDAY + dt.timedelta(minutes=30)).astimezone(dt.timezone.utc)
+    assert run.horizon_start == (MONDAY + dt.timedelta(minutes=30)).astimezone(dt.UTC)
     assert len(run.assignments) == 6
     assert all(_on_grid(a.start_at, house) for a in run.assignments)
     scheduling.publish_run(db, _manager(house), run.id, now=NOW)
@@ -346,3 +346,21 @@ def test_a_product_step_takes_at_most_its_max_lot_and_a_larger_request_is_planne
         headers=headers)
     assert response.status_code == 201, response.get_json()
     assert (response.get_json()["lot_size"], response.get_json()["lots"]) == (120, [100, 100, 100, 100, 100])
+
+
+def test_a_request_in_lots_is_placed_only_when_every_lot_is(
+    db, session_factory, make_house, make_machine, make_product
+):
+    house = make_house()
+    make_machine(house=house, capabilities=["edge_press"])
+    product = make_product(member=_member(db, house), routing=[("edge_press", 10, 2)])
+    product.routing[0].max_lot = 100
+    db.flush()
+    # Three lots of 210 minutes; one day of 540 open minutes holds two.
+    request = _request(db, house, product, 300, days=10)
+
+    run = _solve(db, session_factory, house, days=1)
+
+    assert run.assignments == []
+    assert sorted(u["job"] for u in run.kpis["unscheduled"]) == [solving.job_id(request.id, n) for n in (1, 2, 3)]
+    assert set(solving.why_not_placed(db, [request])) == {request.id}
