@@ -280,6 +280,11 @@ def hm(value: dt.datetime | None, house: ProductionHouse | str) -> str:
     return value.astimezone(_zone(house)).strftime("%H:%M")
 
 
+def said(value: Any) -> Any:
+    """A text the domain gives (a holiday's name, a stored reason) in the page's language."""
+    return None if value is None else i18n.translate(value, str(get_locale()))
+
+
 def day(value: dt.date | dt.datetime | None, house: ProductionHouse | str | None = None) -> str:
     if value is None:
         return ""

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from api.database import db
-from api.web import actor, add_nav, bp, flash_error, hm, page, when
+from api.web import actor, add_nav, bp, flash_error, hm, page, said, when
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
@@ -269,7 +269,7 @@ def _kind_words() -> dict[str, str]:
 
 def _closed_name(house: ProductionHouse, day: dt.date) -> str | None:
     """Why the house is shut all of `day`: the holiday's name or the closure's reason."""
-    holiday = calendar.holiday_name(day)
+    holiday = said(calendar.holiday_name(day))
     if holiday:
         return holiday
     closure = calendar.closure_on(db(), house, day)

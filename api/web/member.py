@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.database import db
-from api.web import actor, add_nav, bp, flash_error, page
+from api.web import actor, add_nav, bp, flash_error, page, said
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.i18n import N_
@@ -128,7 +128,7 @@ def find_slot():  # type: ignore[no-untyped-def]
     return render_template(
         "member/find_slot.html", house=house, capabilities=capabilities, capability=capability,
         day=day, duration=duration, durations=durations, searched=searched, results=results,
-        holiday=calendar.holiday_name(day),
+        holiday=said(calendar.holiday_name(day)),
     )
 
 
@@ -215,7 +215,7 @@ def move(booking_id: int):  # type: ignore[no-untyped-def]
              for s, e in _starts(house, windows, span, 24)]
     return render_template("member/move.html", booking=booking, house=house, day=day,
                            slots=slots, movable=booking.status in LIVE_STATUSES,
-                           holiday=calendar.holiday_name(day))
+                           holiday=said(calendar.holiday_name(day)))
 
 
 @bp.route("/production")
