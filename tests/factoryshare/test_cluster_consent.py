@@ -16,6 +16,7 @@ from factoryshare.migrate import upgrade
 from factoryshare.models import AuditEvent, Role, cluster_members
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
 from factoryshare.services import cluster_invitations, clusters, loans
+from tests.factories.migrations import insert_house_and_member
 
 ADMIN = Actor(user_id=None, role=Role.admin)
 START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
@@ -121,15 +122,7 @@ def test_the_consent_migration_asks_existing_members_and_gives_past_events_their
     engine = make_engine(url)
     at = "2026-11-01 00:00:00.000000"
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO production_houses (id, name, address, region, timezone, opening_hours,"
-            " slot_minutes, requires_confirmation, hold_minutes, max_days_ahead, contact_phone,"
-            " contact_email, created_at) VALUES (7, 'Rumah', '', '', 'Asia/Jakarta', '{}', 30, 0,"
-            f" 60, 60, '', '', '{at}')"))
-        conn.execute(text(
-            "INSERT INTO members (id, house_id, business_name, nib, owner_name, owner_nik, sector,"
-            " phone, email, address, created_at) VALUES (3, 7, 'Kulit Jaya', '1234567890123',"
-            f" 'Asep', '3205101203790001', 'craft', '', '', '', '{at}')"))
+        insert_house_and_member(conn, business_name="Kulit Jaya", sector="craft")
         conn.execute(text(
             "INSERT INTO aggregators (id, name, address, phone, email, approval_limit, created_at)"
             f" VALUES (5, 'Koperasi', '', '', '', 0, '{at}')"))

@@ -14,6 +14,7 @@ from factoryshare.models import AuditEvent, Member, ProductionHouse, Role
 from factoryshare.models.permits import PermitStatus, PermitVerification
 from factoryshare.services import bookings, houses, permits, production_requests
 from tests.factories.bookings import at, working_day
+from tests.factories.migrations import insert_house_and_member
 from tests.factories.permits import pirt_number
 
 HEARD: list[dict] = []
@@ -236,15 +237,7 @@ def test_the_verification_migration_keeps_existing_permits_verified_and_houses_u
     engine = make_engine(url)
     at = "2026-11-01 00:00:00.000000"
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO production_houses (id, name, address, region, timezone, opening_hours,"
-            " slot_minutes, requires_confirmation, hold_minutes, max_days_ahead, contact_phone,"
-            " contact_email, created_at) VALUES (7, 'Rumah', '', '', 'Asia/Jakarta', '{}', 30, 0,"
-            f" 60, 60, '', '', '{at}')"))
-        conn.execute(text(
-            "INSERT INTO members (id, house_id, business_name, nib, owner_name, owner_nik, sector,"
-            " phone, email, address, created_at) VALUES (3, 7, 'Dodol Jaya', '1234567890123',"
-            f" 'Asep', '3205101203790001', 'culinary', '', '', '', '{at}')"))
+        insert_house_and_member(conn, business_name="Dodol Jaya", sector="culinary")
         conn.execute(text(
             "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status,"
             " reminders_sent, created_at, updated_at) SELECT 11, 3, id, '1234567890123', '',"
