@@ -20,7 +20,7 @@ import bisect
 
 from collections import defaultdict
 
-from solver.calendar import Calendar, round_up
+from solver.calendar import Calendar
 from solver.problem import Assignment, Job, Operation, Policies, Problem, Unscheduled, operation_cost
 
 INFINITY = 10**12

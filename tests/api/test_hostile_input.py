@@ -11,7 +11,6 @@ their query strings. The pages' forms, sign-in included, must not answer 500 eit
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterator
