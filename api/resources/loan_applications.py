@@ -158,14 +158,19 @@ class Schedule(MethodView):
         return loans.schedule(loans.get(db(), current_actor(), application_id))
 
 
-class InstallmentSchema(Schema):
-    id = ma.fields.Integer()
+class InstallmentFields(Schema):
+    """The fields an installment shows here and in a loan (api/resources/loans.py)."""
+
     number = ma.fields.Integer()
     due_date = ma.fields.Date()
     principal = ma.fields.Integer()
     interest = ma.fields.Integer()
     amount = ma.fields.Integer()
     paid = ma.fields.Integer()
+
+
+class InstallmentSchema(InstallmentFields):
+    id = ma.fields.Integer()
     status = ma.fields.Function(lambda i: i.status.value)
     days_in_arrears = ma.fields.Integer()
 

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.database import db
+from api.resources.loan_applications import InstallmentFields
 from api.schemas import AwareDateTime, Rupiah, Schema
 from api.security import allow, current_actor
 from factoryshare.models import Role
@@ -31,13 +32,7 @@ class OnArgs(Schema):
     on = ma.fields.Date(metadata={"description": "days past due as of this day (default today)"})
 
 
-class LoanInstallmentSchema(Schema):
-    number = ma.fields.Integer()
-    due_date = ma.fields.Date()
-    principal = ma.fields.Integer()
-    interest = ma.fields.Integer()
-    amount = ma.fields.Integer()
-    paid = ma.fields.Integer()
+class LoanInstallmentSchema(InstallmentFields):
     status = ma.fields.String()
     days_past_due = ma.fields.Integer(metadata={"description": "as of the loan's `as_of`"})
 
@@ -123,7 +118,6 @@ class Payoff(MethodView):
     @blp.response(200, PayoffSchema)
     def get(self, args, loan_id):
         """What repaying the loan in full on a day takes (principal and accrued interest)"""
-        loans.get_loan(db(), current_actor(), loan_id)
         return loans.payoff(db(), current_actor(), loan_id, args.get("on"))
 
 
@@ -135,7 +129,6 @@ class Prepayments(MethodView):
     @blp.alt_response(409, description="Installments due first, or nothing left to repay")
     def post(self, data, loan_id):
         """Repay early: shorten the term, lower the installment, or in full (closes the loan)"""
-        loans.get_loan(db(), current_actor(), loan_id)
         loans.prepay(db(), current_actor(), loan_id, data["amount"], on=data["on"],
                      mode=data["mode"])
         return loans.get_loan(db(), current_actor(), loan_id, on=data["on"])

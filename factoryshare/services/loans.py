@@ -670,7 +670,7 @@ def _balance_changes(session: Session, app: LoanApplication) -> list[tuple[dt.da
     return sorted(changes)
 
 
-def _first_tranche_on(session: Session, app: LoanApplication) -> dt.date | None:
+def first_tranche_on(session: Session, app: LoanApplication) -> dt.date | None:
     return session.scalar(select(func.min(LoanTranche.disbursed_on)).where(
         LoanTranche.loan_application_id == app.id))
 
@@ -745,7 +745,7 @@ def _check_repayment_date(session: Session, app: LoanApplication, on: Any,
     if on > now:
         raise _date_error(field, N_("A repayment cannot be dated in the future (today is "
                                     "%(now)s).", now=now))
-    first = _first_tranche_on(session, app)
+    first = first_tranche_on(session, app)
     if first is None or on < first:
         when = f"on {first}" if first else "yet"
         raise _date_error(field, N_("A repayment cannot predate the loan's disbursement (its "
@@ -758,7 +758,7 @@ def _rebuild(session: Session, app: LoanApplication, on: dt.date, *,
     """Rebuild the open installments after a balance change on `on` (repayment.reschedule)."""
     rows = _rows(session, app)
     changes = _balance_changes(session, app)
-    first_on = _first_tranche_on(session, app)
+    first_on = first_tranche_on(session, app)
     assert first_on is not None
     rate, tenor = loan_terms(app)
     if rows:
@@ -808,7 +808,7 @@ def _payoff(session: Session, app: LoanApplication, on: dt.date,
             rows: list[Installment]) -> tuple[Payoff, int]:
     """The payoff on `on` and how many installments are frozen then."""
     changes = _balance_changes(session, app)
-    first_on = _first_tranche_on(session, app)
+    first_on = first_tranche_on(session, app)
     assert first_on is not None
     f = _frozen(rows, on)
     frozen_principal = sum(r.principal for r in rows[:f])
@@ -826,7 +826,7 @@ def _payoff(session: Session, app: LoanApplication, on: dt.date,
 def payoff(session: Session, actor: Actor, application_id: int,
            on: dt.date | None = None) -> Payoff:
     """What closes the loan on `on`: the principal outstanding and the interest accrued."""
-    app = get(session, actor, application_id)
+    app = _loan(session, actor, application_id)
     on = on or today(session, app)
     return _payoff(session, app, on, _rows(session, app))[0]
 
@@ -844,7 +844,7 @@ def prepay(session: Session, actor: Actor, application_id: int, amount: int, *,
     part in advance finished (409 `installment_partly_paid`).
     """
     actor.require(Role.admin, Role.aggregator)
-    app = _for_change(session, actor, application_id)
+    app = _require_loan(_for_change(session, actor, application_id))
     locking.require_state(app, (LoanStatus.disbursing, LoanStatus.repaying),
                           N_("A loan that is %(status)s cannot be repaid early.",
                              status=i18n.status(app.status)),
@@ -1342,9 +1342,17 @@ def list_loans(session: Session, actor: Actor, *, status: str | None = None,
     return [_view(session, actor, app, on) for app in session.scalars(stmt.order_by(LoanApplication.id))]
 
 
+def _require_loan(app: LoanApplication) -> LoanApplication:
+    """The application if money has been paid out on it (a loan), else 404."""
+    if app.status not in LOAN_STATUSES:
+        raise NotFound(N_("Loan %(loan_id)s was not found.", loan_id=app.id))
+    return app
+
+
+def _loan(session: Session, actor: Actor, loan_id: int) -> LoanApplication:
+    return _require_loan(get(session, actor, loan_id))
+
+
 def get_loan(session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None) -> LoanView:
     """One loan as of `on` (today where it is when not given)."""
-    app = get(session, actor, loan_id)
-    if app.status not in LOAN_STATUSES:
-        raise NotFound(N_("Loan %(loan_id)s was not found.", loan_id=loan_id))
-    return _view(session, actor, app, on)
+    return _view(session, actor, _loan(session, actor, loan_id), on)

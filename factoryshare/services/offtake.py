@@ -24,7 +24,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
@@ -38,7 +38,6 @@ from factoryshare.models.financing import (
     InstallmentStatus,
     LoanApplication,
     LoanStatus,
-    LoanTranche,
     OfftakeAgreement,
     OfftakeDelivery,
     OfftakePurchase,
@@ -276,8 +275,7 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
     session.flush()
     loan = repayable_loan(session, agreement.cluster_id)
     if loan is not None:
-        first = session.scalar(select(func.min(LoanTranche.disbursed_on)).where(
-            LoanTranche.loan_application_id == loan.id))
+        first = loans.first_tranche_on(session, loan)
         if first is None or first > delivered_on:  # type: ignore[operator]
             loan = None  # not disbursed yet on the delivery day: nothing to repay
     if loan is not None:
