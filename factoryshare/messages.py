@@ -287,6 +287,11 @@ def _offer(c: dict[str, Any], f: Formatter, lang: str) -> str:
     """Up to three free slots, when the context brings them."""
     if "alternatives" not in c:
         return ""
+    return _free_slots(c, f, lang)
+
+
+def _free_slots(c: dict[str, Any], f: Formatter, lang: str) -> str:
+    """Up to three free slots, or that there is none."""
     alts = _alternatives(c, f)
     if lang == "id":
         return ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
@@ -333,9 +338,7 @@ def _booking_downtime_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
         subject = f"Mesin tidak tersedia: {c['machine']}, {span}"
         what = ("Pemesanan Anda tetap tercatat; pengelola rumah produksi akan menghubungi Anda. "
                 "Anda juga dapat memindahkannya ke slot lain.")
-    alts = _alternatives(c, f)
-    offer = ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
-        "Saat ini belum ada slot pengganti yang kosong.")
+    offer = _free_slots(c, f, "id")
     return (subject, _letter(c, "id", f"{c['machine']} tidak dapat digunakan pada waktu "
                              f"pemesanan Anda ({span}).", _reason(c, "id"), what, offer))
 
@@ -349,9 +352,7 @@ def _booking_downtime_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
         subject = f"Machine unavailable: {c['machine']}, {span}"
         what = ("Your booking still stands; the production house's manager will contact you. "
                 "You may also move it to another slot.")
-    alts = _alternatives(c, f)
-    offer = ("Other free slots:\n" + "\n".join(alts)) if alts else (
-        "There is no free alternative slot at the moment.")
+    offer = _free_slots(c, f, "en")
     return (subject, _letter(c, "en", f"{c['machine']} cannot be used during your "
                              f"booking ({span}).", _reason(c, "en"), what, offer))
 
@@ -391,9 +392,7 @@ def _calendar_change(c: dict[str, Any], f: Formatter, lang: str) -> str:
 
 def _booking_calendar_change_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     span = f.span(c["start"], c["end"])
-    alts = _alternatives(c, f)
-    offer = ("Slot lain yang masih kosong:\n" + "\n".join(alts)) if alts else (
-        "Saat ini belum ada slot pengganti yang kosong.")
+    offer = _free_slots(c, f, "id")
     return (f"Rumah produksi berubah jadwal, pemesanan dibatalkan: {c['machine']}, {span}",
             _letter(c, "id", f"{_calendar_change(c, f, 'id')}, sehingga pemesanan Anda untuk "
                     f"{c['machine']} pada {span} "
@@ -404,9 +403,7 @@ def _booking_calendar_change_id(c: dict[str, Any], f: Formatter) -> tuple[str, s
 
 def _booking_calendar_change_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     span = f.span(c["start"], c["end"])
-    alts = _alternatives(c, f)
-    offer = ("Other free slots:\n" + "\n".join(alts)) if alts else (
-        "There is no free alternative slot at the moment.")
+    offer = _free_slots(c, f, "en")
     return (f"Production house calendar changed, booking cancelled: {c['machine']}, {span}",
             _letter(c, "en", f"{_calendar_change(c, f, 'en')}, so your booking of "
                     f"{c['machine']} on {span} "

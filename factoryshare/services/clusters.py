@@ -43,6 +43,10 @@ def accepted_member_ids(cluster: Cluster) -> set[int]:
     return {m.id for m in cluster.members}
 
 
+def _members_and_invitees(cluster: Cluster) -> set[int]:
+    return accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
+
+
 def pending_member_names(session: Session, cluster_id: int) -> dict[int, str]:
     """The members invited into the cluster who have not accepted: id -> business name."""
     rows = session.execute(
@@ -114,7 +118,7 @@ def _latest(cluster: Cluster, member_id: int, status: InvitationStatus) -> Clust
     return found[-1] if found else None
 
 
-def _take_out(session: Session, actor: Actor, cluster: Cluster, member: Member) -> None:
+def _take_out(session: Session, cluster: Cluster, member: Member) -> None:
     """Take an accepted member out of the cluster (refused while a loan holds it)."""
     _refuse_leaving(session, cluster, member)
     cluster.members = [m for m in cluster.members if m.id != member.id]
@@ -139,11 +143,11 @@ def _set_membership(session: Session, actor: Actor, cluster: Cluster, wanted: li
     wanted_ids = {m.id for m in wanted}
     for member in list(cluster.members):
         if member.id not in wanted_ids:
-            _take_out(session, actor, cluster, member)
+            _take_out(session, cluster, member)
     for invitation in cluster.pending_invitations:
         if invitation.member_id not in wanted_ids:
             _withdraw(cluster, invitation, actor)
-    have = accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
+    have = _members_and_invitees(cluster)
     for member in wanted:
         if member.id not in have:
             cluster.invitations.append(ClusterInvitation(
@@ -178,8 +182,8 @@ def _apply(session: Session, actor: Actor, cluster: Cluster, data: dict[str, Any
         _set_membership(session, actor, cluster, _members(session, data["member_ids"]))
     if "chair_member_id" in data:
         cluster.chair_member_id = data["chair_member_id"]
-    eligible = accepted_member_ids(cluster) | {i.member_id for i in cluster.pending_invitations}
-    if cluster.chair_member_id is not None and cluster.chair_member_id not in eligible:
+    if cluster.chair_member_id is not None \
+            and cluster.chair_member_id not in _members_and_invitees(cluster):
         message = N_("The chair must be one of the cluster's members or invitees.")
         raise ValidationFailed(message, errors={"chair_member_id": [message]})
 
@@ -266,7 +270,7 @@ def remove_member(session: Session, actor: Actor, cluster_id: int, member_id: in
     before = _snapshot(cluster)
     member = next((m for m in cluster.members if m.id == member_id), None)
     if member is not None:
-        _take_out(session, actor, cluster, member)
+        _take_out(session, cluster, member)
         action = "cluster.member_left" if actor.role is Role.member else "cluster.member_removed"
     else:
         invitation = next((i for i in cluster.pending_invitations if i.member_id == member_id), None)

@@ -718,7 +718,7 @@ def _set_verification(permit: Permit, actor: Actor, to: PermitVerification, note
         verification=to, by_id=actor.user_id, at=now or utcnow(), note=note or None))
 
 
-def _for_verification(session: Session, actor: Actor, permit_id: int) -> tuple[Permit, Member]:
+def _for_verification(session: Session, actor: Actor, permit_id: int) -> Permit:
     """The permit locked for a verification decision: members and aggregators get 403, a
     permit outside the caller's scope 404."""
     actor.require(Role.admin, Role.manager)
@@ -727,7 +727,7 @@ def _for_verification(session: Session, actor: Actor, permit_id: int) -> tuple[P
     assert member is not None
     if not actor.manages(member.house_id):
         raise Forbidden(N_("Only a manager of the member's house or an admin checks its permits."))
-    return permit, member
+    return permit
 
 
 def _decide(session: Session, actor: Actor, permit: Permit, to: PermitVerification,
@@ -742,7 +742,7 @@ def verify_permit(session: Session, actor: Actor, permit_id: int, *, note: str =
                   now: dt.datetime | None = None) -> Permit:
     """A manager of the member's house or an admin checked the number and document: the
     permit counts at the gate from now on (audited `permit.verified`)."""
-    permit, _member = _for_verification(session, actor, permit_id)
+    permit = _for_verification(session, actor, permit_id)
     if permit.verification is PermitVerification.verified:
         raise InvalidTransition(N_("This permit is verified already."), details={
             "action": "verify", "verification": permit.verification.value})
@@ -757,7 +757,7 @@ def reject_permit(session: Session, actor: Actor, permit_id: int, *, reason: str
                   now: dt.datetime | None = None) -> Permit:
     """The number or document does not hold up: the permit is `rejected` (never counts) until
     the member corrects it; the member is told (event `permit_verification_rejected`)."""
-    permit, _member = _for_verification(session, actor, permit_id)
+    permit = _for_verification(session, actor, permit_id)
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise _fail("reason", N_("Say what is wrong with the permit, so that the member can fix it."))
