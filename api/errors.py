@@ -87,15 +87,15 @@ def _signed_in_language() -> str | None:
     """The language of the user this request is signed in as, when a view has not yet
     authenticated it (a public address, an error raised before the view)."""
     from api.database import db  # the request's session; api.database imports this module
+    from api.security import bearer_token  # api.security imports this module too
     from factoryshare.models import User
     from factoryshare.services import accounts
 
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    token = bearer_token()
     try:
         user: User | None = None
-        if scheme.lower() == "bearer" and token.strip():
-            user = accounts.user_for_token(db(), token.strip())
+        if token is not None:
+            user = accounts.user_for_token(db(), token)
         elif isinstance(web_session.get("user_id"), int):
             user = db().get(User, web_session["user_id"])
         return user.language if user is not None and user.is_active else None
@@ -193,11 +193,6 @@ class Api(_Api):
         )
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    orig = getattr(error, "orig", None)
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-
-
 def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore[no-untyped-def]
     """The one answer for an error raised by the database or the ORM's version check."""
     if isinstance(error, StaleDataError):
@@ -206,13 +201,14 @@ def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore
                                                "load it again and retry."))
     if isinstance(error, IntegrityError):
         log.info("integrity error turned into 409: %s", error.orig)
-        if _sqlstate(error) == "23P01":
+        if locking.sqlstate(error) == "23P01":
             # PostgreSQL's exclusion constraint on live bookings: the slot was taken meanwhile.
             return error_response(409, "booking_conflict",
                                   N_("This machine is already booked at that time."))
         return error_response(409, "conflict", _HTTP_MESSAGES[409])
-    if isinstance(error, OperationalError) or locking.is_retryable(error):
-        if locking.is_retryable(error) and has_request_context():
+    retryable = locking.is_retryable(error)
+    if isinstance(error, OperationalError) or retryable:
+        if retryable and has_request_context():
             request.environ[RETRY_TRANSACTION] = True
         log.warning("database busy or unavailable: %s", error.orig)
         return error_response(

@@ -129,6 +129,10 @@ def end_browser_session() -> None:
     token = web_session.get(SESSION_TOKEN)
     if isinstance(token, str):
         accounts.revoke_token(db(), token)
+    _clear_session_keeping_language()
+
+
+def _clear_session_keeping_language() -> None:
     lang = web_session.get("lang")
     web_session.clear()
     if lang is not None:
@@ -143,10 +147,7 @@ def end_ended_session() -> None:
     token = web_session.get(SESSION_TOKEN)
     user = accounts.user_for_token(db(), token) if isinstance(token, str) else None
     if user is None or user.id != web_session.get("user_id"):
-        lang = web_session.get("lang")
-        web_session.clear()
-        if lang is not None:
-            web_session["lang"] = lang
+        _clear_session_keeping_language()
 
 
 def allow(*roles: Role) -> Callable[[F], F]:

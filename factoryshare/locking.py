@@ -106,13 +106,15 @@ def advisory_lock(session: Session, *key: str | int) -> None:
     session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE the database gave for `exc` (psycopg 3 or psycopg2), when it gave one."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A deadlock or serialisation failure: the whole transaction may simply be run again."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return sqlstate in RETRYABLE_SQLSTATES
+    return isinstance(exc, DBAPIError) and sqlstate(exc) in RETRYABLE_SQLSTATES
 
 
 def backoff(attempt: int) -> float:
@@ -129,4 +131,5 @@ __all__ = [
     "refresh_for_update",
     "require_state",
     "rows_for_update",
+    "sqlstate",
 ]

@@ -12,11 +12,12 @@ SQLAlchemy session (the app does through api.schemas, the CLI through the servic
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.id import nik as _nik
@@ -122,22 +123,12 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def clean_text(value: object, field: str) -> None:
-    """Raise ValidationFailed naming `field` when `value` is text that cannot be stored."""
-    if isinstance(value, str):
-        problem = text_problem(value)
-        if problem is not None:
-            raise _fail(field, problem)
-
-
 # --- the last check before the database --------------------------------------------------------
 # Whatever reaches a flush (from the API, a page, the CLI or a job, typed or computed) is checked
 # against its column first, so that the database never refuses a value with an error that names
 # no field: text within the column's length and free of NUL and lone surrogates (JSON included),
 # integers within the column's width (INTEGER is 32 bits on PostgreSQL, BIGINT 64).
 
-TOO_LONG = "At most {length} characters."
-OUT_OF_RANGE = "Must be between {low} and {high}."
 _INTEGER_BITS = ((sa.BigInteger, 64), (sa.SmallInteger, 16), (sa.Integer, 32))
 
 
@@ -164,11 +155,16 @@ def _json_problem(value: Any) -> str | None:
     return None
 
 
-def column_problem(column: sa.Column[Any], value: Any) -> str | None:
-    """Why `column` cannot store `value`, or None."""
+@functools.cache
+def _column_types(mapper: Mapper[Any]) -> dict[str, sa.types.TypeEngine[Any]]:
+    """Each column attribute of a mapped class and its column's type, worked out once."""
+    return {prop.key: _column_type(prop.columns[0]) for prop in mapper.column_attrs}
+
+
+def column_problem(kind: sa.types.TypeEngine[Any], value: Any) -> str | None:
+    """Why a column of type `kind` cannot store `value`, or None."""
     if value is None:
         return None
-    kind = _column_type(column)
     if isinstance(kind, sa.JSON):
         return _json_problem(value)
     if isinstance(value, str) and isinstance(kind, sa.String):
@@ -190,12 +186,12 @@ def row_problems(obj: object) -> dict[str, list[str]]:
     new = state.pending or state.transient
     changed = state.dict.keys() if new else state.committed_state.keys()
     problems: dict[str, list[str]] = {}
-    for prop in state.mapper.column_attrs:
-        if prop.key not in changed or prop.key not in state.dict:
+    for key, kind in _column_types(state.mapper).items():
+        if key not in changed or key not in state.dict:
             continue
-        problem = column_problem(prop.columns[0], state.dict[prop.key])
+        problem = column_problem(kind, state.dict[key])
         if problem is not None:
-            problems[prop.key] = [problem]
+            problems[key] = [problem]
     return problems
 
 
