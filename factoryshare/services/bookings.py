@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from factoryshare import audit, i18n, locking
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
@@ -306,9 +305,7 @@ def check_slot(
     """
     # Shared lock on the house's row, its calendar read after it: a closure or a change of
     # its hours, slot grid or zone made meanwhile is either seen here or sees this booking.
-    # Read by id and kept on the machine: the locked read is the only read of the house's row.
-    house = calendar.hold_calendar(session, machine.house_id)
-    set_committed_value(machine, "house", house)
+    house = calendar.hold_calendar(session, machine.house)
     check_times(start, end)
     if on_grid:
         check_alignment(house, start, end)

@@ -73,10 +73,9 @@ def house_zone(house: ProductionHouse) -> ZoneInfo:
     return ZoneInfo(house.timezone)
 
 
-def hold_calendar(session: Session, house_id: int) -> ProductionHouse:
+def hold_calendar(session: Session, house: ProductionHouse) -> ProductionHouse:
     """Take a shared lock on the house's row and read its settings again, before checking a
-    slot against its calendar. By id, so that the locked read is the only read of the row
-    (a lazy `machine.house` first would read it twice); the house is in the identity map after.
+    slot against its calendar.
 
     A change of the calendar (a closure, opening hours, slot grid, zone:
     factoryshare/services/houses.py) locks the same row exclusively before it lists the live
@@ -85,11 +84,12 @@ def hold_calendar(session: Session, house_id: int) -> ProductionHouse:
     change. Shared locks do not wait for each other: bookings at one house still go on at once.
     On SQLite writers are serialised already (BEGIN IMMEDIATE) and the lock clause is dropped.
     """
-    return session.scalars(
-        select(ProductionHouse).where(ProductionHouse.id == house_id)
+    session.scalars(
+        select(ProductionHouse).where(ProductionHouse.id == house.id)
         .with_for_update(read=True, of=ProductionHouse)
         .execution_options(populate_existing=True)
-    ).one()
+    ).first()
+    return house
 
 
 def _parse_hhmm(value: str) -> dt.time | None:
