@@ -35,7 +35,6 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "hold_expired": ["factoryshare.subscribers.bookings:on_hold_expired"],
     # A closure or a change of opening hours, slot grid or zone cancelled a live booking
     # (payload: booking, actor, reason, alternatives: up to three free slots).
-    "calendar_change_cancelled": ["factoryshare.subscribers.bookings:on_calendar_change_cancelled"],
     # A published run placed a production request (payload: request, run, actor, bookings).
     "request_placed": ["factoryshare.subscribers.scheduling:on_request_placed"],
     # A published run left an open request out (payload: request, run, actor, why: a kind

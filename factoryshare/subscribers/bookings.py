@@ -78,29 +78,3 @@ def on_booking_moved(session: Session, *, booking: Booking, actor: Actor | None 
 
 def on_hold_expired(session: Session, *, booking: Booking, **_: Any) -> None:
     _tell(session, booking, None, "hold_expired", f"booking:{booking.id}:hold_expired")
-
-
-def on_calendar_change_cancelled(session: Session, *, booking: Booking,
-                                 actor: Actor | None = None, reason: str | None = None,
-                                 alternatives: Any = None, change: str = "calendar",
-                                 **_: Any) -> None:
-    """A closure, new opening hours, slot grid or time zone left the booking outside the
-    house's calendar and cancelled it; up to three free slots are offered. Generic: the
-    house's own message of the change (houses.py, with its dates) takes its place."""
-    extra: dict[str, Any] = {"reason": reason, "change": change, "action": "cancelled",
-                             "alternatives": [_slot(a) for a in list(alternatives or [])[:3]]}
-    _tell(session, booking, actor, "booking_calendar_change", None, generic=True, **extra)
-
-
-def _slot(alternative: Any) -> dict[str, Any]:
-    """An alternative as (machine, start, end), a dict with those keys, or an object."""
-    if isinstance(alternative, dict):
-        machine = alternative.get("machine")
-        return {"machine": getattr(machine, "name", machine),
-                "start": alternative["start"], "end": alternative["end"]}
-    if isinstance(alternative, (tuple, list)):
-        machine, start, end = alternative
-        return {"machine": getattr(machine, "name", machine), "start": start, "end": end}
-    machine = getattr(alternative, "machine", None)
-    return {"machine": getattr(machine, "name", machine), "start": alternative.start,
-            "end": alternative.end}
