@@ -1,0 +1,73 @@
+"""The queue of held bookings and open requests, with confirm and reject."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from api.database import db
+from api.web import actor, bp, flash_error, page, when
+from api.web.manager._common import (  # noqa: F401
+    _house_in_view,
+    _local_midnight,
+    _managed_houses,
+    _members_by_id,
+    _parse_day,
+    _today,
+)
+from factoryshare.db import utcnow
+from factoryshare.errors import DomainError
+from factoryshare.models import Role
+from factoryshare.services import (
+    bookings,
+    production_requests,
+)
+
+# --- the queue -----------------------------------------------------------------------------
+
+@bp.route("/manager/queue")
+@page(Role.manager)
+def manager_queue():  # type: ignore[no-untyped-def]
+    house, managed = _house_in_view()
+    now = utcnow()
+    held = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, status="held")
+            if b.end_at > now]
+    open_requests = list(db().scalars(production_requests.list_requests(
+        db(), actor(), status="open", house_id=house.id)))
+    members = _members_by_id({b.member_id for b in held} | {r.member_id for r in open_requests})
+    return render_template("manager/queue.html", house=house, houses=managed, held=held,
+                           requests=open_requests, members=members)
+
+
+def _back_to_queue():  # type: ignore[no-untyped-def]
+    return redirect(url_for("web.manager_queue", house=request.form.get("house") or None))
+
+
+@bp.route("/manager/bookings/<int:booking_id>/confirm", methods=["POST"])
+@page(Role.manager)
+def manager_confirm(booking_id: int):  # type: ignore[no-untyped-def]
+    try:
+        booking = bookings.confirm_booking(db(), actor(), booking_id)
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Confirmed: %(machine)s, %(when)s.", machine=booking.machine.name,
+                when=when(booking.start_at, booking.machine.house)), "ok")
+    return _back_to_queue()
+
+
+@bp.route("/manager/bookings/<int:booking_id>/reject", methods=["POST"])
+@page(Role.manager)
+def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
+    try:
+        booking = bookings.reject_booking(db(), actor(), booking_id,
+                                          reason=request.form.get("reason") or "rejected by the house")
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+    else:
+        flash(_("Rejected: %(machine)s, %(when)s. The slot is free again.",
+                machine=booking.machine.name,
+                when=when(booking.start_at, booking.machine.house)), "ok")
+    return _back_to_queue()
