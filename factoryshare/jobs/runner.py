@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from factoryshare.db import utcnow
@@ -51,9 +51,30 @@ def job_lock(session: Session, name: str, lock_dir: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# A scheduler's tick may come this much early against the last run's start (clock jitter,
+# the previous run's own start delay) and still count as the next interval's run.
+INTERVAL_SLACK = 0.1
+
+
+def ran_within(session: Session, name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
+    """Whether a run of `name` started within the last `interval` (less the slack)."""
+    since = now - interval * (1 - INTERVAL_SLACK)
+    return session.scalar(
+        select(JobRun.id).where(JobRun.job == name, JobRun.started_at > since,
+                                JobRun.status != JobStatus.skipped).limit(1)
+    ) is not None
+
+
 def run_job(session: Session, name: str, *, lock_dir: Path,
-            now: dt.datetime | None = None) -> JobRun | None:
+            now: dt.datetime | None = None,
+            once_per: dt.timedelta | None = None) -> JobRun | None:
     """Run `name` once in `session`'s transaction; None if another runner holds its lock.
+
+    With `once_per` (the schedulers pass the job's interval) the run is also skipped, None,
+    when another runner already ran the job within that interval: several scheduler
+    processes, on one host or several sharing the database, run each job once per interval
+    between them. The check is made under the job's lock, so two runners cannot both pass it.
+    A manual run (`factoryshare run-job`) passes nothing and always runs.
 
     A failing job is recorded as failed with its error and the job's own changes are rolled
     back to a savepoint, so the record survives.
@@ -63,6 +84,8 @@ def run_job(session: Session, name: str, *, lock_dir: Path,
     now = now or utcnow()
     with job_lock(session, name, lock_dir) as got:
         if not got:
+            return None
+        if once_per is not None and ran_within(session, name, once_per, utcnow()):
             return None
         run = JobRun(job=name, started_at=utcnow(), status=JobStatus.running, counts={},
                      host=socket.gethostname()[:255])

@@ -28,9 +28,10 @@ FIRST_RUNS_APART_SECONDS = 3
 def run_once(session_factory: Any, name: str, lock_dir: Path) -> None:
     try:
         with transaction(session_factory) as session:
-            run = run_job(session, name, lock_dir=lock_dir)
+            run = run_job(session, name, lock_dir=lock_dir,
+                          once_per=dt.timedelta(minutes=INTERVALS.get(name, 15)))
         if run is None:
-            log.info("job %s skipped: another runner holds its lock", name)
+            log.info("job %s skipped: another runner holds its lock or ran it this interval", name)
         else:
             log.info("job %s %s %s", name, run.status.value, run.counts or run.error)
     except Exception:  # noqa: BLE001  (a failing run must not stop the scheduler)

@@ -98,3 +98,19 @@ def test_the_scheduler_coalesces_missed_runs_and_never_overlaps_a_job(tmp_path):
     assert defaults["coalesce"] is True
     assert defaults["max_instances"] == 1
     assert defaults["misfire_grace_time"] == 300
+
+
+def test_a_scheduler_skips_a_job_another_scheduler_ran_within_its_interval(db, tmp_path):
+    # Two schedulers (two hosts sharing the database) each tick every interval; between them
+    # the job runs once per interval. A manual run is never held back.
+    from factoryshare.db import utcnow
+
+    db.add(JobRun(job="expire_holds", started_at=utcnow() - dt.timedelta(minutes=2),
+                  finished_at=utcnow(), status=JobStatus.succeeded, counts={}, host="other"))
+    db.flush()
+
+    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW,
+                   once_per=dt.timedelta(minutes=5)) is None
+    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW,
+                   once_per=dt.timedelta(minutes=1)) is not None
+    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
