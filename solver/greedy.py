@@ -185,10 +185,12 @@ class _State:
             if family is not None:
                 self.family_work[a.machine].remove((*held, family))
 
-    def best_mode(self, op: Operation, earliest: int, family: str | None,
-                  owner: str) -> tuple[Assignment | None, bool]:
+    def best_mode(self, op: Operation, earliest: int, family: str | None, owner: str,
+                  fits: dict[str, tuple[int, int] | None] | None = None) -> tuple[Assignment | None, bool]:
         """The mode that ends earliest from `earliest` (then the cheaper machine, when cost
-        counts), and whether a share cap ruled one out. A frozen operation only where it is."""
+        counts), and whether a share cap ruled one out. A frozen operation only where it is.
+        `fits`: each machine's earliest (start, end) for this operation and `earliest`, kept
+        by the caller while that machine's busy time does not change across it."""
         best = None
         best_key = None
         capped = False
@@ -211,19 +213,26 @@ class _State:
                 if _clash(blocked, *held) is None:
                     best = pin
                 continue
-            blocked = _blocked(self.busy[mode.machine], self.family_work[mode.machine], family, self.setup)
-            if self.grid == 1 and not op.pausable:
-                start = _earliest_fit(self.windows[mode.machine], blocked, earliest, mode.duration)
-                fit = None if start is None else (start, start + mode.duration)
+            if fits is not None and mode.machine in fits:
+                fit = fits[mode.machine]
             else:
-                fit = _earliest_fit_on(self.calendars[mode.machine], blocked, earliest, mode.duration,
-                                       self.grid, op.pausable)
+                fit = self._fit(op, mode.machine, mode.duration, earliest, family)
+                if fits is not None:
+                    fits[mode.machine] = fit
             if fit is None:
                 continue
             key = (fit[1], self.cost.get((op.id, mode.machine), 0))
             if best is None or key < best_key:  # type: ignore[operator]
                 best, best_key = Assignment(op.id, mode.machine, *fit), key
         return best, capped
+
+    def _fit(self, op: Operation, machine: str, duration: int, earliest: int,
+             family: str | None) -> tuple[int, int] | None:
+        blocked = _blocked(self.busy[machine], self.family_work[machine], family, self.setup)
+        if self.grid == 1 and not op.pausable:
+            start = _earliest_fit(self.windows[machine], blocked, earliest, duration)
+            return None if start is None else (start, start + duration)
+        return _earliest_fit_on(self.calendars[machine], blocked, earliest, duration, self.grid, op.pausable)
 
     def place(self, a: Assignment, family: str | None, owner: str, sign: int = 1) -> None:
         if sign > 0 and a.operation in self.reserved:
@@ -305,6 +314,8 @@ def _interleaved(problem: Problem, policies: Policies,
     placed: dict[str, list[Assignment]] = {j: [] for j in jobs}
     remaining = {j: sum(min(m.duration for m in o.modes) for o in jobs[j].operations if o.modes) for j in jobs}
     candidate: dict[str, tuple[Assignment | None, bool]] = {}
+    # Per job, its next operation's earliest fit on each machine, while still current.
+    fits: dict[str, dict[str, tuple[int, int] | None]] = {j: {} for j in jobs}
     active = set(jobs)
     unscheduled: list[Unscheduled] = []
 
@@ -318,13 +329,15 @@ def _interleaved(problem: Problem, policies: Policies,
         active.discard(job_id)
         unscheduled.append(left_out)
         candidate.clear()  # freed time may give others an earlier slot
+        for cached in fits.values():
+            cached.clear()
 
     while active:
         for j in sorted(active):
             if j not in candidate:
                 op = jobs[j].operations[index[j]]
                 earliest = ready[j] + (op.min_lag if index[j] else 0)
-                candidate[j] = state.best_mode(op, earliest, policies.family(j), jobs[j].owner or "")
+                candidate[j] = state.best_mode(op, earliest, policies.family(j), jobs[j].owner or "", fits[j])
         failed = [j for j in sorted(active) if candidate[j][0] is None]
         if failed:
             j = failed[0]
@@ -345,11 +358,21 @@ def _interleaved(problem: Problem, policies: Policies,
         remaining[j] -= min(m.duration for m in op.modes)
         index[j] += 1
         ready[j] = a.end
-        # Only candidates that could use this machine (or share a cap with it) change.
+        # Only candidates placed on this machine across the time just taken (widened by the
+        # cleaning gap), or sharing a cap with it, change: new busy time only makes this
+        # machine worse, so a candidate elsewhere or clear of it stays the earliest-ending one.
         capped_owner = job.owner or "" if state.caps_of.get(a.machine) else None
+        taken_from = a.start - state.setup
+        taken_until = problem.held_until(a.end) + state.setup
+        fits[j].clear()  # its next operation starts from a new time
         for k in list(candidate):
-            next_op = jobs[k].operations[index[k]]
-            if (any(m.machine == a.machine for m in next_op.modes)
+            c = candidate[k][0]
+            assert c is not None
+            fit = fits[k].get(a.machine)
+            if fit is not None and fit[0] < taken_until and taken_from < problem.held_until(fit[1]):
+                del fits[k][a.machine]
+            if ((c.machine == a.machine and c.start < taken_until
+                 and taken_from < problem.held_until(c.end))
                     or (capped_owner is not None and (jobs[k].owner or "") == capped_owner)):
                 del candidate[k]
         if index[j] == len(job.operations):
