@@ -19,8 +19,27 @@ How to add pages (for every role's area):
   (Flask-WTF's CSRFProtect checks it on this blueprint's POSTs; the bearer-token API has none).
 - Texts: `_("...")` in Python and `{{ _("...") }}` in templates; then `make translations`
   (pybabel extract / update / compile into api/translations).
-- Filters: `|rupiah` (Rp1.500.000), `|when(house)` (Sen 23 Nov 2026 10:00 WIB),
-  `|hm(house)` (10:00), `|day(house)` (Senin, 23 November 2026).
+- Filters (one formatter each; never format these by hand in a view or template):
+  `|rupiah` (Rp1.500.000, the same in both languages), `|when(house)` (Sen 23 Nov 2026
+  10:00 WIB), `|hm(house)` (10:00), `|day(house)` (Senin, 23 November 2026),
+  `|number` / `|number(1)` (2,5 in Indonesian, 2.5 in English; Babel), `|percent(1)`
+  (0.875 → 87,5%), `|duration` (minutes → "2 jam 15 menit" / "2 h 15 min", "2 jam", "45 menit"),
+  `|status_label` (any status enum in words: booking, request, run, loan, installment,
+  machine, job, permit ...; a bare string with the enum's name: `'queued'|status_label('RunStatus')`),
+  `|role_label` (manajer / manager), `|capability_name` (a Capability: its stored name on
+  Indonesian pages, its code in English words on English pages), `|audit_words(object_type)`
+  ('booking.cancel' → "Pemesanan dibatalkan" / "Booking cancelled"), `|object_label`
+  (an audit object type in words), `|said` (a domain text: Message or Localized, e.g. a
+  holiday's name from calendar.holiday_name, in the page's language), `|holiday` (a date →
+  its public holiday's name in the page's language, or ""). Tables in api/web/words.py.
+- Confirmations (api/static/confirm.js, loaded by base.html): `<form data-confirm="What this
+  changes">` asks once in a dialog before it is sent; `data-confirm-yes="Publish"` names the
+  button (default "Yes, go ahead"); `data-confirm-reason="required"` adds a required reason box whose
+  text goes into the form's field `reason` (a hidden one is added when the form has none).
+- Wide tables (app.css, tables.js): `<table class="stack-cards">` with `<td data-label="Column">`
+  becomes one card per row at phone width (<= 600px); any other wide table goes in
+  `<div class="scroll-x" tabindex="0" role="region" aria-label="...">` (or the older
+  `table-scroll`), which scrolls sideways and shows a "scroll sideways" hint when it overflows.
 """
 
 from __future__ import annotations
@@ -50,6 +69,7 @@ from flask_babel import Babel, get_locale, gettext as _, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.database import db
+from api.web import words
 from factoryshare import i18n
 from factoryshare.access import Actor
 from factoryshare.errors import DomainError
@@ -156,19 +176,33 @@ class NavItem:
     endpoint: str
     label: Any
     roles: frozenset[Role]
+    # A count shown beside the label (e.g. unread messages): called with the signed-in actor.
+    badge: Callable[[Actor], int] | None = None
 
 
 NAV: list[NavItem] = []
 
 
-def add_nav(endpoint: str, label: Any, roles: set[Role] | frozenset[Role] | None = None) -> None:
-    NAV.append(NavItem(endpoint, label, frozenset(roles) if roles else frozenset(Role)))
+def add_nav(endpoint: str, label: Any, roles: set[Role] | frozenset[Role] | None = None,
+            badge: Callable[[Actor], int] | None = None) -> None:
+    NAV.append(NavItem(endpoint, label, frozenset(roles) if roles else frozenset(Role), badge))
+
+
+def nav_badges(items: list[NavItem], user: User | None) -> dict[str, int]:
+    """The counts of the menu entries that have one (only those above zero)."""
+    if user is None:
+        return {}
+    counts = {item.endpoint: item.badge(Actor.of(user)) for item in items if item.badge}
+    return {endpoint: count for endpoint, count in counts.items() if count}
 
 
 def nav_for(user: User | None) -> list[NavItem]:
+    """The menu of `user`, in one order for every role: the entries every role has (Home)
+    first, then the role's own pages in the order their modules added them."""
     if user is None:
         return []
-    return [item for item in NAV if user.role in item.roles]
+    mine = [item for item in NAV if user.role in item.roles]
+    return sorted(mine, key=lambda item: item.roles != frozenset(Role))
 
 
 # --- errors in words ----------------------------------------------------------------------
@@ -297,6 +331,13 @@ def zone_name(house: ProductionHouse | str) -> str:
     return _tz_name(house)
 
 
+def holiday(value: dt.date | None) -> str:
+    """The name of the public holiday on `value` in the page's language, or ""."""
+    if value is None:
+        return ""
+    return said(calendar.holiday_name(value)) or ""
+
+
 # --- wiring -------------------------------------------------------------------------------
 
 def _select_locale() -> str:
@@ -318,16 +359,19 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
     Babel(app, locale_selector=_select_locale)
     csrf.init_app(app)
-    app.jinja_env.filters.update(rupiah=rupiah, when=when, hm=hm, day=day, zone_name=zone_name)
+    app.jinja_env.filters.update(rupiah=rupiah, when=when, hm=hm, day=day, zone_name=zone_name,
+                                 said=said, holiday=holiday, **words.FILTERS)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         if not request or request.blueprint != "web":
             return {}
         user = current_user()
+        nav = nav_for(user)
         return {
             "current_user": user,
-            "nav": nav_for(user),
+            "nav": nav,
+            "nav_badges": nav_badges(nav, user),
             "languages": LANGUAGES,
             "lang": str(get_locale()),
         }

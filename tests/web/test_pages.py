@@ -204,3 +204,53 @@ def test_the_pages_show_rupiah_as_indonesians_write_them():
 
     assert rupiah(1_500_000) == "Rp1.500.000"
     assert rupiah(0) == "Rp0"
+
+
+# --- the shared filters: numbers, durations and words in the page's language ------------------
+
+def _render(app, source: str, lang: str, **values) -> str:  # type: ignore[no-untyped-def]
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"), force_locale(lang):
+        return app.jinja_env.from_string(source).render(**values)
+
+
+def test_a_duration_reads_in_hours_and_minutes_in_the_pages_language(app):
+    source = "{{ 135|duration }} / {{ 120|duration }} / {{ 45|duration }} / {{ -90|duration }}"
+    assert _render(app, source, "id") == "2 jam 15 menit / 2 jam / 45 menit / -1 jam 30 menit"
+    assert _render(app, source, "en") == "2 h 15 min / 2 h / 45 min / -1 h 30 min"
+
+
+def test_decimal_numbers_have_a_decimal_comma_in_indonesian_and_a_point_in_english(app):
+    source = "{{ 1234.5|number }} | {{ 2|number(1) }} | {{ 0.875|percent(1) }}"
+    assert _render(app, source, "id") == "1.234,5 | 2,0 | 87,5%"
+    assert _render(app, source, "en") == "1,234.5 | 2.0 | 87.5%"
+
+
+def test_statuses_and_roles_read_as_words_in_the_pages_language(app):
+    from factoryshare.models.scheduling import RunStatus
+
+    values = {"held": BookingStatus.held, "run": RunStatus.succeeded, "role": Role.manager}
+    source = ("{{ held|status_label }} | {{ run|status_label }} | {{ role|role_label }} | "
+              "{{ 'no_show'|status_label }}")
+    assert _render(app, source, "id", **values) == "ditahan | siap ditinjau | manajer | tidak hadir"
+    assert _render(app, source, "en", **values) == "held | ready to review | manager | no-show"
+
+
+def test_audit_actions_read_as_a_sentence_in_the_pages_language(app):
+    source = ("{{ 'booking.cancel'|audit_words }} | {{ 'update'|audit_words('users') }} | "
+              "{{ 'schedule_run.published'|audit_words }}")
+    assert _render(app, source, "id") == ("Pemesanan dibatalkan | Akun pengguna diubah | "
+                                          "Penjadwalan diterbitkan")
+    assert _render(app, source, "en") == ("Booking cancelled | User account changed | "
+                                          "Schedule run published")
+
+
+def test_a_holiday_and_a_capability_are_named_in_the_pages_language(app, make_capability):
+    sewing = make_capability(code="vacuum_frying", name="Penggorengan vakum")
+    independence = dt.date(2026, 8, 17)
+    source = "{{ day|holiday }} | {{ cap|capability_name }}"
+    indonesian = _render(app, source, "id", day=independence, cap=sewing)
+    english = _render(app, source, "en", day=independence, cap=sewing)
+    assert indonesian == "Hari Kemerdekaan Republik Indonesia | Penggorengan vakum"
+    assert english == "Independence Day | Vacuum frying"
