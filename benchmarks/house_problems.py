@@ -24,6 +24,16 @@ sewing and embroidery steps are pausable, and a quarter of them are large orders
 times the work (up to three weekdays of opening hours, so they run over nights and weekends);
 each machine has a cost per hour around its capability's rate, and the objective weighs one
 rupiah against 1 000 per weighted minute late and 100 per minute of makespan.
+
+With `lots=True` as well (`--lots`; needs `--real`) about one order in twelve is a large order
+of two to four lots, each lot its own job `job-017-lot-1`, ... with the routing of the order,
+a normal order's work plus 15 minutes of setup per step, the order's release and due date: lots
+may run side by side on a group's machines, as the service plans a request in lots (drawn from
+a third stream, so that the real house without lots stays as it was).
+
+The `scale` size is the issue's scale instance: 60 machines over four weeks and exactly 1 000
+operations (the jobs are drawn until the operations reach it; the last job's routing is cut
+short to fit).
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from solver import (  # noqa: E402
+from solver import (
     FixedInterval,
     Job,
     Machine,
@@ -117,6 +127,9 @@ class Size:
     weeks: int
     jobs: int
     groups: tuple[tuple[str, int], ...]  # capability and number of machines
+    # Draw jobs until the operations reach this many (the last job cut short); `jobs` then
+    # only bounds the owners' count.
+    operations: int | None = None
 
     @property
     def machines(self) -> int:
@@ -133,11 +146,18 @@ SIZES = {
     "xl": Size(2, 250, (("cutting", 5), ("sewing", 8), ("leather skiving", 4), ("embroidery", 4),
                         ("roasting", 4), ("grinding", 3), ("printing", 4), ("pressing", 3),
                         ("packing", 5))),
+    # Issue 17's scale instance: 60 machines, 1 000 operations, four weeks.
+    "scale": Size(4, 420, (("cutting", 7), ("sewing", 8), ("leather skiving", 6), ("embroidery", 6),
+                           ("roasting", 7), ("grinding", 5), ("printing", 7), ("pressing", 6),
+                           ("packing", 8)), operations=1000),
 }
+# A large order in lots: how many, and each lot's extra setup per step.
+LOT_ORDER_SHARE = 1 / 12
+LOT_SETUP = 15
 
 
 def _round5(minutes: float) -> int:
-    return max(5, int(round(minutes / 5.0)) * 5)
+    return max(5, round(minutes / 5.0) * 5)
 
 
 def _subtract(windows: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
@@ -166,13 +186,17 @@ def opening_hours(weeks: int, holiday: int | None) -> list[tuple[int, int]]:
     return windows
 
 
-def generate(size: str, seed: int, real: bool = False) -> Problem:
+def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Problem:
     """A production-house problem of the given size; the same size and seed give the same one.
-    `real`: with pausable steps, the slot grid and machine costs (see the module's docstring)."""
+    `real`: with pausable steps, the slot grid and machine costs; `lots` (with `real`): large
+    orders in lots (see the module's docstring)."""
+    if lots and not real:
+        raise ValueError("lots come with the real-house fields: generate(..., real=True, lots=True)")
     spec = SIZES[size]
     rng = random.Random(f"house-{size}-{seed}")
     # The real-house fields draw from their own stream: the rest stays as without them.
     extra = random.Random(f"house-real-{size}-{seed}")
+    lot_rng = random.Random(f"house-lots-{size}-{seed}")
     days = 7 * spec.weeks
     horizon = days * DAY
     weekdays = [d for d in range(days) if d % 7 < 5]
@@ -239,7 +263,10 @@ def generate(size: str, seed: int, real: bool = False) -> Problem:
     shares = [p.share for p in products]
     release_days = [d for d in open_days if d < days // 2 + 1] or open_days[:1]
     raw: list[dict] = []
-    for n in range(spec.jobs):
+    operations_left = spec.operations
+    n = -1
+    while (n + 1 < spec.jobs) if operations_left is None else operations_left > 0:
+        n += 1
         product = rng.choices(products, weights=shares)[0]
         quantity = rng.uniform(0.6, 1.5)
         steps = []
@@ -264,15 +291,29 @@ def generate(size: str, seed: int, real: bool = False) -> Problem:
             release = 0
         else:
             release = rng.choice(release_days) * DAY + OPEN
+        count = 1
+        if lots and not any(step["large"] for step in steps) and lot_rng.random() < LOT_ORDER_SHARE:
+            count = lot_rng.randint(2, 4)
+        if operations_left is not None:
+            # The scale instance stops at exactly its operations: the last job is cut short.
+            count = max(1, min(count, operations_left // len(steps)))
+            steps = steps[:operations_left]
+            operations_left -= count * len(steps)
         raw.append({"id": f"job-{n + 1:03d}", "owner": f"member-{rng.randint(1, max(3, spec.jobs // 8))}",
                     "steps": steps, "release": release, "weight": rng.randint(1, 3),
-                    "slack_days": rng.choice((1, 2, 2, 3, 3, 4, 5, 7))})
+                    "slack_days": rng.choice((1, 2, 2, 3, 3, 4, 5, 7)), "lots": count})
+    if lots and spec.operations is None and all(j["lots"] == 1 for j in raw):
+        # Every house with lots has at least one order in lots.
+        eligible = [j for j in raw if not any(step["large"] for step in j["steps"])]
+        if eligible:
+            lot_rng.choice(eligible)["lots"] = lot_rng.randint(2, 4)
 
     # Scale each group's work down to at most MAX_GROUP_LOAD of its free time.
     # (Large orders keep their size; the others make room for them.)
     scale: dict[str, float] = {}
     for capability, machines in groups.items():
-        work = sum(s["base"] for j in raw for s in j["steps"] if s["capability"] == capability and not s.get("large"))
+        work = sum(s["base"] * j["lots"] for j in raw for s in j["steps"]
+                   if s["capability"] == capability and not s.get("large"))
         large = sum(s["large"] for j in raw for s in j["steps"] if s["capability"] == capability and s.get("large"))
         capacity = sum(free[m] for m in machines) - large
         scale[capability] = min(1.0, MAX_GROUP_LOAD * capacity / work) if work else 1.0
@@ -281,19 +322,23 @@ def generate(size: str, seed: int, real: bool = False) -> Problem:
 
     jobs: list[Job] = []
     for j in raw:
-        operations = []
-        work = 0
-        for k, step in enumerate(j["steps"]):
-            base = step["large"] or step["base"] * scale[step["capability"]]
-            longest = LONGEST_PAUSABLE if step["pausable"] else LONGEST_OPERATION
-            modes = tuple(Mode(m, min(longest, _round5(base * speed[m]))) for m in step["machines"])
-            operations.append(Operation(f"{j['id']}/{k + 1}", modes, min_lag=step["lag"],
-                                        pausable=step["pausable"]))
-            work += min(m.duration for m in modes) + step["lag"]
-        # Due: the job's own work plus some working days of waiting, from its release.
-        due = j["release"] + work + j["slack_days"] * DAY
-        jobs.append(Job(j["id"], tuple(operations), owner=j["owner"], release=j["release"],
-                        due=due, weight=j["weight"]))
+        # A large order in lots: each lot is a job of its own, a normal order's work plus setup.
+        names = [j["id"]] if j["lots"] == 1 else [f"{j['id']}-lot-{n + 1}" for n in range(j["lots"])]
+        setup = LOT_SETUP if j["lots"] > 1 else 0
+        for name in names:
+            operations = []
+            work = 0
+            for k, step in enumerate(j["steps"]):
+                base = step["large"] or step["base"] * scale[step["capability"]]
+                longest = LONGEST_PAUSABLE if step["pausable"] else LONGEST_OPERATION
+                modes = tuple(Mode(m, min(longest, _round5(setup + base * speed[m]))) for m in step["machines"])
+                operations.append(Operation(f"{name}/{k + 1}", modes, min_lag=step["lag"],
+                                            pausable=step["pausable"]))
+                work += min(m.duration for m in modes) + step["lag"]
+            # Due: the job's own work plus some working days of waiting, from its release.
+            due = j["release"] + work + j["slack_days"] * DAY
+            jobs.append(Job(name, tuple(operations), owner=j["owner"], release=j["release"],
+                            due=due, weight=j["weight"]))
 
     if not real:
         return Problem(
@@ -309,7 +354,7 @@ def generate(size: str, seed: int, real: bool = False) -> Problem:
     # A faster machine costs a little more an hour; rates in whole thousands of rupiah.
     rates = {m: 1000 * round(RATES[capability_of[m]] * extra.uniform(0.85, 1.2) / 1000) for m in machine_ids}
     return Problem(
-        name=f"house-{size}-seed{seed}-real",
+        name=f"house-{size}-seed{seed}-real" + ("-lots" if lots else ""),
         horizon=horizon,
         machines=tuple(Machine(m, tuple(windows[m]), cost_per_hour=rates[m]) for m in machine_ids),
         jobs=tuple(jobs),
@@ -327,13 +372,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("."))
     parser.add_argument("--real", action="store_true",
                         help="with pausable steps, the 15-minute slot grid and machine costs")
+    parser.add_argument("--lots", action="store_true", help="with --real: large orders in lots")
     args = parser.parse_args()
+    if args.lots and not args.real:
+        parser.error("--lots needs --real")
     args.out.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
         if size not in SIZES:
             parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
         for seed in (int(s) for s in args.seeds.split(",")):
-            problem = generate(size, seed, real=args.real)
+            problem = generate(size, seed, real=args.real, lots=args.lots)
             path = args.out / f"{problem.name}.json"
             path.write_text(json.dumps(problem_to_dict(problem), indent=1))
             print(f"{path}: {len(problem.machines)} machines, {len(problem.jobs)} jobs, "
