@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install test-install chromium lint bench clean translations
+.PHONY: run test install test-install chromium lint bench bench-api wrk clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,18 @@ translations: install
 	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -o api/translations/messages.pot api factoryshare
 	$(BIN)/pybabel -q update -N -i api/translations/messages.pot -d api/translations
 	$(BIN)/pybabel -q compile -d api/translations
+
+# The API benchmark's client is Debian's wrk package, installed here as root when missing.
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get install -y -qq wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)); } || \
+	  { echo "wrk is not installed and cannot be installed here (needs root and apt-get)."; exit 1; }
+
+bench-api: install wrk
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/api_bench.py --data small --seconds 20 --repeats 3
+	$(BIN)/python benchmarks/api_bench.py --data large --seconds 20 --repeats 3
+	$(BIN)/python benchmarks/scale_out.py --seconds 150
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info
