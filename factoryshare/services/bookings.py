@@ -685,9 +685,14 @@ def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
 def complete_booking(session: Session, actor: Actor, booking_id: int, *,
                      now: dt.datetime | None = None) -> Booking:
     """Completed once it has started (never ahead: a completed booking releases loan money)."""
-    return _transition(session, actor, booking_id, (BookingStatus.confirmed,),
-                       BookingStatus.completed, "booking.complete", now=now,
-                       not_before=lambda b: b.start_at)
+    from factoryshare.services.production_requests import done_when_complete
+
+    booking = _transition(session, actor, booking_id, (BookingStatus.confirmed,),
+                          BookingStatus.completed, "booking.complete", now=now,
+                          not_before=lambda b: b.start_at)
+    # The last booking of a request's last lot makes the request done.
+    done_when_complete(session, actor, booking.id)
+    return booking
 
 
 def mark_no_show(session: Session, actor: Actor, booking_id: int, *,

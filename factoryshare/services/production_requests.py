@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from factoryshare import audit, i18n
+from factoryshare import audit, i18n, locking
 from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
@@ -157,3 +157,37 @@ def open_requests(session: Session, house_id: int) -> list[ProductionRequest]:
         select(ProductionRequest).where(ProductionRequest.house_id == house_id,
                                         ProductionRequest.status == RequestStatus.open)
         .order_by(ProductionRequest.due, ProductionRequest.id)))
+
+
+def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[ProductionRequest]:
+    """A booking was just completed: each scheduled request it is planned work of becomes
+    `done` once the bookings the latest published plan gave every step of every lot (each
+    piece of a step that pauses overnight) are completed -- only then. A cancelled or no-show
+    booking is no done work, so its request stays scheduled. Called from
+    bookings.complete_booking, the one place a booking becomes completed; the requests' rows
+    are locked, so two last bookings completed at once make the request done once."""
+    from factoryshare.models.bookings import BookingStatus
+    from factoryshare.models.scheduling import ScheduleAssignment
+    from factoryshare.services import solving
+
+    ids = set(session.scalars(
+        select(RequestOperation.request_id)
+        .join(ScheduleAssignment, ScheduleAssignment.operation_id == RequestOperation.id)
+        .where(ScheduleAssignment.booking_id == booking_id)))
+    done = []
+    for request in locking.rows_for_update(session, ProductionRequest, ids):
+        if request.status is not RequestStatus.scheduled:
+            continue
+        lots = [lot for lot, _quantity in solving._lots(request)]
+        bookings = solving.published_lot_bookings(session, [op.id for op in request.operations])
+        planned = [bookings.get((op.id, lot), []) for op in request.operations for lot in lots]
+        if not all(pieces and all(b.status is BookingStatus.completed for b in pieces)
+                   for pieces in planned):
+            continue
+        before = _snapshot(request)
+        request.status = RequestStatus.done
+        session.flush()
+        audit.record(session, actor, "production_request.done", request, before=before,
+                     after=_snapshot(request))
+        done.append(request)
+    return done
