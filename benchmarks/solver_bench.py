@@ -279,6 +279,7 @@ def run_pyjobshop(problem: solver.Problem, limit: float, workers: int, seed: int
     out["violations"] = violations[:5]
     out["objective"] = ours if not violations else None
     out["unscheduled"] = 0 if not violations else None
+    out["schedule"] = [[a.operation, a.machine, a.start, a.end] for a in assignments]
     return out
 
 
@@ -305,6 +306,7 @@ def _solve_one(which: str, size: str, seed: int, real: bool, limit: float, worke
                    greedy_unscheduled=len(greedy_unscheduled))
     elif which == "pyjobshop":
         out = run_pyjobshop(problem, limit, workers, seed) or {"status": "not installed"}
+        out.pop("schedule", None)
     else:
         from benchmarks.plain_cpsat import solve_plain
 
