@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.database import db
-from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text
+from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text, Words
 from api.security import allow, current_actor
 from factoryshare.models import Role
 from factoryshare.services import financing_capacity, loans
@@ -345,6 +345,7 @@ class DeliveryCheckSchema(Schema):
     planned_quantity = ma.fields.Integer(metadata={"description": "the plan finishes by this date"})
     met = ma.fields.Boolean()
     late_request_ids = ma.fields.List(ma.fields.Integer())
+    reasons = ma.fields.List(Words(), metadata={"description": "why the plan falls short by this date"})
 
 
 class CapacityReportSchema(Schema):

@@ -380,4 +380,4 @@ def init_app(app: Flask) -> None:
 
 
 # The pages themselves register on `bp` when imported.
-from api.web import admin, aggregator, auth, manager, member, member_account  # noqa: E402,F401
+from api.web import admin, aggregator, auth, lender, manager, member, member_account  # noqa: E402,F401

@@ -1,39 +1,45 @@
 """An aggregator's pages: the loan applications to decide (each with its production plan on a
-timeline drawn as inline SVG, the cost per member, the capacity check and permit flags, and the
-approve / reject / ask-for-changes buttons) and the clusters with their exposure and overdue
-installments. Every rule lives in the services called here; this module only lays them out.
+timeline drawn as inline SVG, the cost per member, the capacity check and permit flags, the
+decisions taken so far and the approve / reject / ask-for-changes forms), the clusters with
+their exposure, loans and overdue installments, each loan with its schedule and
+collectability, and the offtake agreements with their purchases. Every rule lives in the
+services called here (loans, loan_review, financing_capacity, offtake); this module only lays
+them out. The words shared with the lender's pages (statuses, decisions, collectability) are
+here too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
 from babel.numbers import format_decimal
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from api.database import db
-from api.web import actor, add_nav, bp, flash_error, page
-from factoryshare.errors import DomainError, NotFound
-from factoryshare.models import Member, ProductionHouse, Role
-from factoryshare.models.bookings import Booking, BookingStatus
-from factoryshare.models.financing import InstallmentStatus, LoanApplication, LoanStatus
-from factoryshare.models.scheduling import ProductionRequest, RequestStatus
+from api.web import actor, add_nav, bp, flash_error, page, said
+from factoryshare.errors import DomainError, NotFound, ValidationFailed
+from factoryshare.models import ProductionHouse, Role
+from factoryshare.models.financing import DecisionKind, LoanApplication, LoanStatus
 from factoryshare.services import (
     calendar,
     clusters,
     financing_capacity,
-    houses,
+    loan_review,
     loans,
-    permits,
-    solving,
+    offtake,
 )
+from factoryshare.services.loan_review import PlanItem
 
 add_nav("web.aggregator_applications", _l("Loan applications"), roles={Role.aggregator})
 add_nav("web.aggregator_clusters", _l("Clusters"), roles={Role.aggregator})
+add_nav("web.aggregator_offtake", _l("Offtake"), roles={Role.aggregator})
 
 # Admins may endorse through the API too, so they may open these pages; the menu is the
 # aggregator's.
@@ -46,7 +52,11 @@ ROW_HEIGHT = 30
 BAR_INSET = 5
 PLOT_WIDTH = 640
 MAX_NOTE = 1000
+# Delivery rows on the new-agreement form (the service takes up to offtake.MAX_DELIVERIES).
+DELIVERY_ROWS = 6
 
+
+# --- words shared with the lender's pages ------------------------------------------------
 
 def status_words() -> dict[str, str]:
     return {
@@ -63,9 +73,64 @@ def status_words() -> dict[str, str]:
     }
 
 
+def role_words() -> dict[str, str]:
+    return {Role.admin.value: _("administrator"), Role.manager.value: _("manager"),
+            Role.member.value: _("member"), Role.aggregator.value: _("aggregator"),
+            Role.lender.value: _("lender")}
+
+
+def decision_words(entry: loan_review.DecisionEntry) -> str:
+    """What a decision on record did, in words."""
+    if entry.kind is DecisionKind.endorsed:
+        if entry.approvals_needed == 2 and entry.approval == 1:
+            return _("first approval of two (above the approval limit)")
+        if entry.approvals_needed == 2:
+            return _("second approval: approved by the aggregator")
+        return _("approved by the aggregator")
+    return {
+        DecisionKind.submitted: _("submitted to the aggregator"),
+        DecisionKind.changes_requested: _("sent back for changes"),
+        DecisionKind.rejected: _("rejected by the aggregator"),
+        DecisionKind.lender_approved: _("approved by the lender"),
+        DecisionKind.lender_declined: _("declined by the lender"),
+        DecisionKind.tranche: _("tranche paid out"),
+    }[entry.kind]
+
+
+def collectability_words() -> dict[int, str]:
+    """Kolektibilitas 1-5 (POJK 40/POJK.03/2019): the regulation's Indonesian name and, on
+    English pages, its usual English name."""
+    return {
+        1: _("1 · current (lancar): nothing past due"),
+        2: _("2 · special mention (dalam perhatian khusus): 1-90 days past due"),
+        3: _("3 · substandard (kurang lancar): 91-120 days past due"),
+        4: _("4 · doubtful (diragukan): 121-180 days past due"),
+        5: _("5 · loss (macet): more than 180 days past due"),
+    }
+
+
+def installment_status_words() -> dict[str, str]:
+    return {"due": _("to pay"), "overdue": _("overdue"), "paid": _("paid")}
+
+
 def hours(minutes: int) -> str:
     """Machine minutes as hours with one decimal in the page's language ('2,5' in Indonesian)."""
     return format_decimal(round(minutes / 60, 1), format="#,##0.0", locale=str(get_locale()))
+
+
+def percent(value: float | None) -> str:
+    """A yearly rate as written in the page's language ('6,5%' in Indonesian)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.##", locale=str(get_locale())) + "%"
+
+
+def words_context() -> dict[str, Any]:
+    """What the loan templates of both roles need to say things."""
+    return {"status_words": status_words(), "role_words": role_words(),
+            "decision_words": decision_words, "collectability_words": collectability_words(),
+            "installment_words": installment_status_words(), "percent": percent,
+            "said": said}
 
 
 def _decision_error_words(err: DomainError) -> str | None:
@@ -93,6 +158,30 @@ def _flash(err: DomainError) -> None:
         flash(words, "error")
 
 
+def parse_amount(value: str | None) -> int | None:
+    """Rupiah as typed: digits with optional dots or spaces ('5.000.000'); None when empty,
+    -1 when it is not an amount (the service then names the field)."""
+    text = (value or "").replace(".", "").replace(" ", "").removeprefix("Rp").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 15:
+        return -1
+    return int(text)
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A date from an <input type=date> (YYYY-MM-DD); None when empty or not a date."""
+    try:
+        return dt.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def parse_count(value: str | None) -> int | None:
+    text = (value or "").replace(".", "").strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
 # --- the plan timeline ---------------------------------------------------------------------
 
 @dataclass
@@ -112,49 +201,6 @@ class PlanChart:
     rows: list[tuple[str, float]]
     ticks: list[tuple[float, str]]
     bars: list[Bar] = field(default_factory=list)
-
-
-@dataclass
-class PlanItem:
-    """One piece of the plan on the timeline and in the table beside it."""
-
-    member_id: int
-    kind: str
-    start: dt.datetime
-    end: dt.datetime
-    what: str
-    product_id: int | None
-
-
-def _plan_items(app: LoanApplication) -> list[PlanItem]:
-    """The plan's bookings at their times; its production requests where the published
-    schedule placed them, or as the window they must be made in while not yet placed."""
-    items: list[PlanItem] = []
-    for link in loans.plan_links(db(), actor(), app.id):
-        if link.booking_id is not None:
-            booking = db().get(Booking, link.booking_id)
-            if booking is None or booking.status is BookingStatus.cancelled:
-                continue
-            kind = "held" if booking.status is BookingStatus.held else "booked"
-            items.append(PlanItem(booking.member_id, kind, booking.start_at, booking.end_at,
-                                  booking.machine.name, booking.product_id))
-        elif link.production_request_id is not None:
-            req = db().get(ProductionRequest, link.production_request_id)
-            if req is None or req.status is RequestStatus.cancelled:
-                continue
-            placed = solving.published_bookings(db(), [op.id for op in req.operations])
-            live = [b for b in placed.values() if b.status is not BookingStatus.cancelled]
-            if live:
-                for b in sorted(live, key=lambda b: b.start_at):
-                    items.append(PlanItem(req.member_id, "planned", b.start_at, b.end_at,
-                                          f"{req.product.name} · {b.machine.name}", req.product_id))
-            else:
-                items.append(PlanItem(req.member_id, "window", req.earliest_start, req.due,
-                                      _("%(product)s × %(quantity)s, not yet placed",
-                                        product=req.product.name, quantity=req.quantity),
-                                      req.product_id))
-    items.sort(key=lambda i: (i.start, i.member_id))
-    return items
 
 
 def _plan_chart(items: list[PlanItem], names: dict[int, str], house: ProductionHouse | str) -> PlanChart | None:
@@ -190,48 +236,9 @@ def _plan_chart(items: list[PlanItem], names: dict[int, str], house: ProductionH
     return chart
 
 
-def _permit_flags(items: list[PlanItem], names: dict[int, str]) -> list[str]:
-    """What keeps a product of the plan from being made over its planned time, in words."""
-    from factoryshare.models import Product
-
-    type_names = {t.code: t.name for t in db().scalars(permits.list_types(db(), actor()))}
-    flags: list[str] = []
-    for item in items:
-        if item.product_id is None:
-            continue
-        product = db().get(Product, item.product_id)
-        if product is None:
-            continue
-        for gap in permits.gaps(db(), product, item.start, item.end):
-            which = _(" or ").join(type_names.get(code, code) for code in gap.types)
-            who = f"{names.get(item.member_id, item.member_id)}, {product.name}"
-            if gap.problem == "lapses" and gap.lapse_on is not None:
-                words = _("%(who)s: %(permit)s is valid only until %(day)s, before the planned "
-                          "production ends.", who=who, permit=which, day=gap.lapse_on.isoformat())
-            elif gap.lapse_on is not None:
-                words = _("%(who)s: %(permit)s expired on %(day)s.", who=who, permit=which,
-                          day=gap.lapse_on.isoformat())
-            else:
-                words = _("%(who)s: no valid %(permit)s.", who=who, permit=which)
-            if words not in flags:
-                flags.append(words)
-    return flags
-
-
-def _house_of(app: LoanApplication, items: list[PlanItem]) -> ProductionHouse | None:
-    """The house whose time the plan is shown in: the cluster's, else that of a booking."""
-    if app.cluster.house_id is not None:
-        return houses.get_house(db(), actor(), app.cluster.house_id)
-    for link in loans.plan_links(db(), actor(), app.id):
-        if link.booking_id is not None:
-            booking = db().get(Booking, link.booking_id)
-            if booking is not None:
-                return booking.machine.house
-    return None
-
-
-def _member_names(app: LoanApplication) -> dict[int, str]:
-    return {m.id: m.business_name for m in app.cluster.members}
+def _zone_of(house: ProductionHouse | None) -> ProductionHouse | str:
+    # Without a house (no cluster house, no booking) times are shown in WIB.
+    return house if house is not None else "Asia/Jakarta"
 
 
 # --- applications --------------------------------------------------------------------------
@@ -239,33 +246,30 @@ def _member_names(app: LoanApplication) -> dict[int, str]:
 @bp.route("/aggregator/applications")
 @page(*ROLES)
 def aggregator_applications():  # type: ignore[no-untyped-def]
-    everything = loans.list_applications(db(), actor())
-    to_decide = [a for a in everything if a.status is LoanStatus.submitted]
-    others = sorted((a for a in everything if a.status is not LoanStatus.submitted),
-                    key=lambda a: a.updated_at, reverse=True)
+    to_decide, others = loan_review.applications_to_decide(db(), actor())
     return render_template("aggregator/applications.html", to_decide=to_decide, others=others,
                            status_words=status_words())
 
 
-def _application_page(application_id: int, report: Any = None):  # type: ignore[no-untyped-def]
-    app = loans.get(db(), actor(), application_id)
-    names = _member_names(app)
-    items = _plan_items(app)
-    house = _house_of(app, items)
-    # Without a house (no cluster house, no booking) times are shown in WIB.
-    zone_of: ProductionHouse | str = house if house is not None else "Asia/Jakarta"
-    shares = loans.shares(db(), actor(), app.id)
-    for share in shares:
-        if share.member_id not in names:  # a member who has left the cluster since
-            member = db().get(Member, share.member_id)
-            names[share.member_id] = member.business_name if member else str(share.member_id)
+def _application_page(application_id: int, report: Any = None,
+                      capacity_error: str | None = None):  # type: ignore[no-untyped-def]
+    me = actor()
+    app = loans.get(db(), me, application_id)
+    names = loan_review.member_names(db(), me, app.id)
+    items = [dataclasses.replace(i, what=said(i.what))
+             for i in loan_review.plan_items(db(), me, app.id)]
+    zone_of = _zone_of(loan_review.plan_house(db(), me, app.id))
+    flags = [said(f) for f in loan_review.permit_flags(db(), me, app.id, items)]
     return render_template(
         "aggregator/application.html", app=app, items=items, names=names,
-        chart=_plan_chart(items, names, zone_of), zone=zone_of, shares=shares,
-        cost_estimate=loans.cost_estimate(db(), actor(), app.id),
-        flags=_permit_flags(items, names), report=report, status_words=status_words(),
+        chart=_plan_chart(items, names, zone_of), zone=zone_of,
+        shares=loans.shares(db(), me, app.id),
+        cost_estimate=loans.cost_estimate(db(), me, app.id),
+        flags=flags, report=report, capacity_error=capacity_error,
+        history=loan_review.decision_history(db(), me, app.id),
+        is_loan=app.status in loans.LOAN_STATUSES,
         decidable=app.status is LoanStatus.submitted,
-        limit=app.cluster.aggregator.approval_limit, hours=hours,
+        limit=app.cluster.aggregator.approval_limit, hours=hours, **words_context(),
     )
 
 
@@ -278,39 +282,34 @@ def aggregator_application(application_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/aggregator/applications/<int:application_id>/capacity-check", methods=["POST"])
 @page(*ROLES)
 def aggregator_capacity_check(application_id: int):  # type: ignore[no-untyped-def]
-    # The check is a question (nothing is stored): its answer is shown on the page at once.
+    # The check is a question (nothing is stored): its answer, or why it cannot be given, is
+    # shown beside its button at once.
     try:
         report = financing_capacity.check(db(), actor(), application_id)
     except DomainError as err:
         if isinstance(err, NotFound):
             raise
         db().rollback()
-        _flash(err)
-        return redirect(url_for("web.aggregator_application", application_id=application_id))
+        words = _decision_error_words(err)
+        if words is None:
+            from api.web import error_words
+
+            words = error_words(err)
+        return _application_page(application_id, capacity_error=words)
     return _application_page(application_id, report=report)
-
-
-def _parse_amount(value: str | None) -> int | None:
-    """Rupiah as typed: digits with optional dots or spaces ('5.000.000'); None when empty."""
-    text = (value or "").replace(".", "").replace(" ", "").removeprefix("Rp").strip()
-    if not text:
-        return None
-    if not text.isdigit() or len(text) > 15:
-        return -1
-    return int(text)
 
 
 @bp.route("/aggregator/applications/<int:application_id>/decision", methods=["POST"])
 @page(*ROLES)
 def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
     decision = request.form.get("decision")
-    note = (request.form.get("note") or "").strip()[:MAX_NOTE]
+    reason = (request.form.get("reason") or "").strip()[:MAX_NOTE]
     back = redirect(url_for("web.aggregator_application", application_id=application_id))
     if decision not in ("approve", "reject", "changes"):
         flash(_("Choose approve, reject or ask for changes."), "error")
         return back
-    # The members read the note to learn why: a refusal or a request for changes needs one.
-    if decision in ("reject", "changes") and not note:
+    # The members read the reason to learn why: a refusal or a request for changes needs one.
+    if decision in ("reject", "changes") and not reason:
         if decision == "reject":
             flash(_("Write a note saying why the application is rejected."), "error")
         else:
@@ -318,12 +317,12 @@ def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
         return back
     try:
         if decision == "approve":
-            amount = _parse_amount(request.form.get("approved_amount"))
+            amount = parse_amount(request.form.get("approved_amount"))
             app = loans.approve(db(), actor(), application_id, amount)
         elif decision == "reject":
-            app = loans.reject(db(), actor(), application_id, note)
+            app = loans.reject(db(), actor(), application_id, reason)
         else:
-            app = loans.request_changes(db(), actor(), application_id, note)
+            app = loans.request_changes(db(), actor(), application_id, reason)
     except DomainError as err:
         if isinstance(err, NotFound):
             raise
@@ -342,25 +341,23 @@ def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
     return back
 
 
-# --- clusters ------------------------------------------------------------------------------
+# --- clusters and loans --------------------------------------------------------------------
 
 @dataclass
 class ClusterSummary:
     cluster: Any
     house: ProductionHouse | None
-    loans: list[Any]
-    exposure: int
-    overdue: list[tuple[LoanApplication, Any]]
+    loans: list[loans.LoanView]
+    overdue: list[tuple[LoanApplication, loans.InstallmentView]] = field(default_factory=list)
+
+    @property
+    def exposure(self) -> int:
+        """Money paid out and not yet paid back (principal outstanding, from the service)."""
+        return sum(v.outstanding for v in self.loans)
 
     @property
     def overdue_amount(self) -> int:
         return sum(inst.amount - inst.paid for _app, inst in self.overdue)
-
-
-def _principal_repaid(installments: list[Any]) -> int:
-    """The principal paid back: a payment covers an installment's interest first (the usual
-    rule for annuity installments), the rest its principal."""
-    return sum(min(inst.principal, max(0, inst.paid - inst.interest)) for inst in installments)
 
 
 @bp.route("/aggregator/clusters")
@@ -371,14 +368,152 @@ def aggregator_clusters():  # type: ignore[no-untyped-def]
     summaries: list[ClusterSummary] = []
     for cluster in db().scalars(clusters.list_clusters(db(), me)):
         mine = [v for v in views if v.application.cluster_id == cluster.id]
-        exposure = 0
-        overdue: list[tuple[LoanApplication, Any]] = []
-        for view in mine:
-            rows = loans.installments(db(), me, view.application.id)
-            # Exposure: money paid out and not yet paid back (principal only).
-            exposure += max(0, view.disbursed - _principal_repaid(rows))
-            overdue += [(view.application, r) for r in rows if r.status is InstallmentStatus.overdue]
-        house = houses.get_house(db(), me, cluster.house_id) if cluster.house_id else None
-        summaries.append(ClusterSummary(cluster, house, mine, exposure, overdue))
-    return render_template("aggregator/clusters.html", summaries=summaries,
-                           status_words=status_words())
+        # Overdue: past its due date and not paid by today (the service's days past due).
+        overdue = [(v.application, i) for v in mine for i in v.installments if i.days_past_due > 0]
+        house = db().get(ProductionHouse, cluster.house_id) if cluster.house_id else None
+        summaries.append(ClusterSummary(cluster, house, mine, overdue))
+    return render_template("aggregator/clusters.html", summaries=summaries, **words_context())
+
+
+def loan_page(loan_id: int, template: str, **extra: Any):  # type: ignore[no-untyped-def]
+    """A loan with its schedule, what is overdue and its collectability (both roles)."""
+    me = actor()
+    view = loans.get_loan(db(), me, loan_id)
+    return render_template(
+        template, view=view, app=view.application,
+        tranches=loans.tranches(db(), me, loan_id),
+        history=loan_review.decision_history(db(), me, loan_id),
+        zone=_zone_of(loan_review.plan_house(db(), me, loan_id)), **words_context(), **extra)
+
+
+@bp.route("/aggregator/loans/<int:loan_id>")
+@page(*ROLES)
+def aggregator_loan(loan_id: int):  # type: ignore[no-untyped-def]
+    return loan_page(loan_id, "aggregator/loan.html")
+
+
+# --- offtake agreements and purchases -----------------------------------------------------
+
+def _agreement_form_values() -> dict[str, Any]:
+    form = request.form
+    return {"cluster_id": form.get("cluster_id", ""), "product_id": form.get("product_id", ""),
+            "quantity": form.get("quantity", ""), "unit_price": form.get("unit_price", ""),
+            "notes": form.get("notes", ""),
+            "due_on": form.getlist("due_on"), "delivery_quantity": form.getlist("delivery_quantity")}
+
+
+def _offtake_page(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                  status: int = 200):  # type: ignore[no-untyped-def]
+    me = actor()
+    mine = list(db().scalars(clusters.list_clusters(db(), me)))
+    choices = [(c, offtake.products_for_agreement(db(), me, c.id)) for c in mine]
+    agreements = offtake.list_agreements(db(), me)
+    progress = {a.id: offtake.agreement_progress(db(), me, a.id) for a in agreements}
+    return render_template("aggregator/offtake.html", agreements=agreements, progress=progress,
+                           choices=choices, has_products=any(items for _c, items in choices),
+                           values=values or {}, errors=errors or {},
+                           rows=DELIVERY_ROWS), status
+
+
+def _field_errors(err: ValidationFailed) -> dict[str, str]:
+    """The service's errors by form field, in the page's language (deliveries[i] → deliveries)."""
+    lang = str(get_locale())
+    from factoryshare import i18n
+
+    found: dict[str, str] = {}
+    for key, messages in (err.errors or {}).items():
+        name = key.split("[")[0]
+        text = " ".join(str(m) for m in i18n.translate(
+            messages if isinstance(messages, list) else [messages], lang))
+        found[name] = f"{found[name]} {text}".strip() if name in found else text
+    return found
+
+
+@bp.route("/aggregator/offtake")
+@page(*ROLES)
+def aggregator_offtake():  # type: ignore[no-untyped-def]
+    return _offtake_page()
+
+
+@bp.route("/aggregator/offtake", methods=["POST"])
+@page(*ROLES)
+def aggregator_offtake_create():  # type: ignore[no-untyped-def]
+    values = _agreement_form_values()
+    deliveries: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for n, (day_text, qty_text) in enumerate(zip(values["due_on"], values["delivery_quantity"])):
+        if not day_text.strip() and not qty_text.strip():
+            continue  # an empty row
+        due_on, qty = parse_day(day_text), parse_count(qty_text)
+        if due_on is None or qty is None:
+            errors["deliveries"] = _("Delivery %(n)s needs both a date and a whole quantity.",
+                                     n=n + 1)
+            continue
+        deliveries.append({"due_on": due_on, "quantity": qty})
+    cluster_id = parse_count(values["cluster_id"])
+    if cluster_id is None:
+        errors["cluster_id"] = _("Choose the cluster.")
+    if errors:
+        return _offtake_page(values, errors, 422)
+    data = {"cluster_id": cluster_id, "product_id": parse_count(values["product_id"]),
+            "quantity": parse_count(values["quantity"]),
+            "unit_price": parse_amount(values["unit_price"]),
+            "deliveries": deliveries, "notes": values["notes"].strip()[:MAX_NOTE]}
+    try:
+        agreement = offtake.create_agreement(db(), actor(), data)
+    except ValidationFailed as err:
+        db().rollback()
+        return _offtake_page(values, _field_errors(err), 422)
+    flash(_("Offtake agreement #%(id)s is recorded.", id=agreement.id), "ok")
+    return redirect(url_for("web.aggregator_agreement", agreement_id=agreement.id))
+
+
+def _agreement_page(agreement_id: int, values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    me = actor()
+    agreement = offtake.get_agreement(db(), me, agreement_id)
+    cluster = agreement.cluster
+    house = db().get(ProductionHouse, cluster.house_id) if cluster.house_id else None
+    member = next((m for m in cluster.members if m.id == agreement.product.member_id), None)
+    return render_template(
+        "aggregator/agreement.html", agreement=agreement, member=member,
+        purchases=offtake.list_purchases(db(), me, agreement_id),
+        progress=offtake.agreement_progress(db(), me, agreement_id),
+        loan=offtake.repayable_loan(db(), agreement.cluster_id),
+        payout=offtake.member_payout, zone=_zone_of(house),
+        values=values or {}, errors=errors or {}, **words_context()), status
+
+
+@bp.route("/aggregator/offtake/<int:agreement_id>")
+@page(*ROLES)
+def aggregator_agreement(agreement_id: int):  # type: ignore[no-untyped-def]
+    return _agreement_page(agreement_id)
+
+
+@bp.route("/aggregator/offtake/<int:agreement_id>/purchases", methods=["POST"])
+@page(*ROLES)
+def aggregator_purchase(agreement_id: int):  # type: ignore[no-untyped-def]
+    form = request.form
+    values = {k: form.get(k, "") for k in ("delivered_on", "quantity", "amount")}
+    data = {"delivered_on": parse_day(values["delivered_on"]),
+            "quantity": parse_count(values["quantity"]),
+            "amount": parse_amount(values["amount"])}
+    try:
+        purchase = offtake.record_purchase(db(), actor(), agreement_id, data)
+    except ValidationFailed as err:
+        db().rollback()
+        return _agreement_page(agreement_id, values, _field_errors(err), 422)
+    if purchase.repaid:
+        flash(_("The purchase is recorded: %(repaid)s of it repays the loan's installments "
+                "and %(member)s goes to the member.", repaid=_rupiah(purchase.repaid),
+                member=_rupiah(offtake.member_payout(purchase))), "ok")
+    else:
+        flash(_("The purchase is recorded: all %(amount)s goes to the member.",
+                amount=_rupiah(purchase.amount)), "ok")
+    return redirect(url_for("web.aggregator_agreement", agreement_id=agreement_id))
+
+
+def _rupiah(amount: int) -> str:
+    from api.web import rupiah
+
+    return rupiah(amount)

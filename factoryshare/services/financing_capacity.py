@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import solver
+from factoryshare import i18n
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
@@ -41,6 +42,8 @@ class DeliveryCheck:
     planned_quantity: int
     met: bool
     late_request_ids: list[int] = field(default_factory=list)
+    # Why the plan falls short by this date, one sentence each (`Message`s): see `_shortfall`.
+    reasons: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +123,7 @@ def check(session: Session, actor: Actor, application_id: int, *,
     finish: dict[int, dt.datetime | None] = {}
     status = "no_jobs"
     unplaced: list[int] = sorted(open_ids - {int(j["id"].split("-")[1]) for j in jobs})
+    left_out: dict[int, str] = {rid: "no_machine" for rid in unplaced}
     if jobs:
         problem = solver.problem_from_dict(data)
         solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=1),
@@ -132,6 +136,8 @@ def check(session: Session, actor: Actor, application_id: int, *,
             finish[rid] = start + dt.timedelta(minutes=end_minute) if end_minute is not None else None
             if end_minute is None:
                 unplaced.append(rid)
+        for item in solution.unscheduled:
+            left_out.setdefault(int(item.job.split("-")[1]), item.kind)
     for request in requests:
         if request.status is RequestStatus.done:
             finish[request.id] = request.earliest_start  # made already
@@ -153,6 +159,59 @@ def check(session: Session, actor: Actor, application_id: int, *,
             checks.append(DeliveryCheck(
                 agreement_id=agreement.id, product_id=agreement.product_id, due_on=delivery.due_on,
                 quantity=delivery.quantity, cumulative_quantity=cumulative, planned_quantity=planned,
-                met=met, late_request_ids=late))
+                met=met, late_request_ids=late,
+                reasons=[] if met else _shortfall(house, agreement, mine, ready, finish, left_out,
+                                                  deadline, cumulative, planned)))
     return CapacityReport(house_id=house.id, solver_status=status, checked_at=now,
                           deliveries=checks, unplaced_request_ids=sorted(set(unplaced)))
+
+
+def _shortfall(house: ProductionHouse, agreement: OfftakeAgreement,
+               mine: list[ProductionRequest], ready: list[ProductionRequest],
+               finish: dict[int, dt.datetime | None], left_out: dict[int, str],
+               deadline: dt.datetime, agreed: int, planned: int) -> list[Any]:
+    """Why the plan finishes less than was agreed by a delivery's deadline, in sentences: no
+    request of the product, or for each request not ready then what keeps it (it may start
+    only later, the house could not place it and why, it finishes after the date, it is not
+    fully booked), and when every request is ready, that they make too little."""
+    product = agreement.product.name
+    if not mine:
+        return [N_("The plan has no production request for %(product)s.", product=product)]
+    zone = calendar.house_zone(house)
+    reasons: list[Any] = []
+    for request in mine:
+        if request in ready:
+            continue
+        which = {"request": request.id, "product": product}
+        ends = finish.get(request.id)
+        kind = left_out.get(request.id)
+        if request.earliest_start >= deadline:
+            reasons.append(N_("Request #%(request)s (%(product)s) may start only on %(day)s, "
+                              "after this delivery date.", **which,
+                              day=i18n.day(request.earliest_start.astimezone(zone).date())))
+        elif ends is not None:
+            reasons.append(N_("Request #%(request)s (%(product)s) would be finished on %(day)s, "
+                              "after this delivery date.", **which,
+                              day=i18n.day(ends.astimezone(zone).date())))
+        elif kind == "no_machine":
+            reasons.append(N_("Request #%(request)s (%(product)s) cannot be made in the house: "
+                              "no machine there can do one of its steps.", **which))
+        elif kind == "no_window":
+            reasons.append(N_("Request #%(request)s (%(product)s): one of its steps takes longer "
+                              "than its machines are open in one go.", **which))
+        elif kind == "share_cap":
+            reasons.append(N_("Request #%(request)s (%(product)s) would take its member above "
+                              "its share of the house's scarce machines.", **which))
+        elif kind is not None:
+            reasons.append(N_("Request #%(request)s (%(product)s) does not fit in the machine "
+                              "time the house has free before this date.", **which))
+        elif request.status is RequestStatus.scheduled:
+            reasons.append(N_("Request #%(request)s (%(product)s) is scheduled, but not every "
+                              "step of it is booked.", **which))
+        else:
+            reasons.append(N_("Request #%(request)s (%(product)s) is not finished by this "
+                              "date.", **which))
+    if not reasons:
+        reasons.append(N_("The plan's requests make %(planned)s by this date, fewer than the "
+                          "%(agreed)s agreed.", planned=planned, agreed=agreed))
+    return reasons

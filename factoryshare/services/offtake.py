@@ -301,3 +301,31 @@ def member_payout(purchase: OfftakePurchase) -> int:
     """What the member receives once the loan's part is taken."""
     return purchase.amount - purchase.repaid
 
+
+
+def products_for_agreement(session: Session, actor: Actor, cluster_id: int) -> list[Product]:
+    """The products an agreement of the cluster may name: those of its members (what
+    `create_agreement` accepts), in the caller's scope."""
+    cluster = get_scoped(session, actor, Cluster, cluster_id)
+    member_ids = [m.id for m in cluster.members]
+    if not member_ids:
+        return []
+    return list(session.scalars(scoped(actor, Product).where(Product.member_id.in_(member_ids))
+                                .order_by(Product.name, Product.id)))
+
+
+def agreement_progress(session: Session, actor: Actor, agreement_id: int) -> dict[str, int]:
+    """What has happened on an agreement so far: the quantity delivered and still to deliver,
+    the money paid for it, the part taken for the loan and the part paid to the member (the
+    caller's purchases: a member sees its own)."""
+    agreement = get_agreement(session, actor, agreement_id)
+    bought = list_purchases(session, actor, agreement_id)
+    delivered = delivered_quantity(session, agreement)
+    return {
+        "delivered": delivered,
+        "remaining": max(0, agreement.quantity - delivered),
+        "value": agreement.quantity * agreement.unit_price,
+        "paid": sum(p.amount for p in bought),
+        "repaid": sum(p.repaid for p in bought),
+        "paid_to_member": sum(member_payout(p) for p in bought),
+    }

@@ -4,6 +4,7 @@ with its plan, cost, permits and capacity check in view, and the clusters' expos
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from factoryshare.access import Actor
 from factoryshare.models import AuditEvent, Role
 from factoryshare.models.financing import LoanStatus
-from factoryshare.services import loans
+from factoryshare.services import loans, offtake
 from tests.web.helpers import csrf, next_working_day, sign_in
 
 ADMIN = Actor(user_id=None, role=Role.admin)
@@ -75,9 +76,9 @@ def test_an_aggregator_sees_its_clusters_submitted_application_in_rupiah_and_app
     assert "Garut Kulit Jaya" in page and "Sukaregang Leather Craft" in page
     assert "Rp300.000" in page and "Rp4.000.000" in page
     assert f"Rp{app.requested_amount:,}".replace(",", ".") in page
-    assert '<label for="note">' in page and '<label for="approved_amount">' in page
+    assert '<label for="reject-reason">' in page and '<label for="approved_amount">' in page
 
-    r = _decide(client, app.id, decision="approve", note="")
+    r = _decide(client, app.id, decision="approve")
     assert r.status_code == 302
     assert f"Application #{app.id} is approved." in client.get(r.headers["Location"]).get_data(as_text=True)
     db.refresh(app)
@@ -91,13 +92,13 @@ def test_rejecting_needs_a_note_and_says_so_in_words(client, db, setting):
     app, user = setting["app"], setting["user"]
     sign_in(client, user)
 
-    r = _decide(client, app.id, decision="reject", note="   ")
+    r = _decide(client, app.id, decision="reject", reason="   ")
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Write a note saying why the application is rejected." in page
     db.refresh(app)
     assert app.status is LoanStatus.submitted
 
-    r = _decide(client, app.id, decision="reject", note="The offtake price is too low.")
+    r = _decide(client, app.id, decision="reject", reason="The offtake price is too low.")
     assert f"Application #{app.id} is rejected." in client.get(r.headers["Location"]).get_data(as_text=True)
     db.refresh(app)
     assert app.status is LoanStatus.rejected
@@ -110,24 +111,24 @@ def test_the_reject_note_error_is_in_indonesian_for_an_indonesian_user(
         client, db, setting, make_user):
     app = setting["app"]
     sign_in(client, make_user(Role.aggregator, aggregator=setting["cluster"].aggregator))
-    r = _decide(client, app.id, decision="reject", note="")
+    r = _decide(client, app.id, decision="reject", reason="")
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Tulis catatan mengapa pengajuan ini ditolak." in page
     # Hours are written the Indonesian way too: three booked hours are "3,0".
-    assert '<td class="num">3,0</td>' in page and "menunggu keputusan Anda" in page
+    assert re.search(r'<td class="num"[^>]*>3,0</td>', page) and "menunggu keputusan Anda" in page
 
 
 def test_asking_for_changes_sends_the_application_back_with_the_note(client, db, setting):
     app = setting["app"]
     sign_in(client, setting["user"])
-    r = _decide(client, app.id, decision="changes", note="Add the second delivery.")
+    r = _decide(client, app.id, decision="changes", reason="Add the second delivery.")
     assert "sent back for changes" in client.get(r.headers["Location"]).get_data(as_text=True)
     db.refresh(app)
     assert app.status is LoanStatus.changes_requested
     assert loans.decisions_of(db, app)[-1].note == "Add the second delivery."
     # Decided: the buttons are gone and a second decision is refused in words.
     page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
-    assert 'value="approve"' not in page
+    assert 'value="approve"' not in page and 'name="reason"' not in page
     r = _decide(client, app.id, decision="approve")
     assert "no longer waiting for a decision" in client.get(r.headers["Location"]).get_data(as_text=True)
 
@@ -169,13 +170,19 @@ def test_a_decision_posted_without_its_csrf_token_is_refused(client, db, setting
     assert app.status is LoanStatus.submitted
 
 
-def test_the_capacity_check_without_offtake_dates_is_explained_in_words(client, setting):
+def _capacity_section(page: str) -> str:
+    start = page.index('aria-labelledby="capacity-heading"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_the_capacity_check_without_offtake_dates_is_explained_next_to_its_button(client, setting):
     app = setting["app"]
     sign_in(client, setting["user"])
     token = csrf(client, f"/aggregator/applications/{app.id}")
     r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
-    page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "no offtake delivery dates" in page
+    assert r.status_code == 200
+    section = _capacity_section(r.get_data(as_text=True))
+    assert "Run the capacity check" in section and "no offtake delivery dates" in section
 
 
 def test_the_capacity_check_shows_which_delivery_dates_the_house_can_meet(
@@ -189,7 +196,7 @@ def test_the_capacity_check_shows_which_delivery_dates_the_house_can_meet(
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     assert "Every delivery date can be met." in page
-    assert re.search(r'<td class="num">10</td><td class="num">10</td>', page)
+    assert re.search(r'<td class="num"[^>]*>10</td><td class="num"[^>]*>10</td>', page)
 
 
 def test_a_missing_permit_of_a_planned_product_is_flagged(client, db, setting, make_food_product):
@@ -210,12 +217,13 @@ def test_a_missing_permit_of_a_planned_product_is_flagged(client, db, setting, m
 
 
 def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
-        client, db, setting, make_cluster, make_loan):
+        client, db, setting, make_cluster, make_loan, make_clock):
     cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]],
                            name="Klaster Tas Garut")
     loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2026, 1, 15),
                      first_tranche=12_000_000)
     loans.mark_installments_due(db, dt.date(2026, 4, 1))  # 15 Feb and 15 Mar are past due
+    make_clock.set(dt.date(2026, 4, 1))
     first, second = loans.installments(db, ADMIN, loan.id)[:2]
     loans.record_repayment(db, ADMIN, loan.id, 1, first.amount)
     db.flush()
@@ -227,4 +235,171 @@ def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
     assert f"Rp{exposure:,}".replace(",", ".") in section
     owed = f"Rp{second.amount:,}".replace(",", ".")
     assert f"1 · {owed}" in section
-    assert "Overdue installments" in section and "<td>2</td>" in section
+    assert "Overdue installments" in section and re.search(r"<td[^>]*>2</td>", section)
+    assert "17</td>" in section  # 15 Mar to 1 Apr
+    assert "2 · special mention (dalam perhatian khusus)" in section
+
+
+# --- decision history, confirmations -------------------------------------------------------
+
+def test_the_application_shows_who_decided_what_when_and_why(client, db, setting):
+    app, user = setting["app"], setting["user"]
+    sign_in(client, user)
+    _decide(client, app.id, decision="changes", reason="Add the second delivery.")
+    page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
+    start = page.index('aria-labelledby="history-heading"')
+    history = page[start:page.index("</section>", start)]
+    # The submission (by the service in this set-up), then the aggregator's officer by name.
+    assert "submitted to the aggregator" in history and "the service itself" in history
+    assert f"{user.name} (aggregator)" in history and "sent back for changes" in history
+    assert "Add the second delivery." in history and _rp(app.requested_amount) in history
+    assert history.index("submitted to the aggregator") < history.index("sent back for changes")
+    assert "WIB" in history  # when, in the house's time
+
+
+def test_approving_and_rejecting_ask_once_naming_what_changes_and_rejecting_takes_a_reason(
+        client, setting):
+    app = setting["app"]
+    sign_in(client, setting["user"])
+    page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
+    forms = re.findall(r"<form [^>]*>", page)
+    approve = next(f for f in forms if "Approve application" in f)
+    assert f"#{app.id}" in approve and _rp(app.requested_amount) in approve
+    assert "cannot be taken back" in approve
+    reject = next(f for f in forms if "Reject application" in f)
+    assert 'data-confirm-reason="required"' in reject and "closed for good" in reject
+    assert re.search(r'<textarea id="reject-reason" name="reason"', page)
+    # The confirmation is the shared script's (CSP): no inline script or handler on the page.
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page) and " onclick=" not in page
+    assert "KUR KUR" not in page
+
+
+def test_a_capacity_check_that_finishes_nothing_says_why_for_each_date(
+        client, db, setting, make_offtake_agreement, make_product):
+    app, day, chair = setting["app"], setting["day"], setting["chair"]
+    bags = make_product(member=chair, name="Tas Kulit", routing=[("sewing", 0, 6)])
+    # Nothing of the plan makes bags; its wallets may start only after the wallets' first date.
+    make_offtake_agreement(cluster=setting["cluster"], product=bags, quantity=5,
+                           deliveries=[(day + dt.timedelta(days=7), 5)])
+    make_offtake_agreement(cluster=setting["cluster"], product=setting["product"], quantity=10,
+                           deliveries=[(day - dt.timedelta(days=1), 4),
+                                       (day + dt.timedelta(days=7), 6)])
+    sign_in(client, setting["user"])
+    token = csrf(client, f"/aggregator/applications/{app.id}")
+    r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
+    section = _capacity_section(r.get_data(as_text=True))
+    assert "Not every delivery date can be met." in section
+    assert "The plan has no production request for Tas Kulit." in section
+    assert re.search(r"Request #\d+ \(Dompet Kulit\) may start only on .*, after this delivery "
+                     r"date\.", section)
+    assert section.count('class="badge confirmed"') == 1  # the wallets' second date is met
+
+
+# --- loans -----------------------------------------------------------------------------------
+
+def test_a_loan_shows_its_schedule_what_is_overdue_and_its_collectability(
+        client, db, setting, make_cluster, make_loan, make_clock):
+    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]],
+                           name="Klaster Tas Garut")
+    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
+                     first_tranche=12_000_000)
+    make_clock.set(dt.date(2031, 8, 1))  # 15 Feb is 167 days past due: Kol-4
+    sign_in(client, setting["user"])
+    clusters_page = client.get("/aggregator/clusters").get_data(as_text=True)
+    assert f'href="/aggregator/loans/{loan.id}"' in clusters_page
+    page = client.get(f"/aggregator/loans/{loan.id}").get_data(as_text=True)
+    rows = re.findall(r"<tr( class=\"overdue\")?>\s*<td class=\"num\" data-label=\"Installment\">(\d+)</td>",
+                      page)
+    assert len(rows) == 12 and [n for cls, n in rows if cls] == ["1", "2", "3", "4", "5", "6"]
+    assert '<td class="num" data-label="Days past due">167</td>' in page
+    assert "4 · doubtful (diragukan): 121-180 days past due" in page
+    assert "Non-performing (NPL)" in page and "Rp12.000.000" in page and "KUR KUR" not in page
+
+
+# --- offtake agreements and purchases --------------------------------------------------------
+
+def _agreement_form(cluster_id: int, product_id: int, **extra: str) -> dict:
+    form = {"cluster_id": str(cluster_id), "product_id": str(product_id), "quantity": "10",
+            "unit_price": "1.000.000", "notes": "Pesanan koperasi",
+            "due_on": ["2031-07-15", "2031-08-15", ""], "delivery_quantity": ["4", "6", ""]}
+    form.update(extra)
+    return form
+
+
+def test_an_aggregator_records_an_agreement_and_a_purchase_that_repays_the_loan(
+        client, db, setting, make_cluster, make_product, make_loan, make_clock):
+    other = setting["other"]
+    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[other],
+                           name="Klaster Tas Garut")
+    bag = make_product(member=other, name="Tas Kulit Garut", routing=[("sewing", 0, 6)])
+    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
+                     first_tranche=12_000_000)
+    sign_in(client, setting["user"])
+    page = client.get("/aggregator/offtake").get_data(as_text=True)
+    assert "Tas Kulit Garut" in page and '<label for="unit_price">' in page
+
+    # Deliveries that do not add up are refused in words, the form kept as typed.
+    token = csrf(client, "/aggregator/offtake")
+    r = client.post("/aggregator/offtake", data={"csrf_token": token, **_agreement_form(
+        cluster.id, bag.id, quantity="12")})
+    assert r.status_code == 422
+    refused = r.get_data(as_text=True)
+    assert "The deliveries add up to 10 but the agreement is for 12." in refused
+    assert 'value="12"' in refused and 'value="2031-08-15"' in refused
+
+    r = client.post("/aggregator/offtake", data={"csrf_token": token,
+                                                 **_agreement_form(cluster.id, bag.id)})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Offtake agreement #" in page and "Rp10.000.000" in page and "Garut Kulit Jaya" in page
+    agreement = offtake.list_agreements(db, ADMIN, cluster_id=cluster.id)[0]
+    assert [(d.due_on, d.quantity) for d in agreement.deliveries] == [
+        (dt.date(2031, 7, 15), 4), (dt.date(2031, 8, 15), 6)]
+    assert f"loan #{loan.id}" in page  # the purchase form says which loan it repays
+    assert re.search(r"<form [^>]*data-confirm=\"[^\"]*installments of loan #\d+", page)
+
+    token = csrf(client, f"/aggregator/offtake/{agreement.id}")
+    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
+        "csrf_token": token, "delivered_on": "2031-06-30", "quantity": "4", "amount": ""})
+    assert r.status_code == 302
+    page = html.unescape(client.get(r.headers["Location"]).get_data(as_text=True))
+    purchase = offtake.list_purchases(db, ADMIN, agreement.id)[0]
+    due = [i for i in loans.installments(db, ADMIN, loan.id) if i.due_date <= dt.date(2031, 6, 30)]
+    assert purchase.amount == 4_000_000 and purchase.repaid == min(4_000_000, sum(i.amount for i in due))
+    assert f"{_rp(purchase.repaid)} of it repays the loan's installments" in page
+    assert _rp(purchase.amount - purchase.repaid) in page and "Still to deliver" in page
+
+
+def _rp(amount: int) -> str:
+    return f"Rp{amount:,}".replace(",", ".")
+
+
+def test_a_purchase_beyond_what_remains_is_refused_naming_the_field(
+        client, db, setting, make_offtake_agreement, make_clock):
+    agreement = make_offtake_agreement(cluster=setting["cluster"], product=setting["product"],
+                                       quantity=10, made_on=dt.date(2031, 6, 1))
+    sign_in(client, setting["user"])
+    token = csrf(client, f"/aggregator/offtake/{agreement.id}")
+    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
+        "csrf_token": token, "delivered_on": "2031-06-30", "quantity": "11"})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert 'id="quantity-error">Only 10 of the agreed 10 remain to deliver.' in page
+    assert 'aria-invalid="true"' in page
+    assert offtake.list_purchases(db, ADMIN, agreement.id) == []
+
+
+def test_another_aggregators_agreement_is_404_and_a_member_gets_403(
+        client, db, setting, make_offtake_agreement, make_user):
+    agreement = make_offtake_agreement(cluster=setting["cluster"], product=setting["product"])
+    sign_in(client, make_user(Role.aggregator, language="en"))
+    assert client.get(f"/aggregator/offtake/{agreement.id}").status_code == 404
+    assert f"#{agreement.id}<" not in client.get("/aggregator/offtake").get_data(as_text=True)
+    token = csrf(client, "/aggregator/offtake")
+    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
+        "csrf_token": token, "delivered_on": "2030-01-02", "quantity": "1"})
+    assert r.status_code == 404
+    client.post("/logout", data={"csrf_token": token})
+    sign_in(client, make_user(Role.member, member=setting["chair"]))
+    assert client.get("/aggregator/offtake").status_code == 403
+    assert offtake.list_purchases(db, ADMIN, agreement.id) == []
