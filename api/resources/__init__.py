@@ -28,6 +28,7 @@ RESOURCE_MODULES = [
     "cluster_invitations",
     "products",
     "availability",
+    "slot_grid",
     "quotas",
     "bookings",
     "waitlist",

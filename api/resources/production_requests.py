@@ -26,7 +26,7 @@ from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.models.scheduling import RequestStatus
 from factoryshare.services import production_requests as service
-from factoryshare.services import run_review
+from factoryshare.services import request_estimate, run_review
 from factoryshare.services.solving import lot_quantities
 
 URL_PREFIX = "/production-requests"
@@ -137,6 +137,55 @@ class ProductionRequests(MethodView):
     def post(self, data):
         """Ask for production of a product (a retry with the same Idempotency-Key replays)"""
         return service.create_request(db(), current_actor(), data)
+
+
+class EstimateArgs(Schema):
+    product_id = Id(required=True)
+    quantity = ma.fields.Integer(strict=True, required=True,
+                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+    earliest_start = AwareDateTime(required=True)
+    due = AwareDateTime(required=True)
+    lot_size = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+
+
+class StepEstimateOut(Schema):
+    position = ma.fields.Integer()
+    capability = ma.fields.Function(lambda s: s.capability.code)
+    minutes = ma.fields.Integer(metadata={"description": "working minutes over all lots"})
+    machine_id = ma.fields.Function(lambda s: s.machine.id if s.machine else None, allow_none=True)
+    machine_name = ma.fields.Function(lambda s: s.machine.name if s.machine else None, allow_none=True)
+    price = ma.fields.Integer(metadata={"description": "rupiah"})
+    start = ma.fields.Function(lambda s: s.start.isoformat() if s.start else None, allow_none=True)
+    end = ma.fields.Function(lambda s: s.end.isoformat() if s.end else None, allow_none=True)
+
+
+class EstimateOut(Schema):
+    product_id = ma.fields.Function(lambda e: e.product.id)
+    quantity = ma.fields.Integer()
+    lots = ma.fields.List(ma.fields.Integer())
+    minutes = ma.fields.Integer(metadata={"description": "machine minutes of every step"})
+    price = ma.fields.Integer(metadata={"description": "rupiah, at the rates of the machines used"})
+    finish = ma.fields.Function(lambda e: _local(e, e.finish) if e.finish else None, allow_none=True,
+                                metadata={"description": "when the schedule as it stands could "
+                                                         "finish it, in the house's time zone"})
+    meets_due = ma.fields.Boolean()
+    lateness_minutes = ma.fields.Integer()
+    why_not = ma.fields.String(allow_none=True, metadata={
+        "description": "why it could not be placed at all (no_machine, no_window, deadline, "
+                       "capacity, ...)"})
+    steps = ma.fields.List(ma.fields.Nested(StepEstimateOut))
+
+
+@blp.route("/estimate")
+class ProductionRequestEstimate(MethodView):
+    @allow(Role.admin, Role.manager, Role.member)
+    @blp.arguments(EstimateArgs)
+    @blp.response(200, EstimateOut)
+    def post(self, data):
+        """What a request would take: machine hours, price, and whether the schedule as it
+        stands could meet its due date (nothing is stored)"""
+        return request_estimate.estimate_request(db(), current_actor(), **data)
 
 
 @blp.route("/<int:request_id>")

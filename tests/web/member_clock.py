@@ -1,0 +1,35 @@
+"""A fixed clock for the member's pages: Monday 3 March 2031, 08:00 WIB (no holiday that week;
+Nyepi falls on Monday 24 March). Patches `utcnow` where the member's pages and the services
+they call read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+MONDAY = dt.date(2031, 3, 3)
+NOW = dt.datetime(2031, 3, 3, 8, 0, tzinfo=JAKARTA).astimezone(dt.UTC)
+NYEPI = dt.date(2031, 3, 24)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def at(self, day: dt.date, hhmm: str) -> dt.datetime:
+        hours, minutes = (int(x) for x in hhmm.split(":"))
+        return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=JAKARTA).astimezone(dt.UTC)
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from api.web import member
+    from factoryshare.services import bookings, request_estimate, slot_grid
+
+    fixed = Clock(NOW)
+    for module in (member, bookings, slot_grid, request_estimate):
+        monkeypatch.setattr(module, "utcnow", lambda: fixed.now)
+    return fixed
