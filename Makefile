@@ -52,7 +52,8 @@ test: test-install
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/solver_bench.py --time-limit 10 --workers 2 --seeds 3
-	$(BIN)/python benchmarks/solver_bench.py --house small,medium,large,xl --time-limit 10 --workers 2 --seeds 3
+	$(BIN)/python benchmarks/solver_bench.py --house small,medium,large,xl --real --time-limit 10 --workers 2 --seeds 3
+	$(BIN)/python benchmarks/solver_bench.py --house scale --real --time-limit 60 --workers 2 --seeds 1
 
 # Extract the texts of the pages and of the domain (N_), merge them into each language's catalogue and compile it.
 translations: install
