@@ -1,194 +1,65 @@
-"""The house timeline: a Gantt chart drawn as inline SVG on the server."""
+"""The house timeline: machines down, time across (the shared renderer api.web.gantt), a day
+or a week that fits the screen or is zoomed; a click on a booking opens it with its actions
+(confirm, reject, move, cancel), and the manager's move and cancel pages those actions use."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from babel.dates import format_date
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from api.database import db
-from api.web import actor, bp, hm, page, said, when
-from api.web.manager._common import (  # noqa: F401
+from api.web import actor, bp, flash_error, hm, page, safe_next, said, when
+from api.web.gantt import Chart, Timeline, tick_step
+from api.web.gantt import fit_label as _fit  # noqa: F401  (the utilisation page's labels)
+from api.web.manager._common import (
     _house_in_view,
     _local_midnight,
-    _managed_houses,
     _members_by_id,
     _parse_day,
     _today,
 )
 from factoryshare.db import utcnow
+from factoryshare.errors import DomainError, NotFound
+from factoryshare.i18n import N_
 from factoryshare.models import Downtime, Machine, Member, ProductionHouse, Role
 from factoryshare.models.bookings import Booking, BookingStatus
-from factoryshare.services import (
-    bookings,
-    calendar,
-    downtimes,
-    machines,
-)
+from factoryshare.services import bookings, calendar, downtimes, machines
 
 # Statuses drawn on the timeline; cancelled and expired bookings free their slot and are left out.
 SHOWN_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed,
                   BookingStatus.no_show)
 
-# Geometry of the chart, in SVG user units (one unit is one CSS pixel at 100 %).
-LABEL_WIDTH = 150
-HEADER_HEIGHT = 44
-ROW_HEIGHT = 34
-BAR_INSET = 5
+# The run page draws a day this wide when its horizon is short (pixels).
 DAY_VIEW_WIDTH = 900
-WEEK_DAY_WIDTH = 150
+# The narrowest a chart that fits its box gets (rem); below it the chart scrolls (phones).
+DAY_MIN_REM = 36
+WEEK_MIN_REM = 56
+MAX_REASON = 300
+MOVE_SUGGESTIONS = 24
 
 
-
-
-# --- the Gantt chart -----------------------------------------------------------------------
-
-@dataclass
-class Shape:
-    x: float
-    y: float
-    w: float
-    h: float
-    kind: str
-    title: str
-    label: str = ""
-
-
-@dataclass
-class Chart:
-    """Everything the template needs to draw one timeline as SVG."""
-
-    width: float
-    height: float
-    rows: list[dict[str, Any]]
-    days: list[dict[str, Any]]
-    ticks: list[tuple[float, str]]
-    shades: list[Shape] = field(default_factory=list)
-    bars: list[Shape] = field(default_factory=list)
-    now_x: float | None = None
-
-
-def _display_hours(house: ProductionHouse) -> tuple[int, int]:
+def _display_hours(house: ProductionHouse, days: list[dt.date]) -> tuple[int, int]:
     """The hours of a day the chart shows: from the earliest opening to the latest closing of
-    any weekday, so that a day is not mostly night; the whole day when no hours are set."""
+    any weekday of the week of `days[0]`, so that a day is not mostly night; the whole day
+    when the house sets no hours."""
+    zone = calendar.house_zone(house)
+    monday = days[0] - dt.timedelta(days=days[0].weekday())
     opens, closes = 24 * 60, 0
-    for pairs in (house.opening_hours or {}).values():
-        for pair in pairs or []:
-            o = calendar._parse_hhmm(pair[0])
-            c = calendar._parse_hhmm(pair[1])
-            if o is None:
-                continue
-            opens = min(opens, o.hour * 60 + o.minute)
-            closes = max(closes, 24 * 60 if c is None else c.hour * 60 + c.minute)
+    for offset in range(7):
+        day = monday + dt.timedelta(days=offset)
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        for start, end in calendar.day_intervals(house, day):
+            opens = min(opens, int((start.astimezone(zone) - midnight).total_seconds() // 60))
+            closes = max(closes, int((end.astimezone(zone) - midnight).total_seconds() // 60))
     if closes <= opens:
         return 0, 24
     return opens // 60, min(24, -(-closes // 60))
-
-
-def _fit(label: str, width: float, char_width: float = 6.5) -> str:
-    """The label cut to what fits in `width` (about 6.5 units a character at the chart's 11 px
-    bold); the full text is always in a <title> and in the table beside the chart."""
-    room = int((width - 8) / char_width)
-    if room >= len(label):
-        return label
-    return label[: room - 1] + "…" if room >= 4 else ""
-
-
-class Gantt:
-    """Maps moments to x positions over a list of local days, each day cut to the house's
-    displayed hours, and collects rows, shaded times and bars."""
-
-    def __init__(self, house: ProductionHouse, days: list[dt.date], day_width: float,
-                 rows: list[tuple[Any, str, str]]) -> None:
-        self.house = house
-        self.zone = calendar.house_zone(house)
-        self.first_hour, self.last_hour = _display_hours(house)
-        self.day_width = day_width
-        self.segments: list[tuple[dt.datetime, dt.datetime]] = []
-        for day in days:
-            midnight = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
-            start = midnight + dt.timedelta(hours=self.first_hour)
-            end = midnight + dt.timedelta(hours=self.last_hour)
-            self.segments.append((start.astimezone(dt.timezone.utc),
-                                  end.astimezone(dt.timezone.utc)))
-        self.row_y = {row[0]: HEADER_HEIGHT + i * ROW_HEIGHT for i, row in enumerate(rows)}
-        self.chart = Chart(
-            width=LABEL_WIDTH + day_width * len(days),
-            height=HEADER_HEIGHT + ROW_HEIGHT * max(1, len(rows)) + 2,
-            rows=[{"y": self.row_y[key], "full": label, "label": _fit(label, LABEL_WIDTH, 7.2),
-                   "sub": sub} for key, label, sub in rows],
-            days=[], ticks=[])
-        step = 1 if day_width >= 500 else (3 if day_width >= 120 else 6)
-        for i, day in enumerate(days):
-            x = LABEL_WIDTH + i * day_width
-            holiday = _closed_name(house, day)
-            self.chart.days.append({
-                "x": x, "w": day_width, "day": day,
-                # A narrow day column gets the short form: "Sen 30 Nov".
-                "label": format_date(day, "full" if day_width >= 400 else "EEE d MMM",
-                                     locale=str(get_locale())),
-                "holiday": holiday, "holiday_label": _fit(holiday, day_width) if holiday else "",
-            })
-            for hour in range(self.first_hour, self.last_hour, step):
-                tx = x + (hour - self.first_hour) / (self.last_hour - self.first_hour) * day_width
-                self.chart.ticks.append((tx, f"{hour:02d}:00"))
-
-    @property
-    def start(self) -> dt.datetime:
-        return self.segments[0][0]
-
-    @property
-    def end(self) -> dt.datetime:
-        return self.segments[-1][1]
-
-    def _pieces(self, start: dt.datetime, end: dt.datetime) -> list[tuple[float, float]]:
-        pieces = []
-        for i, (s, e) in enumerate(self.segments):
-            lo, hi = max(start, s), min(end, e)
-            if hi <= lo:
-                continue
-            span = (e - s).total_seconds()
-            x = LABEL_WIDTH + i * self.day_width + (lo - s).total_seconds() / span * self.day_width
-            w = (hi - lo).total_seconds() / span * self.day_width
-            pieces.append((x, w))
-        return pieces
-
-    def shade(self, row: Any | None, start: dt.datetime, end: dt.datetime, kind: str,
-              title: str) -> None:
-        """Shade a time on one row, or across every row when `row` is None."""
-        if row is None:
-            y, h = HEADER_HEIGHT, self.chart.height - HEADER_HEIGHT - 2
-        else:
-            y, h = self.row_y[row], ROW_HEIGHT
-        for x, w in self._pieces(start, end):
-            self.chart.shades.append(Shape(x, y, w, h, kind, title))
-
-    def bar(self, row: Any, start: dt.datetime, end: dt.datetime, kind: str, title: str,
-            label: str) -> None:
-        y = self.row_y[row] + BAR_INSET
-        for x, w in self._pieces(start, end):
-            self.chart.bars.append(Shape(x, y, max(w, 2.0), ROW_HEIGHT - 2 * BAR_INSET, kind, title,
-                                         _fit(label, w)))
-
-    def shade_closed(self) -> None:
-        """Shade the displayed times the house is shut: outside opening hours, public holidays,
-        cuti bersama and the house's closures (calendar.open_windows decides)."""
-        for s, e in self.segments:
-            open_windows = calendar.open_windows(db(), self.house, s, e)
-            shut = calendar._subtract([(s, e)], open_windows)
-            name = _closed_name(self.house, s.astimezone(self.zone).date())
-            for a, b in shut:
-                self.shade(None, a, b, "closed", name or _("Outside opening hours"))
-
-    def now_line(self, now: dt.datetime) -> None:
-        pieces = self._pieces(now, now + dt.timedelta(seconds=1))
-        if pieces:
-            self.chart.now_x = pieces[0][0]
 
 
 def _status_words() -> dict[str, str]:
@@ -211,10 +82,12 @@ def _closed_name(house: ProductionHouse, day: dt.date) -> str | None:
 
 def _house_bookings(house: ProductionHouse, start: dt.datetime,
                     end: dt.datetime) -> list[Booking]:
-    """The house's bookings over [start, end) that hold their machine (SHOWN_STATUSES)."""
-    return [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, start=start,
-                                              end=end)
-            if b.status in SHOWN_STATUSES]
+    """The house's bookings over [start, end) that hold their machine (SHOWN_STATUSES), each
+    with its machine read in the same statement (the page names it; no query per booking)."""
+    stmt = (bookings.booking_query(actor(), house_id=house.id, start=start, end=end)
+            .where(Booking.status.in_(SHOWN_STATUSES))
+            .options(joinedload(Booking.machine)))
+    return list(db().scalars(stmt).unique())
 
 
 def _house_machines(house: ProductionHouse) -> list[Machine]:
@@ -224,22 +97,52 @@ def _house_machines(house: ProductionHouse) -> list[Machine]:
 
 def _house_downtimes(house: ProductionHouse, start: dt.datetime,
                      end: dt.datetime) -> list[Downtime]:
-    return list(db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
-                             .where(Downtime.start_at < end, Downtime.end_at > start)))
+    stmt = (downtimes.list_downtimes(actor(), house_id=house.id)
+            .where(Downtime.start_at < end, Downtime.end_at > start)
+            .options(joinedload(Downtime.machine)))
+    return list(db().scalars(stmt).unique())
 
 
-def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float,
-                   proposal: list[tuple[Any, str, str, str]] | None = None
+def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float | None,
+                   proposal: list[tuple[Any, str, str, str]] | None = None, *,
+                   zoom: int = 1, chart_id: str | None = None, links: bool = False,
                    ) -> tuple[Chart, list[Booking], list[Downtime], dict[int, Member]]:
     """The published schedule of `house` over `days`: machines as rows, bookings as bars,
-    downtimes and closed times shaded, and the now-line. `proposal` adds a run's proposed
-    slots as (assignment, kind, title, label) bars over the same background."""
+    downtimes and closed times shaded, and the now-line. `day_width` draws each day that many
+    pixels wide (the chart scrolls); None fits the chart to its box, `zoom` times as wide.
+    `proposal` adds a run's proposed slots as (assignment, kind, title, label) bars over the
+    same background; `links` makes each booking's bar a link to its panel (#booking-<id>)."""
     rows = _house_machines(house)
-    gantt = Gantt(house, days, day_width, [(m.id, m.name, m.code) for m in rows])
+    zone = calendar.house_zone(house)
+    first_hour, last_hour = _display_hours(house, days)
+    segments = []
+    for day in days:
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        segments.append(((midnight + dt.timedelta(hours=first_hour)).astimezone(dt.timezone.utc),
+                         (midnight + dt.timedelta(hours=last_hour)).astimezone(dt.timezone.utc)))
+    min_rem = DAY_MIN_REM if len(days) == 1 else WEEK_MIN_REM
+    gantt = Timeline(
+        chart_id or ("gantt-proposal" if proposal is not None else "timeline-chart"),
+        _("Bookings per machine, %(zone)s", zone=calendar.zone_abbreviation(house.timezone)),
+        segments, [(m.id, m.name, m.code) for m in rows], zoom=zoom,
+        width_px=None if day_width is None else day_width * len(days), min_rem=min_rem,
+        rows_label=_("Machine"))
+    # Tick labels about 40 px apart at the narrowest the chart is drawn.
+    px_per_day = day_width if day_width is not None else (
+        gantt.chart.min_width or min_rem) * 16 / len(days)
+    step = tick_step(px_per_day / (last_hour - first_hour))
+    for i, day in enumerate(days):
+        holiday = _closed_name(house, day)
+        gantt.column(i, format_date(day, "full" if px_per_day >= 400 else "EEE d MMM",
+                                    locale=str(get_locale())), holiday or "")
+        for hour in range(first_hour, last_hour, step):
+            gantt.tick(segments[i][0] + dt.timedelta(hours=hour - first_hour), f"{hour:02d}:00")
+        open_windows = calendar.open_windows(db(), house, *segments[i])
+        gantt.shade_outside(segments[i], open_windows, "closed",
+                            holiday or _("Outside opening hours"))
     shown_ids = {m.id for m in rows}
     start = _local_midnight(house, days[0])
     end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
-    gantt.shade_closed()
     stops = [d for d in _house_downtimes(house, start, end) if d.machine_id in shown_ids]
     kinds = _kind_words()
     for d in stops:
@@ -252,15 +155,26 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     words = _status_words()
     for b in found:
         name = members[b.member_id].business_name if b.member_id in members else f"#{b.member_id}"
-        gantt.bar(b.machine_id, b.start_at, b.end_at, b.status.value,
-                  f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} "
-                  f"({words[b.status.value]})",
-                  name)
+        title = (f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} "
+                 f"({words[b.status.value]})")
+        gantt.bar(b.machine_id, b.start_at, b.end_at, b.status.value, title, name,
+                  href=f"#booking-{b.id}" if links else None,
+                  link_label=_("Open the booking: %(what)s", what=title))
     for a, kind, title, label in proposal or []:
-        if a.machine_id in shown_ids:
-            gantt.bar(a.machine_id, a.start_at, a.end_at, kind, title, label)
+        gantt.bar(a.machine_id, a.start_at, a.end_at, kind, title, label)
     gantt.now_line(utcnow())
     return gantt.chart, found, stops, members
+
+
+def _legend() -> list[tuple[str, str]]:
+    words = _status_words()
+    return [("held", words["held"]), ("confirmed", words["confirmed"]),
+            ("completed", words["completed"]), ("no_show", words["no_show"]),
+            ("downtime", _("downtime")), ("closed", _("closed")), ("now", _("now"))]
+
+
+def _zoom(value: str | None) -> int:
+    return int(value) if value in ("2", "4") else 1
 
 
 @bp.route("/manager/timeline")
@@ -269,19 +183,118 @@ def manager_timeline():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
     view = "week" if request.args.get("view") == "week" else "day"
     day = _parse_day(request.args.get("day"), house)
+    zoom = _zoom(request.args.get("zoom"))
     if view == "week":
         first = day - dt.timedelta(days=day.weekday())
         days = [first + dt.timedelta(days=i) for i in range(7)]
         step = dt.timedelta(days=7)
-        width = WEEK_DAY_WIDTH
     else:
         days = [day]
         step = dt.timedelta(days=1)
-        width = DAY_VIEW_WIDTH
-    chart, found, stops, members = house_timeline(house, days, width)
+    chart, found, stops, members = house_timeline(house, days, None, zoom=zoom, links=True)
+    chart.legend = _legend()
+    here = url_for("web.manager_timeline", house=house.id, view=view, day=day.isoformat(),
+                   zoom=zoom if zoom != 1 else None)
     return render_template(
         "manager/timeline.html", house=house, houses=managed, view=view, day=day, days=days,
         previous=day - step, following=day + step, today=_today(house), chart=chart,
         bookings=found, downtimes=stops, members=members, status_words=_status_words(),
-        kind_words=_kind_words(),
+        kind_words=_kind_words(), zoom=zoom, here=here, now=utcnow(),
+        held=BookingStatus.held, max_reason=MAX_REASON,
     )
+
+
+# --- the booking's actions that live here: cancel and move --------------------------------
+# Confirm and reject are the queue's (api/web/manager/queue.py).
+
+def _managed_booking(booking_id: int) -> Booking:
+    """A booking on a machine of a house the manager manages; 404 otherwise, as the API."""
+    booking = bookings.get_booking(db(), actor(), booking_id)
+    if not actor().manages(booking.machine.house_id):
+        raise NotFound(N_("No such booking."))
+    return booking
+
+
+def _back(booking: Booking | None = None):  # type: ignore[no-untyped-def]
+    target = safe_next(request.values.get("next"))
+    if target:
+        return redirect(target)
+    house_id = booking.machine.house_id if booking is not None else None
+    return redirect(url_for("web.manager_timeline", house=house_id))
+
+
+def _reason() -> str:
+    return (request.form.get("reason") or "").strip()[:MAX_REASON]
+
+
+@bp.route("/manager/bookings/<int:booking_id>/cancel", methods=["POST"])
+@page(Role.manager)
+def manager_cancel(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = _managed_booking(booking_id)
+    reason = _reason()
+    if not reason:
+        flash(_("Say why the booking is cancelled: the member reads it."), "error")
+        return _back(booking)
+    try:
+        booking = bookings.cancel_booking(db(), actor(), booking_id, reason=reason)
+    except DomainError as err:
+        db().rollback()
+        flash_error(err)
+        return _back()
+    flash(_("Cancelled: %(machine)s, %(when)s. The member is told why.",
+            machine=booking.machine.name, when=when(booking.start_at, booking.machine.house)),
+          "ok")
+    return _back(booking)
+
+
+def _parse_local(day: dt.date, value: str | None, house: ProductionHouse) -> dt.datetime | None:
+    """'HH:MM' on `day` in the house's time, as UTC; None when it is not a time."""
+    try:
+        moment = dt.time.fromisoformat(value or "")
+    except ValueError:
+        return None
+    local = dt.datetime.combine(day, moment.replace(second=0, microsecond=0),
+                                tzinfo=calendar.house_zone(house))
+    return local.astimezone(dt.timezone.utc)
+
+
+@bp.route("/manager/bookings/<int:booking_id>/move", methods=["GET", "POST"])
+@page(Role.manager)
+def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = _managed_booking(booking_id)
+    house = booking.machine.house
+    zone = calendar.house_zone(house)
+    span = booking.end_at - booking.start_at
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "POST":
+        day = _parse_day(request.form.get("day"), house)
+        start = _parse_local(day, request.form.get("time"), house)
+        machine_id = request.form.get("machine_id", type=int)
+        if start is None or machine_id is None:
+            flash(_("Pick a free time from the list, or give a machine and a start time."),
+                  "error")
+            return redirect(url_for("web.manager_move", booking_id=booking_id,
+                                    day=day.isoformat(), next=next_url))
+        try:
+            bookings.move_booking(db(), actor(), booking_id, start=start, end=start + span,
+                                  machine_id=machine_id)
+        except DomainError as err:
+            db().rollback()
+            flash_error(err)
+            return redirect(url_for("web.manager_move", booking_id=booking_id,
+                                    day=day.isoformat(), next=next_url))
+        flash(_("Moved: the booking now runs %(when)s. The member is told.",
+                when=when(start, house)), "ok")
+        return redirect(next_url or url_for("web.manager_timeline", house=house.id,
+                                            day=day.isoformat()))
+    day = _parse_day(request.args.get("day") or
+                     booking.start_at.astimezone(zone).date().isoformat(), house)
+    after = max(_local_midnight(house, day), utcnow())
+    suggestions = bookings.alternative_slots(db(), booking.machine, span, after,
+                                             limit=MOVE_SUGGESTIONS, days=1)
+    return render_template(
+        "manager/move.html", booking=booking, house=house, day=day, span=span,
+        suggestions=suggestions, machines=_house_machines(house),
+        member=_members_by_id({booking.member_id}).get(booking.member_id),
+        movable=booking.is_live, status_words=_status_words(), next=next_url,
+        previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1))
