@@ -111,7 +111,7 @@ AUDIT = """
 PAGES = {
     None: ["/login"],
     MEMBER: ["/slots", "/bookings", "/production", "/permits", "/loans", "/statement",
-             "/calendar"],
+             "/calendar", "/inbox", "/production/new"],
     MANAGER: ["/manager/timeline", "/manager/timeline?view=week", "/manager/queue",
               "/manager/runs", "/manager/utilisation", "/manager/downtimes", "/manager/permits"],
     AGGREGATOR: ["/aggregator/applications", "/aggregator/clusters"],
@@ -125,6 +125,32 @@ def _audit(page: Any, url: str) -> list[str]:
     return [f"{url} ({page.viewport_size['width']}px): {p}" for p in page.evaluate(AUDIT)]
 
 
+def _member_pages(page: Any) -> list[str]:
+    """The member's pages reached from others: the day grid of a day with free slots, the
+    review of its first slot, the estimate of a request, a request's page, a move."""
+    import datetime as dt
+
+    found: list[str] = []
+    page.goto("/slots")
+    for _ in range(14):
+        if page.locator("table.slot-grid a.cell").count():
+            break
+        page.locator("a[rel=next]").click()
+        page.wait_for_load_state()
+    found.append(page.url)
+    found.append(page.locator("table.slot-grid a.cell").first.get_attribute("href"))
+    page.goto("/production/new")
+    product = page.locator("#product_id option").first.get_attribute("value")
+    start = dt.date.today() + dt.timedelta(days=1)
+    found.append(f"/production/new?product_id={product}&quantity=10&earliest_on={start}"
+                 f"&due_on={start + dt.timedelta(days=14)}&estimate=1")
+    for url, link in (("/production", "section.request h2 a"), ("/bookings", "a[href$='/move']")):
+        page.goto(url)  # what the demo member has (other tests may add more)
+        if page.locator(link).count():
+            found.append(page.locator(link).first.get_attribute("href"))
+    return found
+
+
 @pytest.mark.parametrize("account", list(PAGES), ids=["anonymous", "member", "manager",
                                                       "aggregator", "admin"])
 def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, account):
@@ -136,6 +162,8 @@ def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, accoun
         page.goto("/aggregator/applications")
         urls += sorted({href for href in page.locator("a[href*='/aggregator/applications/']")
                         .evaluate_all("links => links.map(a => a.getAttribute('href'))")})
+    if account is MEMBER:
+        urls += _member_pages(page)
     problems: list[str] = []
     for size in (None, PHONE):
         if size is not None:
