@@ -32,7 +32,9 @@ from solver.problem import (
     Solution,
     SolveOptions,
     Stability,
+    Status,
     Unscheduled,
+    UnscheduledKind,
     operation_cost,
 )
 
@@ -54,7 +56,9 @@ __all__ = [
     "Solution",
     "SolveOptions",
     "Stability",
+    "Status",
     "Unscheduled",
+    "UnscheduledKind",
     "check",
     "operation_cost",
     "problem_from_dict",

@@ -17,11 +17,18 @@ and an owner never goes above a share cap.
 from __future__ import annotations
 
 import bisect
-
 from collections import defaultdict
 
 from solver.calendar import Calendar
-from solver.problem import Assignment, Job, Operation, Policies, Problem, Unscheduled, operation_cost
+from solver.problem import (
+    Assignment,
+    Job,
+    Operation,
+    Policies,
+    Problem,
+    Unscheduled,
+    operation_cost,
+)
 
 INFINITY = 10**12
 
@@ -99,8 +106,7 @@ def _earliest_fit_on(calendar: Calendar, busy: list[tuple[int, int]], earliest: 
     while True:
         while k < n_windows:
             s = -(-starts[k] // grid) * grid
-            if s < start:
-                s = start
+            s = max(s, start)
             if (s < ends[k]) if pausable else (s + duration <= ends[k]):
                 break
             k += 1

@@ -4,8 +4,32 @@ factoryshare-solution/1. Times are integer minutes from the start of the horizon
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+
+class Status(StrEnum):
+    """How far the solver got: a string enum, so `status == "optimal"` and JSON keep working."""
+
+    optimal = "optimal"
+    feasible = "feasible"
+    infeasible = "infeasible"
+    unknown = "unknown"
+
+
+STATUSES = tuple(s.value for s in Status)
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _check_windows(windows: tuple[tuple[int, int], ...], what: str) -> None:
+    last_end = None
+    for s, e in windows:
+        _require(0 <= s < e, f"{what}: window ({s}, {e}) must have 0 <= start < end")
+        _require(last_end is None or s >= last_end, f"{what}: windows must be sorted and must not overlap")
+        last_end = e
 
 
 @dataclass(frozen=True)
@@ -16,6 +40,11 @@ class Machine:
     # What an hour of this machine costs, in whole rupiah (0: nothing, or not known).
     cost_per_hour: int = 0
 
+    def __post_init__(self) -> None:
+        if self.open is not None:
+            _check_windows(self.open, f"machine {self.id}")
+        _require(self.cost_per_hour >= 0, f"machine {self.id}: cost_per_hour must be at least 0")
+
 
 @dataclass(frozen=True)
 class FixedInterval:
@@ -24,11 +53,17 @@ class FixedInterval:
     start: int
     end: int
 
+    def __post_init__(self) -> None:
+        _require(0 <= self.start < self.end, f"fixed {self.id}: must have 0 <= start < end")
+
 
 @dataclass(frozen=True)
 class Mode:
     machine: str
     duration: int
+
+    def __post_init__(self) -> None:
+        _require(self.duration >= 1, f"mode on {self.machine}: duration must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -38,6 +73,9 @@ class Frozen:
 
     machine: str
     start: int
+
+    def __post_init__(self) -> None:
+        _require(self.start >= 0, f"frozen on {self.machine}: start must be at least 0")
 
 
 @dataclass(frozen=True)
@@ -51,6 +89,12 @@ class Operation:
     pausable: bool = False
     frozen: Frozen | None = None
 
+    def __post_init__(self) -> None:
+        _require(bool(self.modes), f"operation {self.id}: needs at least one mode")
+        _require(self.min_lag >= 0, f"operation {self.id}: min_lag must be at least 0")
+        _require(self.frozen is None or any(m.machine == self.frozen.machine for m in self.modes),
+                 f"operation {self.id}: frozen on a machine that is not one of its modes")
+
 
 @dataclass(frozen=True)
 class Job:
@@ -62,6 +106,12 @@ class Job:
     deadline: int | None = None
     weight: int = 1
 
+    def __post_init__(self) -> None:
+        _require(bool(self.operations), f"job {self.id}: needs at least one operation")
+        _require(self.release >= 0 and self.weight >= 0, f"job {self.id}: release and weight must be at least 0")
+        _require(self.due is None or self.due >= 0, f"job {self.id}: due must be at least 0")
+        _require(self.deadline is None or self.deadline >= 0, f"job {self.id}: deadline must be at least 0")
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -69,6 +119,10 @@ class Objective:
     makespan: int = 0
     # The weight of one rupiah of machine cost (see operation_cost).
     cost: int = 0
+
+    def __post_init__(self) -> None:
+        _require(min(self.weighted_tardiness, self.makespan, self.cost) >= 0,
+                 "objective weights must be at least 0")
 
 
 @dataclass(frozen=True)
@@ -82,6 +136,20 @@ class Problem:
     # Every operation starts on a multiple of `grid` minutes (the horizon starts at midnight
     # house time) and holds its machine until its end rounded up to the grid; 1: no grid.
     grid: int = 1
+
+    def __post_init__(self) -> None:
+        _require(self.horizon >= 1, "horizon must be at least 1")
+        _require(self.grid >= 1, "grid must be at least 1")
+        machines = {m.id for m in self.machines}
+        _require(len(machines) == len(self.machines), "machine ids must be unique")
+        _require(len({j.id for j in self.jobs}) == len(self.jobs), "job ids must be unique")
+        operations = [o for j in self.jobs for o in j.operations]
+        _require(len({o.id for o in operations}) == len(operations), "operation ids must be unique")
+        for o in operations:
+            for m in o.modes:
+                _require(m.machine in machines, f"operation {o.id}: unknown machine {m.machine}")
+        for f in self.fixed:
+            _require(f.machine in machines, f"fixed {f.id}: unknown machine {f.machine}")
 
     def held_until(self, end: int) -> int:
         """Until when an operation ending at `end` keeps its machine: the end rounded up to the grid."""
@@ -122,23 +190,32 @@ class Assignment:
 # share_cap - placing it would take its owner above a share cap;
 # capacity  - it does not fit beside the other jobs and the fixed time;
 # unknown   - read back from a solution file, which carries the words only.
-UNSCHEDULED_KINDS = ("no_window", "deadline", "share_cap", "capacity", "unknown")
+class UnscheduledKind(StrEnum):
+    no_window = "no_window"
+    deadline = "deadline"
+    share_cap = "share_cap"
+    capacity = "capacity"
+    unknown = "unknown"
+
+
+UNSCHEDULED_KINDS = tuple(k.value for k in UnscheduledKind)
 
 
 @dataclass(frozen=True)
 class Unscheduled:
     job: str
     reason: str
-    kind: str = "unknown"
+    kind: UnscheduledKind = UnscheduledKind.unknown
 
     def __post_init__(self) -> None:
         if self.kind not in UNSCHEDULED_KINDS:
             raise ValueError(f"unscheduled kind must be one of {', '.join(UNSCHEDULED_KINDS)}")
+        object.__setattr__(self, "kind", UnscheduledKind(self.kind))
 
 
 @dataclass(frozen=True)
 class Solution:
-    status: str
+    status: Status
     objective: int | None
     bound: int | None
     seconds: float
@@ -150,6 +227,11 @@ class Solution:
     # The plan's machine cost in rupiah (sum of operation_cost over its operations), reported
     # apart from the objective; None when not known (a solution file that does not say).
     cost: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        object.__setattr__(self, "status", Status(self.status))
 
     @property
     def gap(self) -> float | None:
@@ -166,6 +248,16 @@ class SolveOptions:
     workers: int = 2
     seed: int = 0
     log: bool = False
+    # CP-SAT's deterministic time (its own measure of work, in "seconds") for the search, on top
+    # of the wall-clock `time_limit`: with one worker the same problem, seed and limit give the
+    # same schedule however loaded the machine is. None: the clock alone.
+    deterministic_time: float | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.time_limit > 0, "time_limit must be above 0")
+        _require(self.workers >= 1, "workers must be at least 1")
+        _require(self.deterministic_time is None or self.deterministic_time > 0,
+                 "deterministic_time must be above 0")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,6 +272,9 @@ class FamilySetup:
     families: dict[str, str]  # job id -> family
     minutes: int
 
+    def __post_init__(self) -> None:
+        _require(self.minutes >= 0, "setup minutes must be at least 0")
+
 
 @dataclass(frozen=True)
 class ShareCap:
@@ -190,6 +285,9 @@ class ShareCap:
     max_minutes: int
     name: str = ""
 
+    def __post_init__(self) -> None:
+        _require(self.max_minutes >= 0, f"share cap {self.name}: max_minutes must be at least 0")
+
 
 @dataclass(frozen=True)
 class Stability:
@@ -199,6 +297,10 @@ class Stability:
     previous: tuple[Assignment, ...]
     weight: int = 1
     machine_change: int = 60
+
+    def __post_init__(self) -> None:
+        _require(self.weight >= 0 and self.machine_change >= 0,
+                 "stability weight and machine_change must be at least 0")
 
 
 @dataclass(frozen=True)
