@@ -153,10 +153,10 @@ def day(value: dt.date) -> Localized:
 
 def moment(value: dt.datetime, timezone: str) -> Localized:
     """A moment in a house's zone inside a sentence: `Sel 3 Mar 2026 10:00 WITA`."""
-    from factoryshare.messages import zone_label  # babel-only module; no cycle at import
+    from factoryshare.zones import abbreviation as zone_abbreviation
 
     local = value.astimezone(_zone(timezone))
-    label = zone_label(timezone, local)
+    label = zone_abbreviation(timezone, local)
     return Localized({lang: f"{format_datetime(local, 'EEE d MMM yyyy HH:mm', locale=locale)} {label}"
                       for lang, locale in _LOCALES.items()})
 

@@ -31,37 +31,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
+from factoryshare.zones import abbreviation as zone_abbreviation
+
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 LANGUAGES = ("id", "en")
 _LOCALES = {"id": "id_ID", "en": "en_GB"}
-
-# Indonesia's three zones by their IANA names (Keppres 41/1987); other zones by UTC offset.
-_ZONE_NAMES = {
-    "Asia/Jakarta": "WIB",
-    "Asia/Pontianak": "WIB",
-    "Asia/Makassar": "WITA",
-    "Asia/Jayapura": "WIT",
-}
-_OFFSET_NAMES = {7 * 3600: "WIB", 8 * 3600: "WITA", 9 * 3600: "WIT"}
-
 
 def rupiah(amount: int) -> str:
     """Integer rupiah the Indonesian way: `Rp1.500.000` (no decimals, `.` for thousands)."""
     return format_currency(int(amount), "IDR", locale="id_ID", format="¤#,##0",
                            currency_digits=False)
-
-
-def zone_label(timezone: str, at: dt.datetime | None = None) -> str:
-    """WIB, WITA or WIT for Indonesia's zones; otherwise `UTC+hh:mm`."""
-    if timezone in _ZONE_NAMES:
-        return _ZONE_NAMES[timezone]
-    offset = (at or dt.datetime.now(dt.timezone.utc)).astimezone(_zone(timezone)).utcoffset()
-    seconds = int(offset.total_seconds()) if offset is not None else 0
-    if seconds in _OFFSET_NAMES:
-        return _OFFSET_NAMES[seconds]
-    sign = "+" if seconds >= 0 else "-"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -111,13 +90,13 @@ class Formatter:
     def when(self, value: Any) -> str:
         """`Selasa, 24 November 2026 10:00 WITA` / `Tuesday 24 November 2026 10:00 WITA`."""
         local = self.local(value)
-        return f"{self._day(local)} {local:%H:%M} {zone_label(self.timezone, local)}"
+        return f"{self._day(local)} {local:%H:%M} {zone_abbreviation(self.timezone, local)}"
 
     def span(self, start: Any, end: Any) -> str:
         """A time range; one date when both ends fall on the same local day."""
         a, b = self.local(start), self.local(end)
         if a.date() == b.date():
-            return f"{self._day(a)} {a:%H:%M}–{b:%H:%M} {zone_label(self.timezone, b)}"
+            return f"{self._day(a)} {a:%H:%M}–{b:%H:%M} {zone_abbreviation(self.timezone, b)}"
         return f"{self.when(a)} – {self.when(b)}"
 
     def date(self, value: Any) -> str:
@@ -377,7 +356,7 @@ def _calendar_change(c: dict[str, Any], f: Formatter, lang: str) -> str:
             return (f"{house_cap} tutup pada {days}" if lang == "id"
                     else f"{house_en} is closed on {days}")
         return f"{house_cap} tutup" if lang == "id" else f"{house_en} is closed"
-    zone = zone_label(f.timezone)
+    zone = zone_abbreviation(f.timezone)
     if lang == "id":
         return {"opening_hours": f"Jam buka {house_id} berubah",
                 "slot_minutes": f"Pembagian slot pemesanan di {house_id} berubah",

@@ -16,9 +16,9 @@ import functools
 import re
 from typing import Any
 
+import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
-
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.id import nik as _nik
 from stdnum.id import npwp as _npwp
@@ -85,23 +85,22 @@ def npwp(value: object, field: str = "npwp") -> str:
 
 
 def phone(value: object, field: str = "phone") -> str:
-    """An Indonesian phone number (08..., 62..., +62...) as E.164 `+62...`."""
+    """An Indonesian phone number (08..., 62..., +62..., with spaces, dots or dashes) as E.164
+    `+62...`, checked against Indonesia's numbering plan by `phonenumbers`."""
     if not isinstance(value, str):
         raise _fail(field, N_("The phone number must be written as text."))
-    raw = re.sub(r"[\s.\-()]", "", value.strip())
-    if raw.startswith("+62"):
-        rest = raw[3:]
-    elif raw.startswith("62"):
-        rest = raw[2:]
-    elif raw.startswith("0"):
-        rest = raw[1:]
-    else:
+    raw = value.strip()
+    if raw.startswith("62"):
+        raw = "+" + raw  # written without the plus, as on many forms
+    try:
+        number = phonenumbers.parse(raw, "ID")
+    except phonenumbers.NumberParseException:
+        raise _fail(field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812...")) from None
+    if number.country_code != 62:
         raise _fail(field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812..."))
-    if rest.startswith("0"):
-        rest = rest[1:]
-    if not re.fullmatch(r"[1-9]\d{7,11}", rest):
+    if not phonenumbers.is_valid_number(number):
         raise _fail(field, N_("This phone number has the wrong number of digits."))
-    return "+62" + rest
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # --- text any field may hold -------------------------------------------------------------------

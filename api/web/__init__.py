@@ -52,7 +52,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
 from flask import (
     Blueprint,
     Flask,
@@ -70,7 +69,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.database import db
 from api.web import words
-from factoryshare import i18n
+from factoryshare import i18n, messages
 from factoryshare.access import Actor
 from factoryshare.errors import DomainError
 from factoryshare.models import ProductionHouse, Role, User
@@ -285,9 +284,7 @@ def _refuse_unstorable_text():  # type: ignore[no-untyped-def]
 
 def rupiah(amount: int | None) -> str:
     """Rupiah as Indonesians write them, whatever the page language: Rp1.500.000."""
-    if amount is None:
-        return ""
-    return format_currency(amount, "IDR", locale="id", format="¤#,##0", currency_digits=False)
+    return "" if amount is None else messages.rupiah(amount)
 
 
 def _zone(house: ProductionHouse | str):  # type: ignore[no-untyped-def]

@@ -15,36 +15,16 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import i18n
+from factoryshare import i18n, zones
 from factoryshare.models import WEEKDAYS, Downtime, HouseClosure, Machine, ProductionHouse
 
 Window = tuple[dt.datetime, dt.datetime]
 
 _UTC = dt.timezone.utc
 
-# The zones a house may keep: Indonesia's three (Keppres 41/1987) by their canonical IANA names.
-INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
-
-_ABBREVIATIONS = {
-    # Waktu Indonesia Barat / Tengah / Timur.
-    "Asia/Jakarta": "WIB",
-    "Asia/Pontianak": "WIB",
-    "Asia/Makassar": "WITA",
-    "Asia/Ujung_Pandang": "WITA",
-    "Asia/Jayapura": "WIT",
-}
-
-
-def zone_abbreviation(tz: str | dt.tzinfo) -> str:
-    """WIB, WITA or WIT for an Indonesian zone; the UTC offset (e.g. "UTC+07:00") otherwise."""
-    name = tz if isinstance(tz, str) else getattr(tz, "key", str(tz))
-    if name in _ABBREVIATIONS:
-        return _ABBREVIATIONS[name]
-    zone = ZoneInfo(name) if isinstance(tz, str) else tz
-    offset = dt.datetime.now(zone).utcoffset() or dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+# The zones a house may keep and their names: one table, in factoryshare.zones.
+INDONESIAN_ZONES = zones.INDONESIAN_ZONES
+zone_abbreviation = zones.abbreviation
 
 
 # The `holidays` package's own names, per language of factoryshare.i18n.

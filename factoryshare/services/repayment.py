@@ -66,12 +66,13 @@ No database access here.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
+
+from dateutil.relativedelta import relativedelta
 
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
@@ -107,14 +108,6 @@ def _round_half_even(value: Fraction) -> int:
         ctx.prec = 60
         exact = Decimal(value.numerator) / Decimal(value.denominator)
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def _add_months(start: date, months: int) -> date:
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
 
 
 def monthly_rate(annual_rate_bps: int) -> Fraction:
@@ -164,7 +157,7 @@ def annuity_schedule(
         rows.append(
             ScheduledInstallment(
                 number=number,
-                due_date=_add_months(first_due, number - 1) if first_due else None,
+                due_date=first_due + relativedelta(months=number - 1) if first_due else None,
                 principal=0,
                 interest=interest,
                 amount=interest,
@@ -184,7 +177,7 @@ def annuity_schedule(
         rows.append(
             ScheduledInstallment(
                 number=number,
-                due_date=_add_months(first_due, number - 1) if first_due else None,
+                due_date=first_due + relativedelta(months=number - 1) if first_due else None,
                 principal=part,
                 interest=interest,
                 amount=part + interest,
@@ -206,7 +199,7 @@ def first_due_date(first_tranche_on: date) -> date:
 def periods(first_tranche_on: date, months: int) -> list[tuple[date, date]]:
     """(start, due) of installments 1..months of a loan first disbursed on `first_tranche_on`."""
     first = first_due_date(first_tranche_on)
-    dues = [_add_months(first, k) for k in range(months)]
+    dues = [first + relativedelta(months=k) for k in range(months)]
     return list(zip([first_tranche_on, *dues[:-1]], dues))
 
 
