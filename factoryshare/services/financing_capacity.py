@@ -112,7 +112,7 @@ def check(session: Session, actor: Actor, application_id: int, *,
             first_deadline[request.id] = dates[0]
     jobs: list[dict[str, Any]] = []
     for job in data["jobs"]:
-        rid = int(job["id"].split("-")[1])
+        rid = solving.request_id_of(job["id"])
         if rid not in open_ids:
             continue
         if rid in first_deadline:
@@ -122,7 +122,7 @@ def check(session: Session, actor: Actor, application_id: int, *,
 
     finish: dict[int, dt.datetime | None] = {}
     status = "no_jobs"
-    unplaced: list[int] = sorted(open_ids - {int(j["id"].split("-")[1]) for j in jobs})
+    unplaced: list[int] = sorted(open_ids - {solving.request_id_of(j["id"]) for j in jobs})
     left_out: dict[int, str] = {rid: "no_machine" for rid in unplaced}
     if jobs:
         problem = solver.problem_from_dict(data)
@@ -131,13 +131,13 @@ def check(session: Session, actor: Actor, application_id: int, *,
         status = solution.status
         ends: dict[str, int] = {a.operation: a.end for a in solution.assignments}
         for job in problem.jobs:
-            rid = int(job.id.split("-")[1])
+            rid = solving.request_id_of(job.id)
             end_minute = ends.get(job.operations[-1].id)
             finish[rid] = start + dt.timedelta(minutes=end_minute) if end_minute is not None else None
             if end_minute is None:
                 unplaced.append(rid)
         for item in solution.unscheduled:
-            left_out.setdefault(int(item.job.split("-")[1]), item.kind)
+            left_out.setdefault(solving.request_id_of(item.job), item.kind)
     for request in requests:
         if request.status is RequestStatus.done:
             finish[request.id] = request.earliest_start  # made already
