@@ -12,6 +12,8 @@ import pytest
 
 from tests.e2e.conftest import ADMIN, AGGREGATOR, MANAGER, MEMBER, PHONE, sign_in
 
+LENDER = ("kredit@bankrakyatdemo.id", "demo-bank-2026")  # the demo bank's credit officer
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
 
@@ -114,8 +116,9 @@ PAGES = {
              "/calendar", "/inbox", "/production/new"],
     MANAGER: ["/manager/timeline", "/manager/timeline?view=week", "/manager/queue",
               "/manager/runs", "/manager/utilisation", "/manager/downtimes", "/manager/permits"],
-    AGGREGATOR: ["/aggregator/applications", "/aggregator/clusters"],
+    AGGREGATOR: ["/aggregator/applications", "/aggregator/clusters", "/aggregator/offtake"],
     ADMIN: ["/admin/houses", "/admin/users", "/admin/jobs", "/admin/audit"],
+    LENDER: ["/lender/applications", "/lender/loans"],
 }
 
 
@@ -151,8 +154,15 @@ def _member_pages(page: Any) -> list[str]:
     return found
 
 
+def _linked(page: Any, listing: str, prefix: str) -> list[str]:
+    """The first page `listing` links to under `prefix` (none when it links to none)."""
+    page.goto(listing)
+    links = page.locator(f"main a[href^='{prefix}']")
+    return [links.first.get_attribute("href")] if links.count() else []
+
+
 @pytest.mark.parametrize("account", list(PAGES), ids=["anonymous", "member", "manager",
-                                                      "aggregator", "admin"])
+                                                      "aggregator", "admin", "lender"])
 def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, account):
     if account is not None:
         sign_in(page, account)
@@ -162,6 +172,12 @@ def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, accoun
         page.goto("/aggregator/applications")
         urls += sorted({href for href in page.locator("a[href*='/aggregator/applications/']")
                         .evaluate_all("links => links.map(a => a.getAttribute('href'))")})
+        # A loan and an offtake agreement of the demo, with their schedule and purchases.
+        urls += _linked(page, "/aggregator/clusters", "/aggregator/loans/")
+        urls += _linked(page, "/aggregator/offtake", "/aggregator/offtake/")
+    if account is LENDER:
+        urls += _linked(page, "/lender/applications", "/lender/applications/")
+        urls += _linked(page, "/lender/loans", "/lender/loans/")
     if account is MEMBER:
         urls += _member_pages(page)
     problems: list[str] = []

@@ -1,7 +1,11 @@
 """An aggregator in a real browser: reviews a cluster's loan application built on a production
-plan, runs the capacity check and approves it."""
+plan, runs the capacity check and approves it (confirming once); records an offtake agreement
+and a purchase on it."""
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -64,6 +68,10 @@ def test_an_aggregator_reviews_a_submitted_application_checks_capacity_and_appro
     screenshot(page, "aggregator-application")
 
     page.get_by_role("button", name="Setujui").click()
+    # Asked once, naming the application and what approving does.
+    confirm = page.locator("dialog.confirm")
+    expect(confirm).to_contain_text(f"Setujui pengajuan #{application['id']}?")
+    confirm.locator("button.danger").click()
     page.wait_for_load_state()
     expect(page.locator(".flash").first).to_have_text(f"Pengajuan #{application['id']} disetujui.")
     expect(page.locator(".badge").first).to_have_text("disetujui")
@@ -73,3 +81,49 @@ def test_an_aggregator_reviews_a_submitted_application_checks_capacity_and_appro
     decided = page.locator("tbody tr").filter(
         has=page.get_by_role("link", name=f"#{application['id']}", exact=True))
     expect(decided.locator(".badge")).to_have_text("disetujui")
+
+
+def test_an_aggregator_records_an_offtake_agreement_and_a_purchase_in_the_browser(page, screenshot):
+    sign_in(page, AGGREGATOR)
+    page.goto("/")
+    page.get_by_role("navigation").get_by_role("link", name="Offtake", exact=True).click()
+    page.wait_for_load_state()
+    expect(page.locator("h1")).to_have_text("Perjanjian offtake")
+
+    # The Jembrana cocoa cluster's house is in Bali (WITA): the days are Bali's.
+    today = dt.datetime.now(ZoneInfo("Asia/Makassar")).date()
+    page.get_by_label("Klaster", exact=True).select_option(label="Klaster Kakao Jembrana")
+    product = page.locator('optgroup[label="Klaster Kakao Jembrana"] option').first
+    product_name = product.inner_text().strip()
+    page.get_by_label("Produk", exact=True).select_option(value=product.get_attribute("value"))
+    page.get_by_label("Jumlah yang disepakati").fill("30")
+    page.get_by_label("Harga per unit (Rp)").fill("25.000")
+    page.get_by_label("Pengiriman 1: tanggal").fill((today + dt.timedelta(days=30)).isoformat())
+    page.get_by_label("Pengiriman 1: jumlah").fill("10")
+    page.get_by_label("Pengiriman 2: tanggal").fill((today + dt.timedelta(days=60)).isoformat())
+    page.get_by_label("Pengiriman 2: jumlah").fill("20")
+    page.get_by_role("button", name="Catat perjanjian").click()
+    page.wait_for_load_state()
+
+    expect(page.locator("h1")).to_contain_text("Perjanjian offtake #")
+    expect(page.locator("h1")).to_contain_text(product_name)
+    expect(page.locator(".flash.ok")).to_contain_text("sudah dicatat")
+    deliveries = page.locator("section[aria-labelledby=deliveries-heading] tbody tr")
+    expect(deliveries).to_have_count(2)
+    expect(page.locator("main")).to_contain_text("Rp750.000")  # 30 × Rp25.000
+
+    page.get_by_label("Dikirim pada").fill(today.isoformat())
+    page.get_by_label("Jumlah yang dikirim").fill("10")
+    page.get_by_role("button", name="Catat pembelian").click()
+    confirm = page.locator("dialog.confirm")
+    expect(confirm).to_contain_text("Catat pembelian ini?")
+    confirm.locator("button.danger").click()
+    page.wait_for_load_state()
+
+    expect(page.locator(".flash.ok")).to_contain_text("Pembelian sudah dicatat")
+    bought = page.locator("section[aria-labelledby=purchases-heading] tbody tr")
+    expect(bought).to_have_count(1)
+    expect(bought.first).to_contain_text("Rp250.000")
+    left = page.locator(".figures > div").filter(has=page.locator("dt", has_text="Belum dikirim"))
+    expect(left.locator("dd")).to_have_text("20")
+    screenshot(page, "aggregator-offtake")
