@@ -23,10 +23,13 @@ def register(cli: click.Group) -> None:
     @jobs.command("list")
     def list_jobs() -> None:
         """The jobs the scheduler runs, with their interval."""
-        from factoryshare.jobs.registry import INTERVALS, JOBS
+        from factoryshare.jobs.registry import DAILY_AT, INTERVALS, JOBS
 
         for name in JOBS:
-            click.echo(f"{name}\tevery {INTERVALS.get(name, 15)} min")
+            if name in DAILY_AT:
+                click.echo(f"{name}\tdaily at {DAILY_AT[name]:%H:%M} house time")
+            else:
+                click.echo(f"{name}\tevery {INTERVALS.get(name, 15)} min")
 
     @jobs.command("run")
     @click.argument("name")

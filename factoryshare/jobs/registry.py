@@ -25,7 +25,7 @@ def installments_due(session: Session, now: dt.datetime) -> dict[str, Any]:
 
 
 def permit_watch(session: Session, now: dt.datetime) -> dict[str, Any]:
-    """Permit states, expiry reminders and bookings/loans at risk; acts from 07:00 house time."""
+    """Permit states, expiry reminders and bookings/loans at risk; daily at 07:00 house time."""
     from factoryshare.services import permits
 
     return permits.run_watch(session, now)
@@ -74,11 +74,17 @@ JOBS: dict[str, Job] = {
 INTERVALS: dict[str, int] = {
     "expire_holds": 5,
     "installments_due": 60,
-    # Hourly, but it only acts from 07:00 house time and each step is done once a day at most.
-    "permit_watch": 60,
     "link_financing": 15,
     "release_unfunded_holds": 15,
     "send_outbox": 1,
     # Daily: each installment is told of once per kind whenever the job runs.
     "installment_reminders": 24 * 60,
+}
+
+# Jobs run once a day at a time of day in the house's zone instead of every few minutes: the
+# scheduler fires them at that time in each of Indonesia's zones (and once just after it
+# starts, so a scheduler started late still runs the day's). A run acts only on the houses
+# whose local time has reached it, and each step is done once a day at most.
+DAILY_AT: dict[str, dt.time] = {
+    "permit_watch": dt.time(7, 0),
 }

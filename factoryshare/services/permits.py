@@ -1061,8 +1061,9 @@ def _flag(session: Session, subject: str, subject_id: int, key: str, gap: Gap,
 def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
     """Statuses, 90/30/7-day reminders (each once), bookings and loans at risk (each flagged once).
 
-    Runs hourly; a house is looked at from 07:00 house time on, and since each step only does
-    what was not done yet, further runs the same day change nothing.
+    The scheduler runs it at 07:00 in each of Indonesia's zones (jobs.registry.DAILY_AT) and
+    once after it starts; a house is looked at from 07:00 house time on, and since each step
+    only does what was not done yet, further runs the same day change nothing.
     """
     from factoryshare.models.bookings import Booking, BookingStatus
     from factoryshare.services.notifications import notify

@@ -114,3 +114,25 @@ def test_a_scheduler_skips_a_job_another_scheduler_ran_within_its_interval(db, t
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW,
                    once_per=dt.timedelta(minutes=1)) is not None
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
+
+
+def test_the_permit_watch_fires_at_seven_in_the_morning_in_each_indonesian_zone(tmp_path):
+    from factoryshare.jobs.scheduler import build_scheduler
+
+    scheduler = build_scheduler(session_factory=None, lock_dir=tmp_path)
+    after = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    fires = {}
+    for zone in ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"):
+        job = scheduler.get_job(f"permit_watch@{zone}")
+        assert job is not None
+        fires[zone] = job.trigger.get_next_fire_time(None, after).astimezone(dt.timezone.utc)
+
+    # 07:00 WIB, WITA and WIT on 2 December: 00:00, 23:00 and 22:00 UTC.
+    assert fires == {
+        "Asia/Jakarta": dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.timezone.utc),
+        "Asia/Makassar": dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc),
+        "Asia/Jayapura": dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.timezone.utc),
+    }
+    # No hourly poll any more, but one run just after the scheduler starts.
+    assert scheduler.get_job("permit_watch") is None
+    assert scheduler.get_job("permit_watch@start") is not None

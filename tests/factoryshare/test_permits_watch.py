@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from factoryshare.access import Actor
-from factoryshare.jobs.registry import INTERVALS, JOBS
+from factoryshare.jobs.registry import DAILY_AT, JOBS
 from factoryshare.models import Role
 from factoryshare.models.financing import LoanPlanLink
 from factoryshare.models.notifications import Notification
@@ -41,8 +41,8 @@ def people(db, make_machine, make_member, make_food_product, make_user):
     return machine, product, owner, manager
 
 
-def test_permit_watch_is_a_scheduled_job():
-    assert "permit_watch" in JOBS and INTERVALS["permit_watch"] == 60
+def test_permit_watch_is_a_daily_job_at_seven_house_time():
+    assert "permit_watch" in JOBS and DAILY_AT["permit_watch"] == dt.time(7, 0)
 
 
 def test_a_reminder_goes_to_member_and_manager_once_however_often_the_watch_runs(db, people, make_permit):
