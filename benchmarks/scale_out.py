@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from booking_load import free_port, reset_database  # noqa: E402
 
 from factoryshare.db import make_engine, make_session_factory  # noqa: E402
-from factoryshare.jobs.registry import INTERVALS  # noqa: E402
+from factoryshare.jobs.scheduler import once_per  # noqa: E402
 from factoryshare.jobs.runner import INTERVAL_SLACK  # noqa: E402
 from factoryshare.services.bookings import count_overlapping_live  # noqa: E402
 
@@ -270,13 +270,13 @@ def main() -> None:
     by_job: dict[str, list[dt.datetime]] = collections.defaultdict(list)
     for job, started_at, _host in job_runs:
         by_job[job].append(started_at if started_at.tzinfo else started_at.replace(tzinfo=dt.timezone.utc))
-    print("| job | interval (min) | runs | closest two runs (s) |")
+    print("| job | at least apart (min) | runs | closest two runs (s) |")
     print("|---|---|---|---|")
     for job, times in sorted(by_job.items()):
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
         closest = min(gaps) if gaps else None
-        interval = INTERVALS.get(job, 15) * 60
-        print(f"| {job} | {interval // 60} | {len(times)} | {'' if closest is None else round(closest)} |")
+        interval = once_per(job).total_seconds()
+        print(f"| {job} | {interval / 60:g} | {len(times)} | {'' if closest is None else round(closest)} |")
         if closest is not None and closest < interval * (1 - INTERVAL_SLACK):
             failures.append(f"job {job} ran twice within its interval")
     good = sum(1 for d in documents if d[3])
