@@ -6,7 +6,8 @@ Time is laid out over *segments* shown side by side (a day cut to the house's di
 hours, or one span from a first to a last midnight); x positions are fractions of the plot's
 width, written into the SVG as percentages, so one chart fits its box at any screen width
 (`zoom` 1) or is drawn 2 or 4 times as wide and scrolls, without scaling its text. A chart
-drawn at a fixed `width_px` (the run page's long horizons) scrolls the same way.
+given `width_px` (the run page's long horizons) is at least that wide and scrolls in a
+narrower box.
 
 Nothing here decides a rule: the pages hand in what the services returned, in words.
 """
@@ -81,8 +82,8 @@ class Chart:
     label: str
     height: float
     rows: list[Row]
-    width: str  # the SVG's width attribute: "100%", "200%" or a number of pixels
-    min_width: int | None = None  # rem, for a chart that fits its box
+    width: str  # the SVG's width attribute: "100%" of its box, or "200%" / "400%" zoomed
+    min_width: int | None = None  # rem: narrower boxes scroll (gantt.css: gantt-min-<n>)
     columns: list[Column] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
     shades: list[Shape] = field(default_factory=list)
@@ -90,6 +91,11 @@ class Chart:
     now_x: float | None = None
     legend: list[tuple[str, str]] = field(default_factory=list)
     rows_label: str = ""
+
+    @property
+    def scrolls_on_desktop(self) -> bool:
+        """Wider than a desktop page's plot (about 64rem at 1280 px): it scrolls there too."""
+        return self.width != "100%" or (self.min_width or 0) > 64
 
     @property
     def textures(self) -> set[str]:
@@ -138,7 +144,8 @@ class Timeline:
         self.row_y = {key: HEADER_HEIGHT + i * ROW_HEIGHT for i, (key, _l, _s) in enumerate(rows)}
         zoom = zoom if zoom in ZOOMS else 1
         if width_px is not None:
-            width, min_width = f"{width_px:.0f}", None
+            # At least this wide; wider when the box is (a short plan fills the page).
+            width, min_width = "100%", min_width_for(width_px / 16)
         else:
             width = f"{zoom * 100}%"
             min_width = min_width_for(zoom * (min_rem or 36))

@@ -135,7 +135,8 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
         holiday = _closed_name(house, day)
         gantt.column(i, format_date(day, "full" if px_per_day >= 400 else "EEE d MMM",
                                     locale=str(get_locale())), holiday or "")
-        for hour in range(first_hour, last_hour, step):
+        # No label in the last step of a day, where it would run into the next day's first.
+        for hour in range(first_hour, last_hour - step + 1, step):
             gantt.tick(segments[i][0] + dt.timedelta(hours=hour - first_hour), f"{hour:02d}:00")
         open_windows = calendar.open_windows(db(), house, *segments[i])
         gantt.shade_outside(segments[i], open_windows, "closed",
