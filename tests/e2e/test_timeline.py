@@ -157,3 +157,21 @@ def test_clicking_a_bar_opens_the_booking_and_rejecting_it_asks_once_for_a_reaso
     page.goto(f"/manager/timeline?view=week&day={two_bookings['day'].isoformat()}")
     expect(page.locator(f"a.bar-link[href='#booking-{two_bookings['held']}']")).to_have_count(0)
     expect(page.locator(f"a.bar-link[href='#booking-{two_bookings['confirmed']}']")).to_have_count(1)
+
+
+def test_a_keyboard_opens_a_booking_from_its_bar_tabs_into_it_and_closes_it_back(
+        page, two_bookings):
+    sign_in(page, MANAGER)
+    page.goto(f"/manager/timeline?day={two_bookings['day'].isoformat()}")
+    link = page.locator(f"a.bar-link[href='#booking-{two_bookings['held']}']")
+    link.focus()
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    panel = page.locator(f"#booking-{two_bookings['held']}")
+    expect(panel).to_be_visible()
+    # The next Tab lands in the panel that opened (its close link first), not on the next bar.
+    page.keyboard.press("Tab")
+    assert panel.evaluate("(p) => p.contains(document.activeElement)")
+    page.keyboard.press("Enter")
+    expect(panel).to_be_hidden()
+    assert page.url.endswith(f"#bar-booking-{two_bookings['held']}")
