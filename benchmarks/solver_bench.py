@@ -323,7 +323,8 @@ def _solve_one(which: str, size: str, seed: int, real: bool, limit: float, worke
         used = cpu_seconds() - cpu
         violations = solver.check(problem, s) if s.objective is not None else []
         out = {"objective": s.objective if not violations else None, "bound": s.bound, "status": s.status,
-               "first": s.first_feasible_seconds, "seconds": s.seconds, "valid": not violations,
+               "first": s.first_feasible_seconds, "seconds": s.seconds,
+               "valid": not violations if s.objective is not None else None,
                "violations": violations[:5], "build": s.terms.get("build_seconds"), "cpu": used,
                "unscheduled": len(s.unscheduled) if s.objective is not None else None}
     # Peak resident memory of this process (Linux: KiB), model building and search included.
