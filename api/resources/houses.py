@@ -13,7 +13,7 @@ from api.database import db
 from api.schemas import Id, PageArgs, Schema, Text, Words, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare.models import Member, Role
-from factoryshare.services import calendar, houses
+from factoryshare.services import agenda, calendar, houses
 
 URL_PREFIX = "/houses"
 blp = Blueprint("houses", __name__, description="Production houses, opening hours and closures")
@@ -309,3 +309,37 @@ class ClosedDays(MethodView):
         and the house's closures"""
         house, days = houses.closed_days(db(), current_actor(), house_id, args["year"])
         return {"house_id": house.id, "year": args["year"], "days": days}
+
+
+class PermitsByState(Schema):
+    expired = ma.fields.Integer()
+    expiring = ma.fields.Integer()
+    needs_review = ma.fields.Integer()
+    pending = ma.fields.Integer()
+
+
+class AgendaOut(Schema):
+    house_id = ma.fields.Integer()
+    day = ma.fields.Date(metadata={"description": "the house's local day the counts are for"})
+    held_bookings = ma.fields.Integer(metadata={"description": "held bookings not yet over, "
+                                                               "waiting to be confirmed or rejected"})
+    next_hold_expiry = ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when the first of those holds lapses, in the house's time"})
+    runs_to_review = ma.fields.Integer(metadata={"description": "schedule runs ready to review"})
+    downtimes_today = ma.fields.Integer()
+    permit_warnings = ma.fields.Integer(metadata={"description": "permits expired, expiring, "
+                                                                 "needing review or pending"})
+    permits_by_state = ma.fields.Nested(PermitsByState)
+    permits_to_verify = ma.fields.Integer()
+    blocked_products = ma.fields.Integer(metadata={"description": "products a missing permit "
+                                                                  "blocks now"})
+
+
+@blp.route("/<int:house_id>/agenda")
+class HouseAgenda(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, AgendaOut)
+    def get(self, house_id):
+        """What waits for the house's manager: held bookings, runs to review, today's
+        downtimes and permit warnings (counts)"""
+        return agenda.house_agenda(db(), current_actor(), house_id)

@@ -115,10 +115,21 @@ def settle_hit_bookings(
     return results
 
 
+def _note_key(downtime_id: int, booking_id: int | str = "") -> str:
+    """The key of the message a downtime sends about a booking it hit (a prefix without it)."""
+    return f"downtime:{downtime_id}:booking:{booking_id}"
+
+
+def _cancel_reason(reason: str) -> str:
+    """The reason a downtime writes on each booking it cancels."""
+    return (N_("machine downtime: %(reason)s", reason=reason) if reason
+            else N_("machine downtime"))
+
+
 def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
     zone = calendar.house_zone(downtime.machine.house)
     notify_affected(session, item, template="booking_downtime",
-                    key=f"downtime:{downtime.id}:booking:{item.booking.id}",
+                    key=_note_key(downtime.id, item.booking.id),
                     context={"downtime_start": downtime.start_at.astimezone(zone).isoformat(),
                              "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
                              "reason": downtime.reason})
@@ -169,8 +180,7 @@ def record_downtime(
     ))
     results = settle_hit_bookings(
         session, actor, hit,
-        cancel_reason=((N_("machine downtime: %(reason)s", reason=reason) if reason
-                       else N_("machine downtime")) if affected == "cancel" else None),
+        cancel_reason=_cancel_reason(reason) if affected == "cancel" else None,
         search_from=lambda _b: end, notify=lambda item: _notify(session, downtime, item), now=now,
     )
     from factoryshare.services import scheduling
@@ -190,3 +200,72 @@ def list_downtimes(actor: Actor, *, machine_id: int | None = None, house_id: int
 
 def get_downtime(session: Session, actor: Actor, downtime_id: int) -> Downtime:
     return get_scoped(session, actor, Downtime, downtime_id)
+
+
+@dataclass
+class HitBooking:
+    """A booking a recorded downtime hit, what became of it and who was told."""
+
+    booking: Booking
+    action: str  # "cancelled" or "kept"
+    told: list[User] = field(default_factory=list)
+    # (machine name, start, end) of the free slots its member was offered.
+    alternatives: list[tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
+
+
+def downtime_hits(session: Session, actor: Actor, downtime_id: int) -> list[HitBooking]:
+    """The bookings a recorded downtime hit, read back from what `record_downtime` left: the
+    messages it sent (one per user told, with the alternatives offered), the bookings it
+    cancelled (with its cancel reason) and the live ones it kept. Its house's managers only."""
+    from factoryshare.models.bookings import BookingStatus
+    from factoryshare.models.notifications import Notification
+
+    downtime = _managed_downtime(session, actor, downtime_id)
+    prefix = _note_key(downtime.id)
+    notes = session.execute(
+        select(Notification, User).join(User, User.id == Notification.user_id)
+        .where(Notification.key.like(prefix + "%")).order_by(User.name, User.id))
+    told: dict[int, list[tuple[Any, User]]] = {}
+    for note, user in notes:
+        tail = (note.key or "")[len(prefix):]
+        if tail.isdigit():
+            told.setdefault(int(tail), []).append((note, user))
+    cancelled_reason = str(_cancel_reason(downtime.reason))[:300]
+    hits = []
+    for b in booking_service.list_bookings(session, actor, machine_id=downtime.machine_id,
+                                           start=downtime.start_at, end=downtime.end_at):
+        cancelled_by_it = (b.status is BookingStatus.cancelled
+                           and (b.cancelled_reason or "") == cancelled_reason)
+        if b.id not in told and not b.is_live and not cancelled_by_it:
+            continue
+        hit = HitBooking(b, "cancelled" if b.status is BookingStatus.cancelled else "kept")
+        for note, user in told.get(b.id, []):
+            hit.told.append(user)
+            if not hit.alternatives:
+                for alt in (note.context or {}).get("alternatives") or []:
+                    try:
+                        hit.alternatives.append((str(alt["machine"]),
+                                                 dt.datetime.fromisoformat(alt["start"]),
+                                                 dt.datetime.fromisoformat(alt["end"])))
+                    except (KeyError, TypeError, ValueError):
+                        continue
+        hits.append(hit)
+    return hits
+
+
+def _managed_downtime(session: Session, actor: Actor, downtime_id: int) -> Downtime:
+    from factoryshare import i18n
+    from factoryshare.errors import NotFound
+
+    downtime = get_scoped(session, actor, Downtime, downtime_id)
+    if not actor.manages(downtime.machine.house_id):
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=i18n.label(Downtime),
+                          object_id=downtime_id))
+    return downtime
+
+
+def downtimes_between(session: Session, actor: Actor, house_id: int, start: dt.datetime,
+                      end: dt.datetime) -> list[Downtime]:
+    """The downtimes of a house's machines that overlap [start, end), in start order."""
+    return list(session.scalars(list_downtimes(actor, house_id=house_id)
+                                .where(Downtime.start_at < end, Downtime.end_at > start)))

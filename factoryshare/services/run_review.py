@@ -55,6 +55,7 @@ from factoryshare.models.scheduling import (
     ProductionRequest,
     RequestOperation,
     RequestStatus,
+    RunStatus,
     ScheduleAssignment,
     ScheduleRun,
 )
@@ -63,6 +64,9 @@ from factoryshare.services import calendar, solving
 # Bookings that keep a machine from others, for utilisation.
 BOOKED_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed,
                    BookingStatus.no_show)
+# A machine booked for at least this share of its open time is busy (drawn in the warning
+# colour on the utilisation page).
+BUSY_SHARE = 0.85
 
 
 # -- words --------------------------------------------------------------------------------
@@ -296,6 +300,47 @@ def review_run(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:
             "machine_cost": sum(r["machine_cost"] for r in rows)}
 
 
+def publish_effects(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:
+    """What publishing a run would do now, for the manager to read before confirming: the
+    bookings it creates, moves, cancels (work published before that the run no longer holds)
+    and leaves unchanged, and the members it tells (a request placed, a booking moved or
+    cancelled, and, for a plan, a request left out); and the bookings of its house and horizon
+    made, moved or cancelled since it was solved (`changed_since`: publishing would refuse and
+    mark it stale, so the manager re-runs instead). Its house's managers only."""
+    from factoryshare.services import scheduling
+
+    run = get_scoped(session, actor, ScheduleRun, run_id)
+    _house_for_utilisation(session, actor, run.house_id)
+    changes = scheduling.diff_run(session, actor, run.id) if run.problem is not None else []
+    counts = {kind: sum(1 for c in changes if c["change"] == kind)
+              for kind in ("new", "moved", "dropped", "unchanged")}
+    told_requests = {c["request_id"] for c in changes
+                     if c["change"] != "unchanged" and c["request_id"] is not None}
+    if run.purpose == "plan":
+        told_requests.update(left_out_of(run))
+    member_ids = set(session.scalars(select(ProductionRequest.member_id).where(
+        ProductionRequest.id.in_(told_requests)))) if told_requests else set()
+    waiting = run.status in (RunStatus.succeeded, RunStatus.stale)
+    return {"run_id": run.id, "creates": counts["new"], "moves": counts["moved"],
+            "cancels": counts["dropped"], "unchanged": counts["unchanged"],
+            "members_told": len(member_ids),
+            "changed_since": scheduling.changed_since_solve(session, run) if waiting else []}
+
+
+def plan_horizon(house: ProductionHouse, first_day: dt.date, days: int,
+                 now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The horizon of a run over `days` local days from `first_day`: from that day's local
+    midnight, but never from the past (nothing can be placed before now: it starts at the next
+    whole hour at the earliest), to the local midnight after its last day."""
+    zone = calendar.house_zone(house)
+    midnight = dt.datetime.combine(first_day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+    start = max(midnight, now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+                + dt.timedelta(hours=1))
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(0),
+                              tzinfo=zone).astimezone(dt.UTC)
+    return start, end
+
+
 def get_run_reviewed(session: Session, actor: Actor, run_id: int) -> ScheduleRun:
     """The run with its review attached as `run.review` (a plain attribute, not stored)."""
     review = review_run(session, actor, run_id)
@@ -380,8 +425,9 @@ def utilisation_between(session: Session, actor: Actor, house_id: int, start: dt
         windows = calendar.open_windows(session, house, start, end, machine=machine)
         open_minutes = _overlap(start, end, windows)
         booked = sum(_overlap(b.start_at, b.end_at, windows) for b in booked_by[machine.id])
+        share = booked / open_minutes if open_minutes else None
         rows.append({"machine": machine, "open": round(open_minutes), "booked": round(booked),
-                     "share": booked / open_minutes if open_minutes else None})
+                     "share": share, "busy": share is not None and share >= BUSY_SHARE})
     return rows
 
 

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from api.database import db
 from api.web import actor, bp, flash_error, page
-from api.web.manager._common import (  # noqa: F401
-    _house_in_view,
-    _local_midnight,
-    _managed_houses,
-    _members_by_id,
-    _parse_day,
-    _today,
-)
+from api.web.manager._common import _house_in_view, _members_by_id
 from api.web.manager.runs import _int_in
 from api.web.manager.timeline import _house_machines, _kind_words
 from factoryshare.db import utcnow
-from factoryshare.errors import DomainError, NotFound
-from factoryshare.i18n import N_
-from factoryshare.i18n import label as object_label
-from factoryshare.models import Downtime, DowntimeKind, ProductionHouse, Role, User
-from factoryshare.models.bookings import Booking, BookingStatus
-from factoryshare.models.notifications import Notification
+from factoryshare.errors import DomainError
+from factoryshare.models import Downtime, DowntimeKind, ProductionHouse, Role
 from factoryshare.services import (
-    bookings,
     calendar,
     downtimes,
     scheduling,
@@ -46,51 +32,6 @@ def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | Non
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=calendar.house_zone(house))
     return moment.astimezone(dt.timezone.utc)
-
-
-@dataclass
-class Hit:
-    """A booking a downtime hit, what became of it, and who was told."""
-
-    booking: Booking
-    action: str  # "cancelled" or "kept"
-    told: list[User] = field(default_factory=list)
-    alternatives: list[tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
-
-
-def _hits(downtime: Downtime) -> list[Hit]:
-    """The bookings `downtime` hit, read back from what record_downtime left behind: the
-    messages it wrote (keyed downtime:<id>:booking:<id>, with the alternatives offered), the
-    bookings it cancelled (reason "machine downtime...") and the live ones it kept."""
-    prefix = f"downtime:{downtime.id}:booking:"
-    notes = db().execute(
-        select(Notification, User).join(User, User.id == Notification.user_id)
-        .where(Notification.key.like(prefix + "%")).order_by(User.name, User.id))
-    told: dict[int, list[tuple[Notification, User]]] = {}
-    for note, user in notes:
-        tail = (note.key or "")[len(prefix):]
-        if tail.isdigit():
-            told.setdefault(int(tail), []).append((note, user))
-    hits = []
-    for b in bookings.list_bookings(db(), actor(), machine_id=downtime.machine_id,
-                                    start=downtime.start_at, end=downtime.end_at):
-        cancelled_by_it = (b.status is BookingStatus.cancelled
-                           and (b.cancelled_reason or "").startswith("machine downtime"))
-        if b.id not in told and not b.is_live and not cancelled_by_it:
-            continue
-        hit = Hit(b, "cancelled" if b.status is BookingStatus.cancelled else "kept")
-        for note, user in told.get(b.id, []):
-            hit.told.append(user)
-            if not hit.alternatives:
-                for alt in (note.context or {}).get("alternatives") or []:
-                    try:
-                        hit.alternatives.append((str(alt["machine"]),
-                                                 dt.datetime.fromisoformat(alt["start"]),
-                                                 dt.datetime.fromisoformat(alt["end"])))
-                    except (KeyError, TypeError, ValueError):
-                        continue
-        hits.append(hit)
-    return hits
 
 
 @bp.route("/manager/downtimes", methods=["GET", "POST"])
@@ -135,11 +76,9 @@ def manager_downtime():  # type: ignore[no-untyped-def]
 @bp.route("/manager/downtimes/<int:downtime_id>")
 @page(Role.manager)
 def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
+    hits = downtimes.downtime_hits(db(), actor(), downtime_id)
     downtime = downtimes.get_downtime(db(), actor(), downtime_id)
     house = downtime.machine.house
-    if not actor().manages(house.id):
-        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=object_label(Downtime), object_id=downtime_id))
-    hits = _hits(downtime)
     replan = next((r for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
                    if r.purpose == "replan"
                    and (r.policies or {}).get("downtime_id") == downtime.id), None)

@@ -21,13 +21,11 @@ from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
 from factoryshare.models import Member, Role
-from factoryshare.services import (
-    permits,
-)
+from factoryshare.services import agenda, permits
 
 # --- permit warnings -----------------------------------------------------------------------
 
-WARNING_STATES = ("expired", "expiring", "needs_review", "pending")
+WARNING_STATES = agenda.PERMIT_WARNING_STATES
 
 
 def _permit_states() -> dict[str, str]:

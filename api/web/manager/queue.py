@@ -6,22 +6,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from api.database import db
-from api.web import actor, bp, flash_error, page, when
-from api.web.manager._common import (  # noqa: F401
-    _house_in_view,
-    _local_midnight,
-    _managed_houses,
-    _members_by_id,
-    _parse_day,
-    _today,
-)
-from factoryshare.db import utcnow
+from api.web import actor, bp, flash_error, page, safe_next, when
+from api.web.manager._common import _house_in_view, _members_by_id
 from factoryshare.errors import DomainError
 from factoryshare.models import Role
-from factoryshare.services import (
-    bookings,
-    production_requests,
-)
+from factoryshare.services import agenda, bookings, production_requests
 
 # --- the queue -----------------------------------------------------------------------------
 
@@ -29,9 +18,7 @@ from factoryshare.services import (
 @page(Role.manager)
 def manager_queue():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
-    now = utcnow()
-    held = [b for b in bookings.list_bookings(db(), actor(), house_id=house.id, status="held")
-            if b.end_at > now]
+    held = agenda.waiting_holds(db(), actor(), house.id)
     open_requests = list(db().scalars(production_requests.list_requests(
         db(), actor(), status="open", house_id=house.id)))
     members = _members_by_id({b.member_id for b in held} | {r.member_id for r in open_requests})
@@ -40,7 +27,9 @@ def manager_queue():  # type: ignore[no-untyped-def]
 
 
 def _back_to_queue():  # type: ignore[no-untyped-def]
-    return redirect(url_for("web.manager_queue", house=request.form.get("house") or None))
+    """Back where the form was (`next`: the timeline's booking panel), else to the queue."""
+    return redirect(safe_next(request.form.get("next"))
+                    or url_for("web.manager_queue", house=request.form.get("house") or None))
 
 
 @bp.route("/manager/bookings/<int:booking_id>/confirm", methods=["POST"])
@@ -62,7 +51,7 @@ def manager_confirm(booking_id: int):  # type: ignore[no-untyped-def]
 def manager_reject(booking_id: int):  # type: ignore[no-untyped-def]
     try:
         booking = bookings.reject_booking(db(), actor(), booking_id,
-                                          reason=request.form.get("reason") or "rejected by the house")
+                                          reason=(request.form.get("reason") or "")[:300])
     except DomainError as err:
         db().rollback()
         flash_error(err)

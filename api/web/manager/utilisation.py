@@ -6,19 +6,11 @@ import datetime as dt
 from typing import Any
 
 from flask import render_template, request
-from flask_babel import gettext as _
 
 from api.database import db
 from api.web import actor, bp, page
-from api.web.manager._common import (  # noqa: F401
-    _house_in_view,
-    _local_midnight,
-    _managed_houses,
-    _members_by_id,
-    _parse_day,
-    _today,
-)
-from api.web.manager.timeline import _fit
+from api.web.manager._common import _house_in_view, _local_midnight, _parse_day, _today
+from api.web.words import duration
 from factoryshare.models import ProductionHouse, Role
 from factoryshare.services import (
     run_review,
@@ -30,19 +22,21 @@ from factoryshare.services import (
 UTIL_LABEL_WIDTH = 200
 UTIL_TRACK_WIDTH = 360
 UTIL_ROW_HEIGHT = 30
-# A machine booked beyond this share of its open time is drawn in the warning colour.
-BUSY_SHARE = 0.85
+
+
+def _fit(label: str, width: float, char_width: float = 6.8) -> str:
+    """The label cut to what fits in `width` SVG units; the full name is in the <title> and in
+    the table beside the chart."""
+    room = int((width - 8) / char_width)
+    if room >= len(label):
+        return label
+    return label[: room - 1] + "…" if room >= 4 else ""
 
 
 def utilisation(house: ProductionHouse, start: dt.datetime,
                 end: dt.datetime) -> list[dict[str, Any]]:
     """Per machine: booked minutes / open minutes over [start, end) (run_review.utilisation_between)."""
     return run_review.utilisation_between(db(), actor(), house.id, start, end)
-
-
-def _duration(minutes: int) -> str:
-    hours, rest = divmod(int(minutes), 60)
-    return _("%(h)d h %(m)02d min", h=hours, m=rest) if rest else _("%(h)d h", h=hours)
 
 
 @bp.route("/manager/utilisation")
@@ -57,10 +51,9 @@ def manager_utilisation():  # type: ignore[no-untyped-def]
     for i, row in enumerate(rows):
         row["y"] = 8 + i * UTIL_ROW_HEIGHT
         row["w"] = UTIL_TRACK_WIDTH * min(1.0, row["share"] or 0.0)
-        row["busy"] = (row["share"] or 0.0) >= BUSY_SHARE
-        row["label"] = _fit(row["machine"].name, UTIL_LABEL_WIDTH, 6.8)
-        row["booked_text"] = _duration(row["booked"])
-        row["open_text"] = _duration(row["open"])
+        row["label"] = _fit(row["machine"].name, UTIL_LABEL_WIDTH)
+        row["booked_text"] = duration(row["booked"])
+        row["open_text"] = duration(row["open"])
     return render_template(
         "manager/utilisation.html", house=house, houses=managed, rows=rows, monday=monday,
         sunday=monday + dt.timedelta(days=6), previous=monday - dt.timedelta(days=7),
