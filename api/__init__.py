@@ -69,8 +69,10 @@ def create_app(
     database.init_app(app)
 
     from api.resources import register_all
+    from factoryshare.events import check_subscribers
 
     register_all(api)
+    check_subscribers()  # a renamed subscriber fails here, not on the first event
     from api.web import init_app as init_web_pages  # the browser pages
 
     init_web_pages(app)

@@ -10,7 +10,6 @@ subscribers too, one module per area in factoryshare/subscribers/.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -50,17 +49,24 @@ SUBSCRIBERS: dict[str, list[str]] = {
 }
 
 
-def _resolve(target: str) -> Callable[..., Any] | None:
+def _resolve(target: str) -> Callable[..., Any]:
+    """The subscriber named `module:function`; a missing module or function raises (never a
+    subscriber silently dropped by a rename)."""
     module_name, _, attr = target.partition(":")
-    if importlib.util.find_spec(module_name) is None:
-        return None
     return getattr(importlib.import_module(module_name), attr)
+
+
+def check_subscribers() -> None:
+    """Resolve every subscriber once: the app, the worker and the scheduler call it at start,
+    so a renamed subscriber fails there, not on the first event. (They are named by string
+    because the services that publish are imported by the subscribers themselves.)"""
+    for targets in SUBSCRIBERS.values():
+        for target in targets:
+            _resolve(target)
 
 
 def publish(session: Session, event: str, **payload: Any) -> None:
     if event not in SUBSCRIBERS:
         raise LookupError(f"unknown event {event!r}")
     for target in SUBSCRIBERS[event]:
-        handler = _resolve(target)
-        if handler is not None:
-            handler(session, **payload)
+        _resolve(target)(session, **payload)

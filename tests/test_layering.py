@@ -43,3 +43,15 @@ def test_the_domain_does_not_reach_for_flask_request_state():
     # Services take a session and plain values; they never read flask.request/session/g.
     imported = _imported_roots("factoryshare")
     assert "flask" not in imported, sorted(imported.get("flask", []))
+
+
+def test_every_event_subscriber_resolves_and_a_renamed_one_fails_loudly(monkeypatch):
+    import pytest
+
+    from factoryshare import events
+
+    events.check_subscribers()
+    monkeypatch.setitem(events.SUBSCRIBERS, "booking_created",
+                        ["factoryshare.subscribers.renamed_away:on_booking_created"])
+    with pytest.raises(ModuleNotFoundError):
+        events.check_subscribers()

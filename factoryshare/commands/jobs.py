@@ -11,9 +11,12 @@ def register(cli: click.Group) -> None:
     @cli.command("scheduler")
     @pass_context
     def scheduler(ctx: Context) -> None:
-        """Run the scheduled jobs forever (start exactly one such process)."""
+        """Run the scheduled jobs forever (one or more such processes: each job runs once per
+        interval between them)."""
+        from factoryshare.events import check_subscribers
         from factoryshare.jobs.scheduler import build_scheduler
 
+        check_subscribers()
         build_scheduler(ctx.session_factory, ctx.settings.instance_path).start()
 
     @cli.group("jobs")

@@ -17,7 +17,9 @@ def register(cli: click.Group) -> None:
         """Claim queued schedule runs one at a time and execute them (CP-SAT with SOLVER_WORKERS
         threads)."""
         from factoryshare import worker
+        from factoryshare.events import check_subscribers
 
+        check_subscribers()
         if once:
             taken = worker.run_once(ctx.session_factory, workers=ctx.settings.solver_workers)
             click.echo(f"Took run {taken}." if taken is not None else "No queued run.")

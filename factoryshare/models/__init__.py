@@ -1,8 +1,5 @@
 """All mapped classes, one module per aggregate; importing this registers them all."""
 
-import importlib
-import importlib.util
-
 from factoryshare.models.accounts import ApiToken, Role, User, house_managers
 from factoryshare.models.audit import AuditEvent
 from factoryshare.models.houses import (
@@ -52,19 +49,15 @@ __all__ = [
     "machine_capabilities",
 ]
 
-# Areas added by later features, each in its own module. Importing them here puts every
-# table on the one metadata that Alembic compares against; a module not in this build yet is
-# skipped, an import error inside one that is present still fails loudly.
-AREA_MODULES = [
-    "bookings",
-    "notifications",
-    "booking_extras",
-    "scheduling",
-    "financing",
-    "jobs",
-    "permits",
-]
-
-for _name in AREA_MODULES:
-    if importlib.util.find_spec(f"factoryshare.models.{_name}") is not None:
-        importlib.import_module(f"factoryshare.models.{_name}")
+# Areas added by later features, each in its own module, imported by name: every table is on
+# the one metadata that Alembic compares against, and a module renamed or missing fails at
+# import instead of silently dropping its tables.
+from factoryshare.models import (  # noqa: E402,F401
+    booking_extras,
+    bookings,
+    financing,
+    jobs,
+    notifications,
+    permits,
+    scheduling,
+)
