@@ -10,16 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from api.database import db
-from api.web import actor, bp, flash_error, hm, page, when
-from api.web.manager._common import (  # noqa: F401
+from api.web import actor, bp, flash_error, hm, page, said, when
+from api.web.manager._common import (
     _house_in_view,
-    _local_midnight,
-    _managed_houses,
     _members_by_id,
     _parse_day,
     _today,
 )
 from api.web.manager.timeline import DAY_VIEW_WIDTH, _house_machines, house_timeline
+from api.web.words import duration
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.i18n import N_
@@ -28,6 +27,7 @@ from factoryshare.models import Member, Role
 from factoryshare.models.scheduling import RequestOperation, RunStatus, ScheduleRun
 from factoryshare.services import (
     calendar,
+    run_review,
     scheduling,
 )
 
@@ -73,11 +73,7 @@ def manager_runs():  # type: ignore[no-untyped-def]
                     "(1 to %(seconds)d).", days=scheduling.MAX_HORIZON.days,
                     seconds=scheduling.MAX_TIME_LIMIT), "error")
             return redirect(url_for("web.manager_runs", house=house.id))
-        # The horizon runs from the chosen day's local midnight, but never from the past:
-        # nothing can be placed before now.
-        start = max(_local_midnight(house, first),
-                    utcnow().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1))
-        end = _local_midnight(house, first + dt.timedelta(days=days))
+        start, end = run_review.plan_horizon(house, first, days, utcnow())
         try:
             run = scheduling.queue_run(db(), actor(), house.id, {
                 "horizon_start": start, "horizon_end": end, "time_limit_seconds": limit})
@@ -142,23 +138,42 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
                 proposal.append((a, "moved" if change == "moved" else "proposed", title, name))
         # A short proposal gets the width of the day view; a long one scrolls sideways.
         width = max(RUN_DAY_WIDTH, DAY_VIEW_WIDTH / len(shown_days))
-        published_chart = house_timeline(house, shown_days, width)[0]
+        published_chart = house_timeline(house, shown_days, width,
+                                         chart_id="gantt-published")[0]
         proposal_chart = house_timeline(house, shown_days, width, proposal)[0]
+        proposal_chart.legend = [
+            ("proposed", _("new in this run")), ("moved", _("moved by this run")),
+            ("confirmed", _("confirmed")), ("held", _("held")), ("downtime", _("downtime")),
+            ("closed", _("closed"))]
     utilisation = []
-    # A stale run: the bookings that changed since it was solved, for the manager to see why.
-    changed_since = (scheduling.changed_since_solve(db(), run)
-                     if run.status is RunStatus.stale else [])
     for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
         machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
         utilisation.append((machine_names.get(machine_id, key), share))
+    # The decision: each request's figures, the on-time share over all of them, what publishing
+    # would do and whether the published schedule changed since the solve.
+    review = run_review.review_run(db(), actor(), run.id)
+    for row in review["requests"]:
+        row["lateness_text"] = duration(row["lateness_minutes"])
+        if row["why_not"]:
+            row["why_text"] = said(row["why_not"]["words"])
+            row["fixes"] = [said(s["words"]) for s in row["why_not"]["suggestions"]]
+    effects = run_review.publish_effects(db(), actor(), run.id)
+    changed_since = effects["changed_since"]
+    publishable = run.status is RunStatus.succeeded and not changed_since
+    kpis = run.kpis or {}
     return render_template(
-        "manager/run.html", run=run, house=house, kpis=run.kpis or {}, changes=changes,
+        "manager/run.html", run=run, house=house, kpis=kpis, changes=changes,
         operations=requests_by_op, members=members, machine_names=machine_names,
         proposal_chart=proposal_chart, published_chart=published_chart, shown_days=shown_days,
         utilisation=utilisation, statuses=_run_statuses(), change_words=_change_words(),
-        polling=run.status in ACTIVE_RUNS, publishable=run.status is RunStatus.succeeded,
+        polling=run.status in ACTIVE_RUNS, publishable=publishable,
         discardable=run.status not in (RunStatus.published, RunStatus.discarded),
-        changed_since=changed_since, again=run.status in (RunStatus.stale, RunStatus.failed),
+        review=review, effects=effects, on_time=sum(1 for r in review["requests"] if r["on_time"]),
+        lateness_text=duration(sum(r["lateness_minutes"] or 0 for r in review["requests"])),
+        makespan_text=duration(kpis.get("makespan_minutes")),
+        changed_since=changed_since,
+        again=run.status in (RunStatus.stale, RunStatus.failed) or bool(changed_since)
+        and run.status is RunStatus.succeeded,
         truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS)
 
 
