@@ -71,7 +71,9 @@ class Actor:
         return cls(
             user_id=user.id,
             role=user.role,
-            house_ids=frozenset(h.id for h in user.houses),
+            # Only a manager's houses are its scope: nobody else's are read.
+            house_ids=frozenset(h.id for h in user.houses) if user.role is Role.manager
+            else frozenset(),
             member_id=user.member_id,
             aggregator_id=user.aggregator_id,
             language=user.language,

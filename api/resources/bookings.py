@@ -122,7 +122,9 @@ class Bookings(MethodView):
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, data):
         """Book a machine slot (a retry with the same Idempotency-Key replays the answer)"""
-        return bookings.create_booking(db(), current_actor(), source=BookingSource.direct, **data)
+        # One booking per request: a refusal ends the transaction, no SAVEPOINT needed.
+        return bookings.create_booking(db(), current_actor(), source=BookingSource.direct,
+                                       savepoint=False, **data)
 
 
 @blp.route("/<int:booking_id>")

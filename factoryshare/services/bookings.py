@@ -4,7 +4,7 @@ cancellation and the manager's confirm / complete / no-show.
 Two live bookings of one machine never overlap. On PostgreSQL an exclusion constraint makes
 the database refuse the second one whatever the timing (a violation becomes the same 409
 `booking_conflict`); on SQLite every write transaction starts with BEGIN IMMEDIATE, so the
-check in `assert_machine_free` and the insert run serialised. The insert runs in a SAVEPOINT
+overlap check (`slot_facts`) and the insert run serialised. The insert runs in a SAVEPOINT
 of its own (`_flush_guarded`), so a booking that loses its slot undoes only itself.
 
 A member's weekly quota has no row to lock: the count and the insert run one at a time per
@@ -26,21 +26,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Date, Integer, Select, String, false, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from factoryshare import audit, i18n, locking
-from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
-from factoryshare.db import utcnow
-from factoryshare.errors import Conflict, Forbidden, ValidationFailed
+from factoryshare.access import (
+    Actor,
+    _cluster_member_ids,
+    get_scoped,
+    register_scope,
+    scope_filter,
+    scoped,
+)
+from factoryshare.db import MAX_ID, UTCDateTime, utcnow
+from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.events import publish
 from factoryshare.i18n import N_
 from factoryshare.models import (
     Capability,
+    Downtime,
+    HouseClosure,
     Machine,
     MachineStatus,
     Member,
@@ -58,8 +68,11 @@ from factoryshare.models.bookings import (
 )
 from factoryshare.services import calendar, permits
 
-# Longest single booking; longer work is several bookings.
+# Longest single booking; longer work is several bookings. Every booking passes check_times
+# (check_slot), so a booking that overlaps [start, end) starts after start - MAX_BOOKING_HOURS:
+# the overlap search reads the index on (machine_id, start_at) over that window only.
 MAX_BOOKING_HOURS = 24 * 7
+LONGEST_BOOKING = dt.timedelta(hours=MAX_BOOKING_HOURS)
 
 
 def _booking_scope(actor: Actor) -> Any:
@@ -93,6 +106,7 @@ def _overlapping(machine_id: int, start: dt.datetime, end: dt.datetime) -> Selec
         Booking.machine_id == machine_id,
         Booking.status.in_(LIVE_STATUSES),
         Booking.start_at < end,
+        Booking.start_at > start - LONGEST_BOOKING,
         Booking.end_at > start,
     )
 
@@ -103,18 +117,118 @@ def assert_machine_free(
     start: dt.datetime,
     end: dt.datetime,
     exclude_booking_id: int | None = None,
+    *,
+    clash: bool | None = None,
 ) -> None:
-    """Raise Conflict(booking_conflict) if a live booking of the machine overlaps [start, end)."""
-    stmt = _overlapping(machine_id, start, end)
+    """Raise Conflict(booking_conflict) if a live booking of the machine overlaps [start, end).
+    `clash`: what slot_facts found, when the caller read it already (nothing is read then)."""
+    if clash is None:
+        stmt = _overlapping(machine_id, start, end)
+        if exclude_booking_id is not None:
+            stmt = stmt.where(Booking.id != exclude_booking_id)
+        clash = session.scalars(stmt.limit(1)).first() is not None
+    if clash:
+        _raise_booking_conflict(machine_id)
+
+
+class Closed(NamedTuple):
+    id: int
+    start_on: dt.date
+    end_on: dt.date
+    reason: str
+
+
+class Down(NamedTuple):
+    id: int
+    start_at: dt.datetime
+    end_at: dt.datetime
+
+
+class SlotFacts:
+    """What the checks of one slot read from the database, in one statement (`slot_facts`):
+    the house's closures on the slot's local days, the machine's downtimes in the slot, whether
+    another live booking of the machine overlaps it, and the house's weekly quotas of the
+    machine's capabilities (capability id, hours per week)."""
+
+    def __init__(self) -> None:
+        self.closures: list[Closed] = []
+        self.downtimes: list[Down] = []
+        self.clash = False
+        self.quotas: list[tuple[int, int]] = []
+
+
+def slot_facts(
+    session: Session,
+    house: ProductionHouse,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> SlotFacts:
+    """One UNION ALL of four small index reads instead of a statement per check; read after
+    the house's calendar is held (calendar.hold_calendar), so a closure written meanwhile is
+    seen. Rows are (kind, id, first day, last day, from, to, reason, number)."""
+    zone = calendar.house_zone(house)
+    first_day = start.astimezone(zone).date()
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    def no_day() -> Any:
+        return null().cast(Date)
+
+    def no_time() -> Any:
+        return null().cast(UTCDateTime)
+
+    def no_text() -> Any:
+        return null().cast(String)
+
+    def no_number() -> Any:
+        return null().cast(Integer)
+
+    closures = select(
+        literal("closure").label("kind"), HouseClosure.id.label("id"), HouseClosure.start_on.label("d1"),
+        HouseClosure.end_on.label("d2"), no_time().label("t1"), no_time().label("t2"),
+        HouseClosure.reason.label("reason"), no_number().label("n"),
+    ).where(HouseClosure.house_id == house.id, HouseClosure.start_on <= last_day,
+            HouseClosure.end_on >= first_day)
+    downtimes = select(
+        literal("downtime"), Downtime.id, no_day(), no_day(), Downtime.start_at, Downtime.end_at,
+        no_text(), no_number(),
+    ).where(Downtime.machine_id == machine_id, Downtime.start_at < end, Downtime.end_at > start)
+    overlap = _overlapping(machine_id, start, end)
     if exclude_booking_id is not None:
-        stmt = stmt.where(Booking.id != exclude_booking_id)
-    clash = session.scalars(stmt.limit(1)).first()
-    if clash is not None:
-        raise Conflict(
-            N_("This machine is already booked at that time. Please choose another slot."),
-            code="booking_conflict",
-            details={"machine_id": machine_id},
-        )
+        overlap = overlap.where(Booking.id != exclude_booking_id)
+    clash = overlap.with_only_columns(
+        literal("booking").label("kind"), Booking.id.label("id"), no_day().label("d1"),
+        no_day().label("d2"), no_time().label("t1"), no_time().label("t2"),
+        no_text().label("reason"), no_number().label("n"),
+    ).limit(1).subquery()
+    quotas = select(
+        literal("quota"), BookingQuota.capability_id, no_day(), no_day(), no_time(), no_time(),
+        no_text(), BookingQuota.hours_per_week,
+    ).join(machine_capabilities, machine_capabilities.c.capability_id == BookingQuota.capability_id
+           ).where(BookingQuota.house_id == house.id, machine_capabilities.c.machine_id == machine_id)
+    facts = SlotFacts()
+    stmt = union_all(closures, downtimes, select(clash), quotas)
+    for kind, id_, d1, d2, t1, t2, reason, n in session.execute(stmt):
+        if kind == "closure":
+            facts.closures.append(Closed(id_, d1, d2, reason))
+        elif kind == "downtime":
+            facts.downtimes.append(Down(id_, t1, t2))
+        elif kind == "booking":
+            facts.clash = True
+        else:
+            facts.quotas.append((id_, n))
+    facts.closures.sort(key=lambda c: (c.start_on, c.id))
+    facts.downtimes.sort(key=lambda d: (d.start_at, d.id))
+    facts.quotas.sort()
+    return facts
+
+
+def _raise_booking_conflict(machine_id: int) -> None:
+    raise Conflict(
+        N_("This machine is already booked at that time. Please choose another slot."),
+        code="booking_conflict",
+        details={"machine_id": machine_id},
+    )
 
 
 def check_times(start: dt.datetime, end: dt.datetime) -> None:
@@ -155,8 +269,11 @@ def check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime
 
 
 def check_calendar(
-    session: Session, house: ProductionHouse, machine: Machine, start: dt.datetime, end: dt.datetime
+    session: Session, house: ProductionHouse, machine: Machine, start: dt.datetime, end: dt.datetime,
+    facts: SlotFacts | None = None,
 ) -> None:
+    """Holidays, closures, downtime and opening hours; with `facts` (slot_facts, read once for
+    the whole check) nothing more is read."""
     zone = calendar.house_zone(house)
     day = start.astimezone(zone).date()
     last = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
@@ -169,7 +286,10 @@ def check_calendar(
                 code="holiday",
                 details={"date": day.isoformat(), "holiday": name},
             )
-        closure = calendar.closure_on(session, house, day)
+        if facts is None:
+            closure: Any = calendar.closure_on(session, house, day)
+        else:
+            closure = next((c for c in facts.closures if c.start_on <= day <= c.end_on), None)
         if closure is not None:
             raise Conflict(
                 N_("The house is closed on %(day)s (%(reason)s).", day=i18n.day(day),
@@ -179,7 +299,8 @@ def check_calendar(
                 details={"date": day.isoformat()},
             )
         day += dt.timedelta(days=1)
-    downtimes = calendar.machine_downtimes(session, machine.id, start, end)
+    downtimes: list[Any] = (calendar.machine_downtimes(session, machine.id, start, end)
+                            if facts is None else facts.downtimes)
     if downtimes:
         d = downtimes[0]
         raise Conflict(
@@ -188,7 +309,8 @@ def check_calendar(
             code="machine_downtime",
             details={"downtime_id": d.id},
         )
-    windows = calendar.open_windows(session, house, start, end)
+    windows = calendar.open_windows(session, house, start, end,
+                                    closures=None if facts is None else facts.closures)
     if not any(w_start <= start and end <= w_end for w_start, w_end in windows):
         raise Conflict(
             N_("That time is outside the house's opening hours."),
@@ -240,15 +362,19 @@ def _check_quota(
     start: dt.datetime,
     end: dt.datetime,
     exclude_booking_id: int | None = None,
+    quotas: list[tuple[int, int]] | None = None,
 ) -> None:
-    cap_ids = [c.id for c in machine.capabilities]
-    if not cap_ids:
-        return
-    quotas = session.scalars(
-        select(BookingQuota).where(
-            BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids)
-        )
-    ).all()
+    """`quotas`: the house's (capability id, hours per week) of the machine's capabilities, when
+    the caller read them already (slot_facts); a house without quotas costs nothing more."""
+    if quotas is None:
+        cap_ids = [c.id for c in machine.capabilities]
+        if not cap_ids:
+            return
+        quotas = [(q.capability_id, q.hours_per_week) for q in session.scalars(
+            select(BookingQuota).where(
+                BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids)
+            ).order_by(BookingQuota.capability_id)
+        )]
     if not quotas:
         return
     week_start, week_end = _week_bounds(house, start)
@@ -257,21 +383,21 @@ def _check_quota(
     year, week, _ = week_start.astimezone(calendar.house_zone(house)).isocalendar()
     locking.advisory_lock(session, "booking_quota", member_id, year, week)
     wanted = (end - start).total_seconds() / 3600
-    for quota in quotas:
-        used = hours_booked(session, member_id, quota.capability_id, week_start, week_end,
+    for capability_id, hours_per_week in quotas:
+        used = hours_booked(session, member_id, capability_id, week_start, week_end,
                             exclude_booking_id)
-        if used + wanted > quota.hours_per_week + 1e-9:
-            left = max(0.0, quota.hours_per_week - used)
-            cap = session.get(Capability, quota.capability_id)
-            code = cap.code if cap else str(quota.capability_id)
+        if used + wanted > hours_per_week + 1e-9:
+            left = max(0.0, hours_per_week - used)
+            cap = session.get(Capability, capability_id)
+            code = cap.code if cap else str(capability_id)
             raise Conflict(
                 N_("You may book at most %(hours_per_week)s hours of %(code)s per week; "
                    "%(left)s hours are left this week.",
-                   hours_per_week=quota.hours_per_week, code=code, left=format(left, 'g')),
+                   hours_per_week=hours_per_week, code=code, left=format(left, 'g')),
                 code="quota_exceeded",
                 details={
                     "capability": code,
-                    "hours_per_week": quota.hours_per_week,
+                    "hours_per_week": hours_per_week,
                     "hours_used": round(used, 2),
                     "hours_left": round(left, 2),
                 },
@@ -290,6 +416,7 @@ def check_slot(
     exclude_booking_id: int | None = None,
     placed_by_plan: bool = False,
     on_grid: bool = True,
+    held: bool = False,
 ) -> None:
     """Every check a booking of `machine` over [start, end) must pass, in one place for every
     way a booking is made or moved: a member's or a manager's booking, a move, and a published
@@ -302,10 +429,14 @@ def check_slot(
     member or manager books by hand: how far ahead, and the weekly quota; `placed_by_plan`
     leaves them to the plan the house's manager published (neither its horizon nor the quota
     is a member's choice there).
+
+    `held`: the caller loaded the machine with its house's row share-locked and read after
+    the lock (`_machine_held`), the lock hold_calendar takes. The calendar, the downtimes,
+    the overlap and the quotas are read after the lock in one statement (slot_facts).
     """
     # Shared lock on the house's row, its calendar read after it: a closure or a change of
     # its hours, slot grid or zone made meanwhile is either seen here or sees this booking.
-    house = calendar.hold_calendar(session, machine.house)
+    house = machine.house if held else calendar.hold_calendar(session, machine.house)
     check_times(start, end)
     if on_grid:
         check_alignment(house, start, end)
@@ -324,15 +455,18 @@ def check_slot(
                machine=machine.name, status=i18n.status(machine.status)),
             code="machine_unavailable",
         )
-    check_calendar(session, house, machine, start, end)
+    facts = slot_facts(session, house, machine.id, start, end, exclude_booking_id)
+    check_calendar(session, house, machine, start, end, facts)
     if not placed_by_plan:
-        _check_quota(session, house, machine, member_id, start, end, exclude_booking_id)
+        _check_quota(session, house, machine, member_id, start, end, exclude_booking_id,
+                     quotas=facts.quotas)
     if product is not None:
         permits.require_permits(session, product, start, end)
-    assert_machine_free(session, machine.id, start, end, exclude_booking_id)
+    assert_machine_free(session, machine.id, start, end, exclude_booking_id, clash=facts.clash)
 
 
-def _flush_guarded(session: Session, stage: Callable[[], object] | None = None) -> None:
+def _flush_guarded(session: Session, stage: Callable[[], object] | None = None, *,
+                   savepoint: bool = True) -> None:
     """Write a booking in a SAVEPOINT of its own, so that a lost race undoes only that write
     and the caller's transaction goes on (a series skips just that week).
 
@@ -342,9 +476,12 @@ def _flush_guarded(session: Session, stage: Callable[[], object] | None = None) 
     SAVEPOINT: a change staged before this call is written outside it, and a violation there
     aborts the whole transaction.) On PostgreSQL the exclusion constraint turns a booking that
     lost the race for its slot into `booking_conflict`.
+
+    `savepoint=False` (a caller whose transaction ends with the refusal): a plain flush, the
+    same booking_conflict for a lost race.
     """
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             if stage is not None:
                 with session.no_autoflush:
                     stage()
@@ -394,10 +531,15 @@ def create_booking(
     source: BookingSource = BookingSource.direct,
     series_id: int | None = None,
     now: dt.datetime | None = None,
+    savepoint: bool = True,
 ) -> Booking:
+    """`savepoint`: the insert runs in a SAVEPOINT of its own (`_flush_guarded`), so that a
+    caller booking several slots goes on after one lost to a concurrent booking. A caller
+    whose transaction ends with the refusal anyway (one booking per request) passes False:
+    a lost race still answers booking_conflict, and the whole transaction is rolled back."""
     actor.require(Role.member, Role.manager, Role.admin)
     now = now or utcnow()
-    machine = get_scoped(session, actor, Machine, machine_id)
+    machine = _machine_held(session, actor, machine_id)
     member = _resolve_member(session, actor, machine, member_id)
     if product_id is not None:
         product = session.get(Product, product_id) if isinstance(product_id, int) else None
@@ -407,11 +549,12 @@ def create_booking(
                 errors={"product_id": [N_("Unknown product for this member.")]},
             )
     check_slot(session, machine, member, start, end, now=now,
-               product=product if product_id is not None else None)
+               product=product if product_id is not None else None, held=True)
     house = machine.house
     held = house.requires_confirmation and actor.role is Role.member
     booking = Booking(
         machine_id=machine.id,
+        machine=machine,
         member_id=member,
         product_id=product_id,
         start_at=start,
@@ -428,10 +571,28 @@ def create_booking(
         created_at=now,
         updated_at=now,
     )
-    _flush_guarded(session, lambda: session.add(booking))
+    _flush_guarded(session, lambda: session.add(booking), savepoint=savepoint)
     audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
     publish(session, "booking_created", booking=booking, actor=actor)
     return booking
+
+
+def _machine_held(session: Session, actor: Actor, machine_id: int) -> Machine:
+    """The machine in the caller's scope (NotFound otherwise) with its house, the house's row
+    share-locked and read after the lock (calendar.hold_calendar's lock) in the same statement."""
+    name = i18n.label(Machine)
+    if not isinstance(machine_id, int) or not 0 < machine_id <= MAX_ID:
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=machine_id))
+    machine: Machine | None = session.scalars(
+        select(Machine).where(scope_filter(actor, Machine)).join(Machine.house)
+        .where(Machine.id == machine_id)
+        .options(contains_eager(Machine.house))
+        .with_for_update(read=True, of=ProductionHouse)
+        .execution_options(populate_existing=True)
+    ).first()
+    if machine is None:
+        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=machine_id))
+    return machine
 
 
 def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
@@ -469,6 +630,8 @@ def booking_query(
         stmt = stmt.where(Booking.start_at < end)
     if start is not None:
         stmt = stmt.where(Booking.end_at > start)
+    # Every reader shows the machine and its house's zone: loaded with the page, not per row.
+    stmt = stmt.options(joinedload(Booking.machine).joinedload(Machine.house))
     return stmt.order_by(Booking.start_at, Booking.id)
 
 
@@ -786,23 +949,61 @@ def free_windows(
 ) -> list[calendar.Window]:
     """When `machine` is free in [start, end): open, not down, not booked, not past, aligned to
     the house's slot grid, and at least `duration` long."""
-    house = machine.house
+    return free_windows_of(session, machine.house, [machine], start, end, duration=duration,
+                           now=now)[machine.id]
+
+
+def free_windows_of(
+    session: Session,
+    house: ProductionHouse,
+    machines: list[Machine],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    duration: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+) -> dict[int, list[calendar.Window]]:
+    """free_windows for several machines of one house, by machine id, in three statements
+    whatever their number: the house's closures, the machines' downtimes, their live bookings."""
     now = now or utcnow()
     start = max(start, now)
-    if end <= start or machine.status is not MachineStatus.active:
-        return []
-    windows = calendar.open_windows(session, house, start, end, machine=machine)
-    booked = [
-        (b.start_at, b.end_at)
-        for b in session.scalars(_overlapping(machine.id, start, end).order_by(Booking.start_at))
-    ]
-    windows = calendar._subtract(windows, booked)
+    result: dict[int, list[calendar.Window]] = {m.id: [] for m in machines}
+    ids = [m.id for m in machines if m.status is MachineStatus.active]
+    if end <= start or not ids:
+        return result
+    zone = calendar.house_zone(house)
+    closures = list(session.scalars(select(HouseClosure).where(
+        HouseClosure.house_id == house.id,
+        HouseClosure.start_on <= end.astimezone(zone).date(),
+        HouseClosure.end_on >= start.astimezone(zone).date(),
+    )))
+    cuts: dict[int, list[calendar.Window]] = {i: [] for i in ids}
+    for machine_id, d_start, d_end in session.execute(
+        select(Downtime.machine_id, Downtime.start_at, Downtime.end_at).where(
+            Downtime.machine_id.in_(ids), Downtime.start_at < end, Downtime.end_at > start)
+        .order_by(Downtime.start_at)
+    ):
+        cuts[machine_id].append((d_start, d_end))
+    booked: dict[int, list[calendar.Window]] = {i: [] for i in ids}
+    for machine_id, b_start, b_end in session.execute(
+        select(Booking.machine_id, Booking.start_at, Booking.end_at).where(
+            Booking.machine_id.in_(ids),
+            Booking.status.in_(LIVE_STATUSES),
+            Booking.start_at < end,
+            Booking.start_at > start - LONGEST_BOOKING,
+            Booking.end_at > start,
+        ).order_by(Booking.start_at)
+    ):
+        booked[machine_id].append((b_start, b_end))
+    open_hours = calendar.open_windows(session, house, start, end, closures=closures)
     minimum = duration or dt.timedelta(minutes=house.slot_minutes)
-    result = []
-    for w_start, w_end in windows:
-        a, b = _align_up(house, w_start), _align_down(house, w_end)
-        if b - a >= minimum:
-            result.append((a, b))
+    for machine_id in ids:
+        windows = calendar._subtract(calendar._subtract(open_hours, cuts[machine_id]),
+                                     booked[machine_id])
+        for w_start, w_end in windows:
+            a, b = _align_up(house, w_start), _align_down(house, w_end)
+            if b - a >= minimum:
+                result[machine_id].append((a, b))
     return result
 
 
@@ -837,8 +1038,10 @@ def alternative_slots(
         )
     until = after + dt.timedelta(days=days)
     slots: list[tuple[Machine, dt.datetime, dt.datetime]] = []
+    free = free_windows_of(session, machine.house, candidates, after, until, duration=duration,
+                           now=now)
     for candidate in candidates:
-        windows = free_windows(session, candidate, after, until, duration=duration, now=now)
+        windows = free[candidate.id]
         for w_start, _w_end in windows[:limit]:
             slots.append((candidate, w_start, w_start + duration))
     slots.sort(key=lambda s: (s[1], s[0].id))
@@ -907,8 +1110,6 @@ def availability(
             Capability, Capability.id == machine_capabilities.c.capability_id
         ).where(Capability.code == capability)
     duration = dt.timedelta(minutes=duration_minutes) if duration_minutes else None
-    result = [
-        (m, free_windows(session, m, start, end, duration=duration, now=now))
-        for m in session.scalars(stmt.order_by(Machine.id))
-    ]
-    return house, result
+    machines = list(session.scalars(stmt.order_by(Machine.id)))
+    free = free_windows_of(session, house, machines, start, end, duration=duration, now=now)
+    return house, [(m, free[m.id]) for m in machines]

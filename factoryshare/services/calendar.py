@@ -8,7 +8,9 @@ to lay out opening hours and dates.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -146,12 +148,19 @@ def open_windows(
     start_utc: dt.datetime,
     end_utc: dt.datetime,
     machine: Machine | None = None,
+    *,
+    closures: Sequence[Any] | None = None,
+    downtimes: Sequence[Any] | None = None,
 ) -> list[Window]:
     """The times within [start_utc, end_utc) when `house` (and `machine`, if given) can be used.
 
     Opening hours are read in the house's zone; Indonesian public holidays, cuti bersama and
     the house's closures remove whole local days; a machine's downtimes are cut out.
     Windows are sorted, disjoint and UTC-aware.
+
+    `closures` (objects with start_on and end_on) and `downtimes` (start_at, end_at), when
+    given, are the house's closures and the machine's downtimes over the span, read by the
+    caller for many machines at once: nothing is read here then.
     """
     if start_utc.tzinfo is None or end_utc.tzinfo is None:
         raise ValueError("open_windows needs timezone-aware datetimes")
@@ -160,15 +169,16 @@ def open_windows(
     zone = house_zone(house)
     first_day = start_utc.astimezone(zone).date()
     last_day = end_utc.astimezone(zone).date()
-    closures = list(
-        session.scalars(
-            select(HouseClosure).where(
-                HouseClosure.house_id == house.id,
-                HouseClosure.start_on <= last_day,
-                HouseClosure.end_on >= first_day,
+    if closures is None:
+        closures = list(
+            session.scalars(
+                select(HouseClosure).where(
+                    HouseClosure.house_id == house.id,
+                    HouseClosure.start_on <= last_day,
+                    HouseClosure.end_on >= first_day,
+                )
             )
         )
-    )
     windows: list[Window] = []
     day = first_day
     while day <= last_day:
@@ -189,7 +199,10 @@ def open_windows(
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    if machine is not None:
-        cuts = [(d.start_at, d.end_at) for d in machine_downtimes(session, machine.id, start_utc, end_utc)]
+    if machine is not None or downtimes is not None:
+        if downtimes is None:
+            assert machine is not None
+            downtimes = machine_downtimes(session, machine.id, start_utc, end_utc)
+        cuts = [(d.start_at, d.end_at) for d in downtimes]
         merged = _subtract(merged, cuts)
     return merged

@@ -74,6 +74,8 @@ def _waiting_for_a_lock(engine, thread: threading.Thread) -> bool:  # type: igno
                 "AND datname = current_database()")).scalar()
             if waiting:
                 return True
+            # pg_stat_activity is read once per transaction: end it, so the next look is new.
+            conn.rollback()
             thread.join(timeout=0.005)
     return False
 
