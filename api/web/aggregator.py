@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page, said
+from api.web.gantt import Chart, Timeline
 from factoryshare.errors import DomainError, NotFound, ValidationFailed
 from factoryshare.models import ProductionHouse, Role
 from factoryshare.models.financing import DecisionKind, LoanApplication, LoanStatus
@@ -45,12 +46,6 @@ add_nav("web.aggregator_offtake", _l("Offtake"), roles={Role.aggregator})
 # aggregator's.
 ROLES = (Role.aggregator, Role.admin)
 
-# Geometry of the plan timeline, in SVG user units.
-LABEL_WIDTH = 170
-HEADER_HEIGHT = 40
-ROW_HEIGHT = 30
-BAR_INSET = 5
-PLOT_WIDTH = 640
 MAX_NOTE = 1000
 # Delivery rows on the new-agreement form (the service takes up to offtake.MAX_DELIVERIES).
 DELIVERY_ROWS = 6
@@ -184,27 +179,10 @@ def parse_count(value: str | None) -> int | None:
 
 # --- the plan timeline ---------------------------------------------------------------------
 
-@dataclass
-class Bar:
-    x: float
-    y: float
-    w: float
-    h: float
-    kind: str  # booked | held | planned | window
-    title: str
-
-
-@dataclass
-class PlanChart:
-    width: float
-    height: float
-    rows: list[tuple[str, float]]
-    ticks: list[tuple[float, str]]
-    bars: list[Bar] = field(default_factory=list)
-
-
-def _plan_chart(items: list[PlanItem], names: dict[int, str], house: ProductionHouse | str) -> PlanChart | None:
-    """Members as rows, the plan's dates (house days) across."""
+def _plan_chart(items: list[PlanItem], names: dict[int, str],
+                house: ProductionHouse | str) -> Chart | None:
+    """Members as rows, the plan's dates (house days) across, drawn by the shared Gantt
+    renderer (api/web/gantt.py)."""
     if not items:
         return None
     zone = calendar.house_zone(house) if isinstance(house, ProductionHouse) else ZoneInfo(house)
@@ -212,28 +190,25 @@ def _plan_chart(items: list[PlanItem], names: dict[int, str], house: ProductionH
     last = max(i.end for i in items).astimezone(zone).date()
     start = dt.datetime.combine(first, dt.time(0), tzinfo=zone)
     days = (last - first).days + 1
-    end = start + dt.timedelta(days=days)
-    span = (end - start).total_seconds()
     member_ids = list(dict.fromkeys(i.member_id for i in sorted(items, key=lambda i: names.get(i.member_id, ""))))
-    row_y = {mid: HEADER_HEIGHT + n * ROW_HEIGHT for n, mid in enumerate(member_ids)}
-    chart = PlanChart(width=LABEL_WIDTH + PLOT_WIDTH,
-                      height=HEADER_HEIGHT + ROW_HEIGHT * len(member_ids) + 2,
-                      rows=[(names.get(mid, str(mid)), row_y[mid]) for mid in member_ids], ticks=[])
+    timeline = Timeline("plan-chart", _("The plan per member"),
+                        [(start, start + dt.timedelta(days=days))],
+                        [(mid, names.get(mid, str(mid)), "") for mid in member_ids],
+                        rows_label=_("Member"))
     # A tick a day for up to two weeks, else a tick a week.
     step = 1 if days <= 14 else 7
     for n in range(0, days, step):
         day = first + dt.timedelta(days=n)
-        chart.ticks.append((LABEL_WIDTH + n / days * PLOT_WIDTH, f"{day.day}/{day.month}"))
-
-    def x_of(moment: dt.datetime) -> float:
-        return LABEL_WIDTH + (moment - start).total_seconds() / span * PLOT_WIDTH
-
+        timeline.tick(start + dt.timedelta(days=n), f"{day.day}/{day.month}")
     for item in items:
-        x0, x1 = x_of(item.start), x_of(item.end)
-        chart.bars.append(Bar(x=x0, y=row_y[item.member_id] + BAR_INSET, w=max(2.0, x1 - x0),
-                              h=ROW_HEIGHT - 2 * BAR_INSET, kind=item.kind,
-                              title=f"{names.get(item.member_id, item.member_id)}: {item.what}"))
-    return chart
+        timeline.bar(item.member_id, item.start, item.end, item.kind,
+                     f"{names.get(item.member_id, item.member_id)}: {item.what}", item.what)
+    words = {"booked": _("booked"), "held": _("held, not yet confirmed"),
+             "planned": _("placed by the house's schedule"),
+             "window": _("to be made in this window, not yet placed")}
+    drawn = {i.kind for i in items}
+    timeline.legend([(kind, text) for kind, text in words.items() if kind in drawn])
+    return timeline.chart
 
 
 def _zone_of(house: ProductionHouse | None) -> ProductionHouse | str:

@@ -41,7 +41,7 @@ def two_bookings(e2e_sessions: Any) -> dict[str, Any]:
     zone = ZoneInfo("Asia/Jakarta")
 
     def at(hour: int) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.timezone.utc)
+        return dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.UTC)
 
     with transaction(e2e_sessions) as session:
         manager = session.scalars(select(User).where(User.email == MANAGER[0])).one()

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
 
@@ -64,7 +65,7 @@ def test_a_bar_links_to_its_booking_which_offers_confirm_reject_move_and_cancel(
 
 def test_the_machine_names_sit_outside_the_scrolling_chart_which_fits_or_zooms(
         client, make_user, make_machine):
-    manager, house, (machine,) = _manager_house(make_user, make_machine)
+    manager, _house, (machine,) = _manager_house(make_user, make_machine)
     sign_in(client, manager)
     page = client.get("/manager/timeline?view=week").get_data(as_text=True)
     labels = page[page.index('<div class="gantt-labels">'):page.index('<div class="gantt-scroll"')]
@@ -107,7 +108,7 @@ def test_a_manager_cancels_a_booking_from_the_timeline_with_a_reason_and_comes_b
 
 def test_a_manager_moves_a_booking_to_a_free_time_the_move_page_offers(
         client, db, make_user, make_machine, make_booking):
-    manager, house, (machine, spare) = _manager_house(make_user, make_machine, machines=2)
+    manager, _house, (machine, spare) = _manager_house(make_user, make_machine, machines=2)
     day = working_day()
     booking = make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"))
     make_booking(machine=spare, start_at=at(day, "08:00"), end_at=at(day, "12:00"))
@@ -147,7 +148,7 @@ def test_a_manager_of_another_house_can_neither_move_nor_cancel_its_booking(
 
 def test_the_timeline_reads_in_english_on_the_english_page(
         client, make_user, make_machine, make_booking):
-    manager, house, (machine,) = _manager_house(make_user, make_machine)
+    manager, _house, (machine,) = _manager_house(make_user, make_machine)
     day = working_day()
     make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"),
                  status=BookingStatus.held)
@@ -166,7 +167,7 @@ def test_new_and_moved_work_differ_by_colour_and_by_pattern_and_the_legend_shows
 
     from api.web.gantt import Timeline
 
-    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
     timeline = Timeline("plan", "Plan", [(start, start + dt.timedelta(hours=9))],
                         [(1, "Mesin A", "A-1"), (2, "Mesin B", "B-1")])
     timeline.bar(1, start, start + dt.timedelta(hours=2), "proposed", "baru", "Baru")
@@ -182,7 +183,7 @@ def test_new_and_moved_work_differ_by_colour_and_by_pattern_and_the_legend_shows
     assert 'fill="url(#plan-stripes-back)"' in moved[:moved.index("</g>")]
     assert '<pattern id="plan-dots"' in html and '<pattern id="plan-stripes-back"' in html
     assert '<span class="gantt-swatch proposed"' in html and '<span class="gantt-swatch moved"' in html
-    css = (app.static_folder and open(f"{app.static_folder}/gantt.css").read()) or ""
+    css = Path(app.static_folder or "", "gantt.css").read_text()
     fills = dict(re.findall(r"\.gantt \.bar\.(new|moved) \.fill[^{]*\{ fill: var\(--bar-(\w+)\)", css))
     assert fills["new"] != fills["moved"]
 

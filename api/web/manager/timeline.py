@@ -118,8 +118,8 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     segments = []
     for day in days:
         midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-        segments.append(((midnight + dt.timedelta(hours=first_hour)).astimezone(dt.timezone.utc),
-                         (midnight + dt.timedelta(hours=last_hour)).astimezone(dt.timezone.utc)))
+        segments.append(((midnight + dt.timedelta(hours=first_hour)).astimezone(dt.UTC),
+                         (midnight + dt.timedelta(hours=last_hour)).astimezone(dt.UTC)))
     min_rem = DAY_MIN_REM if len(days) == 1 else WEEK_MIN_REM
     gantt = Timeline(
         chart_id or ("gantt-proposal" if proposal is not None else "timeline-chart"),
@@ -256,7 +256,7 @@ def _parse_local(day: dt.date, value: str | None, house: ProductionHouse) -> dt.
         return None
     local = dt.datetime.combine(day, moment.replace(second=0, microsecond=0),
                                 tzinfo=calendar.house_zone(house))
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 @bp.route("/manager/bookings/<int:booking_id>/move", methods=["GET", "POST"])
