@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Enum, ForeignKey, Integer, String, Table
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
@@ -29,6 +39,8 @@ house_managers = Table(
     Column(
         "house_id", IdType, ForeignKey("production_houses.id", ondelete="CASCADE"), primary_key=True
     ),
+    # A house's managers (who to tell, who may act): the key leads with user_id.
+    Index("ix_house_managers_house_id", "house_id"),
 )
 
 

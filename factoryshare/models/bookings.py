@@ -55,6 +55,10 @@ class Booking(Base):
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         CheckConstraint("price >= 0", name="price_non_negative"),
         Index("ix_bookings_machine_start", "machine_id", "start_at"),
+        # The lists' order (start, id): a page is read from the index, no sort.
+        Index("ix_bookings_start_id", "start_at", "id"),
+        # The holds that ran out (expire_holds).
+        Index("ix_bookings_status_hold_expires", "status", "hold_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -115,6 +116,8 @@ machine_capabilities = Table(
     Column(
         "capability_id", IdType, ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
     ),
+    # The machines of a capability (availability, alternatives, planning).
+    Index("ix_machine_capabilities_capability_id", "capability_id"),
 )
 
 

@@ -90,6 +90,8 @@ cluster_members = Table(
     Base.metadata,
     Column("cluster_id", IdType, ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
     Column("member_id", IdType, ForeignKey("members.id", ondelete="RESTRICT"), primary_key=True),
+    # A member's clusters (its scope, an aggregator's members).
+    Index("ix_cluster_members_member_id", "member_id"),
 )
 
 
