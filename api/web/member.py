@@ -80,9 +80,11 @@ def _capabilities(house: ProductionHouse) -> list[Any]:
     return sorted(seen.values(), key=lambda c: c.name.lower())
 
 
-def _grid_args(source: Any) -> dict[str, Any]:
+def _grid_args() -> dict[str, Any]:
     """The grid's query (what for, day, how long) carried from page to page."""
-    return {key: source.get(key) or None for key in ("capability", "day", "duration")}
+    return {"capability": request.values.get("capability") or None,
+            "day": request.values.get("day") or None,
+            "duration": request.values.get("duration") or None}
 
 
 # -- booking: the day grid, the review, the booking --------------------------------------------
@@ -112,7 +114,7 @@ def find_slot():  # type: ignore[no-untyped-def]
 @bp.route("/slots/review")
 @page(Role.member)
 def review_slot():  # type: ignore[no-untyped-def]
-    back = url_for("web.find_slot", **_grid_args(request.args))
+    back = url_for("web.find_slot", **_grid_args())
     machine_id = _parse_int(request.args.get("machine_id"))
     start = _parse_moment(request.args.get("start"))
     end = _parse_moment(request.args.get("end"))
@@ -126,7 +128,7 @@ def review_slot():  # type: ignore[no-untyped-def]
         flash_error(err)
         return redirect(back)
     return render_template("member/review.html", review=review, house=review.house, back=back,
-                           grid_args=_grid_args(request.args),
+                           grid_args=_grid_args(),
                            rule=said(review.cancellation_rule))
 
 
@@ -136,7 +138,7 @@ def book():  # type: ignore[no-untyped-def]
     machine_id = _parse_int(request.form.get("machine_id"))
     start = _parse_moment(request.form.get("start"))
     end = _parse_moment(request.form.get("end"))
-    back = url_for("web.find_slot", **_grid_args(request.form))
+    back = url_for("web.find_slot", **_grid_args())
     if machine_id is None or start is None or end is None:
         flash(_("Pick a slot from the grid."), "error")
         return redirect(back)
@@ -227,14 +229,15 @@ def my_requests():  # type: ignore[no-untyped-def]
                            can_ask=bool(_my_products()))
 
 
-def _request_form(source: Any, house: ProductionHouse) -> dict[str, Any]:
+def _request_form(house: ProductionHouse) -> dict[str, Any]:
+    """The request form's values (the query of the estimate, the form of the request)."""
     today = _today(house)
-    earliest = _parse_day(source.get("earliest_on"), today + dt.timedelta(days=1))
+    earliest = _parse_day(request.values.get("earliest_on"), today + dt.timedelta(days=1))
     return {
-        "product_id": _parse_int(source.get("product_id")),
-        "quantity": _parse_int(source.get("quantity")),
+        "product_id": _parse_int(request.values.get("product_id")),
+        "quantity": _parse_int(request.values.get("quantity")),
         "earliest_on": earliest,
-        "due_on": _parse_day(source.get("due_on"), earliest + dt.timedelta(days=14)),
+        "due_on": _parse_day(request.values.get("due_on"), earliest + dt.timedelta(days=14)),
     }
 
 
@@ -242,7 +245,7 @@ def _request_form(source: Any, house: ProductionHouse) -> dict[str, Any]:
 @page(Role.member)
 def ask_production():  # type: ignore[no-untyped-def]
     house = _my_house()
-    form = _request_form(request.args, house)
+    form = _request_form(house)
     estimate = None
     if "estimate" in request.args:
         if form["product_id"] is None or form["quantity"] is None:
@@ -264,7 +267,7 @@ def ask_production():  # type: ignore[no-untyped-def]
 @page(Role.member)
 def submit_production():  # type: ignore[no-untyped-def]
     house = _my_house()
-    form = _request_form(request.form, house)
+    form = _request_form(house)
     back = url_for("web.ask_production", product_id=form["product_id"], quantity=form["quantity"],
                    earliest_on=form["earliest_on"].isoformat(), due_on=form["due_on"].isoformat())
     if form["product_id"] is None or form["quantity"] is None:

@@ -167,6 +167,8 @@ def estimate_request(session: Session, actor: Actor, *, product_id: int, quantit
     by_id = {m.id: m for m in machines}
     for step in product.routing:
         where = placed.get(step.position, [])
+        first: dt.datetime | None = None
+        last: dt.datetime | None = None
         if where:
             price = sum(run_review.rupiah_for(m, by_id[machine_id].hourly_rate)
                         for (machine_id, _s, _e), m in zip(where, minutes[step.position]))
@@ -178,7 +180,6 @@ def estimate_request(session: Session, actor: Actor, *, product_id: int, quantit
             machine = able[step.position][0] if able[step.position] else None
             price = sum(run_review.rupiah_for(m, machine.hourly_rate)
                         for m in minutes[step.position]) if machine else 0
-            first = last = None
         estimate.steps.append(StepEstimate(
             position=step.position, capability=step.capability,
             minutes=sum(minutes[step.position]), machine=machine, price=price,
@@ -244,9 +245,9 @@ def _place(session: Session, house: ProductionHouse, product: Product, machines:
         return {}
     placed: dict[int, list[Any]] = {}
     for a in assignments:
-        _step, position, lot = a.operation.split("-")
+        _step, position, lot_number = a.operation.split("-")
         placed.setdefault(int(position), []).append(
-            (int(lot), int(a.machine.split("-")[1]), h0 + dt.timedelta(minutes=a.start),
+            (int(lot_number), int(a.machine.split("-")[1]), h0 + dt.timedelta(minutes=a.start),
              h0 + dt.timedelta(minutes=a.end)))
     placed = {p: [(m, s, e) for _lot, m, s, e in sorted(where, key=lambda w: w[0])]
               for p, where in placed.items()}

@@ -24,8 +24,9 @@ class Clock:
         return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=JAKARTA).astimezone(dt.UTC)
 
 
-@pytest.fixture()
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def fix_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The clock of the member's pages and their services, fixed at NOW (a test's `clock`
+    fixture calls this)."""
     from api.web import member
     from factoryshare.services import bookings, request_estimate, slot_grid
 

@@ -7,13 +7,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from factoryshare.access import Actor
 from factoryshare.models import Role
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.houses import HouseClosure
 from factoryshare.services import bookings as booking_service
 from tests.web.helpers import csrf, sign_in
-from tests.web.member_clock import MONDAY, NYEPI, clock  # noqa: F401 (the fixture)
+from tests.web.member_clock import MONDAY, NYEPI, Clock, fix_clock
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return fix_clock(monkeypatch)
+
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
 BOOK_LINK = re.compile(r'<a class="cell" href="([^"]+)"')
@@ -44,7 +52,7 @@ def test_a_member_sees_every_free_hour_of_the_day_up_to_the_one_that_ends_at_clo
 
 def test_any_machine_shows_one_grid_with_a_row_per_machine_and_every_free_start(
         client, clock, make_user, make_member, make_machine, make_house):
-    user, machines = _member(make_user, make_member, make_machine, make_house, machines=12)
+    user, _machines = _member(make_user, make_member, make_machine, make_house, machines=12)
     sign_in(client, user)
     page = client.get(f"/slots?day={TUESDAY}&duration=60").get_data(as_text=True)
     assert page.count('<table class="slot-grid">') == 1

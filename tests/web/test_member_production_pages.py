@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from factoryshare.models import Role
 from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
 from factoryshare.models.scheduling import (
@@ -17,7 +19,13 @@ from factoryshare.models.scheduling import (
     ScheduleRun,
 )
 from tests.web.helpers import csrf, sign_in
-from tests.web.member_clock import MONDAY, clock  # noqa: F401 (the fixture)
+from tests.web.member_clock import MONDAY, Clock, fix_clock
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return fix_clock(monkeypatch)
+
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
 FRIDAY = MONDAY + dt.timedelta(days=4)
@@ -175,8 +183,8 @@ def test_withdrawing_a_request_asks_first_and_takes_it_out_of_the_queue(
 def test_another_members_request_is_not_found(
         client, clock, make_user, make_member, make_machine, make_house, make_product,
         make_production_request):
-    user, _machine, product = _member_with_product(make_user, make_member, make_machine,
-                                                   make_house, make_product)
+    user, _machine, _product = _member_with_product(make_user, make_member, make_machine,
+                                                    make_house, make_product)
     other = make_production_request(quantity=5)
     sign_in(client, user)
     assert client.get(f"/production/{other.id}").status_code == 404
