@@ -10,7 +10,7 @@ from api.database import db
 from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text, Words
 from api.security import allow, current_actor
 from factoryshare.models import Role
-from factoryshare.services import financing_capacity, loans
+from factoryshare.services import financing_capacity, loan_review, loans
 
 URL_PREFIX = "/loan-applications"
 blp = Blueprint("loan_applications", __name__, description="KUR Klaster loan applications")
@@ -374,3 +374,42 @@ class Decisions(MethodView):
     def get(self, application_id):
         """Every decision on the application: who, in which role, when, note and terms"""
         return loans.decisions(db(), current_actor(), application_id)
+
+
+class PlanItemSchema(Schema):
+    member_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "booked, held, planned (placed by the "
+                                                     "published schedule) or window (not yet placed)"})
+    start = AwareDateTime()
+    end = AwareDateTime()
+    what = Words()
+    product_id = ma.fields.Integer(allow_none=True)
+
+
+class HistoryEntrySchema(Schema):
+    kind = ma.fields.Function(lambda d: d.kind.value)
+    role = ma.fields.String()
+    decided_at = AwareDateTime()
+    decided_by = Words(allow_none=True, metadata={"description": "the person's name; none: the "
+                                                                 "service itself"})
+    note = ma.fields.String()
+    terms = ma.fields.Dict()
+
+
+class ReviewSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(PlanItemSchema))
+    permit_flags = ma.fields.List(Words(), metadata={
+        "description": "what keeps a planned product from being made over its planned time"})
+    history = ma.fields.List(ma.fields.Nested(HistoryEntrySchema))
+
+
+@blp.route("/<int:application_id>/review")
+class Review(MethodView):
+    @allow()
+    @blp.response(200, ReviewSchema)
+    def get(self, application_id):
+        """What a reviewer reads: the plan on its timeline, permit gaps, who decided what"""
+        items = loan_review.plan_items(db(), current_actor(), application_id)
+        return {"items": items,
+                "permit_flags": loan_review.permit_flags(db(), current_actor(), application_id, items),
+                "history": loan_review.decision_history(db(), current_actor(), application_id)}

@@ -141,7 +141,7 @@ class DecisionEntry:
     kind: DecisionKind
     role: str
     decided_at: dt.datetime
-    decided_by: str | None  # the person's name; None: the service itself
+    decided_by: str | None  # the person's name (a Message for a withheld one); None: the service
     note: str
     amount: int | None
     rate_percent: float | None
@@ -154,16 +154,23 @@ class DecisionEntry:
 
 
 def decision_history(session: Session, actor: Actor, application_id: int) -> list[DecisionEntry]:
-    """Every decision on the application, oldest first, with who took it (scoped like it)."""
+    """Every decision on the application, oldest first, with who took it (scoped like it).
+
+    A lender reads the members' own people as the cluster's chair, never by name: it sees
+    nothing of the members beyond the application (factoryshare/access.py)."""
+    from factoryshare.models import Role
+
     rows = loans.decisions(session, actor, application_id)
-    ids = {d.decided_by_id for d in rows if d.decided_by_id is not None}
+    ids = {d.decided_by_id for d in rows if d.decided_by_id is not None
+           and not (actor.role is Role.lender and d.role == Role.member.value)}
     people = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
     entries: list[DecisionEntry] = []
     for d in rows:
         terms = dict(d.terms or {})
         entries.append(DecisionEntry(
             kind=d.kind, role=d.role, decided_at=d.decided_at,
-            decided_by=people.get(d.decided_by_id) if d.decided_by_id is not None else None,
+            decided_by=(people.get(d.decided_by_id) or N_("the cluster's chair")
+                        if d.decided_by_id is not None else None),
             note=d.note or "", amount=terms.get("amount"), rate_percent=terms.get("rate_percent"),
             tenor_months=terms.get("tenor_months"), reference=terms.get("reference"),
             approval=terms.get("approval"), approvals_needed=terms.get("approvals_needed"),

@@ -420,7 +420,7 @@ def lender_decision(session: Session, actor: Actor, application_id: int, approve
     if approved:
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= endorsed:
             errors["approved_amount"] = [
-                f"Must be between Rp1 and the endorsed Rp{endorsed:,}.".replace(",", ".")]
+                N_("Must be between Rp1 and the endorsed %(endorsed)s.", endorsed=rupiah(endorsed))]
         if bps is None:
             errors["rate_percent"] = [N_("Must be a yearly rate between 0 and 100 percent, "
                                       "with at most two decimals.")]

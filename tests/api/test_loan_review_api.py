@@ -1,0 +1,47 @@
+"""GET /loan-applications/{id}/review: what the aggregator's and lender's pages show, served
+to API clients too (issue 20: the plan and the permit wording live in services)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from factoryshare.models import Role
+from factoryshare.services import loans
+
+CLOCK = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture()
+def walk(client, token_for, make_user, make_aggregator, make_cluster, make_member, make_lender,
+         monkeypatch):
+    monkeypatch.setattr(loans, "utcnow", lambda: CLOCK)
+    aggregator = make_aggregator()
+    chair = make_member()
+    cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
+    bank = make_lender()
+    people = {"chair": make_user(Role.member, member=chair, name="Asep Ketua"),
+              "aggregator": make_user(Role.aggregator, aggregator=aggregator, name="Rina Agregator"),
+              "lender": make_user(Role.lender, lender=bank, language="en"),
+              "other_lender": make_user(Role.lender)}
+    as_ = {name: token_for(user) for name, user in people.items()}
+    r = client.post("/api/v1/loan-applications", headers=as_["chair"], json={
+        "cluster_id": cluster.id, "requested_amount": 50_000_000, "tenor_months": 36,
+        "lender_id": bank.id})
+    base = f"/api/v1/loan-applications/{r.json['id']}"
+    assert client.post(f"{base}/submit", headers=as_["chair"], json={}).status_code == 200
+    assert client.post(f"{base}/approve", headers=as_["aggregator"], json={}).status_code == 200
+    return {"base": base, "as": as_}
+
+
+def test_the_review_names_who_decided_what_and_a_lender_reads_the_chair_by_role_only(client, walk):
+    review = client.get(f"{walk['base']}/review", headers=walk["as"]["aggregator"]).json
+    assert [(h["kind"], h["role"], h["decided_by"]) for h in review["history"]] == [
+        ("submitted", "member", "Asep Ketua"), ("endorsed", "aggregator", "Rina Agregator")]
+    assert review["items"] == [] and review["permit_flags"] == []
+
+    review = client.get(f"{walk['base']}/review", headers=walk["as"]["lender"]).json
+    assert [h["decided_by"] for h in review["history"]] == ["the cluster's chair", "Rina Agregator"]
+    assert client.get(f"{walk['base']}/review",
+                      headers=walk["as"]["other_lender"]).status_code == 404
