@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, MANAGER, sign_in
+from tests.e2e.conftest import DESKTOP, MANAGER, PHONE, sign_in
+from tests.e2e.test_accessibility import AUDIT
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
@@ -76,7 +77,8 @@ def _click_bar(page: Any, booking_id: int) -> None:
     page.locator(f"a.bar-link[href='#booking-{booking_id}'] rect.fill").click()
 
 
-def test_the_week_view_shows_all_seven_days_at_1280_px_without_scrolling(page, two_bookings):
+def test_the_week_view_shows_all_seven_days_at_1280_px_without_scrolling(
+        page, two_bookings, screenshot):
     sign_in(page, MANAGER)
     page.goto(f"/manager/timeline?view=week&day={two_bookings['day'].isoformat()}")
     assert page.viewport_size == DESKTOP
@@ -89,6 +91,7 @@ def test_the_week_view_shows_all_seven_days_at_1280_px_without_scrolling(page, t
         box = _box(labels.nth(i))
         assert 0 <= box["x"] and box["x"] + box["width"] <= DESKTOP["width"], labels.nth(i).text_content()
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    screenshot(page, "manager-timeline-week", full_page=False, at="#timeline-chart")
     # The day view shows the whole opening hours on one screen too.
     page.goto(f"/manager/timeline?day={two_bookings['day'].isoformat()}")
     assert scroller.evaluate("e => e.scrollWidth - e.clientWidth") <= 1
@@ -133,6 +136,12 @@ def test_clicking_a_bar_opens_the_booking_and_rejecting_it_asks_once_for_a_reaso
     expect(panel.get_by_role("button", name="Tolak")).to_be_visible()
     expect(panel.get_by_role("button", name="Batalkan pemesanan")).to_be_visible()
     screenshot(page, "manager-timeline-booking", full_page=False)
+    # The open booking passes the accessibility check at both widths (labels, names, contrast,
+    # nothing wider than a phone).
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert page.evaluate(AUDIT) == [], size
+    page.set_viewport_size(DESKTOP)
 
     # A confirmed booking has no confirm or reject, only move and cancel.
     _click_bar(page, two_bookings["confirmed"])
