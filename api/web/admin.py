@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from api.database import db
 from api.schemas import paginate
 from api.web import actor, add_nav, bp, flash_error, page, zone_name
+from api.web.words import role_label
 from factoryshare import jobs
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.jobs.registry import INTERVALS, JOBS
@@ -42,13 +43,7 @@ def _page_number() -> int:
 
 
 def role_words() -> dict[str, str]:
-    return {Role.admin.value: _("admin"), Role.manager.value: _("manager"),
-            Role.member.value: _("member"), Role.aggregator.value: _("aggregator"),
-            Role.lender.value: _("lender")}
-
-
-def machine_status_words() -> dict[str, str]:
-    return {"active": _("in service"), "maintenance": _("in maintenance"), "retired": _("retired")}
+    return {role.value: role_label(role) for role in Role}
 
 
 def utc(value: dt.datetime | None) -> str:
@@ -88,8 +83,7 @@ def admin_house(house_id: int):  # type: ignore[no-untyped-def]
     hours = [(weekday_words()[d], (house.opening_hours or {}).get(d) or []) for d in WEEKDAYS]
     managers = list(db().scalars(users.list_users(db(), me, role=Role.manager.value, house_id=house.id)))
     return render_template("admin/house.html", house=house, machines=house_machines, hours=hours,
-                           managers=managers, zone=zone_name(house),
-                           machine_status_words=machine_status_words())
+                           managers=managers, zone=zone_name(house))
 
 
 # --- users ---------------------------------------------------------------------------------

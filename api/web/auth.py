@@ -135,3 +135,10 @@ def language():  # type: ignore[no-untyped-def]
 @page()
 def home():  # type: ignore[no-untyped-def]
     return render_template("home.html")
+
+
+@bp.route("/favicon.ico")
+@public_page
+def favicon():  # type: ignore[no-untyped-def]
+    """Browsers that ask for /favicon.ico without reading the page's <link rel=icon>."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

@@ -110,7 +110,7 @@ def test_the_job_runs_page_shows_the_latest_run_of_each_job_with_its_message(cli
     assert "Fri 20 Nov 2026 03:00:00 UTC" in latest
 
 
-def test_the_audit_log_lists_entries_newest_first_and_filters_by_action_and_actor(
+def test_the_audit_log_lists_entries_newest_first_in_words_and_filters_by_action_and_actor(
         client, db, make_user):
     admin = _admin(make_user)
     sign_in(client, admin)
@@ -124,13 +124,16 @@ def test_the_audit_log_lists_entries_newest_first_and_filters_by_action_and_acto
     db.flush()
 
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert page.index(f"users #{newer.id}") < page.index(f"users #{older.id}")
+    assert page.index(f"user account #{newer.id}") < page.index(f"user account #{older.id}")
     assert admin.email in page and "the system" in page
+    # The actions in words, the stored code kept as the link's title.
+    assert ">User account changed</a>" in page and ">Loan application approved</a>" in page
+    assert 'title="loan_application.approved"' in page
 
     by_action = client.get("/admin/audit?action=loan_application.approved").get_data(as_text=True)
-    assert "loan_applications #7" in by_action and f"users #{newer.id}" not in by_action
+    assert "loan application #7" in by_action and f"user account #{newer.id}" not in by_action
     by_actor = client.get(f"/admin/audit?actor={admin.email}").get_data(as_text=True)
-    assert f"users #{newer.id}" in by_actor and "loan_applications #7" not in by_actor
+    assert f"user account #{newer.id}" in by_actor and "loan application #7" not in by_actor
     nobody = client.get("/admin/audit?actor=nobody@example.id").get_data(as_text=True)
     assert "No user has the e-mail nobody@example.id." in nobody
 

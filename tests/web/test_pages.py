@@ -238,7 +238,7 @@ def test_statuses_and_roles_read_as_words_in_the_pages_language(app):
 
 
 def test_audit_actions_read_as_a_sentence_in_the_pages_language(app):
-    source = ("{{ 'booking.cancel'|audit_words }} | {{ 'update'|audit_words('users') }} | "
+    source = ("{{ 'booking.cancelled'|audit_words }} | {{ 'updated'|audit_words('users') }} | "
               "{{ 'schedule_run.published'|audit_words }}")
     assert _render(app, source, "id") == ("Pemesanan dibatalkan | Akun pengguna diubah | "
                                           "Penjadwalan diterbitkan")
