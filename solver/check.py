@@ -6,6 +6,7 @@ either shows up here. An empty list means the solution is valid.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 from solver.problem import Assignment, Policies, Problem, Solution, operation_cost
@@ -105,7 +106,7 @@ def check(problem: Problem, solution: Solution, policies: Policies | None = None
             problems.append(f"operation {a.operation} is assigned twice")
         by_op[a.operation] = a
     unscheduled = {u.job for u in solution.unscheduled}
-    known_ops = set()
+    known_ops: set[str] = set()
     busy: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for f in problem.fixed:
         busy[f.machine].append((f.start, f.end, f"fixed {f.id}"))
@@ -120,8 +121,9 @@ def check(problem: Problem, solution: Solution, policies: Policies | None = None
             problems.append(f"job {job.id} is neither fully scheduled nor listed as unscheduled")
             continue
         previous_end = None
-        for op, a in zip(job.operations, assigned):
-            assert a is not None
+        for op, maybe in zip(job.operations, assigned):
+            assert maybe is not None
+            a = maybe
             durations = {m.machine: m.duration for m in op.modes}
             if a.machine not in durations:
                 problems.append(f"operation {op.id} runs on {a.machine}, which is not one of its modes")
@@ -162,7 +164,7 @@ def check(problem: Problem, solution: Solution, policies: Policies | None = None
         problems.append(f"operation {op_id} is not in the problem")
     for machine, intervals in busy.items():
         intervals.sort()
-        for (s1, e1, n1), (s2, e2, n2) in zip(intervals, intervals[1:]):
+        for (_s1, e1, n1), (s2, _e2, n2) in itertools.pairwise(intervals):
             if s2 < e1:
                 problems.append(f"{n1} and {n2} overlap on {machine}")
     if policies is not None:

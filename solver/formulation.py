@@ -22,6 +22,7 @@ from solver.problem import (
     Policies,
     Problem,
     Unscheduled,
+    UnscheduledKind,
     operation_cost,
 )
 
@@ -55,7 +56,7 @@ class Formulation:
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     windows: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     calendars: dict[str, Calendar] = field(default_factory=dict)
-    makespan: cp_model.IntVar | None = None
+    makespan: cp_model.IntVar = field(init=False)
     present: dict[str, cp_model.IntVar] = field(default_factory=dict)
     start_of: dict[str, cp_model.IntVar] = field(default_factory=dict)
     end_of: dict[str, cp_model.IntVar] = field(default_factory=dict)
@@ -72,6 +73,9 @@ class Formulation:
     # CP-SAT takes the greedy schedule as its first solution at once (an incomplete hint is only
     # a search guide, and neighbourhood search alone would start from nothing).
     aux_hints: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.makespan = self.model.new_int_var(0, self.horizon, "makespan")
 
     @property
     def job_of(self) -> dict[str, Job]:
@@ -94,7 +98,6 @@ def add_variables(f: Formulation) -> None:
     f.windows = {m.id: tuple((ws, min(we, f.horizon)) for ws, we in problem.windows(m.id) if ws < f.horizon)
                  for m in problem.machines}
     f.calendars = {m: Calendar(w) for m, w in f.windows.items()}
-    f.makespan = model.new_int_var(0, f.horizon, "makespan")
     f.aux_hints.append((f.makespan, max((a.end for a in f.hint.values()), default=0)))
     for job in problem.jobs:
         f.present[job.id] = model.new_bool_var(f"placed_{job.id}")
@@ -236,7 +239,7 @@ def add_one_machine(f: Formulation, all_placed_by_greedy: bool) -> None:
                 reason = f"operation {op.id} finds too little open time on its machines"
             else:
                 reason = f"operation {op.id} fits in no open window of its machines"
-            f.impossible[job.id] = Unscheduled(job.id, reason, "no_window")
+            f.impossible[job.id] = Unscheduled(job.id, reason, UnscheduledKind.no_window)
             f.model.add(placed == 0)
 
 
@@ -252,6 +255,7 @@ def add_routing(f: Formulation) -> None:
             if previous_end is not None:
                 f.model.add(start >= previous_end + op.min_lag).only_enforce_if(placed)
             previous_end = f.end_of[op.id]
+        assert previous_end is not None  # a job has at least one operation
         if job.deadline is not None:
             f.model.add(previous_end <= job.deadline).only_enforce_if(placed)
         f.model.add(f.makespan >= previous_end).only_enforce_if(placed)
@@ -260,6 +264,7 @@ def add_routing(f: Formulation) -> None:
 def add_tardiness(f: Formulation) -> None:
     for job in f.problem.jobs:
         if job.id in f.late:
+            assert job.due is not None
             last_end = f.end_of[job.operations[-1].id]
             f.model.add(f.late[job.id] >= last_end - job.due).only_enforce_if(f.present[job.id])  # type: ignore[operator]
 

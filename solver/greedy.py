@@ -27,6 +27,7 @@ from solver.problem import (
     Policies,
     Problem,
     Unscheduled,
+    UnscheduledKind,
     operation_cost,
 )
 
@@ -260,19 +261,19 @@ class _State:
 
 def _no_fit(job_id: str, op: Operation, earliest: int, capped: bool, state: _State | None = None) -> Unscheduled:
     if capped:
-        return Unscheduled(job_id, f"operation {op.id} would take its owner above a share cap", "share_cap")
+        return Unscheduled(job_id, f"operation {op.id} would take its owner above a share cap", UnscheduledKind.share_cap)
     if op.frozen is not None:
         if state is not None and state.pinned(op) is None:
             return Unscheduled(job_id, f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
-                                       f"{op.frozen.machine} (closed or off the grid)", "no_window")
+                                       f"{op.frozen.machine} (closed or off the grid)", UnscheduledKind.no_window)
         return Unscheduled(job_id, f"frozen operation {op.id} at {op.frozen.start} on {op.frozen.machine} "
-                                   f"clashes with other work or comes before its predecessors can end", "capacity")
+                                   f"clashes with other work or comes before its predecessors can end", UnscheduledKind.capacity)
     return Unscheduled(job_id, f"operation {op.id} fits in no open window of its machines after {earliest}",
-                       "no_window")
+                       UnscheduledKind.no_window)
 
 
 def _too_late(job_id: str, end: int, deadline: int) -> Unscheduled:
-    return Unscheduled(job_id, f"the earliest finish found ({end}) is after the deadline {deadline}", "deadline")
+    return Unscheduled(job_id, f"the earliest finish found ({end}) is after the deadline {deadline}", UnscheduledKind.deadline)
 
 
 def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment], list[Unscheduled]]:

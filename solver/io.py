@@ -61,7 +61,8 @@ def _obj(value: Any, path: str, required: set[str], optional: set[str]) -> dict[
         raise ProblemFormatError(path or "(top)", "must be an object")
     unknown = set(value) - required - optional
     if unknown:
-        raise ProblemFormatError(f"{path}.{sorted(unknown)[0]}" if path else sorted(unknown)[0], "unknown field")
+        first = min(unknown)
+        raise ProblemFormatError(f"{path}.{first}" if path else first, "unknown field")
     for key in sorted(required - set(value)):
         raise ProblemFormatError(f"{path}.{key}" if path else key, "is required")
     return value
@@ -106,9 +107,9 @@ def problem_from_dict(data: Any) -> Problem:
         if mid in seen:
             raise ProblemFormatError(f"{p}.id", f"duplicate machine id {mid!r}")
         seen.add(mid)
-        windows = None
+        windows: tuple[tuple[int, int], ...] | None = None
         if m.get("open") is not None:
-            windows = []
+            opened: list[tuple[int, int]] = []
             last_end = -1
             for k, w in enumerate(_list(m["open"], f"{p}.open")):
                 wp = f"{p}.open[{k}]"
@@ -121,8 +122,8 @@ def problem_from_dict(data: Any) -> Problem:
                 if s < last_end:
                     raise ProblemFormatError(wp, "windows must be sorted and must not overlap")
                 last_end = e
-                windows.append((s, e))
-            windows = tuple(windows)
+                opened.append((s, e))
+            windows = tuple(opened)
         rate = _int(m.get("cost_per_hour", 0), f"{p}.cost_per_hour")
         machines.append(Machine(mid, windows, rate or 0))
     fixed: list[FixedInterval] = []

@@ -29,25 +29,35 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ortools.sat.python import cp_model
 
 from solver import formulation as fm
 from solver.check import objective_terms, objective_value
 from solver.greedy import greedy
-from solver.problem import Assignment, Policies, Problem, Solution, SolveOptions, Unscheduled
+from solver.problem import (
+    Assignment,
+    Policies,
+    Problem,
+    Solution,
+    SolveOptions,
+    Status,
+    Unscheduled,
+    UnscheduledKind,
+)
 
 # Share of the time given to neighbourhood search alone before the full search (see _search()).
 IMPROVE_SHARE = 0.8
 # Below this the full search alone runs: both phases need time to be worth their start-up.
 IMPROVE_MIN_SECONDS = 2.0
 
-_STATUS = {
-    cp_model.OPTIMAL: "optimal",
-    cp_model.FEASIBLE: "feasible",
-    cp_model.INFEASIBLE: "infeasible",
-    cp_model.MODEL_INVALID: "unknown",
-    cp_model.UNKNOWN: "unknown",
+_STATUS: dict[Any, Status] = {
+    cp_model.OPTIMAL: Status.optimal,
+    cp_model.FEASIBLE: Status.feasible,
+    cp_model.INFEASIBLE: Status.infeasible,
+    cp_model.MODEL_INVALID: Status.unknown,
+    cp_model.UNKNOWN: Status.unknown,
 }
 _FOUND = (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
@@ -56,7 +66,7 @@ def _greedy_solution(problem: Problem, policies: Policies, assignments, unschedu
                      seconds: float, greedy_seconds: float) -> Solution:
     by_op = {a.operation: a for a in assignments}
     terms = objective_terms(problem, by_op, policies)
-    return Solution(status="feasible" if assignments or not problem.jobs else "unknown",
+    return Solution(status=Status.feasible if assignments or not problem.jobs else Status.unknown,
                     objective=objective_value(problem, terms, policies), bound=None, seconds=seconds,
                     assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
                     first_feasible_seconds=greedy_seconds, cost=terms["cost"])
@@ -116,7 +126,8 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     for job in problem.jobs:
         if not solver.boolean_value(f.present[job.id]):
             unscheduled.append(f.impossible.get(job.id) or left_out_by_greedy.get(job.id)
-                               or Unscheduled(job.id, "it cannot be placed with the other jobs", "capacity"))
+                               or Unscheduled(job.id, "it cannot be placed with the other jobs",
+                                            UnscheduledKind.capacity))
             continue
         for op in job.operations:
             s, e = solver.value(f.start_of[op.id]), solver.value(f.end_of[op.id])
@@ -139,7 +150,7 @@ def solve(problem: Problem, options: SolveOptions | None = None,
 
 
 def _search(f: fm.Formulation, options: SolveOptions, started: float, greedy_seconds: float,
-            all_placed: bool, first: dict[str, float]) -> tuple[int, cp_model.CpSolver, float]:
+            all_placed: bool, first: dict[str, float]) -> tuple[Any, cp_model.CpSolver, float]:
     """Improve, then prove: with two workers CP-SAT gives one thread to the LP-based search
     and shares the other among a dozen neighbourhood searches, which is where a makespan
     improves. So most of the time goes to neighbourhood search alone, started from the
@@ -163,7 +174,7 @@ def _search(f: fm.Formulation, options: SolveOptions, started: float, greedy_sec
         def on_solution_callback(self) -> None:
             first.setdefault("t", time.perf_counter() - started)
 
-    def run(seconds: float, work: float | None, lns_only: bool) -> tuple[int, cp_model.CpSolver]:
+    def run(seconds: float, work: float | None, lns_only: bool) -> tuple[Any, cp_model.CpSolver]:
         cp = cp_model.CpSolver()
         params = cp.parameters
         params.max_time_in_seconds = max(0.05, seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_bookings_take_a_tenth_to_a_fifth_of_open_time_inside_open_windows_witho
     for machine in problem.machines:
         booked = sorted((f.start, f.end) for f in problem.fixed if f.machine == machine.id)
         assert all(any(s <= b0 and b1 <= e for s, e in machine.open) for b0, b1 in booked)
-        assert all(a[1] <= b[0] for a, b in zip(booked, booked[1:]))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(booked))
         open_minutes = sum(e - s for s, e in machine.open)
         assert 0.08 <= sum(b1 - b0 for b0, b1 in booked) / open_minutes <= 0.25
 
