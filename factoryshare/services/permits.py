@@ -33,13 +33,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from factoryshare import audit, events, i18n, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scope_filter, scoped
@@ -247,6 +248,10 @@ def requirements_for(session: Session, product: Product) -> dict[str, list[Permi
         or_(PermitRequirement.kind.is_(None), PermitRequirement.kind == kind),
         or_(PermitRequirement.product_id.is_(None), PermitRequirement.product_id == product.id),
     ).order_by(PermitRequirement.id))
+    return _requirement_groups(product, rows)
+
+
+def _requirement_groups(product: Product, rows: Any) -> dict[str, list[PermitType]]:
     groups: dict[str, list[PermitType]] = defaultdict(list)
     for row in rows:
         if row.unless_family is not None and product.family == row.unless_family:
@@ -254,6 +259,29 @@ def requirements_for(session: Session, product: Product) -> dict[str, list[Permi
         if row.permit_type not in groups[row.one_of]:
             groups[row.one_of].append(row.permit_type)
     return dict(groups)
+
+
+def requirements_of(session: Session, products: Iterable[Product]) -> dict[int, dict[str, list[PermitType]]]:
+    """requirements_for of many products (a schedule run's), by product id, in one statement:
+    the requirements of any sector and kind, and those of these products."""
+    wanted = {p.id: p for p in products}
+    if not wanted:
+        return {}
+    rows = list(session.scalars(select(PermitRequirement).where(
+        or_(PermitRequirement.product_id.is_(None), PermitRequirement.product_id.in_(sorted(wanted))),
+    ).options(joinedload(PermitRequirement.permit_type)).order_by(PermitRequirement.id)))
+
+    def value(v: Any) -> Any:
+        return v.value if hasattr(v, "value") else v
+
+    result = {}
+    for product_id, product in wanted.items():
+        sector, kind = value(product.sector), value(product.kind)
+        result[product_id] = _requirement_groups(product, [
+            r for r in rows
+            if (r.sector is None or value(r.sector) == sector) and (r.kind is None or value(r.kind) == kind)
+            and (r.product_id is None or r.product_id == product_id)])
+    return result
 
 
 @dataclass
@@ -408,14 +436,16 @@ def require_permits(session: Session, product: Product, start: dt.datetime,
     )
 
 
-def production_deadline(session: Session, product: Product,
-                        start: dt.datetime) -> dt.datetime | None:
+def production_deadline(session: Session, product: Product, start: dt.datetime, *,
+                        requirements: dict[str, list[PermitType]] | None = None) -> dt.datetime | None:
     """The latest instant production of `product` begun at `start` may run to (None: no limit).
 
     Equal to `start` when a requirement is not met at all; an override covering `start`
-    extends the limit to the override's end.
+    extends the limit to the override's end. `requirements`: requirements_for(product), when
+    the caller read them already (requirements_of).
     """
-    requirements = requirements_for(session, product)
+    if requirements is None:
+        requirements = requirements_for(session, product)
     if not requirements:
         return None
     house = _house(session, product.member_id)
@@ -449,9 +479,11 @@ def production_deadline(session: Session, product: Product,
 
 
 def deadline_minute(session: Session, product: Product, earliest_start: dt.datetime,
-                    horizon_start: dt.datetime) -> int | None:
+                    horizon_start: dt.datetime, *,
+                    requirements: dict[str, list[PermitType]] | None = None) -> int | None:
     """The solver's hard deadline (minutes from the horizon start) set by the permits."""
-    limit = production_deadline(session, product, max(earliest_start, horizon_start))
+    limit = production_deadline(session, product, max(earliest_start, horizon_start),
+                                requirements=requirements)
     if limit is None:
         return None
     return max(0, int((limit - horizon_start).total_seconds() // 60))

@@ -32,11 +32,11 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 import solver
 from factoryshare.db import utcnow
-from factoryshare.models import Machine, MachineStatus
+from factoryshare.models import Downtime, HouseClosure, Machine, MachineStatus
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.models.scheduling import (
     ProductionRequest,
@@ -210,6 +210,13 @@ def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRe
     return again, release
 
 
+# A run's requests with what its problem reads of them: operations, their capabilities, products.
+_REQUEST_LOADS = (
+    selectinload(ProductionRequest.operations).joinedload(RequestOperation.capability),
+    joinedload(ProductionRequest.product),
+)
+
+
 def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """The run's problem (factoryshare-problem/1). The horizon start moves up to the house's
     slot grid first. `now` (default: when the run started) is where a re-plan's frozen window
@@ -223,13 +230,26 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
     settings = dict(run.policies or {})
     replan = run.purpose == "replan"
     horizon = _minute(start, end, up=False)
+    # Each kind of row is read once for the whole problem, whatever the number of machines
+    # and requests: machines with their capabilities, the closures, every machine's downtimes.
     machines = list(session.scalars(
         select(Machine).where(Machine.house_id == run.house_id, Machine.status == MachineStatus.active)
-        .order_by(Machine.id)))
+        .options(selectinload(Machine.capabilities)).order_by(Machine.id)))
+    zone = calendar.house_zone(run.house)
+    closures = list(session.scalars(select(HouseClosure).where(
+        HouseClosure.house_id == run.house_id,
+        HouseClosure.start_on <= end.astimezone(zone).date(),
+        HouseClosure.end_on >= start.astimezone(zone).date())))
+    downtimes: dict[int, list[Downtime]] = defaultdict(list)
+    for d in session.scalars(select(Downtime).where(
+            Downtime.machine_id.in_([m.id for m in machines]), Downtime.start_at < end,
+            Downtime.end_at > start).order_by(Downtime.start_at)):
+        downtimes[d.machine_id].append(d)
     problem_machines = []
     for m in machines:
         windows = []
-        for ws, we in calendar.open_windows(session, run.house, start, end, machine=m):
+        for ws, we in calendar.open_windows(session, run.house, start, end, closures=closures,
+                                            downtimes=downtimes[m.id]):
             s, e = max(0, _minute(start, ws, up=True)), min(horizon, _minute(start, we, up=False))
             if e > s:
                 windows.append([s, e])
@@ -239,11 +259,13 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
         requests = list(session.scalars(select(ProductionRequest).where(
             ProductionRequest.id.in_(settings.get("requests") or []),
             ProductionRequest.house_id == run.house_id,
-            ProductionRequest.status == RequestStatus.scheduled).order_by(ProductionRequest.id)))
+            ProductionRequest.status == RequestStatus.scheduled).order_by(ProductionRequest.id)
+            .options(*_REQUEST_LOADS)))
     else:
         requests = list(session.scalars(select(ProductionRequest).where(
             ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
-            ProductionRequest.earliest_start < end).order_by(ProductionRequest.id)))
+            ProductionRequest.earliest_start < end).order_by(ProductionRequest.id)
+            .options(*_REQUEST_LOADS)))
     machine_ids = {m.id for m in machines}
     # Published work in the frozen near future keeps its machine and time (not the bookings a
     # downtime or calendar change hit: those are what the re-plan moves).
@@ -295,6 +317,21 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
             by_capability[c.id].append(m)
     jobs = []
     families: dict[str, str] = {}
+    # The permits' deadline per product and start: the requirements of every product at once,
+    # then a product's permits only when requirements apply to it.
+    requirements = permits.requirements_of(session, [r.product for r in requests])
+    deadlines: dict[tuple[int, dt.datetime], int | None] = {}
+
+    def deadline(request: ProductionRequest) -> int | None:
+        wanted = requirements.get(request.product_id)
+        if not wanted:
+            return None
+        key = (request.product_id, max(request.earliest_start, start))
+        if key not in deadlines:
+            deadlines[key] = permits.deadline_minute(session, request.product, request.earliest_start,
+                                                     start, requirements=wanted)
+        return deadlines[key]
+
     for request in requests:
         lots = [(lot, moving[(request.id, lot)]) for lot, _q in _lots(request) if (request.id, lot) in moving]
         if not lots:
@@ -321,7 +358,7 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
                 "id": job_id(request.id, lot), "owner": f"member-{request.member_id}",
                 "release": max(0, _minute(start, request.earliest_start, up=True), release_after),
                 "due": max(0, _minute(start, request.due, up=False)),
-                "deadline": permits.deadline_minute(session, request.product, request.earliest_start, start),
+                "deadline": deadline(request),
                 "weight": request.priority, "operations": operations,
             })
             if request.product.family:
