@@ -114,8 +114,9 @@ PAGES = {
     None: ["/login"],
     MEMBER: ["/slots", "/bookings", "/production", "/permits", "/loans", "/statement",
              "/calendar", "/inbox", "/production/new"],
-    MANAGER: ["/manager/timeline", "/manager/timeline?view=week", "/manager/queue",
-              "/manager/runs", "/manager/utilisation", "/manager/downtimes", "/manager/permits"],
+    MANAGER: ["/manager", "/manager/timeline", "/manager/timeline?view=week", "/manager/queue",
+              "/manager/runs", "/manager/utilisation", "/manager/downtimes", "/manager/permits",
+              "/manager/calendar"],
     AGGREGATOR: ["/aggregator/applications", "/aggregator/clusters", "/aggregator/offtake"],
     ADMIN: ["/admin/houses", "/admin/users", "/admin/jobs", "/admin/audit"],
     LENDER: ["/lender/applications", "/lender/loans"],
@@ -180,6 +181,10 @@ def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, accoun
         urls += _linked(page, "/lender/loans", "/lender/loans/")
     if account is MEMBER:
         urls += _member_pages(page)
+    if account is MANAGER:
+        # A run's review page and a downtime's result, when the demo (or a test before) has one.
+        urls += _linked(page, "/manager/runs", "/manager/runs/")
+        urls += _linked(page, "/manager/downtimes", "/manager/downtimes/")
     problems: list[str] = []
     for size in (None, PHONE):
         if size is not None:
@@ -214,3 +219,39 @@ def test_a_person_with_only_a_keyboard_can_skip_to_the_content_and_sign_in(page)
         page.keyboard.press("Enter")
     assert "/login" not in page.url
     expect(page.locator("h1")).to_have_text("Pesan mesin")
+
+
+def test_the_confirmation_dialog_is_named_labelled_readable_and_fits_a_phone(page):
+    """confirm.js's dialog, open over the admin's user list at phone width and on a desktop."""
+    sign_in(page, ADMIN)
+    problems: list[str] = []
+    for size in (PHONE, {"width": 1280, "height": 800}):
+        page.set_viewport_size(size)
+        page.goto("/admin/users?role=lender")
+        page.locator("form[data-confirm] button[type=submit]").first.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        # Named by its question, and the page behind it is out of reach (a modal dialog).
+        assert dialog.get_attribute("aria-labelledby")
+        assert page.evaluate("document.activeElement.closest('dialog') !== null")
+        problems += [f"dialog ({size['width']}px): {p}" for p in page.evaluate(AUDIT)]
+        box = dialog.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size["width"]
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+    assert problems == []
+
+
+def test_an_admins_house_page_has_labels_names_contrast_and_fits_a_phone(page):
+    sign_in(page, ADMIN)
+    page.goto("/admin/houses")
+    urls = sorted(set(page.locator("a[href^='/admin/houses/']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")))
+    assert urls
+    problems: list[str] = []
+    for size in (None, PHONE):
+        if size is not None:
+            page.set_viewport_size(size)
+        for url in urls + ["/home"]:
+            problems += _audit(page, url)
+    assert problems == []

@@ -45,3 +45,24 @@ def test_a_managers_pages_break_no_rule_of_the_content_security_policy(page):
         response = page.goto(path)
         assert response is not None and response.status < 500, path
     assert violations == []
+
+
+def test_the_admins_pages_and_the_shared_scripts_break_no_rule_of_the_content_security_policy(page):
+    """The favicon, confirm.js (its dialog opened) and tables.js load under the policy."""
+    from tests.e2e.conftest import ADMIN, PHONE
+
+    violations = _violations(page)
+    sign_in(page, ADMIN)
+    page.set_viewport_size(PHONE)
+    for path in ("/home", "/admin/houses", "/admin/users", "/admin/jobs", "/admin/audit"):
+        response = page.goto(path)
+        assert response is not None and response.ok, path
+    page.goto("/admin/users")
+    page.locator("form[data-confirm] button[type=submit]").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    # tables.js ran: the stacked rows keep their table role.
+    assert page.locator("table.stack-cards tbody tr").first.get_attribute("role") == "row"
+    icon = page.evaluate("fetch('/static/favicon.svg').then(r => r.status)")
+    assert icon == 200
+    assert violations == []
