@@ -123,3 +123,43 @@ class DowntimeById(MethodView):
     def get(self, downtime_id):
         """One downtime"""
         return downtimes.get_downtime(db(), current_actor(), downtime_id)
+
+
+class ToldOut(Schema):
+    user_id = ma.fields.Integer(attribute="id")
+    name = ma.fields.String()
+
+
+class OfferedOut(Schema):
+    machine = ma.fields.String()
+    start = ma.fields.String()
+    end = ma.fields.String()
+
+
+class HitOut(Schema):
+    booking_id = ma.fields.Integer()
+    member_id = ma.fields.Integer()
+    start = ma.fields.String(metadata={"description": "in the house's time"})
+    end = ma.fields.String()
+    action = ma.fields.String(metadata={"description": "cancelled or kept"})
+    told = ma.fields.List(ma.fields.Nested(ToldOut), metadata={
+        "description": "the member's users who were sent the message"})
+    alternatives = ma.fields.List(ma.fields.Nested(OfferedOut), metadata={
+        "description": "the free slots its member was offered"})
+
+
+@blp.route("/<int:downtime_id>/hits")
+class DowntimeHits(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, HitOut(many=True))
+    def get(self, downtime_id):
+        """The bookings a downtime hit, what became of each and who was told (its house's
+        managers)"""
+        hits = downtimes.downtime_hits(db(), current_actor(), downtime_id)
+        return [{"booking_id": h.booking.id, "member_id": h.booking.member_id,
+                 "start": _local(h.booking.machine.house, h.booking.start_at),
+                 "end": _local(h.booking.machine.house, h.booking.end_at), "action": h.action,
+                 "told": h.told,
+                 "alternatives": [{"machine": name, "start": start.isoformat(),
+                                   "end": end.isoformat()} for name, start, end in h.alternatives]}
+                for h in hits]

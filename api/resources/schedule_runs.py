@@ -222,6 +222,33 @@ class ScheduleRunDiff(MethodView):
         return service.diff_run(db(), current_actor(), run_id)
 
 
+class ChangedSinceOut(Schema):
+    booking_id = ma.fields.Integer()
+    change = ma.fields.String(metadata={"description": "created, moved or cancelled"})
+    at = AwareDateTime()
+
+
+class PublishEffectsOut(Schema):
+    run_id = ma.fields.Integer()
+    creates = ma.fields.Integer(metadata={"description": "bookings publishing makes"})
+    moves = ma.fields.Integer(metadata={"description": "published bookings it moves"})
+    cancels = ma.fields.Integer(metadata={"description": "published bookings it cancels"})
+    unchanged = ma.fields.Integer()
+    members_told = ma.fields.Integer(metadata={"description": "members it tells"})
+    changed_since = ma.fields.List(ma.fields.Nested(ChangedSinceOut), metadata={
+        "description": "bookings of the house and horizon changed since the solve: publishing "
+                       "would answer 409 stale_run; queue a fresh run"})
+
+
+@blp.route("/<int:run_id>/publish-effects")
+class ScheduleRunPublishEffects(MethodView):
+    @allow(Role.admin, Role.manager)
+    @blp.response(200, PublishEffectsOut)
+    def get(self, run_id):
+        """What publishing the run would do now: bookings made, moved, cancelled, members told"""
+        return run_review.publish_effects(db(), current_actor(), run_id)
+
+
 @blp.route("/<int:run_id>/publish")
 class ScheduleRunPublish(MethodView):
     @allow(Role.admin, Role.manager)
