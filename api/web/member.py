@@ -22,7 +22,6 @@ from factoryshare.models.bookings import LIVE_STATUSES
 from factoryshare.models.scheduling import RequestStatus
 from factoryshare.services import (
     bookings,
-    machines,
     notifications,
     production_requests,
     products,
@@ -72,14 +71,6 @@ def _parse_int(value: str | None, default: int | None = None) -> int | None:
     return number if 0 < number < 2**31 else default
 
 
-def _capabilities(house: ProductionHouse) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for machine in db().scalars(machines.list_machines(db(), actor(), house_id=house.id)):
-        for cap in machine.capabilities:
-            seen.setdefault(cap.code, cap)
-    return sorted(seen.values(), key=lambda c: c.name.lower())
-
-
 def _grid_args() -> dict[str, Any]:
     """The grid's query (what for, day, how long) carried from page to page."""
     return {"capability": request.values.get("capability") or None,
@@ -93,7 +84,7 @@ def _grid_args() -> dict[str, Any]:
 @page(Role.member)
 def find_slot():  # type: ignore[no-untyped-def]
     house = _my_house()
-    capabilities = _capabilities(house)
+    capabilities = slot_grid.house_capabilities(db(), actor(), house.id)
     capability = request.args.get("capability") or None
     if capability not in {c.code for c in capabilities}:
         capability = None

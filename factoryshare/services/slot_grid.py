@@ -176,6 +176,17 @@ def _closed(session: Session, house: ProductionHouse, day: dt.date, now: dt.date
     return None, None, None
 
 
+def house_capabilities(session: Session, actor: Actor, house_id: int) -> list[Capability]:
+    """What the house's active machines can do, by name (what a member picks the grid by)."""
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    return list(session.scalars(
+        select(Capability).where(Capability.id.in_(
+            select(machine_capabilities.c.capability_id)
+            .join(Machine, Machine.id == machine_capabilities.c.machine_id)
+            .where(Machine.house_id == house.id, Machine.status == MachineStatus.active)))
+        .order_by(Capability.name, Capability.id)))
+
+
 def _machines(session: Session, house: ProductionHouse, capability: str | None,
               machine_id: int | None = None) -> list[Machine]:
     stmt = select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)

@@ -222,3 +222,30 @@ def test_the_slot_grid_api_answers_the_same_starts(
     holiday = client.get(f"/api/v1/houses/{machine.house_id}/slot-grid?day={NYEPI}",
                          headers=token_for(user)).get_json()
     assert holiday["closed"] == "holiday" and holiday["machines"][0]["slots"] == []
+
+
+def test_the_grid_of_twelve_machines_reads_the_database_no_more_often_than_the_grid_of_one(
+        app, connection, clock, make_user, make_member, make_machine, make_house, make_booking):
+    from sqlalchemy import event
+
+    def statements(user, machines):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        for machine in machines:
+            make_booking(machine=machine, start_at=clock.at(TUESDAY, "09:00"),
+                         end_at=clock.at(TUESDAY, "10:00"))
+        sign_in(client, user)
+        seen: list[str] = []
+
+        def count(*args):  # type: ignore[no-untyped-def]
+            seen.append(args[2])
+
+        event.listen(connection.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"/slots?day={TUESDAY}&duration=60").status_code == 200
+        finally:
+            event.remove(connection.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    one = statements(*_member(make_user, make_member, make_machine, make_house, machines=1))
+    twelve = statements(*_member(make_user, make_member, make_machine, make_house, machines=12))
+    assert twelve <= one, (one, twelve)
