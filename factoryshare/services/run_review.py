@@ -130,22 +130,18 @@ def _local(house: ProductionHouse, t: dt.datetime | None) -> dt.datetime | None:
 
 # -- a run, request by request --------------------------------------------------------------
 
-def _request_id(job_id: str) -> int:
-    return int(str(job_id).split("-")[1])  # build_problem names jobs request-<id>[...]
-
-
 def left_out_of(run: ScheduleRun) -> dict[int, str]:
     """The requests this run left out and why (one of solving.WHY_NOT_PLACED)."""
     figures = run.kpis or {}
     why: dict[int, str] = {rid: "no_machine" for rid in figures.get("requests_without_machine") or []}
     for item in figures.get("unscheduled") or []:
         kind = item.get("kind")
-        why.setdefault(_request_id(item["job"]), kind if kind in solving.WHY_NOT_PLACED else "unknown")
+        why.setdefault(solving.request_id_of(item["job"]), kind if kind in solving.WHY_NOT_PLACED else "unknown")
     return why
 
 
 def _run_request_ids(run: ScheduleRun) -> list[int]:
-    ids = {_request_id(j["id"]) for j in (run.problem or {}).get("jobs", [])}
+    ids = {solving.request_id_of(j["id"]) for j in (run.problem or {}).get("jobs", [])}
     ids.update((run.kpis or {}).get("requests_without_machine") or [])
     return sorted(ids)
 
@@ -283,7 +279,7 @@ def solved_on_time_share(problem: Any, solution: Any, without_machine: list[int]
     ends = {a.operation: a.end for a in solution.assignments}
     on_time: dict[int, bool] = {}
     for job in problem.jobs:
-        rid = _request_id(job.id)
+        rid = solving.request_id_of(job.id)
         end = ends.get(job.operations[-1].id)
         ok = end is not None and (job.due is None or end <= job.due)
         on_time[rid] = on_time.get(rid, True) and ok
