@@ -135,6 +135,8 @@ def _decision_error_words(err: DomainError) -> str | None:
                  "see its status.")
     if err.code == "same_approver":
         return _("You gave the first approval already: the second must come from someone else.")
+    if err.errors and "reason" in err.errors:  # a refusal or a send-back needs its reason
+        return said(err.errors["reason"][0])
     if err.errors and "approved_amount" in err.errors:
         return _("The approved amount must be more than Rp0 and at most the amount requested.")
     if err.errors and "offtake_agreements" in err.errors:
@@ -282,13 +284,6 @@ def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
     back = redirect(url_for("web.aggregator_application", application_id=application_id))
     if decision not in ("approve", "reject", "changes"):
         flash(_("Choose approve, reject or ask for changes."), "error")
-        return back
-    # The members read the reason to learn why: a refusal or a request for changes needs one.
-    if decision in ("reject", "changes") and not reason:
-        if decision == "reject":
-            flash(_("Write a note saying why the application is rejected."), "error")
-        else:
-            flash(_("Write a note saying what should change."), "error")
         return back
     try:
         if decision == "approve":

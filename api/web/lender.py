@@ -119,10 +119,6 @@ def lender_decide(application_id: int):  # type: ignore[no-untyped-def]
         flash(_("Choose approve or decline."), "error")
         return _back(application_id)
     reason = (form.get("reason") or "").strip()[:MAX_NOTE]
-    # The cluster reads the reason to learn why its loan was declined.
-    if decision == "decline" and not reason:
-        flash(_("Write the reason the loan is declined."), "error")
-        return _back(application_id)
     try:
         if decision == "approve":
             app = loans.lender_decision(

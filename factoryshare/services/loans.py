@@ -226,8 +226,13 @@ def _move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[L
     before = _snapshot(app)
     app.status = target
     session.flush()
-    audit.record(session, actor, f"loan_application.{action}", app, before=before, after=_snapshot(app))
+    audit.record(session, actor, f"loan_application.{_AUDIT_VERBS.get(action, action)}", app,
+                 before=before, after=_snapshot(app))
     return app
+
+
+# Steps named by the status they enter, and their audit action in the past tense.
+_AUDIT_VERBS = {"disbursing": "disbursement_started", "repaying": "repayment_started"}
 
 
 def _decide(session: Session, actor: Actor, app: LoanApplication, kind: DecisionKind,
@@ -249,6 +254,15 @@ def _check_note(note: Any, field: str) -> str:
     if len(note) > 1000:
         raise ValidationFailed(N_("The note is too long."), errors={field: [N_("At most 1000 characters.")]})
     return note
+
+
+def _check_reason(reason: Any, field: str, missing: i18n.Message) -> str:
+    """A refusal's or a send-back's reason: the cluster's members read it to learn why, so it
+    may not be blank."""
+    reason = _check_note(reason, field).strip()
+    if not reason:
+        raise ValidationFailed(missing, errors={field: [missing]})
+    return reason
 
 
 def decisions(session: Session, actor: Actor, application_id: int) -> list[LoanDecision]:
@@ -322,7 +336,7 @@ def approve(session: Session, actor: Actor, application_id: int,
         app.approved_amount = amount
         if amount > limit:
             session.flush()
-            audit.record(session, actor, "loan_application.first_approval", app,
+            audit.record(session, actor, "loan_application.first_approved", app,
                          after=_snapshot(app))
             _decide(session, actor, app, DecisionKind.endorsed, amount=amount,
                     approvals_needed=2, approval=1)
@@ -346,7 +360,8 @@ def approve(session: Session, actor: Actor, application_id: int,
 def reject(session: Session, actor: Actor, application_id: int, reason: str = "") -> LoanApplication:
     """Reject; the reason is the decision's note (the applicant's notes stay as written)."""
     app = _endorser(session, actor, application_id)
-    reason = _check_note(reason, "reason")
+    reason = _check_reason(reason, "reason",
+                           N_("Write a note saying why the application is rejected."))
     _move(session, actor, app, (LoanStatus.submitted,), LoanStatus.rejected, "rejected")
     _decide(session, actor, app, DecisionKind.rejected, note=reason, amount=app.requested_amount)
     return app
@@ -356,7 +371,7 @@ def request_changes(session: Session, actor: Actor, application_id: int,
                     reason: str = "") -> LoanApplication:
     """Send back for changes; the reason is the decision's note, not the applicant's notes."""
     app = _endorser(session, actor, application_id)
-    reason = _check_note(reason, "reason")
+    reason = _check_reason(reason, "reason", N_("Write a note saying what should change."))
     locking.require_state(app, (LoanStatus.submitted,),
                           N_("An application that is %(status)s cannot be sent back.",
                              status=i18n.status(app.status)),
@@ -413,6 +428,9 @@ def lender_decision(session: Session, actor: Actor, application_id: int, approve
         errors["reference"] = [N_("Give the lender's reference number of the decision.")]
     if not isinstance(note, str) or len(note) > 1000:
         errors["note"] = [N_("Must be text of at most 1000 characters.")]
+    elif not approved and not note.strip() and not actor.is_system:
+        # The cluster and its aggregator read it to learn why.
+        errors["note"] = [N_("Write the reason the loan is declined.")]
     endorsed = app.approved_amount or app.requested_amount
     amount = endorsed if approved_amount is None else approved_amount
     bps = app.scheme.annual_rate_bps if rate_percent is None else _rate_bps(rate_percent)

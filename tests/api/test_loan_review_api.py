@@ -45,3 +45,33 @@ def test_the_review_names_who_decided_what_and_a_lender_reads_the_chair_by_role_
     assert [h["decided_by"] for h in review["history"]] == ["the cluster's chair", "Rina Agregator"]
     assert client.get(f"{walk['base']}/review",
                       headers=walk["as"]["other_lender"]).status_code == 404
+
+
+def test_a_lender_must_say_why_it_declines(client, walk):
+    base = walk["base"]
+    r = client.post(f"{base}/lender-decision", headers=walk["as"]["lender"],
+                    json={"approved": False, "reference": "BRU/7", "note": "  "})
+    assert r.status_code == 422 and list(r.json["errors"]) == ["note"]
+    assert r.json["errors"]["note"] == ["Write the reason the loan is declined."]
+    assert client.get(base, headers=walk["as"]["aggregator"]).json["status"] == "approved"
+
+
+def test_an_aggregator_must_say_why_it_rejects_or_sends_back(client, token_for, make_user,
+                                                             make_aggregator, make_cluster,
+                                                             make_member):
+    aggregator = make_aggregator()
+    chair = make_member()
+    cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
+    chair_h = token_for(make_user(Role.member, member=chair))
+    agg_h = token_for(make_user(Role.aggregator, aggregator=aggregator))
+    r = client.post("/api/v1/loan-applications", headers=chair_h, json={
+        "cluster_id": cluster.id, "requested_amount": 50_000_000, "tenor_months": 36})
+    base = f"/api/v1/loan-applications/{r.json['id']}"
+    assert client.post(f"{base}/submit", headers=chair_h, json={}).status_code == 200
+    for action in ("reject", "request-changes"):
+        r = client.post(f"{base}/{action}", headers=agg_h, json={"reason": "   "})
+        assert r.status_code == 422 and list(r.json["errors"]) == ["reason"], r.json
+    assert r.json["errors"]["reason"] == ["Tulis catatan tentang apa yang perlu diperbaiki."]
+    assert client.get(base, headers=agg_h).json["status"] == "submitted"
+    r = client.post(f"{base}/reject", headers=agg_h, json={"reason": "PKS belum ditandatangani"})
+    assert r.status_code == 200 and r.json["decisions"][-1]["note"] == "PKS belum ditandatangani"
