@@ -316,6 +316,19 @@ def test_a_loan_shows_its_schedule_what_is_overdue_and_its_collectability(
     assert "Non-performing (NPL)" in page and "Rp12.000.000" in page and "KUR KUR" not in page
 
 
+def test_the_loan_page_speaks_indonesian_to_an_indonesian_aggregator(
+        client, db, setting, make_cluster, make_loan, make_clock, make_user):
+    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]])
+    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
+                     first_tranche=12_000_000)
+    make_clock.set(dt.date(2031, 4, 1))  # 15 Feb is 45 days past due: Kol-2
+    sign_in(client, make_user(Role.aggregator, aggregator=setting["cluster"].aggregator))
+    page = client.get(f"/aggregator/loans/{loan.id}").get_data(as_text=True)
+    assert "2 · dalam perhatian khusus: tunggakan 1-90 hari" in page
+    assert "Jadwal angsuran" in page and "Hari tunggakan" in page and "Kol-2" in page
+    assert "special mention" not in page and "Repayment schedule" not in page
+
+
 # --- offtake agreements and purchases --------------------------------------------------------
 
 def _agreement_form(cluster_id: int, product_id: int, **extra: str) -> dict:
