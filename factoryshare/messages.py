@@ -133,6 +133,13 @@ def _greeting(ctx: dict[str, Any], lang: str) -> str:
     return f"Hello {name}," if name else "Hello,"
 
 
+def _cluster(ctx: dict[str, Any], word: str) -> str:
+    """'klaster Kakao Jembrana', or the name alone when it already says so ('Klaster Kulit
+    Sukaregang'), never 'klaster Klaster ...'."""
+    name = str(ctx["cluster"])
+    return name if name.lower().startswith(("klaster", "cluster")) else f"{word} {name}"
+
+
 def _letter(ctx: dict[str, Any], lang: str, *paragraphs: str) -> str:
     closing = "Salam,\nfactoryshare" if lang == "id" else "Regards,\nfactoryshare"
     return "\n\n".join([_greeting(ctx, lang), *[p for p in paragraphs if p], closing]) + "\n"
@@ -515,15 +522,15 @@ def _request_left_out_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
 
 def _loan_submitted_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     amount = f" sebesar {f.money(c['amount'])}" if c.get("amount") is not None else ""
-    return (f"Pengajuan KUR klaster {c['cluster']} diajukan",
-            _letter(c, "id", f"Pengajuan pinjaman KUR klaster {c['cluster']}{amount} telah "
+    return (f"Pengajuan KUR {_cluster(c, 'klaster')} diajukan",
+            _letter(c, "id", f"Pengajuan pinjaman KUR {_cluster(c, 'klaster')}{amount} telah "
                     f"diajukan{_by(c, 'id')} dan menunggu keputusan agregator."))
 
 
 def _loan_submitted_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     amount = f" for {f.money(c['amount'])}" if c.get("amount") is not None else ""
-    return (f"KUR loan application of cluster {c['cluster']} submitted",
-            _letter(c, "en", f"The KUR loan application of cluster {c['cluster']}{amount} has "
+    return (f"KUR loan application of {_cluster(c, 'cluster')} submitted",
+            _letter(c, "en", f"The KUR loan application of {_cluster(c, 'cluster')}{amount} has "
                     f"been submitted{_by(c, 'en')} and awaits the aggregator's decision."))
 
 
@@ -532,8 +539,8 @@ def _tranche_released_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
              f"{f.money(c['approved'])}." if c.get("disbursed_total") is not None
              and c.get("approved") is not None else "")
     on = f" pada {f.date(c['on'])}" if c.get("on") else ""
-    return (f"Dana KUR klaster {c['cluster']} dicairkan: {f.money(c['amount'])}",
-            _letter(c, "id", f"Sebagian pinjaman KUR klaster {c['cluster']} sebesar "
+    return (f"Dana KUR {_cluster(c, 'klaster')} dicairkan: {f.money(c['amount'])}",
+            _letter(c, "id", f"Sebagian pinjaman KUR {_cluster(c, 'klaster')} sebesar "
                     f"{f.money(c['amount'])} telah dicairkan{on}.", total))
 
 
@@ -541,9 +548,9 @@ def _tranche_released_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     total = (f"Disbursed so far: {f.money(c['disbursed_total'])} of {f.money(c['approved'])}."
              if c.get("disbursed_total") is not None and c.get("approved") is not None else "")
     on = f" on {f.date(c['on'])}" if c.get("on") else ""
-    return (f"KUR loan of cluster {c['cluster']} released: {f.money(c['amount'])}",
-            _letter(c, "en", f"A tranche of {f.money(c['amount'])} of the KUR loan of cluster "
-                    f"{c['cluster']} was released{on}.", total))
+    return (f"KUR loan of {_cluster(c, 'cluster')} released: {f.money(c['amount'])}",
+            _letter(c, "en", f"A tranche of {f.money(c['amount'])} of the KUR loan of "
+                    f"{_cluster(c, 'cluster')} was released{on}.", total))
 
 
 _DECISIONS = {
@@ -564,8 +571,8 @@ def _loan_decision_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     word = _decision(c, "id")
     amount = f"Jumlah: {f.money(c['amount'])}." if c.get("amount") is not None else ""
     note = f"Catatan: {_said(c['note'], 'id')}" if c.get("note") else ""
-    return (f"Pengajuan KUR klaster {c['cluster']} {word}",
-            _letter(c, "id", f"Pengajuan pinjaman KUR untuk klaster {c['cluster']} "
+    return (f"Pengajuan KUR {_cluster(c, 'klaster')} {word}",
+            _letter(c, "id", f"Pengajuan pinjaman KUR untuk {_cluster(c, 'klaster')} "
                     f"{word}{_by(c, 'id')}.", amount, note))
 
 
@@ -573,8 +580,8 @@ def _loan_decision_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     word = _decision(c, "en")
     amount = f"Amount: {f.money(c['amount'])}." if c.get("amount") is not None else ""
     note = f"Note: {_said(c['note'], 'en')}" if c.get("note") else ""
-    return (f"KUR loan application of cluster {c['cluster']} {word}",
-            _letter(c, "en", f"The KUR loan application of cluster {c['cluster']} has been "
+    return (f"KUR loan application of {_cluster(c, 'cluster')} {word}",
+            _letter(c, "en", f"The KUR loan application of {_cluster(c, 'cluster')} has been "
                     f"{word}{_by(c, 'en')}.", amount, note))
 
 
@@ -650,8 +657,8 @@ def _permit_booking_at_risk_en(c: dict[str, Any], f: Formatter) -> tuple[str, st
 def _permit_loan_at_risk_id(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     until = f" yang berlaku sampai {f.date(c['expires_on'])}" if c.get("expires_on") else ""
     return (f"Pengajuan pinjaman {c['loan']} ({c['cluster']}): izin produk bermasalah",
-            _letter(c, "id", f"Produksi {c['product']} yang dibiayai pengajuan {c['loan']} klaster "
-                    f"{c['cluster']} memerlukan izin {c['permit']}{until}, yang tidak mencakup "
+            _letter(c, "id", f"Produksi {c['product']} yang dibiayai pengajuan {c['loan']} "
+                    f"{_cluster(c, 'klaster')} memerlukan izin {c['permit']}{until}, yang tidak mencakup "
                     "seluruh masa produksi."))
 
 
@@ -659,7 +666,7 @@ def _permit_loan_at_risk_en(c: dict[str, Any], f: Formatter) -> tuple[str, str]:
     until = f", valid until {f.date(c['expires_on'])}," if c.get("expires_on") else ""
     return (f"Loan application {c['loan']} ({c['cluster']}): product permit at risk",
             _letter(c, "en", f"Production of {c['product']} financed by application {c['loan']} "
-                    f"of cluster {c['cluster']} needs a {c['permit']} permit{until} which does "
+                    f"of {_cluster(c, 'cluster')} needs a {c['permit']} permit{until} which does "
                     "not cover the whole production."))
 
 

@@ -229,7 +229,7 @@ def test_a_loan_decision_reaches_the_chair_and_the_members_who_accepted_not_the_
     [chair_note] = notes_of(db, users["chair"])
     [other_note] = notes_of(db, users["other"])
     assert chair_note.template == "loan_decision" and chair_note.language == "id"
-    assert "Pengajuan KUR klaster Klaster Dodol ditolak" in chair_note.subject
+    assert "Pengajuan KUR Klaster Dodol ditolak" in chair_note.subject
     assert "agunan kurang" in chair_note.body
     assert "rejected" in other_note.subject
     assert notes_of(db, users["invited"]) == []  # invited, not accepted
