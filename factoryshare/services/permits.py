@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factoryshare import audit, events, i18n, locking, validation
 from factoryshare.access import Actor, get_scoped, register_scope, scope_filter, scoped
@@ -182,12 +182,31 @@ def _check_dates(ptype: PermitType, status: PermitStatus, issued_on: dt.date | N
 
 # -- derived state ----------------------------------------------------------------------------
 
+# session.info key: members and their houses held for the session's life (the identity map
+# holds objects weakly, so a list asking for the house of each of many permits read them again).
+_KEPT = "permits_members_kept"
+
+
 def _house(session: Session, member_id: int) -> ProductionHouse:
     member = session.get(Member, member_id)
     assert member is not None
     house = session.get(ProductionHouse, member.house_id)
     assert house is not None
+    session.info.setdefault(_KEPT, {})[member_id] = (member, house)
     return house
+
+
+def _keep_members(session: Session, member_ids: Iterable[int]) -> None:
+    """Read the members of a list's permits and their houses, two statements for the whole list."""
+    wanted = sorted(set(member_ids) - set(session.info.get(_KEPT, {})))
+    if not wanted:
+        return
+    members = list(session.scalars(select(Member).where(Member.id.in_(wanted))))
+    houses = {h.id: h for h in session.scalars(select(ProductionHouse).where(
+        ProductionHouse.id.in_({m.house_id for m in members})))}
+    kept = session.info.setdefault(_KEPT, {})
+    for m in members:
+        kept[m.id] = (m, houses[m.house_id])
 
 
 def local_today(house: ProductionHouse, now: dt.datetime | None = None) -> dt.date:
@@ -691,7 +710,9 @@ def list_permits(session: Session, actor: Actor, *, member_id: int | None = None
     if permit_type is not None:
         stmt = stmt.where(Permit.permit_type_id.in_(
             select(PermitType.id).where(PermitType.code == permit_type)))
-    permits = list(session.scalars(stmt.order_by(Permit.expires_on, Permit.id)))
+    permits = list(session.scalars(stmt.order_by(Permit.expires_on, Permit.id).options(
+        joinedload(Permit.permit_type), selectinload(Permit.verification_records))))
+    _keep_members(session, (p.member_id for p in permits))
     if state_filter is not None:
         permits = [p for p in permits if state(session, p) == state_filter]
     return permits
@@ -1010,7 +1031,7 @@ def on_product_changed(session: Session, product: Product, before: dict[str, Any
                                   fields=" and ".join(changed))[:300]
         permit.last_state = "needs_review"
         session.flush()
-        audit.record(session, actor or Actor.system(), "permit.review_requested", permit,
+        audit.record(session, actor or Actor.system(), "permit.needs_review", permit,
                      before=snap, after=audit.snapshot(permit))
         from factoryshare.services.notifications import notify
 

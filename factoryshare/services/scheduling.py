@@ -14,14 +14,14 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Select, false
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factoryshare import audit, i18n, locking
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import ProductionHouse, Role
-from factoryshare.models.scheduling import RunStatus, ScheduleRun
+from factoryshare.models.scheduling import RunStatus, ScheduleAssignment, ScheduleRun
 
 MAX_HORIZON = dt.timedelta(days=62)
 MAX_TIME_LIMIT = 600
@@ -175,6 +175,9 @@ def list_runs(session: Session, actor: Actor, *, house_id: int | None = None,
         stmt = stmt.where(ScheduleRun.house_id == house_id)
     if status is not None:
         stmt = stmt.where(ScheduleRun.status == RunStatus(status))
+    # What a list shows of each run, loaded with the page instead of row by row.
+    stmt = stmt.options(joinedload(ScheduleRun.house),
+                        selectinload(ScheduleRun.assignments).joinedload(ScheduleAssignment.operation))
     return stmt.order_by(ScheduleRun.created_at.desc(), ScheduleRun.id.desc())
 
 
@@ -257,7 +260,7 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
 
 # A change of the published schedule: a booking made, moved or cancelled (an expired hold is
 # cancelled too). A confirmation or a note changes nothing the solver saw.
-_SCHEDULE_CHANGES = ("booking.created", "booking.moved", "booking.cancelled")
+_SCHEDULE_CHANGES = ("booking.create", "booking.move", "booking.cancel")
 
 
 def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, Any]]:
@@ -278,7 +281,7 @@ def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, An
     for event in events:
         before, after = event.before or {}, event.after or {}
         spans = [(v.get("machine_id"), v.get("start_at"), v.get("end_at")) for v in (before, after) if v]
-        if event.action == "booking.moved" and len(set(spans)) < 2:
+        if event.action == "booking.move" and len(set(spans)) < 2:
             continue  # only the note changed
         inside = False
         for _machine, start, end in spans:
@@ -287,8 +290,8 @@ def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, An
                 inside = True
         if not inside or not event.object_id.isdigit():
             continue
-        change = {"booking.created": "created", "booking.moved": "moved",
-                  "booking.cancelled": "cancelled"}[event.action]
+        change = {"booking.create": "created", "booking.move": "moved",
+                  "booking.cancel": "cancelled"}[event.action]
         found.setdefault(int(event.object_id), {"booking_id": int(event.object_id), "change": change,
                                                 "at": event.at})
     return list(found.values())
@@ -299,7 +302,7 @@ def _mark_stale(session: Session, actor: Actor, run: ScheduleRun,
     before = audit.snapshot(run)
     run.status = RunStatus.stale
     session.flush()
-    audit.record(session, actor, "schedule_run.outdated", run, before=before,
+    audit.record(session, actor, "schedule_run.stale", run, before=before,
                  after=audit.snapshot(run, extra={"changed_bookings": [c["booking_id"] for c in changed]}))
 
 
@@ -445,7 +448,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
                 booking_service._flush_guarded(session, lambda b=booking: session.add(b))
             except Conflict as err:
                 raise refused(a, err) from None
-            audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))
+            audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
             a.booking_id = booking.id
         for request in {a.operation.request_id: a.operation.request for a in run.assignments}.values():
             request.status = RequestStatus.scheduled

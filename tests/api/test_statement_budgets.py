@@ -12,6 +12,7 @@ would say BEGIN / COMMIT; those are left out (`_counted`), the booking's own sav
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -164,6 +165,65 @@ def test_a_page_of_bookings_costs_the_same_statements_whatever_the_page_size_and
         assert len(r.get_json()["items"]) == min(size, r.get_json()["total"])
         counts.append(len(counter.counted))
         report(f"GET /bookings ({role.value}, page of {size})", counts[-1], counter.counted)
+    assert counts[0] == counts[1]
+
+
+def _requests(db, make_production_request, n):  # type: ignore[no-untyped-def]
+    for _ in range(n):
+        make_production_request()
+
+
+def _runs(db, make_house, n):  # type: ignore[no-untyped-def]
+    from factoryshare.models.scheduling import RunStatus, ScheduleRun
+
+    start = at(working_day(7), "00:00")
+    for _ in range(n):
+        db.add(ScheduleRun(house_id=make_house().id, horizon_start=start,
+                           horizon_end=start + dt.timedelta(days=5), time_limit_seconds=2,
+                           status=RunStatus.queued, attempts=0))
+    db.flush()
+
+
+def _audit(db, make_house, n):  # type: ignore[no-untyped-def]
+    from factoryshare.models import AuditEvent
+
+    for i in range(n):
+        db.add(AuditEvent(action="booking.create", object_type="bookings", object_id=str(i + 1),
+                          before=None, after={"id": i + 1}, house_id=make_house().id))
+    db.flush()
+
+
+def _permits(db, make_food_product, make_permit, n):  # type: ignore[no-untyped-def]
+    for _ in range(n):
+        make_permit(make_food_product(), "pirt")
+
+
+LISTS = {
+    "/api/v1/production-requests": lambda f, n: _requests(f["db"], f["make_production_request"], n),
+    "/api/v1/schedule-runs": lambda f, n: _runs(f["db"], f["make_house"], n),
+    "/api/v1/audit": lambda f, n: _audit(f["db"], f["make_house"], n),
+    "/api/v1/permits": lambda f, n: _permits(f["db"], f["make_food_product"], f["make_permit"], n),
+}
+
+
+@pytest.mark.parametrize("url", sorted(LISTS))
+def test_a_page_of_any_list_costs_the_same_statements_for_one_item_as_for_thirty(
+    client, db, make_user, token_for, count_statements, make_production_request, make_house,
+    make_food_product, make_permit, url
+):  # type: ignore[no-untyped-def]
+    headers = token_for(make_user(Role.admin))
+    fixtures = {"db": db, "make_production_request": make_production_request,
+                "make_house": make_house, "make_food_product": make_food_product,
+                "make_permit": make_permit}
+    counts = []
+    for made, size in ((1, 1), (30, 30)):
+        LISTS[url](fixtures, made)
+        with count_statements() as counter:
+            r = client.get(url, headers=headers, query_string={"page_size": size})
+        assert r.status_code == 200, r.get_json()
+        assert len(r.get_json()["items"]) == size
+        counts.append(len(counter.counted))
+        report(f"GET {url[7:]} (page of {size})", counts[-1], counter.counted)
     assert counts[0] == counts[1]
 
 
