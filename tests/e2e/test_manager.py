@@ -4,6 +4,8 @@ publishes it from there, after a confirmation that says what publishing does."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from factoryshare import worker
@@ -86,6 +88,13 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
     expect(page.locator(".badge").first).to_have_text("diterbitkan")
     expect(page.get_by_role("button", name="Terbitkan")).to_have_count(0)
 
+    # Home counts what still waits, each with its page.
+    page.goto("/manager")
+    expect(page.locator("#agenda-runs .count")).to_have_text("0")
+    expect(page.locator("#agenda-held a")).to_have_attribute(
+        "href", re.compile(r"^/manager/queue\?house=\d+$"))
+    screenshot(page, "manager-home")
+
     # The house's timeline draws the published bookings: day by day from today to the first
     # day that has one of the wallets' steps (its table lists the same bookings).
     page.goto("/manager/timeline")
@@ -109,7 +118,7 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
     expect(card.locator("tbody")).not_to_contain_text("belum dijadwalkan")
 
 
-def test_a_manager_closes_the_house_for_a_day_after_seeing_the_booking_it_hits(page):
+def test_a_manager_closes_the_house_for_a_day_after_seeing_the_booking_it_hits(page, screenshot):
     """The closure is previewed with the member's booking it would cancel; nothing changes
     until the manager confirms in the dialog; the closure is then listed (and removed again,
     after its own confirmation, so that the demo house stays as it was)."""
@@ -145,6 +154,7 @@ def test_a_manager_closes_the_house_for_a_day_after_seeing_the_booking_it_hits(p
     expect(hit.first).to_contain_text("Sukaregang Leather Craft")
     expect(hit.first).to_contain_text(machine["name"])
     assert _accessibility_problems(page) == []
+    screenshot(page, "manager-closure-preview")
 
     page.get_by_role("button", name="Konfirmasi dan batalkan pemesanan ini").click()
     dialog = page.get_by_role("dialog")

@@ -57,7 +57,10 @@ def test_a_closure_is_previewed_with_the_bookings_it_hits_and_changes_nothing_un
     form = page.split('id="confirm-change"', 1)[0].rsplit("<form", 1)[1] + page.split(
         'id="confirm-change"', 1)[1].split("</form>", 1)[0]
     confirm = html.unescape(re.search(r'data-confirm="([^"]+)"', form).group(1))
-    assert confirm == (f"Tutup rumah produksi {day.isoformat()} sampai {day.isoformat()}? "
+    from babel.dates import format_date
+
+    in_words = format_date(day, "full", locale="id")  # e.g. "Senin, 09 Desember 2030"
+    assert confirm == (f"Tutup rumah produksi {in_words}? "
                        "1 pemesanan dibatalkan dan anggotanya diberi tahu.")
     assert 'name="affected" value="cancel"' in form
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from api.database import db
-from api.web import actor, bp, flash_error, page
+from api.web import actor, bp, day, flash_error, page
 from api.web.manager._common import _house_in_view, _members_by_id, _today
 from factoryshare.errors import DomainError
 from factoryshare.models import WEEKDAYS, ProductionHouse, Role
@@ -118,7 +118,8 @@ def manager_closure_add():  # type: ignore[no-untyped-def]
         confirmed = False
     if not confirmed:
         count = len(change.bookings)
-        period = _("%(first)s to %(last)s", first=start_on.isoformat(), last=end_on.isoformat())
+        period = (day(start_on) if start_on == end_on
+                  else _("%(first)s to %(last)s", first=day(start_on), last=day(end_on)))
         confirm = (ngettext("Close the house from %(period)s? %(num)d booking is cancelled and "
                             "its member told.",
                             "Close the house from %(period)s? %(num)d bookings are cancelled and "
@@ -128,8 +129,8 @@ def manager_closure_add():  # type: ignore[no-untyped-def]
                         title=_("Close the house from %(period)s", period=period),
                         fields={"start_on": start_on.isoformat(), "end_on": end_on.isoformat(),
                                 "reason": reason})
-    flash(_("The house is closed from %(first)s to %(last)s.", first=start_on.isoformat(),
-            last=end_on.isoformat()), "ok")
+    flash(_("The house is closed from %(first)s to %(last)s.", first=day(start_on),
+            last=day(end_on)), "ok")
     _applied(change)
     return redirect(url_for("web.manager_calendar", house=house.id))
 
