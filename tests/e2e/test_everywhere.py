@@ -135,9 +135,9 @@ def test_a_wide_table_becomes_one_card_per_row_at_phone_width(page):
 
 
 def test_a_table_that_scrolls_sideways_on_a_phone_says_so(page):
-    sign_in(page, ADMIN)
+    sign_in(page, AGGREGATOR)
     page.set_viewport_size(PHONE)
-    page.goto("/admin/audit")
+    page.goto("/aggregator/applications")
     hint = page.locator(".scroll-hint").first
     expect(hint).to_be_visible()
     expect(hint).to_have_text("Geser ke samping untuk melihat lainnya →")
