@@ -93,7 +93,7 @@ def test_the_publish_button_comes_after_the_evidence_and_its_confirmation_says_w
         make_production_request):
     from factoryshare.models.bookings import Booking
 
-    manager, house, shirt, bag, songket = _three_requests(
+    manager, house, shirt, _bag, _songket = _three_requests(
         make_user, make_machine, make_member, make_product, make_production_request)
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
@@ -176,3 +176,23 @@ def test_the_plan_horizon_starts_at_the_chosen_local_midnight_or_the_next_whole_
     assert end == dt.datetime(2030, 3, 5, 17, 0, tzinfo=dt.UTC)  # 6 March, 00:00 WIB
     start, _end = run_review.plan_horizon(house, dt.date(2030, 3, 5), 1, now)
     assert start == dt.datetime(2030, 3, 4, 17, 0, tzinfo=dt.UTC)  # 5 March, 00:00 WIB
+
+
+def test_the_run_review_reads_in_english_on_the_english_pages(
+        client, db, session_factory, make_user, make_machine, make_member, make_product,
+        make_production_request):
+    manager, house, _shirt, bag, songket = _three_requests(
+        make_user, make_machine, make_member, make_product, make_production_request)
+    sign_in(client, manager)
+    run_id = _solved_run(client, db, session_factory, house)
+    client.post("/language", data={"lang": "en", "next": f"/manager/runs/{run_id}",
+                                   "csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
+    assert "late by 2 h 15 min" in _row(page, bag.id)
+    assert "Not placed:" in _row(page, songket.id)
+    assert "no machine of the house can do one of its steps." in _row(page, songket.id)
+    assert re.search(r'id="on-time-share">1 / 3 \(33\.3\s?%\)', page)
+    confirm = html.unescape(re.search(
+        rf'action="/manager/runs/{run_id}/publish"\s+data-confirm="([^"]+)"', page).group(1))
+    assert confirm == (f"Publish run {run_id}? It creates 2, moves 0 and cancels 0 bookings, "
+                       "and tells 2 members.")
