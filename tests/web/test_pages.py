@@ -254,3 +254,19 @@ def test_a_holiday_and_a_capability_are_named_in_the_pages_language(app, make_ca
     english = _render(app, source, "en", day=independence, cap=sewing)
     assert indonesian == "Hari Kemerdekaan Republik Indonesia | Penggorengan vakum"
     assert english == "Independence Day | Vacuum frying"
+
+
+def test_every_roles_menu_starts_with_home_and_keeps_one_order(app, make_user):
+    import re as _re
+
+    menus = {}
+    for role in Role:
+        user = make_user(role)
+        client = app.test_client()
+        assert sign_in(client, user).status_code == 302
+        page = client.get("/home").get_data(as_text=True)
+        nav = page[page.index('<nav aria-label="Menu utama">'):page.index("</nav>")]
+        menus[role] = _re.findall(r'<a href="([^"]+)"', nav)
+    for role, links in menus.items():
+        assert links[0] == "/home", (role, links)
+        assert len(links) == len(set(links)) > 1, (role, links)
