@@ -18,7 +18,6 @@ from api.schemas import (
     Text,
     Words,
     page_schema,
-    paginate,
     strip_page,
 )
 from api.security import allow, current_actor
@@ -110,9 +109,13 @@ class Bookings(MethodView):
     @blp.arguments(BookingArgs, location="query")
     @blp.response(200, BookingPage)
     def get(self, args):
-        """Bookings in my scope, filterable by house, machine, member, status and time range"""
+        """Bookings in my scope, upcoming first (soonest first), then past ones (latest first);
+        filterable by house, machine, member, status and time range"""
         filters, paging = strip_page(args)
-        return paginate(db(), bookings.booking_query(current_actor(), **filters), paging)
+        page, size = paging.get("page", 1), paging.get("page_size", 20)
+        items, total = bookings.page_of_bookings(db(), current_actor(), page=page, page_size=size,
+                                                 **filters)
+        return {"items": items, "page": page, "page_size": size, "total": total}
 
     @idempotent
     @allow(Role.admin, Role.manager, Role.member)

@@ -30,7 +30,19 @@ from contextlib import nullcontext
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, Select, String, false, func, literal, null, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    case,
+    false,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
@@ -633,6 +645,37 @@ def booking_query(
     # Every reader shows the machine and its house's zone: loaded with the page, not per row.
     stmt = stmt.options(joinedload(Booking.machine).joinedload(Machine.house))
     return stmt.order_by(Booking.start_at, Booking.id)
+
+
+def page_of_bookings(
+    session: Session, actor: Actor, *, page: int = 1, page_size: int = 20,
+    now: dt.datetime | None = None, **filters: Any,
+) -> tuple[list[Booking], int]:
+    """One page of the bookings in the caller's scope and how many there are: upcoming first
+    (not over yet, soonest first), then the past ones, latest first.
+
+    Each part is read in the order of the index on (start_at, id), from `now` on: a booking
+    not over yet started at most MAX_BOOKING_HOURS ago, one over started before now. So a page,
+    however deep, is a bounded index read, never a sort of every booking in scope; three
+    statements (the counts, one or two parts) whatever the page."""
+    now = now or utcnow()
+    stmt = booking_query(actor, **filters).order_by(None)
+    upcoming = Booking.end_at > now
+    listed = stmt.subquery()
+    total, ahead = session.execute(
+        select(func.count(), func.count(case((listed.c.end_at > now, 1))))).one()
+    offset = (page - 1) * page_size
+    items: list[Booking] = []
+    if offset < ahead:
+        items = list(session.scalars(
+            stmt.where(upcoming, Booking.start_at > now - LONGEST_BOOKING)
+            .order_by(Booking.start_at, Booking.id).offset(offset).limit(page_size)))
+    if len(items) < page_size and offset + len(items) < total:
+        items += session.scalars(
+            stmt.where(~upcoming, Booking.start_at < now)
+            .order_by(Booking.start_at.desc(), Booking.id.desc())
+            .offset(max(0, offset - ahead)).limit(page_size - len(items)))
+    return items, int(total or 0)
 
 
 def list_bookings(session: Session, actor: Actor, **filters: Any) -> list[Booking]:

@@ -227,6 +227,37 @@ def test_a_page_of_any_list_costs_the_same_statements_for_one_item_as_for_thirty
     assert counts[0] == counts[1]
 
 
+def test_the_bookings_list_shows_upcoming_bookings_first_soonest_first_then_past_ones_latest_first(
+    client, db, make_user, token_for, make_machine, make_member, count_statements
+):  # type: ignore[no-untyped-def]
+    machine = make_machine()
+    member = make_member(house_id=machine.house_id)
+    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    starts = {"past_3": -72, "past_1": -24, "past_2": -48, "now": -1, "soon": 24, "later": 48}
+    ids = {}
+    for name, hours in starts.items():
+        b = Booking(machine_id=machine.id, member_id=member.id,
+                    start_at=now + dt.timedelta(hours=hours),
+                    end_at=now + dt.timedelta(hours=hours + 2), status=BookingStatus.confirmed,
+                    price=100_000, hourly_rate=50_000, note="")
+        db.add(b)
+        db.flush()
+        ids[b.id] = name
+    headers = token_for(make_user(Role.member, member=member))
+    seen, counts = [], []
+    for page in (1, 2, 3, 4):
+        with count_statements() as counter:
+            r = client.get("/api/v1/bookings", headers=headers,
+                           query_string={"page": page, "page_size": 2})
+        assert r.status_code == 200
+        assert r.get_json()["total"] == 6
+        seen.append([ids[b["id"]] for b in r.get_json()["items"]])
+        counts.append(len(counter.counted))
+    # The one under way is not over: it comes first; a page may hold both parts.
+    assert seen == [["now", "soon"], ["later", "past_1"], ["past_2", "past_3"], []]
+    assert max(counts) <= 4
+
+
 def report(name: str, count: int, statements: list[str]) -> None:
     print(f"\n[budget] {name}: {count}")
     for s in statements:
