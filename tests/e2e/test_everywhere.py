@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, AGGREGATOR, MEMBER, PHONE, sign_in
+from tests.e2e.conftest import ADMIN, AGGREGATOR, MANAGER, MEMBER, PHONE, sign_in
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
 
+LENDER = ("kredit@bankrakyatdemo.id", "demo-bank-2026")  # the demo bank's credit officer
 # A demo account no other browser test signs in with: deactivated and reactivated here.
 SPARE = "manajer.jembrana@factoryshare.id"
 
@@ -225,3 +226,44 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
         expect(other.locator("main")).not_to_contain_text(english.translate("id"))
     finally:
         member.close()
+
+
+# The pages no flow test pictures, as each role opens them (UPDATE_SCREENSHOTS=1 writes them
+# to docs/screenshots; the flow tests picture the rest).
+PICTURED = {
+    ADMIN: [("admin-houses", "/admin/houses"), ("admin-users", "/admin/users"),
+            ("admin-jobs", "/admin/jobs"), ("admin-audit", "/admin/audit")],
+    MEMBER: [("member-statement", "/statement"), ("member-loans", "/loans"),
+             ("member-permits", "/permits"), ("member-inbox", "/inbox"),
+             ("member-production", "/production")],
+    MANAGER: [("manager-queue", "/manager/queue"), ("manager-runs", "/manager/runs"),
+              ("manager-utilisation", "/manager/utilisation"),
+              ("manager-downtimes", "/manager/downtimes"), ("manager-permits", "/manager/permits"),
+              ("manager-calendar", "/manager/calendar")],
+    AGGREGATOR: [("aggregator-applications", "/aggregator/applications"),
+                 ("aggregator-clusters", "/aggregator/clusters")],
+    LENDER: [("lender-applications", "/lender/applications"), ("lender-loans", "/lender/loans")],
+}
+
+
+@pytest.mark.parametrize("account", list(PICTURED), ids=["admin", "member", "manager",
+                                                        "aggregator", "lender"])
+def test_each_roles_other_pages_open_in_indonesian_and_are_pictured(page, screenshot, account):
+    sign_in(page, account)
+    for name, path in PICTURED[account]:
+        response = page.goto(path)
+        assert response is not None and response.ok, path
+        expect(page.locator("html")).to_have_attribute("lang", "id")
+        expect(page.locator("h1")).to_have_count(1)
+        screenshot(page, name, full_page=False)
+
+
+def test_the_confirmation_dialog_is_pictured_over_the_users_list(page, screenshot):
+    sign_in(page, ADMIN)
+    page.goto(f"/admin/users?search={SPARE}")
+    page.locator("form[data-confirm] button[type=submit]").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    screenshot(page, "confirm-dialog", full_page=False)
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
