@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from factoryshare.models import Role
@@ -239,3 +240,28 @@ def test_the_week_timeline_costs_the_same_statements_for_20_machines_and_200_boo
         counts[name] = len(statements)
         assert page.count('class="bar-link"') == (20 if name == "small" else 200)
     assert counts["big"] == counts["small"], counts
+
+
+def test_the_aggregators_plan_is_drawn_by_the_same_renderer_with_members_beside_the_chart(app):
+    from flask import render_template_string
+
+    from api.web import aggregator
+    from api.web.gantt import Chart
+    from factoryshare.services.loan_review import PlanItem
+
+    start = dt.datetime(2030, 3, 4, 2, 0, tzinfo=dt.UTC)
+    items = [PlanItem(1, "booked", start, start + dt.timedelta(hours=3), "Mesin Jahit", None),
+             PlanItem(2, "window", start, start + dt.timedelta(days=4), "Dompet × 10", None)]
+    with app.test_request_context("/"):
+        chart = aggregator._plan_chart(items, {1: "Garut Kulit Jaya", 2: "Sukaregang"},
+                                       "Asia/Jakarta")
+        assert isinstance(chart, Chart)
+        html = render_template_string('{% from "_gantt.html" import gantt %}{{ gantt(chart) }}',
+                                      chart=chart)
+    labels = html[html.index('<div class="gantt-labels">'):html.index('<div class="gantt-scroll"')]
+    assert "Garut Kulit Jaya" in labels and "Sukaregang" in labels
+    assert 'class="bar booked"' in html and 'class="bar window"' in html
+    # The legend names only the kinds drawn; the window is 4 days of a 5-day chart.
+    assert [kind for kind, _words in chart.legend] == ["booked", "window"]
+    window = next(b for b in chart.bars if b.kind == "window")
+    assert window.w == pytest.approx(0.8)
