@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from factoryshare import i18n, locking
+from factoryshare import error_codes, i18n, locking
 from factoryshare.errors import DomainError
 from factoryshare.i18n import N_
 
@@ -125,7 +125,10 @@ def say(value: Any, language: str | None = None) -> Any:
 
 
 class ErrorSchema(ma.Schema):
-    code = ma.fields.String(metadata={"description": "stable machine-readable error code"})
+    code = ma.fields.String(metadata={
+        "description": "stable machine-readable error code, one of: " + "; ".join(
+            f"`{code}`: {meaning}" for code, meaning in error_codes.CODES.items()),
+        "enum": list(error_codes.CODES)})
     status = ma.fields.Integer(metadata={"description": "HTTP status"})
     message = ma.fields.String(metadata={"description": "what went wrong, for people"})
     errors = ma.fields.Dict(metadata={"description": "field name to list of problems"})

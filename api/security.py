@@ -239,7 +239,7 @@ def _init_limiter(app: Flask) -> None:
         seconds = retry_after_seconds()
         return error_response(
             429, "too_many_requests",
-            f"Too many sign-in attempts; try again in {seconds} second(s).",
+            N_("Too many sign-in attempts; try again in %(seconds)s second(s).", seconds=seconds),
             details={"retry_after": seconds}, headers={"Retry-After": str(seconds)},
         )
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from factoryshare import error_codes
+
 
 class DomainError(Exception):
     code = "error"
@@ -33,7 +35,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = error_codes.check(code)
         self.errors = errors or {}
         self.details = details or {}
 

@@ -80,8 +80,23 @@ RESOURCE_MODULES = [
 ]
 
 
+def _declare_error_bodies(api: Api) -> None:
+    """Give every 4xx answer an operation declares by description alone (`alt_response(409,
+    description=...)`) the one error body, so a generated client can read it."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in api.spec._paths.values():  # apispec keeps the paths it will render here
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, answer in operation.get("responses", {}).items():
+                if str(status).startswith("4") and isinstance(answer, dict) \
+                        and "content" not in answer and "$ref" not in answer:
+                    answer["content"] = body
+
+
 def register_all(api: Api) -> None:
     for module in RESOURCE_MODULES:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
         for prefix, extra in getattr(module, "EXTRA_BLUEPRINTS", ()):
             api.register_blueprint(extra, url_prefix=f"/api/v1{prefix}")
+    _declare_error_bodies(api)
