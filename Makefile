@@ -46,6 +46,12 @@ run: install
 	trap 'kill $$worker $$scheduler 2>/dev/null; wait $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/factoryshare serve --host $(HOST) --port $(PORT)
 
+# Lint and types: ruff (rules and format, whole tree) and mypy on solver/ and factoryshare/.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 test: test-install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
