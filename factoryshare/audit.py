@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 from sqlalchemy import inspect
@@ -76,6 +77,23 @@ def house_of(session: Session, obj: Any) -> int | None:
     return None
 
 
+# Every action is named `<object>.<past-tense verb>` ("booking.cancelled", "loan.prepaid",
+# "cluster.member_left"): what happened to what, read the same way in every area.
+_ACTION = re.compile(r"[a-z][a-z_]*\.[a-z][a-z_]*")
+_IRREGULAR_PAST = frozenset({"set", "left", "sent", "paid", "prepaid", "repaid", "done"})
+
+
+def check_action(action: str) -> str:
+    """The action if it is `<object>.<past-tense verb>`; ValueError otherwise (a programming
+    error the tests meet, never a user's)."""
+    if _ACTION.fullmatch(action) is None:
+        raise ValueError(f"audit action {action!r} is not <object>.<past-tense verb>")
+    verb = action.partition(".")[2]
+    if not any(w.endswith("ed") or w in _IRREGULAR_PAST for w in verb.split("_")):
+        raise ValueError(f"audit action {action!r}: the verb is not in the past tense")
+    return action
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -104,7 +122,7 @@ def record(
     event = AuditEvent(
         house_id=house_id,
         actor_id=actor.user_id,
-        action=action,
+        action=check_action(action),
         object_type=object_type or "unknown",
         object_id=str(object_id),
         before=before,

@@ -28,7 +28,7 @@ How to add pages (for every role's area):
   machine, job, permit ...; a bare string with the enum's name: `'queued'|status_label('RunStatus')`),
   `|role_label` (manajer / manager), `|capability_name` (a Capability: its stored name on
   Indonesian pages, its code in English words on English pages), `|audit_words(object_type)`
-  ('booking.cancel' → "Pemesanan dibatalkan" / "Booking cancelled"), `|object_label`
+  ('booking.cancelled' → "Pemesanan dibatalkan" / "Booking cancelled"), `|object_label`
   (an audit object type in words), `|said` (a domain text: Message or Localized, e.g. a
   holiday's name from calendar.holiday_name, in the page's language), `|holiday` (a date →
   its public holiday's name in the page's language, or ""). Tables in api/web/words.py.

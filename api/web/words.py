@@ -210,32 +210,32 @@ def _thing_words() -> dict[str, str]:
 
 
 def _done_words() -> dict[str, str]:
-    """What was done, by the last part of an audit action."""
+    """What was done, by the last part of an audit action (`<object>.<past-tense verb>`)."""
     return {
-        "create": _("created"), "created": _("created"),
-        "update": _("changed"), "updated": _("changed"),
-        "delete": _("deleted"), "deleted": _("deleted"),
-        "cancel": _("cancelled"), "cancelled": _("cancelled"),
-        "move": _("moved"), "replace": _("replaced"),
-        "revoke": _("revoked"), "revoked": _("revoked"),
+        "created": _("created"), "updated": _("changed"), "deleted": _("deleted"),
+        "cancelled": _("cancelled"), "moved": _("moved"), "replaced": _("replaced"),
+        "revoked": _("revoked"), "locked": _("locked"),
         "registered": _("registered"), "recorded": _("recorded"),
         "disbursed": _("disbursed"), "repaid": _("repaid"), "prepaid": _("repaid early"),
-        "first_approval": _("approved once (a second approval is needed)"),
+        "disbursement_started": _("disbursement started"),
+        "repayment_started": _("repayment started"),
+        "first_approved": _("approved once (a second approval is needed)"),
         "plan_set": _("plan attached"), "bookings_linked": _("bookings attached"),
         "published": _("published"), "discarded": _("discarded"), "queued": _("queued"),
-        "stale": _("out of date"), "join": _("joined"), "leave": _("left"),
+        "outdated": _("out of date"), "joined": _("joined"), "left": _("left"),
         "document_attached": _("document attached"), "document_removed": _("document removed"),
-        "needs_review": _("marked for review"), "review_cleared": _("review cleared"),
+        "review_requested": _("marked for review"), "review_cleared": _("review cleared"),
         "verification_rejected": _("verification rejected"), "verified": _("verified"),
         "approved": _("approved"), "rejected": _("rejected"), "submitted": _("submitted"),
         "changes_requested": _("sent back for changes"), "endorsed": _("endorsed"),
         "lender_approved": _("approved by the lender"),
         "lender_declined": _("declined by the lender"),
         "deactivated": _("deactivated"), "reactivated": _("reactivated"),
-        "confirm": _("confirmed"), "confirmed": _("confirmed"),
-        "reject": _("rejected"), "no_show": _("marked as no-show"),
-        "complete": _("completed"), "completed": _("completed"),
-        "expire": _("expired"), "expired": _("expired"),
+        "confirmed": _("confirmed"), "marked_no_show": _("marked as no-show"),
+        "completed": _("completed"), "expired": _("expired"),
+        "accepted": _("accepted"), "declined": _("declined"), "withdrawn": _("withdrawn"),
+        "member_left": _("left by a member"), "member_removed": _("member taken out"),
+        "invitation_withdrawn": _("invitation withdrawn"),
     }
 
 
@@ -247,13 +247,13 @@ def object_label(object_type: str | None) -> str:
 
 
 def audit_words(action: str | None, object_type: str | None = None) -> str:
-    """An audit action in words: 'booking.cancel' → 'Booking cancelled' / 'Pemesanan
+    """An audit action in words: 'booking.cancelled' → 'Booking cancelled' / 'Pemesanan
     dibatalkan'; a bare verb ('create') takes its thing from `object_type`. Parts the tables
     do not know are shown with spaces for underscores."""
     if not action:
         return ""
     thing_key, _dot, done_key = action.rpartition(".")
-    if not thing_key:
+    if not thing_key:  # events recorded before actions were all `<object>.<verb>`
         thing_key = object_type or ""
     thing = _thing_words().get(thing_key, thing_key.replace("_", " "))
     done = _done_words().get(done_key, done_key.replace("_", " "))

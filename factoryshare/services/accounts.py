@@ -153,7 +153,7 @@ def _lock_now(session: Session, row: User | SignInFailure, user: User | None, lo
         row.locked_until = now + dt.timedelta(minutes=lock_minutes)
         row.failed_logins = 0
         if user is not None:
-            audit.record(session, Actor.system(), "account_locked", user)
+            audit.record(session, Actor.system(), "user.locked", user)
         session.flush()
     return _locked(row.locked_until, now)
 
@@ -336,7 +336,7 @@ def create_user(
         )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "create", user, after=audit.snapshot(user, extra={"house_ids": house_ids or []}))
+    audit.record(session, actor, "user.created", user, after=audit.snapshot(user, extra={"house_ids": house_ids or []}))
     return user
 
 
@@ -368,6 +368,6 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         user.locked_until = None
         user.failed_logins = 0
     session.flush()
-    audit.record(session, actor, "update", user, before=before,
+    audit.record(session, actor, "user.updated", user, before=before,
                  after=audit.snapshot(user, extra={"house_ids": [h.id for h in user.houses]}))
     return user

@@ -180,7 +180,7 @@ def create_series(
     for booking in booked:
         booking.series_id = series.id
     session.flush()
-    audit.record(session, actor, "booking_series.create", series,
+    audit.record(session, actor, "booking_series.created", series,
                  after=audit.snapshot(series, extra={"booking_ids": [b.id for b in booked]}))
     return series, booked
 
@@ -222,6 +222,6 @@ def cancel_series(
     before = audit.snapshot(series)
     series.status = SeriesStatus.cancelled
     session.flush()
-    audit.record(session, actor, "booking_series.cancel", series, before=before,
+    audit.record(session, actor, "booking_series.cancelled", series, before=before,
                  after=audit.snapshot(series))
     return series, cancelled

@@ -584,7 +584,7 @@ def create_booking(
         updated_at=now,
     )
     _flush_guarded(session, lambda: session.add(booking), savepoint=savepoint)
-    audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
+    audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))
     publish(session, "booking_created", booking=booking, actor=actor)
     return booking
 
@@ -784,7 +784,7 @@ def _move(
     _flush_guarded(session, stage)
     if moved:
         _free(session, booking, old[1], old[2])
-    audit.record(session, actor, "booking.move", booking, before=before, after=audit.snapshot(booking))
+    audit.record(session, actor, "booking.moved", booking, before=before, after=audit.snapshot(booking))
     if moved:
         publish(session, "booking_moved", booking=booking, actor=actor, old_machine_id=old[0],
                 old_start=old[1], old_end=old[2], reason=reason)
@@ -838,9 +838,14 @@ def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Bo
     booking.updated_at = utcnow()
     session.flush()
     _free(session, booking, booking.start_at, booking.end_at)
-    audit.record(session, actor, "booking.cancel", booking, before=before, after=audit.snapshot(booking))
+    audit.record(session, actor, "booking.cancelled", booking, before=before, after=audit.snapshot(booking))
     publish(session, "booking_cancelled", booking=booking, actor=actor, reason=reason)
     return booking
+
+
+# A refused transition names the step tried (the API's `details.action`), not its audit action.
+_ATTEMPTED = {"booking.confirmed": "confirm", "booking.completed": "complete",
+              "booking.marked_no_show": "no_show"}
 
 
 def _transition(
@@ -862,7 +867,7 @@ def _transition(
     locking.require_state(booking, allowed_from,
                           N_("A %(status)s booking cannot become %(to)s.",
                              status=i18n.status(booking.status), to=i18n.status(to)),
-                          action=action.removeprefix("booking."))
+                          action=_ATTEMPTED[action])
     if not_before is not None and now < (earliest := not_before(booking)):
         house = booking.machine.house
         raise Conflict(
@@ -883,7 +888,7 @@ def _transition(
 
 def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
     booking = _transition(session, actor, booking_id, (BookingStatus.held,),
-                          BookingStatus.confirmed, "booking.confirm")
+                          BookingStatus.confirmed, "booking.confirmed")
     publish(session, "booking_confirmed", booking=booking, actor=actor)
     return booking
 
@@ -894,7 +899,7 @@ def complete_booking(session: Session, actor: Actor, booking_id: int, *,
     from factoryshare.services.production_requests import done_when_complete
 
     booking = _transition(session, actor, booking_id, (BookingStatus.confirmed,),
-                          BookingStatus.completed, "booking.complete", now=now,
+                          BookingStatus.completed, "booking.completed", now=now,
                           not_before=lambda b: b.start_at)
     # The last booking of a request's last lot makes the request done.
     done_when_complete(session, actor, booking.id)
@@ -906,7 +911,7 @@ def mark_no_show(session: Session, actor: Actor, booking_id: int, *,
     """A no-show once the member is the house's grace (`no_show_grace_minutes`) late."""
     return _transition(
         session, actor, booking_id, (BookingStatus.confirmed,), BookingStatus.no_show,
-        "booking.no_show", now=now,
+        "booking.marked_no_show", now=now,
         not_before=lambda b: b.start_at + dt.timedelta(minutes=b.machine.house.no_show_grace_minutes))
 
 
@@ -1124,7 +1129,7 @@ def replace_quotas(
     for cap_id, hours in wanted.items():
         session.add(BookingQuota(house_id=house.id, capability_id=cap_id, hours_per_week=hours))
     session.flush()
-    audit.record(session, actor, "booking_quotas.replace", object_type="production_houses",
+    audit.record(session, actor, "booking_quotas.replaced", object_type="production_houses",
                  object_id=house.id, before={"quotas": before},
                  after={"quotas": [{"capability_id": c, "hours_per_week": h} for c, h in wanted.items()]})
     return house_quotas(session, actor, house.id)

@@ -70,7 +70,7 @@ def issue_feed(session: Session, actor: Actor, *, now: dt.datetime | None = None
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     feed = session.scalars(select(CalendarFeed).where(CalendarFeed.member_id == member_id)).first()
-    action = "calendar_feed.replace" if feed is not None else "calendar_feed.create"
+    action = "calendar_feed.replaced" if feed is not None else "calendar_feed.created"
     if feed is None:
         feed = CalendarFeed(member_id=member_id, read_count=0)
         session.add(feed)
@@ -85,7 +85,7 @@ def issue_feed(session: Session, actor: Actor, *, now: dt.datetime | None = None
 
 def revoke_feed(session: Session, actor: Actor) -> None:
     feed = get_feed(session, actor)
-    audit.record(session, actor, "calendar_feed.revoke", feed, before=audit.snapshot(feed))
+    audit.record(session, actor, "calendar_feed.revoked", feed, before=audit.snapshot(feed))
     session.delete(feed)
     session.flush()
 

@@ -165,7 +165,7 @@ def record_downtime(
     downtime.machine = machine
     session.add(downtime)
     session.flush()
-    audit.record(session, actor, "downtime.create", downtime, after=audit.snapshot(downtime))
+    audit.record(session, actor, "downtime.created", downtime, after=audit.snapshot(downtime))
     hit = list(session.scalars(
         select(Booking).where(
             Booking.machine_id == machine.id,

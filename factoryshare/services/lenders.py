@@ -62,7 +62,7 @@ def create_lender(session: Session, actor: Actor, *, name: str, kind: str | Lend
     _name_taken(session, name)
     session.add(lender)
     session.flush()
-    audit.record(session, actor, "create", lender, after=audit.snapshot(lender))
+    audit.record(session, actor, "lender.created", lender, after=audit.snapshot(lender))
     return lender
 
 
@@ -86,7 +86,7 @@ def update_lender(session: Session, actor: Actor, lender_id: int, changes: dict[
     if "kind" in changes:
         lender.kind = _kind(changes["kind"])
     session.flush()
-    audit.record(session, actor, "update", lender, before=before, after=audit.snapshot(lender))
+    audit.record(session, actor, "lender.updated", lender, before=before, after=audit.snapshot(lender))
     return lender
 
 
@@ -105,7 +105,7 @@ def delete_lender(session: Session, actor: Actor, lender_id: int) -> None:
     before = audit.snapshot(lender)
     session.delete(lender)
     session.flush()
-    audit.record(session, actor, "delete", lender, before=before)
+    audit.record(session, actor, "lender.deleted", lender, before=before)
 
 
 def require_lender(session: Session, lender_id: Any, field: str = "lender_id") -> Lender:

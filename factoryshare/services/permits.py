@@ -1031,7 +1031,7 @@ def on_product_changed(session: Session, product: Product, before: dict[str, Any
                                   fields=" and ".join(changed))[:300]
         permit.last_state = "needs_review"
         session.flush()
-        audit.record(session, actor or Actor.system(), "permit.needs_review", permit,
+        audit.record(session, actor or Actor.system(), "permit.review_requested", permit,
                      before=snap, after=audit.snapshot(permit))
         from factoryshare.services.notifications import notify
 

@@ -190,7 +190,7 @@ def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[
         before = _snapshot(request)
         request.status = RequestStatus.done
         session.flush()
-        audit.record(session, actor, "production_request.done", request, before=before,
+        audit.record(session, actor, "production_request.completed", request, before=before,
                      after=_snapshot(request))
         done.append(request)
     return done

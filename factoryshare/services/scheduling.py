@@ -260,7 +260,7 @@ def _changes(session: Session, run: ScheduleRun) -> tuple[list[dict[str, Any]], 
 
 # A change of the published schedule: a booking made, moved or cancelled (an expired hold is
 # cancelled too). A confirmation or a note changes nothing the solver saw.
-_SCHEDULE_CHANGES = ("booking.create", "booking.move", "booking.cancel")
+_SCHEDULE_CHANGES = ("booking.created", "booking.moved", "booking.cancelled")
 
 
 def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, Any]]:
@@ -281,7 +281,7 @@ def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, An
     for event in events:
         before, after = event.before or {}, event.after or {}
         spans = [(v.get("machine_id"), v.get("start_at"), v.get("end_at")) for v in (before, after) if v]
-        if event.action == "booking.move" and len(set(spans)) < 2:
+        if event.action == "booking.moved" and len(set(spans)) < 2:
             continue  # only the note changed
         inside = False
         for _machine, start, end in spans:
@@ -290,8 +290,8 @@ def changed_since_solve(session: Session, run: ScheduleRun) -> list[dict[str, An
                 inside = True
         if not inside or not event.object_id.isdigit():
             continue
-        change = {"booking.create": "created", "booking.move": "moved",
-                  "booking.cancel": "cancelled"}[event.action]
+        change = {"booking.created": "created", "booking.moved": "moved",
+                  "booking.cancelled": "cancelled"}[event.action]
         found.setdefault(int(event.object_id), {"booking_id": int(event.object_id), "change": change,
                                                 "at": event.at})
     return list(found.values())
@@ -302,7 +302,7 @@ def _mark_stale(session: Session, actor: Actor, run: ScheduleRun,
     before = audit.snapshot(run)
     run.status = RunStatus.stale
     session.flush()
-    audit.record(session, actor, "schedule_run.stale", run, before=before,
+    audit.record(session, actor, "schedule_run.outdated", run, before=before,
                  after=audit.snapshot(run, extra={"changed_bookings": [c["booking_id"] for c in changed]}))
 
 
@@ -448,7 +448,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
                 booking_service._flush_guarded(session, lambda b=booking: session.add(b))
             except Conflict as err:
                 raise refused(a, err) from None
-            audit.record(session, actor, "booking.create", booking, after=audit.snapshot(booking))
+            audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))
             a.booking_id = booking.id
         for request in {a.operation.request_id: a.operation.request for a in run.assignments}.values():
             request.status = RequestStatus.scheduled

@@ -82,5 +82,5 @@ def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any], 
         if key in changes:
             setattr(user, key, changes[key])
     session.flush()
-    audit.record(session, actor, "update", user, before=before, after=audit.snapshot(user))
+    audit.record(session, actor, "user.updated", user, before=before, after=audit.snapshot(user))
     return user

@@ -111,7 +111,7 @@ def join_waitlist(
                           created_by_id=actor.user_id)
     session.add(entry)
     session.flush()
-    audit.record(session, actor, "waitlist.join", entry, after=audit.snapshot(entry))
+    audit.record(session, actor, "waitlist.joined", entry, after=audit.snapshot(entry))
     return entry
 
 
@@ -137,7 +137,7 @@ def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEnt
     before = audit.snapshot(entry)
     entry.status = WaitStatus.cancelled
     session.flush()
-    audit.record(session, actor, "waitlist.leave", entry, before=before,
+    audit.record(session, actor, "waitlist.left", entry, before=before,
                  after=audit.snapshot(entry))
     return entry
 

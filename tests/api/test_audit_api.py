@@ -10,7 +10,7 @@ def test_an_admin_finds_who_changed_a_user_with_before_and_after(client, make_us
     assert r.status_code == 200, r.json
     (event,) = r.json["items"]
     assert event["actor_id"] == admin.id
-    assert event["action"] == "update"
+    assert event["action"] == "user.updated"
     assert event["before"]["name"] == "Nama Lama"
     assert event["after"]["name"] == "Nama Baru"
     assert "password_hash" not in event["after"]

@@ -325,7 +325,7 @@ def test_moving_cancelling_and_confirming_one_booking_at_once_end_as_if_one_came
         assert outcome in SERIAL_OUTCOMES, mine
         assert (final[booking_id].start_at == moved_to) == (mine["move"][0] == 200)
         done = [f"booking.{op}" for op, (status, _) in mine.items() if status == 200]
-        audited = [a for a in _audited(engine, "bookings", booking_id) if a != "booking.create"]
+        audited = [a for a in _audited(engine, "bookings", booking_id) if a != "booking.created"]
         assert audited == sorted(done)
 
 
@@ -420,7 +420,7 @@ def test_a_move_that_loses_its_slot_to_a_concurrent_booking_answers_409_booking_
 ):
     booking, member, day = confirmed
     taken = IntegrityError("UPDATE bookings SET start_at=...", {}, _DatabaseSaid("23P01"))
-    attempts = _database_fails_on(monkeypatch, "booking.move", taken, times=None)
+    attempts = _database_fails_on(monkeypatch, "booking.moved", taken, times=None)
 
     r = client.patch(f"/api/v1/bookings/{booking.id}", headers=member, json={
         "start": at(day, "11:00").isoformat(), "end": at(day, "12:00").isoformat()})
@@ -433,7 +433,7 @@ def test_a_booking_changed_under_its_version_check_answers_409_stale_not_500(
     client, monkeypatch, confirmed
 ):
     booking, member, _day = confirmed
-    _database_fails_on(monkeypatch, "booking.cancel",
+    _database_fails_on(monkeypatch, "booking.cancelled",
                        StaleDataError("UPDATE statement on table 'bookings' expected to update 1 "
                                       "row(s); 0 were matched."), times=None)
 

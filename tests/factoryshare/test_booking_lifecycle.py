@@ -52,7 +52,7 @@ def test_a_booking_cannot_be_completed_before_it_starts_and_nothing_changes(db, 
     # The earliest moment, in the house's own zone (WIB).
     assert exc.value.details["earliest"] == f"{day.isoformat()}T09:00:00+07:00"
     assert booking.status is BookingStatus.confirmed
-    assert _audited(db, booking, "booking.complete") == 0
+    assert _audited(db, booking, "booking.completed") == 0
 
 
 def test_a_booking_is_completed_from_its_start(db, confirmed):

@@ -105,7 +105,7 @@ def test_an_audit_event_keeps_the_house_of_its_object(
     app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000,
                        tenor_months=12, on=dt.date(2030, 1, 15))
 
-    houses = {kind: audit.record(db, ADMIN, "test", obj).house_id
+    houses = {kind: audit.record(db, ADMIN, "object.tested", obj).house_id
               for kind, obj in (("booking", booking), ("product", product), ("loan", app),
                                 ("member", member))}
 

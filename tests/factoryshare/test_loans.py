@@ -51,7 +51,7 @@ def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(d
                if e.action.startswith("loan_application.")]
     assert actions == ["loan_application.created", "loan_application.submitted",
                        "loan_application.approved", "loan_application.lender_approved",
-                       "loan_application.disbursing"]
+                       "loan_application.disbursement_started"]
 
 
 def test_above_the_aggregators_limit_two_different_people_must_approve(db, setting):

@@ -135,7 +135,7 @@ def test_changing_the_routing_puts_the_halal_certificate_in_review(db, setting, 
     assert pirt.status is PermitStatus.active
     assert db.scalars(select(AuditEvent.action).where(
         AuditEvent.object_type == "permits", AuditEvent.object_id == str(halal.id))).all() == [
-        "permit.needs_review"]
+        "permit.review_requested"]
     from factoryshare.models.notifications import Notification
     assert db.scalars(select(Notification.user_id).where(
         Notification.template == "permit_needs_review")).all() == [actor.user_id]

@@ -103,7 +103,7 @@ def test_a_replan_after_a_downtime_keeps_the_ids_and_times_of_unchanged_bookings
     assert new.machine_id != plan["embroidery"].machine_id or new.start_at >= plan["embroidery"].end_at
     # Nothing the member sees churned: the unchanged booking was never cancelled.
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.object_id == str(sewing.id), AuditEvent.action == "booking.cancel")) == 0
+        AuditEvent.object_id == str(sewing.id), AuditEvent.action == "booking.cancelled")) == 0
 
 
 def test_a_moved_booking_keeps_its_id_with_one_audit_event_and_one_booking_moved_event(
@@ -126,7 +126,7 @@ def test_a_moved_booking_keeps_its_id_with_one_audit_event_and_one_booking_moved
                                                           step2.start_at)
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.object_type == "bookings", AuditEvent.object_id == str(hit.id),
-        AuditEvent.action == "booking.move")) == 1
+        AuditEvent.action == "booking.moved")) == 1
     assert moved_events == [hit.id]
 
 

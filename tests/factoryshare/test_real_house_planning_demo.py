@@ -162,7 +162,7 @@ def test_a_request_in_lots_becomes_done_when_the_last_booking_of_its_last_lot_is
     bookings.complete_booking(db, manager, planned[-1].id, now=planned[-1].end_at)
     db.refresh(request)
     assert request.status is RequestStatus.done
-    events = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "production_request.done",
+    events = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "production_request.completed",
                                                       AuditEvent.object_id == str(request.id))))
     assert len(events) == 1
 

@@ -63,7 +63,7 @@ def test_a_manager_cannot_confirm_a_hold_the_member_cancelled_since_the_manager_
     assert exc.value.code == "invalid_transition"
     assert exc.value.details == {"action": "confirm", "status": "cancelled"}
     assert booking.status is BookingStatus.cancelled
-    assert _audited(db, "booking.confirm", booking.id) == 0
+    assert _audited(db, "booking.confirmed", booking.id) == 0
 
 
 def test_a_manager_cannot_reject_a_hold_confirmed_since_the_manager_read_it(db, held):
@@ -138,7 +138,7 @@ def test_a_booking_the_member_cancelled_since_a_downtime_or_re_plan_read_it_is_n
 
     assert (exc.value.code, exc.value.details["status"]) == ("invalid_transition", "cancelled")
     assert booking.cancelled_reason is None
-    assert _audited(db, "booking.cancel", booking.id) == 0
+    assert _audited(db, "booking.cancelled", booking.id) == 0
 
 
 # --- loan applications ----------------------------------------------------------------------
