@@ -179,7 +179,7 @@ def register_scope(model: type, rule: Any) -> None:
     _EXTRA_SCOPES[model] = rule
 
 
-def scoped(actor: Actor, model: type[T]) -> Select[tuple[T]]:
+def scoped(actor: Actor, model: type[T]) -> Select[Any]:
     return select(model).where(scope_filter(actor, model))
 
 

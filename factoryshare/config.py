@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,8 @@ def _int(name: str, default: int, env: dict[str, str]) -> int:
 def instance_path_from_env(env: dict[str, str] | None = None) -> Path:
     """The instance folder (FACTORYSHARE_INSTANCE, else ./instance), as the app and the
     migrations see it."""
-    env = os.environ if env is None else env
-    return Path(env.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
+    source: Mapping[str, str] = os.environ if env is None else env
+    return Path(source.get("FACTORYSHARE_INSTANCE") or Path.cwd() / "instance").resolve()
 
 
 def _limit(name: str, default: str, env: dict[str, str]) -> str:

@@ -95,7 +95,8 @@ class Message(str):
         obj.params = params
         return obj
 
-    def translate(self, language: str) -> str:
+    # Not str.translate(table): a text says itself in `language`.
+    def translate(self, language: str) -> str:  # type: ignore[override]
         language = language_or_default(language)
         try:
             return _fill(gettext(self.msgid, language), self.params, language)
@@ -129,7 +130,8 @@ class Localized(str):
         obj.texts = dict(texts)
         return obj
 
-    def translate(self, language: str) -> str:
+    # Not str.translate(table): a text says itself in `language`.
+    def translate(self, language: str) -> str:  # type: ignore[override]
         return self.texts.get(language_or_default(language), str.__str__(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -310,7 +312,7 @@ LABELS: dict[str, Message] = {
 def label(model: Any) -> str:
     """What people call objects of `model` (a class or an instance)."""
     cls = model if isinstance(model, type) else type(model)
-    return LABELS.get(cls.__name__) or getattr(cls, "__label__", cls.__name__)
+    return str(LABELS.get(cls.__name__) or getattr(cls, "__label__", None) or cls.__name__)
 
 
 # The states objects go through, as people say them inside a sentence.

@@ -131,7 +131,7 @@ def text_problem(value: str) -> str | None:
 _INTEGER_BITS = ((sa.BigInteger, 64), (sa.SmallInteger, 16), (sa.Integer, 32))
 
 
-def _column_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
+def _column_type(column: sa.ColumnElement[Any]) -> sa.types.TypeEngine[Any]:
     kind = column.type
     while isinstance(kind, sa.types.TypeDecorator):
         kind = kind.impl_instance

@@ -266,7 +266,7 @@ def add_tardiness(f: Formulation) -> None:
         if job.id in f.late:
             assert job.due is not None
             last_end = f.end_of[job.operations[-1].id]
-            f.model.add(f.late[job.id] >= last_end - job.due).only_enforce_if(f.present[job.id])  # type: ignore[operator]
+            f.model.add(f.late[job.id] >= last_end - job.due).only_enforce_if(f.present[job.id])
 
 
 def add_no_overlap(f: Formulation) -> None:

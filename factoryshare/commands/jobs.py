@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from factoryshare.cli import Context, pass_context
@@ -46,7 +48,7 @@ def register(cli: click.Group) -> None:
         click.echo(result)
 
 
-def _summary(run) -> str:  # type: ignore[no-untyped-def]
+def _summary(run: Any) -> str:
     if run is None:
         return "Skipped: another runner holds this job's lock."
     return f"{run.job}: {run.status.value} {run.counts or ''}{run.error or ''}".strip()

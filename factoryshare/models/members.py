@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # the classes named in relationships, for the type checker only
+    from factoryshare.models.houses import Capability
 
 
 class Sector(str, enum.Enum):

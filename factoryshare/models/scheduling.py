@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # the classes named in relationships, for the type checker only
+    from factoryshare.models.houses import Capability, ProductionHouse
+    from factoryshare.models.members import Product
 
 
 class RequestStatus(str, enum.Enum):

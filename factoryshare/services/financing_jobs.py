@@ -167,7 +167,8 @@ def _release_undecided(session: Session, system: Actor, now: dt.datetime,
         .order_by(Booking.id)
     ).all()
     for booking, app, house in rows:
-        if booking.id in done or booking.start_at - dt.timedelta(days=house.financing_decision_days) > now:
+        days = house.financing_decision_days or 0  # the query keeps houses that set it
+        if booking.id in done or booking.start_at - dt.timedelta(days=days) > now:
             continue
         financed = session.scalar(select(LoanPlanLink.id).join(
             LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id).where(

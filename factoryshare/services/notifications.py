@@ -29,7 +29,7 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,9 @@ from factoryshare.errors import Forbidden, NotFound, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import User
 from factoryshare.models.notifications import Notification, NotificationStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +162,7 @@ def _existing(session: Session, user_ids: list[int], key: str) -> dict[int, Noti
 def list_notifications(
     session: Session, actor: Actor, *, user_id: int | None = None, status: str | None = None,
     unread: bool | None = None,
-) -> Select[tuple[Notification]]:
+) -> Select[Any]:
     """The caller's messages, newest first; an admin may look at another user's.
 
     `status` is the e-mail's (pending, sent, failed); `unread` filters on the app's read mark.
@@ -227,7 +230,7 @@ def mark_all_read(session: Session, actor: Actor, now: dt.datetime | None = None
         .values(read_at=now or utcnow())
         .execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount or 0)
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 # -- delivery ---------------------------------------------------------------------------------
@@ -368,11 +371,11 @@ def _smtp_send(settings: Settings, email: Email) -> None:
     # Looked up at call time so that tests can put a fake server in its place.
     if settings.smtp_port == 465:
         server: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS,
+            settings.smtp_host or "", settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS,
             context=ssl.create_default_context(),
         )
     else:
-        server = smtplib.SMTP(settings.smtp_host, settings.smtp_port,
+        server = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port,
                               timeout=SMTP_TIMEOUT_SECONDS)
     with server as smtp:
         smtp.ehlo()

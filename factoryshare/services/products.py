@@ -56,7 +56,7 @@ def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
             errors[f"{where}.max_lot"] = [N_("Must be a whole number between 1 and %(upper)s.",
                                              upper=MAX_LOT)]
         if not errors:
-            built.append(RoutingStep(position=i + 1, capability_id=known[code],
+            built.append(RoutingStep(position=i + 1, capability_id=known[str(code)],
                                      setup_minutes=step.get("setup_minutes", 0),
                                      minutes_per_unit=minutes,
                                      min_lag_minutes=step.get("min_lag_minutes", 0),

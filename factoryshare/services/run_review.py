@@ -341,7 +341,7 @@ def get_run_reviewed(session: Session, actor: Actor, run_id: int) -> ScheduleRun
     """The run with its review attached as `run.review` (a plain attribute, not stored)."""
     review = review_run(session, actor, run_id)
     run = review.pop("run")
-    run.review = review  # type: ignore[attr-defined]
+    run.review = review
     return run
 
 
