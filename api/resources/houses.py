@@ -100,7 +100,7 @@ class HouseSchema(Schema):
 HousePage = page_schema(HouseSchema, "HousePage")
 
 
-class ClosureArgs(Schema):
+class ClosureArgs(PageArgs):
     since = ma.fields.Date(metadata={"description": "only closures ending on or after this day"})
 
 
@@ -116,6 +116,9 @@ class ClosureSchema(Schema):
     start_on = ma.fields.Date(dump_only=True)
     end_on = ma.fields.Date(dump_only=True)
     reason = ma.fields.String(dump_only=True)
+
+
+ClosurePage = page_schema(ClosureSchema, "ClosurePage")
 
 
 class CalendarChangeArgs(Schema):
@@ -267,10 +270,13 @@ class HouseById(MethodView):
 class Closures(MethodView):
     @allow()
     @blp.arguments(ClosureArgs, location="query")
-    @blp.response(200, ClosureSchema(many=True))
+    @blp.response(200, ClosurePage)
     def get(self, args, house_id):
-        """The house's own closures (beyond the national calendar)"""
-        return houses.list_closures(db(), current_actor(), house_id, **args)
+        """The house's own closures (beyond the national calendar), a page at a time, by first
+        day then id"""
+        filters, paging = strip_page(args)
+        return paginate(db(), houses.list_closures(db(), current_actor(), house_id, **filters),
+                        paging)
 
     @allow(Role.admin, Role.manager)
     @blp.arguments(CalendarChangeArgs, location="query")

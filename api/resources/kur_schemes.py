@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.database import db
-from api.schemas import Schema
+from api.schemas import PageArgs, Schema, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare.services import kur
 
@@ -15,7 +15,7 @@ URL_PREFIX = "/kur-schemes"
 blp = Blueprint("kur_schemes", __name__, description="KUR schemes (dated reference data)")
 
 
-class SchemeQuery(Schema):
+class SchemeQuery(PageArgs):
     on = ma.fields.Date(load_default=None)
 
 
@@ -34,11 +34,16 @@ class SchemeSchema(Schema):
     npwp_required_above = ma.fields.Integer(allow_none=True)
 
 
+SchemePage = page_schema(SchemeSchema, "SchemePage")
+
+
 @blp.route("")
 class Schemes(MethodView):
     @allow()
     @blp.arguments(SchemeQuery, location="query")
-    @blp.response(200, SchemeSchema(many=True))
+    @blp.response(200, SchemePage)
     def get(self, args):
-        """List KUR schemes, or only those in force on a date (`on`)"""
-        return kur.list_schemes(db(), current_actor(), on=args["on"])
+        """List KUR schemes, or only those in force on a date (`on`), a page at a time, by code,
+        then first day in force"""
+        filters, paging = strip_page(args)
+        return paginate(db(), kur.list_schemes(db(), current_actor(), on=filters["on"]), paging)

@@ -14,7 +14,16 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from api.database import db, runtime
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, strip_page
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Schema,
+    Text,
+    page_schema,
+    paginate,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import ProductKind, Role, Sector
@@ -192,7 +201,10 @@ class OverrideSchema(Schema):
     created_at = AwareDateTime(dump_only=True)
 
 
-class OverrideArgs(Schema):
+OverridePage = page_schema(OverrideSchema, "OverridePage")
+
+
+class OverrideArgs(PageArgs):
     product_id = QueryId()
 
 
@@ -236,10 +248,11 @@ class PermitOverview(MethodView):
 class PermitOverrides(MethodView):
     @allow(Role.admin, Role.manager)
     @blp.arguments(OverrideArgs, location="query")
-    @blp.response(200, OverrideSchema(many=True))
+    @blp.response(200, OverridePage)
     def get(self, args):
-        """Manager overrides in my scope"""
-        return permits.list_overrides(db(), current_actor(), **args)
+        """Manager overrides in my scope, a page at a time, by id"""
+        filters, paging = strip_page(args)
+        return paginate(db(), permits.list_overrides(db(), current_actor(), **filters), paging)
 
     @allow(Role.admin, Role.manager)
     @blp.arguments(OverrideCreate)
@@ -384,13 +397,17 @@ class PermitTypeSchema(Schema):
     note = ma.fields.String(dump_only=True)
 
 
+PermitTypePage = page_schema(PermitTypeSchema, "PermitTypePage")
+
+
 @types_blp.route("")
 class PermitTypes(MethodView):
     @allow()
-    @types_blp.response(200, PermitTypeSchema(many=True))
-    def get(self):
-        """Every permit type"""
-        return list(db().scalars(permits.list_types(db(), current_actor())))
+    @types_blp.arguments(PageArgs, location="query")
+    @types_blp.response(200, PermitTypePage)
+    def get(self, args):
+        """Every permit type, a page at a time, by code"""
+        return paginate(db(), permits.list_types(db(), current_actor()), args)
 
     @allow(Role.admin)
     @types_blp.arguments(PermitTypeCreate)
@@ -445,13 +462,17 @@ class RequirementSchema(Schema):
     note = ma.fields.String(dump_only=True)
 
 
+RequirementPage = page_schema(RequirementSchema, "RequirementPage")
+
+
 @requirements_blp.route("")
 class PermitRequirements(MethodView):
     @allow()
-    @requirements_blp.response(200, RequirementSchema(many=True))
-    def get(self):
-        """Every requirement row"""
-        return list(db().scalars(permits.list_requirements(db(), current_actor())))
+    @requirements_blp.arguments(PageArgs, location="query")
+    @requirements_blp.response(200, RequirementPage)
+    def get(self, args):
+        """Every requirement row, a page at a time, by group (`one_of`) then id"""
+        return paginate(db(), permits.list_requirements(db(), current_actor()), args)
 
     @allow(Role.admin)
     @requirements_blp.arguments(RequirementCreate)

@@ -404,12 +404,13 @@ def _settle(session: Session, actor: Actor, change: CalendarChange, *, reason: s
 # Closures: days the house is shut beyond the national calendar.
 
 def list_closures(session: Session, actor: Actor, house_id: int, *,
-                  since: dt.date | None = None) -> list[HouseClosure]:
+                  since: dt.date | None = None) -> Select[tuple[HouseClosure]]:
+    """The house's closures (those ending on or after `since`), by first day then id."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
     stmt = select(HouseClosure).where(HouseClosure.house_id == house.id)
     if since is not None:
         stmt = stmt.where(HouseClosure.end_on >= since)
-    return list(session.scalars(stmt.order_by(HouseClosure.start_on, HouseClosure.id)))
+    return stmt.order_by(HouseClosure.start_on, HouseClosure.id)
 
 
 def add_closure(session: Session, actor: Actor, house_id: int, *, start_on: dt.date,

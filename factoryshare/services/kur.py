@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor, register_scope
@@ -17,13 +17,14 @@ from factoryshare.models.financing import KurScheme, KurSchemeCode
 register_scope(KurScheme, lambda actor: KurScheme.id.isnot(None))
 
 
-def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> list[KurScheme]:
-    stmt = select(KurScheme).order_by(KurScheme.code, KurScheme.valid_from)
+def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> Select[tuple[KurScheme]]:
+    """Every scheme (or those in force on `on`), by code, then first day in force, then id."""
+    stmt = select(KurScheme).order_by(KurScheme.code, KurScheme.valid_from, KurScheme.id)
     if on is not None:
         stmt = stmt.where(
             KurScheme.valid_from <= on, or_(KurScheme.valid_to.is_(None), KurScheme.valid_to > on)
         )
-    return list(session.scalars(stmt))
+    return stmt
 
 
 def scheme_in_force(session: Session, code: KurSchemeCode, on: dt.date) -> KurScheme:

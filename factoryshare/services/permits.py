@@ -516,7 +516,7 @@ REQUIREMENT_FIELDS = ("sector", "kind", "product_id", "unless_family", "one_of",
 
 
 def list_types(session: Session, actor: Actor) -> Select[tuple[PermitType]]:
-    return select(PermitType).order_by(PermitType.code)
+    return select(PermitType).order_by(PermitType.code, PermitType.id)
 
 
 def _type_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -568,7 +568,8 @@ def update_type(session: Session, actor: Actor, type_id: int, data: dict[str, An
 
 
 def list_requirements(session: Session, actor: Actor) -> Select[tuple[PermitRequirement]]:
-    return select(PermitRequirement).order_by(PermitRequirement.one_of, PermitRequirement.id)
+    return (select(PermitRequirement).options(joinedload(PermitRequirement.permit_type))
+            .order_by(PermitRequirement.one_of, PermitRequirement.id))
 
 
 def _requirement_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -985,11 +986,12 @@ def create_override(session: Session, actor: Actor, data: dict[str, Any],
 
 
 def list_overrides(session: Session, actor: Actor, *,
-                   product_id: int | None = None) -> list[PermitOverride]:
+                   product_id: int | None = None) -> Select[tuple[PermitOverride]]:
+    """Overrides in scope (of one product if given), by id."""
     stmt = scoped(actor, PermitOverride)
     if product_id is not None:
         stmt = stmt.where(PermitOverride.product_id == product_id)
-    return list(session.scalars(stmt.order_by(PermitOverride.id)))
+    return stmt.order_by(PermitOverride.id)
 
 
 def revoke_override(session: Session, actor: Actor, override_id: int) -> PermitOverride:

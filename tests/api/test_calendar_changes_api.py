@@ -86,7 +86,7 @@ def test_a_manager_previews_the_bookings_a_calendar_change_would_hit_and_nothing
     assert item["action"] is None
     assert item["start"][11:16] == ("17:00" if change == "timezone" else hit["start"][11:16])
     assert client.get(f"/api/v1/houses/{house.id}", headers=manager).json == before
-    assert client.get(f"/api/v1/houses/{house.id}/closures", headers=manager).json == []
+    assert client.get(f"/api/v1/houses/{house.id}/closures", headers=manager).json["items"] == []
     assert _status(client, hit, member) == "confirmed"
 
 
@@ -100,7 +100,7 @@ def test_a_calendar_change_over_live_bookings_is_refused_with_409_naming_them(cl
     assert r.status_code == 409, r.json
     assert r.json["code"] == "bookings_affected"
     assert [b["booking_id"] for b in r.json["details"]["bookings"]] == [hit["id"]]
-    assert client.get(f"/api/v1/houses/{house.id}/closures", headers=manager).json == []
+    assert client.get(f"/api/v1/houses/{house.id}/closures", headers=manager).json["items"] == []
     assert _status(client, hit, member) == "confirmed"
 
 

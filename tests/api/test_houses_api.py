@@ -135,4 +135,4 @@ def test_a_closure_is_reopened_and_a_closure_of_another_house_is_not_found(clien
                              headers=headers).json["id"]
     assert client.delete(f"{URL}/{other.id}/closures/{closure_id}", headers=headers).status_code == 404
     assert client.delete(f"{URL}/{house.id}/closures/{closure_id}", headers=headers).status_code == 204
-    assert client.get(f"{URL}/{house.id}/closures", headers=headers).json == []
+    assert client.get(f"{URL}/{house.id}/closures", headers=headers).json["items"] == []

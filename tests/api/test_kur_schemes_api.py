@@ -7,7 +7,7 @@ def test_a_member_lists_the_kur_schemes_in_force_with_integer_rupiah(client, mak
     r = client.get("/api/v1/kur-schemes?on=2026-11-23", headers=token_for(member))
 
     assert r.status_code == 200, r.json
-    by_code = {s["code"]: s for s in r.json}
+    by_code = {s["code"]: s for s in r.json["items"]}
     assert set(by_code) == {"super_mikro", "mikro", "kecil", "khusus"}
     assert by_code["khusus"]["ceiling"] == 500_000_000
     assert by_code["khusus"]["annual_rate_bps"] == 600
@@ -17,7 +17,7 @@ def test_before_2026_no_scheme_is_listed_as_in_force(client, make_user, token_fo
     r = client.get("/api/v1/kur-schemes?on=2025-06-01", headers=token_for(make_user(Role.aggregator)))
 
     assert r.status_code == 200
-    assert r.json == []
+    assert r.json["items"] == []
 
 
 def test_a_malformed_date_is_a_422_naming_the_field(client, make_user, token_for):

@@ -99,7 +99,7 @@ def test_a_document_that_is_not_a_pdf_or_image_or_is_too_large_is_refused(
 def test_everyone_reads_the_permit_types_and_only_an_admin_changes_them(client, make_user, token_for):
     member = token_for(make_user(Role.member))
     r = client.get("/api/v1/permit-types", headers=member)
-    by_code = {t["code"]: t for t in r.json}
+    by_code = {t["code"]: t for t in r.json["items"]}
     assert set(by_code) >= {"nib", "pirt", "bpom_md", "bpom_ml", "halal", "sni", "trademark"}
     assert by_code["pirt"]["validity_years"] == 5 and by_code["halal"]["expiry"] == "none"
     type_id = by_code["pirt"]["id"]

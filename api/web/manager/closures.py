@@ -55,7 +55,7 @@ def _parse_date(value: str | None) -> dt.date | None:
 
 def _calendar_page(house: ProductionHouse, managed: list[ProductionHouse], *,
                    form: Any = None, status: int = 200):  # type: ignore[no-untyped-def]
-    closures = houses.list_closures(db(), actor(), house.id, since=_today(house))
+    closures = list(db().scalars(houses.list_closures(db(), actor(), house.id, since=_today(house))))
     return render_template(
         "manager/calendar.html", house=house, houses=managed, closures=closures,
         hours=_hours_text(house) if form is None else {d: form.get(f"hours_{d}", "")
