@@ -402,5 +402,9 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
     client.post("/logout", data={"csrf_token": csrf(client, "/production")})
     sign_in(client, make_user(Role.manager, houses=[house]))
     page = client.get(f"/manager/runs/{run.id}").get_data(as_text=True)
-    assert f"Permintaan {no_machine.id}: tidak ada mesin di rumah produksi ini" in page
-    assert f"Permintaan {too_long.id}: salah satu tahapnya lebih lama" in page
+
+    def row(request_id: int) -> str:  # the request's row of the run page's review table
+        return page.split(f'id="run-request-{request_id}"', 1)[1].split("</tr>", 1)[0]
+
+    assert "tidak ada mesin di rumah produksi ini" in row(no_machine.id)
+    assert "salah satu tahapnya lebih lama" in row(too_long.id)
