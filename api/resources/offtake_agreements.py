@@ -8,8 +8,19 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
-from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Rupiah,
+    Schema,
+    Text,
+    page_schema,
+    paginate,
+    strip_page,
+)
 from api.security import allow, current_actor
+from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.services import offtake
 
@@ -52,8 +63,12 @@ class AgreementSchema(Schema):
     created_at = AwareDateTime()
 
 
-class AgreementArgs(Schema):
-    cluster_id = Id()
+AgreementPage = page_schema(AgreementSchema, "AgreementPage")
+
+
+class AgreementArgs(PageArgs):
+    # a query string carries text: not `Id()`, whose strict integer refuses "1"
+    cluster_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class PurchaseIn(Schema):
@@ -76,14 +91,19 @@ class PurchaseSchema(Schema):
     recorded_at = AwareDateTime()
 
 
+PurchasePage = page_schema(PurchaseSchema, "PurchasePage")
+
+
 @blp.route("")
 class Agreements(MethodView):
     @allow()
     @blp.arguments(AgreementArgs, location="query")
-    @blp.response(200, AgreementSchema(many=True))
+    @blp.response(200, AgreementPage)
     def get(self, args):
-        """Offtake agreements in my scope"""
-        return offtake.list_agreements(db(), current_actor(), **args)
+        """Offtake agreements in my scope (of one cluster with `cluster_id`), a page at a time,
+        by id"""
+        filters, paging = strip_page(args)
+        return paginate(db(), offtake.list_agreements(db(), current_actor(), **filters), paging)
 
     @allow(Role.admin, Role.aggregator)
     @blp.arguments(AgreementCreate)
@@ -105,10 +125,12 @@ class AgreementById(MethodView):
 @blp.route("/<int:agreement_id>/purchases")
 class Purchases(MethodView):
     @allow()
-    @blp.response(200, PurchaseSchema(many=True))
-    def get(self, agreement_id):
-        """Purchases made under the agreement"""
-        return offtake.list_purchases(db(), current_actor(), agreement_id)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, PurchasePage)
+    def get(self, args, agreement_id):
+        """Purchases made under the agreement (a member: its own), a page at a time, by delivery
+        day then id"""
+        return paginate(db(), offtake.list_purchases(db(), current_actor(), agreement_id), args)
 
     @allow(Role.admin, Role.aggregator)
     @blp.arguments(PurchaseIn)

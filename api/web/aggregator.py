@@ -377,7 +377,7 @@ def _offtake_page(values: dict[str, Any] | None = None, errors: dict[str, str] |
     me = actor()
     mine = list(db().scalars(clusters.list_clusters(db(), me)))
     choices = [(c, offtake.products_for_agreement(db(), me, c.id)) for c in mine]
-    agreements = offtake.list_agreements(db(), me)
+    agreements = list(db().scalars(offtake.list_agreements(db(), me)))
     progress = {a.id: offtake.agreement_progress(db(), me, a.id) for a in agreements}
     return render_template("aggregator/offtake.html", agreements=agreements, progress=progress,
                            choices=choices, has_products=any(items for _c, items in choices),
@@ -447,7 +447,7 @@ def _agreement_page(agreement_id: int, values: dict[str, Any] | None = None,
     member = next((m for m in cluster.members if m.id == agreement.product.member_id), None)
     return render_template(
         "aggregator/agreement.html", agreement=agreement, member=member,
-        purchases=offtake.list_purchases(db(), me, agreement_id),
+        purchases=list(db().scalars(offtake.list_purchases(db(), me, agreement_id))),
         progress=offtake.agreement_progress(db(), me, agreement_id),
         loan=offtake.repayable_loan(db(), agreement.cluster_id),
         payout=offtake.member_payout, zone=_zone_of(house),

@@ -24,8 +24,8 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, register_scope, scoped
@@ -161,19 +161,21 @@ def get_agreement(session: Session, actor: Actor, agreement_id: int) -> OfftakeA
     return get_scoped(session, actor, OfftakeAgreement, agreement_id)
 
 
-def list_agreements(session: Session, actor: Actor, *, cluster_id: int | None = None) -> list[OfftakeAgreement]:
-    stmt = scoped(actor, OfftakeAgreement).order_by(OfftakeAgreement.id)
+def list_agreements(session: Session, actor: Actor, *,
+                    cluster_id: int | None = None) -> Select[tuple[OfftakeAgreement]]:
+    """Agreements in scope (of one cluster if given), by id, their deliveries loaded with them."""
+    stmt = (scoped(actor, OfftakeAgreement).options(selectinload(OfftakeAgreement.deliveries))
+            .order_by(OfftakeAgreement.id))
     if cluster_id is not None:
         stmt = stmt.where(OfftakeAgreement.cluster_id == cluster_id)
-    return list(session.scalars(stmt))
+    return stmt
 
 
-def list_purchases(session: Session, actor: Actor, agreement_id: int) -> list[OfftakePurchase]:
+def list_purchases(session: Session, actor: Actor, agreement_id: int) -> Select[tuple[OfftakePurchase]]:
+    """The purchases under the agreement in scope (a member: its own), by delivery day then id."""
     agreement = get_agreement(session, actor, agreement_id)
-    return list(session.scalars(
-        scoped(actor, OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
-        .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id)
-    ))
+    return (scoped(actor, OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
+            .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id))
 
 
 def delivered_quantity(session: Session, agreement: OfftakeAgreement) -> int:
@@ -319,7 +321,7 @@ def agreement_progress(session: Session, actor: Actor, agreement_id: int) -> dic
     the money paid for it, the part taken for the loan and the part paid to the member (the
     caller's purchases: a member sees its own)."""
     agreement = get_agreement(session, actor, agreement_id)
-    bought = list_purchases(session, actor, agreement_id)
+    bought = list(session.scalars(list_purchases(session, actor, agreement_id)))
     delivered = delivered_quantity(session, agreement)
     return {
         "delivered": delivered,

@@ -188,14 +188,15 @@ def test_a_member_sees_only_its_own_offtake_purchase_figures(
                            json={"delivered_on": "2030-03-01", "quantity": 10}).status_code == 201
     a_headers = token_for(make_user(Role.member, member=a))
 
-    listed = client.get("/api/v1/offtake-agreements", headers=a_headers).json
+    listed = client.get("/api/v1/offtake-agreements", headers=a_headers).json["items"]
     assert [x["id"] for x in listed] == [ids[a.id]]
-    (own,) = client.get(f"/api/v1/offtake-agreements/{ids[a.id]}/purchases", headers=a_headers).json
+    (own,) = client.get(f"/api/v1/offtake-agreements/{ids[a.id]}/purchases",
+                        headers=a_headers).json["items"]
     assert own["member_id"] == a.id and own["amount"] == 450_000
     assert client.get(f"/api/v1/offtake-agreements/{ids[b.id]}", headers=a_headers).status_code == 404
     assert client.get(f"/api/v1/offtake-agreements/{ids[b.id]}/purchases",
                       headers=a_headers).status_code == 404
-    assert len(client.get("/api/v1/offtake-agreements", headers=buyer).json) == 2
+    assert len(client.get("/api/v1/offtake-agreements", headers=buyer).json["items"]) == 2
 
 
 def test_a_manager_reads_the_audit_events_of_its_own_houses_and_not_another_s(

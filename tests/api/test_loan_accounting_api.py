@@ -56,7 +56,7 @@ def test_a_repayment_before_the_disbursement_or_in_the_future_is_a_422_naming_on
 
 def test_a_purchase_before_its_agreement_or_in_the_future_is_a_422_naming_delivered_on(
         client, walk):
-    agreements = client.get("/api/v1/offtake-agreements", headers=walk["as"]["agg"]).json
+    agreements = client.get("/api/v1/offtake-agreements", headers=walk["as"]["agg"]).json["items"]
     url = f"/api/v1/offtake-agreements/{agreements[0]['id']}/purchases"
     for day in ("2031-01-05", "2031-01-07"):
         r = client.post(url, headers=walk["as"]["agg"], json={"delivered_on": day, "quantity": 1})

@@ -46,8 +46,8 @@ def test_the_aggregator_records_an_agreement_and_a_purchase_the_cluster_can_read
 
     for reader in ("member", "manager"):
         assert client.get(base, headers=token_for(s[reader])).status_code == 200
-        assert len(client.get(f"{base}/purchases", headers=token_for(s[reader])).json) == 1
-    listed = client.get("/api/v1/offtake-agreements", headers=token_for(s["member"])).json
+        assert len(client.get(f"{base}/purchases", headers=token_for(s[reader])).json["items"]) == 1
+    listed = client.get("/api/v1/offtake-agreements", headers=token_for(s["member"])).json["items"]
     assert [a["id"] for a in listed] == [int(base.rsplit("/", 1)[1])]
 
 
@@ -62,7 +62,8 @@ def test_members_and_managers_cannot_write_and_outsiders_see_nothing(
     for outsider in (make_user(Role.aggregator), make_user(Role.member), make_user(Role.manager)):
         assert client.get(f"/api/v1/offtake-agreements/{agreement_id}",
                           headers=token_for(outsider)).status_code == 404
-        assert client.get("/api/v1/offtake-agreements", headers=token_for(outsider)).json == []
+        assert client.get("/api/v1/offtake-agreements",
+                          headers=token_for(outsider)).json["items"] == []
     other = make_user(Role.aggregator)
     assert _create(client, token_for(other), s).status_code == 404
     r = client.post(f"/api/v1/offtake-agreements/{agreement_id}/purchases", headers=token_for(other),

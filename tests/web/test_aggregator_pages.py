@@ -365,7 +365,7 @@ def test_an_aggregator_records_an_agreement_and_a_purchase_that_repays_the_loan(
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Offtake agreement #" in page and "Rp10.000.000" in page and "Garut Kulit Jaya" in page
-    agreement = offtake.list_agreements(db, ADMIN, cluster_id=cluster.id)[0]
+    agreement = db.scalars(offtake.list_agreements(db, ADMIN, cluster_id=cluster.id)).first()
     assert [(d.due_on, d.quantity) for d in agreement.deliveries] == [
         (dt.date(2031, 7, 15), 4), (dt.date(2031, 8, 15), 6)]
     assert f"loan #{loan.id}" in page  # the purchase form says which loan it repays
@@ -376,7 +376,7 @@ def test_an_aggregator_records_an_agreement_and_a_purchase_that_repays_the_loan(
         "csrf_token": token, "delivered_on": "2031-06-30", "quantity": "4", "amount": ""})
     assert r.status_code == 302
     page = html.unescape(client.get(r.headers["Location"]).get_data(as_text=True))
-    purchase = offtake.list_purchases(db, ADMIN, agreement.id)[0]
+    purchase = db.scalars(offtake.list_purchases(db, ADMIN, agreement.id)).first()
     due = [i for i in loans.installments(db, ADMIN, loan.id) if i.due_date <= dt.date(2031, 6, 30)]
     assert purchase.amount == 4_000_000 and purchase.repaid == min(4_000_000, sum(i.amount for i in due))
     assert f"{_rp(purchase.repaid)} of it repays the loan's installments" in page
@@ -399,7 +399,7 @@ def test_a_purchase_beyond_what_remains_is_refused_naming_the_field(
     page = r.get_data(as_text=True)
     assert 'id="quantity-error">Only 10 of the agreed 10 remain to deliver.' in page
     assert 'aria-invalid="true"' in page
-    assert offtake.list_purchases(db, ADMIN, agreement.id) == []
+    assert db.scalars(offtake.list_purchases(db, ADMIN, agreement.id)).all() == []
 
 
 def test_another_aggregators_agreement_is_404_and_a_member_gets_403(
@@ -415,4 +415,4 @@ def test_another_aggregators_agreement_is_404_and_a_member_gets_403(
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, make_user(Role.member, member=setting["chair"]))
     assert client.get("/aggregator/offtake").status_code == 403
-    assert offtake.list_purchases(db, ADMIN, agreement.id) == []
+    assert db.scalars(offtake.list_purchases(db, ADMIN, agreement.id)).all() == []
