@@ -67,7 +67,7 @@ JAKARTA = dt.timezone(dt.timedelta(hours=7))
 PASSWORD = "bench-" + secrets.token_urlsafe(8)
 SLOT = dt.timedelta(minutes=30)
 # Each POST run books from its own block of slots per machine, so runs never collide.
-BLOCK_SLOTS = 3000
+BLOCK_SLOTS = 2500
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -261,6 +261,16 @@ end
 """
 
 
+def drain(port: int, workers: int) -> None:
+    """Wait until the server has answered what wrk left queued when it stopped (sync workers
+    keep accepted requests), so the next measurement starts on an idle server."""
+    for _ in range(workers * 2):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("GET", "/api/v1/openapi.json")
+        conn.getresponse().read()
+        conn.close()
+
+
 def wrk(url: str, seconds: float, connections: int, threads: int, script: str,
         args: list[str], headers: dict[str, str] | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -342,7 +352,8 @@ def main() -> None:
           f"{info['member_count']} members, {info['bookings']} bookings (with the bare app's own house) "
           f"(prepared in {time.perf_counter() - t:.0f} s)", flush=True)
     house, first = info["house_id"], info["first"]
-    week = (first.astimezone(JAKARTA).date()).isoformat()
+    # The week of the data set's bookings (they end where `first` begins).
+    week = (first.astimezone(JAKARTA).date() - dt.timedelta(days=1)).isoformat()
     day_after = (first + dt.timedelta(days=1)).isoformat()
     bearer = {"Authorization": f"Bearer {info['manager_token']}"}
     admin = {"Authorization": f"Bearer {info['admin_token']}"}
@@ -373,7 +384,8 @@ def main() -> None:
     try:
         for r in range(args.repeats):
             # Run r books from block r of every machine's slots, days after the existing data.
-            base = int((first + dt.timedelta(days=2) + r * BLOCK_SLOTS * SLOT).timestamp())
+            # (From 30 days on: the timeline's week keeps only the 200 bookings of the data set.)
+            base = int((first + dt.timedelta(days=30) + r * BLOCK_SLOTS * SLOT).timestamp())
             for label, port, mode, machines in (
                     ("bare insert POST", bare_port, "bare", info["bare_machines"]),
                     ("booking POST", fs_port, "fs", info["machines"])):
@@ -383,11 +395,13 @@ def main() -> None:
                            ",".join(info["tokens"]), ",".join(map(str, info["bare_members"])), mode])
                 results.setdefault(label, []).append(res)
                 print(f"  round {r + 1} {label}: {res}", flush=True)
+                drain(port, args.workers)
             for label, (path, headers) in gets.items():
                 res = wrk(f"http://127.0.0.1:{fs_port}{path}", args.seconds, args.connections,
                           args.threads, "", [], headers or {"Cookie": cookie})
                 results.setdefault(label, []).append(res)
                 print(f"  round {r + 1} {label}: {res}", flush=True)
+                drain(fs_port, args.workers)
     finally:
         for proc in (fs, bare):
             proc.terminate()
