@@ -1046,8 +1046,8 @@ def free_windows_of(
     open_hours = calendar.open_windows(session, house, start, end, closures=closures)
     minimum = duration or dt.timedelta(minutes=house.slot_minutes)
     for machine_id in ids:
-        windows = calendar._subtract(calendar._subtract(open_hours, cuts[machine_id]),
-                                     booked[machine_id])
+        windows = calendar.subtract_windows(
+            calendar.subtract_windows(open_hours, cuts[machine_id]), booked[machine_id])
         for w_start, w_end in windows:
             a, b = _align_up(house, w_start), _align_down(house, w_end)
             if b - a >= minimum:

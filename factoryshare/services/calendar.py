@@ -110,7 +110,8 @@ def closure_on(session: Session, house: ProductionHouse, day: dt.date) -> HouseC
     ).first()
 
 
-def _subtract(windows: list[Window], cuts: list[Window]) -> list[Window]:
+def subtract_windows(windows: list[Window], cuts: list[Window]) -> list[Window]:
+    """`windows` less every part that falls in one of `cuts` (both lists of (start, end))."""
     result = windows
     for cut_start, cut_end in cuts:
         next_result: list[Window] = []
@@ -204,5 +205,5 @@ def open_windows(
             assert machine is not None
             downtimes = machine_downtimes(session, machine.id, start_utc, end_utc)
         cuts = [(d.start_at, d.end_at) for d in downtimes]
-        merged = _subtract(merged, cuts)
+        merged = subtract_windows(merged, cuts)
     return merged
