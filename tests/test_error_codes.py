@@ -10,7 +10,12 @@ from factoryshare.errors import Conflict
 
 ROOT = Path(__file__).resolve().parents[1]
 # code="..." in a raise, code = "..." on an error class, and error_response(status, "code", ...).
-LITERALS = re.compile(r"""\bcode\s?=\s?"([a-z_]+)"|error_response\(\s*\d{3},\s*"([a-z_]+)"|\d{3}: "([a-z_]+)",""")
+LITERALS = re.compile(
+    r'\bcode\s?=\s?"([a-z_]+)"'  # code="..." and code = "..."
+    r'|error_response\(\s*\d{3},\s*"([a-z_]+)"'  # error_response(409, "...")
+    r'|\d{3}: "([a-z_]+)",'  # the HTTP defaults table
+    r'|\bcode\s?=\s?"[a-z_]+" if .+? else "([a-z_]+)"'  # code="a" if ... else "b"
+)
 
 
 def test_every_error_code_written_in_the_code_is_in_the_catalogue():
@@ -21,6 +26,8 @@ def test_every_error_code_written_in_the_code_is_in_the_catalogue():
         for match in LITERALS.finditer(path.read_text()):
             found.add(next(g for g in match.groups() if g))
     assert found, "the pattern finds the codes"
+    # Codes made from a field's name (aggregators' duplicate_<field>).
+    found |= {"duplicate_name", "duplicate_nib"}
     assert sorted(found - set(error_codes.CODES)) == []
 
 
