@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.database import db
-from api.web import actor, add_nav, bp, flash_error, page, said
+from api.web import actor, add_nav, bp, flash_error, page, rupiah, said
 from api.web.gantt import Chart, Timeline
 from factoryshare.errors import DomainError, NotFound, ValidationFailed
 from factoryshare.models import ProductionHouse, Role
@@ -156,14 +157,26 @@ def _flash(err: DomainError) -> None:
 
 
 def parse_amount(value: str | None) -> int | None:
-    """Rupiah as typed: digits with optional dots or spaces ('5.000.000'); None when empty,
-    -1 when it is not an amount (the service then names the field)."""
-    text = (value or "").replace(".", "").replace(" ", "").removeprefix("Rp").strip()
+    """Whole rupiah as typed, read by babel in the page's language ('1.500.000' or
+    '1.500.000,00' in Indonesian, '1,500,000' in English) or else the Indonesian way every page
+    shows amounts (Rp1.500.000); an 'Rp' before it and spaces are ignored. None when empty, -1
+    when it is not a whole number of rupiah (the service then names the field)."""
+    text = "".join((value or "").split())
+    if text[:2].lower() == "rp":
+        text = text[2:]
     if not text:
         return None
-    if not text.isdigit() or len(text) > 15:
-        return -1
-    return int(text)
+    if not re.fullmatch(r"[0-9.,]+", text):
+        return -1  # signs, exponents, NaN: not typed amounts
+    for locale in dict.fromkeys((str(get_locale()), "id")):
+        try:
+            amount = parse_decimal(text, locale=locale, strict=True)
+        except NumberFormatError:
+            continue
+        if amount != amount.to_integral_value() or amount >= 10**15:
+            return -1  # sen, or more rupiah than any loan
+        return int(amount)
+    return -1
 
 
 def parse_day(value: str | None) -> dt.date | None:
@@ -475,15 +488,9 @@ def aggregator_purchase(agreement_id: int):  # type: ignore[no-untyped-def]
         return _agreement_page(agreement_id, values, _field_errors(err), 422)
     if purchase.repaid:
         flash(_("The purchase is recorded: %(repaid)s of it repays the loan's installments "
-                "and %(member)s goes to the member.", repaid=_rupiah(purchase.repaid),
-                member=_rupiah(offtake.member_payout(purchase))), "ok")
+                "and %(member)s goes to the member.", repaid=rupiah(purchase.repaid),
+                member=rupiah(offtake.member_payout(purchase))), "ok")
     else:
         flash(_("The purchase is recorded: all %(amount)s goes to the member.",
-                amount=_rupiah(purchase.amount)), "ok")
+                amount=rupiah(purchase.amount)), "ok")
     return redirect(url_for("web.aggregator_agreement", agreement_id=agreement_id))
-
-
-def _rupiah(amount: int) -> str:
-    from api.web import rupiah
-
-    return rupiah(amount)

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.database import db
-from api.web import actor, add_nav, bp, error_words, page
+from api.web import actor, add_nav, bp, error_words, page, rupiah
 from api.web.aggregator import (
     MAX_NOTE,
     loan_page,
@@ -134,7 +134,7 @@ def lender_decide(application_id: int):  # type: ignore[no-untyped-def]
         return _refused(err, application_id)
     if app.status is LoanStatus.lender_approved:
         flash(_("The loan of application #%(id)s is approved for %(amount)s.", id=app.id,
-                amount=_money(app.approved_amount)), "ok")
+                amount=rupiah(app.approved_amount)), "ok")
     else:
         flash(_("The loan of application #%(id)s is declined.", id=app.id), "ok")
     return _back(application_id)
@@ -161,15 +161,9 @@ def lender_tranche(application_id: int):  # type: ignore[no-untyped-def]
             loans.add_tranche(db(), actor(), application_id, amount, on=on)
     except DomainError as err:
         return _refused(err, application_id)
-    flash(_("%(amount)s is paid out on loan #%(id)s.", amount=_money(amount), id=application_id),
+    flash(_("%(amount)s is paid out on loan #%(id)s.", amount=rupiah(amount), id=application_id),
           "ok")
     return _back(application_id)
-
-
-def _money(amount: int | None) -> str:
-    from api.web import rupiah
-
-    return rupiah(amount)
 
 
 @bp.route("/lender/loans")
