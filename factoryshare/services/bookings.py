@@ -797,7 +797,7 @@ def cancel_booking(
     actor.require(Role.member, Role.manager, Role.admin)
     booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
-    return _cancel(session, actor, booking, reason or N_("cancelled"))
+    return cancel_loaded_booking(session, actor, booking, reason or N_("cancelled"))
 
 
 def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: str) -> Booking:
@@ -818,13 +818,16 @@ def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: s
                           N_("A %(status)s booking cannot be rejected; only a held one can.",
                              status=i18n.status(booking.status)),
                           action="reject")
-    _cancel(session, actor, booking, reason)
+    cancel_loaded_booking(session, actor, booking, reason)
     # The member hears why (factoryshare/events.py routes it to the notifications).
     publish(session, "booking_rejected", booking=booking, reason=reason, actor=actor)
     return booking
 
 
-def _cancel(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
+def cancel_loaded_booking(session: Session, actor: Actor, booking: Booking,
+                          reason: str) -> Booking:
+    """Cancel a booking the caller has loaded already (a downtime's, a re-plan's): audited,
+    event `booking_cancelled`; one no longer live is refused (InvalidTransition)."""
     # Callers may hand in a booking they read without a lock (a downtime, a re-plan): lock it
     # and look again, so that a booking cancelled or finished meanwhile is not cancelled twice.
     locking.refresh_for_update(session, booking)
@@ -930,7 +933,7 @@ def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
     ).all()
     system = Actor.system()
     for booking in expired:
-        _cancel(session, system, booking, N_("hold expired"))
+        cancel_loaded_booking(session, system, booking, N_("hold expired"))
         publish(session, "hold_expired", booking=booking)
     return len(expired)
 

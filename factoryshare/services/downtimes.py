@@ -103,7 +103,7 @@ def settle_hit_bookings(
     results: list[AffectedBooking] = []
     for b in hit:
         if cancel_reason is not None:
-            booking_service._cancel(session, actor, b, cancel_reason)
+            booking_service.cancel_loaded_booking(session, actor, b, cancel_reason)
             item = AffectedBooking(b, "cancelled")
         else:
             item = AffectedBooking(b, "kept")

@@ -394,8 +394,8 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
     # applied inside one SAVEPOINT.
     with session.begin_nested():
         for item in dropped:
-            booking_service._cancel(session, actor, item["booking"],
-                                    N_("%(why)s: no longer in the plan", why=why))
+            booking_service.cancel_loaded_booking(session, actor, item["booking"],
+                                                  N_("%(why)s: no longer in the plan", why=why))
         moving = [c for c in changes if c["change"] == "moved"]
         # The moved bookings give up their old slots first (under their row locks), so that
         # the plan may hand one's old slot to another; each then takes its new slot after the

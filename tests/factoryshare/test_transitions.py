@@ -134,7 +134,7 @@ def test_a_booking_the_member_cancelled_since_a_downtime_or_re_plan_read_it_is_n
 
     with pytest.raises(Conflict) as exc:
         # What a downtime or a re-plan does with each live booking it found a moment ago.
-        bookings._cancel(db, manager, booking, "machine downtime")
+        bookings.cancel_loaded_booking(db, manager, booking, "machine downtime")
 
     assert (exc.value.code, exc.value.details["status"]) == ("invalid_transition", "cancelled")
     assert booking.cancelled_reason is None
