@@ -10,6 +10,7 @@ added here later only needs its line below and `make translations`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import marshmallow as ma
@@ -201,6 +202,15 @@ def paginate(session: Session, stmt: Select[Any], args: dict[str, Any]) -> dict[
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(session.scalars(stmt.limit(size).offset((page - 1) * size)))
     return {"items": items, "page": page, "page_size": size, "total": total}
+
+
+def paginate_list(items: Sequence[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The envelope of a list already read whole (a loan's installments, the views a service
+    computes): sliced and counted here, the order the service's."""
+    page = args.get("page", 1)
+    size = args.get("page_size", 20)
+    return {"items": list(items[(page - 1) * size:page * size]), "page": page, "page_size": size,
+            "total": len(items)}
 
 
 def strip_page(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

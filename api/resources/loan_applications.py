@@ -7,7 +7,18 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.database import db
-from api.schemas import AwareDateTime, Id, Rupiah, Schema, Text, Words
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    PageArgs,
+    Rupiah,
+    Schema,
+    Text,
+    Words,
+    page_schema,
+    paginate,
+    paginate_list,
+)
 from api.security import allow, current_actor
 from factoryshare.models import Role
 from factoryshare.services import financing_capacity, loan_review, loans
@@ -53,9 +64,8 @@ class ApplicationSchema(Schema):
     lender_rate_percent = ma.fields.Function(
         lambda a: None if a.lender_rate_bps is None else a.lender_rate_bps / 100, allow_none=True)
     lender_tenor_months = ma.fields.Integer(allow_none=True)
-    decisions = ma.fields.Function(
-        lambda a: DecisionSchema(many=True).dump(loans.decisions_of(db(), a)),
-        metadata={"description": "every decision taken on it, oldest first"})
+    decisions = ma.fields.List(ma.fields.Nested(DecisionSchema), metadata={
+        "description": "every decision taken on it, oldest first"})
     created_at = AwareDateTime()
     updated_at = AwareDateTime()
 
@@ -116,13 +126,18 @@ class InstallmentPreview(Schema):
     balance_after = ma.fields.Integer()
 
 
+ApplicationPage = page_schema(ApplicationSchema, "ApplicationPage")
+DecisionPage = page_schema(DecisionSchema, "DecisionPage")
+
+
 @blp.route("")
 class Applications(MethodView):
     @allow()
-    @blp.response(200, ApplicationSchema(many=True))
-    def get(self):
-        """Loan applications in my scope"""
-        return loans.list_applications(db(), current_actor())
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, ApplicationPage)
+    def get(self, args):
+        """Loan applications in my scope, a page at a time, by id"""
+        return paginate(db(), loans.list_applications(db(), current_actor()), args)
 
     @allow(Role.admin, Role.aggregator, Role.member)
     @blp.arguments(ApplicationCreate)
@@ -175,13 +190,17 @@ class InstallmentSchema(InstallmentFields):
     days_in_arrears = ma.fields.Integer()
 
 
+InstallmentPage = page_schema(InstallmentSchema, "InstallmentPage")
+
+
 @blp.route("/<int:application_id>/installments")
 class Installments(MethodView):
     @allow()
-    @blp.response(200, InstallmentSchema(many=True))
-    def get(self, application_id):
-        """The installments of a disbursed loan"""
-        return loans.installments(db(), current_actor(), application_id)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, InstallmentPage)
+    def get(self, args, application_id):
+        """The installments of a disbursed loan, a page at a time, by number"""
+        return paginate_list(loans.installments(db(), current_actor(), application_id), args)
 
 
 class RepaymentIn(Schema):
@@ -319,13 +338,17 @@ class TrancheSchema(Schema):
     created_at = AwareDateTime()
 
 
+TranchePage = page_schema(TrancheSchema, "TranchePage")
+
+
 @blp.route("/<int:application_id>/tranches")
 class Tranches(MethodView):
     @allow()
-    @blp.response(200, TrancheSchema(many=True))
-    def get(self, application_id):
-        """The tranches paid out so far"""
-        return loans.tranches(db(), current_actor(), application_id)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, TranchePage)
+    def get(self, args, application_id):
+        """The tranches paid out so far, a page at a time, by day paid out then id"""
+        return paginate_list(loans.tranches(db(), current_actor(), application_id), args)
 
     @allow(Role.lender)
     @blp.arguments(TrancheIn)
@@ -370,10 +393,12 @@ class CapacityCheck(MethodView):
 @blp.route("/<int:application_id>/decisions")
 class Decisions(MethodView):
     @allow()
-    @blp.response(200, DecisionSchema(many=True))
-    def get(self, application_id):
-        """Every decision on the application: who, in which role, when, note and terms"""
-        return loans.decisions(db(), current_actor(), application_id)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, DecisionPage)
+    def get(self, args, application_id):
+        """Every decision on the application: who, in which role, when, note and terms, a page
+        at a time, oldest first (by time decided, then id)"""
+        return paginate_list(loans.decisions(db(), current_actor(), application_id), args)
 
 
 class PlanItemSchema(Schema):

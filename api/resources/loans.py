@@ -13,7 +13,14 @@ from flask_smorest import Blueprint
 
 from api.database import db
 from api.resources.loan_applications import InstallmentFields
-from api.schemas import AwareDateTime, Rupiah, Schema
+from api.schemas import (
+    AwareDateTime,
+    PageArgs,
+    Rupiah,
+    Schema,
+    page_schema,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.models import Role
 from factoryshare.models.financing import PrepaymentMode
@@ -23,7 +30,7 @@ URL_PREFIX = "/loans"
 blp = Blueprint("loans", __name__, description="Disbursed, repaying and closed KUR Klaster loans")
 
 
-class LoanArgs(Schema):
+class LoanArgs(PageArgs):
     status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in loans.LOAN_STATUSES]))
     on = ma.fields.Date(metadata={"description": "days past due as of this day (default today)"})
 
@@ -73,6 +80,9 @@ class LoanSchema(Schema):
     my_share = ma.fields.Integer(allow_none=True, metadata={"description": "a member's own share"})
 
 
+LoanPage = page_schema(LoanSchema, "LoanPage")
+
+
 class PrepaymentIn(Schema):
     amount = Rupiah(required=True, validate=ma.validate.Range(min=1, max=10**15))
     on = ma.fields.Date(load_default=None, allow_none=True,
@@ -95,10 +105,15 @@ class PayoffSchema(Schema):
 class Loans(MethodView):
     @allow()
     @blp.arguments(LoanArgs, location="query")
-    @blp.response(200, LoanSchema(many=True))
+    @blp.response(200, LoanPage)
     def get(self, args):
-        """Loans in my scope (managers: those funding their houses' bookings)"""
-        return loans.list_loans(db(), current_actor(), **args)
+        """Loans in my scope (managers: those funding their houses' bookings), a page at a time,
+        by id"""
+        filters, paging = strip_page(args)
+        page, size = paging.get("page", 1), paging.get("page_size", 20)
+        items, total = loans.page_of_loans(db(), current_actor(), page=page, page_size=size,
+                                           **filters)
+        return {"items": items, "page": page, "page_size": size, "total": total}
 
 
 @blp.route("/<int:loan_id>")

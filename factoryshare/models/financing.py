@@ -140,6 +140,10 @@ class LoanApplication(Base):
     cluster: Mapped[Cluster] = relationship()
     scheme: Mapped[KurScheme] = relationship()
     lender: Mapped[Lender | None] = relationship()
+    # Read-only, oldest first: what a list of applications loads with its page (decisions
+    # are written as rows of their own, never through this collection).
+    decisions: Mapped[list[LoanDecision]] = relationship(
+        viewonly=True, order_by="[LoanDecision.decided_at, LoanDecision.id]")
 
 
 class DecisionKind(str, enum.Enum):

@@ -190,7 +190,7 @@ def applications_to_decide(session: Session, actor: Actor) -> tuple[list[LoanApp
 
     waiting = ((LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursing)
                if actor.role is Role.lender else (LoanStatus.submitted,))
-    everything = loans.list_applications(session, actor)
+    everything = list(session.scalars(loans.list_applications(session, actor)))
     to_decide = [a for a in everything if a.status in waiting]
     others = sorted((a for a in everything if a.status not in waiting),
                     key=lambda a: a.updated_at, reverse=True)

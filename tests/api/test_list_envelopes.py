@@ -133,3 +133,57 @@ def test_an_aggregator_lists_the_agreements_of_one_cluster(client, offtake):
     assert r.json["total"] == 3
     r = client.get("/api/v1/offtake-agreements?cluster_id=nine", headers=offtake["agg"])
     assert r.status_code == 422 and "cluster_id" in str(r.json["errors"])
+
+
+@pytest.fixture()
+def loan(client, token_for, make_user, make_aggregator, make_member, make_cluster, make_clock):  # type: ignore[no-untyped-def]
+    """Rp10 juta approved on 6 Jan 2031 for 6 months, paid out in three tranches that day;
+    two more drafts of the same cluster."""
+    make_clock.set(dt.date(2031, 1, 6))
+    aggregator = make_aggregator(approval_limit=100_000_000)
+    chair = make_member()
+    cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
+    lender = make_user(Role.lender)
+    as_ = {"chair": token_for(make_user(Role.member, member=chair)),
+           "agg": token_for(make_user(Role.aggregator, aggregator=aggregator)),
+           "lender": token_for(lender)}
+    body = {"cluster_id": cluster.id, "requested_amount": 10_000_000, "tenor_months": 6,
+            "lender_id": lender.lender_id}
+    ids = [client.post("/api/v1/loan-applications", headers=as_["chair"], json=body).json["id"]
+           for _ in range(3)]
+    base = f"/api/v1/loan-applications/{ids[0]}"
+    for step, who, payload in (("submit", "chair", {}), ("approve", "agg", {}),
+                               ("lender-decision", "lender", {"approved": True, "reference": "K/1"}),
+                               ("disburse", "lender", {"amount": 4_000_000, "on": "2031-01-06"}),
+                               ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
+                               ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"})):
+        r = client.post(f"{base}/{step}", headers=as_[who], json=payload)
+        assert r.status_code in (200, 201), (step, r.json)
+    return {"as": as_, "ids": ids, "base": base}
+
+
+def test_loan_applications_their_decisions_tranches_and_installments_come_a_page_at_a_time(
+        client, loan, count_statements):  # noqa: F811
+    agg, base = loan["as"]["agg"], loan["base"]
+    applications = _assert_paged(client, count_statements, "/api/v1/loan-applications",
+                                 loan["as"]["chair"], at_least=3)
+    assert [a["id"] for a in applications] == loan["ids"]
+    assert [d["kind"] for d in applications[0]["decisions"]][:3] == [
+        "submitted", "endorsed", "lender_approved"]
+    decisions = _assert_paged(client, count_statements, f"{base}/decisions", agg, at_least=4)
+    assert decisions == applications[0]["decisions"]
+    tranches = _assert_paged(client, count_statements, f"{base}/tranches", agg, at_least=3)
+    assert [t["amount"] for t in tranches] == [4_000_000, 3_000_000, 3_000_000]
+    installments = _assert_paged(client, count_statements, f"{base}/installments", agg,
+                                 at_least=6)
+    assert [i["number"] for i in installments] == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_loans_are_listed_a_page_at_a_time(client, loan):
+    agg = loan["as"]["agg"]
+    loans = _read_pages(client, "/api/v1/loans", agg, 1)
+    assert [x["id"] for x in loans] == [loan["ids"][0]] and loans[0]["disbursed"] == 10_000_000
+    r = client.get("/api/v1/loans", headers=agg, query_string={"page": 2, "page_size": 1})
+    assert r.json == {"items": [], "page": 2, "page_size": 1, "total": 1}
+    r = client.get("/api/v1/loans", headers=agg, query_string={"page_size": 101})
+    assert r.status_code == 422 and "page_size" in r.json["errors"]

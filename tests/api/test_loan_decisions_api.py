@@ -72,20 +72,20 @@ def test_each_decision_is_recorded_with_who_when_note_and_terms(client, walk):
     r = client.get(f"{walk['base']}/decisions", headers=walk["as"]["chair"])
     assert r.status_code == 200
     people = walk["people"]
-    rows = [(d["kind"], d["decided_by_id"], d["role"], d["decided_at"]) for d in r.json]
+    rows = [(d["kind"], d["decided_by_id"], d["role"], d["decided_at"]) for d in r.json["items"]]
     assert rows == [
         ("submitted", people["chair"].id, "member", CLOCK.isoformat()),
         ("endorsed", people["aggregator"].id, "aggregator", CLOCK.isoformat()),
         ("lender_approved", people["lender"].id, "lender", CLOCK.isoformat()),
         ("tranche", people["lender"].id, "lender", CLOCK.isoformat()),
     ]
-    submitted, endorsed, decided, tranche = (d["terms"] for d in r.json)
+    submitted, endorsed, decided, tranche = (d["terms"] for d in r.json["items"])
     assert submitted["amount"] == 50_000_000 and submitted["tenor_months"] == 36
     assert endorsed["amount"] == 50_000_000
     assert decided == {"amount": 50_000_000, "rate_bps": 600, "rate_percent": 6.0,
                        "tenor_months": 36, "reference": "BRD/KUR/2026/0042",
                        "lender_id": walk["bank"].id}
-    assert r.json[2]["note"] == "Sesuai analisa kredit"
+    assert r.json["items"][2]["note"] == "Sesuai analisa kredit"
     assert tranche["amount"] == 20_000_000 and tranche["disbursed_total"] == 20_000_000
     shown = client.get(walk["base"], headers=walk["as"]["aggregator"]).json["decisions"]
     assert [d["kind"] for d in shown] == ["submitted", "endorsed", "lender_approved", "tranche"]
@@ -97,11 +97,12 @@ def test_a_lender_sees_only_its_institutions_applications(client, walk):
     _post(client, walk, "submit", "chair")
 
     assert client.get(walk["base"], headers=walk["as"]["lender"]).json["lender_id"] == walk["bank"].id
-    listed = client.get("/api/v1/loan-applications", headers=walk["as"]["lender"]).json
+    listed = client.get("/api/v1/loan-applications", headers=walk["as"]["lender"]).json["items"]
     assert [a["id"] for a in listed] == [walk["id"]]
     for path in ("", "/decisions", "/plan", "/schedule"):
         assert client.get(f"{walk['base']}{path}", headers=walk["as"]["other_lender"]).status_code == 404
-    assert client.get("/api/v1/loan-applications", headers=walk["as"]["other_lender"]).json == []
+    assert client.get("/api/v1/loan-applications",
+                      headers=walk["as"]["other_lender"]).json["items"] == []
     _post(client, walk, "approve", "aggregator")
     r = _post(client, walk, "lender-decision", "other_lender", {"approved": True, "reference": "X-1"})
     assert r.status_code == 404

@@ -55,7 +55,7 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     make_clock.set(dt.date(2030, 3, 1))
     r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_000, "on": "2030-03-01"})
     assert r.status_code == 201
-    assert [t["amount"] for t in client.get(f"{base}/tranches", headers=token_for(chair_user)).json] == [
+    assert [t["amount"] for t in client.get(f"{base}/tranches", headers=token_for(chair_user)).json["items"]] == [
         2_000_000, 3_000_000]
 
     loan = client.get(f"/api/v1/loans/{app_id}", headers=token_for(manager)).json
@@ -63,9 +63,9 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     # Outstanding is principal: disbursed less principal repaid; the interest is scheduled.
     assert loan["linked_booking_ids"] == [booking.id] and loan["outstanding"] == 5_000_000
     assert loan["scheduled_remaining"] > 5_000_000
-    assert [x["id"] for x in client.get("/api/v1/loans", headers=token_for(manager)).json] == [app_id]
+    assert [x["id"] for x in client.get("/api/v1/loans", headers=token_for(manager)).json["items"]] == [app_id]
     assert client.get(f"/api/v1/loans/{app_id}", headers=token_for(other_user)).json["my_share"] == 1_000_000
-    assert client.get("/api/v1/loans", headers=token_for(make_user(Role.manager))).json == []
+    assert client.get("/api/v1/loans", headers=token_for(make_user(Role.manager))).json["items"] == []
     assert client.get(f"/api/v1/loans/{app_id}", headers=token_for(make_user(Role.member))).status_code == 404
 
 

@@ -112,8 +112,8 @@ def test_another_aggregators_staff_cannot_see_the_application(db, setting):
     app = apply(db, s)
     with pytest.raises(NotFound):
         loans.get(db, s["stranger"], app.id)
-    assert loans.list_applications(db, s["stranger"]) == []
-    assert [a.id for a in loans.list_applications(db, s["member"])] == [app.id]
+    assert db.scalars(loans.list_applications(db, s["stranger"])).all() == []
+    assert [a.id for a in db.scalars(loans.list_applications(db, s["member"]))] == [app.id]
 
 
 def test_the_schedule_of_an_approved_loan_repays_the_approved_amount_at_six_percent(db, setting):

@@ -168,3 +168,6 @@ from factoryshare.services.loans.queries import (
 from factoryshare.services.loans.queries import (
     list_loans as list_loans,
 )
+from factoryshare.services.loans.queries import (
+    page_of_loans as page_of_loans,
+)

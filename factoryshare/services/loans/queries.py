@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare.access import Actor, scoped
 from factoryshare.models import Role
@@ -32,8 +32,10 @@ from factoryshare.services.loans.core import (
 )
 
 
-def list_applications(session: Session, actor: Actor) -> list[LoanApplication]:
-    return list(session.scalars(scoped(actor, LoanApplication).order_by(LoanApplication.id)))
+def list_applications(session: Session, actor: Actor) -> Select[tuple[LoanApplication]]:
+    """Applications in scope, by id, their decisions loaded with them."""
+    return (scoped(actor, LoanApplication).options(selectinload(LoanApplication.decisions))
+            .order_by(LoanApplication.id))
 
 
 @dataclass(frozen=True)
@@ -123,14 +125,29 @@ def _view(session: Session, actor: Actor, app: LoanApplication,
     )
 
 
+def _loans(actor: Actor, status: str | None) -> Select[tuple[LoanApplication]]:
+    stmt = scoped(actor, LoanApplication).where(LoanApplication.status.in_(LOAN_STATUSES))
+    if status is not None:
+        stmt = stmt.where(LoanApplication.status == LoanStatus(status))
+    return stmt.order_by(LoanApplication.id)
+
+
 def list_loans(session: Session, actor: Actor, *, status: str | None = None,
                on: dt.date | None = None) -> list[LoanView]:
     """Disbursing, repaying and closed loans in scope (managers: those funding their houses),
     their days past due and collectability as of `on` (today where each loan is)."""
-    stmt = scoped(actor, LoanApplication).where(LoanApplication.status.in_(LOAN_STATUSES))
-    if status is not None:
-        stmt = stmt.where(LoanApplication.status == LoanStatus(status))
-    return [_view(session, actor, app, on) for app in session.scalars(stmt.order_by(LoanApplication.id))]
+    return [_view(session, actor, app, on) for app in session.scalars(_loans(actor, status))]
+
+
+def page_of_loans(session: Session, actor: Actor, *, page: int, page_size: int,
+                  status: str | None = None, on: dt.date | None = None
+                  ) -> tuple[list[LoanView], int]:
+    """One page of `list_loans` (by id) and how many there are: only the page's loans are
+    read in full."""
+    stmt = _loans(actor, status)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    apps = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
+    return [_view(session, actor, app, on) for app in apps], total
 
 
 def get_loan(session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None) -> LoanView:
