@@ -723,11 +723,11 @@ def move_booking(
                 N_("A booking can only move to a machine of the same house."),
                 errors={"machine_id": [N_("Must be a machine of the same house.")]},
             )
-    return _move(session, actor, booking, machine, new_start, new_end, now=now, note=note,
-                 before=before)
+    return move_loaded_booking(session, actor, booking, machine, new_start, new_end, now=now,
+                               note=note, before=before)
 
 
-def _move(
+def move_loaded_booking(
     session: Session,
     actor: Actor,
     booking: Booking,

@@ -419,10 +419,10 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
             if c["change"] == "moved":
                 booking = c["booking"]
                 try:
-                    booking_service._move(session, actor, booking, machine, a.start_at,
-                                          _booked_end(run, a), now=now, before=c["before"],
-                                          placed_by_plan=True, on_grid=on_grid,
-                                          reason=why, status=c["status"])
+                    booking_service.move_loaded_booking(
+                        session, actor, booking, machine, a.start_at, _booked_end(run, a),
+                        now=now, before=c["before"], placed_by_plan=True, on_grid=on_grid,
+                        reason=why, status=c["status"])
                 except (Conflict, ValidationFailed) as err:
                     raise refused(a, err) from None
                 a.booking_id = booking.id
