@@ -102,7 +102,8 @@ def _booking_scope(actor: Actor) -> Any:
 register_scope(Booking, _booking_scope)
 
 
-def _local(house: ProductionHouse, value: dt.datetime) -> str:
+def house_moment(house: ProductionHouse, value: dt.datetime) -> str:
+    """`value` inside a sentence, in the house's time zone: `Sel 3 Mar 2026 10:00 WITA`."""
     return i18n.moment(value, house.timezone)
 
 
@@ -317,7 +318,7 @@ def check_calendar(
         d = downtimes[0]
         raise Conflict(
             N_("The machine is out of service from %(when)s to %(when2)s.",
-               when=_local(house, d.start_at), when2=_local(house, d.end_at)),
+               when=house_moment(house, d.start_at), when2=house_moment(house, d.end_at)),
             code="machine_downtime",
             details={"downtime_id": d.id},
         )
@@ -875,7 +876,7 @@ def _transition(
         house = booking.machine.house
         raise Conflict(
             N_("This booking cannot be marked %(value)s before %(when)s.",
-               value=i18n.status(to), when=_local(house, earliest)),
+               value=i18n.status(to), when=house_moment(house, earliest)),
             code="too_early",
             details={"earliest": earliest.astimezone(calendar.house_zone(house)).isoformat(),
                      "status": booking.status.value},

@@ -375,7 +375,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
     def refused(a: Any, err: Any) -> Conflict:
         machine = session.get(Machine, a.machine_id)
         where = (f"{machine.name if machine else a.machine_id}, "
-                 f"{booking_service._local(run.house, a.start_at)}")
+                 f"{booking_service.house_moment(run.house, a.start_at)}")
         # The refusal as the manager needs it (not the member's "choose another slot").
         reason = (N_("The machine is booked at that time.") if err.code == "booking_conflict"
                   else err.message)
