@@ -19,7 +19,9 @@ def _read_pages(client, url: str, headers: dict[str, str], size: int, **query: A
     seen: list[dict] = []
     page, total = 1, None
     while True:
-        r = client.get(url, headers=headers, query_string={**query, "page": page, "page_size": size})
+        r = client.get(
+            url, headers=headers, query_string={**query, "page": page, "page_size": size}
+        )
         assert r.status_code == 200, r.json
         assert set(r.json) == {"items", "page", "page_size", "total"}, r.json
         assert (r.json["page"], r.json["page_size"]) == (page, size)
@@ -32,8 +34,15 @@ def _read_pages(client, url: str, headers: dict[str, str], size: int, **query: A
         page += 1
 
 
-def _assert_paged(client, count_statements, url: str, headers: dict[str, str], *,  # type: ignore[no-untyped-def]  # noqa: F811
-                  at_least: int, **query: Any) -> list[dict]:
+def _assert_paged(
+    client,
+    count_statements,
+    url: str,
+    headers: dict[str, str],
+    *,  # type: ignore[no-untyped-def]  # noqa: F811
+    at_least: int,
+    **query: Any,
+) -> list[dict]:
     whole = client.get(url, headers=headers, query_string={**query, "page_size": 100}).json
     assert whole["total"] == len(whole["items"]) >= at_least, whole
     paged = _read_pages(client, url, headers, 2, **query)
@@ -51,7 +60,8 @@ def _assert_paged(client, count_statements, url: str, headers: dict[str, str], *
 
 
 def test_a_house_lists_its_closures_a_page_at_a_time_by_first_day(
-        client, make_house, make_user, token_for, count_statements):  # noqa: F811
+    client, make_house, make_user, token_for, count_statements
+):  # noqa: F811
     house = make_house()
     admin = token_for(make_user(Role.admin))
     url = f"/api/v1/houses/{house.id}/closures"
@@ -63,34 +73,52 @@ def test_a_house_lists_its_closures_a_page_at_a_time_by_first_day(
 
 
 def test_the_kur_schemes_and_permit_reference_data_are_listed_a_page_at_a_time(
-        client, make_user, token_for, count_statements):  # noqa: F811
+    client, make_user, token_for, count_statements
+):  # noqa: F811
     member = token_for(make_user(Role.member))
-    schemes = _assert_paged(client, count_statements, "/api/v1/kur-schemes", member, at_least=4,
-                            on="2026-11-23")
+    schemes = _assert_paged(
+        client, count_statements, "/api/v1/kur-schemes", member, at_least=4, on="2026-11-23"
+    )
     assert {s["code"] for s in schemes} == {"super_mikro", "mikro", "kecil", "khusus"}
     types = _assert_paged(client, count_statements, "/api/v1/permit-types", member, at_least=7)
     assert [t["code"] for t in types] == sorted(t["code"] for t in types)
-    requirements = _assert_paged(client, count_statements, "/api/v1/permit-requirements", member,
-                                 at_least=3)
+    requirements = _assert_paged(
+        client, count_statements, "/api/v1/permit-requirements", member, at_least=3
+    )
     assert all(r["permit_type"] for r in requirements)
 
 
 def test_a_manager_lists_the_permit_overrides_a_page_at_a_time(
-        client, make_user, make_food_product, token_for, count_statements):  # noqa: F811
+    client, make_user, make_food_product, token_for, count_statements
+):  # noqa: F811
     admin = token_for(make_user(Role.admin))
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
     for _ in range(3):
-        r = client.post("/api/v1/permits/overrides", headers=admin, json={
-            "product_id": make_food_product().id, "reason": "Izin P-IRT sedang diperpanjang",
-            "until": until})
+        r = client.post(
+            "/api/v1/permits/overrides",
+            headers=admin,
+            json={
+                "product_id": make_food_product().id,
+                "reason": "Izin P-IRT sedang diperpanjang",
+                "until": until,
+            },
+        )
         assert r.status_code == 201, r.json
     paged = _assert_paged(client, count_statements, "/api/v1/permits/overrides", admin, at_least=3)
     assert [o["id"] for o in paged] == sorted(o["id"] for o in paged)
 
 
 @pytest.fixture()
-def offtake(client, token_for, make_user, make_aggregator, make_member, make_cluster,  # type: ignore[no-untyped-def]
-            make_product, make_clock):
+def offtake(
+    client,
+    token_for,
+    make_user,
+    make_aggregator,
+    make_member,
+    make_cluster,  # type: ignore[no-untyped-def]
+    make_product,
+    make_clock,
+):
     """Three agreements of one cluster, the first with three purchases, and one of another."""
     make_clock.set(dt.date(2031, 1, 6))
     aggregator = make_aggregator()
@@ -101,33 +129,51 @@ def offtake(client, token_for, make_user, make_aggregator, make_member, make_clu
     product = make_product(member=chair)
     ids = []
     for c in (cluster, cluster, cluster, other):
-        r = client.post("/api/v1/offtake-agreements", headers=agg, json={
-            "cluster_id": c.id, "product_id": product.id, "quantity": 100, "unit_price": 10_000,
-            "deliveries": [{"due_on": "2031-06-01", "quantity": 60},
-                           {"due_on": "2031-07-01", "quantity": 40}]})
+        r = client.post(
+            "/api/v1/offtake-agreements",
+            headers=agg,
+            json={
+                "cluster_id": c.id,
+                "product_id": product.id,
+                "quantity": 100,
+                "unit_price": 10_000,
+                "deliveries": [
+                    {"due_on": "2031-06-01", "quantity": 60},
+                    {"due_on": "2031-07-01", "quantity": 40},
+                ],
+            },
+        )
         assert r.status_code == 201, r.json
         ids.append(r.json["id"])
     for quantity in (3, 1, 2):
-        r = client.post(f"/api/v1/offtake-agreements/{ids[0]}/purchases", headers=agg,
-                        json={"delivered_on": "2031-01-06", "quantity": quantity})
+        r = client.post(
+            f"/api/v1/offtake-agreements/{ids[0]}/purchases",
+            headers=agg,
+            json={"delivered_on": "2031-01-06", "quantity": quantity},
+        )
         assert r.status_code == 201, r.json
     return {"agg": agg, "cluster": cluster, "ids": ids}
 
 
 def test_offtake_agreements_and_their_purchases_are_listed_a_page_at_a_time(
-        client, offtake, count_statements):  # noqa: F811
+    client, offtake, count_statements
+):  # noqa: F811
     agg, ids = offtake["agg"], offtake["ids"]
     paged = _assert_paged(client, count_statements, "/api/v1/offtake-agreements", agg, at_least=4)
     assert [a["id"] for a in paged] == ids
     assert all(len(a["deliveries"]) == 2 for a in paged)
-    purchases = _assert_paged(client, count_statements, f"/api/v1/offtake-agreements/{ids[0]}/purchases",
-                              agg, at_least=3)
+    purchases = _assert_paged(
+        client, count_statements, f"/api/v1/offtake-agreements/{ids[0]}/purchases", agg, at_least=3
+    )
     assert [p["quantity"] for p in purchases] == [3, 1, 2]  # by delivery day, then as recorded
 
 
 def test_an_aggregator_lists_the_agreements_of_one_cluster(client, offtake):
-    r = client.get("/api/v1/offtake-agreements", headers=offtake["agg"],
-                   query_string={"cluster_id": offtake["cluster"].id})
+    r = client.get(
+        "/api/v1/offtake-agreements",
+        headers=offtake["agg"],
+        query_string={"cluster_id": offtake["cluster"].id},
+    )
     assert r.status_code == 200, r.json
     assert [a["id"] for a in r.json["items"]] == offtake["ids"][:3]
     assert r.json["total"] == 3
@@ -144,38 +190,53 @@ def loan(client, token_for, make_user, make_aggregator, make_member, make_cluste
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
     lender = make_user(Role.lender)
-    as_ = {"chair": token_for(make_user(Role.member, member=chair)),
-           "agg": token_for(make_user(Role.aggregator, aggregator=aggregator)),
-           "lender": token_for(lender)}
-    body = {"cluster_id": cluster.id, "requested_amount": 10_000_000, "tenor_months": 6,
-            "lender_id": lender.lender_id}
-    ids = [client.post("/api/v1/loan-applications", headers=as_["chair"], json=body).json["id"]
-           for _ in range(3)]
+    as_ = {
+        "chair": token_for(make_user(Role.member, member=chair)),
+        "agg": token_for(make_user(Role.aggregator, aggregator=aggregator)),
+        "lender": token_for(lender),
+    }
+    body = {
+        "cluster_id": cluster.id,
+        "requested_amount": 10_000_000,
+        "tenor_months": 6,
+        "lender_id": lender.lender_id,
+    }
+    ids = [
+        client.post("/api/v1/loan-applications", headers=as_["chair"], json=body).json["id"]
+        for _ in range(3)
+    ]
     base = f"/api/v1/loan-applications/{ids[0]}"
-    for step, who, payload in (("submit", "chair", {}), ("approve", "agg", {}),
-                               ("lender-decision", "lender", {"approved": True, "reference": "K/1"}),
-                               ("disburse", "lender", {"amount": 4_000_000, "on": "2031-01-06"}),
-                               ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
-                               ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"})):
+    for step, who, payload in (
+        ("submit", "chair", {}),
+        ("approve", "agg", {}),
+        ("lender-decision", "lender", {"approved": True, "reference": "K/1"}),
+        ("disburse", "lender", {"amount": 4_000_000, "on": "2031-01-06"}),
+        ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
+        ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
+    ):
         r = client.post(f"{base}/{step}", headers=as_[who], json=payload)
         assert r.status_code in (200, 201), (step, r.json)
     return {"as": as_, "ids": ids, "base": base}
 
 
 def test_loan_applications_their_decisions_tranches_and_installments_come_a_page_at_a_time(
-        client, loan, count_statements):  # noqa: F811
+    client, loan, count_statements
+):  # noqa: F811
     agg, base = loan["as"]["agg"], loan["base"]
-    applications = _assert_paged(client, count_statements, "/api/v1/loan-applications",
-                                 loan["as"]["chair"], at_least=3)
+    applications = _assert_paged(
+        client, count_statements, "/api/v1/loan-applications", loan["as"]["chair"], at_least=3
+    )
     assert [a["id"] for a in applications] == loan["ids"]
     assert [d["kind"] for d in applications[0]["decisions"]][:3] == [
-        "submitted", "endorsed", "lender_approved"]
+        "submitted",
+        "endorsed",
+        "lender_approved",
+    ]
     decisions = _assert_paged(client, count_statements, f"{base}/decisions", agg, at_least=4)
     assert decisions == applications[0]["decisions"]
     tranches = _assert_paged(client, count_statements, f"{base}/tranches", agg, at_least=3)
     assert [t["amount"] for t in tranches] == [4_000_000, 3_000_000, 3_000_000]
-    installments = _assert_paged(client, count_statements, f"{base}/installments", agg,
-                                 at_least=6)
+    installments = _assert_paged(client, count_statements, f"{base}/installments", agg, at_least=6)
     assert [i["number"] for i in installments] == [1, 2, 3, 4, 5, 6]
 
 
