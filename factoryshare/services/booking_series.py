@@ -143,7 +143,7 @@ def create_series(
     for occ in occurrences(zone, start, end, until):
         try:
             # A refused occurrence leaves nothing behind: the checks write nothing, and the
-            # insert has a SAVEPOINT of its own (bookings._flush_guarded), so a week lost to a
+            # insert has a SAVEPOINT of its own (bookings.flush_guarded), so a week lost to a
             # concurrent booking rolls back just that week and the transaction goes on.
             booking = bookings.create_booking(
                 session, actor, machine_id=machine.id, start=occ.start, end=occ.end,

@@ -5,7 +5,7 @@ Two live bookings of one machine never overlap. On PostgreSQL an exclusion const
 the database refuse the second one whatever the timing (a violation becomes the same 409
 `booking_conflict`); on SQLite every write transaction starts with BEGIN IMMEDIATE, so the
 overlap check (`slot_facts`) and the insert run serialised. The insert runs in a SAVEPOINT
-of its own (`_flush_guarded`), so a booking that loses its slot undoes only itself.
+of its own (`flush_guarded`), so a booking that loses its slot undoes only itself.
 
 A member's weekly quota has no row to lock: the count and the insert run one at a time per
 member and week (`locking.advisory_lock` in `_check_quota`, before counting).
@@ -478,8 +478,8 @@ def check_slot(
     assert_machine_free(session, machine.id, start, end, exclude_booking_id, clash=facts.clash)
 
 
-def _flush_guarded(session: Session, stage: Callable[[], object] | None = None, *,
-                   savepoint: bool = True) -> None:
+def flush_guarded(session: Session, stage: Callable[[], object] | None = None, *,
+                  savepoint: bool = True) -> None:
     """Write a booking in a SAVEPOINT of its own, so that a lost race undoes only that write
     and the caller's transaction goes on (a series skips just that week).
 
@@ -546,7 +546,7 @@ def create_booking(
     now: dt.datetime | None = None,
     savepoint: bool = True,
 ) -> Booking:
-    """`savepoint`: the insert runs in a SAVEPOINT of its own (`_flush_guarded`), so that a
+    """`savepoint`: the insert runs in a SAVEPOINT of its own (`flush_guarded`), so that a
     caller booking several slots goes on after one lost to a concurrent booking. A caller
     whose transaction ends with the refusal anyway (one booking per request) passes False:
     a lost race still answers booking_conflict, and the whole transaction is rolled back."""
@@ -584,7 +584,7 @@ def create_booking(
         created_at=now,
         updated_at=now,
     )
-    _flush_guarded(session, lambda: session.add(booking), savepoint=savepoint)
+    flush_guarded(session, lambda: session.add(booking), savepoint=savepoint)
     audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))
     publish(session, "booking_created", booking=booking, actor=actor)
     return booking
@@ -782,7 +782,7 @@ def move_loaded_booking(
             booking.note = note
         booking.updated_at = now
 
-    _flush_guarded(session, stage)
+    flush_guarded(session, stage)
     if moved:
         _free(session, booking, old[1], old[2])
     audit.record(session, actor, "booking.moved", booking, before=before, after=audit.snapshot(booking))

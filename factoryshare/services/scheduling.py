@@ -445,7 +445,7 @@ def publish_run(session: Session, actor: Actor, run_id: int, *,
                 created_by_id=actor.user_id, created_at=now, updated_at=now,
             )
             try:
-                booking_service._flush_guarded(session, lambda b=booking: session.add(b))
+                booking_service.flush_guarded(session, lambda b=booking: session.add(b))
             except Conflict as err:
                 raise refused(a, err) from None
             audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))

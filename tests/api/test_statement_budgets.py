@@ -7,7 +7,7 @@ than its budget. Counts, never timings: they are the same on every run and every
 
 The test's own transaction shows in the count as SAVEPOINT / RELEASE SAVEPOINT where the app
 would say BEGIN / COMMIT; those are left out (`_counted`), the booking's own savepoint
-(bookings._flush_guarded) is counted.
+(bookings.flush_guarded) is counted.
 """
 
 from __future__ import annotations
