@@ -181,7 +181,7 @@ def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[
     for request in locking.rows_for_update(session, ProductionRequest, ids):
         if request.status is not RequestStatus.scheduled:
             continue
-        lots = [lot for lot, _quantity in solving._lots(request)]
+        lots = [lot for lot, _quantity in solving.request_lots(request)]
         bookings = solving.published_lot_bookings(session, [op.id for op in request.operations])
         planned = [bookings.get((op.id, lot), []) for op in request.operations for lot in lots]
         if not all(pieces and all(b.status is BookingStatus.completed for b in pieces)

@@ -113,7 +113,7 @@ def lot_minutes(request: ProductionRequest, op: RequestOperation, quantity: int)
     return max(1, setup + round(per_unit * quantity))
 
 
-def _lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
+def request_lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
     """(lot number or None, quantity) for each lot of the request."""
     quantities = lot_quantities(request)
     if len(quantities) == 1:
@@ -277,7 +277,7 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
     previous: list[dict[str, Any]] = []
     replaced_bookings: set[int] = set()
     for request in requests:
-        lots = _lots(request)
+        lots = request_lots(request)
         if not replan:
             for lot, quantity in lots:
                 moving[(request.id, lot)] = (quantity, list(request.operations), 0)
@@ -333,7 +333,7 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
         return deadlines[key]
 
     for request in requests:
-        lots = [(lot, moving[(request.id, lot)]) for lot, _q in _lots(request) if (request.id, lot) in moving]
+        lots = [(lot, moving[(request.id, lot)]) for lot, _q in request_lots(request) if (request.id, lot) in moving]
         if not lots:
             continue
         if any(not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in lots for op in ops):
