@@ -1,4 +1,4 @@
-"""Loan accounting: installments, repayments, early repayment and payoff, days past due.
+"""Loan accounting: installments, repayments, the schedule, payoff, days past due.
 
 The schedule is rebuilt at each balance change (a tranche, an early repayment); dates are read
 where the loan is. The rules and a worked example are in services/repayment.py's docstring.
@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, i18n, locking
+from factoryshare import audit
 from factoryshare.access import Actor
-from factoryshare.errors import Conflict, ValidationFailed
+from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
-from factoryshare.messages import rupiah
 from factoryshare.models import Role
 from factoryshare.models.financing import (
     DecisionKind,
@@ -28,19 +27,15 @@ from factoryshare.models.financing import (
     LoanPrepayment,
     LoanStatus,
     LoanTranche,
-    PrepaymentMode,
     Repayment,
     RepaymentSource,
 )
 from factoryshare.services import repayment
 from factoryshare.services.loans.core import (
     disbursed_total,
-    for_change,
     get,
-    loan,
     lock,
     move,
-    require_loan,
     today,
     zone,
 )
@@ -105,7 +100,7 @@ def record_repayment(session: Session, actor: Actor, application_id: int, number
         raise ValidationFailed(N_("The amount is not possible."), errors={
             "amount": [f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")]})
     on = on or today(session, app)
-    _check_repayment_date(session, app, on)
+    check_repayment_date(session, app, on)
     return apply_repayment(session, actor, app, inst, amount, RepaymentSource(source), paid_on=on)
 
 
@@ -176,12 +171,12 @@ def first_tranche_on(session: Session, app: LoanApplication) -> dt.date | None:
         LoanTranche.loan_application_id == app.id))
 
 
-def _last_change_on(session: Session, app: LoanApplication) -> dt.date | None:
+def last_change_on(session: Session, app: LoanApplication) -> dt.date | None:
     changes = _balance_changes(session, app)
     return changes[-1][0] if changes else None
 
 
-def _rows(session: Session, app: LoanApplication) -> list[Installment]:
+def installment_rows(session: Session, app: LoanApplication) -> list[Installment]:
     return list(session.scalars(select(Installment).where(
         Installment.loan_application_id == app.id).order_by(Installment.number)
         .execution_options(populate_existing=True)))
@@ -203,13 +198,13 @@ def _as_row(inst: Installment, start: dt.date) -> repayment.Row:
                          principal=inst.principal, interest=inst.interest)
 
 
-def _date_error(field: str, message: str) -> ValidationFailed:
+def date_error(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors={field: [message]})
 
 
 def _check_date(value: Any, field: str) -> dt.date:
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise _date_error(field, N_("Give a date."))
+        raise date_error(field, N_("Give a date."))
     return value
 
 
@@ -219,37 +214,37 @@ def check_tranche_date(session: Session, app: LoanApplication, on: Any) -> None:
     on = _check_date(on, "on")
     now = today(session, app)
     if on > now:
-        raise _date_error("on", N_("A tranche cannot be dated in the future (today is %(now)s).",
+        raise date_error("on", N_("A tranche cannot be dated in the future (today is %(now)s).",
                                    now=now))
     approved = approved_on(session, app)
     if approved is not None and on < approved:
-        raise _date_error("on", N_("A tranche cannot predate the lender's approval on "
+        raise date_error("on", N_("A tranche cannot predate the lender's approval on "
                                    "%(approved)s.",
                                    approved=approved))
-    last = _last_change_on(session, app)
+    last = last_change_on(session, app)
     if last is not None and on < last:
-        raise _date_error("on", N_("A tranche cannot predate the loan's last tranche or early "
+        raise date_error("on", N_("A tranche cannot predate the loan's last tranche or early "
                                    "repayment, on %(last)s.",
                                    last=last))
-    rows = _rows(session, app)
+    rows = installment_rows(session, app)
     if rows and _frozen(rows, on) >= rows[-1].number:
-        raise _date_error("on", N_("The loan's last installment falls due on %(due_date)s: no "
+        raise date_error("on", N_("The loan's last installment falls due on %(due_date)s: no "
                                    "installment is left to repay a tranche from that day.",
                                    due_date=rows[-1].due_date))
 
 
-def _check_repayment_date(session: Session, app: LoanApplication, on: Any,
+def check_repayment_date(session: Session, app: LoanApplication, on: Any,
                           field: str = "on") -> None:
     """Money is received on or after the loan's first tranche and not in the future."""
     on = _check_date(on, field)
     now = today(session, app)
     if on > now:
-        raise _date_error(field, N_("A repayment cannot be dated in the future (today is "
+        raise date_error(field, N_("A repayment cannot be dated in the future (today is "
                                     "%(now)s).", now=now))
     first = first_tranche_on(session, app)
     if first is None or on < first:
         when = f"on {first}" if first else "yet"
-        raise _date_error(field, N_("A repayment cannot predate the loan's disbursement (its "
+        raise date_error(field, N_("A repayment cannot predate the loan's disbursement (its "
                                     "first tranche was paid out %(when)s).",
                                     when=when))
 
@@ -257,7 +252,7 @@ def _check_repayment_date(session: Session, app: LoanApplication, on: Any,
 def rebuild(session: Session, app: LoanApplication, on: dt.date, *,
              level: int | None = None) -> list[Installment]:
     """Rebuild the open installments after a balance change on `on` (repayment.reschedule)."""
-    rows = _rows(session, app)
+    rows = installment_rows(session, app)
     changes = _balance_changes(session, app)
     first_on = first_tranche_on(session, app)
     assert first_on is not None
@@ -305,7 +300,7 @@ class Payoff:
         return self.principal + self.interest
 
 
-def _payoff(session: Session, app: LoanApplication, on: dt.date,
+def payoff_on(session: Session, app: LoanApplication, on: dt.date,
             rows: list[Installment]) -> tuple[Payoff, int]:
     """The payoff on `on` and how many installments are frozen then."""
     changes = _balance_changes(session, app)
@@ -322,109 +317,6 @@ def _payoff(session: Session, app: LoanApplication, on: dt.date,
         interest = repayment.accrued_interest(_as_row(rows[f], start), opening, changes, rate, on)
     due = sum(r.amount - r.paid for r in rows if r.due_date <= on)
     return Payoff(on=on, principal=principal, interest=interest, installments_due=due), f
-
-
-def payoff(session: Session, actor: Actor, application_id: int,
-           on: dt.date | None = None) -> Payoff:
-    """What closes the loan on `on`: the principal outstanding and the interest accrued."""
-    app = loan(session, actor, application_id)
-    on = on or today(session, app)
-    return _payoff(session, app, on, _rows(session, app))[0]
-
-
-def prepay(session: Session, actor: Actor, application_id: int, amount: int, *,
-           on: dt.date | None = None, mode: str = "shorten_term") -> LoanPrepayment:
-    """Early repayment on `on` (today when not given), the aggregator's choice recorded:
-
-    - `shorten_term`: principal only; the level installment stays and the last installments go;
-    - `lower_installment`: principal only; as many installments, each lower;
-    - `full` (or an amount equal to the payoff, whatever the mode): the principal outstanding
-      and the interest accrued to that day; the loan is closed.
-
-    Installments already due must be paid first (409 `installments_due_first`), and one paid in
-    part in advance finished (409 `installment_partly_paid`).
-    """
-    actor.require(Role.admin, Role.aggregator)
-    app = require_loan(for_change(session, actor, application_id))
-    locking.require_state(app, (LoanStatus.disbursing, LoanStatus.repaying),
-                          N_("A loan that is %(status)s cannot be repaid early.",
-                             status=i18n.status(app.status)),
-                          action="prepaid")
-    modes = [m.value for m in PrepaymentMode]
-    if mode not in modes:
-        raise ValidationFailed(N_("The mode is not known."), errors={
-            "mode": [N_("Must be one of %(modes)s.", modes=', '.join(modes))]})
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed(N_("The amount is not possible."), errors={
-            "amount": [N_("Must be a positive whole number of rupiah.")]})
-    on = on or today(session, app)
-    _check_repayment_date(session, app, on)
-    last = _last_change_on(session, app)
-    if last is not None and on < last:
-        raise _date_error("on", N_("An early repayment cannot predate the loan's last tranche "
-                                   "or early repayment, on %(last)s.",
-                                   last=last))
-    rows = _rows(session, app)
-    due = [r for r in rows if r.due_date <= on and r.paid < r.amount]
-    if due:
-        owed = sum(r.amount - r.paid for r in due)
-        raise Conflict(N_("Installments already due must be paid first: %(amount)s.",
-                          amount=rupiah(owed)), code="installments_due_first",
-                       details={"numbers": [r.number for r in due], "amount": owed})
-    partly = [r for r in rows if r.due_date > on and 0 < r.paid < r.amount]
-    if partly:
-        raise Conflict(N_("Installment %(number)s is paid in part: finish paying it first.",
-                          number=partly[0].number),
-                       code="installment_partly_paid", details={"number": partly[0].number})
-    quote, f = _payoff(session, app, on, rows)
-    if quote.principal <= 0 or f >= len(rows):
-        raise Conflict(N_("Nothing is left to repay early."), code="nothing_outstanding")
-    full = mode == PrepaymentMode.full.value or amount == quote.amount
-    if full and amount != quote.amount:
-        raise ValidationFailed(N_("The amount does not close the loan."), errors={"amount": [(
-            N_("Repaying the loan in full on %(on)s takes %(amount)s (%(principal)s principal, "
-               "%(interest)s interest).",
-               on=on, amount=rupiah(quote.amount), principal=rupiah(quote.principal), interest=rupiah(quote.interest)))]})
-    if not full and amount >= quote.principal:
-        raise ValidationFailed(N_("The amount is not possible."), errors={"amount": [(
-            N_("An early repayment is less than the principal outstanding, %(principal)s; "
-               "%(amount)s on %(on)s closes the loan.",
-               principal=rupiah(quote.principal), amount=rupiah(quote.amount), on=on))]})
-    before = {"status": app.status.value,
-              "installments": [[r.number, r.principal, r.interest] for r in rows[f:]]}
-    if full:
-        prepayment = LoanPrepayment(loan_application_id=app.id, paid_on=on, amount=amount,
-                                    principal=quote.principal, interest=quote.interest,
-                                    mode=PrepaymentMode.full, recorded_by_id=actor.user_id)
-        session.add(prepayment)
-        for inst in rows[f:]:
-            session.delete(inst)
-        session.flush()
-        after: list[list[int]] = []
-    else:
-        level = None
-        if mode == PrepaymentMode.shorten_term.value:
-            amortising = [r.amount for r in rows[f:-1] if r.number > app.grace_months]
-            level = min(amortising) if amortising else None
-        prepayment = LoanPrepayment(loan_application_id=app.id, paid_on=on, amount=amount,
-                                    principal=amount, interest=0, mode=PrepaymentMode(mode),
-                                    recorded_by_id=actor.user_id)
-        session.add(prepayment)
-        session.flush()
-        after = [[r.number, r.principal, r.interest] for r in rebuild(session, app, on, level=level)]
-    audit.record(session, actor, "loan.prepaid", prepayment, before=before, after={
-        **audit.snapshot(prepayment), "installments": after})
-    if full:
-        move(session, actor, app, (LoanStatus.disbursing, LoanStatus.repaying),
-              LoanStatus.closed, "closed")
-    return prepayment
-
-
-def prepayments(session: Session, actor: Actor, application_id: int) -> list[LoanPrepayment]:
-    app = get(session, actor, application_id)
-    return list(session.scalars(select(LoanPrepayment).where(
-        LoanPrepayment.loan_application_id == app.id).order_by(LoanPrepayment.paid_on,
-                                                               LoanPrepayment.id)))
 
 
 def installment_days_past_due(session: Session, app: LoanApplication, rows: list[Installment],
