@@ -3,6 +3,7 @@ holds at most `page_size` items, the pages together hold every item once in a st
 and a page costs the same SQL statements whether it holds one item or several (no query per
 item: what a schema reads of a relation is loaded with the page)."""
 
+# ruff: noqa: F811  (the imported count_statements fixture is a test parameter)
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,7 @@ def _assert_paged(
     count_statements,
     url: str,
     headers: dict[str, str],
-    *,  # type: ignore[no-untyped-def]  # noqa: F811
+    *,
     at_least: int,
     **query: Any,
 ) -> list[dict]:
@@ -61,7 +62,7 @@ def _assert_paged(
 
 def test_a_house_lists_its_closures_a_page_at_a_time_by_first_day(
     client, make_house, make_user, token_for, count_statements
-):  # noqa: F811
+):
     house = make_house()
     admin = token_for(make_user(Role.admin))
     url = f"/api/v1/houses/{house.id}/closures"
@@ -74,7 +75,7 @@ def test_a_house_lists_its_closures_a_page_at_a_time_by_first_day(
 
 def test_the_kur_schemes_and_permit_reference_data_are_listed_a_page_at_a_time(
     client, make_user, token_for, count_statements
-):  # noqa: F811
+):
     member = token_for(make_user(Role.member))
     schemes = _assert_paged(
         client, count_statements, "/api/v1/kur-schemes", member, at_least=4, on="2026-11-23"
@@ -90,7 +91,7 @@ def test_the_kur_schemes_and_permit_reference_data_are_listed_a_page_at_a_time(
 
 def test_a_manager_lists_the_permit_overrides_a_page_at_a_time(
     client, make_user, make_food_product, token_for, count_statements
-):  # noqa: F811
+):
     admin = token_for(make_user(Role.admin))
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
     for _ in range(3):
@@ -115,7 +116,7 @@ def offtake(
     make_user,
     make_aggregator,
     make_member,
-    make_cluster,  # type: ignore[no-untyped-def]
+    make_cluster,
     make_product,
     make_clock,
 ):
@@ -157,7 +158,7 @@ def offtake(
 
 def test_offtake_agreements_and_their_purchases_are_listed_a_page_at_a_time(
     client, offtake, count_statements
-):  # noqa: F811
+):
     agg, ids = offtake["agg"], offtake["ids"]
     paged = _assert_paged(client, count_statements, "/api/v1/offtake-agreements", agg, at_least=4)
     assert [a["id"] for a in paged] == ids
@@ -221,7 +222,7 @@ def loan(client, token_for, make_user, make_aggregator, make_member, make_cluste
 
 def test_loan_applications_their_decisions_tranches_and_installments_come_a_page_at_a_time(
     client, loan, count_statements
-):  # noqa: F811
+):
     agg, base = loan["as"]["agg"], loan["base"]
     applications = _assert_paged(
         client, count_statements, "/api/v1/loan-applications", loan["as"]["chair"], at_least=3
