@@ -102,7 +102,7 @@ class Actor:
         return self.is_admin or (self.role is Role.manager and house_id in self.house_ids)
 
 
-def _cluster_member_ids(aggregator_id: int) -> Select[Any]:
+def cluster_member_ids(aggregator_id: int) -> Select[Any]:
     """The members of the aggregator's clusters who accepted (invitees are not in the table)."""
     return (
         select(cluster_members.c.member_id)
@@ -117,7 +117,7 @@ def _member_filter(actor: Actor) -> Any:
     if actor.role is Role.member:
         return Member.id == actor.member_id
     if actor.role is Role.aggregator:
-        return Member.id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+        return Member.id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()
 
 

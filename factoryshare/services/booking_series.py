@@ -17,7 +17,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
-from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.access import Actor, cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
@@ -38,7 +38,7 @@ def _series_scope(actor: Actor) -> Any:
             select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
         )
     if actor.role is Role.aggregator:
-        return BookingSeries.member_id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+        return BookingSeries.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()
 
 

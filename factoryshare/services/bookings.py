@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from factoryshare import audit, i18n, locking
 from factoryshare.access import (
     Actor,
-    _cluster_member_ids,
+    cluster_member_ids,
     get_scoped,
     register_scope,
     scope_filter,
@@ -95,7 +95,7 @@ def _booking_scope(actor: Actor) -> Any:
             select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
         )
     if actor.role is Role.aggregator:
-        return Booking.member_id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+        return Booking.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()
 
 

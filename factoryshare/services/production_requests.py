@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from factoryshare import audit, i18n, locking
-from factoryshare.access import Actor, _cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.access import Actor, cluster_member_ids, get_scoped, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
@@ -36,7 +36,7 @@ def _request_scope(actor: Actor) -> Any:
     if actor.role is Role.member:
         return ProductionRequest.member_id == actor.member_id
     if actor.role is Role.aggregator:
-        return ProductionRequest.member_id.in_(_cluster_member_ids(actor.aggregator_id or 0))
+        return ProductionRequest.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()
 
 
