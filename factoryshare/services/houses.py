@@ -404,7 +404,7 @@ def _settle(session: Session, actor: Actor, change: CalendarChange, *, reason: s
 # Closures: days the house is shut beyond the national calendar.
 
 def list_closures(session: Session, actor: Actor, house_id: int, *,
-                  since: dt.date | None = None) -> Select[tuple[HouseClosure]]:
+                  since: dt.date | None = None) -> Select[HouseClosure]:
     """The house's closures (those ending on or after `since`), by first day then id."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
     stmt = select(HouseClosure).where(HouseClosure.house_id == house.id)

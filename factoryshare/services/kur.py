@@ -17,7 +17,7 @@ from factoryshare.models.financing import KurScheme, KurSchemeCode
 register_scope(KurScheme, lambda actor: KurScheme.id.isnot(None))
 
 
-def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> Select[tuple[KurScheme]]:
+def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> Select[KurScheme]:
     """Every scheme (or those in force on `on`), by code, then first day in force, then id."""
     stmt = select(KurScheme).order_by(KurScheme.code, KurScheme.valid_from, KurScheme.id)
     if on is not None:

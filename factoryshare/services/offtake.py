@@ -162,7 +162,7 @@ def get_agreement(session: Session, actor: Actor, agreement_id: int) -> OfftakeA
 
 
 def list_agreements(session: Session, actor: Actor, *,
-                    cluster_id: int | None = None) -> Select[tuple[OfftakeAgreement]]:
+                    cluster_id: int | None = None) -> Select[OfftakeAgreement]:
     """Agreements in scope (of one cluster if given), by id, their deliveries loaded with them."""
     stmt = (scoped(actor, OfftakeAgreement).options(selectinload(OfftakeAgreement.deliveries))
             .order_by(OfftakeAgreement.id))
@@ -171,7 +171,7 @@ def list_agreements(session: Session, actor: Actor, *,
     return stmt
 
 
-def list_purchases(session: Session, actor: Actor, agreement_id: int) -> Select[tuple[OfftakePurchase]]:
+def list_purchases(session: Session, actor: Actor, agreement_id: int) -> Select[OfftakePurchase]:
     """The purchases under the agreement in scope (a member: its own), by delivery day then id."""
     agreement = get_agreement(session, actor, agreement_id)
     return (scoped(actor, OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
