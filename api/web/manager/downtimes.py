@@ -11,7 +11,7 @@ from api.database import db
 from api.web import actor, bp, flash_error, page
 from api.web.manager._common import _house_in_view, _members_by_id
 from api.web.manager.runs import _int_in
-from api.web.manager.timeline import _house_machines, _kind_words
+from api.web.manager.timeline import _kind_words, house_machines
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
 from factoryshare.models import Downtime, DowntimeKind, ProductionHouse, Role
@@ -38,7 +38,7 @@ def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | Non
 @page(Role.manager)
 def manager_downtime():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
-    rows = _house_machines(house)
+    rows = house_machines(house)
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
         machine_id = _int_in(request.form.get("machine_id"), 1, 2**31 - 1)

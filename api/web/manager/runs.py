@@ -17,7 +17,7 @@ from api.web.manager._common import (
     _parse_day,
     _today,
 )
-from api.web.manager.timeline import DAY_VIEW_WIDTH, _house_machines, house_timeline
+from api.web.manager.timeline import DAY_VIEW_WIDTH, house_machines, house_timeline
 from api.web.words import duration
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
@@ -107,7 +107,7 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
     changes: list[dict[str, Any]] = []
     proposal_chart = published_chart = None
     requests_by_op: dict[int, Any] = {}
-    machine_names = {m.id: m.name for m in _house_machines(house)}
+    machine_names = {m.id: m.name for m in house_machines(house)}
     members: dict[int, Member] = {}
     shown_days: list[dt.date] = []
     if run.assignments:

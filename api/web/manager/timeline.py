@@ -90,7 +90,8 @@ def _house_bookings(house: ProductionHouse, start: dt.datetime,
     return list(db().scalars(stmt).unique())
 
 
-def _house_machines(house: ProductionHouse) -> list[Machine]:
+def house_machines(house: ProductionHouse) -> list[Machine]:
+    """The house's machines in the caller's scope, retired ones left out."""
     return [m for m in db().scalars(machines.list_machines(db(), actor(), house_id=house.id))
             if m.status.value != "retired"]
 
@@ -112,7 +113,7 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     pixels wide (the chart scrolls); None fits the chart to its box, `zoom` times as wide.
     `proposal` adds a run's proposed slots as (assignment, kind, title, label) bars over the
     same background; `links` makes each booking's bar a link to its panel (#booking-<id>)."""
-    rows = _house_machines(house)
+    rows = house_machines(house)
     zone = calendar.house_zone(house)
     first_hour, last_hour = _display_hours(house, days)
     segments = []
@@ -295,7 +296,7 @@ def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
                                              limit=MOVE_SUGGESTIONS, days=1)
     return render_template(
         "manager/move.html", booking=booking, house=house, day=day, span=span,
-        suggestions=suggestions, machines=_house_machines(house),
+        suggestions=suggestions, machines=house_machines(house),
         member=_members_by_id({booking.member_id}).get(booking.member_id),
         movable=booking.is_live, status_words=_status_words(), next=next_url,
         previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1))
