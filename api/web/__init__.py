@@ -131,6 +131,8 @@ def home_for(user: User) -> str:
     """Where a user lands after signing in."""
     if user.role is Role.member:
         return url_for("web.find_slot")
+    if user.role is Role.manager:
+        return url_for("web.manager_home")  # what waits in the house
     return url_for("web.home")
 
 

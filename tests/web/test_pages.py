@@ -78,7 +78,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(client, make_user):
 def test_signing_in_never_redirects_to_another_site(client, make_user):
     user = make_user(Role.manager)
     r = sign_in(client, user, next="//evil.example/")
-    assert r.status_code == 302 and r.headers["Location"] == "/home"
+    assert r.status_code == 302 and r.headers["Location"] == "/manager"  # the manager home, never the other site
 
 
 def test_signing_out_ends_the_session(client, make_user):
