@@ -37,21 +37,25 @@ from factoryshare.services.loans.plan import linked_item_errors, plan_problems
 _FIELDS = ("requested_amount", "tenor_months", "grace_months")
 
 
-def _check_terms(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
-                 per_member: bool = False) -> None:
+def _check_terms(
+    scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *, per_member: bool = False
+) -> None:
     """The terms against the scheme; with `per_member` the ceiling is checked per member share."""
     errors = _term_errors(scheme, amount, tenor, grace, per_member=per_member)
     if errors:
         raise ValidationFailed(N_("The loan terms break the scheme's rules."), errors=errors)
 
 
-def _term_errors(scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *,
-                 per_member: bool = False) -> dict[str, list[str]]:
+def _term_errors(
+    scheme: KurScheme, amount: Any, tenor: Any, grace: Any, *, per_member: bool = False
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not isinstance(amount, int) or amount <= 0:
         errors["requested_amount"] = [N_("Must be a positive whole number of rupiah.")]
     elif amount > scheme.ceiling and not per_member:
-        errors["requested_amount"] = [f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")]
+        errors["requested_amount"] = [
+            f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")
+        ]
     limit = max(scheme.max_tenor_working_capital_months, scheme.max_tenor_investment_months)
     if not isinstance(tenor, int) or tenor < 1 or tenor > limit:
         errors["tenor_months"] = [N_("Must be between 1 and %(limit)s months.", limit=limit)]
@@ -103,14 +107,25 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
     app = for_change(session, actor, application_id)
     if not may_apply_for(actor, app.cluster):
         raise Forbidden(N_("Only the cluster's aggregator or its chair may edit its application."))
-    locking.require_state(app, (LoanStatus.draft, LoanStatus.changes_requested),
-                          N_("Only a draft or an application sent back for changes can be edited."),
-                          action="updated")
+    locking.require_state(
+        app,
+        (LoanStatus.draft, LoanStatus.changes_requested),
+        N_("Only a draft or an application sent back for changes can be edited."),
+        action="updated",
+    )
     before = snapshot(app)
     values = {f: changes.get(f, getattr(app, f)) for f in _FIELDS}
-    planned = session.scalar(select(LoanShare.id).where(LoanShare.loan_application_id == app.id)) is not None
-    _check_terms(app.scheme, values["requested_amount"], values["tenor_months"], values["grace_months"],
-                 per_member=planned)
+    planned = (
+        session.scalar(select(LoanShare.id).where(LoanShare.loan_application_id == app.id))
+        is not None
+    )
+    _check_terms(
+        app.scheme,
+        values["requested_amount"],
+        values["tenor_months"],
+        values["grace_months"],
+        per_member=planned,
+    )
     for name, value in values.items():
         setattr(app, name, value)
     if "notes" in changes:
@@ -120,12 +135,15 @@ def update(session: Session, actor: Actor, application_id: int, **changes: Any) 
             lenders.require_lender(session, changes["lender_id"])
         app.lender_id = changes["lender_id"]
     session.flush()
-    audit.record(session, actor, "loan_application.updated", app, before=before, after=snapshot(app))
+    audit.record(
+        session, actor, "loan_application.updated", app, before=before, after=snapshot(app)
+    )
     return app
 
 
-def submit(session: Session, actor: Actor, application_id: int, *,
-           lender_id: int | None = None) -> LoanApplication:
+def submit(
+    session: Session, actor: Actor, application_id: int, *, lender_id: int | None = None
+) -> LoanApplication:
     """Send the application to the aggregator (naming the lender it is put to, if given).
 
     The terms, the plan's per-member rules and its requests and bookings (financed by no
@@ -133,14 +151,21 @@ def submit(session: Session, actor: Actor, application_id: int, *,
     again under the application's and the bookings' row locks; every broken rule is named."""
     app = for_change(session, actor, application_id)
     if not may_apply_for(actor, app.cluster):
-        raise Forbidden(N_("Only the cluster's aggregator or its chair may submit its application."))
-    locking.require_state(app, (LoanStatus.draft, LoanStatus.changes_requested),
-                          N_("An application that is %(status)s cannot be submitted.",
-                             status=i18n.status(app.status)),
-                          action="submitted")
+        raise Forbidden(
+            N_("Only the cluster's aggregator or its chair may submit its application.")
+        )
+    locking.require_state(
+        app,
+        (LoanStatus.draft, LoanStatus.changes_requested),
+        N_(
+            "An application that is %(status)s cannot be submitted.", status=i18n.status(app.status)
+        ),
+        action="submitted",
+    )
     plan = list(session.scalars(select(LoanShare).where(LoanShare.loan_application_id == app.id)))
-    errors = _term_errors(app.scheme, app.requested_amount, app.tenor_months, app.grace_months,
-                          per_member=bool(plan))
+    errors = _term_errors(
+        app.scheme, app.requested_amount, app.tenor_months, app.grace_months, per_member=bool(plan)
+    )
     if lender_id is not None:
         try:
             lenders.require_lender(session, lender_id)
@@ -154,9 +179,22 @@ def submit(session: Session, actor: Actor, application_id: int, *,
         raise ValidationFailed(N_("The application breaks the KUR rules."), errors=errors)
     if lender_id is not None:
         app.lender_id = lender_id
-    move(session, actor, app, (LoanStatus.draft, LoanStatus.changes_requested),
-          LoanStatus.submitted, "submitted")
-    decide(session, actor, app, DecisionKind.submitted, amount=app.requested_amount,
-            tenor_months=app.tenor_months, grace_months=app.grace_months,
-            lender_id=app.lender_id)
+    move(
+        session,
+        actor,
+        app,
+        (LoanStatus.draft, LoanStatus.changes_requested),
+        LoanStatus.submitted,
+        "submitted",
+    )
+    decide(
+        session,
+        actor,
+        app,
+        DecisionKind.submitted,
+        amount=app.requested_amount,
+        tenor_months=app.tenor_months,
+        grace_months=app.grace_months,
+        lender_id=app.lender_id,
+    )
     return app

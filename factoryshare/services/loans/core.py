@@ -35,7 +35,8 @@ def _scope(actor: Actor) -> Any:
     if actor.role is Role.lender:
         # The applications put to its institution, once the applicant sent them.
         return (LoanApplication.lender_id == (actor.lender_id or 0)) & (
-            LoanApplication.status != LoanStatus.draft)
+            LoanApplication.status != LoanStatus.draft
+        )
     if actor.role is Role.aggregator:
         return LoanApplication.cluster_id.in_(
             select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
@@ -95,17 +96,35 @@ def may_apply_for(actor: Actor, cluster: Cluster) -> bool:
     return False
 
 
-def move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[LoanStatus, ...],
-          target: LoanStatus, action: str) -> LoanApplication:
-    locking.require_state(app, allowed,
-                          N_("An application that is %(status)s cannot be %(action)s.",
-                             status=i18n.status(app.status), action=i18n.status(action)),
-                          action=action)
+def move(
+    session: Session,
+    actor: Actor,
+    app: LoanApplication,
+    allowed: tuple[LoanStatus, ...],
+    target: LoanStatus,
+    action: str,
+) -> LoanApplication:
+    locking.require_state(
+        app,
+        allowed,
+        N_(
+            "An application that is %(status)s cannot be %(action)s.",
+            status=i18n.status(app.status),
+            action=i18n.status(action),
+        ),
+        action=action,
+    )
     before = snapshot(app)
     app.status = target
     session.flush()
-    audit.record(session, actor, f"loan_application.{_AUDIT_VERBS.get(action, action)}", app,
-                 before=before, after=snapshot(app))
+    audit.record(
+        session,
+        actor,
+        f"loan_application.{_AUDIT_VERBS.get(action, action)}",
+        app,
+        before=before,
+        after=snapshot(app),
+    )
     return app
 
 
@@ -113,13 +132,24 @@ def move(session: Session, actor: Actor, app: LoanApplication, allowed: tuple[Lo
 _AUDIT_VERBS = {"disbursing": "disbursement_started", "repaying": "repayment_started"}
 
 
-def decide(session: Session, actor: Actor, app: LoanApplication, kind: DecisionKind,
-            note: str = "", **terms: Any) -> LoanDecision:
+def decide(
+    session: Session,
+    actor: Actor,
+    app: LoanApplication,
+    kind: DecisionKind,
+    note: str = "",
+    **terms: Any,
+) -> LoanDecision:
     """Put one decision on record: who (user and role), when, what, why and on which terms."""
     decision = LoanDecision(
-        loan_application_id=app.id, kind=kind, decided_by_id=actor.user_id,
-        role=actor.role.value, decided_at=now(), note=note or "",
-        terms={k: v for k, v in terms.items() if v is not None})
+        loan_application_id=app.id,
+        kind=kind,
+        decided_by_id=actor.user_id,
+        role=actor.role.value,
+        decided_at=now(),
+        note=note or "",
+        terms={k: v for k, v in terms.items() if v is not None},
+    )
     session.add(decision)
     session.flush()
     events.publish(session, "loan_decided", application=app, decision=decision, actor=actor)
@@ -163,8 +193,14 @@ def lock(session: Session, app: LoanApplication) -> None:
 
 
 def disbursed_total(session: Session, app: LoanApplication) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(LoanTranche.amount), 0)).where(
-        LoanTranche.loan_application_id == app.id)) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LoanTranche.amount), 0)).where(
+                LoanTranche.loan_application_id == app.id
+            )
+        )
+        or 0
+    )
 
 
 LOAN_STATUSES = (LoanStatus.disbursing, LoanStatus.repaying, LoanStatus.closed)

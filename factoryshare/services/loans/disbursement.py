@@ -34,8 +34,13 @@ from factoryshare.services.loans.core import (
 )
 
 
-def disburse(session: Session, actor: Actor, application_id: int,
-             on: dt.date | None = None, amount: int | None = None) -> LoanApplication:
+def disburse(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    on: dt.date | None = None,
+    amount: int | None = None,
+) -> LoanApplication:
     """Start disbursing. Nothing is owed until money is paid out: the first tranche (with
     `amount`, paid out at once on `on`; the whole loan when it is the approved amount) builds
     the schedule, its installments due monthly from a month after it (services/repayment.py).
@@ -54,47 +59,78 @@ def disburse(session: Session, actor: Actor, application_id: int,
 
 def tranches(session: Session, actor: Actor, application_id: int) -> list[LoanTranche]:
     app = get(session, actor, application_id)
-    return list(session.scalars(select(LoanTranche).where(
-        LoanTranche.loan_application_id == app.id).order_by(LoanTranche.disbursed_on, LoanTranche.id)))
+    return list(
+        session.scalars(
+            select(LoanTranche)
+            .where(LoanTranche.loan_application_id == app.id)
+            .order_by(LoanTranche.disbursed_on, LoanTranche.id)
+        )
+    )
 
 
 def _check_tranche(session: Session, app: LoanApplication, amount: Any, *, already: int) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed(N_("The tranche is not possible."), errors={
-            "amount": [N_("Must be a positive whole number of rupiah.")]})
+        raise ValidationFailed(
+            N_("The tranche is not possible."),
+            errors={"amount": [N_("Must be a positive whole number of rupiah.")]},
+        )
     approved = app.approved_amount or 0
     if already + amount > approved:
         left = approved - already
-        message = N_("Only %(left)s of the approved %(approved)s remain to disburse.",
-                     left=rupiah(left), approved=rupiah(approved))
+        message = N_(
+            "Only %(left)s of the approved %(approved)s remain to disburse.",
+            left=rupiah(left),
+            approved=rupiah(approved),
+        )
         raise Conflict(message, code="beyond_approved_amount", errors={"amount": [message]})
 
 
-def add_tranche(session: Session, actor: Actor, application_id: int, amount: int,
-                on: dt.date | None = None) -> LoanTranche:
+def add_tranche(
+    session: Session, actor: Actor, application_id: int, amount: int, on: dt.date | None = None
+) -> LoanTranche:
     """Pay out one tranche on `on` (today when not given); never beyond the approved amount,
     never before the lender's approval or in the future. The schedule is rebuilt from its date
     (services/repayment.py); the last tranche starts repayment."""
     require_lender(actor, N_("pay out its tranches"))
     app = for_change(session, actor, application_id)
-    locking.require_state(app, (LoanStatus.disbursing,),
-                          N_("A loan that is %(status)s cannot be disbursed.",
-                             status=i18n.status(app.status)),
-                          action="disbursed")
+    locking.require_state(
+        app,
+        (LoanStatus.disbursing,),
+        N_("A loan that is %(status)s cannot be disbursed.", status=i18n.status(app.status)),
+        action="disbursed",
+    )
     already = disbursed_total(session, app)
     _check_tranche(session, app, amount, already=already)
     on = on or today(session, app)
     check_tranche_date(session, app, on)
-    tranche = LoanTranche(loan_application_id=app.id, amount=amount,
-                          disbursed_on=on, recorded_by_id=actor.user_id)
+    tranche = LoanTranche(
+        loan_application_id=app.id, amount=amount, disbursed_on=on, recorded_by_id=actor.user_id
+    )
     session.add(tranche)
     session.flush()
     rebuild(session, app, on)
-    audit.record(session, actor, "loan_tranche.disbursed", tranche, after={
-        "loan_application_id": app.id, "amount": amount,
-        "disbursed_on": tranche.disbursed_on.isoformat(), "disbursed_total": already + amount})
-    decide(session, actor, app, DecisionKind.tranche, amount=amount, tranche_id=tranche.id,
-            disbursed_on=tranche.disbursed_on.isoformat(), disbursed_total=already + amount)
+    audit.record(
+        session,
+        actor,
+        "loan_tranche.disbursed",
+        tranche,
+        after={
+            "loan_application_id": app.id,
+            "amount": amount,
+            "disbursed_on": tranche.disbursed_on.isoformat(),
+            "disbursed_total": already + amount,
+        },
+    )
+    decide(
+        session,
+        actor,
+        app,
+        DecisionKind.tranche,
+        amount=amount,
+        tranche_id=tranche.id,
+        disbursed_on=tranche.disbursed_on.isoformat(),
+        disbursed_total=already + amount,
+    )
     if already + amount == app.approved_amount:
         move(session, actor, app, (LoanStatus.disbursing,), LoanStatus.repaying, "repaying")
         settle(session, actor, app)

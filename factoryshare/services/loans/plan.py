@@ -43,12 +43,17 @@ def _request_minutes_and_cost(session: Session, request: ProductionRequest) -> t
     """A request's machine minutes and their cost at the cheapest capable machine of its house."""
     minutes = cost = 0
     for op in request.operations:
-        rate = session.scalar(
-            select(func.min(Machine.hourly_rate))
-            .join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id)
-            .where(Machine.house_id == request.house_id,
-                   machine_capabilities.c.capability_id == op.capability_id)
-        ) or 0
+        rate = (
+            session.scalar(
+                select(func.min(Machine.hourly_rate))
+                .join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id)
+                .where(
+                    Machine.house_id == request.house_id,
+                    machine_capabilities.c.capability_id == op.capability_id,
+                )
+            )
+            or 0
+        )
         minutes += op.minutes
         cost += (op.minutes * rate + 30) // 60
     return minutes, cost
@@ -64,7 +69,9 @@ def _valid_npwp(value: str | None) -> bool:
     return True
 
 
-def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare]) -> dict[str, list[str]]:
+def plan_problems(
+    session: Session, app: LoanApplication, shares: list[LoanShare]
+) -> dict[str, list[str]]:
     """Every KUR rule the per-member shares break, keyed `shares[<member id>].<field>`."""
     scheme = app.scheme
     errors: dict[str, list[str]] = {}
@@ -78,23 +85,29 @@ def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare
         if member.id not in accepted:  # a plan made before the member had to accept
             errors.setdefault(f"{where}.member_id", []).append(
                 clusters.not_accepted_message(member.id, pending)
-                or f"{member.business_name} (member {member.id}) is not in the cluster.")
+                or f"{member.business_name} (member {member.id}) is not in the cluster."
+            )
         if share.amount > scheme.ceiling:
             errors.setdefault(f"{where}.amount", []).append(
-                f"{member.business_name} may borrow at most Rp{scheme.ceiling:,} under {scheme.name}."
-                .replace(",", "."))
+                f"{member.business_name} may borrow at most Rp{scheme.ceiling:,} under {scheme.name}.".replace(
+                    ",", "."
+                )
+            )
         if scheme.npwp_required_above is not None and share.amount > scheme.npwp_required_above:
             if not member.npwp:
                 errors.setdefault(f"{where}.npwp", []).append(
                     f"{member.business_name} needs an NPWP to borrow more than "
-                    f"Rp{scheme.npwp_required_above:,}.".replace(",", "."))
+                    f"Rp{scheme.npwp_required_above:,}.".replace(",", ".")
+                )
             elif not _valid_npwp(member.npwp):
                 errors.setdefault(f"{where}.npwp", []).append(
-                    N_("%(business_name)s's NPWP is not valid.", business_name=member.business_name))
+                    N_("%(business_name)s's NPWP is not valid.", business_name=member.business_name)
+                )
         if member.annual_turnover is not None and member.annual_turnover > scheme.turnover_cap:
             errors.setdefault(f"{where}.annual_turnover", []).append(
                 f"{member.business_name}'s turnover is above the KUR cap of "
-                f"Rp{scheme.turnover_cap:,} a year.".replace(",", "."))
+                f"Rp{scheme.turnover_cap:,} a year.".replace(",", ".")
+            )
     return errors
 
 
@@ -103,9 +116,9 @@ def plan_problems(session: Session, app: LoanApplication, shares: list[LoanShare
 ENDED_FINANCING = (LoanStatus.rejected, LoanStatus.lender_declined, LoanStatus.closed)
 
 
-def _financed_elsewhere(session: Session, app: LoanApplication, request_ids: list[int],
-                        booking_ids: list[int]) -> tuple[dict[int, LoanApplication],
-                                                         dict[int, LoanApplication]]:
+def _financed_elsewhere(
+    session: Session, app: LoanApplication, request_ids: list[int], booking_ids: list[int]
+) -> tuple[dict[int, LoanApplication], dict[int, LoanApplication]]:
     """The other live applications or loans already financing these requests and bookings."""
     by_request: dict[int, LoanApplication] = {}
     by_booking: dict[int, LoanApplication] = {}
@@ -114,10 +127,16 @@ def _financed_elsewhere(session: Session, app: LoanApplication, request_ids: lis
     rows = session.execute(
         select(LoanPlanLink.production_request_id, LoanPlanLink.booking_id, LoanApplication)
         .join(LoanApplication, LoanApplication.id == LoanPlanLink.loan_application_id)
-        .where(LoanApplication.id != app.id, LoanApplication.status.not_in(ENDED_FINANCING),
-               or_(LoanPlanLink.production_request_id.in_(request_ids),
-                   LoanPlanLink.booking_id.in_(booking_ids)))
-        .order_by(LoanApplication.id))
+        .where(
+            LoanApplication.id != app.id,
+            LoanApplication.status.not_in(ENDED_FINANCING),
+            or_(
+                LoanPlanLink.production_request_id.in_(request_ids),
+                LoanPlanLink.booking_id.in_(booking_ids),
+            ),
+        )
+        .order_by(LoanApplication.id)
+    )
     for request_id, booking_id, other in rows:
         if request_id is not None:
             by_request.setdefault(request_id, other)
@@ -128,17 +147,32 @@ def _financed_elsewhere(session: Session, app: LoanApplication, request_ids: lis
 
 def _elsewhere_message(what: str, app: LoanApplication, other: LoanApplication) -> str:
     if other.status in LOAN_STATUSES:
-        return N_("%(what)s is already financed by loan %(other)s (%(status)s); it cannot be "
-                  "financed by loan application %(app)s as well.", what=what, other=other.id,
-                  status=i18n.status(other.status), app=app.id)
-    return N_("%(what)s is already financed by loan application %(other)s (%(status)s); it "
-              "cannot be financed by loan application %(app)s as well.", what=what,
-              other=other.id, status=i18n.status(other.status), app=app.id)
+        return N_(
+            "%(what)s is already financed by loan %(other)s (%(status)s); it cannot be "
+            "financed by loan application %(app)s as well.",
+            what=what,
+            other=other.id,
+            status=i18n.status(other.status),
+            app=app.id,
+        )
+    return N_(
+        "%(what)s is already financed by loan application %(other)s (%(status)s); it "
+        "cannot be financed by loan application %(app)s as well.",
+        what=what,
+        other=other.id,
+        status=i18n.status(other.status),
+        app=app.id,
+    )
 
 
-def _item_errors(session: Session, app: LoanApplication, request_ids: list[int],
-                 booking_ids: list[int], *, check_status: bool = True,
-                 ) -> tuple[dict[str, list[str]], dict[int, int], dict[int, int]]:
+def _item_errors(
+    session: Session,
+    app: LoanApplication,
+    request_ids: list[int],
+    booking_ids: list[int],
+    *,
+    check_status: bool = True,
+) -> tuple[dict[str, list[str]], dict[int, int], dict[int, int]]:
     """Every rule the plan's requests and bookings break, keyed `production_request_ids[i]` /
     `booking_ids[i]`, and the machine minutes and cost per member of the valid ones.
 
@@ -165,21 +199,34 @@ def _item_errors(session: Session, app: LoanApplication, request_ids: list[int],
         where = f"production_request_ids[{i}]"
         if request is None or request.member_id not in members:
             # Absent or another business's: the same answer, so ids outside scope leak nothing.
-            errors[where] = [(request and clusters.not_accepted_message(request.member_id, pending))
-                             or N_("Production request %(id)s is not one of the cluster members'.",
-                                   id=rid)]
+            errors[where] = [
+                (request and clusters.not_accepted_message(request.member_id, pending))
+                or N_("Production request %(id)s is not one of the cluster members'.", id=rid)
+            ]
             continue
         problems = []
         if check_status and request.status not in PLAN_REQUEST_STATUSES:
-            problems.append(N_("Production request %(rid)s is %(status)s.",
-                               rid=rid, status=i18n.status(request.status)))
+            problems.append(
+                N_(
+                    "Production request %(rid)s is %(status)s.",
+                    rid=rid,
+                    status=i18n.status(request.status),
+                )
+            )
         if house is not None and request.house_id != house:
-            problems.append(N_("Production request %(rid)s is made at %(house_id)s, not at the "
-                               "cluster's house %(house)s.",
-                               rid=rid, house_id=house_name(request.house_id), house=house_name(house)))
+            problems.append(
+                N_(
+                    "Production request %(rid)s is made at %(house_id)s, not at the "
+                    "cluster's house %(house)s.",
+                    rid=rid,
+                    house_id=house_name(request.house_id),
+                    house=house_name(house),
+                )
+            )
         if rid in by_request:
-            problems.append(_elsewhere_message(N_("Production request %(id)s", id=rid), app,
-                                               by_request[rid]))
+            problems.append(
+                _elsewhere_message(N_("Production request %(id)s", id=rid), app, by_request[rid])
+            )
         if problems:
             errors[where] = problems
             continue
@@ -191,17 +238,25 @@ def _item_errors(session: Session, app: LoanApplication, request_ids: list[int],
         booking = bookings.get(bid)
         where = f"booking_ids[{i}]"
         if booking is None or booking.member_id not in members:
-            errors[where] = [(booking and clusters.not_accepted_message(booking.member_id, pending))
-                             or N_("Booking %(id)s is not one of the cluster members'.", id=bid)]
+            errors[where] = [
+                (booking and clusters.not_accepted_message(booking.member_id, pending))
+                or N_("Booking %(id)s is not one of the cluster members'.", id=bid)
+            ]
             continue
         problems = []
         if check_status and booking.status not in PLAN_BOOKING_STATUSES:
-            problems.append(N_("Booking %(bid)s is %(status)s.",
-                               bid=bid, status=i18n.status(booking.status)))
+            problems.append(
+                N_("Booking %(bid)s is %(status)s.", bid=bid, status=i18n.status(booking.status))
+            )
         if house is not None and booking.machine.house_id != house:
-            problems.append(N_("Booking %(bid)s is at %(house_id)s, not at the cluster's house "
-                               "%(house)s.",
-                               bid=bid, house_id=house_name(booking.machine.house_id), house=house_name(house)))
+            problems.append(
+                N_(
+                    "Booking %(bid)s is at %(house_id)s, not at the cluster's house %(house)s.",
+                    bid=bid,
+                    house_id=house_name(booking.machine.house_id),
+                    house=house_name(house),
+                )
+            )
         if bid in by_booking:
             problems.append(_elsewhere_message(N_("Booking %(id)s", id=bid), app, by_booking[bid]))
         if problems:
@@ -215,18 +270,28 @@ def _item_errors(session: Session, app: LoanApplication, request_ids: list[int],
 
 def linked_item_errors(session: Session, app: LoanApplication) -> dict[str, list[str]]:
     """At submit: the plan's requests and bookings, checked again under their row locks."""
-    links = list(session.scalars(select(LoanPlanLink).where(
-        LoanPlanLink.loan_application_id == app.id, LoanPlanLink.linked_by == "plan")
-        .order_by(LoanPlanLink.id)))
+    links = list(
+        session.scalars(
+            select(LoanPlanLink)
+            .where(LoanPlanLink.loan_application_id == app.id, LoanPlanLink.linked_by == "plan")
+            .order_by(LoanPlanLink.id)
+        )
+    )
     request_ids = [link.production_request_id for link in links if link.production_request_id]
     booking_ids = [link.booking_id for link in links if link.booking_id]
     errors, _, _ = _item_errors(session, app, request_ids, booking_ids, check_status=False)
     return errors
 
 
-def set_plan(session: Session, actor: Actor, application_id: int, *,
-             production_request_ids: list[int] | None = None, booking_ids: list[int] | None = None,
-             material_costs: dict[int, int] | None = None) -> LoanApplication:
+def set_plan(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    *,
+    production_request_ids: list[int] | None = None,
+    booking_ids: list[int] | None = None,
+    material_costs: dict[int, int] | None = None,
+) -> LoanApplication:
     """Bundle the cluster's requests and bookings into the application (replacing its plan).
 
     Each member's share is its machine cost (booked hours x the machine's rate, requests at the
@@ -239,18 +304,28 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     if not may_apply_for(actor, app.cluster):
         raise Forbidden(N_("Only the cluster's aggregator or its chair may build its plan."))
     if app.status not in (LoanStatus.draft, LoanStatus.changes_requested):
-        raise Conflict(N_("Only a draft or an application sent back for changes can be edited."),
-                       code="invalid_transition",
-                       details={"action": "set_plan", "status": app.status.value})
+        raise Conflict(
+            N_("Only a draft or an application sent back for changes can be edited."),
+            code="invalid_transition",
+            details={"action": "set_plan", "status": app.status.value},
+        )
     request_ids = list(dict.fromkeys(production_request_ids or []))
     booking_ids = list(dict.fromkeys(booking_ids or []))
     materials = dict(material_costs or {})
     members = {m.id for m in app.cluster.members}  # those who accepted
     pending = clusters.pending_member_names(session, app.cluster_id)
     if len(request_ids) + len(booking_ids) > MAX_PLAN_ITEMS:
-        raise ValidationFailed(N_("The plan is too large."), errors={
-            "production_request_ids": [N_("At most %(max_plan_items)s requests and bookings.",
-                                          max_plan_items=MAX_PLAN_ITEMS)]})
+        raise ValidationFailed(
+            N_("The plan is too large."),
+            errors={
+                "production_request_ids": [
+                    N_(
+                        "At most %(max_plan_items)s requests and bookings.",
+                        max_plan_items=MAX_PLAN_ITEMS,
+                    )
+                ]
+            },
+        )
     errors, minutes, machine_cost = _item_errors(session, app, request_ids, booking_ids)
     if not request_ids and not booking_ids:
         errors["production_request_ids"] = [N_("Give at least one production request or booking.")]
@@ -258,8 +333,10 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     for member_id, cost in materials.items():
         where = f"material_costs[{member_id}]"
         if member_id not in members:
-            errors[where] = [clusters.not_accepted_message(member_id, pending)
-                             or f"Member {member_id} is not in the cluster."]
+            errors[where] = [
+                clusters.not_accepted_message(member_id, pending)
+                or f"Member {member_id} is not in the cluster."
+            ]
         elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
             errors[where] = [N_("Must be zero or more whole rupiah.")]
             materials[member_id] = 0
@@ -267,9 +344,13 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     # The per-member rules are checked on what is valid of the plan, so that one 422 names
     # every rule broken: the items' and the ceilings, NPWP and turnover of the shares.
     shares = [
-        LoanShare(member_id=mid, machine_minutes=minutes.get(mid, 0),
-                  machine_cost=machine_cost.get(mid, 0), material_cost=materials.get(mid, 0),
-                  amount=machine_cost.get(mid, 0) + materials.get(mid, 0))
+        LoanShare(
+            member_id=mid,
+            machine_minutes=minutes.get(mid, 0),
+            machine_cost=machine_cost.get(mid, 0),
+            material_cost=materials.get(mid, 0),
+            amount=machine_cost.get(mid, 0) + materials.get(mid, 0),
+        )
         for mid in sorted((set(minutes) | set(materials)) & members)
     ]
     shares = [s for s in shares if s.amount > 0]
@@ -279,31 +360,52 @@ def set_plan(session: Session, actor: Actor, application_id: int, *,
     if total <= 0 and not errors:
         errors.setdefault("requested_amount", []).append(N_("The plan costs nothing to finance."))
     if errors:
-        raise ValidationFailed(N_("The production plan cannot be financed as given."), errors=errors)
+        raise ValidationFailed(
+            N_("The production plan cannot be financed as given."), errors=errors
+        )
 
     before = snapshot(app)
     session.execute(delete(LoanShare).where(LoanShare.loan_application_id == app.id))
-    session.execute(delete(LoanPlanLink).where(LoanPlanLink.loan_application_id == app.id,
-                                               LoanPlanLink.linked_by == "plan"))
+    session.execute(
+        delete(LoanPlanLink).where(
+            LoanPlanLink.loan_application_id == app.id, LoanPlanLink.linked_by == "plan"
+        )
+    )
     for share in shares:
         share.loan_application_id = app.id
         session.add(share)
     for rid in request_ids:
-        session.add(LoanPlanLink(loan_application_id=app.id, production_request_id=rid, linked_by="plan"))
+        session.add(
+            LoanPlanLink(loan_application_id=app.id, production_request_id=rid, linked_by="plan")
+        )
     for bid in booking_ids:
         session.add(LoanPlanLink(loan_application_id=app.id, booking_id=bid, linked_by="plan"))
     app.requested_amount = total
     session.flush()
-    audit.record(session, actor, "loan_application.plan_set", app, before=before, after={
-        **snapshot(app), "production_request_ids": request_ids, "booking_ids": booking_ids,
-        "shares": {s.member_id: s.amount for s in shares}})
+    audit.record(
+        session,
+        actor,
+        "loan_application.plan_set",
+        app,
+        before=before,
+        after={
+            **snapshot(app),
+            "production_request_ids": request_ids,
+            "booking_ids": booking_ids,
+            "shares": {s.member_id: s.amount for s in shares},
+        },
+    )
     return app
 
 
 def shares(session: Session, actor: Actor, application_id: int) -> list[LoanShare]:
     """The per-member shares; a member sees its own share only."""
     app = get(session, actor, application_id)
-    stmt = select(LoanShare).where(LoanShare.loan_application_id == app.id).order_by(LoanShare.member_id)
+    stmt = (
+        select(LoanShare)
+        .where(LoanShare.loan_application_id == app.id)
+        .order_by(LoanShare.member_id)
+    )
     if actor.role is Role.member:
         stmt = stmt.where(LoanShare.member_id == actor.member_id)
     return list(session.scalars(stmt))
@@ -312,17 +414,33 @@ def shares(session: Session, actor: Actor, application_id: int) -> list[LoanShar
 def cost_estimate(session: Session, actor: Actor, application_id: int) -> int:
     """The whole plan's cost (machine time plus materials), which every reader may see."""
     app = get(session, actor, application_id)
-    return int(session.scalar(select(func.coalesce(func.sum(LoanShare.amount), 0)).where(
-        LoanShare.loan_application_id == app.id)) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LoanShare.amount), 0)).where(
+                LoanShare.loan_application_id == app.id
+            )
+        )
+        or 0
+    )
 
 
 def plan_links(session: Session, actor: Actor, application_id: int) -> list[LoanPlanLink]:
     """The requests and bookings the application finances; a member sees its own only."""
     app = get(session, actor, application_id)
-    stmt = select(LoanPlanLink).where(LoanPlanLink.loan_application_id == app.id).order_by(LoanPlanLink.id)
+    stmt = (
+        select(LoanPlanLink)
+        .where(LoanPlanLink.loan_application_id == app.id)
+        .order_by(LoanPlanLink.id)
+    )
     if actor.role is Role.member:
-        own_requests = select(ProductionRequest.id).where(ProductionRequest.member_id == actor.member_id)
+        own_requests = select(ProductionRequest.id).where(
+            ProductionRequest.member_id == actor.member_id
+        )
         own_bookings = select(Booking.id).where(Booking.member_id == actor.member_id)
-        stmt = stmt.where(or_(LoanPlanLink.production_request_id.in_(own_requests),
-                              LoanPlanLink.booking_id.in_(own_bookings)))
+        stmt = stmt.where(
+            or_(
+                LoanPlanLink.production_request_id.in_(own_requests),
+                LoanPlanLink.booking_id.in_(own_bookings),
+            )
+        )
     return list(session.scalars(stmt))

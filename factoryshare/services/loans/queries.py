@@ -34,8 +34,11 @@ from factoryshare.services.loans.core import (
 
 def list_applications(session: Session, actor: Actor) -> Select[tuple[LoanApplication]]:
     """Applications in scope, by id, their decisions loaded with them."""
-    return (scoped(actor, LoanApplication).options(selectinload(LoanApplication.decisions))
-            .order_by(LoanApplication.id))
+    return (
+        scoped(actor, LoanApplication)
+        .options(selectinload(LoanApplication.decisions))
+        .order_by(LoanApplication.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -74,31 +77,56 @@ class LoanView:
     prepayments: list[LoanPrepayment] = ()  # type: ignore[assignment]
 
 
-def _view(session: Session, actor: Actor, app: LoanApplication,
-          on: dt.date | None = None) -> LoanView:
+def _view(
+    session: Session, actor: Actor, app: LoanApplication, on: dt.date | None = None
+) -> LoanView:
     on = on or today(session, app)
-    rows = list(session.scalars(select(Installment).where(
-        Installment.loan_application_id == app.id).order_by(Installment.number)))
-    early = list(session.scalars(select(LoanPrepayment).where(
-        LoanPrepayment.loan_application_id == app.id).order_by(LoanPrepayment.paid_on,
-                                                               LoanPrepayment.id)))
+    rows = list(
+        session.scalars(
+            select(Installment)
+            .where(Installment.loan_application_id == app.id)
+            .order_by(Installment.number)
+        )
+    )
+    early = list(
+        session.scalars(
+            select(LoanPrepayment)
+            .where(LoanPrepayment.loan_application_id == app.id)
+            .order_by(LoanPrepayment.paid_on, LoanPrepayment.id)
+        )
+    )
     unpaid = [r for r in rows if r.status is not InstallmentStatus.paid]
-    links = session.scalars(select(LoanPlanLink.booking_id).where(
-        LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
-        .order_by(LoanPlanLink.booking_id))
+    links = session.scalars(
+        select(LoanPlanLink.booking_id)
+        .where(LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
+        .order_by(LoanPlanLink.booking_id)
+    )
     booking_ids = list(links)
     share = None
     if actor.role is Role.member:
-        share = session.scalar(select(LoanShare.amount).where(
-            LoanShare.loan_application_id == app.id, LoanShare.member_id == actor.member_id))
-        own = set(session.scalars(select(Booking.id).where(
-            Booking.id.in_(booking_ids), Booking.member_id == actor.member_id))) if booking_ids else set()
+        share = session.scalar(
+            select(LoanShare.amount).where(
+                LoanShare.loan_application_id == app.id, LoanShare.member_id == actor.member_id
+            )
+        )
+        own = (
+            set(
+                session.scalars(
+                    select(Booking.id).where(
+                        Booking.id.in_(booking_ids), Booking.member_id == actor.member_id
+                    )
+                )
+            )
+            if booking_ids
+            else set()
+        )
         booking_ids = [b for b in booking_ids if b in own]
     disbursed = disbursed_total(session, app)
     # A payment covers its installment's interest first, then its principal.
-    principal_repaid = (sum(min(r.principal, max(0, r.paid - r.interest)) for r in rows)
-                        + sum(p.principal for p in early))
-    interest_paid = (sum(min(r.paid, r.interest) for r in rows) + sum(p.interest for p in early))
+    principal_repaid = sum(min(r.principal, max(0, r.paid - r.interest)) for r in rows) + sum(
+        p.principal for p in early
+    )
+    interest_paid = sum(min(r.paid, r.interest) for r in rows) + sum(p.interest for p in early)
     late = installment_days_past_due(session, app, rows, on)
     worst = max(late.values(), default=0)
     grade = repayment.collectability(worst)
@@ -117,10 +145,19 @@ def _view(session: Session, actor: Actor, app: LoanApplication,
         days_past_due=worst,
         collectability=grade,
         collectability_label=repayment.collectability_label(grade),
-        installments=[InstallmentView(number=r.number, due_date=r.due_date, principal=r.principal,
-                                      interest=r.interest, amount=r.amount, paid=r.paid,
-                                      status=r.status.value, days_past_due=late[r.number])
-                      for r in rows],
+        installments=[
+            InstallmentView(
+                number=r.number,
+                due_date=r.due_date,
+                principal=r.principal,
+                interest=r.interest,
+                amount=r.amount,
+                paid=r.paid,
+                status=r.status.value,
+                days_past_due=late[r.number],
+            )
+            for r in rows
+        ],
         prepayments=early,
     )
 
@@ -132,16 +169,23 @@ def _loans(actor: Actor, status: str | None) -> Select[tuple[LoanApplication]]:
     return stmt.order_by(LoanApplication.id)
 
 
-def list_loans(session: Session, actor: Actor, *, status: str | None = None,
-               on: dt.date | None = None) -> list[LoanView]:
+def list_loans(
+    session: Session, actor: Actor, *, status: str | None = None, on: dt.date | None = None
+) -> list[LoanView]:
     """Disbursing, repaying and closed loans in scope (managers: those funding their houses),
     their days past due and collectability as of `on` (today where each loan is)."""
     return [_view(session, actor, app, on) for app in session.scalars(_loans(actor, status))]
 
 
-def page_of_loans(session: Session, actor: Actor, *, page: int, page_size: int,
-                  status: str | None = None, on: dt.date | None = None
-                  ) -> tuple[list[LoanView], int]:
+def page_of_loans(
+    session: Session,
+    actor: Actor,
+    *,
+    page: int,
+    page_size: int,
+    status: str | None = None,
+    on: dt.date | None = None,
+) -> tuple[list[LoanView], int]:
     """One page of `list_loans` (by id) and how many there are: only the page's loans are
     read in full."""
     stmt = _loans(actor, status)
@@ -150,6 +194,8 @@ def page_of_loans(session: Session, actor: Actor, *, page: int, page_size: int,
     return [_view(session, actor, app, on) for app in apps], total
 
 
-def get_loan(session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None) -> LoanView:
+def get_loan(
+    session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None
+) -> LoanView:
     """One loan as of `on` (today where it is when not given)."""
     return _view(session, actor, loan(session, actor, loan_id), on)
