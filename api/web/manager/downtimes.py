@@ -11,7 +11,7 @@ from api.database import db
 from api.web import actor, bp, flash_error, page
 from api.web.manager._common import _house_in_view, _members_by_id
 from api.web.manager.runs import _int_in
-from api.web.manager.timeline import _kind_words, house_machines
+from api.web.manager.timeline import downtime_kind_words, house_machines
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
 from factoryshare.models import Downtime, DowntimeKind, ProductionHouse, Role
@@ -69,8 +69,8 @@ def manager_downtime():  # type: ignore[no-untyped-def]
                                         .where(Downtime.end_at > now))]
     return render_template(
         "manager/downtime.html", house=house, houses=managed, machines=rows, form=form,
-        kinds=[(k.value, _kind_words()[k.value]) for k in DowntimeKind], upcoming=upcoming,
-        kind_words=_kind_words())
+        kinds=[(k.value, downtime_kind_words()[k.value]) for k in DowntimeKind],
+        upcoming=upcoming, kind_words=downtime_kind_words())
 
 
 @bp.route("/manager/downtimes/<int:downtime_id>")
@@ -84,5 +84,6 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
                    and (r.policies or {}).get("downtime_id") == downtime.id), None)
     return render_template(
         "manager/downtime_result.html", house=house, downtime=downtime, hits=hits, replan=replan,
-        members=_members_by_id({h.booking.member_id for h in hits}), kind_words=_kind_words(),
+        members=_members_by_id({h.booking.member_id for h in hits}),
+        kind_words=downtime_kind_words(),
         local_day=downtime.start_at.astimezone(calendar.house_zone(house)).date())

@@ -67,7 +67,8 @@ def _status_words() -> dict[str, str]:
             "no_show": _("no-show"), "cancelled": _("cancelled"), "expired": _("expired")}
 
 
-def _kind_words() -> dict[str, str]:
+def downtime_kind_words() -> dict[str, str]:
+    """The words for each kind of downtime, in the reader's language."""
     return {"maintenance": _("maintenance"), "breakdown": _("breakdown")}
 
 
@@ -146,7 +147,7 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     start = _local_midnight(house, days[0])
     end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
     stops = [d for d in _house_downtimes(house, start, end) if d.machine_id in shown_ids]
-    kinds = _kind_words()
+    kinds = downtime_kind_words()
     for d in stops:
         gantt.shade(d.machine_id, d.start_at, d.end_at, "downtime",
                     _("Downtime (%(kind)s): %(start)s – %(end)s. %(reason)s",
@@ -201,7 +202,7 @@ def manager_timeline():  # type: ignore[no-untyped-def]
         "manager/timeline.html", house=house, houses=managed, view=view, day=day, days=days,
         previous=day - step, following=day + step, today=_today(house), chart=chart,
         bookings=found, downtimes=stops, members=members, status_words=_status_words(),
-        kind_words=_kind_words(), zoom=zoom, here=here, now=utcnow(),
+        kind_words=downtime_kind_words(), zoom=zoom, here=here, now=utcnow(),
         held=BookingStatus.held, max_reason=MAX_REASON,
     )
 
