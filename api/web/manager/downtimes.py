@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from api.database import db
 from api.web import actor, bp, flash_error, page
 from api.web.manager._common import _house_in_view, _members_by_id
-from api.web.manager.runs import _int_in
+from api.web.manager.runs import int_in_range
 from api.web.manager.timeline import downtime_kind_words, house_machines
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
@@ -41,7 +41,7 @@ def manager_downtime():  # type: ignore[no-untyped-def]
     rows = house_machines(house)
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
-        machine_id = _int_in(request.form.get("machine_id"), 1, 2**31 - 1)
+        machine_id = int_in_range(request.form.get("machine_id"), 1, 2**31 - 1)
         start = _parse_local(request.form.get("start"), house)
         end = _parse_local(request.form.get("end"), house)
         kind = request.form.get("kind") or DowntimeKind.maintenance.value

@@ -41,7 +41,8 @@ RUN_DAY_WIDTH = 120
 ACTIVE_RUNS = (RunStatus.queued, RunStatus.running)
 
 
-def _int_in(value: str | None, low: int, high: int) -> int | None:
+def int_in_range(value: str | None, low: int, high: int) -> int | None:
+    """A form field read as a whole number in [low, high]; None when it is not one."""
     try:
         number = int(value or "")
     except ValueError:
@@ -66,8 +67,8 @@ def manager_runs():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
     if request.method == "POST":
         first = _parse_day(request.form.get("start_day"), house)
-        days = _int_in(request.form.get("horizon_days"), 1, scheduling.MAX_HORIZON.days)
-        limit = _int_in(request.form.get("time_limit_seconds"), 1, scheduling.MAX_TIME_LIMIT)
+        days = int_in_range(request.form.get("horizon_days"), 1, scheduling.MAX_HORIZON.days)
+        limit = int_in_range(request.form.get("time_limit_seconds"), 1, scheduling.MAX_TIME_LIMIT)
         if days is None or limit is None:
             flash(_("Give the horizon in days (1 to %(days)d) and the time limit in seconds "
                     "(1 to %(seconds)d).", days=scheduling.MAX_HORIZON.days,
