@@ -192,7 +192,7 @@ def sign_in(
         if attempt >= max_failures:
             user.locked_until = now + dt.timedelta(minutes=lock_minutes)
             user.failed_logins = 0
-            audit.record(session, Actor.system(), "account_locked", user)
+            audit.record(session, Actor.system(), "user.locked", user)
         session.flush()
         raise _wrong_credentials()
     user.failed_logins = 0
