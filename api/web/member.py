@@ -40,7 +40,8 @@ add_nav("web.inbox", _l("Inbox"), roles={Role.member},
 INBOX_SIZE = 50
 
 
-def _my_house() -> ProductionHouse:
+def my_house() -> ProductionHouse:
+    """The house of the signed-in member."""
     return slot_grid.member_house(db(), actor())
 
 
@@ -83,7 +84,7 @@ def _grid_args() -> dict[str, Any]:
 @bp.route("/slots")
 @page(Role.member)
 def find_slot():  # type: ignore[no-untyped-def]
-    house = _my_house()
+    house = my_house()
     capabilities = slot_grid.house_capabilities(db(), actor(), house.id)
     capability = request.args.get("capability") or None
     if capability not in {c.code for c in capabilities}:
@@ -235,7 +236,7 @@ def _request_form(house: ProductionHouse) -> dict[str, Any]:
 @bp.route("/production/new")
 @page(Role.member)
 def ask_production():  # type: ignore[no-untyped-def]
-    house = _my_house()
+    house = my_house()
     form = _request_form(house)
     estimate = None
     if "estimate" in request.args:
@@ -257,7 +258,7 @@ def ask_production():  # type: ignore[no-untyped-def]
 @bp.route("/production", methods=["POST"])
 @page(Role.member)
 def submit_production():  # type: ignore[no-untyped-def]
-    house = _my_house()
+    house = my_house()
     form = _request_form(house)
     back = url_for("web.ask_production", product_id=form["product_id"], quantity=form["quantity"],
                    earliest_on=form["earliest_on"].isoformat(), due_on=form["due_on"].isoformat())
@@ -310,7 +311,7 @@ def inbox():  # type: ignore[no-untyped-def]
         notifications.list_notifications(db(), actor()).limit(INBOX_SIZE)))
     return render_template("member/inbox.html", messages=messages,
                            unread=sum(1 for m in messages if m.read_at is None),
-                           house=_my_house())
+                           house=my_house())
 
 
 @bp.route("/inbox/<int:notification_id>/read", methods=["POST"])

@@ -11,7 +11,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
-from api.web.member import _my_house, _today
+from api.web.member import my_house, _today
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.models import Role
 from factoryshare.services import calendar_feeds, loans, permits, statements
@@ -34,7 +34,7 @@ def my_permits():  # type: ignore[no-untyped-def]
             "days_left": permits.days_left(db(), permit),
             "counts": permits.counts_for_gate(db(), permit),
         })
-    return render_template("member/permits.html", rows=rows, house=_my_house())
+    return render_template("member/permits.html", rows=rows, house=my_house())
 
 
 def _my_part(amount: int, share: int | None, approved: int | None) -> int | None:
@@ -57,14 +57,14 @@ def my_loans():  # type: ignore[no-untyped-def]
             for inst in loans.installments(db(), me, app.id)
         ]
         views.append({"view": view, "approved": approved, "installments": rows})
-    return render_template("member/loans.html", loans=views, today=_today(_my_house()))
+    return render_template("member/loans.html", loans=views, today=_today(my_house()))
 
 
 @bp.route("/statement")
 @page(Role.member)
 def my_statement():  # type: ignore[no-untyped-def]
     me = actor()
-    house = _my_house()
+    house = my_house()
     today = _today(house)
     month = request.args.get("month") or f"{today:%Y-%m}"
     try:
@@ -108,4 +108,4 @@ def my_calendar():  # type: ignore[no-untyped-def]
         feed = None
     return render_template("member/calendar.html", feed=feed, address=address,
                            webcal=("webcal://" + address.split("://", 1)[1]) if address else None,
-                           house=_my_house())
+                           house=my_house())
