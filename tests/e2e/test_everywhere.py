@@ -194,6 +194,13 @@ def test_an_indonesian_page_writes_durations_in_jam_and_numbers_with_a_decimal_c
     expect(page.locator("main")).not_to_contain_text("KUR KUR")
 
 
+def _to_indonesian(page: Any) -> None:
+    """Back to Indonesian: the switch is kept on the account, which the other tests share."""
+    page.locator("form.lang button[value=id]").click()
+    page.wait_for_load_state()
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+
+
 def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(page):
     sign_in(page, ADMIN)
     page.goto("/admin/houses")
@@ -202,10 +209,13 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
     expect(machines).to_contain_text("beroperasi")
     expect(machines).to_contain_text("Menjahit")
     _to_english(page)
-    expect(machines).to_contain_text("in service")
-    expect(machines).to_contain_text("Sewing")
-    expect(machines).not_to_contain_text("Menjahit")
-    expect(page.locator(".figures")).to_contain_text("30 min")
+    try:
+        expect(machines).to_contain_text("in service")
+        expect(machines).to_contain_text("Sewing")
+        expect(machines).not_to_contain_text("Menjahit")
+        expect(page.locator(".figures")).to_contain_text("30 min")
+    finally:
+        _to_indonesian(page)
 
     # A member's day that is a public holiday is named in English on an English page.
     from factoryshare.services import calendar
@@ -221,9 +231,12 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
         other = member.new_page()
         sign_in(other, MEMBER)
         _to_english(other)
-        other.goto(f"/slots?day={day.isoformat()}")
-        expect(other.locator("main")).to_contain_text(str(english))
-        expect(other.locator("main")).not_to_contain_text(english.translate("id"))
+        try:
+            other.goto(f"/slots?day={day.isoformat()}")
+            expect(other.locator("main")).to_contain_text(str(english))
+            expect(other.locator("main")).not_to_contain_text(english.translate("id"))
+        finally:
+            _to_indonesian(other)
     finally:
         member.close()
 
