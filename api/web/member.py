@@ -45,7 +45,8 @@ def my_house() -> ProductionHouse:
     return slot_grid.member_house(db(), actor())
 
 
-def _today(house: ProductionHouse) -> dt.date:
+def house_today(house: ProductionHouse) -> dt.date:
+    """Today's date in the house's time zone."""
     return slot_grid.today(house, utcnow())
 
 
@@ -89,7 +90,7 @@ def find_slot():  # type: ignore[no-untyped-def]
     capability = request.args.get("capability") or None
     if capability not in {c.code for c in capabilities}:
         capability = None
-    day = _parse_day(request.args.get("day"), _today(house))
+    day = _parse_day(request.args.get("day"), house_today(house))
     durations = slot_grid.durations(house)
     duration = _parse_int(request.args.get("duration"), 60)
     if duration not in durations:
@@ -223,7 +224,7 @@ def my_requests():  # type: ignore[no-untyped-def]
 
 def _request_form(house: ProductionHouse) -> dict[str, Any]:
     """The request form's values (the query of the estimate, the form of the request)."""
-    today = _today(house)
+    today = house_today(house)
     earliest = _parse_day(request.values.get("earliest_on"), today + dt.timedelta(days=1))
     return {
         "product_id": _parse_int(request.values.get("product_id")),

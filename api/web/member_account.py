@@ -11,7 +11,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
-from api.web.member import my_house, _today
+from api.web.member import house_today, my_house
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.models import Role
 from factoryshare.services import calendar_feeds, loans, permits, statements
@@ -57,7 +57,7 @@ def my_loans():  # type: ignore[no-untyped-def]
             for inst in loans.installments(db(), me, app.id)
         ]
         views.append({"view": view, "approved": approved, "installments": rows})
-    return render_template("member/loans.html", loans=views, today=_today(my_house()))
+    return render_template("member/loans.html", loans=views, today=house_today(my_house()))
 
 
 @bp.route("/statement")
@@ -65,7 +65,7 @@ def my_loans():  # type: ignore[no-untyped-def]
 def my_statement():  # type: ignore[no-untyped-def]
     me = actor()
     house = my_house()
-    today = _today(house)
+    today = house_today(house)
     month = request.args.get("month") or f"{today:%Y-%m}"
     try:
         statement = statements.member_statement(db(), me, me.member_id or 0, month)
