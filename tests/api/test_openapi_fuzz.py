@@ -19,6 +19,8 @@ from factoryshare.models import Role
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
+pytestmark = pytest.mark.slow
+
 # Examples per operation; raise it locally (FUZZ_EXAMPLES=200) for a deeper search.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
