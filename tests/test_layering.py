@@ -55,3 +55,18 @@ def test_every_event_subscriber_resolves_and_a_renamed_one_fails_loudly(monkeypa
                         ["factoryshare.subscribers.renamed_away:on_booking_created"])
     with pytest.raises(ModuleNotFoundError):
         events.check_subscribers()
+
+
+def test_every_service_takes_the_session_then_the_actor_then_plain_values():
+    # One signature rule for the use cases (CONTRIBUTING): verb_noun(session, actor, ...).
+    # Event subscribers (on_*) take the event's payload instead.
+
+    wrong = []
+    for path in (ROOT / "factoryshare" / "services").rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith(("_", "on_")):
+                continue
+            names = [a.arg for a in node.args.args]
+            if "session" in names and "actor" in names and names[:2] != ["session", "actor"]:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.name}({', '.join(names[:3])})")
+    assert wrong == []
