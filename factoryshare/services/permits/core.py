@@ -30,9 +30,12 @@ def _member_ids_in_scope(actor: Actor) -> Any:
 
 
 register_scope(Permit, lambda actor: Permit.member_id.in_(_member_ids_in_scope(actor)))
-register_scope(PermitOverride,
-               lambda actor: PermitOverride.product_id.in_(
-                   select(Product.id).where(Product.member_id.in_(_member_ids_in_scope(actor)))))
+register_scope(
+    PermitOverride,
+    lambda actor: PermitOverride.product_id.in_(
+        select(Product.id).where(Product.member_id.in_(_member_ids_in_scope(actor)))
+    ),
+)
 
 
 def fail(field: str, message: str) -> ValidationFailed:
@@ -61,8 +64,12 @@ def keep_members(session: Session, member_ids: Iterable[int]) -> None:
     if not wanted:
         return
     members = list(session.scalars(select(Member).where(Member.id.in_(wanted))))
-    houses = {h.id: h for h in session.scalars(select(ProductionHouse).where(
-        ProductionHouse.id.in_({m.house_id for m in members})))}
+    houses = {
+        h.id: h
+        for h in session.scalars(
+            select(ProductionHouse).where(ProductionHouse.id.in_({m.house_id for m in members}))
+        )
+    }
     kept = session.info.setdefault(_KEPT, {})
     for m in members:
         kept[m.id] = (m, houses[m.house_id])
@@ -71,8 +78,10 @@ def keep_members(session: Session, member_ids: Iterable[int]) -> None:
 def may_write(session: Session, actor: Actor, member: Member) -> None:
     """Forbidden unless the actor is the member or manages the member's house (or is admin)."""
     actor.require(Role.admin, Role.manager, Role.member)
-    if not ((actor.role is Role.member and actor.member_id == member.id)
-            or actor.manages(member.house_id)):
+    if not (
+        (actor.role is Role.member and actor.member_id == member.id)
+        or actor.manages(member.house_id)
+    ):
         raise Forbidden(N_("Your role may not change this member's permits."))
 
 
@@ -80,25 +89,40 @@ def entered_by(actor: Actor, permit: Permit, member: Member, now: dt.datetime) -
     """A new or changed entry: verified in the name of a manager of the member's house or an
     admin who made it, else (the member's own) submitted until someone checks it."""
     verifier = actor.role in (Role.admin, Role.manager) and actor.manages(member.house_id)
-    set_verification(permit, actor, PermitVerification.verified if verifier
-                     else PermitVerification.submitted, None, now)
+    set_verification(
+        permit,
+        actor,
+        PermitVerification.verified if verifier else PermitVerification.submitted,
+        None,
+        now,
+    )
 
 
-def set_verification(permit: Permit, actor: Actor, to: PermitVerification, note: str | None,
-                     now: dt.datetime | None) -> None:
+def set_verification(
+    permit: Permit, actor: Actor, to: PermitVerification, note: str | None, now: dt.datetime | None
+) -> None:
     """Mark the permit `to` and record who did it, when, with what note."""
     permit.verification = to
-    permit.verification_records.append(PermitVerificationRecord(
-        verification=to, by_id=actor.user_id, at=now or utcnow(), note=note or None))
+    permit.verification_records.append(
+        PermitVerificationRecord(
+            verification=to, by_id=actor.user_id, at=now or utcnow(), note=note or None
+        )
+    )
 
 
 def member_user_ids(session: Session, member_id: int) -> list[int]:
     """The active users of a member (who is told about its permits)."""
-    return list(session.scalars(select(User.id).where(User.member_id == member_id,
-                                                      User.is_active.is_(True))))
+    return list(
+        session.scalars(
+            select(User.id).where(User.member_id == member_id, User.is_active.is_(True))
+        )
+    )
 
 
 def manager_ids(session: Session, house_id: int) -> list[int]:
     """The users who manage a house."""
-    return list(session.scalars(select(house_managers.c.user_id).where(
-        house_managers.c.house_id == house_id)))
+    return list(
+        session.scalars(
+            select(house_managers.c.user_id).where(house_managers.c.house_id == house_id)
+        )
+    )

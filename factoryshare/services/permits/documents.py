@@ -45,13 +45,25 @@ def _document_kind(content: bytes) -> tuple[str, str]:
 
 
 def _used_document_bytes(session: Session, member_id: int, *, besides: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(Permit.document_size), 0)).where(
-        Permit.member_id == member_id, Permit.id != besides)) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Permit.document_size), 0)).where(
+                Permit.member_id == member_id, Permit.id != besides
+            )
+        )
+        or 0
+    )
 
 
-def attach_document(session: Session, actor: Actor, permit_id: int, *, filename: str,
-                    content: bytes,
-                    member_cap_bytes: int = MAX_DOCUMENT_BYTES_PER_MEMBER) -> Permit:
+def attach_document(
+    session: Session,
+    actor: Actor,
+    permit_id: int,
+    *,
+    filename: str,
+    content: bytes,
+    member_cap_bytes: int = MAX_DOCUMENT_BYTES_PER_MEMBER,
+) -> Permit:
     """Store the scanned permit in the database with the permit, replacing an earlier one.
 
     Typed by its magic bytes, at most 5 MB a file and `member_cap_bytes` for all of a member's
@@ -75,22 +87,32 @@ def attach_document(session: Session, actor: Actor, permit_id: int, *, filename:
             f"Your permit documents would take {used + len(content)} bytes, above the "
             f"{member_cap_bytes} bytes a member may keep. Remove or replace a document first.",
             errors={"document": ["There is no room left for this document."]},
-            details={"cap_bytes": member_cap_bytes, "used_bytes": used,
-                     "file_bytes": len(content)})
+            details={"cap_bytes": member_cap_bytes, "used_bytes": used, "file_bytes": len(content)},
+        )
     before = audit.snapshot(permit)
     # A replacement overwrites the old bytes in their row (without reading them first).
-    replaced = session.execute(update(PermitDocumentContent).where(
-        PermitDocumentContent.permit_id == permit.id).values(content=content, created_at=utcnow()))
+    replaced = session.execute(
+        update(PermitDocumentContent)
+        .where(PermitDocumentContent.permit_id == permit.id)
+        .values(content=content, created_at=utcnow())
+    )
     if not replaced.rowcount:
         session.add(PermitDocumentContent(permit_id=permit.id, content=content))
     permit.document_mime = mime
     permit.document_size = len(content)
-    permit.document_name = (PurePosixPath((filename or "").replace("\\", "/")).name
-                            or f"permit.{ext}")[:200]
+    permit.document_name = (
+        PurePosixPath((filename or "").replace("\\", "/")).name or f"permit.{ext}"
+    )[:200]
     entered_by(actor, permit, member, utcnow())
     session.flush()
-    audit.record(session, actor, "permit.document_attached", permit, before=before,
-                 after=audit.snapshot(permit))
+    audit.record(
+        session,
+        actor,
+        "permit.document_attached",
+        permit,
+        before=before,
+        after=audit.snapshot(permit),
+    )
     return permit
 
 
@@ -103,13 +125,20 @@ def remove_document(session: Session, actor: Actor, permit_id: int) -> Permit:
     if not permit.has_document:
         raise NotFound(N_("This permit has no document."))
     before = audit.snapshot(permit)
-    session.execute(delete(PermitDocumentContent).where(
-        PermitDocumentContent.permit_id == permit.id))
+    session.execute(
+        delete(PermitDocumentContent).where(PermitDocumentContent.permit_id == permit.id)
+    )
     permit.document_mime = permit.document_size = permit.document_name = None
     entered_by(actor, permit, member, utcnow())
     session.flush()
-    audit.record(session, actor, "permit.document_removed", permit, before=before,
-                 after=audit.snapshot(permit))
+    audit.record(
+        session,
+        actor,
+        "permit.document_removed",
+        permit,
+        before=before,
+        after=audit.snapshot(permit),
+    )
     return permit
 
 
@@ -126,6 +155,8 @@ def document(session: Session, actor: Actor, permit_id: int) -> StoredDocument:
     stored = session.get(PermitDocumentContent, permit.id) if permit.has_document else None
     if stored is None:
         raise NotFound(N_("This permit has no document."))
-    return StoredDocument(content=stored.content,
-                          mime=permit.document_mime or "application/octet-stream",
-                          name=permit.document_name or "permit")
+    return StoredDocument(
+        content=stored.content,
+        mime=permit.document_mime or "application/octet-stream",
+        name=permit.document_name or "permit",
+    )

@@ -22,14 +22,19 @@ def validate_number(code: str, number: str, expires_on: dt.date | None = None) -
     if code == "nib":
         return validation.nib(raw, field="number")
     if code == "pirt":
-        digits = _SEP.sub("", re.sub(r"^(no\.?\s*)?(sppirt|spp-irt|p-?irt)\s*(no\.?)?\s*:?\s*", "",
-                                     raw, flags=re.I))
+        digits = _SEP.sub(
+            "",
+            re.sub(r"^(no\.?\s*)?(sppirt|spp-irt|p-?irt)\s*(no\.?)?\s*:?\s*", "", raw, flags=re.I),
+        )
         if not re.fullmatch(r"\d{15}", digits):
             raise fail("number", N_("A P-IRT number is 15 digits, written 1234567890123-45."))
         if expires_on is not None and int(digits[13:]) != expires_on.year % 100:
-            message = (N_("The last two digits of the P-IRT number (%(digits)s) are its expiry "
-                          "year, but the expiry date is in %(year)s.",
-                          digits=digits[13:], year=expires_on.year))
+            message = N_(
+                "The last two digits of the P-IRT number (%(digits)s) are its expiry "
+                "year, but the expiry date is in %(year)s.",
+                digits=digits[13:],
+                year=expires_on.year,
+            )
             raise ValidationFailed(message, errors={"number": [message], "expires_on": [message]})
         return f"{digits[:13]}-{digits[13:]}"
     if code in ("bpom_md", "bpom_ml"):
@@ -37,25 +42,45 @@ def validate_number(code: str, number: str, expires_on: dt.date | None = None) -
         m = re.fullmatch(r"(?:BPOM\s*RI\s*)?(MD|ML)\s*([\d\s.]+)", raw, flags=re.I)
         digits = _SEP.sub("", m.group(2)) if m else ""
         if m is None or m.group(1).upper() != prefix or not re.fullmatch(r"\d{12,16}", digits):
-            raise fail("number", N_("A BPOM %(prefix)s number reads 'BPOM RI %(prefix)s' "
-                                    "followed by 12 to 16 digits.",
-                                    prefix=prefix))
+            raise fail(
+                "number",
+                N_(
+                    "A BPOM %(prefix)s number reads 'BPOM RI %(prefix)s' "
+                    "followed by 12 to 16 digits.",
+                    prefix=prefix,
+                ),
+            )
         return f"BPOM RI {prefix} {digits}"
     if code == "halal":
         compact = _SEP.sub("", raw).upper()
         if re.fullmatch(r"ID\d{17}", compact) or re.fullmatch(r"(LPPOM)?\d{14}", compact):
             return compact
-        raise fail("number", N_("A BPJPH halal certificate number is ID followed by 17 digits "
-                             "(an older MUI number has 14 digits)."))
+        raise fail(
+            "number",
+            N_(
+                "A BPJPH halal certificate number is ID followed by 17 digits "
+                "(an older MUI number has 14 digits)."
+            ),
+        )
     if code == "trademark":
         compact = _SEP.sub("", raw).upper()
         if re.fullmatch(r"IDM\d{9}", compact) or re.fullmatch(r"[DJ]ID\d{10}", compact):
             return compact
-        raise fail("number", N_("A trademark number is IDM + 9 digits (registered) or "
-                             "DID/JID + 10 digits (application)."))
+        raise fail(
+            "number",
+            N_(
+                "A trademark number is IDM + 9 digits (registered) or "
+                "DID/JID + 10 digits (application)."
+            ),
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./\-]{2,59}", raw):
-        raise fail("number", N_("Give the certificate number as printed (3 to 60 letters, digits, "
-                             "dots, dashes or slashes)."))
+        raise fail(
+            "number",
+            N_(
+                "Give the certificate number as printed (3 to 60 letters, digits, "
+                "dots, dashes or slashes)."
+            ),
+        )
     return raw
 
 
@@ -66,12 +91,18 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def check_dates(ptype: PermitType, status: PermitStatus, issued_on: dt.date | None,
-                 expires_on: dt.date | None) -> None:
+def check_dates(
+    ptype: PermitType, status: PermitStatus, issued_on: dt.date | None, expires_on: dt.date | None
+) -> None:
     if ptype.expiry is Expiry.none and expires_on is not None:
-        raise fail("expires_on", N_("A %(ptype)s has no expiry date; leave it empty.",
-                                    ptype=ptype.name))
-    if ptype.expiry is Expiry.required and expires_on is None and status is not PermitStatus.pending:
+        raise fail(
+            "expires_on", N_("A %(ptype)s has no expiry date; leave it empty.", ptype=ptype.name)
+        )
+    if (
+        ptype.expiry is Expiry.required
+        and expires_on is None
+        and status is not PermitStatus.pending
+    ):
         raise fail("expires_on", N_("A %(ptype)s has an expiry date; give it.", ptype=ptype.name))
     if status is not PermitStatus.pending and issued_on is None:
         raise fail("issued_on", N_("Give the date the permit was issued."))
@@ -79,6 +110,12 @@ def check_dates(ptype: PermitType, status: PermitStatus, issued_on: dt.date | No
         if expires_on <= issued_on:
             raise fail("expires_on", N_("The expiry date must come after the issue date."))
         if ptype.validity_years and expires_on > _add_years(issued_on, ptype.validity_years):
-            raise fail("expires_on", N_("A %(ptype)s is valid for at most %(validity_years)s "
-                                        "years from its issue date.",
-                                        ptype=ptype.name, validity_years=ptype.validity_years))
+            raise fail(
+                "expires_on",
+                N_(
+                    "A %(ptype)s is valid for at most %(validity_years)s "
+                    "years from its issue date.",
+                    ptype=ptype.name,
+                    validity_years=ptype.validity_years,
+                ),
+            )

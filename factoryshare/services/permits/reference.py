@@ -26,8 +26,17 @@ from factoryshare.services.permits.core import fail, house_of
 
 # -- permit types and requirements (reference data) -------------------------------------------
 
-TYPE_FIELDS = ("code", "name", "level", "expiry", "validity_years", "renewal_window_days",
-               "grace_days", "issuer", "note")
+TYPE_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "expiry",
+    "validity_years",
+    "renewal_window_days",
+    "grace_days",
+    "issuer",
+    "note",
+)
 REQUIREMENT_FIELDS = ("sector", "kind", "product_id", "unless_family", "one_of", "note")
 
 
@@ -42,8 +51,9 @@ def _type_values(data: dict[str, Any]) -> dict[str, Any]:
             try:
                 values[field] = enum(values[field])
             except ValueError:
-                raise fail(field, N_("Choose one of: %(value)s.",
-                                     value=', '.join(e.value for e in enum))) from None
+                raise fail(
+                    field, N_("Choose one of: %(value)s.", value=", ".join(e.value for e in enum))
+                ) from None
     if "code" in values and not re.fullmatch(r"[a-z][a-z0-9_]{1,19}", str(values["code"])):
         raise fail("code", N_("A code is 2 to 20 lower-case letters, digits or underscores."))
     return values
@@ -53,8 +63,11 @@ def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> PermitT
     actor.require(Role.admin)
     values = _type_values(data)
     if session.scalar(select(PermitType.id).where(PermitType.code == values["code"])) is not None:
-        raise Conflict(N_("A permit type with this code exists."), code="duplicate_permit_type",
-                       errors={"code": [N_("Already used.")]})
+        raise Conflict(
+            N_("A permit type with this code exists."),
+            code="duplicate_permit_type",
+            errors={"code": [N_("Already used.")]},
+        )
     ptype = PermitType(**values)
     session.add(ptype)
     session.flush()
@@ -78,24 +91,34 @@ def update_type(session: Session, actor: Actor, type_id: int, data: dict[str, An
     for key, value in values.items():
         setattr(ptype, key, value)
     session.flush()
-    audit.record(session, actor, "permit_type.updated", ptype, before=before,
-                 after=audit.snapshot(ptype))
+    audit.record(
+        session, actor, "permit_type.updated", ptype, before=before, after=audit.snapshot(ptype)
+    )
     return ptype
 
 
 def list_requirements(session: Session, actor: Actor) -> Select[tuple[PermitRequirement]]:
-    return (select(PermitRequirement).options(joinedload(PermitRequirement.permit_type))
-            .order_by(PermitRequirement.one_of, PermitRequirement.id))
+    return (
+        select(PermitRequirement)
+        .options(joinedload(PermitRequirement.permit_type))
+        .order_by(PermitRequirement.one_of, PermitRequirement.id)
+    )
 
 
 def _requirement_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if k in REQUIREMENT_FIELDS}
     if "permit_type" in data:
-        ptype = session.scalars(select(PermitType).where(
-            PermitType.code == data["permit_type"])).first()
+        ptype = session.scalars(
+            select(PermitType).where(PermitType.code == data["permit_type"])
+        ).first()
         if ptype is None:
-            raise fail("permit_type", N_("No permit type is called %(permit_type)s.",
-                                         permit_type=repr(data['permit_type'])))
+            raise fail(
+                "permit_type",
+                N_(
+                    "No permit type is called %(permit_type)s.",
+                    permit_type=repr(data["permit_type"]),
+                ),
+            )
         values["permit_type_id"] = ptype.id
     if values.get("product_id") is not None and session.get(Product, values["product_id"]) is None:
         raise fail("product_id", N_("Unknown product."))
@@ -116,15 +139,22 @@ def create_requirement(session: Session, actor: Actor, data: dict[str, Any]) -> 
 
 
 def get_requirement(session: Session, actor: Actor, requirement_id: int) -> PermitRequirement:
-    row = session.get(PermitRequirement, requirement_id) if 0 < requirement_id <= 2**63 - 1 else None
+    row = (
+        session.get(PermitRequirement, requirement_id) if 0 < requirement_id <= 2**63 - 1 else None
+    )
     if row is None:
-        raise NotFound(N_("Permit requirement %(requirement_id)s was not found.",
-                          requirement_id=requirement_id))
+        raise NotFound(
+            N_(
+                "Permit requirement %(requirement_id)s was not found.",
+                requirement_id=requirement_id,
+            )
+        )
     return row
 
 
-def update_requirement(session: Session, actor: Actor, requirement_id: int,
-                       data: dict[str, Any]) -> PermitRequirement:
+def update_requirement(
+    session: Session, actor: Actor, requirement_id: int, data: dict[str, Any]
+) -> PermitRequirement:
     actor.require(Role.admin)
     row = get_requirement(session, actor, requirement_id)
     values = _requirement_values(session, data)
@@ -132,8 +162,9 @@ def update_requirement(session: Session, actor: Actor, requirement_id: int,
     for key, value in values.items():
         setattr(row, key, value)
     session.flush()
-    audit.record(session, actor, "permit_requirement.updated", row, before=before,
-                 after=audit.snapshot(row))
+    audit.record(
+        session, actor, "permit_requirement.updated", row, before=before, after=audit.snapshot(row)
+    )
     return row
 
 
@@ -143,14 +174,22 @@ def delete_requirement(session: Session, actor: Actor, requirement_id: int) -> N
     before = audit.snapshot(row)
     session.delete(row)
     session.flush()
-    audit.record(session, actor, "permit_requirement.deleted", object_type="permit_requirements",
-                 object_id=requirement_id, before=before)
+    audit.record(
+        session,
+        actor,
+        "permit_requirement.deleted",
+        object_type="permit_requirements",
+        object_id=requirement_id,
+        before=before,
+    )
 
 
 # -- overrides --------------------------------------------------------------------------------
 
-def create_override(session: Session, actor: Actor, data: dict[str, Any],
-                    now: dt.datetime | None = None) -> PermitOverride:
+
+def create_override(
+    session: Session, actor: Actor, data: dict[str, Any], now: dt.datetime | None = None
+) -> PermitOverride:
     actor.require(Role.admin, Role.manager)
     product = get_scoped(session, actor, Product, data["product_id"])
     member = session.get(Member, product.member_id)
@@ -168,17 +207,25 @@ def create_override(session: Session, actor: Actor, data: dict[str, Any],
             raise fail(field, N_("Give a date and time with a time zone."))
     if until <= valid_from:
         raise fail("until", N_("Must be after the start of the override."))
-    override = PermitOverride(product_id=product.id, manager_id=actor.user_id, reason=reason,
-                              valid_from=valid_from, valid_until=until, revoked=False)
+    override = PermitOverride(
+        product_id=product.id,
+        manager_id=actor.user_id,
+        reason=reason,
+        valid_from=valid_from,
+        valid_until=until,
+        revoked=False,
+    )
     session.add(override)
     session.flush()
-    audit.record(session, actor, "permit_override.created", override,
-                 after=audit.snapshot(override))
+    audit.record(
+        session, actor, "permit_override.created", override, after=audit.snapshot(override)
+    )
     return override
 
 
-def list_overrides(session: Session, actor: Actor, *,
-                   product_id: int | None = None) -> Select[tuple[PermitOverride]]:
+def list_overrides(
+    session: Session, actor: Actor, *, product_id: int | None = None
+) -> Select[tuple[PermitOverride]]:
     """Overrides in scope (of one product if given), by id."""
     stmt = scoped(actor, PermitOverride)
     if product_id is not None:
@@ -196,6 +243,12 @@ def revoke_override(session: Session, actor: Actor, override_id: int) -> PermitO
     before = audit.snapshot(override)
     override.revoked = True
     session.flush()
-    audit.record(session, actor, "permit_override.revoked", override, before=before,
-                 after=audit.snapshot(override))
+    audit.record(
+        session,
+        actor,
+        "permit_override.revoked",
+        override,
+        before=before,
+        after=audit.snapshot(override),
+    )
     return override

@@ -20,14 +20,16 @@ VERIFICATIONS = tuple(v.value for v in PermitVerification)
 
 # -- derived state ----------------------------------------------------------------------------
 
+
 def local_today(house: ProductionHouse, now: dt.datetime | None = None) -> dt.date:
     return (now or utcnow()).astimezone(calendar.house_zone(house)).date()
 
 
 def lapse_moment(house: ProductionHouse, expires_on: dt.date) -> dt.datetime:
     """The instant a permit stops being valid: 00:00 house time the day after `expires_on`."""
-    local = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(0),
-                                tzinfo=calendar.house_zone(house))
+    local = dt.datetime.combine(
+        expires_on + dt.timedelta(days=1), dt.time(0), tzinfo=calendar.house_zone(house)
+    )
     return local.astimezone(dt.UTC)
 
 

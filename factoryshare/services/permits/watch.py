@@ -36,51 +36,91 @@ WATCH_LOCAL_HOUR = 7
 
 # -- domain event: a product changed ----------------------------------------------------------
 
-def on_product_changed(session: Session, product: Product, before: dict[str, Any] | None = None,
-                       actor: Actor | None = None, **_: Any) -> None:
+
+def on_product_changed(
+    session: Session,
+    product: Product,
+    before: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+    **_: Any,
+) -> None:
     """A changed routing or family puts the product's halal certificate in needs review."""
     if before is None:
         return
-    after = audit.snapshot(product, extra={"routing": [
-        {"position": s.position, "capability_id": s.capability_id, "setup_minutes": s.setup_minutes,
-         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes}
-        for s in product.routing]})
+    after = audit.snapshot(
+        product,
+        extra={
+            "routing": [
+                {
+                    "position": s.position,
+                    "capability_id": s.capability_id,
+                    "setup_minutes": s.setup_minutes,
+                    "minutes_per_unit": s.minutes_per_unit,
+                    "min_lag_minutes": s.min_lag_minutes,
+                }
+                for s in product.routing
+            ]
+        },
+    )
     changed = [k for k in ("routing", "family") if before.get(k) != after.get(k)]
     if not changed:
         return
-    halal = session.scalars(select(Permit).join(PermitType).where(
-        Permit.product_id == product.id, PermitType.code == "halal",
-        Permit.status == PermitStatus.active))
+    halal = session.scalars(
+        select(Permit)
+        .join(PermitType)
+        .where(
+            Permit.product_id == product.id,
+            PermitType.code == "halal",
+            Permit.status == PermitStatus.active,
+        )
+    )
     for permit in halal:
         snap = audit.snapshot(permit)
         permit.status = PermitStatus.needs_review
-        permit.review_reason = N_("The product's %(fields)s changed.",
-                                  fields=" and ".join(changed))[:300]
+        permit.review_reason = N_(
+            "The product's %(fields)s changed.", fields=" and ".join(changed)
+        )[:300]
         permit.last_state = "needs_review"
         session.flush()
-        audit.record(session, actor or Actor.system(), "permit.review_requested", permit,
-                     before=snap, after=audit.snapshot(permit))
+        audit.record(
+            session,
+            actor or Actor.system(),
+            "permit.review_requested",
+            permit,
+            before=snap,
+            after=audit.snapshot(permit),
+        )
         from factoryshare.services.notifications import notify
 
         house = house_of(session, permit.member_id)
-        notify(session, user_ids=member_user_ids(session, permit.member_id)
-               + manager_ids(session, house.id),
-               template="permit_needs_review",
-               context={"product": product.name, "number": permit.number,
-                        "timezone": house.timezone},
-               key=f"permit-review-{permit.id}-{permit.updated_at.isoformat()}")
+        notify(
+            session,
+            user_ids=member_user_ids(session, permit.member_id) + manager_ids(session, house.id),
+            template="permit_needs_review",
+            context={"product": product.name, "number": permit.number, "timezone": house.timezone},
+            key=f"permit-review-{permit.id}-{permit.updated_at.isoformat()}",
+        )
 
 
 # -- overview ---------------------------------------------------------------------------------
 
-def overview(session: Session, actor: Actor, *, house_id: int | None = None,
-             cluster_id: int | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+
+def overview(
+    session: Session,
+    actor: Actor,
+    *,
+    house_id: int | None = None,
+    cluster_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Counts of permits by state and by verification, and the products blocked now (only
     permits that count open the gate), per house or cluster."""
     members = scoped(actor, Member)
     if house_id is not None:
         house = get_scoped(session, actor, ProductionHouse, house_id)
-        if actor.role is Role.member or (actor.role is Role.manager and not actor.manages(house.id)):
+        if actor.role is Role.member or (
+            actor.role is Role.manager and not actor.manages(house.id)
+        ):
             raise Forbidden(N_("Only the house's managers see its permit overview."))
         members = members.where(Member.house_id == house.id)
     elif cluster_id is not None:
@@ -92,36 +132,70 @@ def overview(session: Session, actor: Actor, *, house_id: int | None = None,
     by_state = {s: 0 for s in STATES}
     by_verification = {v: 0 for v in VERIFICATIONS}
     now = now or utcnow()
-    for permit in session.scalars(select(Permit).where(Permit.member_id.in_(member_ids))
-                                  if member_ids else select(Permit).where(false())):
+    for permit in session.scalars(
+        select(Permit).where(Permit.member_id.in_(member_ids))
+        if member_ids
+        else select(Permit).where(false())
+    ):
         by_state[state(session, permit, now)] += 1
         by_verification[permit.verification.value] += 1
     blocked = []
-    products = session.scalars(select(Product).where(Product.member_id.in_(member_ids))
-                               .order_by(Product.id)) if member_ids else []
+    products = (
+        session.scalars(
+            select(Product).where(Product.member_id.in_(member_ids)).order_by(Product.id)
+        )
+        if member_ids
+        else []
+    )
     for product in products:
         found = gaps(session, product, now, now + dt.timedelta(minutes=1))
         if found:
-            blocked.append({"product_id": product.id, "member_id": product.member_id,
-                            "name": product.name, "missing": [g.as_dict() for g in found]})
-    return {"house_id": house_id, "cluster_id": cluster_id, "members": len(member_ids),
-            **by_state, "verification": by_verification, "blocked_products": blocked}
+            blocked.append(
+                {
+                    "product_id": product.id,
+                    "member_id": product.member_id,
+                    "name": product.name,
+                    "missing": [g.as_dict() for g in found],
+                }
+            )
+    return {
+        "house_id": house_id,
+        "cluster_id": cluster_id,
+        "members": len(member_ids),
+        **by_state,
+        "verification": by_verification,
+        "blocked_products": blocked,
+    }
 
 
 # -- the daily watch --------------------------------------------------------------------------
 
-def _flag(session: Session, subject: str, subject_id: int, key: str, gap: Gap,
-          product_id: int) -> bool:
+
+def _flag(
+    session: Session, subject: str, subject_id: int, key: str, gap: Gap, product_id: int
+) -> bool:
     """Store the flag once; False when it was stored before."""
-    exists = session.scalar(select(PermitFlag.id).where(
-        PermitFlag.subject == subject, PermitFlag.subject_id == subject_id, PermitFlag.key == key))
+    exists = session.scalar(
+        select(PermitFlag.id).where(
+            PermitFlag.subject == subject,
+            PermitFlag.subject_id == subject_id,
+            PermitFlag.key == key,
+        )
+    )
     if exists is not None:
         return False
     try:
         with session.begin_nested():
-            session.add(PermitFlag(subject=subject, subject_id=subject_id, key=key,
-                                   permit_id=gap.permit_id, product_id=product_id,
-                                   lapse_on=gap.lapse_on))
+            session.add(
+                PermitFlag(
+                    subject=subject,
+                    subject_id=subject_id,
+                    key=key,
+                    permit_id=gap.permit_id,
+                    product_id=product_id,
+                    lapse_on=gap.lapse_on,
+                )
+            )
             session.flush()
     except IntegrityError:
         return False
@@ -139,8 +213,13 @@ def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any
     from factoryshare.services.notifications import notify
 
     now = now or utcnow()
-    result = {"houses": 0, "states_changed": 0, "reminders": 0, "bookings_flagged": 0,
-              "loans_flagged": 0}
+    result = {
+        "houses": 0,
+        "states_changed": 0,
+        "reminders": 0,
+        "bookings_flagged": 0,
+        "loans_flagged": 0,
+    }
     for house in session.scalars(select(ProductionHouse).order_by(ProductionHouse.id)):
         local = now.astimezone(calendar.house_zone(house))
         if local.hour < WATCH_LOCAL_HOUR:
@@ -148,15 +227,21 @@ def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any
         result["houses"] += 1
         today = local.date()
         managers = manager_ids(session, house.id)
-        permits = session.scalars(select(Permit).where(Permit.member_id.in_(
-            select(Member.id).where(Member.house_id == house.id))).order_by(Permit.id))
+        permits = session.scalars(
+            select(Permit)
+            .where(Permit.member_id.in_(select(Member.id).where(Member.house_id == house.id)))
+            .order_by(Permit.id)
+        )
         for permit in permits:
             current = state_on(permit, today)
             if current != permit.last_state:
                 permit.last_state = current
                 result["states_changed"] += 1
-            if permit.status is not PermitStatus.active or permit.expires_on is None \
-                    or permit.verification is PermitVerification.rejected:
+            if (
+                permit.status is not PermitStatus.active
+                or permit.expires_on is None
+                or permit.verification is PermitVerification.rejected
+            ):
                 continue
             left = (permit.expires_on - today).days
             sent = set(permit.reminders_sent or [])
@@ -165,21 +250,33 @@ def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any
                 continue
             product = session.get(Product, permit.product_id) if permit.product_id else None
             member = session.get(Member, permit.member_id)
-            notify(session, user_ids=member_user_ids(session, permit.member_id) + managers,
-                   template="permit_expiring",
-                   context={"product": product.name if product else member.business_name,  # type: ignore[union-attr]
-                            "permit": permit.permit_type.name, "number": permit.number,
-                            "expires_on": permit.expires_on, "days_left": left,
-                            "timezone": house.timezone},
-                   key=f"permit-{permit.id}-{permit.expires_on.isoformat()}-{min(due)}")
+            notify(
+                session,
+                user_ids=member_user_ids(session, permit.member_id) + managers,
+                template="permit_expiring",
+                context={
+                    "product": product.name if product else member.business_name,  # type: ignore[union-attr]
+                    "permit": permit.permit_type.name,
+                    "number": permit.number,
+                    "expires_on": permit.expires_on,
+                    "days_left": left,
+                    "timezone": house.timezone,
+                },
+                key=f"permit-{permit.id}-{permit.expires_on.isoformat()}-{min(due)}",
+            )
             permit.reminders_sent = sorted(sent | set(due), reverse=True)
             result["reminders"] += 1
         # Future bookings that a missing or lapsing permit no longer covers.
-        bookings = session.scalars(select(Booking).where(
-            Booking.product_id.is_not(None), Booking.end_at > now,
-            Booking.status.in_([BookingStatus.held, BookingStatus.confirmed]),
-            Booking.member_id.in_(select(Member.id).where(Member.house_id == house.id)),
-        ).order_by(Booking.start_at))
+        bookings = session.scalars(
+            select(Booking)
+            .where(
+                Booking.product_id.is_not(None),
+                Booking.end_at > now,
+                Booking.status.in_([BookingStatus.held, BookingStatus.confirmed]),
+                Booking.member_id.in_(select(Member.id).where(Member.house_id == house.id)),
+            )
+            .order_by(Booking.start_at)
+        )
         for booking in bookings:
             product = session.get(Product, booking.product_id)
             if product is None:
@@ -189,19 +286,33 @@ def run_watch(session: Session, now: dt.datetime | None = None) -> dict[str, Any
                 if not _flag(session, "booking", booking.id, key, gap, product.id):
                     continue
                 result["bookings_flagged"] += 1
-                notify(session, user_ids=member_user_ids(session, booking.member_id) + managers,
-                       template="permit_booking_at_risk",
-                       context={"product": product.name, "permit": type_names(session, gap.types),
-                                "machine": booking.machine.name, "start": booking.start_at,
-                                "end": booking.end_at, "expires_on": gap.lapse_on,
-                                "timezone": house.timezone},
-                       key=f"permit-booking-{booking.id}-{key}")
+                notify(
+                    session,
+                    user_ids=member_user_ids(session, booking.member_id) + managers,
+                    template="permit_booking_at_risk",
+                    context={
+                        "product": product.name,
+                        "permit": type_names(session, gap.types),
+                        "machine": booking.machine.name,
+                        "start": booking.start_at,
+                        "end": booking.end_at,
+                        "expires_on": gap.lapse_on,
+                        "timezone": house.timezone,
+                    },
+                    key=f"permit-booking-{booking.id}-{key}",
+                )
         result["loans_flagged"] += _watch_loans(session, house, now)
     return result
 
 
-_OPEN_LOANS = ("draft", "submitted", "changes_requested", "approved", "lender_approved",
-               "disbursing")
+_OPEN_LOANS = (
+    "draft",
+    "submitted",
+    "changes_requested",
+    "approved",
+    "lender_approved",
+    "disbursing",
+)
 
 
 def _watch_loans(session: Session, house: ProductionHouse, now: dt.datetime) -> int:
@@ -212,18 +323,30 @@ def _watch_loans(session: Session, house: ProductionHouse, now: dt.datetime) -> 
     from factoryshare.services.notifications import notify
 
     flagged = 0
-    links = session.scalars(select(LoanPlanLink).join(LoanApplication).where(
-        LoanApplication.status.in_([LoanStatus(s) for s in _OPEN_LOANS])).order_by(LoanPlanLink.id))
+    links = session.scalars(
+        select(LoanPlanLink)
+        .join(LoanApplication)
+        .where(LoanApplication.status.in_([LoanStatus(s) for s in _OPEN_LOANS]))
+        .order_by(LoanPlanLink.id)
+    )
     for link in links:
         if link.production_request_id is not None:
             request = session.get(ProductionRequest, link.production_request_id)
             if request is None or request.house_id != house.id or request.due <= now:
                 continue
-            product_id, start, end = request.product_id, max(request.earliest_start, now), request.due
+            product_id, start, end = (
+                request.product_id,
+                max(request.earliest_start, now),
+                request.due,
+            )
         else:
             booking = session.get(Booking, link.booking_id)
-            if booking is None or booking.product_id is None or booking.end_at <= now \
-                    or booking.machine.house_id != house.id:
+            if (
+                booking is None
+                or booking.product_id is None
+                or booking.end_at <= now
+                or booking.machine.house_id != house.id
+            ):
                 continue
             product_id, start, end = booking.product_id, booking.start_at, booking.end_at
         product = session.get(Product, product_id)
@@ -236,11 +359,25 @@ def _watch_loans(session: Session, house: ProductionHouse, now: dt.datetime) -> 
             if not _flag(session, "loan_application", loan.id, key, gap, product.id):
                 continue
             flagged += 1
-            aggregator_users = list(session.scalars(select(User.id).where(
-                User.aggregator_id == loan.cluster.aggregator_id, User.is_active.is_(True))))
-            notify(session, user_ids=aggregator_users, template="permit_loan_at_risk",
-                   context={"cluster": loan.cluster.name, "loan": f"#{loan.id}",
-                            "product": product.name, "permit": type_names(session, gap.types),
-                            "expires_on": gap.lapse_on, "timezone": house.timezone},
-                   key=f"permit-loan-{loan.id}-{key}")
+            aggregator_users = list(
+                session.scalars(
+                    select(User.id).where(
+                        User.aggregator_id == loan.cluster.aggregator_id, User.is_active.is_(True)
+                    )
+                )
+            )
+            notify(
+                session,
+                user_ids=aggregator_users,
+                template="permit_loan_at_risk",
+                context={
+                    "cluster": loan.cluster.name,
+                    "loan": f"#{loan.id}",
+                    "product": product.name,
+                    "permit": type_names(session, gap.types),
+                    "expires_on": gap.lapse_on,
+                    "timezone": house.timezone,
+                },
+                key=f"permit-loan-{loan.id}-{key}",
+            )
     return flagged
