@@ -220,7 +220,7 @@ def _extracted() -> dict[str, str]:
     found: dict[str, str] = {}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None}
     for folder, method_map in (
-            ("factoryshare", [("**.py", "python")]),
+            ("factoryshare", [("templates/**.txt", "jinja2"), ("**.py", "python")]),
             ("api", [("templates/**.html", "jinja2"), ("**.py", "python")])):
         for filename, _line, message, _comments, _context in extract_from_dir(
                 str(ROOT / folder), method_map, keywords=keywords):
