@@ -60,10 +60,12 @@ def test_offtake_to_closure_through_tranches_released_by_completed_bookings_and_
 
     # The first booking (3 of the 4 booked hours) is made: 3/4 of the loan is due, less what was paid.
     make_clock.set(NOW)
-    from factoryshare.services import bookings as booking_service
+    from factoryshare.services.bookings import lifecycle, listing, windows
 
-    # A booking is completed once it has started (NOW is two days after START).
-    monkeypatch.setattr(booking_service, "utcnow", lambda: NOW)
+    # A booking is completed once it has started (NOW is two days after START): the clock of
+    # the bookings package (the three of its modules that read it).
+    for module in (lifecycle, listing, windows):
+        monkeypatch.setattr(module, "utcnow", lambda: NOW)
     r = client.post(f"/api/v1/bookings/{one.id}/complete", headers=as_["manager"], json={})
     assert r.status_code == 200, r.json
     assert run_job(db, "link_financing", lock_dir=tmp_path, now=NOW).counts["tranches_released"] == 1

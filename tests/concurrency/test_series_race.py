@@ -25,7 +25,8 @@ def _rival_takes(engine, race: RaceHouse, contested: dt.datetime, length: dt.tim
                  taken: dict[str, int]):  # type: ignore[no-untyped-def]
     """A stand-in for assert_machine_free that, once the slot at `contested` was found free,
     lets another member book it on another connection and commit, before the caller writes:
-    only the exclusion constraint can refuse the caller then. The rival's id lands in `taken`."""
+    only the exclusion constraint can refuse the caller then. The rival's id lands in `taken`.
+    Patched in bookings.checks, where check_slot looks it up."""
     real_check = bookings.assert_machine_free
 
     def check_then_lose_the_race(session, machine_id, slot_start, slot_end, *args, **kwargs):
@@ -68,7 +69,7 @@ def test_a_series_skipping_conflicts_loses_only_the_week_another_member_took_mea
                     other, actor, machine_id=race.machine_id, start=lost_start, end=lost_end).id
                 other.commit()
 
-    monkeypatch.setattr(bookings, "assert_machine_free", check_then_lose_the_race)
+    monkeypatch.setattr(bookings.checks, "assert_machine_free", check_then_lose_the_race)
     series_id = None
     try:
         actor = Actor(user_id=None, role=Role.member, member_id=series_member)
@@ -120,7 +121,7 @@ def test_a_booking_that_loses_its_slot_to_another_connection_undoes_only_itself(
     rival: dict[str, int] = {}
     check_then_lose_the_race = _rival_takes(engine, race, contested, half_hour, rival)
 
-    monkeypatch.setattr(bookings, "assert_machine_free", check_then_lose_the_race)
+    monkeypatch.setattr(bookings.checks, "assert_machine_free", check_then_lose_the_race)
     try:
         actor = Actor(user_id=None, role=Role.member, member_id=race.member_ids[0])
         with Session(engine, expire_on_commit=False) as session:
@@ -161,7 +162,7 @@ def test_a_move_that_loses_its_new_slot_to_another_connection_undoes_only_itself
             moving = bookings.create_booking(session, actor, machine_id=race.machine_id,
                                              start=second, end=second + half_hour)
             kept_id, moving_id = kept.id, moving.id
-            monkeypatch.setattr(bookings, "assert_machine_free", check_then_lose_the_race)
+            monkeypatch.setattr(bookings.checks, "assert_machine_free", check_then_lose_the_race)
             with pytest.raises(Conflict) as lost:
                 bookings.move_booking(session, actor, moving_id, start=contested,
                                       end=contested + half_hour)

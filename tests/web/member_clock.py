@@ -28,9 +28,11 @@ def fix_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The clock of the member's pages and their services, fixed at NOW (a test's `clock`
     fixture calls this)."""
     from api.web import member
-    from factoryshare.services import bookings, request_estimate, slot_grid
+    from factoryshare.services import request_estimate, slot_grid
+    from factoryshare.services.bookings import lifecycle, listing, windows
 
     fixed = Clock(NOW)
-    for module in (member, bookings, slot_grid, request_estimate):
+    # The bookings package reads the clock in these three of its modules.
+    for module in (member, lifecycle, listing, windows, slot_grid, request_estimate):
         monkeypatch.setattr(module, "utcnow", lambda: fixed.now)
     return fixed
