@@ -17,7 +17,7 @@ Scopes:
   aggregator those of its clusters;
 - lender (a bank's or cooperative's credit officer): its own institution, the loan
   applications put to it once they were submitted and the loans made from them (registered
-  by services/loans.py and services/lenders.py); nothing of houses' members beyond that.
+  by services/loans/ and services/lenders.py); nothing of houses' members beyond that.
 Houses, capabilities, machines and downtimes are readable by every signed-in user: members
 must see them to book.
 """
