@@ -32,7 +32,7 @@ from factoryshare.services.loans.core import (
 )
 
 
-def list_applications(session: Session, actor: Actor) -> Select[tuple[LoanApplication]]:
+def list_applications(session: Session, actor: Actor) -> Select[LoanApplication]:
     """Applications in scope, by id, their decisions loaded with them."""
     return (
         scoped(actor, LoanApplication)
@@ -162,7 +162,7 @@ def _view(
     )
 
 
-def _loans(actor: Actor, status: str | None) -> Select[tuple[LoanApplication]]:
+def _loans(actor: Actor, status: str | None) -> Select[LoanApplication]:
     stmt = scoped(actor, LoanApplication).where(LoanApplication.status.in_(LOAN_STATUSES))
     if status is not None:
         stmt = stmt.where(LoanApplication.status == LoanStatus(status))
