@@ -16,3 +16,12 @@ def test_the_migrated_schema_matches_the_models(engine):
     # model drift; everything else is.
     relevant = [d for d in diff if not (isinstance(d, tuple) and d[0] in ("remove_index",) and "excl" in str(d))]
     assert relevant == []
+
+
+def test_the_migrations_have_one_head():
+    # New revisions revise the head; parallel branches are not added any more.
+    from alembic.script import ScriptDirectory
+
+    from factoryshare.migrate import alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == ["0026_one_head"]
