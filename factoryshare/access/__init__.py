@@ -20,6 +20,9 @@ Scopes:
   by services/loans/ and services/lenders.py); nothing of houses' members beyond that.
 Houses, capabilities, machines and downtimes are readable by every signed-in user: members
 must see them to book.
+
+The two rules most registered scopes are made of, "of a machine of the manager's houses" and
+"owned by the member", are `of_house_machines` and `owned_by_member` (access/owners.py).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from sqlalchemy import Select, false, select, true
 from sqlalchemy.orm import Session
 
 from factoryshare import i18n
+from factoryshare.access.owners import of_house_machines as of_house_machines
+from factoryshare.access.owners import owned_by_member as owned_by_member
 from factoryshare.db import MAX_ID
 from factoryshare.errors import Forbidden, NotFound
 from factoryshare.i18n import N_
@@ -67,7 +72,7 @@ class Actor:
     lender_id: int | None = None
 
     @classmethod
-    def of(cls, user: User) -> "Actor":
+    def of(cls, user: User) -> Actor:
         return cls(
             user_id=user.id,
             role=user.role,
@@ -81,7 +86,7 @@ class Actor:
         )
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         """The scheduler and CLI acting on behalf of the service itself."""
         return cls(user_id=None, role=Role.admin)
 

@@ -17,7 +17,15 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
-from factoryshare.access import Actor, cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.access import (
+    Actor,
+    cluster_member_ids,
+    get_scoped,
+    of_house_machines,
+    owned_by_member,
+    register_scope,
+    scoped,
+)
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
@@ -32,11 +40,9 @@ MAX_WEEKS = 52
 
 def _series_scope(actor: Actor) -> Any:
     if actor.role is Role.member:
-        return BookingSeries.member_id == actor.member_id
+        return owned_by_member(actor, BookingSeries)
     if actor.role is Role.manager:
-        return BookingSeries.machine_id.in_(
-            select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
-        )
+        return of_house_machines(actor, BookingSeries)
     if actor.role is Role.aggregator:
         return BookingSeries.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()

@@ -28,7 +28,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
-from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.access import Actor, get_scoped, owned_by_member, register_scope, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
@@ -70,7 +70,7 @@ def _agreement_scope(actor: Actor) -> Any:
 
 def _purchase_scope(actor: Actor) -> Any:
     if actor.role is Role.member:
-        return OfftakePurchase.member_id == actor.member_id
+        return owned_by_member(actor, OfftakePurchase)
     return OfftakePurchase.agreement_id.in_(
         select(OfftakeAgreement.id).where(_agreement_scope(actor))
     )

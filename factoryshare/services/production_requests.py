@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from factoryshare import audit, i18n, locking
-from factoryshare.access import Actor, cluster_member_ids, get_scoped, register_scope, scoped
+from factoryshare.access import (
+    Actor,
+    cluster_member_ids,
+    get_scoped,
+    owned_by_member,
+    register_scope,
+    scoped,
+)
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
@@ -34,7 +41,7 @@ def _request_scope(actor: Actor) -> Any:
     if actor.role is Role.manager:
         return ProductionRequest.house_id.in_(actor.house_ids)
     if actor.role is Role.member:
-        return ProductionRequest.member_id == actor.member_id
+        return owned_by_member(actor, ProductionRequest)
     if actor.role is Role.aggregator:
         return ProductionRequest.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()

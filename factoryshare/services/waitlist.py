@@ -21,7 +21,14 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
-from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.access import (
+    Actor,
+    get_scoped,
+    of_house_machines,
+    owned_by_member,
+    register_scope,
+    scoped,
+)
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
@@ -33,11 +40,9 @@ from factoryshare.services import bookings, calendar, notifications
 
 def _waitlist_scope(actor: Actor) -> Any:
     if actor.role is Role.member:
-        return WaitlistEntry.member_id == actor.member_id
+        return owned_by_member(actor, WaitlistEntry)
     if actor.role is Role.manager:
-        return WaitlistEntry.machine_id.in_(
-            select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
-        )
+        return of_house_machines(actor, WaitlistEntry)
     return false()
 
 

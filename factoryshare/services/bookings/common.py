@@ -8,10 +8,16 @@ import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import false
 
 from factoryshare import i18n
-from factoryshare.access import Actor, cluster_member_ids, register_scope
+from factoryshare.access import (
+    Actor,
+    cluster_member_ids,
+    of_house_machines,
+    owned_by_member,
+    register_scope,
+)
 from factoryshare.models import Machine, ProductionHouse, Role
 from factoryshare.models.bookings import Booking
 
@@ -24,11 +30,9 @@ LONGEST_BOOKING = dt.timedelta(hours=MAX_BOOKING_HOURS)
 
 def _booking_scope(actor: Actor) -> Any:
     if actor.role is Role.member:
-        return Booking.member_id == actor.member_id
+        return owned_by_member(actor, Booking)
     if actor.role is Role.manager:
-        return Booking.machine_id.in_(
-            select(Machine.id).where(Machine.house_id.in_(actor.house_ids))
-        )
+        return of_house_machines(actor, Booking)
     if actor.role is Role.aggregator:
         return Booking.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
     return false()
