@@ -77,7 +77,8 @@ class Actor:
             user_id=user.id,
             role=user.role,
             # Only a manager's houses are its scope: nobody else's are read.
-            house_ids=frozenset(h.id for h in user.houses) if user.role is Role.manager
+            house_ids=frozenset(h.id for h in user.houses)
+            if user.role is Role.manager
             else frozenset(),
             member_id=user.member_id,
             aggregator_id=user.aggregator_id,
@@ -157,10 +158,12 @@ def scope_filter(actor: Actor, model: type) -> Any:
             return ClusterInvitation.member_id == actor.member_id
         if actor.role is Role.manager:
             return ClusterInvitation.member_id.in_(
-                select(Member.id).where(Member.house_id.in_(actor.house_ids)))
+                select(Member.id).where(Member.house_id.in_(actor.house_ids))
+            )
         if actor.role is Role.aggregator:
             return ClusterInvitation.cluster_id.in_(
-                select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id))
+                select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
+            )
         return false()
     if model is AuditEvent:
         if actor.role is Role.manager:

@@ -101,6 +101,7 @@ def slot_facts(
     zone = calendar.house_zone(house)
     first_day = start.astimezone(zone).date()
     last_day = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+
     def no_day() -> Any:
         return null().cast(Date)
 
@@ -114,28 +115,62 @@ def slot_facts(
         return null().cast(Integer)
 
     closures = select(
-        literal("closure").label("kind"), HouseClosure.id.label("id"), HouseClosure.start_on.label("d1"),
-        HouseClosure.end_on.label("d2"), no_time().label("t1"), no_time().label("t2"),
-        HouseClosure.reason.label("reason"), no_number().label("n"),
-    ).where(HouseClosure.house_id == house.id, HouseClosure.start_on <= last_day,
-            HouseClosure.end_on >= first_day)
+        literal("closure").label("kind"),
+        HouseClosure.id.label("id"),
+        HouseClosure.start_on.label("d1"),
+        HouseClosure.end_on.label("d2"),
+        no_time().label("t1"),
+        no_time().label("t2"),
+        HouseClosure.reason.label("reason"),
+        no_number().label("n"),
+    ).where(
+        HouseClosure.house_id == house.id,
+        HouseClosure.start_on <= last_day,
+        HouseClosure.end_on >= first_day,
+    )
     downtimes = select(
-        literal("downtime"), Downtime.id, no_day(), no_day(), Downtime.start_at, Downtime.end_at,
-        no_text(), no_number(),
+        literal("downtime"),
+        Downtime.id,
+        no_day(),
+        no_day(),
+        Downtime.start_at,
+        Downtime.end_at,
+        no_text(),
+        no_number(),
     ).where(Downtime.machine_id == machine_id, Downtime.start_at < end, Downtime.end_at > start)
     overlap = _overlapping(machine_id, start, end)
     if exclude_booking_id is not None:
         overlap = overlap.where(Booking.id != exclude_booking_id)
-    clash = overlap.with_only_columns(
-        literal("booking").label("kind"), Booking.id.label("id"), no_day().label("d1"),
-        no_day().label("d2"), no_time().label("t1"), no_time().label("t2"),
-        no_text().label("reason"), no_number().label("n"),
-    ).limit(1).subquery()
-    quotas = select(
-        literal("quota"), BookingQuota.capability_id, no_day(), no_day(), no_time(), no_time(),
-        no_text(), BookingQuota.hours_per_week,
-    ).join(machine_capabilities, machine_capabilities.c.capability_id == BookingQuota.capability_id
-           ).where(BookingQuota.house_id == house.id, machine_capabilities.c.machine_id == machine_id)
+    clash = (
+        overlap.with_only_columns(
+            literal("booking").label("kind"),
+            Booking.id.label("id"),
+            no_day().label("d1"),
+            no_day().label("d2"),
+            no_time().label("t1"),
+            no_time().label("t2"),
+            no_text().label("reason"),
+            no_number().label("n"),
+        )
+        .limit(1)
+        .subquery()
+    )
+    quotas = (
+        select(
+            literal("quota"),
+            BookingQuota.capability_id,
+            no_day(),
+            no_day(),
+            no_time(),
+            no_time(),
+            no_text(),
+            BookingQuota.hours_per_week,
+        )
+        .join(
+            machine_capabilities, machine_capabilities.c.capability_id == BookingQuota.capability_id
+        )
+        .where(BookingQuota.house_id == house.id, machine_capabilities.c.machine_id == machine_id)
+    )
     facts = SlotFacts()
     stmt = union_all(closures, downtimes, select(clash), quotas)
     for kind, id_, d1, d2, t1, t2, reason, n in session.execute(stmt):
@@ -170,13 +205,23 @@ def check_times(start: dt.datetime, end: dt.datetime) -> None:
     if errors:
         raise ValidationFailed(N_("Times must carry a UTC offset."), errors=errors)
     if end <= start:
-        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
+        raise ValidationFailed(
+            N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]}
+        )
     if end - start > dt.timedelta(hours=MAX_BOOKING_HOURS):
         raise ValidationFailed(
-            N_("A booking may last at most %(max_booking_hours)s hours.",
-               max_booking_hours=MAX_BOOKING_HOURS),
-            errors={"end": [N_("At most %(max_booking_hours)s hours after start.",
-                               max_booking_hours=MAX_BOOKING_HOURS)]},
+            N_(
+                "A booking may last at most %(max_booking_hours)s hours.",
+                max_booking_hours=MAX_BOOKING_HOURS,
+            ),
+            errors={
+                "end": [
+                    N_(
+                        "At most %(max_booking_hours)s hours after start.",
+                        max_booking_hours=MAX_BOOKING_HOURS,
+                    )
+                ]
+            },
         )
 
 
@@ -187,19 +232,29 @@ def check_alignment(house: ProductionHouse, start: dt.datetime, end: dt.datetime
         local = value.astimezone(zone)
         minutes = local.hour * 60 + local.minute
         if local.second or local.microsecond or minutes % house.slot_minutes:
-            errors[name] = [N_("Must be on a %(slot_minutes)s-minute boundary.",
-                               slot_minutes=house.slot_minutes)]
+            errors[name] = [
+                N_(
+                    "Must be on a %(slot_minutes)s-minute boundary.",
+                    slot_minutes=house.slot_minutes,
+                )
+            ]
     if errors:
         raise ValidationFailed(
-            N_("Bookings at this house start and end on %(slot_minutes)s-minute boundaries.",
-               slot_minutes=house.slot_minutes),
+            N_(
+                "Bookings at this house start and end on %(slot_minutes)s-minute boundaries.",
+                slot_minutes=house.slot_minutes,
+            ),
             code="not_aligned",
             errors=errors,
         )
 
 
 def check_calendar(
-    session: Session, house: ProductionHouse, machine: Machine, start: dt.datetime, end: dt.datetime,
+    session: Session,
+    house: ProductionHouse,
+    machine: Machine,
+    start: dt.datetime,
+    end: dt.datetime,
     facts: SlotFacts | None = None,
 ) -> None:
     """Holidays, closures, downtime and opening hours; with `facts` (slot_facts, read once for
@@ -211,8 +266,11 @@ def check_calendar(
         name = calendar.holiday_name(day)
         if name is not None:
             raise Conflict(
-                N_("The house is closed on %(day)s for a public holiday (%(name)s).",
-                   day=i18n.day(day), name=name),
+                N_(
+                    "The house is closed on %(day)s for a public holiday (%(name)s).",
+                    day=i18n.day(day),
+                    name=name,
+                ),
                 code="holiday",
                 details={"date": day.isoformat(), "holiday": name},
             )
@@ -222,25 +280,36 @@ def check_calendar(
             closure = next((c for c in facts.closures if c.start_on <= day <= c.end_on), None)
         if closure is not None:
             raise Conflict(
-                N_("The house is closed on %(day)s (%(reason)s).", day=i18n.day(day),
-                   reason=closure.reason) if closure.reason
+                N_(
+                    "The house is closed on %(day)s (%(reason)s).",
+                    day=i18n.day(day),
+                    reason=closure.reason,
+                )
+                if closure.reason
                 else N_("The house is closed on %(day)s.", day=i18n.day(day)),
                 code="house_closed",
                 details={"date": day.isoformat()},
             )
         day += dt.timedelta(days=1)
-    downtimes: list[Any] = (calendar.machine_downtimes(session, machine.id, start, end)
-                            if facts is None else facts.downtimes)
+    downtimes: list[Any] = (
+        calendar.machine_downtimes(session, machine.id, start, end)
+        if facts is None
+        else facts.downtimes
+    )
     if downtimes:
         d = downtimes[0]
         raise Conflict(
-            N_("The machine is out of service from %(when)s to %(when2)s.",
-               when=house_moment(house, d.start_at), when2=house_moment(house, d.end_at)),
+            N_(
+                "The machine is out of service from %(when)s to %(when2)s.",
+                when=house_moment(house, d.start_at),
+                when2=house_moment(house, d.end_at),
+            ),
             code="machine_downtime",
             details={"downtime_id": d.id},
         )
-    windows = calendar.open_windows(session, house, start, end,
-                                    closures=None if facts is None else facts.closures)
+    windows = calendar.open_windows(
+        session, house, start, end, closures=None if facts is None else facts.closures
+    )
     if not any(w_start <= start and end <= w_end for w_start, w_end in windows):
         raise Conflict(
             N_("That time is outside the house's opening hours."),
@@ -300,11 +369,14 @@ def _check_quota(
         cap_ids = [c.id for c in machine.capabilities]
         if not cap_ids:
             return
-        quotas = [(q.capability_id, q.hours_per_week) for q in session.scalars(
-            select(BookingQuota).where(
-                BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids)
-            ).order_by(BookingQuota.capability_id)
-        )]
+        quotas = [
+            (q.capability_id, q.hours_per_week)
+            for q in session.scalars(
+                select(BookingQuota)
+                .where(BookingQuota.house_id == house.id, BookingQuota.capability_id.in_(cap_ids))
+                .order_by(BookingQuota.capability_id)
+            )
+        ]
     if not quotas:
         return
     week_start, week_end = _week_bounds(house, start)
@@ -314,16 +386,21 @@ def _check_quota(
     locking.advisory_lock(session, "booking_quota", member_id, year, week)
     wanted = (end - start).total_seconds() / 3600
     for capability_id, hours_per_week in quotas:
-        used = hours_booked(session, member_id, capability_id, week_start, week_end,
-                            exclude_booking_id)
+        used = hours_booked(
+            session, member_id, capability_id, week_start, week_end, exclude_booking_id
+        )
         if used + wanted > hours_per_week + 1e-9:
             left = max(0.0, hours_per_week - used)
             cap = session.get(Capability, capability_id)
             code = cap.code if cap else str(capability_id)
             raise Conflict(
-                N_("You may book at most %(hours_per_week)s hours of %(code)s per week; "
-                   "%(left)s hours are left this week.",
-                   hours_per_week=hours_per_week, code=code, left=format(left, 'g')),
+                N_(
+                    "You may book at most %(hours_per_week)s hours of %(code)s per week; "
+                    "%(left)s hours are left this week.",
+                    hours_per_week=hours_per_week,
+                    code=code,
+                    left=format(left, "g"),
+                ),
                 code="quota_exceeded",
                 details={
                     "capability": code,
@@ -374,22 +451,28 @@ def check_slot(
         raise Conflict(N_("That time has already passed."), code="in_the_past")
     if not placed_by_plan and start > now + dt.timedelta(days=house.max_days_ahead):
         raise Conflict(
-            N_("You can book at most %(max_days_ahead)s days ahead at this house.",
-               max_days_ahead=house.max_days_ahead),
+            N_(
+                "You can book at most %(max_days_ahead)s days ahead at this house.",
+                max_days_ahead=house.max_days_ahead,
+            ),
             code="too_far_ahead",
             details={"max_days_ahead": house.max_days_ahead},
         )
     if machine.status is not MachineStatus.active:
         raise Conflict(
-            N_("Machine %(machine)s is not available for booking (%(status)s).",
-               machine=machine.name, status=i18n.status(machine.status)),
+            N_(
+                "Machine %(machine)s is not available for booking (%(status)s).",
+                machine=machine.name,
+                status=i18n.status(machine.status),
+            ),
             code="machine_unavailable",
         )
     facts = slot_facts(session, house, machine.id, start, end, exclude_booking_id)
     check_calendar(session, house, machine, start, end, facts)
     if not placed_by_plan:
-        _check_quota(session, house, machine, member_id, start, end, exclude_booking_id,
-                     quotas=facts.quotas)
+        _check_quota(
+            session, house, machine, member_id, start, end, exclude_booking_id, quotas=facts.quotas
+        )
     if product is not None:
         permits.require_permits(session, product, start, end)
     assert_machine_free(session, machine.id, start, end, exclude_booking_id, clash=facts.clash)

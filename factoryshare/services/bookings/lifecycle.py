@@ -27,8 +27,9 @@ from factoryshare.services.bookings.checks import check_slot
 from factoryshare.services.bookings.common import house_moment, price_for
 
 
-def flush_guarded(session: Session, stage: Callable[[], object] | None = None, *,
-                  savepoint: bool = True) -> None:
+def flush_guarded(
+    session: Session, stage: Callable[[], object] | None = None, *, savepoint: bool = True
+) -> None:
     """Write a booking in a SAVEPOINT of its own, so that a lost race undoes only that write
     and the caller's transaction goes on (a series skips just that week).
 
@@ -69,7 +70,8 @@ def _resolve_member(session: Session, actor: Actor, machine: Machine, member_id:
         raise Forbidden(N_("You may only book machines of houses you manage."))
     if member_id is None:
         raise ValidationFailed(
-            N_("Say which member the booking is for."), errors={"member_id": [N_("Required for managers.")]}
+            N_("Say which member the booking is for."),
+            errors={"member_id": [N_("Required for managers.")]},
         )
     member = session.get(Member, member_id) if isinstance(member_id, int) else None
     if member is None or member.house_id != machine.house_id:
@@ -110,8 +112,16 @@ def create_booking(
                 N_("That product does not belong to the member."),
                 errors={"product_id": [N_("Unknown product for this member.")]},
             )
-    check_slot(session, machine, member, start, end, now=now,
-               product=product if product_id is not None else None, held=True)
+    check_slot(
+        session,
+        machine,
+        member,
+        start,
+        end,
+        now=now,
+        product=product if product_id is not None else None,
+        held=True,
+    )
     house = machine.house
     held = house.requires_confirmation and actor.role is Role.member
     booking = Booking(
@@ -127,7 +137,9 @@ def create_booking(
         price=price_for(machine, start, end),
         note=note or "",
         # A hold never outlives the start of the slot it holds.
-        hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start) if held else None,
+        hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start)
+        if held
+        else None,
         created_by_id=actor.user_id,
         series_id=series_id,
         created_at=now,
@@ -146,7 +158,9 @@ def _machine_held(session: Session, actor: Actor, machine_id: int) -> Machine:
     if not isinstance(machine_id, int) or not 0 < machine_id <= MAX_ID:
         raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=machine_id))
     machine: Machine | None = session.scalars(
-        select(Machine).where(scope_filter(actor, Machine)).join(Machine.house)
+        select(Machine)
+        .where(scope_filter(actor, Machine))
+        .join(Machine.house)
         .where(Machine.id == machine_id)
         .options(contains_eager(Machine.house))
         .with_for_update(read=True, of=ProductionHouse)
@@ -157,11 +171,9 @@ def _machine_held(session: Session, actor: Actor, machine_id: int) -> Machine:
     return machine
 
 
-
 def _booking_for_change(session: Session, actor: Actor, booking_id: int) -> Booking:
     """The booking in the caller's scope, its row locked and its state read after the lock."""
     return locking.for_update(session, actor, Booking, booking_id)
-
 
 
 def _may_change(actor: Actor, booking: Booking) -> None:
@@ -191,9 +203,12 @@ def move_booking(
     now = now or utcnow()
     booking = _booking_for_change(session, actor, booking_id)
     _may_change(actor, booking)
-    locking.require_state(booking, LIVE_STATUSES,
-                          N_("A %(status)s booking cannot be changed.",
-                             status=i18n.status(booking.status)), action="move")
+    locking.require_state(
+        booking,
+        LIVE_STATUSES,
+        N_("A %(status)s booking cannot be changed.", status=i18n.status(booking.status)),
+        action="move",
+    )
     before = audit.snapshot(booking)
     new_start = start or booking.start_at
     new_end = end or booking.end_at
@@ -205,8 +220,9 @@ def move_booking(
                 N_("A booking can only move to a machine of the same house."),
                 errors={"machine_id": [N_("Must be a machine of the same house.")]},
             )
-    return move_loaded_booking(session, actor, booking, machine, new_start, new_end, now=now,
-                               note=note, before=before)
+    return move_loaded_booking(
+        session, actor, booking, machine, new_start, new_end, now=now, note=note, before=before
+    )
 
 
 def move_loaded_booking(
@@ -238,12 +254,27 @@ def move_loaded_booking(
     another's old slot).
     """
     before = before if before is not None else audit.snapshot(booking)
-    moved = (new_start, new_end, machine.id) != (booking.start_at, booking.end_at, booking.machine_id)
+    moved = (new_start, new_end, machine.id) != (
+        booking.start_at,
+        booking.end_at,
+        booking.machine_id,
+    )
     if moved:
-        product = session.get(Product, booking.product_id) if booking.product_id is not None else None
-        check_slot(session, machine, booking.member_id, new_start, new_end, now=now,
-                   product=product, exclude_booking_id=booking.id, placed_by_plan=placed_by_plan,
-                   on_grid=on_grid)
+        product = (
+            session.get(Product, booking.product_id) if booking.product_id is not None else None
+        )
+        check_slot(
+            session,
+            machine,
+            booking.member_id,
+            new_start,
+            new_end,
+            now=now,
+            product=product,
+            exclude_booking_id=booking.id,
+            placed_by_plan=placed_by_plan,
+            on_grid=on_grid,
+        )
     old = (booking.machine_id, booking.start_at, booking.end_at)
 
     def stage() -> None:
@@ -258,7 +289,8 @@ def move_loaded_booking(
             booking.price = price_for(machine, new_start, new_end)
             if booking.status is BookingStatus.held:
                 booking.hold_expires_at = min(
-                    now + dt.timedelta(minutes=machine.house.hold_minutes), new_start)
+                    now + dt.timedelta(minutes=machine.house.hold_minutes), new_start
+                )
         if note is not None:
             booking.note = note
         booking.updated_at = now
@@ -266,10 +298,20 @@ def move_loaded_booking(
     flush_guarded(session, stage)
     if moved:
         _free(session, booking, old[1], old[2])
-    audit.record(session, actor, "booking.moved", booking, before=before, after=audit.snapshot(booking))
+    audit.record(
+        session, actor, "booking.moved", booking, before=before, after=audit.snapshot(booking)
+    )
     if moved:
-        publish(session, "booking_moved", booking=booking, actor=actor, old_machine_id=old[0],
-                old_start=old[1], old_end=old[2], reason=reason)
+        publish(
+            session,
+            "booking_moved",
+            booking=booking,
+            actor=actor,
+            old_machine_id=old[0],
+            old_start=old[1],
+            old_end=old[2],
+            reason=reason,
+        )
     return booking
 
 
@@ -294,28 +336,37 @@ def reject_booking(session: Session, actor: Actor, booking_id: int, *, reason: s
         raise Forbidden(N_("Only the house's managers may do this."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(N_("Say why the booking is rejected."),
-                               errors={"reason": [N_("Give a reason for the member.")]})
-    locking.require_state(booking, (BookingStatus.held,),
-                          N_("A %(status)s booking cannot be rejected; only a held one can.",
-                             status=i18n.status(booking.status)),
-                          action="reject")
+        raise ValidationFailed(
+            N_("Say why the booking is rejected."),
+            errors={"reason": [N_("Give a reason for the member.")]},
+        )
+    locking.require_state(
+        booking,
+        (BookingStatus.held,),
+        N_(
+            "A %(status)s booking cannot be rejected; only a held one can.",
+            status=i18n.status(booking.status),
+        ),
+        action="reject",
+    )
     cancel_loaded_booking(session, actor, booking, reason)
     # The member hears why (factoryshare/events.py routes it to the notifications).
     publish(session, "booking_rejected", booking=booking, reason=reason, actor=actor)
     return booking
 
 
-def cancel_loaded_booking(session: Session, actor: Actor, booking: Booking,
-                          reason: str) -> Booking:
+def cancel_loaded_booking(session: Session, actor: Actor, booking: Booking, reason: str) -> Booking:
     """Cancel a booking the caller has loaded already (a downtime's, a re-plan's): audited,
     event `booking_cancelled`; one no longer live is refused (InvalidTransition)."""
     # Callers may hand in a booking they read without a lock (a downtime, a re-plan): lock it
     # and look again, so that a booking cancelled or finished meanwhile is not cancelled twice.
     locking.refresh_for_update(session, booking)
-    locking.require_state(booking, LIVE_STATUSES,
-                          N_("A %(status)s booking cannot be cancelled.",
-                             status=i18n.status(booking.status)), action="cancel")
+    locking.require_state(
+        booking,
+        LIVE_STATUSES,
+        N_("A %(status)s booking cannot be cancelled.", status=i18n.status(booking.status)),
+        action="cancel",
+    )
     before = audit.snapshot(booking)
     booking.status = BookingStatus.cancelled
     booking.cancelled_reason = reason[:300]
@@ -323,14 +374,19 @@ def cancel_loaded_booking(session: Session, actor: Actor, booking: Booking,
     booking.updated_at = utcnow()
     session.flush()
     _free(session, booking, booking.start_at, booking.end_at)
-    audit.record(session, actor, "booking.cancelled", booking, before=before, after=audit.snapshot(booking))
+    audit.record(
+        session, actor, "booking.cancelled", booking, before=before, after=audit.snapshot(booking)
+    )
     publish(session, "booking_cancelled", booking=booking, actor=actor, reason=reason)
     return booking
 
 
 # A refused transition names the step tried (the API's `details.action`), not its audit action.
-_ATTEMPTED = {"booking.confirmed": "confirm", "booking.completed": "complete",
-              "booking.marked_no_show": "no_show"}
+_ATTEMPTED = {
+    "booking.confirmed": "confirm",
+    "booking.completed": "complete",
+    "booking.marked_no_show": "no_show",
+}
 
 
 def _transition(
@@ -349,18 +405,29 @@ def _transition(
     booking = _booking_for_change(session, actor, booking_id)
     if not actor.manages(booking.machine.house_id):
         raise Forbidden(N_("Only the house's managers may do this."))
-    locking.require_state(booking, allowed_from,
-                          N_("A %(status)s booking cannot become %(to)s.",
-                             status=i18n.status(booking.status), to=i18n.status(to)),
-                          action=_ATTEMPTED[action])
+    locking.require_state(
+        booking,
+        allowed_from,
+        N_(
+            "A %(status)s booking cannot become %(to)s.",
+            status=i18n.status(booking.status),
+            to=i18n.status(to),
+        ),
+        action=_ATTEMPTED[action],
+    )
     if not_before is not None and now < (earliest := not_before(booking)):
         house = booking.machine.house
         raise Conflict(
-            N_("This booking cannot be marked %(value)s before %(when)s.",
-               value=i18n.status(to), when=house_moment(house, earliest)),
+            N_(
+                "This booking cannot be marked %(value)s before %(when)s.",
+                value=i18n.status(to),
+                when=house_moment(house, earliest),
+            ),
             code="too_early",
-            details={"earliest": earliest.astimezone(calendar.house_zone(house)).isoformat(),
-                     "status": booking.status.value},
+            details={
+                "earliest": earliest.astimezone(calendar.house_zone(house)).isoformat(),
+                "status": booking.status.value,
+            },
         )
     before = audit.snapshot(booking)
     booking.status = to
@@ -372,32 +439,55 @@ def _transition(
 
 
 def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
-    booking = _transition(session, actor, booking_id, (BookingStatus.held,),
-                          BookingStatus.confirmed, "booking.confirmed")
+    booking = _transition(
+        session,
+        actor,
+        booking_id,
+        (BookingStatus.held,),
+        BookingStatus.confirmed,
+        "booking.confirmed",
+    )
     publish(session, "booking_confirmed", booking=booking, actor=actor)
     return booking
 
 
-def complete_booking(session: Session, actor: Actor, booking_id: int, *,
-                     now: dt.datetime | None = None) -> Booking:
+def complete_booking(
+    session: Session, actor: Actor, booking_id: int, *, now: dt.datetime | None = None
+) -> Booking:
     """Completed once it has started (never ahead: a completed booking releases loan money)."""
     from factoryshare.services.production_requests import done_when_complete
 
-    booking = _transition(session, actor, booking_id, (BookingStatus.confirmed,),
-                          BookingStatus.completed, "booking.completed", now=now,
-                          not_before=lambda b: b.start_at)
+    booking = _transition(
+        session,
+        actor,
+        booking_id,
+        (BookingStatus.confirmed,),
+        BookingStatus.completed,
+        "booking.completed",
+        now=now,
+        not_before=lambda b: b.start_at,
+    )
     # The last booking of a request's last lot makes the request done.
     done_when_complete(session, actor, booking.id)
     return booking
 
 
-def mark_no_show(session: Session, actor: Actor, booking_id: int, *,
-                 now: dt.datetime | None = None) -> Booking:
+def mark_no_show(
+    session: Session, actor: Actor, booking_id: int, *, now: dt.datetime | None = None
+) -> Booking:
     """A no-show once the member is the house's grace (`no_show_grace_minutes`) late."""
     return _transition(
-        session, actor, booking_id, (BookingStatus.confirmed,), BookingStatus.no_show,
-        "booking.marked_no_show", now=now,
-        not_before=lambda b: b.start_at + dt.timedelta(minutes=b.machine.house.no_show_grace_minutes))
+        session,
+        actor,
+        booking_id,
+        (BookingStatus.confirmed,),
+        BookingStatus.no_show,
+        "booking.marked_no_show",
+        now=now,
+        not_before=lambda b: (
+            b.start_at + dt.timedelta(minutes=b.machine.house.no_show_grace_minutes)
+        ),
+    )
 
 
 def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
@@ -406,11 +496,14 @@ def expire_holds(session: Session, now: dt.datetime | None = None) -> int:
     # A hold being confirmed or cancelled at this very moment is locked: skip it; if it is
     # still an expired hold afterwards, the next run cancels it.
     expired = session.scalars(
-        select(Booking).where(
+        select(Booking)
+        .where(
             Booking.status == BookingStatus.held,
             Booking.hold_expires_at.is_not(None),
             Booking.hold_expires_at <= now,
-        ).order_by(Booking.id).with_for_update(of=Booking, skip_locked=True)
+        )
+        .order_by(Booking.id)
+        .with_for_update(of=Booking, skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
     system = Actor.system()

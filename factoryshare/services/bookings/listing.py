@@ -21,7 +21,6 @@ def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
     return get_scoped(session, actor, Booking, booking_id)
 
 
-
 def booking_query(
     actor: Actor,
     *,
@@ -54,8 +53,13 @@ def booking_query(
 
 
 def page_of_bookings(
-    session: Session, actor: Actor, *, page: int = 1, page_size: int = 20,
-    now: dt.datetime | None = None, **filters: Any,
+    session: Session,
+    actor: Actor,
+    *,
+    page: int = 1,
+    page_size: int = 20,
+    now: dt.datetime | None = None,
+    **filters: Any,
 ) -> tuple[list[Booking], int]:
     """One page of the bookings in the caller's scope and how many there are: upcoming first
     (not over yet, soonest first), then the past ones, latest first.
@@ -69,18 +73,26 @@ def page_of_bookings(
     upcoming = Booking.end_at > now
     listed = stmt.subquery()
     total, ahead = session.execute(
-        select(func.count(), func.count(case((listed.c.end_at > now, 1))))).one()
+        select(func.count(), func.count(case((listed.c.end_at > now, 1))))
+    ).one()
     offset = (page - 1) * page_size
     items: list[Booking] = []
     if offset < ahead:
-        items = list(session.scalars(
-            stmt.where(upcoming, Booking.start_at > now - LONGEST_BOOKING)
-            .order_by(Booking.start_at, Booking.id).offset(offset).limit(page_size)))
+        items = list(
+            session.scalars(
+                stmt.where(upcoming, Booking.start_at > now - LONGEST_BOOKING)
+                .order_by(Booking.start_at, Booking.id)
+                .offset(offset)
+                .limit(page_size)
+            )
+        )
     if len(items) < page_size and offset + len(items) < total:
         items += session.scalars(
             stmt.where(~upcoming, Booking.start_at < now)
             .order_by(Booking.start_at.desc(), Booking.id.desc())
-            .offset(max(0, offset - ahead)).limit(page_size - len(items)))
+            .offset(max(0, offset - ahead))
+            .limit(page_size - len(items))
+        )
     return items, int(total or 0)
 
 
@@ -88,18 +100,23 @@ def list_bookings(session: Session, actor: Actor, **filters: Any) -> list[Bookin
     return list(session.scalars(booking_query(actor, **filters)))
 
 
-
 def count_overlapping_live(session: Session) -> int:
     """How many pairs of live bookings of one machine overlap (must always be 0)."""
     other = Booking.__table__.alias("other")
-    stmt = select(func.count()).select_from(Booking.__table__.join(
-        other,
-        (other.c.machine_id == Booking.__table__.c.machine_id)
-        & (other.c.id > Booking.__table__.c.id)
-        & (other.c.start_at < Booking.__table__.c.end_at)
-        & (other.c.end_at > Booking.__table__.c.start_at),
-    )).where(
-        Booking.__table__.c.status.in_([s.value for s in LIVE_STATUSES]),
-        other.c.status.in_([s.value for s in LIVE_STATUSES]),
+    stmt = (
+        select(func.count())
+        .select_from(
+            Booking.__table__.join(
+                other,
+                (other.c.machine_id == Booking.__table__.c.machine_id)
+                & (other.c.id > Booking.__table__.c.id)
+                & (other.c.start_at < Booking.__table__.c.end_at)
+                & (other.c.end_at > Booking.__table__.c.start_at),
+            )
+        )
+        .where(
+            Booking.__table__.c.status.in_([s.value for s in LIVE_STATUSES]),
+            other.c.status.in_([s.value for s in LIVE_STATUSES]),
+        )
     )
     return int(session.scalar(stmt) or 0)

@@ -56,8 +56,9 @@ def free_windows(
 ) -> list[calendar.Window]:
     """When `machine` is free in [start, end): open, not down, not booked, not past, aligned to
     the house's slot grid, and at least `duration` long."""
-    return free_windows_of(session, machine.house, [machine], start, end, duration=duration,
-                           now=now)[machine.id]
+    return free_windows_of(
+        session, machine.house, [machine], start, end, duration=duration, now=now
+    )[machine.id]
 
 
 def free_windows_of(
@@ -79,34 +80,41 @@ def free_windows_of(
     if end <= start or not ids:
         return result
     zone = calendar.house_zone(house)
-    closures = list(session.scalars(select(HouseClosure).where(
-        HouseClosure.house_id == house.id,
-        HouseClosure.start_on <= end.astimezone(zone).date(),
-        HouseClosure.end_on >= start.astimezone(zone).date(),
-    )))
+    closures = list(
+        session.scalars(
+            select(HouseClosure).where(
+                HouseClosure.house_id == house.id,
+                HouseClosure.start_on <= end.astimezone(zone).date(),
+                HouseClosure.end_on >= start.astimezone(zone).date(),
+            )
+        )
+    )
     cuts: dict[int, list[calendar.Window]] = {i: [] for i in ids}
     for machine_id, d_start, d_end in session.execute(
-        select(Downtime.machine_id, Downtime.start_at, Downtime.end_at).where(
-            Downtime.machine_id.in_(ids), Downtime.start_at < end, Downtime.end_at > start)
+        select(Downtime.machine_id, Downtime.start_at, Downtime.end_at)
+        .where(Downtime.machine_id.in_(ids), Downtime.start_at < end, Downtime.end_at > start)
         .order_by(Downtime.start_at)
     ):
         cuts[machine_id].append((d_start, d_end))
     booked: dict[int, list[calendar.Window]] = {i: [] for i in ids}
     for machine_id, b_start, b_end in session.execute(
-        select(Booking.machine_id, Booking.start_at, Booking.end_at).where(
+        select(Booking.machine_id, Booking.start_at, Booking.end_at)
+        .where(
             Booking.machine_id.in_(ids),
             Booking.status.in_(LIVE_STATUSES),
             Booking.start_at < end,
             Booking.start_at > start - LONGEST_BOOKING,
             Booking.end_at > start,
-        ).order_by(Booking.start_at)
+        )
+        .order_by(Booking.start_at)
     ):
         booked[machine_id].append((b_start, b_end))
     open_hours = calendar.open_windows(session, house, start, end, closures=closures)
     minimum = duration or dt.timedelta(minutes=house.slot_minutes)
     for machine_id in ids:
         windows = calendar.subtract_windows(
-            calendar.subtract_windows(open_hours, cuts[machine_id]), booked[machine_id])
+            calendar.subtract_windows(open_hours, cuts[machine_id]), booked[machine_id]
+        )
         for w_start, w_end in windows:
             a, b = _align_up(house, w_start), _align_down(house, w_end)
             if b - a >= minimum:
@@ -145,15 +153,15 @@ def alternative_slots(
         )
     until = after + dt.timedelta(days=days)
     slots: list[tuple[Machine, dt.datetime, dt.datetime]] = []
-    free = free_windows_of(session, machine.house, candidates, after, until, duration=duration,
-                           now=now)
+    free = free_windows_of(
+        session, machine.house, candidates, after, until, duration=duration, now=now
+    )
     for candidate in candidates:
         windows = free[candidate.id]
         for w_start, _w_end in windows[:limit]:
             slots.append((candidate, w_start, w_start + duration))
     slots.sort(key=lambda s: (s[1], s[0].id))
     return slots[:limit]
-
 
 
 def availability(
@@ -170,14 +178,23 @@ def availability(
     """Free windows per machine of a house (optionally of one capability)."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
     if end <= start:
-        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
+        raise ValidationFailed(
+            N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]}
+        )
     if end - start > dt.timedelta(days=31):
-        raise ValidationFailed(N_("Ask for at most 31 days at once."), errors={"end": [N_("At most 31 days after start.")]})
-    stmt = select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
+        raise ValidationFailed(
+            N_("Ask for at most 31 days at once."),
+            errors={"end": [N_("At most 31 days after start.")]},
+        )
+    stmt = select(Machine).where(
+        Machine.house_id == house.id, Machine.status == MachineStatus.active
+    )
     if capability is not None:
-        stmt = stmt.join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id).join(
-            Capability, Capability.id == machine_capabilities.c.capability_id
-        ).where(Capability.code == capability)
+        stmt = (
+            stmt.join(machine_capabilities, machine_capabilities.c.machine_id == Machine.id)
+            .join(Capability, Capability.id == machine_capabilities.c.capability_id)
+            .where(Capability.code == capability)
+        )
     duration = dt.timedelta(minutes=duration_minutes) if duration_minutes else None
     machines = list(session.scalars(stmt.order_by(Machine.id)))
     free = free_windows_of(session, house, machines, start, end, duration=duration, now=now)
