@@ -22,7 +22,8 @@ changes at once, one wins and the other answers 409 `invalid_transition` with th
 winner left.
 
 The package by area (callers import from the package, which re-exports every public name):
-- common: the longest booking, the bookings' scope rule, a moment in the house's zone, prices;
+- common: the longest booking, the bookings' scope rule, a moment in the house's zone, prices,
+  and the guarded write of a booking (`flush_guarded`);
 - checks: the slot's facts, times, grid, calendar, overlap and quota checks (`check_slot`);
 - lifecycle: create, move, cancel, reject, confirm, complete, no-show, holds expiring;
 - listing: one booking, lists and pages in the caller's scope, the overlap count;
@@ -47,6 +48,7 @@ from factoryshare.services.bookings.checks import (
 from factoryshare.services.bookings.common import (
     LONGEST_BOOKING,
     MAX_BOOKING_HOURS,
+    flush_guarded,
     house_moment,
     price_for,
 )
@@ -57,7 +59,6 @@ from factoryshare.services.bookings.lifecycle import (
     confirm_booking,
     create_booking,
     expire_holds,
-    flush_guarded,
     mark_no_show,
     move_booking,
     move_loaded_booking,

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from factoryshare import audit, i18n, locking
@@ -24,38 +22,7 @@ from factoryshare.models import Machine, Member, Product, ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES, Booking, BookingSource, BookingStatus
 from factoryshare.services import calendar
 from factoryshare.services.bookings.checks import check_slot
-from factoryshare.services.bookings.common import house_moment, price_for
-
-
-def flush_guarded(
-    session: Session, stage: Callable[[], object] | None = None, *, savepoint: bool = True
-) -> None:
-    """Write a booking in a SAVEPOINT of its own, so that a lost race undoes only that write
-    and the caller's transaction goes on (a series skips just that week).
-
-    `stage` makes the change: adds the new booking, or sets a moved one's machine and times.
-    It runs after the SAVEPOINT is open and without autoflush, so the INSERT or UPDATE reaches
-    the database inside it. (`begin_nested()` flushes whatever is pending *before* it emits the
-    SAVEPOINT: a change staged before this call is written outside it, and a violation there
-    aborts the whole transaction.) On PostgreSQL the exclusion constraint turns a booking that
-    lost the race for its slot into `booking_conflict`.
-
-    `savepoint=False` (a caller whose transaction ends with the refusal): a plain flush, the
-    same booking_conflict for a lost race.
-    """
-    try:
-        with session.begin_nested() if savepoint else nullcontext():
-            if stage is not None:
-                with session.no_autoflush:
-                    stage()
-            session.flush()
-    except IntegrityError as exc:
-        if "excl_bookings_machine_overlap" in str(exc.orig) or "exclusion" in str(exc.orig).lower():
-            raise Conflict(
-                N_("This machine is already booked at that time. Please choose another slot."),
-                code="booking_conflict",
-            ) from None
-        raise
+from factoryshare.services.bookings.common import flush_guarded, house_moment, price_for
 
 
 def _resolve_member(session: Session, actor: Actor, machine: Machine, member_id: int | None) -> int:
