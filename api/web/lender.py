@@ -3,7 +3,7 @@ institution with their decision history, the credit decision (approve with the b
 reference, amount, rate and term, or decline with a reason), the first and later tranches,
 and the loans with their schedule, what is overdue and the collectability (kolektibilitas).
 
-The lender sees what services/loans.py scopes to it (the applications put to its institution
+The lender sees what services/loans/ scopes to it (the applications put to its institution
 once submitted and the loans made from them; nothing of the members beyond the cluster's
 name). Every rule lives in the services; this module only parses the forms and lays out.
 """
