@@ -9,7 +9,7 @@ greeting, the closing and the phrases several share). Their words are English ms
 through `_()` with the project's gettext catalogue (factoryshare.i18n, the Indonesian in
 api/translations/id/LC_MESSAGES/messages.po; `make translations` extracts them); money,
 dates and times go through the filters `rupiah`, `date`, `when` and `span` (the Formatter
-below, in the house's zone) and `zone()` names the house's zone.
+below, in the house's zone); `house_zone` is the house's zone as people say it (WITA).
 
 Context values the templates read (all JSON-safe after `to_json`):
 - `timezone`: the house's IANA zone (default `Asia/Jakarta`); every time is shown in it, with
@@ -168,12 +168,6 @@ def _date_filter(context: Any, value: Any) -> str:
     return _formatter(context).date(value)
 
 
-@jinja2.pass_context
-def _zone_global(context: Any) -> str:
-    """The house's zone as people say it (WIB, WITA, WIT)."""
-    return zone_abbreviation(_formatter(context).timezone)
-
-
 @functools.lru_cache(maxsize=len(LANGUAGES))
 def environment(language: str) -> jinja2.Environment:
     """The templates' Jinja environment in `language`: `_()` says a text through the
@@ -192,7 +186,6 @@ def environment(language: str) -> jinja2.Environment:
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(span=_span_filter, when=_when_filter, date=_date_filter, rupiah=rupiah)
     env.tests["given"] = _given
-    env.globals["zone"] = _zone_global
     return env
 
 
@@ -207,7 +200,12 @@ def _from_template(
     name: str, lang: str, context: dict[str, Any], formatter: Formatter
 ) -> tuple[str, str]:
     env = environment(lang)
-    values = {**context, "formatter": formatter}
+    # Set last, so that a context key of the same name (a caller's "zone") never hides them.
+    values = {
+        **context,
+        "formatter": formatter,
+        "house_zone": zone_abbreviation(formatter.timezone),
+    }
     # A template exports what it `{% set %}`s (subject, body) and its macros (greeting, ...).
     module: Any = env.get_template(f"{name}.txt").make_module(values)
     parts: Any = env.get_template("_parts.txt").make_module(values)
