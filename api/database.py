@@ -72,8 +72,14 @@ class RetryingTransactions:
     or 503, goes to the client.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, attempts: int, max_body: int | None,
-                 sleep: Callable[[float], Any] = time.sleep) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        attempts: int,
+        max_body: int | None,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
         self.app = app
         self.attempts = attempts
         self.max_body = max_body
@@ -91,7 +97,9 @@ class RetryingTransactions:
             return None
         return environ["wsgi.input"].read(size)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         body = self._body(environ)
         if body is None or self.attempts <= 1:
             return self.app(environ, start_response)
@@ -101,26 +109,42 @@ class RetryingTransactions:
             started: list[Any] = []
             written: list[bytes] = []
 
-            def capture(status: str, headers: list[Any], exc_info: Any = None,
-                        _started: list[Any] = started, _written: list[bytes] = written):  # type: ignore[no-untyped-def]
+            def capture(
+                status: str,
+                headers: list[Any],
+                exc_info: Any = None,
+                _started: list[Any] = started,
+                _written: list[bytes] = written,
+            ):  # type: ignore[no-untyped-def]
                 _started[:] = [status, headers, exc_info]
                 return _written.append
 
             answer = self.app(attempt_environ, capture)
-            again = (attempt < self.attempts and attempt_environ.get(RETRY_TRANSACTION)
-                     and not attempt_environ.get(COMMITTED))
+            again = (
+                attempt < self.attempts
+                and attempt_environ.get(RETRY_TRANSACTION)
+                and not attempt_environ.get(COMMITTED)
+            )
             if not again:
                 break
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
-            log.info("%s %s lost to a deadlock or serialisation failure; attempt %d of %d",
-                     environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), attempt + 1,
-                     self.attempts)
+            log.info(
+                "%s %s lost to a deadlock or serialisation failure; attempt %d of %d",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                attempt + 1,
+                self.attempts,
+            )
             self.sleep(locking.backoff(attempt))
         if attempt_environ.get(RETRY_TRANSACTION):
-            log.warning("%s %s still failing after %d attempts: 503", environ.get("REQUEST_METHOD"),
-                        environ.get("PATH_INFO"), attempt)
+            log.warning(
+                "%s %s still failing after %d attempts: 503",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                attempt,
+            )
         write = start_response(*started)
         for chunk in written:
             write(chunk)
@@ -129,7 +153,8 @@ class RetryingTransactions:
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = RetryingTransactions(  # type: ignore[method-assign]
-        app.wsgi_app, attempts=locking.ATTEMPTS, max_body=app.config.get("MAX_CONTENT_LENGTH"))
+        app.wsgi_app, attempts=locking.ATTEMPTS, max_body=app.config.get("MAX_CONTENT_LENGTH")
+    )
 
     @app.after_request
     def _commit(response: Response) -> Response:
@@ -155,4 +180,3 @@ def init_app(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
-

@@ -99,7 +99,7 @@ def _signed_in_language() -> str | None:
         elif isinstance(web_session.get("user_id"), int):
             user = db().get(User, web_session["user_id"])
         return user.language if user is not None and user.is_active else None
-    except Exception:  # noqa: BLE001  (a broken transaction: fall back to the header)
+    except Exception:
         return None
 
 
@@ -125,10 +125,13 @@ def say(value: Any, language: str | None = None) -> Any:
 
 
 class ErrorSchema(ma.Schema):
-    code = ma.fields.String(metadata={
-        "description": "stable machine-readable error code, one of: " + "; ".join(
-            f"`{code}`: {meaning}" for code, meaning in error_codes.CODES.items()),
-        "enum": list(error_codes.CODES)})
+    code = ma.fields.String(
+        metadata={
+            "description": "stable machine-readable error code, one of: "
+            + "; ".join(f"`{code}`: {meaning}" for code, meaning in error_codes.CODES.items()),
+            "enum": list(error_codes.CODES),
+        }
+    )
     status = ma.fields.Integer(metadata={"description": "HTTP status"})
     message = ma.fields.String(metadata={"description": "what went wrong, for people"})
     errors = ma.fields.Dict(metadata={"description": "field name to list of problems"})
@@ -141,28 +144,51 @@ def _flatten(errors: Any) -> dict[str, Any]:
         return {"_schema": errors if isinstance(errors, list) else [str(errors)]}
     flat: dict[str, Any] = {}
     for location, fields in errors.items():
-        if location in ("json", "query", "querystring", "form", "files", "headers", "path", "view_args") and isinstance(fields, dict):
+        if location in (
+            "json",
+            "query",
+            "querystring",
+            "form",
+            "files",
+            "headers",
+            "path",
+            "view_args",
+        ) and isinstance(fields, dict):
             flat.update(fields)
         else:
             flat[location] = fields
     return flat
 
 
-def error_body(status: int, code: str, message: str, errors: dict[str, Any] | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    code: str,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The error shape with its texts in the reader's language (details: only what was
     marked for translation, e.g. a holiday's name; codes and values stay as they are)."""
     language = request_language()
-    body: dict[str, Any] = {"code": code, "status": status,
-                            "message": i18n.translate(message, language),
-                            "errors": i18n.translate(errors or {}, language)}
+    body: dict[str, Any] = {
+        "code": code,
+        "status": status,
+        "message": i18n.translate(message, language),
+        "errors": i18n.translate(errors or {}, language),
+    }
     if details:
         body["details"] = i18n.translate_marked(details, language)
     return body
 
 
-def error_response(status: int, code: str, message: str, errors: dict[str, Any] | None = None,
-                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
     response = jsonify(error_body(status, code, message, errors, details))
     response.status_code = status
     for key, value in (headers or {}).items():
@@ -200,14 +226,18 @@ def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore
     """The one answer for an error raised by the database or the ORM's version check."""
     if isinstance(error, StaleDataError):
         log.info("a row changed under a version check: %s", error)
-        return error_response(409, "stale", N_("Someone else changed this at the same moment; "
-                                               "load it again and retry."))
+        return error_response(
+            409,
+            "stale",
+            N_("Someone else changed this at the same moment; load it again and retry."),
+        )
     if isinstance(error, IntegrityError):
         log.info("integrity error turned into 409: %s", error.orig)
         if locking.sqlstate(error) == "23P01":
             # PostgreSQL's exclusion constraint on live bookings: the slot was taken meanwhile.
-            return error_response(409, "booking_conflict",
-                                  N_("This machine is already booked at that time."))
+            return error_response(
+                409, "booking_conflict", N_("This machine is already booked at that time.")
+            )
         return error_response(409, "conflict", _HTTP_MESSAGES[409])
     retryable = locking.is_retryable(error)
     if isinstance(error, OperationalError) or retryable:
@@ -215,7 +245,9 @@ def database_error_response(error: DBAPIError | StaleDataError):  # type: ignore
             request.environ[RETRY_TRANSACTION] = True
         log.warning("database busy or unavailable: %s", error.orig)
         return error_response(
-            503, "service_unavailable", _HTTP_MESSAGES[503],
+            503,
+            "service_unavailable",
+            _HTTP_MESSAGES[503],
             headers={"Retry-After": "2"},
         )
     log.info("database refused a value: %s", error.orig)

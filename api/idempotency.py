@@ -65,10 +65,16 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         actor = current_actor()
         if not key.strip() or len(key) > MAX_KEY_LENGTH or actor.user_id is None:
             raise ValidationFailed(
-                N_("%(header)s must be 1 to %(max_key_length)s characters.",
-                   header=HEADER, max_key_length=MAX_KEY_LENGTH),
-                errors={HEADER: [N_("1 to %(max_key_length)s characters.",
-                                    max_key_length=MAX_KEY_LENGTH)]},
+                N_(
+                    "%(header)s must be 1 to %(max_key_length)s characters.",
+                    header=HEADER,
+                    max_key_length=MAX_KEY_LENGTH,
+                ),
+                errors={
+                    HEADER: [
+                        N_("1 to %(max_key_length)s characters.", max_key_length=MAX_KEY_LENGTH)
+                    ]
+                },
             )
         session = db()
         fingerprint = _request_hash()
@@ -112,7 +118,8 @@ def _replay(existing: IdempotencyKey, fingerprint: str) -> Response:
             code="idempotency_in_progress",
         )
     response = Response(
-        json.dumps(existing.response_body), status=existing.status_code,
+        json.dumps(existing.response_body),
+        status=existing.status_code,
         mimetype="application/json",
     )
     response.headers["Idempotent-Replayed"] = "true"

@@ -79,15 +79,22 @@ def _decode(data: str | bytes | bytearray) -> str:
 
 def _raw_loads(text: str) -> Any:
     try:
-        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                          parse_constant=_parse_constant)
+        return json.loads(
+            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+        )
     except RecursionError:
-        raise InvalidJSON(N_("The body is nested deeper than %(max_depth)s levels.",
-                             max_depth=MAX_DEPTH)) from None
+        raise InvalidJSON(
+            N_("The body is nested deeper than %(max_depth)s levels.", max_depth=MAX_DEPTH)
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InvalidJSON(N_("The body is not valid JSON: %(msg)s at line %(lineno)s, column "
-                             "%(colno)s.",
-                             msg=exc.msg, lineno=exc.lineno, colno=exc.colno)) from None
+        raise InvalidJSON(
+            N_(
+                "The body is not valid JSON: %(msg)s at line %(lineno)s, column %(colno)s.",
+                msg=exc.msg,
+                lineno=exc.lineno,
+                colno=exc.colno,
+            )
+        ) from None
 
 
 def _key_label(key: str) -> str:
@@ -106,8 +113,9 @@ def problems(value: Any) -> dict[str, Any]:
     while stack:
         item, path = stack.pop()
         if len(path) > MAX_DEPTH:
-            raise InvalidJSON(N_("The body is nested deeper than %(max_depth)s levels.",
-                                 max_depth=MAX_DEPTH))
+            raise InvalidJSON(
+                N_("The body is nested deeper than %(max_depth)s levels.", max_depth=MAX_DEPTH)
+            )
         message: str | None = None
         if isinstance(item, _Refused):
             message = item.message
@@ -185,8 +193,14 @@ class IdConverter(IntegerConverter):
     """`<int:...>` in a path: 0 to 2**63 - 1 (a BIGINT), else the route does not match (404).
     More digits than a BIGINT has are refused before Python parses them."""
 
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = 0,  # noqa: A002
-                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+    def __init__(
+        self,
+        map: Any,
+        fixed_digits: int = 0,
+        min: int | None = 0,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
     def to_python(self, value: str) -> Any:

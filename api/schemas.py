@@ -60,9 +60,9 @@ MARSHMALLOW_MESSAGES = [
     N_("Special numeric values (nan or infinity) are not permitted."),
     N_("String does not match expected pattern."),
     N_("Date is out of the supported range."),
-    N_("\"%(input)s\" cannot be formatted as a date."),
-    N_("\"%(input)s\" cannot be formatted as a datetime."),
-    N_("\"%(input)s\" cannot be formatted as a time."),
+    N_('"%(input)s" cannot be formatted as a date.'),
+    N_('"%(input)s" cannot be formatted as a datetime.'),
+    N_('"%(input)s" cannot be formatted as a time.'),
     N_("Length must be between %(min)s and %(max)s."),
     N_("Length must be %(equal)s."),
     N_("Longer than maximum length %(max)s."),
@@ -94,8 +94,11 @@ def _storable_text(value: Any) -> None:
 
 def _within_64_bits(field: ma.fields.Field) -> bool:
     return any(
-        isinstance(v, validate.Range) and v.min is not None and v.max is not None
-        and INT64_MIN <= v.min and v.max <= INT64_MAX
+        isinstance(v, validate.Range)
+        and v.min is not None
+        and v.max is not None
+        and v.min >= INT64_MIN
+        and v.max <= INT64_MAX
         for v in field.validators
     )
 
@@ -133,17 +136,17 @@ class Schema(ma.Schema):
             _bound(field_obj)
 
 
-def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802  (a field factory reads like a field)
+def Id(**kwargs: Any) -> ma.fields.Integer:
     kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
     kwargs.setdefault("strict", True)
     return ma.fields.Integer(**kwargs)
 
 
-def Text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> ma.fields.String:  # noqa: N802
+def Text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(min=min_length, max=max_length), **kwargs)
 
 
-def Rupiah(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802
+def Rupiah(**kwargs: Any) -> ma.fields.Integer:
     """Integer rupiah, never a float."""
     kwargs.setdefault("validate", validate.Range(min=0, max=10**15))
     kwargs.setdefault("strict", True)
@@ -159,7 +162,11 @@ class AwareDateTime(ma.fields.AwareDateTime):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
         result = super()._deserialize(value, attr, data, **kwargs)
-        if not dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc) <= result <= dt.datetime(9998, 12, 31, tzinfo=dt.timezone.utc):
+        if (
+            not dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+            <= result
+            <= dt.datetime(9998, 12, 31, tzinfo=dt.UTC)
+        ):
             raise ma.ValidationError(N_("Date is out of the supported range."))
         return result
 
@@ -179,7 +186,9 @@ class Words(ma.fields.String):
 
 class PageArgs(Schema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page_size = ma.fields.Integer(
+        load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
+    )
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -209,8 +218,12 @@ def paginate_list(items: Sequence[Any], args: dict[str, Any]) -> dict[str, Any]:
     computes): sliced and counted here, the order the service's."""
     page = args.get("page", 1)
     size = args.get("page_size", 20)
-    return {"items": list(items[(page - 1) * size:page * size]), "page": page, "page_size": size,
-            "total": len(items)}
+    return {
+        "items": list(items[(page - 1) * size : page * size]),
+        "page": page,
+        "page_size": size,
+        "total": len(items),
+    }
 
 
 def strip_page(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

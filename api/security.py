@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request, session as web_session
+from flask import Flask, Response, current_app, g, request
+from flask import session as web_session
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import validate_csrf
@@ -69,8 +70,9 @@ def _authenticate() -> Actor:
     if token is not None:
         user = accounts.user_for_token(db(), token)
         if user is None:
-            raise Unauthorized(N_("The token is unknown, expired or revoked; sign in again."),
-                               code="invalid_token")
+            raise Unauthorized(
+                N_("The token is unknown, expired or revoked; sign in again."), code="invalid_token"
+            )
     else:
         # Browser pages sign in with a session cookie instead of a bearer token; the session
         # was checked against its server-side token before the request (end_ended_session).
@@ -98,8 +100,10 @@ def _require_csrf_token() -> None:
         validate_csrf(token)
     except ValidationError:
         raise Forbidden(
-            N_("A signed-in browser must send the page's CSRF token in the X-CSRFToken header; "
-            "other clients use 'Authorization: Bearer <token>'."),
+            N_(
+                "A signed-in browser must send the page's CSRF token in the X-CSRFToken header; "
+                "other clients use 'Authorization: Bearer <token>'."
+            ),
             code="csrf_failed",
         ) from None
 
@@ -226,11 +230,17 @@ def _init_limiter(app: Flask) -> None:
     limiter.init_app(app)
     app.extensions["factoryshare_limiter"] = limiter
     per_address = limiter.shared_limit(
-        lambda: current_app.config["SIGNIN_LIMIT_PER_ADDRESS"], scope="sign-in-address",
-        key_func=_signin_address, methods=["POST"])
+        lambda: current_app.config["SIGNIN_LIMIT_PER_ADDRESS"],
+        scope="sign-in-address",
+        key_func=_signin_address,
+        methods=["POST"],
+    )
     per_client = limiter.shared_limit(
-        lambda: current_app.config["SIGNIN_LIMIT_PER_CLIENT"], scope="sign-in-client",
-        key_func=get_remote_address, methods=["POST"])
+        lambda: current_app.config["SIGNIN_LIMIT_PER_CLIENT"],
+        scope="sign-in-client",
+        key_func=get_remote_address,
+        methods=["POST"],
+    )
     for endpoint in SIGN_IN_ENDPOINTS:
         app.view_functions[endpoint] = per_client(per_address(app.view_functions[endpoint]))
 
@@ -238,9 +248,11 @@ def _init_limiter(app: Flask) -> None:
     def _too_many(error: RateLimitExceeded):  # type: ignore[no-untyped-def]
         seconds = retry_after_seconds()
         return error_response(
-            429, "too_many_requests",
+            429,
+            "too_many_requests",
             N_("Too many sign-in attempts; try again in %(seconds)s second(s).", seconds=seconds),
-            details={"retry_after": seconds}, headers={"Retry-After": str(seconds)},
+            details={"retry_after": seconds},
+            headers={"Retry-After": str(seconds)},
         )
 
 

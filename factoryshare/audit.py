@@ -44,17 +44,28 @@ def snapshot(obj: Any, *, extra: dict[str, Any] | None = None) -> dict[str, Any]
 
 # How an object leads to its production house: a reference column and the model it names.
 # The first that leads somewhere wins (a booking's machine, not its member, names the house).
-_HOUSE_PATHS = ("machine_id", "cluster_id", "loan_application_id", "agreement_id", "member_id",
-                "product_id")
+_HOUSE_PATHS = (
+    "machine_id",
+    "cluster_id",
+    "loan_application_id",
+    "agreement_id",
+    "member_id",
+    "product_id",
+)
 
 
 def _house_via(session: Session, column: str, ref: int) -> int | None:
     from factoryshare.models import Cluster, Machine, Member, Product
     from factoryshare.models.financing import LoanApplication, OfftakeAgreement
 
-    model = {"machine_id": Machine, "cluster_id": Cluster, "member_id": Member,
-             "product_id": Product, "loan_application_id": LoanApplication,
-             "agreement_id": OfftakeAgreement}[column]
+    model = {
+        "machine_id": Machine,
+        "cluster_id": Cluster,
+        "member_id": Member,
+        "product_id": Product,
+        "loan_application_id": LoanApplication,
+        "agreement_id": OfftakeAgreement,
+    }[column]
     target = session.get(model, ref)
     return house_of(session, target) if target is not None else None
 

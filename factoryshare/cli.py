@@ -6,7 +6,6 @@ the HTTP layer. Every command calls the same services as the API.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -45,8 +44,10 @@ class Context:
             with transaction(self.session_factory) as session:
                 return use_case(session)
         except DomainError as exc:
-            detail = "".join(f"\n  {field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                             for field, msgs in exc.errors.items())
+            detail = "".join(
+                f"\n  {field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                for field, msgs in exc.errors.items()
+            )
             raise click.ClickException(f"{exc.message}{detail}") from None
 
 
@@ -81,26 +82,52 @@ def load_demo(ctx: Context) -> None:
 @cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", type=click.Choice(["admin", "manager", "member", "aggregator", "lender"]),
-              required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "manager", "member", "aggregator", "lender"]),
+    required=True,
+)
 @click.option("--name", default=None)
 @click.option("--language", type=click.Choice(["id", "en"]), default="id")
 @click.option("--house", "house_ids", type=int, multiple=True, help="house managed (repeatable)")
 @click.option("--member", "member_id", type=int, default=None, help="member business of the user")
-@click.option("--aggregator", "aggregator_id", type=int, default=None, help="aggregator of the user")
-@click.option("--lender", "lender_id", type=int, default=None, help="lender institution of the user")
+@click.option(
+    "--aggregator", "aggregator_id", type=int, default=None, help="aggregator of the user"
+)
+@click.option(
+    "--lender", "lender_id", type=int, default=None, help="lender institution of the user"
+)
 @pass_context
-def create_user(ctx: Context, email: str, password: str, role: str, name: str | None,
-                language: str, house_ids: tuple[int, ...], member_id: int | None,
-                aggregator_id: int | None, lender_id: int | None) -> None:
+def create_user(
+    ctx: Context,
+    email: str,
+    password: str,
+    role: str,
+    name: str | None,
+    language: str,
+    house_ids: tuple[int, ...],
+    member_id: int | None,
+    aggregator_id: int | None,
+    lender_id: int | None,
+) -> None:
     """Create a user account with its role and scope."""
     from factoryshare.services import accounts
 
-    user = ctx.run(lambda s: accounts.create_user(
-        s, Actor.system(), email=email, password=password, role=role, name=name,
-        language=language, house_ids=list(house_ids), member_id=member_id,
-        aggregator_id=aggregator_id, lender_id=lender_id,
-    ))
+    user = ctx.run(
+        lambda s: accounts.create_user(
+            s,
+            Actor.system(),
+            email=email,
+            password=password,
+            role=role,
+            name=name,
+            language=language,
+            house_ids=list(house_ids),
+            member_id=member_id,
+            aggregator_id=aggregator_id,
+            lender_id=lender_id,
+        )
+    )
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
 
 

@@ -18,18 +18,45 @@ class ConfigError(RuntimeError):
 
 # Variables the service reads, with their defaults and meaning (the README table mirrors this).
 VARIABLES: dict[str, tuple[str, str]] = {
-    "FACTORYSHARE_ENV": ("development", "`development`, `test` or `production`; production refuses unsafe defaults"),
-    "DATABASE_URL": ("sqlite:///<instance>/factoryshare.db", "SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://user@host:5432/db`"),
-    "SECRET_KEY": ("random per process (development only)", "signs sessions and CSRF tokens; required in production"),
-    "FACTORYSHARE_INSTANCE": ("./instance", "folder for the SQLite database and locks (permit documents live in the database)"),
+    "FACTORYSHARE_ENV": (
+        "development",
+        "`development`, `test` or `production`; production refuses unsafe defaults",
+    ),
+    "DATABASE_URL": (
+        "sqlite:///<instance>/factoryshare.db",
+        "SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://user@host:5432/db`",
+    ),
+    "SECRET_KEY": (
+        "random per process (development only)",
+        "signs sessions and CSRF tokens; required in production",
+    ),
+    "FACTORYSHARE_INSTANCE": (
+        "./instance",
+        "folder for the SQLite database and locks (permit documents live in the database)",
+    ),
     "TOKEN_TTL_MINUTES": ("720", "lifetime of an API bearer token"),
     "LOGIN_MAX_FAILURES": ("5", "failed logins in a row before an account is locked"),
     "LOGIN_LOCK_MINUTES": ("15", "how long a locked account stays locked"),
-    "SIGNIN_LIMIT_PER_ADDRESS": ("10 per minute (test: 1000 per minute)", "sign-in attempts for one e-mail address, API and page together, before 429"),
-    "SIGNIN_LIMIT_PER_CLIENT": ("60 per minute (test: 1000 per minute)", "sign-in attempts from one client address before 429"),
-    "RATELIMIT_STORAGE_URI": ("memory://", "where the sign-in limits count; `redis://127.0.0.1:6379` shares the count between gunicorn workers and hosts"),
-    "TRUSTED_PROXIES": ("0", "reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (the client address the sign-in limits count)"),
-    "MAX_CONTENT_LENGTH": ("1048576", "largest request body in bytes (uploads have their own limit)"),
+    "SIGNIN_LIMIT_PER_ADDRESS": (
+        "10 per minute (test: 1000 per minute)",
+        "sign-in attempts for one e-mail address, API and page together, before 429",
+    ),
+    "SIGNIN_LIMIT_PER_CLIENT": (
+        "60 per minute (test: 1000 per minute)",
+        "sign-in attempts from one client address before 429",
+    ),
+    "RATELIMIT_STORAGE_URI": (
+        "memory://",
+        "where the sign-in limits count; `redis://127.0.0.1:6379` shares the count between gunicorn workers and hosts",
+    ),
+    "TRUSTED_PROXIES": (
+        "0",
+        "reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (the client address the sign-in limits count)",
+    ),
+    "MAX_CONTENT_LENGTH": (
+        "1048576",
+        "largest request body in bytes (uploads have their own limit)",
+    ),
     "SMTP_HOST": ("(unset: messages go to the log)", "mail server for notifications"),
     "SMTP_PORT": ("587", "mail server port"),
     "SMTP_USER": ("(unset)", "mail server user"),
@@ -37,7 +64,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SMTP_FROM": ("factoryshare@localhost", "sender address of notifications"),
     "SOLVER_MAX_SECONDS": ("60", "upper bound on the time limit a schedule run may ask for"),
     "SOLVER_WORKERS": ("2", "CP-SAT worker threads per schedule run"),
-    "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER": ("52428800", "bytes of permit documents one member may keep in all (each file at most 5 MB)"),
+    "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER": (
+        "52428800",
+        "bytes of permit documents one member may keep in all (each file at most 5 MB)",
+    ),
 }
 
 
@@ -102,7 +132,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = dict(os.environ if env is None else env)
         mode = env.get("FACTORYSHARE_ENV", "development")
         if mode not in ("development", "test", "production"):
@@ -134,12 +164,19 @@ class Settings:
             token_ttl_minutes=_int("TOKEN_TTL_MINUTES", 720, env),
             login_max_failures=_int("LOGIN_MAX_FAILURES", 5, env),
             login_lock_minutes=_int("LOGIN_LOCK_MINUTES", 15, env),
-            signin_limit_per_address=_limit("SIGNIN_LIMIT_PER_ADDRESS",
-                                            "1000 per minute" if mode == "test" else "10 per minute", env),
-            signin_limit_per_client=_limit("SIGNIN_LIMIT_PER_CLIENT",
-                                           "1000 per minute" if mode == "test" else "60 per minute", env),
+            signin_limit_per_address=_limit(
+                "SIGNIN_LIMIT_PER_ADDRESS",
+                "1000 per minute" if mode == "test" else "10 per minute",
+                env,
+            ),
+            signin_limit_per_client=_limit(
+                "SIGNIN_LIMIT_PER_CLIENT",
+                "1000 per minute" if mode == "test" else "60 per minute",
+                env,
+            ),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
-            trusted_proxies=0 if env.get("TRUSTED_PROXIES") in (None, "", "0")
+            trusted_proxies=0
+            if env.get("TRUSTED_PROXIES") in (None, "", "0")
             else _int("TRUSTED_PROXIES", 0, env),
             max_content_length=_int("MAX_CONTENT_LENGTH", 1024 * 1024, env),
             smtp_host=env.get("SMTP_HOST") or None,
@@ -150,7 +187,8 @@ class Settings:
             solver_max_seconds=_int("SOLVER_MAX_SECONDS", 60, env),
             solver_workers=_int("SOLVER_WORKERS", 2, env),
             permit_documents_max_bytes_per_member=_int(
-                "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER", 50 * 1024 * 1024, env),
+                "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER", 50 * 1024 * 1024, env
+            ),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; times must carry a time zone")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -61,12 +61,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -99,6 +99,7 @@ def make_session_factory(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
     # Every session the app, the CLI, the jobs and the worker use checks new and changed
     # values against their columns before each flush (factoryshare/validation.py).
     import factoryshare.validation  # noqa: F401
+
     kwargs.setdefault("expire_on_commit", False)
     return sessionmaker(bind=bind, **kwargs)
 

@@ -45,7 +45,9 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "product_changed": ["factoryshare.services.permits:on_product_changed"],
     # A manager or admin rejected a member's permit entry (payload: permit, reason, actor);
     # the member's notification subscribes here.
-    "permit_verification_rejected": ["factoryshare.subscribers.permits:on_permit_verification_rejected"],
+    "permit_verification_rejected": [
+        "factoryshare.subscribers.permits:on_permit_verification_rejected"
+    ],
 }
 
 

@@ -73,8 +73,9 @@ def _fill(text: str, params: Mapping[str, Any], language: str | None) -> str:
     """`text % params` (params said in `language` first); raises on a broken template."""
     if not params:
         return text
-    values = {key: (translate(value, language) if language else value)
-              for key, value in params.items()}
+    values = {
+        key: (translate(value, language) if language else value) for key, value in params.items()
+    }
     return text % values
 
 
@@ -84,7 +85,7 @@ class Message(str):
     msgid: str
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None) -> "Message":
+    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None) -> Message:
         params = dict(params or {})
         try:
             text = _fill(msgid, params, None)
@@ -107,14 +108,14 @@ class Message(str):
     def __reduce__(self) -> tuple[Any, ...]:
         return (Message, (self.msgid, self.params))
 
-    def __copy__(self) -> "Message":
+    def __copy__(self) -> Message:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "Message":
+    def __deepcopy__(self, memo: dict[int, Any]) -> Message:
         return self
 
 
-def N_(msgid: str, **params: Any) -> Message:  # noqa: N802  (the gettext convention)
+def N_(msgid: str, **params: Any) -> Message:
     """Mark `msgid` for translation, with its %(name)s parameters."""
     return Message(msgid, params)
 
@@ -124,7 +125,7 @@ class Localized(str):
 
     texts: dict[str, str]
 
-    def __new__(cls, texts: Mapping[str, str]) -> "Localized":
+    def __new__(cls, texts: Mapping[str, str]) -> Localized:
         english = texts.get(SOURCE_LANGUAGE) or next(iter(texts.values()), "")
         obj = super().__new__(cls, english)
         obj.texts = dict(texts)
@@ -143,14 +144,16 @@ _LOCALES = {"id": "id_ID", "en": "en_GB"}
 
 def join(parts: list[str], separator: str = ", ") -> Localized:
     """Several texts as one, each said in the reader's language."""
-    return Localized({lang: separator.join(str(translate(part, lang)) for part in parts)
-                      for lang in LANGUAGES})
+    return Localized(
+        {lang: separator.join(str(translate(part, lang)) for part in parts) for lang in LANGUAGES}
+    )
 
 
 def day(value: dt.date) -> Localized:
     """A date inside a sentence: `3 Mar 2026` / `3 Mar 2026` (Indonesian month names)."""
-    return Localized({lang: format_date(value, "d MMM yyyy", locale=locale)
-                      for lang, locale in _LOCALES.items()})
+    return Localized(
+        {lang: format_date(value, "d MMM yyyy", locale=locale) for lang, locale in _LOCALES.items()}
+    )
 
 
 def moment(value: dt.datetime, timezone: str) -> Localized:
@@ -159,8 +162,12 @@ def moment(value: dt.datetime, timezone: str) -> Localized:
 
     local = value.astimezone(_zone(timezone))
     label = zone_abbreviation(timezone, local)
-    return Localized({lang: f"{format_datetime(local, 'EEE d MMM yyyy HH:mm', locale=locale)} {label}"
-                      for lang, locale in _LOCALES.items()})
+    return Localized(
+        {
+            lang: f"{format_datetime(local, 'EEE d MMM yyyy HH:mm', locale=locale)} {label}"
+            for lang, locale in _LOCALES.items()
+        }
+    )
 
 
 def _zone(timezone: str) -> dt.tzinfo:
@@ -178,7 +185,7 @@ def _pattern(msgid: str) -> re.Pattern[str]:
     parts: list[str] = []
     last = 0
     for match in _PLACEHOLDER.finditer(msgid):
-        parts.append(re.escape(msgid[last:match.start()]))
+        parts.append(re.escape(msgid[last : match.start()]))
         parts.append("%" if match.group(0) == "%%" else f"(?P<{match.group(1)}>.+?)")
         last = match.end()
     parts.append(re.escape(msgid[last:]))
@@ -382,11 +389,14 @@ def status(value: Any) -> str:
 
 # Texts with parameters the system writes into the database (cancel reasons, booking notes,
 # review reasons), known back from their English by `translate`. A new one belongs here too.
-STORED_TEMPLATES = [recognise(message) for message in (
-    N_("machine downtime: %(reason)s"),
-    N_("house closed: %(reason)s"),
-    N_("planned by schedule run %(run)s"),
-    N_("re-planned by schedule run %(run)s"),
-    N_("Production request %(request)s, step %(step)s"),
-    N_("The product's %(fields)s changed."),
-)]
+STORED_TEMPLATES = [
+    recognise(message)
+    for message in (
+        N_("machine downtime: %(reason)s"),
+        N_("house closed: %(reason)s"),
+        N_("planned by schedule run %(run)s"),
+        N_("re-planned by schedule run %(run)s"),
+        N_("Production request %(request)s, step %(step)s"),
+        N_("The product's %(fields)s changed."),
+    )
+]

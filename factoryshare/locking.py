@@ -91,8 +91,9 @@ def require_state(obj: Any, allowed: Iterable[Any], message: str, *, action: str
     the details name the `action` refused and the status the object is in now."""
     status = obj.status
     if status not in tuple(allowed):
-        raise InvalidTransition(message, details={
-            "action": action, "status": getattr(status, "value", status)})
+        raise InvalidTransition(
+            message, details={"action": action, "status": getattr(status, "value", status)}
+        )
 
 
 def advisory_lock(session: Session, *key: str | int) -> None:

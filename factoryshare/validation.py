@@ -60,8 +60,10 @@ def nik(value: object, field: str = "owner_nik") -> str:
     except (StdnumError, ValueError):
         raise _fail(
             field,
-            N_("This NIK is not valid: check the region code (first 6 digits) and the date of "
-            "birth (digits 7-12, day + 40 for women) against the KTP."),
+            N_(
+                "This NIK is not valid: check the region code (first 6 digits) and the date of "
+                "birth (digits 7-12, day + 40 for women) against the KTP."
+            ),
         ) from None
 
 
@@ -95,7 +97,9 @@ def phone(value: object, field: str = "phone") -> str:
     try:
         number = phonenumbers.parse(raw, "ID")
     except phonenumbers.NumberParseException:
-        raise _fail(field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812...")) from None
+        raise _fail(
+            field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812...")
+        ) from None
     if number.country_code != 62:
         raise _fail(field, N_("Write an Indonesian phone number, e.g. 0812 3456 7890 or +62812..."))
     if not phonenumbers.is_valid_number(number):
@@ -108,8 +112,9 @@ def phone(value: object, field: str = "phone") -> str:
 # escape) cannot be written as UTF-8 at all; neither is ever part of a real name or note.
 
 NUL_MESSAGE = N_("Text may not contain the NUL character (\\u0000).")
-SURROGATE_MESSAGE = N_("Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff "
-                       "escape).")
+SURROGATE_MESSAGE = N_(
+    "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)."
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -51,15 +51,18 @@ class Claim:
     attempt: int
 
     @classmethod
-    def of(cls, run: ScheduleRun) -> "Claim":
+    def of(cls, run: ScheduleRun) -> Claim:
         return cls(run.worker_id or "", run.attempts)
 
 
 def claimed_run(session: Session, run_id: int, claim: Claim) -> ScheduleRun | None:
     """The run with its row locked until the transaction ends, if it is still running under
     `claim`; None when it was requeued, taken over, discarded or finished meanwhile."""
-    stmt = (select(ScheduleRun).where(ScheduleRun.id == run_id)
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(ScheduleRun)
+        .where(ScheduleRun.id == run_id)
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     run = session.scalars(stmt).first()
@@ -68,12 +71,14 @@ def claimed_run(session: Session, run_id: int, claim: Claim) -> ScheduleRun | No
     return run
 
 
-def requeue_stale(session: Session, *, now: dt.datetime | None = None,
-                  stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
+def requeue_stale(
+    session: Session, *, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER
+) -> list[int]:
     """Put back runs whose worker stopped beating; fail those tried MAX_ATTEMPTS times."""
     now = now or utcnow()
-    stmt = select(ScheduleRun).where(ScheduleRun.status == RunStatus.running,
-                                     ScheduleRun.heartbeat_at < now - stale_after)
+    stmt = select(ScheduleRun).where(
+        ScheduleRun.status == RunStatus.running, ScheduleRun.heartbeat_at < now - stale_after
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     touched = []
@@ -90,11 +95,17 @@ def requeue_stale(session: Session, *, now: dt.datetime | None = None,
     return touched
 
 
-def claim(session: Session, worker_id: str, *, now: dt.datetime | None = None) -> ScheduleRun | None:
+def claim(
+    session: Session, worker_id: str, *, now: dt.datetime | None = None
+) -> ScheduleRun | None:
     """Take the oldest queued run for this worker, or None when the queue is empty."""
     now = now or utcnow()
-    stmt = (select(ScheduleRun).where(ScheduleRun.status == RunStatus.queued)
-            .order_by(ScheduleRun.created_at, ScheduleRun.id).limit(1))
+    stmt = (
+        select(ScheduleRun)
+        .where(ScheduleRun.status == RunStatus.queued)
+        .order_by(ScheduleRun.created_at, ScheduleRun.id)
+        .limit(1)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     run = session.scalars(stmt).first()
@@ -125,23 +136,39 @@ def heartbeat(session: Session, run_id: int, worker_id: str, attempt: int | None
 class _Beat:
     """Refreshes a run's heartbeat from a thread while the solve runs outside transactions."""
 
-    def __init__(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
-                 every: float = HEARTBEAT_EVERY, attempt: int | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        run_id: int,
+        worker_id: str,
+        every: float = HEARTBEAT_EVERY,
+        attempt: int | None = None,
+    ) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True,
-                                        args=(session_factory, run_id, worker_id, every, attempt))
+        self._thread = threading.Thread(
+            target=self._loop,
+            name=f"heartbeat-{run_id}",
+            daemon=True,
+            args=(session_factory, run_id, worker_id, every, attempt),
+        )
 
-    def _loop(self, session_factory: sessionmaker[Session], run_id: int, worker_id: str,
-              every: float, attempt: int | None) -> None:
+    def _loop(
+        self,
+        session_factory: sessionmaker[Session],
+        run_id: int,
+        worker_id: str,
+        every: float,
+        attempt: int | None,
+    ) -> None:
         while not self._stop.wait(every):
             try:
                 with transaction(session_factory) as session:
                     if not heartbeat(session, run_id, worker_id, attempt):
                         return
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the solve goes on
+            except Exception:
                 log.exception("heartbeat of run %s failed", run_id)
 
-    def __enter__(self) -> "_Beat":
+    def __enter__(self) -> _Beat:
         self._thread.start()
         return self
 
@@ -150,8 +177,13 @@ class _Beat:
         self._thread.join()
 
 
-def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
-                     workers: int = 2, taken: Claim | None = None) -> None:
+def _default_execute(
+    session_factory: sessionmaker[Session],
+    run_id: int,
+    *,
+    workers: int = 2,
+    taken: Claim | None = None,
+) -> None:
     """Build the problem, solve it outside any transaction, then store the proposal.
 
     The solve can take minutes; no database transaction or lock is held meanwhile. If the
@@ -170,9 +202,12 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
             taken = Claim.of(current)
         run = claimed_run(session, run_id, taken)
         if run is None:
-            log.warning("schedule run %s is no longer running under worker %s (attempt %s); "
-                        "not solving it",
-                        run_id, taken.worker_id, taken.attempt)
+            log.warning(
+                "schedule run %s is no longer running under worker %s (attempt %s); not solving it",
+                run_id,
+                taken.worker_id,
+                taken.attempt,
+            )
             return
         run.problem = solving.build_problem(session, run)
         problem_data, time_limit = run.problem, run.time_limit_seconds
@@ -180,19 +215,24 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
     try:
         problem = solver.problem_from_dict(problem_data)
         with _Beat(session_factory, run_id, taken.worker_id, attempt=taken.attempt):
-            solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers),
-                                    policies)
+            solution = solver.solve(
+                problem, solver.SolveOptions(time_limit=time_limit, workers=workers), policies
+            )
         failure = None
-    except Exception as exc:  # noqa: BLE001 - a failed solve is recorded on the run, never lost
+    except Exception as exc:
         log.exception("schedule run %s failed", run_id)
         failure = f"The solve failed: {exc}"
     with transaction(session_factory) as session:
         run = claimed_run(session, run_id, taken)
         if run is None:
-            log.warning("schedule run %s is no longer running under worker %s (attempt %s): "
-                        "requeued, taken over or discarded while it solved; its result is "
-                        "dropped and the run's newer state kept",
-                        run_id, taken.worker_id, taken.attempt)
+            log.warning(
+                "schedule run %s is no longer running under worker %s (attempt %s): "
+                "requeued, taken over or discarded while it solved; its result is "
+                "dropped and the run's newer state kept",
+                run_id,
+                taken.worker_id,
+                taken.attempt,
+            )
             return
         if failure is None:
             solving.store_solution(session, run, problem, solution)
@@ -203,9 +243,13 @@ def _default_execute(session_factory: sessionmaker[Session], run_id: int, *,
         run.finished_at = utcnow()
 
 
-def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = None,
-             execute: Callable[[sessionmaker[Session], int], Any] | None = None,
-             workers: int = 2) -> int | None:
+def run_once(
+    session_factory: sessionmaker[Session],
+    *,
+    worker_id: str | None = None,
+    execute: Callable[[sessionmaker[Session], int], Any] | None = None,
+    workers: int = 2,
+) -> int | None:
     """Requeue stale runs, claim one and execute it; the id of the run taken, or None."""
     worker_id = worker_id or worker_name()
     with transaction(session_factory) as session:
@@ -223,8 +267,13 @@ def run_once(session_factory: sessionmaker[Session], *, worker_id: str | None = 
     return run_id
 
 
-def loop(session_factory: sessionmaker[Session], *, poll_seconds: float = 2.0,
-         once: bool = False, workers: int = 2) -> None:
+def loop(
+    session_factory: sessionmaker[Session],
+    *,
+    poll_seconds: float = 2.0,
+    once: bool = False,
+    workers: int = 2,
+) -> None:
     worker_id = worker_name()
     while True:
         taken = run_once(session_factory, worker_id=worker_id, workers=workers)

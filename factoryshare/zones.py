@@ -31,8 +31,8 @@ def abbreviation(tz: str | dt.tzinfo, at: dt.datetime | None = None) -> str:
     try:
         zone = ZoneInfo(name) if isinstance(tz, str) else tz
     except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.timezone.utc
-    offset = (at or dt.datetime.now(dt.timezone.utc)).astimezone(zone).utcoffset()
+        zone = dt.UTC
+    offset = (at or dt.datetime.now(dt.UTC)).astimezone(zone).utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     if minutes in _BY_OFFSET:
         return _BY_OFFSET[minutes]

@@ -33,7 +33,9 @@ def read_brandimarte(path: str | Path) -> Problem:
             ops.append(Operation(f"j{j + 1}/{k + 1}", tuple(modes)))
         jobs.append(Job(f"j{j + 1}", tuple(ops)))
     return Problem(
-        name=path.stem, horizon=total,
+        name=path.stem,
+        horizon=total,
         machines=tuple(Machine(f"m{i + 1}") for i in range(n_machines)),
-        jobs=tuple(jobs), objective=Objective(makespan=1),
+        jobs=tuple(jobs),
+        objective=Objective(makespan=1),
     )

@@ -62,7 +62,9 @@ class Calendar:
             return None
         return self.starts[j] + (used - self.before[j])
 
-    def pause_segments(self, earliest: int, latest: int, duration: int) -> dict[int, list[tuple[int, int]]]:
+    def pause_segments(
+        self, earliest: int, latest: int, duration: int
+    ) -> dict[int, list[tuple[int, int]]]:
         """The starts of a pausable operation in [earliest, latest], as inclusive ranges per
         number of closed minutes waited through."""
         out: dict[int, list[tuple[int, int]]] = {}

@@ -12,8 +12,9 @@ from collections import defaultdict
 from solver.problem import Assignment, Policies, Problem, Solution, operation_cost
 
 
-def objective_terms(problem: Problem, assignments: dict[str, Assignment],
-                    policies: Policies | None = None) -> dict[str, int]:
+def objective_terms(
+    problem: Problem, assignments: dict[str, Assignment], policies: Policies | None = None
+) -> dict[str, int]:
     tardiness = 0
     weighted = 0
     makespan = 0
@@ -26,8 +27,12 @@ def objective_terms(problem: Problem, assignments: dict[str, Assignment],
             late = max(0, last.end - job.due)
             tardiness += late
             weighted += job.weight * late
-    terms = {"weighted_tardiness": weighted, "tardiness": tardiness, "makespan": makespan,
-             "cost": _machine_cost(problem, assignments)}
+    terms = {
+        "weighted_tardiness": weighted,
+        "tardiness": tardiness,
+        "makespan": makespan,
+        "cost": _machine_cost(problem, assignments),
+    }
     if policies is not None and policies.stability is not None:
         moved = changed = 0
         for before in policies.stability.previous:
@@ -57,21 +62,31 @@ def _machine_cost(problem: Problem, assignments: dict[str, Assignment]) -> int:
     return total
 
 
-def objective_value(problem: Problem, terms: dict[str, int], policies: Policies | None = None) -> int:
-    value = (problem.objective.weighted_tardiness * terms["weighted_tardiness"]
-             + problem.objective.makespan * terms["makespan"])
+def objective_value(
+    problem: Problem, terms: dict[str, int], policies: Policies | None = None
+) -> int:
+    value = (
+        problem.objective.weighted_tardiness * terms["weighted_tardiness"]
+        + problem.objective.makespan * terms["makespan"]
+    )
     if problem.objective.cost:
         value += problem.objective.cost * terms["cost"]
     if policies is not None and policies.stability is not None:
         st = policies.stability
-        value += st.weight * (terms["moved_minutes"] + st.machine_change * terms["machines_changed"])
+        value += st.weight * (
+            terms["moved_minutes"] + st.machine_change * terms["machines_changed"]
+        )
     return value
 
 
-def _check_policies(problem: Problem, by_op: dict[str, Assignment], policies: Policies) -> list[str]:
+def _check_policies(
+    problem: Problem, by_op: dict[str, Assignment], policies: Policies
+) -> list[str]:
     problems: list[str] = []
     job_of = {o.id: j for j in problem.jobs for o in j.operations}
-    work = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
+    work = {
+        (o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes
+    }
     if policies.setup is not None and policies.setup.minutes > 0:
         gap = policies.setup.minutes
         per_machine: dict[str, list[tuple[Assignment, str]]] = defaultdict(list)
@@ -81,20 +96,26 @@ def _check_policies(problem: Problem, by_op: dict[str, Assignment], policies: Po
                 per_machine[a.machine].append((a, family))
         for machine, items in per_machine.items():
             for i, (a, fa) in enumerate(items):
-                for b, fb in items[i + 1:]:
+                for b, fb in items[i + 1 :]:
                     if fa != fb and max(b.start - a.end, a.start - b.end) < gap:
-                        problems.append(f"operations {a.operation} ({fa}) and {b.operation} ({fb}) "
-                                        f"on {machine} are less than {gap} minutes apart for cleaning")
+                        problems.append(
+                            f"operations {a.operation} ({fa}) and {b.operation} ({fb}) "
+                            f"on {machine} are less than {gap} minutes apart for cleaning"
+                        )
     for cap in policies.share_caps:
         used: dict[str, int] = defaultdict(int)
         machines = set(cap.machines)
         for a in by_op.values():
             if a.machine in machines and a.operation in job_of:
-                used[job_of[a.operation].owner or ""] += work.get((a.operation, a.machine), a.end - a.start)
+                used[job_of[a.operation].owner or ""] += work.get(
+                    (a.operation, a.machine), a.end - a.start
+                )
         for owner, minutes in sorted(used.items()):
             if minutes > cap.max_minutes:
-                problems.append(f"{owner or 'an owner'} holds {minutes} minutes of {cap.name or 'a capped group'},"
-                                f" above its cap of {cap.max_minutes}")
+                problems.append(
+                    f"{owner or 'an owner'} holds {minutes} minutes of {cap.name or 'a capped group'},"
+                    f" above its cap of {cap.max_minutes}"
+                )
     return problems
 
 
@@ -126,7 +147,9 @@ def check(problem: Problem, solution: Solution, policies: Policies | None = None
             a = maybe
             durations = {m.machine: m.duration for m in op.modes}
             if a.machine not in durations:
-                problems.append(f"operation {op.id} runs on {a.machine}, which is not one of its modes")
+                problems.append(
+                    f"operation {op.id} runs on {a.machine}, which is not one of its modes"
+                )
                 continue
             windows = problem.windows(a.machine)
             if op.pausable:
@@ -134,32 +157,55 @@ def check(problem: Problem, solution: Solution, policies: Policies | None = None
                 # inside a window to an end inside one.
                 used = sum(max(0, min(a.end, e) - max(a.start, s)) for s, e in windows)
                 if used != durations[a.machine]:
-                    problems.append(f"operation {op.id} uses {used} open minutes, its mode needs {durations[a.machine]}")
+                    problems.append(
+                        f"operation {op.id} uses {used} open minutes, its mode needs {durations[a.machine]}"
+                    )
                 if not any(s <= a.start < e for s, e in windows):
-                    problems.append(f"operation {op.id} starts at {a.start}, when {a.machine} is closed")
+                    problems.append(
+                        f"operation {op.id} starts at {a.start}, when {a.machine} is closed"
+                    )
                 if not any(s < a.end <= e for s, e in windows):
-                    problems.append(f"operation {op.id} ends at {a.end}, when {a.machine} is closed")
+                    problems.append(
+                        f"operation {op.id} ends at {a.end}, when {a.machine} is closed"
+                    )
             else:
                 if a.end - a.start != durations[a.machine]:
-                    problems.append(f"operation {op.id} lasts {a.end - a.start}, its mode needs {durations[a.machine]}")
+                    problems.append(
+                        f"operation {op.id} lasts {a.end - a.start}, its mode needs {durations[a.machine]}"
+                    )
                 if not any(s <= a.start and a.end <= e for s, e in windows):
-                    problems.append(f"operation {op.id} [{a.start}, {a.end}) is not inside one open window of {a.machine}")
+                    problems.append(
+                        f"operation {op.id} [{a.start}, {a.end}) is not inside one open window of {a.machine}"
+                    )
             if a.start < 0 or a.end > problem.horizon:
                 problems.append(f"operation {op.id} lies outside the horizon")
             if a.start % problem.grid:
-                problems.append(f"operation {op.id} starts at {a.start}, off the grid of {problem.grid} minutes")
-            if op.frozen is not None and (a.machine, a.start) != (op.frozen.machine, op.frozen.start):
-                problems.append(f"frozen operation {op.id} moved from {op.frozen.start} on {op.frozen.machine} "
-                                f"to {a.start} on {a.machine}")
+                problems.append(
+                    f"operation {op.id} starts at {a.start}, off the grid of {problem.grid} minutes"
+                )
+            if op.frozen is not None and (a.machine, a.start) != (
+                op.frozen.machine,
+                op.frozen.start,
+            ):
+                problems.append(
+                    f"frozen operation {op.id} moved from {op.frozen.start} on {op.frozen.machine} "
+                    f"to {a.start} on {a.machine}"
+                )
             if a.start < job.release:
                 problems.append(f"operation {op.id} starts before the job's release {job.release}")
             if previous_end is not None and a.start < previous_end + op.min_lag:
-                problems.append(f"operation {op.id} starts before its predecessor ends plus lag {op.min_lag}")
+                problems.append(
+                    f"operation {op.id} starts before its predecessor ends plus lag {op.min_lag}"
+                )
             previous_end = a.end
             # Held until the end rounded up to the grid.
-            busy[a.machine].append((a.start, -(-a.end // problem.grid) * problem.grid, f"operation {op.id}"))
+            busy[a.machine].append(
+                (a.start, -(-a.end // problem.grid) * problem.grid, f"operation {op.id}")
+            )
         if job.deadline is not None and previous_end is not None and previous_end > job.deadline:
-            problems.append(f"job {job.id} ends at {previous_end}, after its deadline {job.deadline}")
+            problems.append(
+                f"job {job.id} ends at {previous_end}, after its deadline {job.deadline}"
+            )
     for op_id in set(by_op) - known_ops:
         problems.append(f"operation {op_id} is not in the problem")
     for machine, intervals in busy.items():

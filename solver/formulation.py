@@ -83,10 +83,16 @@ class Formulation:
 
     @property
     def duration_on(self) -> dict[tuple[str, str], int]:
-        return {(o.id, m.machine): m.duration for j in self.problem.jobs for o in j.operations for m in o.modes}
+        return {
+            (o.id, m.machine): m.duration
+            for j in self.problem.jobs
+            for o in j.operations
+            for m in o.modes
+        }
 
 
 # -- variables ------------------------------------------------------------------------------
+
 
 def add_variables(f: Formulation) -> None:
     """Fixed time, the makespan, and per job: placed, per operation start, end (and grid slot),
@@ -94,9 +100,12 @@ def add_variables(f: Formulation) -> None:
     problem, model = f.problem, f.model
     for fx in problem.fixed:
         f.intervals[fx.machine].append(
-            model.new_fixed_size_interval_var(fx.start, fx.end - fx.start, f"fixed_{fx.id}"))
-    f.windows = {m.id: tuple((ws, min(we, f.horizon)) for ws, we in problem.windows(m.id) if ws < f.horizon)
-                 for m in problem.machines}
+            model.new_fixed_size_interval_var(fx.start, fx.end - fx.start, f"fixed_{fx.id}")
+        )
+    f.windows = {
+        m.id: tuple((ws, min(we, f.horizon)) for ws, we in problem.windows(m.id) if ws < f.horizon)
+        for m in problem.machines
+    }
     f.calendars = {m: Calendar(w) for m, w in f.windows.items()}
     f.aux_hints.append((f.makespan, max((a.end for a in f.hint.values()), default=0)))
     for job in problem.jobs:
@@ -109,7 +118,9 @@ def add_variables(f: Formulation) -> None:
             f.aux_hints.append((f.late[job.id], max(0, last.end - job.due) if last else 0))
 
 
-def _start_ranges(f: Formulation, job: Job, op: Operation, mode: Mode) -> dict[int, list[tuple[int, int]]]:
+def _start_ranges(
+    f: Formulation, job: Job, op: Operation, mode: Mode
+) -> dict[int, list[tuple[int, int]]]:
     """Where on `mode`'s machine `op` may start (in grid slots when there is a grid), per number
     of closed minutes it waits through; empty when nowhere."""
     lo = job.release
@@ -120,14 +131,21 @@ def _start_ranges(f: Formulation, job: Job, op: Operation, mode: Mode) -> dict[i
         ranges = f.calendars[mode.machine].pause_segments(lo, min(hi, f.horizon) - 1, mode.duration)
     else:
         # The starts that keep the operation inside one open window of this machine.
-        ranges = {0: [(max(ws, lo), we - mode.duration) for ws, we in f.windows[mode.machine]
-                      if max(ws, lo) <= we - mode.duration and ws < hi]}
+        ranges = {
+            0: [
+                (max(ws, lo), we - mode.duration)
+                for ws, we in f.windows[mode.machine]
+                if max(ws, lo) <= we - mode.duration and ws < hi
+            ]
+        }
     if op.frozen is not None:
         pin = op.frozen.start
         ranges = {d: [(pin, pin)] for d, rs in ranges.items() if any(a <= pin <= b for a, b in rs)}
     if grid > 1:
-        ranges = {d: [(-(-a // grid), b // grid) for a, b in rs if -(-a // grid) <= b // grid]
-                  for d, rs in ranges.items()}
+        ranges = {
+            d: [(-(-a // grid), b // grid) for a, b in rs if -(-a // grid) <= b // grid]
+            for d, rs in ranges.items()
+        }
     return {d: rs for d, rs in sorted(ranges.items()) if rs}
 
 
@@ -151,17 +169,24 @@ def _add_operation(f: Formulation, job: Job, op: Operation) -> None:
         lit = model.new_bool_var(f"x_{op.id}_{mode.machine}")
         f.choice[(op.id, mode.machine)] = lit
         scale = max(1, grid)
-        f.span[(op.id, mode.machine)] = (min(rs[0][0] for rs in ranges.values()) * scale,
-                                         max(rs[-1][1] * scale + mode.duration + d for d, rs in ranges.items()))
+        f.span[(op.id, mode.machine)] = (
+            min(rs[0][0] for rs in ranges.values()) * scale,
+            max(rs[-1][1] * scale + mode.duration + d for d, rs in ranges.items()),
+        )
         choice = ModeChoice(job, op, mode, lit, ranges, which=[lit])
         f.modes.append(choice)
         name = f"i_{op.id}_{mode.machine}"
         if not op.pausable and grid == 1:
-            f.intervals[mode.machine].append(model.new_optional_interval_var(start, mode.duration, end, lit, name))
+            f.intervals[mode.machine].append(
+                model.new_optional_interval_var(start, mode.duration, end, lit, name)
+            )
         elif not op.pausable:
             # Held until the end rounded up to the grid: a constant length from a start on it.
-            f.intervals[mode.machine].append(model.new_optional_fixed_size_interval_var(
-                start, round_up(mode.duration, grid), lit, name))
+            f.intervals[mode.machine].append(
+                model.new_optional_fixed_size_interval_var(
+                    start, round_up(mode.duration, grid), lit, name
+                )
+            )
         else:
             _add_pausable_interval(f, choice, name)
 
@@ -171,19 +196,30 @@ def _add_pausable_interval(f: Formulation, choice: ModeChoice, name: str) -> Non
     rounding up to the grid, a constant for each."""
     model, op, mode = f.model, choice.op, choice.mode
     placed_here = f.hint.get(op.id)
-    placed_here = placed_here if placed_here is not None and placed_here.machine == mode.machine else None
+    placed_here = (
+        placed_here if placed_here is not None and placed_here.machine == mode.machine else None
+    )
     waits = list(choice.ranges)
     if len(waits) > 1:
         choice.which = [model.new_bool_var(f"w_{op.id}_{mode.machine}_{w}") for w in waits]
         for w, b in zip(waits, choice.which):
-            f.aux_hints.append((b, int(placed_here is not None
-                                       and placed_here.end - placed_here.start - mode.duration == w)))
+            f.aux_hints.append(
+                (
+                    b,
+                    int(
+                        placed_here is not None
+                        and placed_here.end - placed_here.start - mode.duration == w
+                    ),
+                )
+            )
     choice.holds = [round_up(mode.duration + w, f.problem.grid) for w in waits]
-    choice.size = model.new_int_var_from_domain(cp_model.Domain.from_values(sorted(set(choice.holds))),
-                                                f"h_{op.id}_{mode.machine}")
+    choice.size = model.new_int_var_from_domain(
+        cp_model.Domain.from_values(sorted(set(choice.holds))), f"h_{op.id}_{mode.machine}"
+    )
     held = model.new_int_var(0, f.horizon + max(choice.holds), f"he_{op.id}_{mode.machine}")
     f.intervals[mode.machine].append(
-        model.new_optional_interval_var(f.start_of[op.id], choice.size, held, choice.lit, name))
+        model.new_optional_interval_var(f.start_of[op.id], choice.size, held, choice.lit, name)
+    )
     if placed_here is not None:
         hold = f.problem.held_until(placed_here.end) - placed_here.start
     else:
@@ -193,6 +229,7 @@ def _add_pausable_interval(f: Formulation, choice: ModeChoice, name: str) -> Non
 
 
 # -- constraint families --------------------------------------------------------------------
+
 
 def add_calendar(f: Formulation) -> None:
     """The chosen mode confines the start to the starts that keep the operation in one open
@@ -205,15 +242,19 @@ def add_calendar(f: Formulation) -> None:
             if f.problem.grid > 1:
                 model.add(end == start + c.mode.duration).only_enforce_if(c.lit)
             model.add_linear_expression_in_domain(
-                on, cp_model.Domain.from_intervals([list(r) for r in c.ranges[0]])).only_enforce_if(c.lit)
+                on, cp_model.Domain.from_intervals([list(r) for r in c.ranges[0]])
+            ).only_enforce_if(c.lit)
             continue
         waits = list(c.ranges)
         if len(waits) > 1:
             model.add(sum(c.which) == c.lit)
         for w, b in zip(waits, c.which):
             model.add_linear_expression_in_domain(
-                on, cp_model.Domain.from_intervals([list(r) for r in c.ranges[w]])).only_enforce_if(b)
-        model.add(end == start + c.mode.duration + sum(w * b for w, b in zip(waits, c.which))).only_enforce_if(c.lit)
+                on, cp_model.Domain.from_intervals([list(r) for r in c.ranges[w]])
+            ).only_enforce_if(b)
+        model.add(
+            end == start + c.mode.duration + sum(w * b for w, b in zip(waits, c.which))
+        ).only_enforce_if(c.lit)
         model.add(c.size == sum(h * b for h, b in zip(c.holds, c.which))).only_enforce_if(c.lit)
 
 
@@ -233,8 +274,10 @@ def add_one_machine(f: Formulation, all_placed_by_greedy: bool) -> None:
                 f.model.add(sum(lits[op.id]) == placed)
                 continue
             if op.frozen is not None:
-                reason = (f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
-                          f"{op.frozen.machine} (closed, off the grid, or outside the job's dates)")
+                reason = (
+                    f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
+                    f"{op.frozen.machine} (closed, off the grid, or outside the job's dates)"
+                )
             elif op.pausable:
                 reason = f"operation {op.id} finds too little open time on its machines"
             else:
@@ -291,8 +334,9 @@ def add_load_bounds(f: Formulation) -> None:
     for terms in load.values():
         model.add(sum(terms) <= f.makespan)
     # Work that can only go to always-open machines, spread over all of them.
-    if always_open and all(m.machine in always_open for j in problem.jobs for o in j.operations
-                           for m in o.modes):
+    if always_open and all(
+        m.machine in always_open for j in problem.jobs for o in j.operations for m in o.modes
+    ):
         total = [t for terms in load.values() for t in terms]
         model.add(sum(total) <= len(always_open) * f.makespan)
 
@@ -313,7 +357,7 @@ def add_family_setup(f: Formulation) -> None:
     for machine, items in per_machine.items():
         for i, (op_a, fam_a, lit_a) in enumerate(items):
             first_a, last_a = f.span[(op_a, machine)]
-            for op_b, fam_b, lit_b in items[i + 1:]:
+            for op_b, fam_b, lit_b in items[i + 1 :]:
                 if fam_a == fam_b or op_a == op_b:
                     continue
                 first_b, last_b = f.span[(op_b, machine)]
@@ -321,9 +365,15 @@ def add_family_setup(f: Formulation) -> None:
                     continue
                 a_first = model.new_bool_var(f"order_{op_a}_{op_b}_{machine}")
                 a, b = f.hint.get(op_a), f.hint.get(op_b)
-                f.aux_hints.append((a_first, int(a is not None and b is not None and a.end <= b.start)))
-                model.add(f.end_of[op_a] + gap <= f.start_of[op_b]).only_enforce_if([a_first, lit_a, lit_b])
-                model.add(f.end_of[op_b] + gap <= f.start_of[op_a]).only_enforce_if([a_first.Not(), lit_a, lit_b])
+                f.aux_hints.append(
+                    (a_first, int(a is not None and b is not None and a.end <= b.start))
+                )
+                model.add(f.end_of[op_a] + gap <= f.start_of[op_b]).only_enforce_if(
+                    [a_first, lit_a, lit_b]
+                )
+                model.add(f.end_of[op_b] + gap <= f.start_of[op_a]).only_enforce_if(
+                    [a_first.Not(), lit_a, lit_b]
+                )
 
 
 def add_share_caps(f: Formulation) -> None:
@@ -367,22 +417,32 @@ def add_stability(f: Formulation) -> tuple[list, int]:
 
 # -- objective and warm start ---------------------------------------------------------------
 
+
 def set_objective(f: Formulation, stability_cost: list, stability_worst: int) -> None:
     """Weighted tardiness, makespan, moves and machine cost (per mode literal, its
     operation_cost), weighted as the problem says; leaving a job out costs more than any
     schedule of the others."""
     problem = f.problem
     obj = problem.objective
-    weighted = (obj.weighted_tardiness * sum(job.weight * f.late[job.id] for job in problem.jobs if job.id in f.late)
-                + obj.makespan * f.makespan + sum(stability_cost))
-    worst = ((obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * f.horizon
-             + stability_worst + 1)
+    weighted = (
+        obj.weighted_tardiness
+        * sum(job.weight * f.late[job.id] for job in problem.jobs if job.id in f.late)
+        + obj.makespan * f.makespan
+        + sum(stability_cost)
+    )
+    worst = (
+        (obj.weighted_tardiness * sum(j.weight for j in problem.jobs) + obj.makespan) * f.horizon
+        + stability_worst
+        + 1
+    )
     if obj.cost:
         # Machine cost: each operation's rupiah on the machine chosen (see operation_cost).
         rate = {m.id: m.cost_per_hour for m in problem.machines}
         duration_on = f.duration_on
         op_cost = {key: operation_cost(duration_on[key], rate[key[1]]) for key in f.choice}
-        weighted += obj.cost * sum(op_cost[key] * lit for key, lit in f.choice.items() if op_cost[key])
+        weighted += obj.cost * sum(
+            op_cost[key] * lit for key, lit in f.choice.items() if op_cost[key]
+        )
         most: dict[str, int] = defaultdict(int)
         for (op_id, _machine), c in op_cost.items():
             most[op_id] = max(most[op_id], c)

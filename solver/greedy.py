@@ -56,12 +56,21 @@ def _earliest_fit(windows, busy: list[tuple[int, int]], earliest: int, duration:
 
 
 def _job_order(job: Job) -> tuple[int, int, int]:
-    return (job.due if job.due is not None else (job.deadline if job.deadline is not None else INFINITY),
-            job.release, -job.weight)
+    return (
+        job.due
+        if job.due is not None
+        else (job.deadline if job.deadline is not None else INFINITY),
+        job.release,
+        -job.weight,
+    )
 
 
-def _blocked(busy: list[tuple[int, int]], family_work: list[tuple[int, int, str]],
-             family: str | None, setup: int) -> list[tuple[int, int]]:
+def _blocked(
+    busy: list[tuple[int, int]],
+    family_work: list[tuple[int, int, str]],
+    family: str | None,
+    setup: int,
+) -> list[tuple[int, int]]:
     """The machine's busy intervals as seen by an operation of `family`: other families' work
     widened by the cleaning time on both sides."""
     if family is None or setup <= 0:
@@ -90,8 +99,14 @@ def _clash(busy: list[tuple[int, int]], start: int, until: int) -> int | None:
     return None
 
 
-def _earliest_fit_on(calendar: Calendar, busy: list[tuple[int, int]], earliest: int, duration: int,
-                     grid: int, pausable: bool) -> tuple[int, int] | None:
+def _earliest_fit_on(
+    calendar: Calendar,
+    busy: list[tuple[int, int]],
+    earliest: int,
+    duration: int,
+    grid: int,
+    pausable: bool,
+) -> tuple[int, int] | None:
     """(start, end) of the earliest placement from `earliest` with the start on the grid and
     the machine free until the end rounded up to it; a pausable operation may wait through
     closed time, any other stays inside one window."""
@@ -151,10 +166,18 @@ class _State:
             bisect.insort(self.busy[f.machine], (f.start, f.end))
         self.windows = {m.id: problem.windows(m.id) for m in problem.machines}
         self.calendars = {m: Calendar(w) for m, w in self.windows.items()}
-        self.duration = {(o.id, m.machine): m.duration for j in problem.jobs for o in j.operations for m in o.modes}
+        self.duration = {
+            (o.id, m.machine): m.duration
+            for j in problem.jobs
+            for o in j.operations
+            for m in o.modes
+        }
         rate = {m.id: m.cost_per_hour for m in problem.machines}
-        self.cost = ({key: operation_cost(d, rate[key[1]]) for key, d in self.duration.items()}
-                     if problem.objective.cost else {})
+        self.cost = (
+            {key: operation_cost(d, rate[key[1]]) for key, d in self.duration.items()}
+            if problem.objective.cost
+            else {}
+        )
         self.reserved: set[str] = set()
         for job in problem.jobs:
             for op in job.operations:
@@ -192,8 +215,14 @@ class _State:
             if family is not None:
                 self.family_work[a.machine].remove((*held, family))
 
-    def best_mode(self, op: Operation, earliest: int, family: str | None, owner: str,
-                  fits: dict[str, tuple[int, int] | None] | None = None) -> tuple[Assignment | None, bool]:
+    def best_mode(
+        self,
+        op: Operation,
+        earliest: int,
+        family: str | None,
+        owner: str,
+        fits: dict[str, tuple[int, int] | None] | None = None,
+    ) -> tuple[Assignment | None, bool]:
         """The mode that ends earliest from `earliest` (then the cheaper machine, when cost
         counts), and whether a share cap ruled one out. A frozen operation only where it is.
         `fits`: each machine's earliest (start, end) for this operation and `earliest`, kept
@@ -204,8 +233,11 @@ class _State:
         for mode in op.modes:
             if op.frozen is not None and mode.machine != op.frozen.machine:
                 continue
-            if any(self.share_used[(k, owner)] + mode.duration > self.policies.share_caps[k].max_minutes
-                   for k in self.caps_of.get(mode.machine, ())):
+            if any(
+                self.share_used[(k, owner)] + mode.duration
+                > self.policies.share_caps[k].max_minutes
+                for k in self.caps_of.get(mode.machine, ())
+            ):
                 capped = True
                 continue
             if op.frozen is not None:
@@ -233,13 +265,16 @@ class _State:
                 best, best_key = Assignment(op.id, mode.machine, *fit), key
         return best, capped
 
-    def _fit(self, op: Operation, machine: str, duration: int, earliest: int,
-             family: str | None) -> tuple[int, int] | None:
+    def _fit(
+        self, op: Operation, machine: str, duration: int, earliest: int, family: str | None
+    ) -> tuple[int, int] | None:
         blocked = _blocked(self.busy[machine], self.family_work[machine], family, self.setup)
         if self.grid == 1 and not op.pausable:
             start = _earliest_fit(self.windows[machine], blocked, earliest, duration)
             return None if start is None else (start, start + duration)
-        return _earliest_fit_on(self.calendars[machine], blocked, earliest, duration, self.grid, op.pausable)
+        return _earliest_fit_on(
+            self.calendars[machine], blocked, earliest, duration, self.grid, op.pausable
+        )
 
     def place(self, a: Assignment, family: str | None, owner: str, sign: int = 1) -> None:
         if sign > 0 and a.operation in self.reserved:
@@ -247,7 +282,9 @@ class _State:
         else:
             self._hold(a, family, sign)
         for k in self.caps_of.get(a.machine, ()):
-            self.share_used[(k, owner)] += sign * self.duration.get((a.operation, a.machine), a.end - a.start)
+            self.share_used[(k, owner)] += sign * self.duration.get(
+                (a.operation, a.machine), a.end - a.start
+            )
 
     def give_up(self, job: Job, family: str | None) -> None:
         """Free the reservations of a job left out: its frozen operations not yet placed."""
@@ -259,21 +296,42 @@ class _State:
                 self.reserved.discard(op.id)
 
 
-def _no_fit(job_id: str, op: Operation, earliest: int, capped: bool, state: _State | None = None) -> Unscheduled:
+def _no_fit(
+    job_id: str, op: Operation, earliest: int, capped: bool, state: _State | None = None
+) -> Unscheduled:
     if capped:
-        return Unscheduled(job_id, f"operation {op.id} would take its owner above a share cap", UnscheduledKind.share_cap)
+        return Unscheduled(
+            job_id,
+            f"operation {op.id} would take its owner above a share cap",
+            UnscheduledKind.share_cap,
+        )
     if op.frozen is not None:
         if state is not None and state.pinned(op) is None:
-            return Unscheduled(job_id, f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
-                                       f"{op.frozen.machine} (closed or off the grid)", UnscheduledKind.no_window)
-        return Unscheduled(job_id, f"frozen operation {op.id} at {op.frozen.start} on {op.frozen.machine} "
-                                   f"clashes with other work or comes before its predecessors can end", UnscheduledKind.capacity)
-    return Unscheduled(job_id, f"operation {op.id} fits in no open window of its machines after {earliest}",
-                       UnscheduledKind.no_window)
+            return Unscheduled(
+                job_id,
+                f"frozen operation {op.id} can no longer run at {op.frozen.start} on "
+                f"{op.frozen.machine} (closed or off the grid)",
+                UnscheduledKind.no_window,
+            )
+        return Unscheduled(
+            job_id,
+            f"frozen operation {op.id} at {op.frozen.start} on {op.frozen.machine} "
+            f"clashes with other work or comes before its predecessors can end",
+            UnscheduledKind.capacity,
+        )
+    return Unscheduled(
+        job_id,
+        f"operation {op.id} fits in no open window of its machines after {earliest}",
+        UnscheduledKind.no_window,
+    )
 
 
 def _too_late(job_id: str, end: int, deadline: int) -> Unscheduled:
-    return Unscheduled(job_id, f"the earliest finish found ({end}) is after the deadline {deadline}", UnscheduledKind.deadline)
+    return Unscheduled(
+        job_id,
+        f"the earliest finish found ({end}) is after the deadline {deadline}",
+        UnscheduledKind.deadline,
+    )
 
 
 def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment], list[Unscheduled]]:
@@ -308,8 +366,9 @@ def _job_by_job(problem: Problem, policies: Policies) -> tuple[list[Assignment],
     return assignments, unscheduled
 
 
-def _interleaved(problem: Problem, policies: Policies,
-                 most_work_left: bool = False) -> tuple[list[Assignment], list[Unscheduled]]:
+def _interleaved(
+    problem: Problem, policies: Policies, most_work_left: bool = False
+) -> tuple[list[Assignment], list[Unscheduled]]:
     """Operation by operation across all jobs, always the one that can finish first (ties: the
     job with most work left). With `most_work_left`, in the manner of Giffler and Thompson's
     active schedules: of the operations that could start before that earliest finish, the one
@@ -319,7 +378,10 @@ def _interleaved(problem: Problem, policies: Policies,
     index = {j: 0 for j in jobs}
     ready = {j: jobs[j].release for j in jobs}
     placed: dict[str, list[Assignment]] = {j: [] for j in jobs}
-    remaining = {j: sum(min(m.duration for m in o.modes) for o in jobs[j].operations if o.modes) for j in jobs}
+    remaining = {
+        j: sum(min(m.duration for m in o.modes) for o in jobs[j].operations if o.modes)
+        for j in jobs
+    }
     candidate: dict[str, tuple[Assignment | None, bool]] = {}
     # Per job, its next operation's earliest fit on each machine, while still current.
     fits: dict[str, dict[str, tuple[int, int] | None]] = {j: {} for j in jobs}
@@ -344,7 +406,9 @@ def _interleaved(problem: Problem, policies: Policies,
         for j in sorted(active - candidate.keys()):
             op = jobs[j].operations[index[j]]
             earliest = ready[j] + (op.min_lag if index[j] else 0)
-            candidate[j] = state.best_mode(op, earliest, policies.family(j), jobs[j].owner or "", fits[j])
+            candidate[j] = state.best_mode(
+                op, earliest, policies.family(j), jobs[j].owner or "", fits[j]
+            )
             if candidate[j][0] is None:
                 failed.append(j)  # every other candidate has a place (else it was dropped)
         if failed:
@@ -352,11 +416,15 @@ def _interleaved(problem: Problem, policies: Policies,
             op = jobs[j].operations[index[j]]
             drop(_no_fit(j, op, ready[j], candidate[j][1], state))
             continue
-        j = min(active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k))  # type: ignore[union-attr]
+        j = min(
+            active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k)
+        )  # type: ignore[union-attr]
         if most_work_left:
             first_end = candidate[j][0].end  # type: ignore[union-attr]
-            j = max((k for k in active if candidate[k][0].start < first_end),  # type: ignore[union-attr]
-                    key=lambda k: (remaining[k], -candidate[k][0].start, k))  # type: ignore[union-attr]
+            j = max(
+                (k for k in active if candidate[k][0].start < first_end),  # type: ignore[union-attr]
+                key=lambda k: (remaining[k], -candidate[k][0].start, k),
+            )  # type: ignore[union-attr]
         a = candidate.pop(j)[0]
         assert a is not None
         job = jobs[j]
@@ -379,9 +447,11 @@ def _interleaved(problem: Problem, policies: Policies,
             fit = fits[k].get(a.machine)
             if fit is not None and fit[0] < taken_until and taken_from < problem.held_until(fit[1]):
                 del fits[k][a.machine]
-            if ((c.machine == a.machine and c.start < taken_until
-                 and taken_from < problem.held_until(c.end))
-                    or (capped_owner is not None and (jobs[k].owner or "") == capped_owner)):
+            if (
+                c.machine == a.machine
+                and c.start < taken_until
+                and taken_from < problem.held_until(c.end)
+            ) or (capped_owner is not None and (jobs[k].owner or "") == capped_owner):
                 del candidate[k]
         if index[j] == len(job.operations):
             active.discard(j)
@@ -392,7 +462,9 @@ def _interleaved(problem: Problem, policies: Policies,
     return assignments, unscheduled
 
 
-def greedy(problem: Problem, policies: Policies | None = None) -> tuple[list[Assignment], list[Unscheduled]]:
+def greedy(
+    problem: Problem, policies: Policies | None = None
+) -> tuple[list[Assignment], list[Unscheduled]]:
     """The best of the constructive schedules: fewest jobs left out, then lowest objective."""
     from solver.check import objective_terms, objective_value
 

@@ -91,7 +91,9 @@ def _list(value: Any, path: str) -> list[Any]:
 
 
 def problem_from_dict(data: Any) -> Problem:
-    d = _obj(data, "", {"format", "horizon", "machines", "jobs"}, {"name", "fixed", "objective", "grid"})
+    d = _obj(
+        data, "", {"format", "horizon", "machines", "jobs"}, {"name", "fixed", "objective", "grid"}
+    )
     if d["format"] != PROBLEM_FORMAT:
         raise ProblemFormatError("format", f"must be {PROBLEM_FORMAT!r}")
     horizon = _int(d["horizon"], "horizon", minimum=1)
@@ -180,33 +182,56 @@ def problem_from_dict(data: Any) -> Problem:
                 fr = _obj(o["frozen"], f"{op}.frozen", {"machine", "start"}, set())
                 machine = _str(fr["machine"], f"{op}.frozen.machine")
                 if machine not in {mo.machine for mo in modes}:
-                    raise ProblemFormatError(f"{op}.frozen.machine", f"{machine!r} is not one of the operation's modes")
+                    raise ProblemFormatError(
+                        f"{op}.frozen.machine", f"{machine!r} is not one of the operation's modes"
+                    )
                 frozen_start = _int(fr["start"], f"{op}.frozen.start")
                 assert frozen_start is not None
                 frozen = Frozen(machine, frozen_start)
-            ops.append(Operation(oid, tuple(modes), _int(o.get("min_lag", 0), f"{op}.min_lag") or 0,
-                                 pausable=pausable, frozen=frozen))
+            ops.append(
+                Operation(
+                    oid,
+                    tuple(modes),
+                    _int(o.get("min_lag", 0), f"{op}.min_lag") or 0,
+                    pausable=pausable,
+                    frozen=frozen,
+                )
+            )
         owner = j.get("owner")
         if owner is not None:
             owner = _str(owner, f"{p}.owner")
-        jobs.append(Job(
-            id=jid, operations=tuple(ops), owner=owner,
-            release=_int(j.get("release", 0), f"{p}.release") or 0,
-            due=_int(j.get("due"), f"{p}.due", nullable=True),
-            deadline=_int(j.get("deadline"), f"{p}.deadline", nullable=True),
-            weight=_int(j.get("weight", 1), f"{p}.weight") or 0,
-        ))
-    obj = _obj(d.get("objective", {}), "objective", set(), {"weighted_tardiness", "makespan", "cost"})
+        jobs.append(
+            Job(
+                id=jid,
+                operations=tuple(ops),
+                owner=owner,
+                release=_int(j.get("release", 0), f"{p}.release") or 0,
+                due=_int(j.get("due"), f"{p}.due", nullable=True),
+                deadline=_int(j.get("deadline"), f"{p}.deadline", nullable=True),
+                weight=_int(j.get("weight", 1), f"{p}.weight") or 0,
+            )
+        )
+    obj = _obj(
+        d.get("objective", {}), "objective", set(), {"weighted_tardiness", "makespan", "cost"}
+    )
     objective = Objective(
-        weighted_tardiness=_int(obj.get("weighted_tardiness", 0), "objective.weighted_tardiness") or 0,
+        weighted_tardiness=_int(obj.get("weighted_tardiness", 0), "objective.weighted_tardiness")
+        or 0,
         makespan=_int(obj.get("makespan", 0), "objective.makespan") or 0,
         cost=_int(obj.get("cost", 0), "objective.cost") or 0,
     )
     name = d.get("name", "")
     if not isinstance(name, str):
         raise ProblemFormatError("name", "must be a string")
-    return Problem(name=name, horizon=horizon, machines=tuple(machines), jobs=tuple(jobs),
-                   fixed=tuple(fixed), objective=objective, grid=grid)
+    return Problem(
+        name=name,
+        horizon=horizon,
+        machines=tuple(machines),
+        jobs=tuple(jobs),
+        fixed=tuple(fixed),
+        objective=objective,
+        grid=grid,
+    )
 
 
 def problem_to_dict(problem: Problem) -> dict[str, Any]:
@@ -217,11 +242,17 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
         "horizon": problem.horizon,
         **({"grid": problem.grid} if problem.grid != 1 else {}),
         "machines": [
-            {"id": m.id, **({"open": [list(w) for w in m.open]} if m.open is not None else {}),
-             **({"cost_per_hour": m.cost_per_hour} if m.cost_per_hour else {})}
+            {
+                "id": m.id,
+                **({"open": [list(w) for w in m.open]} if m.open is not None else {}),
+                **({"cost_per_hour": m.cost_per_hour} if m.cost_per_hour else {}),
+            }
             for m in problem.machines
         ],
-        "fixed": [{"id": f.id, "machine": f.machine, "start": f.start, "end": f.end} for f in problem.fixed],
+        "fixed": [
+            {"id": f.id, "machine": f.machine, "start": f.start, "end": f.end}
+            for f in problem.fixed
+        ],
         "jobs": [
             {
                 "id": j.id,
@@ -235,7 +266,11 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                         "id": o.id,
                         **({"min_lag": o.min_lag} if o.min_lag else {}),
                         **({"pausable": True} if o.pausable else {}),
-                        **({"frozen": {"machine": o.frozen.machine, "start": o.frozen.start}} if o.frozen else {}),
+                        **(
+                            {"frozen": {"machine": o.frozen.machine, "start": o.frozen.start}}
+                            if o.frozen
+                            else {}
+                        ),
                         "modes": [{"machine": m.machine, "duration": m.duration} for m in o.modes],
                     }
                     for o in j.operations
@@ -243,9 +278,11 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
             }
             for j in problem.jobs
         ],
-        "objective": {"weighted_tardiness": problem.objective.weighted_tardiness,
-                      "makespan": problem.objective.makespan,
-                      **({"cost": problem.objective.cost} if problem.objective.cost else {})},
+        "objective": {
+            "weighted_tardiness": problem.objective.weighted_tardiness,
+            "makespan": problem.objective.makespan,
+            **({"cost": problem.objective.cost} if problem.objective.cost else {}),
+        },
     }
 
 
@@ -266,8 +303,12 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
 
 
 def solution_from_dict(data: Any) -> Solution:
-    d = _obj(data, "", {"format", "status", "assignments"},
-             {"objective", "bound", "cost", "seconds", "unscheduled"})
+    d = _obj(
+        data,
+        "",
+        {"format", "status", "assignments"},
+        {"objective", "bound", "cost", "seconds", "unscheduled"},
+    )
     if d["format"] != SOLUTION_FORMAT:
         raise ProblemFormatError("format", f"must be {SOLUTION_FORMAT!r}")
     if d["status"] not in STATUSES:
@@ -276,13 +317,21 @@ def solution_from_dict(data: Any) -> Solution:
     for i, a in enumerate(_list(d["assignments"], "assignments")):
         p = f"assignments[{i}]"
         a = _obj(a, p, {"operation", "machine", "start", "end"}, set())
-        assignments.append(Assignment(_str(a["operation"], f"{p}.operation"), _str(a["machine"], f"{p}.machine"),
-                                      _int(a["start"], f"{p}.start") or 0, _int(a["end"], f"{p}.end") or 0))
+        assignments.append(
+            Assignment(
+                _str(a["operation"], f"{p}.operation"),
+                _str(a["machine"], f"{p}.machine"),
+                _int(a["start"], f"{p}.start") or 0,
+                _int(a["end"], f"{p}.end") or 0,
+            )
+        )
     unscheduled = []
     for i, u in enumerate(_list(d.get("unscheduled", []), "unscheduled")):
         p = f"unscheduled[{i}]"
         u = _obj(u, p, {"job", "reason"}, set())
-        unscheduled.append(Unscheduled(_str(u["job"], f"{p}.job"), _str(u["reason"], f"{p}.reason")))
+        unscheduled.append(
+            Unscheduled(_str(u["job"], f"{p}.job"), _str(u["reason"], f"{p}.reason"))
+        )
     seconds = d.get("seconds", 0.0)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         raise ProblemFormatError("seconds", "must be a non-negative number")

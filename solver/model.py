@@ -62,27 +62,48 @@ _STATUS: dict[Any, Status] = {
 _FOUND = (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
-def _greedy_solution(problem: Problem, policies: Policies, assignments, unscheduled,
-                     seconds: float, greedy_seconds: float) -> Solution:
+def _greedy_solution(
+    problem: Problem,
+    policies: Policies,
+    assignments,
+    unscheduled,
+    seconds: float,
+    greedy_seconds: float,
+) -> Solution:
     by_op = {a.operation: a for a in assignments}
     terms = objective_terms(problem, by_op, policies)
-    return Solution(status=Status.feasible if assignments or not problem.jobs else Status.unknown,
-                    objective=objective_value(problem, terms, policies), bound=None, seconds=seconds,
-                    assignments=tuple(assignments), unscheduled=tuple(unscheduled), terms=terms,
-                    first_feasible_seconds=greedy_seconds, cost=terms["cost"])
+    return Solution(
+        status=Status.feasible if assignments or not problem.jobs else Status.unknown,
+        objective=objective_value(problem, terms, policies),
+        bound=None,
+        seconds=seconds,
+        assignments=tuple(assignments),
+        unscheduled=tuple(unscheduled),
+        terms=terms,
+        first_feasible_seconds=greedy_seconds,
+        cost=terms["cost"],
+    )
 
 
-def _horizon(problem: Problem, policies: Policies, hint: dict[str, Assignment], all_placed: bool) -> int:
+def _horizon(
+    problem: Problem, policies: Policies, hint: dict[str, Assignment], all_placed: bool
+) -> int:
     """A tight horizon from the greedy schedule: with every job placed and a makespan term in
     the objective, no better schedule ends later than greedy objective / makespan weight."""
     if all_placed and problem.objective.makespan > 0:
-        greedy_objective = objective_value(problem, objective_terms(problem, hint, policies), policies)
+        greedy_objective = objective_value(
+            problem, objective_terms(problem, hint, policies), policies
+        )
         return min(problem.horizon, greedy_objective // problem.objective.makespan)
     return problem.horizon
 
 
-def formulate(problem: Problem, policies: Policies, hint_assignments: list[Assignment],
-              hint_unscheduled: list[Unscheduled]) -> fm.Formulation:
+def formulate(
+    problem: Problem,
+    policies: Policies,
+    hint_assignments: list[Assignment],
+    hint_unscheduled: list[Unscheduled],
+) -> fm.Formulation:
     """The CP-SAT model of the problem, warm-started from the greedy schedule."""
     hint = {a.operation: a for a in hint_assignments}
     all_placed = bool(hint_assignments) and not hint_unscheduled
@@ -102,8 +123,9 @@ def formulate(problem: Problem, policies: Policies, hint_assignments: list[Assig
     return f
 
 
-def solve(problem: Problem, options: SolveOptions | None = None,
-          policies: Policies | None = None) -> Solution:
+def solve(
+    problem: Problem, options: SolveOptions | None = None, policies: Policies | None = None
+) -> Solution:
     options = options or SolveOptions()
     policies = policies or Policies()
     started = time.perf_counter()
@@ -118,22 +140,30 @@ def solve(problem: Problem, options: SolveOptions | None = None,
     seconds = time.perf_counter() - started
     if status not in _FOUND:
         # CP-SAT found nothing in time: the greedy schedule is still valid.
-        return _greedy_solution(problem, policies, hint_assignments, hint_unscheduled, seconds,
-                                greedy_seconds)
+        return _greedy_solution(
+            problem, policies, hint_assignments, hint_unscheduled, seconds, greedy_seconds
+        )
     left_out_by_greedy = {u.job: u for u in hint_unscheduled}
     assignments: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
     for job in problem.jobs:
         if not solver.boolean_value(f.present[job.id]):
-            unscheduled.append(f.impossible.get(job.id) or left_out_by_greedy.get(job.id)
-                               or Unscheduled(job.id, "it cannot be placed with the other jobs",
-                                            UnscheduledKind.capacity))
+            unscheduled.append(
+                f.impossible.get(job.id)
+                or left_out_by_greedy.get(job.id)
+                or Unscheduled(
+                    job.id, "it cannot be placed with the other jobs", UnscheduledKind.capacity
+                )
+            )
             continue
         for op in job.operations:
             s, e = solver.value(f.start_of[op.id]), solver.value(f.end_of[op.id])
-            machine = next(mode.machine for mode in op.modes
-                           if (op.id, mode.machine) in f.choice
-                           and solver.boolean_value(f.choice[(op.id, mode.machine)]))
+            machine = next(
+                mode.machine
+                for mode in op.modes
+                if (op.id, mode.machine) in f.choice
+                and solver.boolean_value(f.choice[(op.id, mode.machine)])
+            )
             assignments.append(Assignment(op.id, machine, s, e))
     terms = objective_terms(problem, {a.operation: a for a in assignments}, policies)
     objective = objective_value(problem, terms, policies)
@@ -142,15 +172,26 @@ def solve(problem: Problem, options: SolveOptions | None = None,
         bound = min(bound, objective)
     return Solution(
         status=_STATUS[status],
-        objective=objective, bound=bound, seconds=seconds, assignments=tuple(assignments),
-        unscheduled=tuple(unscheduled), terms=terms, cost=terms["cost"],
+        objective=objective,
+        bound=bound,
+        seconds=seconds,
+        assignments=tuple(assignments),
+        unscheduled=tuple(unscheduled),
+        terms=terms,
+        cost=terms["cost"],
         # The greedy schedule is the first feasible one whenever it placed anything.
         first_feasible_seconds=greedy_seconds if hint_assignments else first.get("t", seconds),
     )
 
 
-def _search(f: fm.Formulation, options: SolveOptions, started: float, greedy_seconds: float,
-            all_placed: bool, first: dict[str, float]) -> tuple[Any, cp_model.CpSolver, float]:
+def _search(
+    f: fm.Formulation,
+    options: SolveOptions,
+    started: float,
+    greedy_seconds: float,
+    all_placed: bool,
+    first: dict[str, float],
+) -> tuple[Any, cp_model.CpSolver, float]:
     """Improve, then prove: with two workers CP-SAT gives one thread to the LP-based search
     and shares the other among a dozen neighbourhood searches, which is where a makespan
     improves. So most of the time goes to neighbourhood search alone, started from the
@@ -198,11 +239,15 @@ def _search(f: fm.Formulation, options: SolveOptions, started: float, greedy_sec
     budget = deterministic if deterministic is not None else remaining
     if budget >= IMPROVE_MIN_SECONDS and options.workers >= 2 and all_placed:
         first_work = None if deterministic is None else deterministic * IMPROVE_SHARE
-        status, solver = run(remaining * IMPROVE_SHARE if deterministic is None else remaining,
-                             first_work, lns_only=True)
+        status, solver = run(
+            remaining * IMPROVE_SHARE if deterministic is None else remaining,
+            first_work,
+            lns_only=True,
+        )
         if status in _FOUND:
-            variables = [model.get_int_var_from_proto_index(i)
-                         for i in range(len(model.proto.variables))]
+            variables = [
+                model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))
+            ]
             best = [solver.value(v) for v in variables]
             model.clear_hints()
             for var, value in zip(variables, best):
@@ -211,8 +256,9 @@ def _search(f: fm.Formulation, options: SolveOptions, started: float, greedy_sec
         prove_work = None if deterministic is None else deterministic * (1 - IMPROVE_SHARE)
         prove_status, prover = run(left, prove_work, lns_only=False)
         bound_value = prover.best_objective_bound
-        if prove_status in _FOUND and (status not in _FOUND
-                                       or prover.objective_value <= solver.objective_value):
+        if prove_status in _FOUND and (
+            status not in _FOUND or prover.objective_value <= solver.objective_value
+        ):
             status, solver = prove_status, prover
         elif status in _FOUND and bound_value >= solver.objective_value:
             status = cp_model.OPTIMAL

@@ -28,7 +28,10 @@ def _check_windows(windows: tuple[tuple[int, int], ...], what: str) -> None:
     last_end = None
     for s, e in windows:
         _require(0 <= s < e, f"{what}: window ({s}, {e}) must have 0 <= start < end")
-        _require(last_end is None or s >= last_end, f"{what}: windows must be sorted and must not overlap")
+        _require(
+            last_end is None or s >= last_end,
+            f"{what}: windows must be sorted and must not overlap",
+        )
         last_end = e
 
 
@@ -92,8 +95,10 @@ class Operation:
     def __post_init__(self) -> None:
         _require(bool(self.modes), f"operation {self.id}: needs at least one mode")
         _require(self.min_lag >= 0, f"operation {self.id}: min_lag must be at least 0")
-        _require(self.frozen is None or any(m.machine == self.frozen.machine for m in self.modes),
-                 f"operation {self.id}: frozen on a machine that is not one of its modes")
+        _require(
+            self.frozen is None or any(m.machine == self.frozen.machine for m in self.modes),
+            f"operation {self.id}: frozen on a machine that is not one of its modes",
+        )
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,15 @@ class Job:
 
     def __post_init__(self) -> None:
         _require(bool(self.operations), f"job {self.id}: needs at least one operation")
-        _require(self.release >= 0 and self.weight >= 0, f"job {self.id}: release and weight must be at least 0")
+        _require(
+            self.release >= 0 and self.weight >= 0,
+            f"job {self.id}: release and weight must be at least 0",
+        )
         _require(self.due is None or self.due >= 0, f"job {self.id}: due must be at least 0")
-        _require(self.deadline is None or self.deadline >= 0, f"job {self.id}: deadline must be at least 0")
+        _require(
+            self.deadline is None or self.deadline >= 0,
+            f"job {self.id}: deadline must be at least 0",
+        )
 
 
 @dataclass(frozen=True)
@@ -121,8 +132,10 @@ class Objective:
     cost: int = 0
 
     def __post_init__(self) -> None:
-        _require(min(self.weighted_tardiness, self.makespan, self.cost) >= 0,
-                 "objective weights must be at least 0")
+        _require(
+            min(self.weighted_tardiness, self.makespan, self.cost) >= 0,
+            "objective weights must be at least 0",
+        )
 
 
 @dataclass(frozen=True)
@@ -166,7 +179,9 @@ class Problem:
         m = self.machine(machine_id)
         if m.open is None:
             return ((0, self.horizon),)
-        return tuple((max(0, s), min(self.horizon, e)) for s, e in m.open if min(self.horizon, e) > max(0, s))
+        return tuple(
+            (max(0, s), min(self.horizon, e)) for s, e in m.open if min(self.horizon, e) > max(0, s)
+        )
 
 
 def operation_cost(duration: int, cost_per_hour: int) -> int:
@@ -256,12 +271,15 @@ class SolveOptions:
     def __post_init__(self) -> None:
         _require(self.time_limit > 0, "time_limit must be above 0")
         _require(self.workers >= 1, "workers must be at least 1")
-        _require(self.deterministic_time is None or self.deterministic_time > 0,
-                 "deterministic_time must be above 0")
+        _require(
+            self.deterministic_time is None or self.deterministic_time > 0,
+            "deterministic_time must be above 0",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Policies beyond the problem format: a house's rules that the service passes alongside.
+
 
 @dataclass(frozen=True)
 class FamilySetup:
@@ -299,8 +317,10 @@ class Stability:
     machine_change: int = 60
 
     def __post_init__(self) -> None:
-        _require(self.weight >= 0 and self.machine_change >= 0,
-                 "stability weight and machine_change must be at least 0")
+        _require(
+            self.weight >= 0 and self.machine_change >= 0,
+            "stability weight and machine_change must be at least 0",
+        )
 
 
 @dataclass(frozen=True)

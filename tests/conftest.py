@@ -268,8 +268,12 @@ def make_lender(db: Session) -> Callable[..., Any]:
 
 @pytest.fixture()
 def make_cluster(db: Session, make_aggregator) -> Callable[..., Cluster]:  # type: ignore[no-untyped-def]
-    def make(*, members: list[Member] | None = None, invited: list[Member] | None = None,
-             **overrides: Any) -> Cluster:
+    def make(
+        *,
+        members: list[Member] | None = None,
+        invited: list[Member] | None = None,
+        **overrides: Any,
+    ) -> Cluster:
         """A cluster whose `members` have accepted and whose `invited` have not answered yet."""
         n = _n()
         if "aggregator" not in overrides and "aggregator_id" not in overrides:
@@ -279,7 +283,9 @@ def make_cluster(db: Session, make_aggregator) -> Callable[..., Cluster]:  # typ
         obj = Cluster(**values)
         obj.members = list(members or [])
         obj.invitations = [
-            ClusterInvitation(member=m, status=InvitationStatus.accepted, on_behalf=False, reason="")
+            ClusterInvitation(
+                member=m, status=InvitationStatus.accepted, on_behalf=False, reason=""
+            )
             for m in members or []
         ] + [
             ClusterInvitation(member=m, status=InvitationStatus.invited, on_behalf=False, reason="")
@@ -316,8 +322,14 @@ def make_product(db: Session, make_member, make_capability) -> Callable[..., Pro
 
 
 @pytest.fixture()
-def make_user(db: Session, password_hash: str, make_house, make_member, make_aggregator,  # type: ignore[no-untyped-def]
-              make_lender):
+def make_user(
+    db: Session,
+    password_hash: str,
+    make_house,
+    make_member,
+    make_aggregator,  # type: ignore[no-untyped-def]
+    make_lender,
+):
     def make(role: Role | str = Role.member, **overrides: Any) -> User:
         role = Role(role)
         n = _n()
@@ -326,7 +338,11 @@ def make_user(db: Session, password_hash: str, make_house, make_member, make_agg
             houses = [make_house()]
         if role is Role.member and "member" not in overrides and "member_id" not in overrides:
             overrides["member"] = make_member()
-        if role is Role.aggregator and "aggregator" not in overrides and "aggregator_id" not in overrides:
+        if (
+            role is Role.aggregator
+            and "aggregator" not in overrides
+            and "aggregator_id" not in overrides
+        ):
             overrides["aggregator"] = make_aggregator()
         if role is Role.lender and "lender" not in overrides and "lender_id" not in overrides:
             overrides["lender"] = make_lender()
@@ -360,8 +376,13 @@ def token_for(db: Session) -> Callable[[User], dict[str, str]]:
 
     def make(user: User) -> dict[str, str]:
         token = secrets.token_urlsafe(32)
-        db.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                        expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)))
+        db.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+            )
+        )
         db.flush()
         return {"Authorization": f"Bearer {token}"}
 
@@ -371,6 +392,7 @@ def token_for(db: Session) -> Callable[[User], dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Area factories live in tests/factories/<area>.py; bring their fixtures into this conftest
 # so that every test can ask for them by name.
+
 
 def _register_area_factories() -> None:
     import importlib

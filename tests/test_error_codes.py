@@ -41,9 +41,12 @@ def test_the_openapi_document_lists_every_code_and_gives_every_4xx_answer_the_er
     spec = client.get("/api/v1/openapi.json").json
     code = spec["components"]["schemas"]["Error"]["properties"]["code"]
     assert set(code["enum"]) == set(error_codes.CODES)
-    bare = [f"{method.upper()} {path} {status}"
-            for path, operations in spec["paths"].items()
-            for method, operation in operations.items() if isinstance(operation, dict)
-            for status, answer in operation.get("responses", {}).items()
-            if str(status).startswith("4") and "content" not in answer and "$ref" not in answer]
+    bare = [
+        f"{method.upper()} {path} {status}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+        for status, answer in operation.get("responses", {}).items()
+        if str(status).startswith("4") and "content" not in answer and "$ref" not in answer
+    ]
     assert bare == []

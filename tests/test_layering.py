@@ -25,8 +25,16 @@ def _imported_roots(package: str) -> dict[str, set[str]]:
 
 
 def test_the_solver_imports_neither_flask_nor_sqlalchemy_nor_the_service():
-    forbidden = {"flask", "flask_smorest", "sqlalchemy", "marshmallow", "apscheduler",
-                 "factoryshare", "api", "alembic"}
+    forbidden = {
+        "flask",
+        "flask_smorest",
+        "sqlalchemy",
+        "marshmallow",
+        "apscheduler",
+        "factoryshare",
+        "api",
+        "alembic",
+    }
     imported = _imported_roots("solver")
     offenders = {name: sorted(files) for name, files in imported.items() if name in forbidden}
     assert offenders == {}
@@ -34,8 +42,9 @@ def test_the_solver_imports_neither_flask_nor_sqlalchemy_nor_the_service():
 
 def test_the_domain_never_imports_the_http_layer():
     imported = _imported_roots("factoryshare")
-    offenders = {name: sorted(files) for name, files in imported.items()
-                 if name in {"api", "flask_smorest"}}
+    offenders = {
+        name: sorted(files) for name, files in imported.items() if name in {"api", "flask_smorest"}
+    }
     assert offenders == {}
 
 
@@ -51,8 +60,11 @@ def test_every_event_subscriber_resolves_and_a_renamed_one_fails_loudly(monkeypa
     from factoryshare import events
 
     events.check_subscribers()
-    monkeypatch.setitem(events.SUBSCRIBERS, "booking_created",
-                        ["factoryshare.subscribers.renamed_away:on_booking_created"])
+    monkeypatch.setitem(
+        events.SUBSCRIBERS,
+        "booking_created",
+        ["factoryshare.subscribers.renamed_away:on_booking_created"],
+    )
     with pytest.raises(ModuleNotFoundError):
         events.check_subscribers()
 

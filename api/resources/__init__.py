@@ -11,7 +11,7 @@ from api.errors import Api
 # Every resource module, imported by name: a module renamed or missing fails at start instead
 # of silently dropping its routes. The list is the order their routes appear in the OpenAPI
 # document.
-from api.resources import (  # noqa: E402
+from api.resources import (
     aggregators,
     audit,
     auth,
@@ -89,8 +89,12 @@ def _declare_error_bodies(api: Api) -> None:
             if not isinstance(operation, dict):
                 continue
             for status, answer in operation.get("responses", {}).items():
-                if str(status).startswith("4") and isinstance(answer, dict) \
-                        and "content" not in answer and "$ref" not in answer:
+                if (
+                    str(status).startswith("4")
+                    and isinstance(answer, dict)
+                    and "content" not in answer
+                    and "$ref" not in answer
+                ):
                     answer["content"] = body
 
 

@@ -23,7 +23,9 @@ class AggregatorUpdate(Schema):
     address = Text(300)
     phone = Text(30)
     email = ma.fields.Email(validate=validate.Length(max=254))
-    approval_limit = Rupiah(metadata={"description": "rupiah; above it a second approver is needed"})
+    approval_limit = Rupiah(
+        metadata={"description": "rupiah; above it a second approver is needed"}
+    )
 
 
 class AggregatorCreate(AggregatorUpdate):

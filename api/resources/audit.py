@@ -15,11 +15,15 @@ from factoryshare.models import Role
 from factoryshare.services import audit_log
 
 URL_PREFIX = "/audit"
-blp = Blueprint("audit", __name__, description="Who did what, when (admins; managers for their houses)")
+blp = Blueprint(
+    "audit", __name__, description="Who did what, when (admins; managers for their houses)"
+)
 
 
 class AuditArgs(PageArgs):
-    object_type = Text(60, min_length=1, metadata={"description": "the table name, e.g. bookings, members"})
+    object_type = Text(
+        60, min_length=1, metadata={"description": "the table name, e.g. bookings, members"}
+    )
     object_id = Text(60, min_length=1)
     actor_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     action = Text(60, min_length=1)
@@ -37,8 +41,9 @@ class AuditEventSchema(Schema):
     object_id = ma.fields.String(dump_only=True)
     before = ma.fields.Dict(dump_only=True, allow_none=True)
     after = ma.fields.Dict(dump_only=True, allow_none=True)
-    house_id = ma.fields.Integer(dump_only=True, allow_none=True,
-                                 metadata={"description": "the house the object belongs to"})
+    house_id = ma.fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "the house the object belongs to"}
+    )
 
 
 AuditPage = page_schema(AuditEventSchema, "AuditEventPage")

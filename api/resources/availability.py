@@ -20,8 +20,10 @@ class AvailabilityArgs(Schema):
     start = AwareDateTime(required=True)
     end = AwareDateTime(required=True)
     capability = Text(50, min_length=1)
-    duration = ma.fields.Integer(validate=validate.Range(min=1, max=24 * 60),
-                                 metadata={"description": "minutes the slot must last"})
+    duration = ma.fields.Integer(
+        validate=validate.Range(min=1, max=24 * 60),
+        metadata={"description": "minutes the slot must last"},
+    )
 
 
 class WindowOut(Schema):
@@ -54,8 +56,13 @@ class Availability(MethodView):
         """Free windows per machine: open, not a holiday or closure, not down, not booked,
         not past, on the house's slot grid and at least `duration` minutes long"""
         house, result = bookings.availability(
-            db(), current_actor(), house_id, start=args["start"], end=args["end"],
-            capability=args.get("capability"), duration_minutes=args.get("duration"),
+            db(),
+            current_actor(),
+            house_id,
+            start=args["start"],
+            end=args["end"],
+            capability=args.get("capability"),
+            duration_minutes=args.get("duration"),
         )
         zone = calendar.house_zone(house)
         return {
@@ -64,9 +71,19 @@ class Availability(MethodView):
             "zone": calendar.zone_abbreviation(house.timezone),
             "slot_minutes": house.slot_minutes,
             "machines": [
-                {"machine_id": m.id, "code": m.code, "name": m.name, "hourly_rate": m.hourly_rate,
-                 "free": [{"start": s.astimezone(zone).isoformat(),
-                           "end": e.astimezone(zone).isoformat()} for s, e in windows]}
+                {
+                    "machine_id": m.id,
+                    "code": m.code,
+                    "name": m.name,
+                    "hourly_rate": m.hourly_rate,
+                    "free": [
+                        {
+                            "start": s.astimezone(zone).isoformat(),
+                            "end": e.astimezone(zone).isoformat(),
+                        }
+                        for s, e in windows
+                    ],
+                }
                 for m, windows in result
             ],
         }

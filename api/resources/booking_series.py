@@ -36,15 +36,21 @@ class SeriesSchema(Schema):
     weekday = ma.fields.Function(lambda s: s.first_date.strftime("%A").lower(), dump_only=True)
     first_date = ma.fields.Date(dump_only=True)
     last_date = ma.fields.Date(dump_only=True)
-    start_time = ma.fields.Function(lambda s: s.start_time.strftime("%H:%M"), dump_only=True,
-                                    metadata={"description": "house-local time"})
+    start_time = ma.fields.Function(
+        lambda s: s.start_time.strftime("%H:%M"),
+        dump_only=True,
+        metadata={"description": "house-local time"},
+    )
     end_time = ma.fields.Function(lambda s: s.end_time.strftime("%H:%M"), dump_only=True)
     timezone = ma.fields.Function(lambda s: s.machine.house.timezone, dump_only=True)
     note = ma.fields.String(dump_only=True)
     status = ma.fields.Function(lambda s: s.status.value, dump_only=True)
     skip_conflicts = ma.fields.Boolean(dump_only=True)
-    skipped = ma.fields.List(ma.fields.Nested(SkippedSchema), dump_only=True,
-                             metadata={"description": "occurrences not booked, with why"})
+    skipped = ma.fields.List(
+        ma.fields.Nested(SkippedSchema),
+        dump_only=True,
+        metadata={"description": "occurrences not booked, with why"},
+    )
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
 
@@ -54,8 +60,10 @@ class SeriesWithBookings(SeriesSchema):
 
 class SeriesCancelled(Schema):
     series = ma.fields.Nested(SeriesSchema)
-    cancelled = ma.fields.List(ma.fields.Nested(BookingSchema),
-                               metadata={"description": "the future occurrences cancelled"})
+    cancelled = ma.fields.List(
+        ma.fields.Nested(BookingSchema),
+        metadata={"description": "the future occurrences cancelled"},
+    )
 
 
 SeriesPage = page_schema(SeriesSchema, "BookingSeriesPage")
@@ -65,14 +73,20 @@ class SeriesCreate(Schema):
     machine_id = Id(required=True)
     start = AwareDateTime(required=True, metadata={"description": "the first occurrence"})
     end = AwareDateTime(required=True)
-    until = ma.fields.Date(required=True, metadata={
-        "description": "last day (house-local, included) on which the slot repeats"})
+    until = ma.fields.Date(
+        required=True,
+        metadata={"description": "last day (house-local, included) on which the slot repeats"},
+    )
     member_id = Id(metadata={"description": "managers: the member booked for"})
     product_id = Id()
     note = Text(500)
-    skip_conflicts = ma.fields.Boolean(load_default=False, metadata={
-        "description": "book the other weeks when some cannot be booked (otherwise nothing is "
-                       "booked and 409 series_conflicts lists each)"})
+    skip_conflicts = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "book the other weeks when some cannot be booked (otherwise nothing is "
+            "booked and 409 series_conflicts lists each)"
+        },
+    )
 
 
 class SeriesCancel(Schema):
@@ -103,8 +117,11 @@ class SeriesList(MethodView):
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(SeriesCreate)
     @blp.response(201, SeriesWithBookings)
-    @blp.alt_response(409, description="series_conflicts: details.conflicts lists each week "
-                                       "that cannot be booked (date, start, end, code, message)")
+    @blp.alt_response(
+        409,
+        description="series_conflicts: details.conflicts lists each week "
+        "that cannot be booked (date, start, end, code, message)",
+    )
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, data):
         """Book the same slot every week up to a date"""

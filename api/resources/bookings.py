@@ -48,21 +48,29 @@ class BookingSchema(Schema):
     house_id = ma.fields.Function(lambda b: b.machine.house_id, dump_only=True)
     member_id = Id(dump_only=True)
     product_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    start = ma.fields.Function(lambda b: _local(b, b.start_at), dump_only=True,
-                               metadata={"description": "house-local time with offset"})
+    start = ma.fields.Function(
+        lambda b: _local(b, b.start_at),
+        dump_only=True,
+        metadata={"description": "house-local time with offset"},
+    )
     end = ma.fields.Function(lambda b: _local(b, b.end_at), dump_only=True)
     timezone = ma.fields.Function(lambda b: b.machine.house.timezone, dump_only=True)
-    zone = ma.fields.Function(lambda b: calendar.zone_abbreviation(b.machine.house.timezone),
-                              dump_only=True, metadata={"description": "WIB, WITA or WIT"})
+    zone = ma.fields.Function(
+        lambda b: calendar.zone_abbreviation(b.machine.house.timezone),
+        dump_only=True,
+        metadata={"description": "WIB, WITA or WIT"},
+    )
     status = ma.fields.Function(lambda b: b.status.value, dump_only=True)
     source = ma.fields.Function(lambda b: b.source.value, dump_only=True)
     price = ma.fields.Integer(dump_only=True, metadata={"description": "integer rupiah"})
     hourly_rate = ma.fields.Integer(dump_only=True)
     note = Words(dump_only=True)
-    hold_expires_at = ma.fields.Function(lambda b: _local(b, b.hold_expires_at), dump_only=True,
-                                         allow_none=True)
-    cancelled_reason = Words(dump_only=True, allow_none=True,
-                             metadata={"description": "in the reader's language"})
+    hold_expires_at = ma.fields.Function(
+        lambda b: _local(b, b.hold_expires_at), dump_only=True, allow_none=True
+    )
+    cancelled_reason = Words(
+        dump_only=True, allow_none=True, metadata={"description": "in the reader's language"}
+    )
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
     updated_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
@@ -113,8 +121,9 @@ class Bookings(MethodView):
         filterable by house, machine, member, status and time range"""
         filters, paging = strip_page(args)
         page, size = paging.get("page", 1), paging.get("page_size", 20)
-        items, total = bookings.page_of_bookings(db(), current_actor(), page=page, page_size=size,
-                                                 **filters)
+        items, total = bookings.page_of_bookings(
+            db(), current_actor(), page=page, page_size=size, **filters
+        )
         return {"items": items, "page": page, "page_size": size, "total": total}
 
     @idempotent
@@ -126,8 +135,9 @@ class Bookings(MethodView):
     def post(self, data):
         """Book a machine slot (a retry with the same Idempotency-Key replays the answer)"""
         # One booking per request: a refusal ends the transaction, no SAVEPOINT needed.
-        return bookings.create_booking(db(), current_actor(), source=BookingSource.direct,
-                                       savepoint=False, **data)
+        return bookings.create_booking(
+            db(), current_actor(), source=BookingSource.direct, savepoint=False, **data
+        )
 
 
 @blp.route("/<int:booking_id>")
@@ -159,8 +169,12 @@ class BookingCancelView(MethodView):
 
 
 class BookingReject(Schema):
-    reason = Text(300, min_length=1, required=True,
-                  metadata={"description": "why the hold is turned down, shown to the member"})
+    reason = Text(
+        300,
+        min_length=1,
+        required=True,
+        metadata={"description": "why the hold is turned down, shown to the member"},
+    )
 
 
 @blp.route("/<int:booking_id>/reject")
@@ -190,4 +204,3 @@ def _manager_action(name, func, summary):  # type: ignore[no-untyped-def]
 _manager_action("confirm", bookings.confirm_booking, "Confirm a held booking (managers)")
 _manager_action("complete", bookings.complete_booking, "Mark a booking completed (managers)")
 _manager_action("no_show", bookings.mark_no_show, "Mark a booking as a no-show (managers)")
-

@@ -27,8 +27,9 @@ class FeedSchema(Schema):
 
 
 class IssuedFeedSchema(FeedSchema):
-    url = ma.fields.String(metadata={
-        "description": "the private address to subscribe to; shown only now"})
+    url = ma.fields.String(
+        metadata={"description": "the private address to subscribe to; shown only now"}
+    )
     webcal_url = ma.fields.String()
 
 
@@ -67,13 +68,21 @@ class MyFeed(MethodView):
 @ics_blp.route("/<string:token>.ics")
 class FeedDocument(MethodView):
     @public
-    @ics_blp.response(200, content_type="text/calendar",
-                      description="The member's bookings as iCalendar (RFC 5545)")
+    @ics_blp.response(
+        200,
+        content_type="text/calendar",
+        description="The member's bookings as iCalendar (RFC 5545)",
+    )
     @ics_blp.alt_response(404, description="Unknown, replaced or revoked address")
     def get(self, token):
         """A member's bookings as iCalendar, for Google Calendar and other calendar apps"""
         body = calendar_feeds.render_feed(db(), token)
-        return Response(body, status=200, content_type="text/calendar; charset=utf-8", headers={
-            "Cache-Control": "private, max-age=300",
-            "Content-Disposition": 'inline; filename="factoryshare.ics"',
-        })
+        return Response(
+            body,
+            status=200,
+            content_type="text/calendar; charset=utf-8",
+            headers={
+                "Cache-Control": "private, max-age=300",
+                "Content-Disposition": 'inline; filename="factoryshare.ics"',
+            },
+        )

@@ -24,8 +24,12 @@ class CapabilityUpdate(Schema):
     code = Text(50, min_length=2, metadata={"description": "lower-case, e.g. vacuum_frying"})
     name = Text(120, min_length=1)
     description = Text(4000)
-    pausable = ma.fields.Boolean(metadata={"description": "a step of it may pause while the machine "
-                                                          "is closed and go on the next open day"})
+    pausable = ma.fields.Boolean(
+        metadata={
+            "description": "a step of it may pause while the machine "
+            "is closed and go on the next open day"
+        }
+    )
 
 
 class CapabilityCreate(CapabilityUpdate):

@@ -16,8 +16,11 @@ from factoryshare.models.members import InvitationStatus
 from factoryshare.services import cluster_invitations
 
 URL_PREFIX = "/cluster-invitations"
-blp = Blueprint("cluster_invitations", __name__,
-                description="Invitations into clusters and the members' answers")
+blp = Blueprint(
+    "cluster_invitations",
+    __name__,
+    description="Invitations into clusters and the members' answers",
+)
 
 STATUSES = [s.value for s in InvitationStatus]
 
@@ -28,8 +31,12 @@ class InvitationArgs(PageArgs):
 
 
 class AnswerIn(Schema):
-    reason = Text(cluster_invitations.MAX_REASON, metadata={
-        "description": "required when a manager (or an admin) answers on the member's behalf"})
+    reason = Text(
+        cluster_invitations.MAX_REASON,
+        metadata={
+            "description": "required when a manager (or an admin) answers on the member's behalf"
+        },
+    )
 
 
 class InvitationSchema(Schema):
@@ -45,8 +52,9 @@ class InvitationSchema(Schema):
     invited_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
     decided_at = ma.fields.AwareDateTime(format="iso", dump_only=True, allow_none=True)
     decided_by_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    on_behalf = ma.fields.Boolean(dump_only=True, metadata={
-        "description": "answered by a manager of the member's house"})
+    on_behalf = ma.fields.Boolean(
+        dump_only=True, metadata={"description": "answered by a manager of the member's house"}
+    )
     reason = ma.fields.String(dump_only=True)
 
 
@@ -61,8 +69,9 @@ class Invitations(MethodView):
     def get(self, args):
         """Cluster invitations in my scope (a member's own, newest first)"""
         filters, paging = strip_page(args)
-        return paginate(db(), cluster_invitations.list_invitations(db(), current_actor(), **filters),
-                        paging)
+        return paginate(
+            db(), cluster_invitations.list_invitations(db(), current_actor(), **filters), paging
+        )
 
 
 @blp.route("/<int:invitation_id>")
@@ -82,8 +91,9 @@ class Accept(MethodView):
     @blp.alt_response(409, description="The invitation was already answered or withdrawn")
     def post(self, data, invitation_id):
         """Accept an invitation: the member joins the cluster"""
-        return cluster_invitations.accept_invitation(db(), current_actor(), invitation_id,
-                                                     data.get("reason"))
+        return cluster_invitations.accept_invitation(
+            db(), current_actor(), invitation_id, data.get("reason")
+        )
 
 
 @blp.route("/<int:invitation_id>/decline")
@@ -94,5 +104,6 @@ class Decline(MethodView):
     @blp.alt_response(409, description="The invitation was already answered or withdrawn")
     def post(self, data, invitation_id):
         """Decline an invitation: the member stays out of the cluster"""
-        return cluster_invitations.decline_invitation(db(), current_actor(), invitation_id,
-                                                      data.get("reason"))
+        return cluster_invitations.decline_invitation(
+            db(), current_actor(), invitation_id, data.get("reason")
+        )

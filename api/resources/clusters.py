@@ -30,9 +30,14 @@ class ClusterUpdate(Schema):
     sector = ma.fields.String(validate=validate.OneOf(SECTORS))
     house_id = Id(allow_none=True, metadata={"description": "the house the cluster produces in"})
     chair_member_id = Id(allow_none=True, metadata={"description": "must be one of member_ids"})
-    member_ids = ma.fields.List(Id(), validate=validate.Length(max=500), metadata={
-        "description": "the members wanted in the cluster: those not in it yet are invited "
-                       "(they join by accepting), those left out are taken out or un-invited"})
+    member_ids = ma.fields.List(
+        Id(),
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "the members wanted in the cluster: those not in it yet are invited "
+            "(they join by accepting), those left out are taken out or un-invited"
+        },
+    )
 
 
 class ClusterCreate(ClusterUpdate):
@@ -57,11 +62,17 @@ class ClusterSchema(Schema):
     sector = ma.fields.Function(lambda c: c.sector.value, dump_only=True)
     house_id = ma.fields.Integer(dump_only=True, allow_none=True)
     chair_member_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    member_ids = ma.fields.Function(lambda c: [m.id for m in c.members], dump_only=True,
-                                    metadata={"description": "the members who accepted"})
+    member_ids = ma.fields.Function(
+        lambda c: [m.id for m in c.members],
+        dump_only=True,
+        metadata={"description": "the members who accepted"},
+    )
     invited = ma.fields.List(
-        ma.fields.Nested(InviteeSchema), attribute="pending_invitations", dump_only=True,
-        metadata={"description": "invitations waiting for the member's answer"})
+        ma.fields.Nested(InviteeSchema),
+        attribute="pending_invitations",
+        dump_only=True,
+        metadata={"description": "invitations waiting for the member's answer"},
+    )
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
 

@@ -51,8 +51,10 @@ class AffectedSchema(Schema):
 class DowntimeResultSchema(Schema):
     downtime = ma.fields.Nested(DowntimeSchema)
     affected = ma.fields.List(ma.fields.Nested(AffectedSchema))
-    replan_run_id = ma.fields.Integer(allow_none=True, metadata={
-        "description": "a queued schedule run re-placing the solver-planned work it hit"})
+    replan_run_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "a queued schedule run re-placing the solver-planned work it hit"},
+    )
 
 
 DowntimePage = page_schema(DowntimeSchema, "DowntimePage")
@@ -62,11 +64,15 @@ class DowntimeCreate(Schema):
     machine_id = Id(required=True)
     start = AwareDateTime(required=True)
     end = AwareDateTime(required=True)
-    kind = ma.fields.String(load_default="maintenance",
-                            validate=validate.OneOf([k.value for k in DowntimeKind]))
+    kind = ma.fields.String(
+        load_default="maintenance", validate=validate.OneOf([k.value for k in DowntimeKind])
+    )
     reason = Text(300, load_default="")
-    affected = ma.fields.String(load_default="keep", validate=validate.OneOf(downtimes.AFFECTED_CHOICES),
-                                metadata={"description": "cancel or keep the live bookings hit"})
+    affected = ma.fields.String(
+        load_default="keep",
+        validate=validate.OneOf(downtimes.AFFECTED_CHOICES),
+        metadata={"description": "cancel or keep the live bookings hit"},
+    )
 
 
 class DowntimeArgs(PageArgs):
@@ -86,8 +92,12 @@ def _result(result):  # type: ignore[no-untyped-def]
                 "end": _local(house, a.booking.end_at),
                 "action": a.action,
                 "alternatives": [
-                    {"machine_id": m.id, "machine": m.name, "start": _local(house, s),
-                     "end": _local(house, e)}
+                    {
+                        "machine_id": m.id,
+                        "machine": m.name,
+                        "start": _local(house, s),
+                        "end": _local(house, e),
+                    }
                     for m, s, e in a.alternatives
                 ],
             }
@@ -142,10 +152,14 @@ class HitOut(Schema):
     start = ma.fields.String(metadata={"description": "in the house's time"})
     end = ma.fields.String()
     action = ma.fields.String(metadata={"description": "cancelled or kept"})
-    told = ma.fields.List(ma.fields.Nested(ToldOut), metadata={
-        "description": "the member's users who were sent the message"})
-    alternatives = ma.fields.List(ma.fields.Nested(OfferedOut), metadata={
-        "description": "the free slots its member was offered"})
+    told = ma.fields.List(
+        ma.fields.Nested(ToldOut),
+        metadata={"description": "the member's users who were sent the message"},
+    )
+    alternatives = ma.fields.List(
+        ma.fields.Nested(OfferedOut),
+        metadata={"description": "the free slots its member was offered"},
+    )
 
 
 @blp.route("/<int:downtime_id>/hits")
@@ -156,10 +170,18 @@ class DowntimeHits(MethodView):
         """The bookings a downtime hit, what became of each and who was told (its house's
         managers)"""
         hits = downtimes.downtime_hits(db(), current_actor(), downtime_id)
-        return [{"booking_id": h.booking.id, "member_id": h.booking.member_id,
-                 "start": _local(h.booking.machine.house, h.booking.start_at),
-                 "end": _local(h.booking.machine.house, h.booking.end_at), "action": h.action,
-                 "told": h.told,
-                 "alternatives": [{"machine": name, "start": start.isoformat(),
-                                   "end": end.isoformat()} for name, start, end in h.alternatives]}
-                for h in hits]
+        return [
+            {
+                "booking_id": h.booking.id,
+                "member_id": h.booking.member_id,
+                "start": _local(h.booking.machine.house, h.booking.start_at),
+                "end": _local(h.booking.machine.house, h.booking.end_at),
+                "action": h.action,
+                "told": h.told,
+                "alternatives": [
+                    {"machine": name, "start": start.isoformat(), "end": end.isoformat()}
+                    for name, start, end in h.alternatives
+                ],
+            }
+            for h in hits
+        ]

@@ -18,18 +18,27 @@ from factoryshare.services import agenda, calendar, houses
 URL_PREFIX = "/houses"
 blp = Blueprint("houses", __name__, description="Production houses, opening hours and closures")
 
-OPENING_HOURS_EXAMPLE = {"mon": [["08:00", "12:00"], ["13:00", "17:00"]], "sat": [["08:00", "12:00"]]}
+OPENING_HOURS_EXAMPLE = {
+    "mon": [["08:00", "12:00"], ["13:00", "17:00"]],
+    "sat": [["08:00", "12:00"]],
+}
 
 
 def _opening_hours(**kwargs) -> ma.fields.Dict:  # type: ignore[no-untyped-def]
     # The shape only; the service checks days, times and overlaps and names the bad entry.
     return ma.fields.Dict(
         keys=ma.fields.String(validate=validate.Length(max=10)),
-        values=ma.fields.List(ma.fields.List(ma.fields.String(validate=validate.Length(max=8)),
-                                             validate=validate.Length(max=2)),
-                              validate=validate.Length(max=12)),
-        metadata={"description": "weekday (mon..sun) to local [opens, closes] pairs; a day left "
-                                 "out is closed", "example": OPENING_HOURS_EXAMPLE},
+        values=ma.fields.List(
+            ma.fields.List(
+                ma.fields.String(validate=validate.Length(max=8)), validate=validate.Length(max=2)
+            ),
+            validate=validate.Length(max=12),
+        ),
+        metadata={
+            "description": "weekday (mon..sun) to local [opens, closes] pairs; a day left "
+            "out is closed",
+            "example": OPENING_HOURS_EXAMPLE,
+        },
         **kwargs,
     )
 
@@ -45,26 +54,45 @@ class HouseUpdate(Schema):
     region = Text(120)
     timezone = Text(64, min_length=1, metadata={"description": "IANA zone, e.g. Asia/Makassar"})
     opening_hours = _opening_hours()
-    slot_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=5, max=240),
-                                     metadata={"description": "booking granularity"})
+    slot_minutes = ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=5, max=240),
+        metadata={"description": "booking granularity"},
+    )
     requires_confirmation = ma.fields.Boolean()
     hold_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=14 * 24 * 60))
     max_days_ahead = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
     financing_decision_days = ma.fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(min=1, max=90),
-        metadata={"description": "held slots whose loan is still undecided this many days before "
-                                 "they start are released; null: no deadline"})
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=90),
+        metadata={
+            "description": "held slots whose loan is still undecided this many days before "
+            "they start are released; null: no deadline"
+        },
+    )
     trust_member_permits = ma.fields.Boolean(
-        metadata={"description": "members' own permit entries count at the gate without a "
-                                 "manager's verification (default false)"})
+        metadata={
+            "description": "members' own permit entries count at the gate without a "
+            "manager's verification (default false)"
+        }
+    )
     no_show_grace_minutes = ma.fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=houses.MAX_NO_SHOW_GRACE_MINUTES),
-        metadata={"description": "minutes after a booking's start before it may be marked a "
-                                 "no-show (default 15)"})
+        strict=True,
+        validate=validate.Range(min=0, max=houses.MAX_NO_SHOW_GRACE_MINUTES),
+        metadata={
+            "description": "minutes after a booking's start before it may be marked a "
+            "no-show (default 15)"
+        },
+    )
     frozen_hours = ma.fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=houses.MAX_FROZEN_HOURS),
-        metadata={"description": "a re-plan keeps published solver work starting within this many "
-                                 "hours on its machine and time (default 24)"})
+        strict=True,
+        validate=validate.Range(min=0, max=houses.MAX_FROZEN_HOURS),
+        metadata={
+            "description": "a re-plan keeps published solver work starting within this many "
+            "hours on its machine and time (default 24)"
+        },
+    )
     contact_phone = Text(30)
     contact_email = ma.fields.Email(validate=validate.Length(max=254))
 
@@ -81,8 +109,11 @@ class HouseSchema(Schema):
     address = ma.fields.String(dump_only=True)
     region = ma.fields.String(dump_only=True)
     timezone = ma.fields.String(dump_only=True)
-    zone = ma.fields.Function(lambda h: calendar.zone_abbreviation(h.timezone), dump_only=True,
-                              metadata={"description": "WIB, WITA or WIT"})
+    zone = ma.fields.Function(
+        lambda h: calendar.zone_abbreviation(h.timezone),
+        dump_only=True,
+        metadata={"description": "WIB, WITA or WIT"},
+    )
     opening_hours = ma.fields.Dict(dump_only=True)
     slot_minutes = ma.fields.Integer(dump_only=True)
     requires_confirmation = ma.fields.Boolean(dump_only=True)
@@ -122,14 +153,23 @@ ClosurePage = page_schema(ClosureSchema, "ClosurePage")
 
 
 class CalendarChangeArgs(Schema):
-    dry_run = ma.fields.Boolean(load_default=False, metadata={
-        "description": "list the live bookings the change would leave outside the calendar "
-                       "and change nothing (200)"})
-    affected = ma.fields.String(load_default="refuse", validate=validate.OneOf(houses.AFFECTED_CHOICES),
-                                metadata={"description": "what happens to the live bookings it "
-                                          "leaves outside the calendar: refuse the change (409 "
-                                          "bookings_affected naming them) or cancel them (each "
-                                          "member is told, with alternative slots)"})
+    dry_run = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "list the live bookings the change would leave outside the calendar "
+            "and change nothing (200)"
+        },
+    )
+    affected = ma.fields.String(
+        load_default="refuse",
+        validate=validate.OneOf(houses.AFFECTED_CHOICES),
+        metadata={
+            "description": "what happens to the live bookings it "
+            "leaves outside the calendar: refuse the change (409 "
+            "bookings_affected naming them) or cancel them (each "
+            "member is told, with alternative slots)"
+        },
+    )
 
 
 class CalendarSlotOut(Schema):
@@ -148,18 +188,25 @@ class AffectedBookingOut(Schema):
     start = ma.fields.String(metadata={"description": "in the house's (new) zone"})
     end = ma.fields.String()
     source = ma.fields.String(metadata={"description": "direct, series or solver"})
-    why = ma.fields.String(metadata={"description": "not_aligned, house_closed, holiday or "
-                                                    "outside_opening_hours"})
-    action = ma.fields.String(allow_none=True, metadata={"description": "cancelled; null on a "
-                                                                        "dry run"})
+    why = ma.fields.String(
+        metadata={"description": "not_aligned, house_closed, holiday or outside_opening_hours"}
+    )
+    action = ma.fields.String(
+        allow_none=True, metadata={"description": "cancelled; null on a dry run"}
+    )
     alternatives = ma.fields.List(ma.fields.Nested(CalendarSlotOut))
 
 
 class _Effects(Schema):
     dry_run = ma.fields.Boolean(dump_only=True)
     affected = ma.fields.List(ma.fields.Nested(AffectedBookingOut), dump_only=True)
-    replan_run_id = ma.fields.Integer(dump_only=True, allow_none=True, metadata={
-        "description": "a queued schedule run re-placing the solver-planned work it cancelled"})
+    replan_run_id = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "a queued schedule run re-placing the solver-planned work it cancelled"
+        },
+    )
 
 
 class HouseChangeSchema(HouseSchema, _Effects):
@@ -167,7 +214,9 @@ class HouseChangeSchema(HouseSchema, _Effects):
 
 
 class ClosureChangeSchema(ClosureSchema, _Effects):
-    id = ma.fields.Integer(dump_only=True, allow_none=True, metadata={"description": "null on a dry run"})
+    id = ma.fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "null on a dry run"}
+    )
 
 
 class _Shown:
@@ -181,16 +230,29 @@ class _Shown:
         self.affected = []
         for b in change.bookings:
             item = done.get(b.id)
-            self.affected.append({
-                "booking_id": b.id, "member_id": b.member_id, "member": db().get(Member, b.member_id).business_name,
-                "machine_id": b.machine_id, "machine": b.machine.name,
-                "start": b.start_at.astimezone(zone).isoformat(),
-                "end": b.end_at.astimezone(zone).isoformat(), "source": b.source.value,
-                "why": change.why[b.id], "action": item.action if item else None,
-                "alternatives": [{"machine_id": m.id, "machine": m.name,
-                                  "start": s.astimezone(zone).isoformat(),
-                                  "end": e.astimezone(zone).isoformat()}
-                                 for m, s, e in (item.alternatives if item else [])]})
+            self.affected.append(
+                {
+                    "booking_id": b.id,
+                    "member_id": b.member_id,
+                    "member": db().get(Member, b.member_id).business_name,
+                    "machine_id": b.machine_id,
+                    "machine": b.machine.name,
+                    "start": b.start_at.astimezone(zone).isoformat(),
+                    "end": b.end_at.astimezone(zone).isoformat(),
+                    "source": b.source.value,
+                    "why": change.why[b.id],
+                    "action": item.action if item else None,
+                    "alternatives": [
+                        {
+                            "machine_id": m.id,
+                            "machine": m.name,
+                            "start": s.astimezone(zone).isoformat(),
+                            "end": e.astimezone(zone).isoformat(),
+                        }
+                        for m, s, e in (item.alternatives if item else [])
+                    ],
+                }
+            )
         self.replan_run_id = change.replan.id if change.replan is not None else None
 
     def __getattr__(self, name):  # type: ignore[no-untyped-def]
@@ -203,9 +265,14 @@ class ClosedDaysArgs(Schema):
 
 class ClosedDay(Schema):
     date = ma.fields.Date()
-    kind = ma.fields.String(metadata={"description": "holiday (national, incl. cuti bersama) or closure"})
-    name = Words(metadata={"description": "the holiday's name in the reader's language, or the "
-                                          "closure's reason"})
+    kind = ma.fields.String(
+        metadata={"description": "holiday (national, incl. cuti bersama) or closure"}
+    )
+    name = Words(
+        metadata={
+            "description": "the holiday's name in the reader's language, or the closure's reason"
+        }
+    )
 
 
 class ClosedDaysOut(Schema):
@@ -245,9 +312,12 @@ class HouseById(MethodView):
     @blp.arguments(CalendarChangeArgs, location="query")
     @blp.arguments(HouseUpdate)
     @blp.response(200, HouseChangeSchema)
-    @blp.alt_response(409, description="Another house has this name; or (bookings_affected) "
-                                       "live bookings would fall outside the new opening hours, "
-                                       "slot grid or zone")
+    @blp.alt_response(
+        409,
+        description="Another house has this name; or (bookings_affected) "
+        "live bookings would fall outside the new opening hours, "
+        "slot grid or zone",
+    )
     def patch(self, args, data, house_id):
         """Change a house's settings (its managers or an admin)
 
@@ -275,17 +345,24 @@ class Closures(MethodView):
         """The house's own closures (beyond the national calendar), a page at a time, by first
         day then id"""
         filters, paging = strip_page(args)
-        return paginate(db(), houses.list_closures(db(), current_actor(), house_id, **filters),
-                        paging)
+        return paginate(
+            db(), houses.list_closures(db(), current_actor(), house_id, **filters), paging
+        )
 
     @allow(Role.admin, Role.manager)
     @blp.arguments(CalendarChangeArgs, location="query")
     @blp.arguments(ClosureCreate)
     @blp.response(201, ClosureChangeSchema)
-    @blp.alt_response(200, schema=ClosureChangeSchema,
-                      description="dry_run=true: the live bookings it would hit; nothing changed")
-    @blp.alt_response(409, description="Overlaps a closure the house already has; or "
-                                       "(bookings_affected) live bookings fall in these days")
+    @blp.alt_response(
+        200,
+        schema=ClosureChangeSchema,
+        description="dry_run=true: the live bookings it would hit; nothing changed",
+    )
+    @blp.alt_response(
+        409,
+        description="Overlaps a closure the house already has; or "
+        "(bookings_affected) live bookings fall in these days",
+    )
     def post(self, args, data, house_id):
         """Close the house on some days (inclusive, local dates)
 
@@ -327,18 +404,23 @@ class PermitsByState(Schema):
 class AgendaOut(Schema):
     house_id = ma.fields.Integer()
     day = ma.fields.Date(metadata={"description": "the house's local day the counts are for"})
-    held_bookings = ma.fields.Integer(metadata={"description": "held bookings not yet over, "
-                                                               "waiting to be confirmed or rejected"})
-    next_hold_expiry = ma.fields.AwareDateTime(allow_none=True, metadata={
-        "description": "when the first of those holds lapses, in the house's time"})
+    held_bookings = ma.fields.Integer(
+        metadata={"description": "held bookings not yet over, waiting to be confirmed or rejected"}
+    )
+    next_hold_expiry = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "when the first of those holds lapses, in the house's time"},
+    )
     runs_to_review = ma.fields.Integer(metadata={"description": "schedule runs ready to review"})
     downtimes_today = ma.fields.Integer()
-    permit_warnings = ma.fields.Integer(metadata={"description": "permits expired, expiring, "
-                                                                 "needing review or pending"})
+    permit_warnings = ma.fields.Integer(
+        metadata={"description": "permits expired, expiring, needing review or pending"}
+    )
     permits_by_state = ma.fields.Nested(PermitsByState)
     permits_to_verify = ma.fields.Integer()
-    blocked_products = ma.fields.Integer(metadata={"description": "products a missing permit "
-                                                                  "blocks now"})
+    blocked_products = ma.fields.Integer(
+        metadata={"description": "products a missing permit blocks now"}
+    )
 
 
 @blp.route("/<int:house_id>/agenda")

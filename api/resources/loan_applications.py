@@ -32,17 +32,25 @@ _TENOR = ma.validate.Range(min=1, max=120)
 class DecisionSchema(Schema):
     id = ma.fields.Integer()
     loan_application_id = ma.fields.Integer()
-    kind = ma.fields.Function(lambda d: d.kind.value, metadata={
-        "description": "submitted, endorsed, changes_requested, rejected, lender_approved, "
-                       "lender_declined or tranche"})
-    decided_by_id = ma.fields.Integer(allow_none=True,
-                                      metadata={"description": "none: the service itself"})
+    kind = ma.fields.Function(
+        lambda d: d.kind.value,
+        metadata={
+            "description": "submitted, endorsed, changes_requested, rejected, lender_approved, "
+            "lender_declined or tranche"
+        },
+    )
+    decided_by_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "none: the service itself"}
+    )
     role = ma.fields.String()
     decided_at = AwareDateTime()
     note = ma.fields.String()
-    terms = ma.fields.Dict(metadata={
-        "description": "the terms decided on: amount, rate_percent/rate_bps, tenor_months, "
-                       "reference, ..."})
+    terms = ma.fields.Dict(
+        metadata={
+            "description": "the terms decided on: amount, rate_percent/rate_bps, tenor_months, "
+            "reference, ..."
+        }
+    )
 
 
 class ApplicationSchema(Schema):
@@ -58,14 +66,18 @@ class ApplicationSchema(Schema):
     created_by_id = ma.fields.Integer(allow_none=True)
     approved_by_id = ma.fields.Integer(allow_none=True)
     second_approved_by_id = ma.fields.Integer(allow_none=True)
-    lender_id = ma.fields.Integer(allow_none=True,
-                                  metadata={"description": "the lender the application is put to"})
+    lender_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the lender the application is put to"}
+    )
     lender_reference = ma.fields.String(allow_none=True)
     lender_rate_percent = ma.fields.Function(
-        lambda a: None if a.lender_rate_bps is None else a.lender_rate_bps / 100, allow_none=True)
+        lambda a: None if a.lender_rate_bps is None else a.lender_rate_bps / 100, allow_none=True
+    )
     lender_tenor_months = ma.fields.Integer(allow_none=True)
-    decisions = ma.fields.List(ma.fields.Nested(DecisionSchema), metadata={
-        "description": "every decision taken on it, oldest first"})
+    decisions = ma.fields.List(
+        ma.fields.Nested(DecisionSchema),
+        metadata={"description": "every decision taken on it, oldest first"},
+    )
     created_at = AwareDateTime()
     updated_at = AwareDateTime()
 
@@ -74,10 +86,15 @@ class ApplicationCreate(Schema):
     cluster_id = Id(required=True)
     requested_amount = Rupiah(required=True)
     tenor_months = ma.fields.Integer(required=True, strict=True, validate=_TENOR)
-    grace_months = ma.fields.Integer(load_default=0, strict=True, validate=_TENOR.__class__(min=0, max=119))
+    grace_months = ma.fields.Integer(
+        load_default=0, strict=True, validate=_TENOR.__class__(min=0, max=119)
+    )
     notes = Text(1000, load_default="")
-    lender_id = Id(load_default=None, allow_none=True,
-                   metadata={"description": "the lender the application is put to"})
+    lender_id = Id(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the lender the application is put to"},
+    )
 
 
 class ApplicationUpdate(Schema):
@@ -97,24 +114,42 @@ class Reason(Schema):
 
 
 class SubmitIn(Schema):
-    lender_id = Id(load_default=None, allow_none=True,
-                   metadata={"description": "put the application to this lender"})
+    lender_id = Id(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "put the application to this lender"},
+    )
 
 
 class LenderDecision(Schema):
     approved = ma.fields.Boolean(required=True)
-    reference = Text(60, min_length=1, required=True,
-                     metadata={"description": "the lender's reference number of the decision"})
-    approved_amount = Rupiah(load_default=None, allow_none=True,
-                             metadata={"description": "at most the endorsed amount (default)"})
-    rate_percent = ma.fields.Decimal(load_default=None, allow_none=True, as_string=False,
-                                     validate=ma.validate.Range(min=0, max=100),
-                                     # numbers in the OpenAPI document: apispec would write the
-                                     # Decimal field's bounds as strings
-                                     metadata={"description": "yearly rate (default: the scheme's)",
-                                               "minimum": 0, "maximum": 100})
-    tenor_months = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
-                                     validate=_TENOR)
+    reference = Text(
+        60,
+        min_length=1,
+        required=True,
+        metadata={"description": "the lender's reference number of the decision"},
+    )
+    approved_amount = Rupiah(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "at most the endorsed amount (default)"},
+    )
+    rate_percent = ma.fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        as_string=False,
+        validate=ma.validate.Range(min=0, max=100),
+        # numbers in the OpenAPI document: apispec would write the
+        # Decimal field's bounds as strings
+        metadata={
+            "description": "yearly rate (default: the scheme's)",
+            "minimum": 0,
+            "maximum": 100,
+        },
+    )
+    tenor_months = ma.fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=_TENOR
+    )
     note = Text(1000, load_default="")
 
 
@@ -205,10 +240,14 @@ class Installments(MethodView):
 
 class RepaymentIn(Schema):
     amount = Rupiah(required=True)
-    source = ma.fields.String(load_default="direct",
-                              validate=ma.validate.OneOf(["direct", "offtake_purchase"]))
-    on = ma.fields.Date(load_default=None, allow_none=True,
-                        metadata={"description": "the day the money was received (today)"})
+    source = ma.fields.String(
+        load_default="direct", validate=ma.validate.OneOf(["direct", "offtake_purchase"])
+    )
+    on = ma.fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the day the money was received (today)"},
+    )
 
 
 @blp.route("/<int:application_id>/installments/<int:number>/repayments")
@@ -218,8 +257,15 @@ class Repayments(MethodView):
     @blp.response(201, InstallmentSchema)
     def post(self, data, application_id, number):
         """Record money received for one installment"""
-        return loans.record_repayment(db(), current_actor(), application_id, number,
-                                      data["amount"], data["source"], on=data["on"])
+        return loans.record_repayment(
+            db(),
+            current_actor(),
+            application_id,
+            number,
+            data["amount"],
+            data["source"],
+            on=data["on"],
+        )
 
 
 def _action(path, roles, schema, doc, call):
@@ -241,25 +287,60 @@ class _Empty(Schema):
     pass
 
 
-_action("submit", (Role.admin, Role.aggregator, Role.member), SubmitIn, "Submit to the aggregator",
-        lambda i, d: loans.submit(db(), current_actor(), i, lender_id=d["lender_id"]))
-_action("approve", (Role.admin, Role.aggregator), Approval, "Endorse (two approvers above the limit)",
-        lambda i, d: loans.approve(db(), current_actor(), i, d["approved_amount"]))
-_action("reject", (Role.admin, Role.aggregator), Reason, "Reject",
-        lambda i, d: loans.reject(db(), current_actor(), i, d["reason"]))
-_action("request-changes", (Role.admin, Role.aggregator), Reason, "Send back for changes",
-        lambda i, d: loans.request_changes(db(), current_actor(), i, d["reason"]))
-_action("lender-decision", (Role.lender,), LenderDecision,
-        "Record the lender's credit decision (the lender the application is put to)",
-        lambda i, d: loans.lender_decision(db(), current_actor(), i, **d))
+_action(
+    "submit",
+    (Role.admin, Role.aggregator, Role.member),
+    SubmitIn,
+    "Submit to the aggregator",
+    lambda i, d: loans.submit(db(), current_actor(), i, lender_id=d["lender_id"]),
+)
+_action(
+    "approve",
+    (Role.admin, Role.aggregator),
+    Approval,
+    "Endorse (two approvers above the limit)",
+    lambda i, d: loans.approve(db(), current_actor(), i, d["approved_amount"]),
+)
+_action(
+    "reject",
+    (Role.admin, Role.aggregator),
+    Reason,
+    "Reject",
+    lambda i, d: loans.reject(db(), current_actor(), i, d["reason"]),
+)
+_action(
+    "request-changes",
+    (Role.admin, Role.aggregator),
+    Reason,
+    "Send back for changes",
+    lambda i, d: loans.request_changes(db(), current_actor(), i, d["reason"]),
+)
+_action(
+    "lender-decision",
+    (Role.lender,),
+    LenderDecision,
+    "Record the lender's credit decision (the lender the application is put to)",
+    lambda i, d: loans.lender_decision(db(), current_actor(), i, **d),
+)
+
+
 class DisburseIn(Schema):
-    amount = Rupiah(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=10**15),
-                    metadata={"description": "a first tranche paid out at once"})
+    amount = Rupiah(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=10**15),
+        metadata={"description": "a first tranche paid out at once"},
+    )
     on = ma.fields.Date(load_default=None, allow_none=True)
 
 
-_action("disburse", (Role.lender,), DisburseIn, "Start disbursing the lender-approved loan",
-        lambda i, d: loans.disburse(db(), current_actor(), i, on=d["on"], amount=d["amount"]))
+_action(
+    "disburse",
+    (Role.lender,),
+    DisburseIn,
+    "Start disbursing the lender-approved loan",
+    lambda i, d: loans.disburse(db(), current_actor(), i, on=d["on"], amount=d["amount"]),
+)
 
 
 class MaterialCost(Schema):
@@ -268,12 +349,17 @@ class MaterialCost(Schema):
 
 
 class PlanIn(Schema):
-    production_request_ids = ma.fields.List(Id(), load_default=list,
-                                            validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
-    booking_ids = ma.fields.List(Id(), load_default=list,
-                                 validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
-    material_costs = ma.fields.List(ma.fields.Nested(MaterialCost), load_default=list,
-                                    validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS))
+    production_request_ids = ma.fields.List(
+        Id(), load_default=list, validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS)
+    )
+    booking_ids = ma.fields.List(
+        Id(), load_default=list, validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS)
+    )
+    material_costs = ma.fields.List(
+        ma.fields.Nested(MaterialCost),
+        load_default=list,
+        validate=ma.validate.Length(max=loans.MAX_PLAN_ITEMS),
+    )
 
 
 class ShareSchema(Schema):
@@ -294,13 +380,18 @@ class LinkSchema(Schema):
 class PlanSchema(Schema):
     shares = ma.fields.List(ma.fields.Nested(ShareSchema))
     links = ma.fields.List(ma.fields.Nested(LinkSchema))
-    cost_estimate = ma.fields.Integer(metadata={"description": "the whole plan: machine time and materials"})
+    cost_estimate = ma.fields.Integer(
+        metadata={"description": "the whole plan: machine time and materials"}
+    )
 
 
 def _plan(application_id):
     shares = loans.shares(db(), current_actor(), application_id)
-    return {"shares": shares, "links": loans.plan_links(db(), current_actor(), application_id),
-            "cost_estimate": loans.cost_estimate(db(), current_actor(), application_id)}
+    return {
+        "shares": shares,
+        "links": loans.plan_links(db(), current_actor(), application_id),
+        "cost_estimate": loans.cost_estimate(db(), current_actor(), application_id),
+    }
 
 
 @blp.route("/<int:application_id>/plan")
@@ -320,9 +411,14 @@ class Plan(MethodView):
         materials: dict[int, int] = {}
         for item in data["material_costs"]:
             materials[item["member_id"]] = materials.get(item["member_id"], 0) + item["amount"]
-        loans.set_plan(db(), current_actor(), application_id,
-                       production_request_ids=data["production_request_ids"],
-                       booking_ids=data["booking_ids"], material_costs=materials)
+        loans.set_plan(
+            db(),
+            current_actor(),
+            application_id,
+            production_request_ids=data["production_request_ids"],
+            booking_ids=data["booking_ids"],
+            material_costs=materials,
+        )
         return _plan(application_id)
 
 
@@ -356,7 +452,9 @@ class Tranches(MethodView):
     @blp.alt_response(409, description="Not disbursing, or beyond the approved amount")
     def post(self, data, application_id):
         """Pay out a tranche (never beyond the approved amount)"""
-        return loans.add_tranche(db(), current_actor(), application_id, data["amount"], on=data["on"])
+        return loans.add_tranche(
+            db(), current_actor(), application_id, data["amount"], on=data["on"]
+        )
 
 
 class DeliveryCheckSchema(Schema):
@@ -368,7 +466,9 @@ class DeliveryCheckSchema(Schema):
     planned_quantity = ma.fields.Integer(metadata={"description": "the plan finishes by this date"})
     met = ma.fields.Boolean()
     late_request_ids = ma.fields.List(ma.fields.Integer())
-    reasons = ma.fields.List(Words(), metadata={"description": "why the plan falls short by this date"})
+    reasons = ma.fields.List(
+        Words(), metadata={"description": "why the plan falls short by this date"}
+    )
 
 
 class CapacityReportSchema(Schema):
@@ -403,8 +503,12 @@ class Decisions(MethodView):
 
 class PlanItemSchema(Schema):
     member_id = ma.fields.Integer()
-    kind = ma.fields.String(metadata={"description": "booked, held, planned (placed by the "
-                                                     "published schedule) or window (not yet placed)"})
+    kind = ma.fields.String(
+        metadata={
+            "description": "booked, held, planned (placed by the "
+            "published schedule) or window (not yet placed)"
+        }
+    )
     start = AwareDateTime()
     end = AwareDateTime()
     what = Words()
@@ -415,16 +519,21 @@ class HistoryEntrySchema(Schema):
     kind = ma.fields.Function(lambda d: d.kind.value)
     role = ma.fields.String()
     decided_at = AwareDateTime()
-    decided_by = Words(allow_none=True, metadata={"description": "the person's name; none: the "
-                                                                 "service itself"})
+    decided_by = Words(
+        allow_none=True, metadata={"description": "the person's name; none: the service itself"}
+    )
     note = ma.fields.String()
     terms = ma.fields.Dict()
 
 
 class ReviewSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(PlanItemSchema))
-    permit_flags = ma.fields.List(Words(), metadata={
-        "description": "what keeps a planned product from being made over its planned time"})
+    permit_flags = ma.fields.List(
+        Words(),
+        metadata={
+            "description": "what keeps a planned product from being made over its planned time"
+        },
+    )
     history = ma.fields.List(ma.fields.Nested(HistoryEntrySchema))
 
 
@@ -435,6 +544,8 @@ class Review(MethodView):
     def get(self, application_id):
         """What a reviewer reads: the plan on its timeline, permit gaps, who decided what"""
         items = loan_review.plan_items(db(), current_actor(), application_id)
-        return {"items": items,
-                "permit_flags": loan_review.permit_flags(db(), current_actor(), application_id, items),
-                "history": loan_review.decision_history(db(), current_actor(), application_id)}
+        return {
+            "items": items,
+            "permit_flags": loan_review.permit_flags(db(), current_actor(), application_id, items),
+            "history": loan_review.decision_history(db(), current_actor(), application_id),
+        }

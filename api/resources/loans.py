@@ -65,14 +65,17 @@ class LoanSchema(Schema):
     repaid = ma.fields.Integer(metadata={"description": "all money received"})
     principal_repaid = ma.fields.Integer()
     interest_paid = ma.fields.Integer()
-    outstanding = ma.fields.Integer(metadata={
-        "description": "principal outstanding: disbursed less principal repaid"})
-    scheduled_remaining = ma.fields.Integer(metadata={
-        "description": "installments still to pay, principal and interest"})
+    outstanding = ma.fields.Integer(
+        metadata={"description": "principal outstanding: disbursed less principal repaid"}
+    )
+    scheduled_remaining = ma.fields.Integer(
+        metadata={"description": "installments still to pay, principal and interest"}
+    )
     next_due_date = ma.fields.Date(allow_none=True)
     days_past_due = ma.fields.Integer(metadata={"description": "of the oldest unpaid installment"})
-    collectability = ma.fields.Integer(metadata={
-        "description": "kolektibilitas 1 (lancar) to 5 (macet), POJK 40/2019"})
+    collectability = ma.fields.Integer(
+        metadata={"description": "kolektibilitas 1 (lancar) to 5 (macet), POJK 40/2019"}
+    )
     collectability_label = ma.fields.String()
     installments = ma.fields.List(ma.fields.Nested(LoanInstallmentSchema))
     prepayments = ma.fields.List(ma.fields.Nested(PrepaymentSchema))
@@ -85,11 +88,16 @@ LoanPage = page_schema(LoanSchema, "LoanPage")
 
 class PrepaymentIn(Schema):
     amount = Rupiah(required=True, validate=ma.validate.Range(min=1, max=10**15))
-    on = ma.fields.Date(load_default=None, allow_none=True,
-                        metadata={"description": "the day the money was received (today)"})
-    mode = ma.fields.String(load_default=PrepaymentMode.shorten_term.value,
-                            validate=ma.validate.OneOf([m.value for m in PrepaymentMode]),
-                            metadata={"description": "shorten_term, lower_installment or full"})
+    on = ma.fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the day the money was received (today)"},
+    )
+    mode = ma.fields.String(
+        load_default=PrepaymentMode.shorten_term.value,
+        validate=ma.validate.OneOf([m.value for m in PrepaymentMode]),
+        metadata={"description": "shorten_term, lower_installment or full"},
+    )
 
 
 class PayoffSchema(Schema):
@@ -97,8 +105,9 @@ class PayoffSchema(Schema):
     principal = ma.fields.Integer()
     interest = ma.fields.Integer(metadata={"description": "accrued to `on`"})
     amount = ma.fields.Integer(metadata={"description": "principal and interest: closes the loan"})
-    installments_due = ma.fields.Integer(metadata={
-        "description": "installments already due, to be paid first"})
+    installments_due = ma.fields.Integer(
+        metadata={"description": "installments already due, to be paid first"}
+    )
 
 
 @blp.route("")
@@ -111,8 +120,9 @@ class Loans(MethodView):
         by id"""
         filters, paging = strip_page(args)
         page, size = paging.get("page", 1), paging.get("page_size", 20)
-        items, total = loans.page_of_loans(db(), current_actor(), page=page, page_size=size,
-                                           **filters)
+        items, total = loans.page_of_loans(
+            db(), current_actor(), page=page, page_size=size, **filters
+        )
         return {"items": items, "page": page, "page_size": size, "total": total}
 
 
@@ -144,6 +154,7 @@ class Prepayments(MethodView):
     @blp.alt_response(409, description="Installments due first, or nothing left to repay")
     def post(self, data, loan_id):
         """Repay early: shorten the term, lower the installment, or in full (closes the loan)"""
-        loans.prepay(db(), current_actor(), loan_id, data["amount"], on=data["on"],
-                     mode=data["mode"])
+        loans.prepay(
+            db(), current_actor(), loan_id, data["amount"], on=data["on"], mode=data["mode"]
+        )
         return loans.get_loan(db(), current_actor(), loan_id, on=data["on"])

@@ -21,8 +21,12 @@ STATUSES = [s.value for s in MachineStatus]
 
 
 def _codes(**kwargs):  # type: ignore[no-untyped-def]
-    return ma.fields.List(Text(50, min_length=1), validate=validate.Length(min=1, max=30),
-                          metadata={"description": "capability codes"}, **kwargs)
+    return ma.fields.List(
+        Text(50, min_length=1),
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": "capability codes"},
+        **kwargs,
+    )
 
 
 class MachineArgs(PageArgs):

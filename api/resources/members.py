@@ -23,8 +23,10 @@ SECTORS = [s.value for s in Sector]
 class MemberArgs(PageArgs):
     house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     sector = ma.fields.String(validate=validate.OneOf(SECTORS))
-    search = ma.fields.String(validate=validate.Length(min=1, max=160),
-                              metadata={"description": "part of the business name"})
+    search = ma.fields.String(
+        validate=validate.Length(min=1, max=160),
+        metadata={"description": "part of the business name"},
+    )
 
 
 class MemberUpdate(Schema):
@@ -45,8 +47,9 @@ class MemberCreate(MemberUpdate):
     business_name = Text(160, min_length=1, required=True)
     nib = Text(30, min_length=1, required=True, metadata={"description": "13 digits from OSS-RBA"})
     owner_name = Text(120, min_length=1, required=True)
-    owner_nik = Text(30, min_length=1, required=True,
-                     metadata={"description": "16-digit NIK of the owner"})
+    owner_nik = Text(
+        30, min_length=1, required=True, metadata={"description": "16-digit NIK of the owner"}
+    )
     sector = ma.fields.String(required=True, validate=validate.OneOf(SECTORS))
 
 
@@ -57,8 +60,10 @@ class MemberSchema(Schema):
     nib = ma.fields.String(dump_only=True)
     owner_name = ma.fields.String(dump_only=True)
     owner_nik = ma.fields.Function(
-        lambda m: members.displayed_nik(current_actor(), m), dump_only=True,
-        metadata={"description": "masked except for admins and the house's managers"})
+        lambda m: members.displayed_nik(current_actor(), m),
+        dump_only=True,
+        metadata={"description": "masked except for admins and the house's managers"},
+    )
     npwp = ma.fields.String(dump_only=True, allow_none=True)
     sector = ma.fields.Function(lambda m: m.sector.value, dump_only=True)
     phone = ma.fields.String(dump_only=True)

@@ -22,8 +22,10 @@ blp = Blueprint("notifications", __name__, description="Messages sent to the sig
 class NotificationArgs(PageArgs):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in NotificationStatus]))
     # Query strings are text, so not the strict Id() of JSON bodies.
-    user_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
-                                metadata={"description": "admins only: another user's messages"})
+    user_id = ma.fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "admins only: another user's messages"},
+    )
     unread = ma.fields.Boolean(metadata={"description": "true: only unread, false: only read"})
 
 

@@ -45,8 +45,11 @@ class AgreementCreate(Schema):
     product_id = Id(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=_QUANTITY)
     unit_price = Rupiah(required=True, validate=validate.Range(min=1, max=offtake.MAX_UNIT_PRICE))
-    deliveries = ma.fields.List(ma.fields.Nested(DeliveryIn), required=True,
-                                validate=validate.Length(min=1, max=offtake.MAX_DELIVERIES))
+    deliveries = ma.fields.List(
+        ma.fields.Nested(DeliveryIn),
+        required=True,
+        validate=validate.Length(min=1, max=offtake.MAX_DELIVERIES),
+    )
     notes = Text(1000, load_default="")
 
 
@@ -74,8 +77,11 @@ class AgreementArgs(PageArgs):
 class PurchaseIn(Schema):
     delivered_on = ma.fields.Date(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=_QUANTITY)
-    amount = Rupiah(load_default=None, allow_none=True,
-                    metadata={"description": "paid in rupiah; quantity x unit price when left out"})
+    amount = Rupiah(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "paid in rupiah; quantity x unit price when left out"},
+    )
 
 
 class PurchaseSchema(Schema):

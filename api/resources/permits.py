@@ -33,8 +33,9 @@ from factoryshare.services import permits
 URL_PREFIX = "/permits"
 blp = Blueprint("permits", __name__, description="Izin edar: permits of members and products")
 types_blp = Blueprint("permit_types", __name__, description="Permit types (reference data)")
-requirements_blp = Blueprint("permit_requirements", __name__,
-                             description="Which products need which permit types")
+requirements_blp = Blueprint(
+    "permit_requirements", __name__, description="Which products need which permit types"
+)
 EXTRA_BLUEPRINTS = [("/permit-types", types_blp), ("/permit-requirements", requirements_blp)]
 
 DATES = validate.Range(min=dt.date(1950, 1, 1), max=dt.date(2200, 12, 31))
@@ -51,7 +52,8 @@ def _upload_limit() -> None:
 
 # -- permits ----------------------------------------------------------------------------------
 
-def QueryId() -> ma.fields.Integer:  # noqa: N802  (query strings are text: not strict)
+
+def QueryId() -> ma.fields.Integer:
     return ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
@@ -67,13 +69,20 @@ class PermitUpdate(Schema):
     number = Text(60, allow_none=True)
     issuer = Text(160)
     issued_on = ma.fields.Date(allow_none=True, validate=DATES)
-    expires_on = ma.fields.Date(allow_none=True, validate=DATES,
-                                metadata={"description": "last valid day (house time); none for "
-                                                         "NIB and halal"})
+    expires_on = ma.fields.Date(
+        allow_none=True,
+        validate=DATES,
+        metadata={"description": "last valid day (house time); none for NIB and halal"},
+    )
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    note = Text(500, metadata={"description": "required (a manager of the member's house or an "
-                                              "admin) to move a certificate out of "
-                                              "needs_review"})
+    note = Text(
+        500,
+        metadata={
+            "description": "required (a manager of the member's house or an "
+            "admin) to move a certificate out of "
+            "needs_review"
+        },
+    )
 
 
 class PermitCreate(PermitUpdate):
@@ -93,35 +102,65 @@ class PermitSchema(Schema):
     issued_on = ma.fields.Date(dump_only=True, allow_none=True)
     expires_on = ma.fields.Date(dump_only=True, allow_none=True)
     status = ma.fields.Function(lambda p: p.status.value, dump_only=True)
-    state = ma.fields.Function(lambda p: permits.state(db(), p), dump_only=True,
-                               metadata={"description": "valid, expiring, expired, pending or "
-                                                        "needs_review, today in the house's zone"})
-    days_left = ma.fields.Function(lambda p: permits.days_left(db(), p), dump_only=True,
-                                   allow_none=True)
+    state = ma.fields.Function(
+        lambda p: permits.state(db(), p),
+        dump_only=True,
+        metadata={
+            "description": "valid, expiring, expired, pending or "
+            "needs_review, today in the house's zone"
+        },
+    )
+    days_left = ma.fields.Function(
+        lambda p: permits.days_left(db(), p), dump_only=True, allow_none=True
+    )
     review_reason = ma.fields.String(dump_only=True, allow_none=True)
     verification = ma.fields.Function(
-        lambda p: p.verification.value, dump_only=True,
-        metadata={"description": "submitted (the member's entry, not checked yet), verified or "
-                                 "rejected; separate from the date-derived `state`"})
+        lambda p: p.verification.value,
+        dump_only=True,
+        metadata={
+            "description": "submitted (the member's entry, not checked yet), verified or "
+            "rejected; separate from the date-derived `state`"
+        },
+    )
     verification_by_id = ma.fields.Function(
-        lambda p: p.last_verification.by_id if p.last_verification else None, dump_only=True,
-        allow_none=True, metadata={"description": "the user who verified or rejected it, or "
-                                                  "who entered or changed it (submitted)"})
+        lambda p: p.last_verification.by_id if p.last_verification else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "the user who verified or rejected it, or "
+            "who entered or changed it (submitted)"
+        },
+    )
     verification_at = ma.fields.Function(
         lambda p: p.last_verification.at.isoformat() if p.last_verification else None,
-        dump_only=True, allow_none=True, metadata={"description": "when (ISO 8601, UTC)"})
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "when (ISO 8601, UTC)"},
+    )
     verification_note = ma.fields.Function(
-        lambda p: p.last_verification.note if p.last_verification else None, dump_only=True,
-        allow_none=True, metadata={"description": "the verifier's note; a rejection's reason"})
+        lambda p: p.last_verification.note if p.last_verification else None,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the verifier's note; a rejection's reason"},
+    )
     counts_for_gate = ma.fields.Function(
-        lambda p: permits.counts_for_gate(db(), p), dump_only=True,
-        metadata={"description": "whether this entry counts at the gate: verified, or submitted "
-                                 "in a house that trusts its members' entries"})
+        lambda p: permits.counts_for_gate(db(), p),
+        dump_only=True,
+        metadata={
+            "description": "whether this entry counts at the gate: verified, or submitted "
+            "in a house that trusts its members' entries"
+        },
+    )
     reminders_sent = ma.fields.List(ma.fields.Integer(), dump_only=True)
     document = ma.fields.Function(
-        lambda p: None if not p.has_document else {
-            "name": p.document_name, "mime": p.document_mime, "size": p.document_size},
-        dump_only=True, allow_none=True)
+        lambda p: (
+            None
+            if not p.has_document
+            else {"name": p.document_name, "mime": p.document_mime, "size": p.document_size}
+        ),
+        dump_only=True,
+        allow_none=True,
+    )
     created_at = AwareDateTime(dump_only=True)
     updated_at = AwareDateTime(dump_only=True)
 
@@ -134,13 +173,21 @@ class VerifyBody(Schema):
 
 
 class RejectBody(Schema):
-    reason = Text(500, min_length=5, required=True,
-                  metadata={"description": "what is wrong, told to the member"})
+    reason = Text(
+        500,
+        min_length=5,
+        required=True,
+        metadata={"description": "what is wrong, told to the member"},
+    )
 
 
 class ReviewBody(Schema):
-    note = Text(500, min_length=5, required=True,
-                metadata={"description": "why the certificate still holds after the change"})
+    note = Text(
+        500,
+        min_length=5,
+        required=True,
+        metadata={"description": "why the certificate still holds after the change"},
+    )
 
 
 class DocumentUpload(Schema):
@@ -177,9 +224,11 @@ class OverviewSchema(Schema):
     expired = ma.fields.Integer()
     pending = ma.fields.Integer()
     needs_review = ma.fields.Integer()
-    verification = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
-                                  metadata={"description": "permits per verification: "
-                                                           "submitted, verified, rejected"})
+    verification = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={"description": "permits per verification: submitted, verified, rejected"},
+    )
     blocked_products = ma.fields.List(ma.fields.Nested(BlockedProduct))
 
 
@@ -210,8 +259,12 @@ class OverrideArgs(PageArgs):
 
 def _page(items: list, paging: dict) -> dict:
     page, size = paging.get("page", 1), paging.get("page_size", 20)
-    return {"items": items[(page - 1) * size:page * size], "page": page, "page_size": size,
-            "total": len(items)}
+    return {
+        "items": items[(page - 1) * size : page * size],
+        "page": page,
+        "page_size": size,
+        "total": len(items),
+    }
 
 
 @blp.route("")
@@ -332,26 +385,43 @@ class PermitDocument(MethodView):
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(DocumentUpload, location="files")
     @blp.response(200, PermitSchema)
-    @blp.alt_response(413, description="The file is above 5 MB, or the member's documents "
-                                       "would exceed its storage cap (`document_storage_full`, "
-                                       "`details.cap_bytes` and `details.used_bytes`)")
+    @blp.alt_response(
+        413,
+        description="The file is above 5 MB, or the member's documents "
+        "would exceed its storage cap (`document_storage_full`, "
+        "`details.cap_bytes` and `details.used_bytes`)",
+    )
     def post(self, files, permit_id):
         """Upload or replace the scanned permit (PDF, PNG or JPEG by content, at most 5 MB)"""
         upload = files["document"]
         content = upload.read(permits.MAX_DOCUMENT_BYTES + 1)
         return permits.attach_document(
-            db(), current_actor(), permit_id, filename=upload.filename or "", content=content,
-            member_cap_bytes=runtime().settings.permit_documents_max_bytes_per_member)
+            db(),
+            current_actor(),
+            permit_id,
+            filename=upload.filename or "",
+            content=content,
+            member_cap_bytes=runtime().settings.permit_documents_max_bytes_per_member,
+        )
 
     @allow()
-    @blp.response(200, content_type="application/octet-stream",
-                  description="The stored file, with its own content type")
+    @blp.response(
+        200,
+        content_type="application/octet-stream",
+        description="The stored file, with its own content type",
+    )
     def get(self, permit_id):
         """Download the permit's document"""
         stored = permits.document(db(), current_actor(), permit_id)
-        response = send_file(io.BytesIO(stored.content), mimetype=stored.mime,
-                             as_attachment=True, download_name=stored.name, etag=False,
-                             conditional=False, max_age=0)
+        response = send_file(
+            io.BytesIO(stored.content),
+            mimetype=stored.mime,
+            as_attachment=True,
+            download_name=stored.name,
+            etag=False,
+            conditional=False,
+            max_age=0,
+        )
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
@@ -365,12 +435,14 @@ class PermitDocument(MethodView):
 
 # -- permit types -----------------------------------------------------------------------------
 
+
 class PermitTypeUpdate(Schema):
     name = Text(120, min_length=1)
     level = ma.fields.String(validate=validate.OneOf([v.value for v in PermitLevel]))
     expiry = ma.fields.String(validate=validate.OneOf([v.value for v in Expiry]))
-    validity_years = ma.fields.Integer(strict=True, allow_none=True,
-                                       validate=validate.Range(min=1, max=100))
+    validity_years = ma.fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=100)
+    )
     renewal_window_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
     grace_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
     issuer = Text(160)
@@ -435,15 +507,18 @@ class PermitTypeById(MethodView):
 
 # -- requirements -----------------------------------------------------------------------------
 
+
 class RequirementUpdate(Schema):
     permit_type = ma.fields.String(validate=CODE)
     sector = ma.fields.String(allow_none=True, validate=validate.OneOf([s.value for s in Sector]))
-    kind = ma.fields.String(allow_none=True,
-                            validate=validate.OneOf([k.value for k in ProductKind]))
+    kind = ma.fields.String(
+        allow_none=True, validate=validate.OneOf([k.value for k in ProductKind])
+    )
     product_id = Id(allow_none=True)
     unless_family = Text(40, allow_none=True)
-    one_of = Text(40, min_length=1, metadata={"description": "rows sharing a group are "
-                                                             "alternatives"})
+    one_of = Text(
+        40, min_length=1, metadata={"description": "rows sharing a group are alternatives"}
+    )
     note = Text(300)
 
 

@@ -47,17 +47,26 @@ class RequestArgs(PageArgs):
 
 class RequestCreate(Schema):
     product_id = Id(required=True)
-    quantity = ma.fields.Integer(strict=True, required=True,
-                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+    quantity = ma.fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=service.MAX_QUANTITY)
+    )
     earliest_start = AwareDateTime(required=True)
     due = AwareDateTime(required=True)
-    priority = ma.fields.Integer(strict=True, load_default=1,
-                                 validate=validate.Range(min=1, max=service.MAX_PRIORITY),
-                                 metadata={"description": "weight of lateness, 1 (normal) to 10"})
-    lot_size = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
-                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY),
-                                 metadata={"description": "plan in lots of at most this many units "
-                                                          "(a step's max_lot applies too)"})
+    priority = ma.fields.Integer(
+        strict=True,
+        load_default=1,
+        validate=validate.Range(min=1, max=service.MAX_PRIORITY),
+        metadata={"description": "weight of lateness, 1 (normal) to 10"},
+    )
+    lot_size = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=service.MAX_QUANTITY),
+        metadata={
+            "description": "plan in lots of at most this many units (a step's max_lot applies too)"
+        },
+    )
 
 
 class OperationOut(Schema):
@@ -74,16 +83,27 @@ class RequestSchema(Schema):
     product_id = Id(dump_only=True)
     product_name = ma.fields.Function(lambda r: r.product.name, dump_only=True)
     quantity = ma.fields.Integer(dump_only=True)
-    earliest_start = ma.fields.Function(lambda r: _local(r, r.earliest_start), dump_only=True,
-                                        metadata={"description": "in the house's time zone"})
-    due = ma.fields.Function(lambda r: _local(r, r.due), dump_only=True,
-                             metadata={"description": "in the house's time zone"})
+    earliest_start = ma.fields.Function(
+        lambda r: _local(r, r.earliest_start),
+        dump_only=True,
+        metadata={"description": "in the house's time zone"},
+    )
+    due = ma.fields.Function(
+        lambda r: _local(r, r.due),
+        dump_only=True,
+        metadata={"description": "in the house's time zone"},
+    )
     priority = ma.fields.Integer(dump_only=True)
-    lot_size = ma.fields.Integer(dump_only=True, allow_none=True,
-                                 metadata={"description": "planned in lots of at most this many units; "
-                                                          "null: in one"})
-    lots = ma.fields.Function(lambda r: lot_quantities(r), dump_only=True,
-                              metadata={"description": "the quantity of each lot"})
+    lot_size = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "planned in lots of at most this many units; null: in one"},
+    )
+    lots = ma.fields.Function(
+        lambda r: lot_quantities(r),
+        dump_only=True,
+        metadata={"description": "the quantity of each lot"},
+    )
     status = ma.fields.Function(lambda r: r.status.value, dump_only=True)
     operations = ma.fields.List(ma.fields.Nested(OperationOut), dump_only=True)
     created_at = ma.fields.Function(lambda r: _local(r, r.created_at), dump_only=True)
@@ -102,16 +122,22 @@ class PlacedBookingOut(Schema):
 
 
 class WhyNotPlacedOut(Schema):
-    kind = ma.fields.String(metadata={"description": "no_machine, no_window, deadline, share_cap, "
-                                                     "capacity or unknown"})
+    kind = ma.fields.String(
+        metadata={"description": "no_machine, no_window, deadline, share_cap, capacity or unknown"}
+    )
     words = Words()
 
 
 class PlacementOut(Schema):
-    bookings = ma.fields.List(ma.fields.Nested(PlacedBookingOut), metadata={
-        "description": "the bookings published plans made for it"})
-    why_not = ma.fields.Nested(WhyNotPlacedOut, allow_none=True, metadata={
-        "description": "while it is open: why the latest plan of its house left it out"})
+    bookings = ma.fields.List(
+        ma.fields.Nested(PlacedBookingOut),
+        metadata={"description": "the bookings published plans made for it"},
+    )
+    why_not = ma.fields.Nested(
+        WhyNotPlacedOut,
+        allow_none=True,
+        metadata={"description": "while it is open: why the latest plan of its house left it out"},
+    )
 
 
 class RequestDetail(RequestSchema):
@@ -141,12 +167,17 @@ class ProductionRequests(MethodView):
 
 class EstimateArgs(Schema):
     product_id = Id(required=True)
-    quantity = ma.fields.Integer(strict=True, required=True,
-                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+    quantity = ma.fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=service.MAX_QUANTITY)
+    )
     earliest_start = AwareDateTime(required=True)
     due = AwareDateTime(required=True)
-    lot_size = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
-                                 validate=validate.Range(min=1, max=service.MAX_QUANTITY))
+    lot_size = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=service.MAX_QUANTITY),
+    )
 
 
 class StepEstimateOut(Schema):
@@ -154,7 +185,9 @@ class StepEstimateOut(Schema):
     capability = ma.fields.Function(lambda s: s.capability.code)
     minutes = ma.fields.Integer(metadata={"description": "working minutes over all lots"})
     machine_id = ma.fields.Function(lambda s: s.machine.id if s.machine else None, allow_none=True)
-    machine_name = ma.fields.Function(lambda s: s.machine.name if s.machine else None, allow_none=True)
+    machine_name = ma.fields.Function(
+        lambda s: s.machine.name if s.machine else None, allow_none=True
+    )
     price = ma.fields.Integer(metadata={"description": "rupiah"})
     start = ma.fields.Function(lambda s: s.start.isoformat() if s.start else None, allow_none=True)
     end = ma.fields.Function(lambda s: s.end.isoformat() if s.end else None, allow_none=True)
@@ -166,14 +199,23 @@ class EstimateOut(Schema):
     lots = ma.fields.List(ma.fields.Integer())
     minutes = ma.fields.Integer(metadata={"description": "machine minutes of every step"})
     price = ma.fields.Integer(metadata={"description": "rupiah, at the rates of the machines used"})
-    finish = ma.fields.Function(lambda e: _local(e, e.finish) if e.finish else None, allow_none=True,
-                                metadata={"description": "when the schedule as it stands could "
-                                                         "finish it, in the house's time zone"})
+    finish = ma.fields.Function(
+        lambda e: _local(e, e.finish) if e.finish else None,
+        allow_none=True,
+        metadata={
+            "description": "when the schedule as it stands could "
+            "finish it, in the house's time zone"
+        },
+    )
     meets_due = ma.fields.Boolean()
     lateness_minutes = ma.fields.Integer()
-    why_not = ma.fields.String(allow_none=True, metadata={
-        "description": "why it could not be placed at all (no_machine, no_window, deadline, "
-                       "capacity, ...)"})
+    why_not = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "why it could not be placed at all (no_machine, no_window, deadline, "
+            "capacity, ...)"
+        },
+    )
     steps = ma.fields.List(ma.fields.Nested(StepEstimateOut))
 
 

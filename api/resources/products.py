@@ -30,13 +30,20 @@ class ProductArgs(PageArgs):
 class RoutingStepIn(Schema):
     capability = Text(50, min_length=1, required=True, metadata={"description": "capability code"})
     setup_minutes = ma.fields.Integer(strict=True, load_default=0, validate=MINUTES)
-    minutes_per_unit = ma.fields.Integer(strict=True, required=True,
-                                         validate=validate.Range(min=1, max=products.MAX_MINUTES))
+    minutes_per_unit = ma.fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=products.MAX_MINUTES)
+    )
     min_lag_minutes = ma.fields.Integer(strict=True, load_default=0, validate=MINUTES)
-    max_lot = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
-                                validate=validate.Range(min=1, max=products.MAX_LOT),
-                                metadata={"description": "at most this many units in one run of a "
-                                                         "machine; a larger request is planned in lots"})
+    max_lot = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=products.MAX_LOT),
+        metadata={
+            "description": "at most this many units in one run of a "
+            "machine; a larger request is planned in lots"
+        },
+    )
 
 
 class RoutingStepOut(Schema):
@@ -55,20 +62,24 @@ class ProductUpdate(Schema):
     unit = Text(20, min_length=1)
     family = Text(40, allow_none=True, metadata={"description": "e.g. halal, non_halal"})
     description = Text(4000)
-    routing = ma.fields.List(ma.fields.Nested(RoutingStepIn), validate=validate.Length(min=1, max=50))
+    routing = ma.fields.List(
+        ma.fields.Nested(RoutingStepIn), validate=validate.Length(min=1, max=50)
+    )
 
 
 class ProductCreate(ProductUpdate):
     member_id = Id(metadata={"description": "a member user's own business when left out"})
     name = Text(160, min_length=1, required=True)
     sector = ma.fields.String(required=True, validate=validate.OneOf(SECTORS))
-    routing = ma.fields.List(ma.fields.Nested(RoutingStepIn), required=True,
-                             validate=validate.Length(min=1, max=50))
+    routing = ma.fields.List(
+        ma.fields.Nested(RoutingStepIn), required=True, validate=validate.Length(min=1, max=50)
+    )
 
 
 class RoutingReplace(Schema):
-    steps = ma.fields.List(ma.fields.Nested(RoutingStepIn), required=True,
-                           validate=validate.Length(min=1, max=50))
+    steps = ma.fields.List(
+        ma.fields.Nested(RoutingStepIn), required=True, validate=validate.Length(min=1, max=50)
+    )
 
 
 class ProductSchema(Schema):

@@ -19,13 +19,15 @@ blp = Blueprint("quotas", __name__, description="Weekly booking quotas of a hous
 
 class QuotaIn(Schema):
     capability = Text(50, min_length=1, required=True)
-    hours_per_week = ma.fields.Integer(strict=True, required=True,
-                                       validate=validate.Range(min=1, max=168))
+    hours_per_week = ma.fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=168)
+    )
 
 
 class QuotasIn(Schema):
-    quotas = ma.fields.List(ma.fields.Nested(QuotaIn), required=True,
-                            validate=validate.Length(max=100))
+    quotas = ma.fields.List(
+        ma.fields.Nested(QuotaIn), required=True, validate=validate.Length(max=100)
+    )
 
 
 class QuotaOut(Schema):

@@ -50,15 +50,22 @@ class RunArgs(PageArgs):
 class RunCreate(Schema):
     horizon_start = AwareDateTime(required=True)
     horizon_end = AwareDateTime(required=True)
-    time_limit_seconds = ma.fields.Integer(strict=True, load_default=10,
-                                           validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT))
+    time_limit_seconds = ma.fields.Integer(
+        strict=True, load_default=10, validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT)
+    )
     family_setup_minutes = ma.fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=service.MAX_SETUP_MINUTES),
-        metadata={"description": "cleaning time on a machine between products of different "
-                                 "families (e.g. halal and non_halal)"})
+        strict=True,
+        validate=validate.Range(min=0, max=service.MAX_SETUP_MINUTES),
+        metadata={
+            "description": "cleaning time on a machine between products of different "
+            "families (e.g. halal and non_halal)"
+        },
+    )
     share_cap_percent = ma.fields.Integer(
-        strict=True, validate=validate.Range(min=1, max=100),
-        metadata={"description": "most of each capability's open machine time one member may get"})
+        strict=True,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "most of each capability's open machine time one member may get"},
+    )
 
 
 class AssignmentOut(Schema):
@@ -79,12 +86,15 @@ class RunSchema(Schema):
     time_limit_seconds = ma.fields.Integer(dump_only=True)
     purpose = ma.fields.String(dump_only=True, metadata={"description": "plan or replan"})
     policies = ma.fields.Function(
-        lambda r: {k: v for k, v in (r.policies or {}).items() if k != "resolved"}, dump_only=True)
+        lambda r: {k: v for k, v in (r.policies or {}).items() if k != "resolved"}, dump_only=True
+    )
     attempts = ma.fields.Integer(dump_only=True)
-    started_at = ma.fields.Function(lambda r: _local(r, r.started_at), dump_only=True,
-                                    allow_none=True)
-    finished_at = ma.fields.Function(lambda r: _local(r, r.finished_at), dump_only=True,
-                                     allow_none=True)
+    started_at = ma.fields.Function(
+        lambda r: _local(r, r.started_at), dump_only=True, allow_none=True
+    )
+    finished_at = ma.fields.Function(
+        lambda r: _local(r, r.finished_at), dump_only=True, allow_none=True
+    )
     kpis = ma.fields.Dict(dump_only=True, allow_none=True)
     error = ma.fields.String(dump_only=True, allow_none=True)
     assignments = ma.fields.List(ma.fields.Nested(AssignmentOut), dump_only=True)
@@ -105,23 +115,32 @@ class MemberOut(Schema):
 
 
 class SuggestionOut(Schema):
-    kind = ma.fields.String(metadata={
-        "description": "another_machine, split, permit, higher_share_cap or later_due"})
+    kind = ma.fields.String(
+        metadata={"description": "another_machine, split, permit, higher_share_cap or later_due"}
+    )
     words = Words()
     capabilities = ma.fields.List(ma.fields.String())
-    max_lot = ma.fields.Integer(allow_none=True, metadata={
-        "description": "split: the largest lot whose every step fits one opening (null: not known)"})
+    max_lot = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "split: the largest lot whose every step fits one opening (null: not known)"
+        },
+    )
     earliest_due = ma.fields.DateTime(allow_none=True)
-    not_before = ma.fields.DateTime(allow_none=True, metadata={
-        "description": "later_due: the run's horizon end, in the house's time"})
+    not_before = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "later_due: the run's horizon end, in the house's time"},
+    )
 
 
 class WhyNotOut(Schema):
-    kind = ma.fields.String(metadata={"description": "no_machine, no_window, deadline, share_cap, "
-                                                     "capacity or unknown"})
+    kind = ma.fields.String(
+        metadata={"description": "no_machine, no_window, deadline, share_cap, capacity or unknown"}
+    )
     words = Words()
-    suggestions = ma.fields.List(ma.fields.Nested(SuggestionOut),
-                                 metadata={"description": "what would place it"})
+    suggestions = ma.fields.List(
+        ma.fields.Nested(SuggestionOut), metadata={"description": "what would place it"}
+    )
 
 
 class RunRequestOut(Schema):
@@ -134,27 +153,42 @@ class RunRequestOut(Schema):
     placed = ma.fields.Boolean()
     start = ma.fields.DateTime(allow_none=True, metadata={"description": "planned, house time"})
     finish = ma.fields.DateTime(allow_none=True, metadata={"description": "planned, house time"})
-    lateness_minutes = ma.fields.Integer(allow_none=True, metadata={"description": "0 when on time"})
+    lateness_minutes = ma.fields.Integer(
+        allow_none=True, metadata={"description": "0 when on time"}
+    )
     on_time = ma.fields.Boolean()
-    machine_cost = Rupiah(metadata={
-        "description": "rupiah: per assignment working minutes x hourly rate / 60, half to even"})
+    machine_cost = Rupiah(
+        metadata={
+            "description": "rupiah: per assignment working minutes x hourly rate / 60, half to even"
+        }
+    )
     why_not = ma.fields.Nested(WhyNotOut, allow_none=True)
 
 
 class RunReview(Schema):
-    on_time_share = ma.fields.Float(allow_none=True, metadata={
-        "description": "requests on time over all requests of the run (left out: not on time)"})
+    on_time_share = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "requests on time over all requests of the run (left out: not on time)"
+        },
+    )
     machine_cost = Rupiah()
     requests = ma.fields.List(ma.fields.Nested(RunRequestOut))
 
 
 class RunDetail(RunSchema):
-    on_time_share = ma.fields.Float(attribute="review.on_time_share", dump_only=True, allow_none=True,
-                                    metadata={"description": "requests on time over all requests "
-                                                             "of the run (left out: not on time)"})
+    on_time_share = ma.fields.Float(
+        attribute="review.on_time_share",
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "requests on time over all requests of the run (left out: not on time)"
+        },
+    )
     machine_cost = Rupiah(attribute="review.machine_cost", dump_only=True)
-    requests = ma.fields.List(ma.fields.Nested(RunRequestOut), attribute="review.requests",
-                              dump_only=True)
+    requests = ma.fields.List(
+        ma.fields.Nested(RunRequestOut), attribute="review.requests", dump_only=True
+    )
 
 
 @blp.route("")
@@ -206,9 +240,12 @@ class SlotOut(Schema):
 class ChangeOut(Schema):
     operation_id = ma.fields.Integer()
     request_id = ma.fields.Integer()
-    change = ma.fields.String(metadata={
-        "description": "new (booked on publish), moved (its booking moves, same id), unchanged "
-                       "(its booking stays) or dropped (its booking is cancelled)"})
+    change = ma.fields.String(
+        metadata={
+            "description": "new (booked on publish), moved (its booking moves, same id), unchanged "
+            "(its booking stays) or dropped (its booking is cancelled)"
+        }
+    )
     proposed = ma.fields.Nested(SlotOut, allow_none=True)
     published = ma.fields.Nested(SlotOut, allow_none=True)
 
@@ -235,9 +272,13 @@ class PublishEffectsOut(Schema):
     cancels = ma.fields.Integer(metadata={"description": "published bookings it cancels"})
     unchanged = ma.fields.Integer()
     members_told = ma.fields.Integer(metadata={"description": "members it tells"})
-    changed_since = ma.fields.List(ma.fields.Nested(ChangedSinceOut), metadata={
-        "description": "bookings of the house and horizon changed since the solve: publishing "
-                       "would answer 409 stale_run; queue a fresh run"})
+    changed_since = ma.fields.List(
+        ma.fields.Nested(ChangedSinceOut),
+        metadata={
+            "description": "bookings of the house and horizon changed since the solve: publishing "
+            "would answer 409 stale_run; queue a fresh run"
+        },
+    )
 
 
 @blp.route("/<int:run_id>/publish-effects")
@@ -253,10 +294,13 @@ class ScheduleRunPublishEffects(MethodView):
 class ScheduleRunPublish(MethodView):
     @allow(Role.admin, Role.manager)
     @blp.response(200, RunSchema)
-    @blp.alt_response(409, description="Not publishable; a request is no longer open; an "
-                                       "assignment no longer passes a booking's checks (named); "
-                                       "or stale_run: the published schedule changed since the "
-                                       "solve (the bookings named, the run is now stale)")
+    @blp.alt_response(
+        409,
+        description="Not publishable; a request is no longer open; an "
+        "assignment no longer passes a booking's checks (named); "
+        "or stale_run: the published schedule changed since the "
+        "solve (the bookings named, the run is now stale)",
+    )
     def post(self, run_id):
         """Publish a run: apply its change list to the published schedule, all or nothing"""
         try:

@@ -19,9 +19,11 @@ blp = Blueprint("slot_grid", __name__, description="The day grid of free slots")
 class SlotGridArgs(Schema):
     day = ma.fields.Date(required=True, metadata={"description": "a local date of the house"})
     capability = Text(50, min_length=1)
-    duration = ma.fields.Integer(load_default=60, validate=validate.Range(min=1, max=24 * 60),
-                                 metadata={"description": "minutes each slot lasts; one of the "
-                                                          "house's `durations`"})
+    duration = ma.fields.Integer(
+        load_default=60,
+        validate=validate.Range(min=1, max=24 * 60),
+        metadata={"description": "minutes each slot lasts; one of the house's `durations`"},
+    )
 
 
 class GridSlotOut(Schema):
@@ -35,8 +37,10 @@ class GridMachineOut(Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     hourly_rate = ma.fields.Integer()
-    slots = ma.fields.List(ma.fields.Nested(GridSlotOut), metadata={
-        "description": "every free start of the day for `duration` minutes"})
+    slots = ma.fields.List(
+        ma.fields.Nested(GridSlotOut),
+        metadata={"description": "every free start of the day for `duration` minutes"},
+    )
 
 
 class SlotGridOut(Schema):
@@ -46,15 +50,21 @@ class SlotGridOut(Schema):
     zone = ma.fields.String()
     duration = ma.fields.Integer()
     durations = ma.fields.List(ma.fields.Integer())
-    closed = ma.fields.String(allow_none=True, metadata={
-        "description": "why nothing can be booked that day: past, too_far_ahead, holiday, "
-                       "closure, not_open; null when open"})
+    closed = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "why nothing can be booked that day: past, too_far_ahead, holiday, "
+            "closure, not_open; null when open"
+        },
+    )
     holiday = Words(allow_none=True)
     closure_reason = Words(allow_none=True)
     previous = ma.fields.Date(allow_none=True)
     following = ma.fields.Date(allow_none=True)
-    starts = ma.fields.List(ma.fields.String(), metadata={
-        "description": "the grid's columns: each start on the house's slot grid"})
+    starts = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "the grid's columns: each start on the house's slot grid"},
+    )
     machines = ma.fields.List(ma.fields.Nested(GridMachineOut))
 
 
@@ -65,7 +75,12 @@ class SlotGrid(MethodView):
     @blp.response(200, SlotGridOut)
     def get(self, args, house_id):
         """Free slots of one day, per machine: every start on the house's slot grid"""
-        grid = slot_grid.day_grid(db(), current_actor(), house_id, args["day"],
-                                  duration_minutes=args["duration"],
-                                  capability=args.get("capability"))
+        grid = slot_grid.day_grid(
+            db(),
+            current_actor(),
+            house_id,
+            args["day"],
+            duration_minutes=args["duration"],
+            capability=args.get("capability"),
+        )
         return slot_grid.grid_as_dict(grid)

@@ -34,8 +34,9 @@ class LineSchema(Schema):
     house_id = ma.fields.Integer(metadata={"description": "the house the booking is at"})
     house = ma.fields.String(attribute="house_name")
     address = ma.fields.String()
-    timezone = ma.fields.String(metadata={"description": "the booking's house's zone; start "
-                                                         "and end are local times there"})
+    timezone = ma.fields.String(
+        metadata={"description": "the booking's house's zone; start and end are local times there"}
+    )
     zone = ma.fields.String(metadata={"description": "WIB, WITA or WIT"})
 
 
@@ -54,11 +55,13 @@ class StatementSchema(Schema):
     timezone = ma.fields.Function(lambda s: s.house.timezone)
     zone = ma.fields.String()
     lines = ma.fields.List(ma.fields.Nested(LineSchema))
-    by_machine = ma.fields.Function(lambda s: s.by_machine(),
-                                    metadata={"description": "charged minutes and rupiah per machine"})
+    by_machine = ma.fields.Function(
+        lambda s: s.by_machine(), metadata={"description": "charged minutes and rupiah per machine"}
+    )
     charged = ma.fields.Integer(metadata={"description": "completed bookings and no-shows"})
-    charged_text = ma.fields.Function(lambda s: rupiah(s.charged),
-                                      metadata={"description": "e.g. Rp1.500.000"})
+    charged_text = ma.fields.Function(
+        lambda s: rupiah(s.charged), metadata={"description": "e.g. Rp1.500.000"}
+    )
     scheduled = ma.fields.Integer(metadata={"description": "held and confirmed, not done yet"})
     scheduled_text = ma.fields.Function(lambda s: rupiah(s.scheduled))
     minutes_charged = ma.fields.Integer()
@@ -67,8 +70,11 @@ class StatementSchema(Schema):
 
 
 class CsvArgs(Schema):
-    language = ma.fields.String(load_default="id", validate=validate.OneOf(["id", "en"]),
-                                metadata={"description": "column headers"})
+    language = ma.fields.String(
+        load_default="id",
+        validate=validate.OneOf(["id", "en"]),
+        metadata={"description": "column headers"},
+    )
 
 
 @blp.route("/<int:member_id>/statements/<string:month>")
@@ -91,5 +97,9 @@ class MemberStatementCsv(MethodView):
         statement = statements.member_statement(db(), current_actor(), member_id, month)
         body = statements.statement_csv(statement, args["language"])
         filename = f"statement-{statement.member.id}-{statement.month}.csv"
-        return Response(body, status=200, content_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            body,
+            status=200,
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

@@ -99,8 +99,9 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     def patch(self, data):
         """Change my name, language or password (the current password is required)"""
-        return users.update_own_profile(db(), current_actor(), data,
-                                        keep_token=request_credential())
+        return users.update_own_profile(
+            db(), current_actor(), data, keep_token=request_credential()
+        )
 
 
 @blp.route("/<int:user_id>")

@@ -18,18 +18,27 @@ blp = Blueprint("utilisation", __name__, description="Utilisation of a house's m
 
 
 class WeekArgs(Schema):
-    week = ma.fields.String(required=True, validate=validate.Length(max=8), metadata={
-        "description": "ISO week, YYYY-Www (Monday to Sunday in the house's time)",
-        "example": "2030-W10"})
+    week = ma.fields.String(
+        required=True,
+        validate=validate.Length(max=8),
+        metadata={
+            "description": "ISO week, YYYY-Www (Monday to Sunday in the house's time)",
+            "example": "2030-W10",
+        },
+    )
 
 
 class MachineUtilisation(Schema):
     machine_id = ma.fields.Integer()
     machine_name = ma.fields.String()
-    open_minutes = ma.fields.Integer(metadata={
-        "description": "opening hours less holidays, closures and downtimes"})
-    booked_minutes = ma.fields.Integer(metadata={
-        "description": "held, confirmed, completed and no-show bookings inside the open minutes"})
+    open_minutes = ma.fields.Integer(
+        metadata={"description": "opening hours less holidays, closures and downtimes"}
+    )
+    booked_minutes = ma.fields.Integer(
+        metadata={
+            "description": "held, confirmed, completed and no-show bookings inside the open minutes"
+        }
+    )
     share = ma.fields.Float(allow_none=True, metadata={"description": "null: not open that week"})
 
 

@@ -31,13 +31,22 @@ class EntrySchema(Schema):
     member_id = Id(dump_only=True)
     start = ma.fields.Function(lambda e: _local(e, e.start_at), dump_only=True)
     end = ma.fields.Function(lambda e: _local(e, e.end_at), dump_only=True)
-    status = ma.fields.Function(lambda e: e.status.value, dump_only=True, metadata={
-        "description": "waiting, notified (the slot freed and the member was told) or cancelled"})
-    position = ma.fields.Function(lambda e: waitlist.position(db(), e), dump_only=True,
-                                  allow_none=True, metadata={
-                                      "description": "1 = told first when the slot frees"})
-    notified_at = ma.fields.Function(lambda e: _local(e, e.notified_at), dump_only=True,
-                                     allow_none=True)
+    status = ma.fields.Function(
+        lambda e: e.status.value,
+        dump_only=True,
+        metadata={
+            "description": "waiting, notified (the slot freed and the member was told) or cancelled"
+        },
+    )
+    position = ma.fields.Function(
+        lambda e: waitlist.position(db(), e),
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "1 = told first when the slot frees"},
+    )
+    notified_at = ma.fields.Function(
+        lambda e: _local(e, e.notified_at), dump_only=True, allow_none=True
+    )
     created_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
 
@@ -69,9 +78,12 @@ class Waitlist(MethodView):
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(EntryCreate)
     @blp.response(201, EntrySchema)
-    @blp.alt_response(409, description="slot_free (book it instead), already_waiting, "
-                                       "in_the_past, holiday, house_closed, machine_downtime, "
-                                       "outside_opening_hours")
+    @blp.alt_response(
+        409,
+        description="slot_free (book it instead), already_waiting, "
+        "in_the_past, holiday, house_closed, machine_downtime, "
+        "outside_opening_hours",
+    )
     def post(self, data):
         """Wait for a taken slot; the first member waiting is told when it frees"""
         return waitlist.join_waitlist(db(), current_actor(), **data)

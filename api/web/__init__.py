@@ -64,7 +64,8 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.database import db
@@ -86,6 +87,7 @@ csrf = CSRFProtect()
 
 
 # --- the signed-in user -------------------------------------------------------------------
+
 
 def current_user() -> User | None:
     """The active user of this browser session, or None (a deactivated user is signed out)."""
@@ -147,8 +149,9 @@ def page(*roles: Role) -> Callable[[F], F]:
             if user is None:
                 return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
             if user.role not in allowed:
-                return render_template("error.html", status=403,
-                                       message=_("Your role may not open this page.")), 403
+                return render_template(
+                    "error.html", status=403, message=_("Your role may not open this page.")
+                ), 403
             return view(*args, **kwargs)
 
         wrapper.__roles__ = allowed  # type: ignore[attr-defined]
@@ -172,6 +175,7 @@ def safe_next(target: str | None) -> str | None:
 
 # --- the navigation -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
@@ -184,8 +188,12 @@ class NavItem:
 NAV: list[NavItem] = []
 
 
-def add_nav(endpoint: str, label: Any, roles: set[Role] | frozenset[Role] | None = None,
-            badge: Callable[[Actor], int] | None = None) -> None:
+def add_nav(
+    endpoint: str,
+    label: Any,
+    roles: set[Role] | frozenset[Role] | None = None,
+    badge: Callable[[Actor], int] | None = None,
+) -> None:
     NAV.append(NavItem(endpoint, label, frozenset(roles) if roles else frozenset(Role), badge))
 
 
@@ -208,10 +216,12 @@ def nav_for(user: User | None) -> list[NavItem]:
 
 # --- errors in words ----------------------------------------------------------------------
 
+
 def _error_words() -> dict[str, str]:
     return {
-        "booking_conflict": _("Someone else has just booked this machine at that time. "
-                              "Pick another slot."),
+        "booking_conflict": _(
+            "Someone else has just booked this machine at that time. Pick another slot."
+        ),
         "outside_opening_hours": _("The house is not open at that time."),
         "holiday": _("That day is a public holiday; the house is closed."),
         "house_closed": _("The house is closed on that day."),
@@ -236,7 +246,9 @@ def error_words(err: DomainError) -> str:
     if words is None and err.errors:
         errors = i18n.translate(err.errors, lang)
         details = "; ".join(
-            f"{', '.join(str(m) for m in messages)}" if isinstance(messages, list) else str(messages)
+            f"{', '.join(str(m) for m in messages)}"
+            if isinstance(messages, list)
+            else str(messages)
             for messages in errors.values()
         )
         return f"{message} {details}".strip()
@@ -256,7 +268,8 @@ def _domain_error(err: DomainError):  # type: ignore[no-untyped-def]
 @bp.errorhandler(CSRFError)
 def _csrf_error(err: CSRFError):  # type: ignore[no-untyped-def]
     return render_template(
-        "error.html", status=400,
+        "error.html",
+        status=400,
         message=_("This form has expired. Go back, reload the page and try again."),
     ), 400
 
@@ -276,13 +289,20 @@ def _refuse_unstorable_text():  # type: ignore[no-untyped-def]
         for name, value in values.items(multi=True):
             if text_problem(name) is not None or text_problem(value) is not None:
                 field = name.replace("\x00", "")[:60]
-                return render_template("error.html", status=400, message=_(
-                    "The field “%(field)s” holds a character that cannot be stored (a NUL "
-                    "byte). Go back, remove it and try again.", field=field)), 400
+                return render_template(
+                    "error.html",
+                    status=400,
+                    message=_(
+                        "The field “%(field)s” holds a character that cannot be stored (a NUL "
+                        "byte). Go back, remove it and try again.",
+                        field=field,
+                    ),
+                ), 400
     return None
 
 
 # --- formatting ---------------------------------------------------------------------------
+
 
 def rupiah(amount: int | None) -> str:
     """Rupiah as Indonesians write them, whatever the page language: Rp1.500.000."""
@@ -303,7 +323,9 @@ def when(value: dt.datetime | None, house: ProductionHouse | str) -> str:
     """A moment in the house's time with its zone: 'Sen 23 Nov 2026 10:00 WIB'."""
     if value is None:
         return ""
-    text = format_datetime(value, "EEE d MMM yyyy HH:mm", tzinfo=_zone(house), locale=str(get_locale()))
+    text = format_datetime(
+        value, "EEE d MMM yyyy HH:mm", tzinfo=_zone(house), locale=str(get_locale())
+    )
     return f"{text} {_tz_name(house)}"
 
 
@@ -339,6 +361,7 @@ def holiday(value: dt.date | None) -> str:
 
 # --- wiring -------------------------------------------------------------------------------
 
+
 def _select_locale() -> str:
     lang = session.get("lang")
     if lang in LANGUAGES:
@@ -358,8 +381,16 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
     Babel(app, locale_selector=_select_locale)
     csrf.init_app(app)
-    app.jinja_env.filters.update(rupiah=rupiah, when=when, hm=hm, day=day, zone_name=zone_name,
-                                 said=said, holiday=holiday, **words.FILTERS)
+    app.jinja_env.filters.update(
+        rupiah=rupiah,
+        when=when,
+        hm=hm,
+        day=day,
+        zone_name=zone_name,
+        said=said,
+        holiday=holiday,
+        **words.FILTERS,
+    )
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

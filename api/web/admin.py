@@ -9,9 +9,10 @@ import datetime as dt
 from typing import Any
 
 from babel.dates import format_datetime
-
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from api.database import db
@@ -50,17 +51,26 @@ def utc(value: dt.datetime | None) -> str:
     """A moment in UTC: job runs and audit entries belong to no single house's zone."""
     if value is None:
         return ""
-    text = format_datetime(value, "EEE d MMM yyyy HH:mm:ss", tzinfo=dt.timezone.utc,
-                           locale=str(get_locale()))
+    text = format_datetime(
+        value, "EEE d MMM yyyy HH:mm:ss", tzinfo=dt.UTC, locale=str(get_locale())
+    )
     return f"{text} UTC"
 
 
 def weekday_words() -> dict[str, str]:
-    return {"mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"), "thu": _("Thursday"),
-            "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}
+    return {
+        "mon": _("Monday"),
+        "tue": _("Tuesday"),
+        "wed": _("Wednesday"),
+        "thu": _("Thursday"),
+        "fri": _("Friday"),
+        "sat": _("Saturday"),
+        "sun": _("Sunday"),
+    }
 
 
 # --- houses --------------------------------------------------------------------------------
+
 
 @bp.route("/admin/houses")
 @page(Role.admin)
@@ -70,7 +80,9 @@ def admin_houses():  # type: ignore[no-untyped-def]
     counts: dict[int, int] = {}
     for house in rows:
         stmt = machines.list_machines(db(), me, house_id=house.id)
-        counts[house.id] = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        counts[house.id] = (
+            db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        )
     return render_template("admin/houses.html", houses=rows, counts=counts)
 
 
@@ -81,12 +93,21 @@ def admin_house(house_id: int):  # type: ignore[no-untyped-def]
     house = houses.get_house(db(), me, house_id)
     house_machines = list(db().scalars(machines.list_machines(db(), me, house_id=house.id)))
     hours = [(weekday_words()[d], (house.opening_hours or {}).get(d) or []) for d in WEEKDAYS]
-    managers = list(db().scalars(users.list_users(db(), me, role=Role.manager.value, house_id=house.id)))
-    return render_template("admin/house.html", house=house, machines=house_machines, hours=hours,
-                           managers=managers, zone=zone_name(house))
+    managers = list(
+        db().scalars(users.list_users(db(), me, role=Role.manager.value, house_id=house.id))
+    )
+    return render_template(
+        "admin/house.html",
+        house=house,
+        machines=house_machines,
+        hours=hours,
+        managers=managers,
+        zone=zone_name(house),
+    )
 
 
 # --- users ---------------------------------------------------------------------------------
+
 
 def _user_filters() -> dict[str, Any]:
     role = request.args.get("role") or None
@@ -100,19 +121,32 @@ def _user_filters() -> dict[str, Any]:
 @page(Role.admin)
 def admin_users():  # type: ignore[no-untyped-def]
     filters = _user_filters()
-    listing = paginate(db(), users.list_users(db(), actor(), **filters),
-                       {"page": _page_number(), "page_size": PAGE_SIZE})
-    return render_template("admin/users.html", listing=listing, filters=filters,
-                           role_words=role_words(), pages=_pages(listing))
+    listing = paginate(
+        db(),
+        users.list_users(db(), actor(), **filters),
+        {"page": _page_number(), "page_size": PAGE_SIZE},
+    )
+    return render_template(
+        "admin/users.html",
+        listing=listing,
+        filters=filters,
+        role_words=role_words(),
+        pages=_pages(listing),
+    )
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
 @page(Role.admin)
 def admin_user_active(user_id: int):  # type: ignore[no-untyped-def]
     active = request.form.get("active") == "1"
-    back = redirect(url_for("web.admin_users", role=request.form.get("role") or None,
-                            search=request.form.get("search") or None,
-                            page=request.form.get("page") or None))
+    back = redirect(
+        url_for(
+            "web.admin_users",
+            role=request.form.get("role") or None,
+            search=request.form.get("search") or None,
+            page=request.form.get("page") or None,
+        )
+    )
     me = actor()
     # Signing oneself out for good would leave no way back in through the pages.
     if not active and me.user_id == user_id:
@@ -136,12 +170,16 @@ def admin_user_active(user_id: int):  # type: ignore[no-untyped-def]
 def _pages(listing: dict[str, Any]) -> dict[str, int | None]:
     last = max(1, -(-listing["total"] // listing["page_size"]))
     current = listing["page"]
-    return {"current": current, "last": last,
-            "previous": current - 1 if current > 1 else None,
-            "next": current + 1 if current < last else None}
+    return {
+        "current": current,
+        "last": last,
+        "previous": current - 1 if current > 1 else None,
+        "next": current + 1 if current < last else None,
+    }
 
 
 # --- job runs ------------------------------------------------------------------------------
+
 
 @bp.route("/admin/jobs")
 @page(Role.admin)
@@ -156,6 +194,7 @@ def admin_jobs():  # type: ignore[no-untyped-def]
 
 
 # --- the audit log -------------------------------------------------------------------------
+
 
 @bp.route("/admin/audit")
 @page(Role.admin)
@@ -174,11 +213,24 @@ def admin_audit():  # type: ignore[no-untyped-def]
             filters["actor_id"] = match[0].id
         else:
             unknown_actor = True
-    listing = ({"items": [], "page": 1, "page_size": PAGE_SIZE, "total": 0} if unknown_actor else
-               paginate(db(), audit_log.list_events(db(), me, **filters),
-                        {"page": _page_number(), "page_size": PAGE_SIZE}))
+    listing = (
+        {"items": [], "page": 1, "page_size": PAGE_SIZE, "total": 0}
+        if unknown_actor
+        else paginate(
+            db(),
+            audit_log.list_events(db(), me, **filters),
+            {"page": _page_number(), "page_size": PAGE_SIZE},
+        )
+    )
     actor_ids = {e.actor_id for e in listing["items"] if e.actor_id is not None}
     emails = {user_id: users.get_user(db(), me, user_id).email for user_id in actor_ids}
-    return render_template("admin/audit.html", listing=listing, action=action or "", who=who or "",
-                           emails=emails, unknown_actor=unknown_actor, pages=_pages(listing),
-                           utc=utc)
+    return render_template(
+        "admin/audit.html",
+        listing=listing,
+        action=action or "",
+        who=who or "",
+        emails=emails,
+        unknown_actor=unknown_actor,
+        pages=_pages(listing),
+        utc=utc,
+    )

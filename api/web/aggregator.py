@@ -54,6 +54,7 @@ DELIVERY_ROWS = 6
 
 # --- words shared with the lender's pages ------------------------------------------------
 
+
 def status_words() -> dict[str, str]:
     return {
         LoanStatus.draft.value: _("draft"),
@@ -70,9 +71,13 @@ def status_words() -> dict[str, str]:
 
 
 def role_words() -> dict[str, str]:
-    return {Role.admin.value: _("administrator"), Role.manager.value: _("manager"),
-            Role.member.value: _("member"), Role.aggregator.value: _("aggregator"),
-            Role.lender.value: _("lender")}
+    return {
+        Role.admin.value: _("administrator"),
+        Role.manager.value: _("manager"),
+        Role.member.value: _("member"),
+        Role.aggregator.value: _("aggregator"),
+        Role.lender.value: _("lender"),
+    }
 
 
 def decision_words(entry: loan_review.DecisionEntry) -> str:
@@ -123,17 +128,24 @@ def percent(value: float | None) -> str:
 
 def words_context() -> dict[str, Any]:
     """What the loan templates of both roles need to say things."""
-    return {"status_words": status_words(), "role_words": role_words(),
-            "decision_words": decision_words, "collectability_words": collectability_words(),
-            "installment_words": installment_status_words(), "percent": percent,
-            "said": said}
+    return {
+        "status_words": status_words(),
+        "role_words": role_words(),
+        "decision_words": decision_words,
+        "collectability_words": collectability_words(),
+        "installment_words": installment_status_words(),
+        "percent": percent,
+        "said": said,
+    }
 
 
 def _decision_error_words(err: DomainError) -> str | None:
     """The workflow's own errors in the user's language (the shared table does not know them)."""
     if err.code == "invalid_transition":
-        return _("This application is no longer waiting for a decision; reload the page to "
-                 "see its status.")
+        return _(
+            "This application is no longer waiting for a decision; reload the page to "
+            "see its status."
+        )
     if err.code == "same_approver":
         return _("You gave the first approval already: the second must come from someone else.")
     if err.errors and "reason" in err.errors:  # a refusal or a send-back needs its reason
@@ -141,8 +153,10 @@ def _decision_error_words(err: DomainError) -> str | None:
     if err.errors and "approved_amount" in err.errors:
         return _("The approved amount must be more than Rp0 and at most the amount requested.")
     if err.errors and "offtake_agreements" in err.errors:
-        return _("The cluster has no offtake delivery dates to check against: record its "
-                 "offtake agreement first.")
+        return _(
+            "The cluster has no offtake delivery dates to check against: record its "
+            "offtake agreement first."
+        )
     if err.errors and "cluster_id" in err.errors:
         return _("The cluster produces in no house yet, so its capacity cannot be checked.")
     return None
@@ -194,8 +208,10 @@ def parse_count(value: str | None) -> int | None:
 
 # --- the plan timeline ---------------------------------------------------------------------
 
-def _plan_chart(items: list[PlanItem], names: dict[int, str],
-                house: ProductionHouse | str) -> Chart | None:
+
+def _plan_chart(
+    items: list[PlanItem], names: dict[int, str], house: ProductionHouse | str
+) -> Chart | None:
     """Members as rows, the plan's dates (house days) across, drawn by the shared Gantt
     renderer (api/web/gantt.py)."""
     if not items:
@@ -205,22 +221,36 @@ def _plan_chart(items: list[PlanItem], names: dict[int, str],
     last = max(i.end for i in items).astimezone(zone).date()
     start = dt.datetime.combine(first, dt.time(0), tzinfo=zone)
     days = (last - first).days + 1
-    member_ids = list(dict.fromkeys(i.member_id for i in sorted(items, key=lambda i: names.get(i.member_id, ""))))
-    timeline = Timeline("plan-chart", _("The plan per member"),
-                        [(start, start + dt.timedelta(days=days))],
-                        [(mid, names.get(mid, str(mid)), "") for mid in member_ids],
-                        rows_label=_("Member"))
+    member_ids = list(
+        dict.fromkeys(i.member_id for i in sorted(items, key=lambda i: names.get(i.member_id, "")))
+    )
+    timeline = Timeline(
+        "plan-chart",
+        _("The plan per member"),
+        [(start, start + dt.timedelta(days=days))],
+        [(mid, names.get(mid, str(mid)), "") for mid in member_ids],
+        rows_label=_("Member"),
+    )
     # A tick a day for up to two weeks, else a tick a week.
     step = 1 if days <= 14 else 7
     for n in range(0, days, step):
         day = first + dt.timedelta(days=n)
         timeline.tick(start + dt.timedelta(days=n), f"{day.day}/{day.month}")
     for item in items:
-        timeline.bar(item.member_id, item.start, item.end, item.kind,
-                     f"{names.get(item.member_id, item.member_id)}: {item.what}", item.what)
-    words = {"booked": _("booked"), "held": _("held, not yet confirmed"),
-             "planned": _("placed by the house's schedule"),
-             "window": _("to be made in this window, not yet placed")}
+        timeline.bar(
+            item.member_id,
+            item.start,
+            item.end,
+            item.kind,
+            f"{names.get(item.member_id, item.member_id)}: {item.what}",
+            item.what,
+        )
+    words = {
+        "booked": _("booked"),
+        "held": _("held, not yet confirmed"),
+        "planned": _("placed by the house's schedule"),
+        "window": _("to be made in this window, not yet placed"),
+    }
     drawn = {i.kind for i in items}
     timeline.legend([(kind, text) for kind, text in words.items() if kind in drawn])
     return timeline.chart
@@ -233,33 +263,46 @@ def _zone_of(house: ProductionHouse | None) -> ProductionHouse | str:
 
 # --- applications --------------------------------------------------------------------------
 
+
 @bp.route("/aggregator/applications")
 @page(*ROLES)
 def aggregator_applications():  # type: ignore[no-untyped-def]
     to_decide, others = loan_review.applications_to_decide(db(), actor())
-    return render_template("aggregator/applications.html", to_decide=to_decide, others=others,
-                           status_words=status_words())
+    return render_template(
+        "aggregator/applications.html",
+        to_decide=to_decide,
+        others=others,
+        status_words=status_words(),
+    )
 
 
-def _application_page(application_id: int, report: Any = None,
-                      capacity_error: str | None = None):  # type: ignore[no-untyped-def]
+def _application_page(application_id: int, report: Any = None, capacity_error: str | None = None):  # type: ignore[no-untyped-def]
     me = actor()
     app = loans.get(db(), me, application_id)
     names = loan_review.member_names(db(), me, app.id)
-    items = [dataclasses.replace(i, what=said(i.what))
-             for i in loan_review.plan_items(db(), me, app.id)]
+    items = [
+        dataclasses.replace(i, what=said(i.what)) for i in loan_review.plan_items(db(), me, app.id)
+    ]
     zone_of = _zone_of(loan_review.plan_house(db(), me, app.id))
     flags = [said(f) for f in loan_review.permit_flags(db(), me, app.id, items)]
     return render_template(
-        "aggregator/application.html", app=app, items=items, names=names,
-        chart=_plan_chart(items, names, zone_of), zone=zone_of,
+        "aggregator/application.html",
+        app=app,
+        items=items,
+        names=names,
+        chart=_plan_chart(items, names, zone_of),
+        zone=zone_of,
         shares=loans.shares(db(), me, app.id),
         cost_estimate=loans.cost_estimate(db(), me, app.id),
-        flags=flags, report=report, capacity_error=capacity_error,
+        flags=flags,
+        report=report,
+        capacity_error=capacity_error,
         history=loan_review.decision_history(db(), me, app.id),
         is_loan=app.status in loans.LOAN_STATUSES,
         decidable=app.status is LoanStatus.submitted,
-        limit=app.cluster.aggregator.approval_limit, hours=hours, **words_context(),
+        limit=app.cluster.aggregator.approval_limit,
+        hours=hours,
+        **words_context(),
     )
 
 
@@ -315,8 +358,14 @@ def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
     if app.status is LoanStatus.approved:
         flash(_("Application #%(id)s is approved.", id=app.id), "ok")
     elif app.status is LoanStatus.submitted:
-        flash(_("Your approval of application #%(id)s is recorded. It is above the approval "
-                "limit, so a second person must approve it too.", id=app.id), "ok")
+        flash(
+            _(
+                "Your approval of application #%(id)s is recorded. It is above the approval "
+                "limit, so a second person must approve it too.",
+                id=app.id,
+            ),
+            "ok",
+        )
     elif app.status is LoanStatus.rejected:
         flash(_("Application #%(id)s is rejected.", id=app.id), "ok")
     else:
@@ -325,6 +374,7 @@ def aggregator_decide(application_id: int):  # type: ignore[no-untyped-def]
 
 
 # --- clusters and loans --------------------------------------------------------------------
+
 
 @dataclass
 class ClusterSummary:
@@ -363,10 +413,15 @@ def loan_page(loan_id: int, template: str, **extra: Any):  # type: ignore[no-unt
     me = actor()
     view = loans.get_loan(db(), me, loan_id)
     return render_template(
-        template, view=view, app=view.application,
+        template,
+        view=view,
+        app=view.application,
         tranches=loans.tranches(db(), me, loan_id),
         history=loan_review.decision_history(db(), me, loan_id),
-        zone=_zone_of(loan_review.plan_house(db(), me, loan_id)), **words_context(), **extra)
+        zone=_zone_of(loan_review.plan_house(db(), me, loan_id)),
+        **words_context(),
+        **extra,
+    )
 
 
 @bp.route("/aggregator/loans/<int:loan_id>")
@@ -377,25 +432,38 @@ def aggregator_loan(loan_id: int):  # type: ignore[no-untyped-def]
 
 # --- offtake agreements and purchases -----------------------------------------------------
 
+
 def _agreement_form_values() -> dict[str, Any]:
     form = request.form
-    return {"cluster_id": form.get("cluster_id", ""), "product_id": form.get("product_id", ""),
-            "quantity": form.get("quantity", ""), "unit_price": form.get("unit_price", ""),
-            "notes": form.get("notes", ""),
-            "due_on": form.getlist("due_on"), "delivery_quantity": form.getlist("delivery_quantity")}
+    return {
+        "cluster_id": form.get("cluster_id", ""),
+        "product_id": form.get("product_id", ""),
+        "quantity": form.get("quantity", ""),
+        "unit_price": form.get("unit_price", ""),
+        "notes": form.get("notes", ""),
+        "due_on": form.getlist("due_on"),
+        "delivery_quantity": form.getlist("delivery_quantity"),
+    }
 
 
-def _offtake_page(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                  status: int = 200):  # type: ignore[no-untyped-def]
+def _offtake_page(
+    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
+):  # type: ignore[no-untyped-def]
     me = actor()
     mine = list(db().scalars(clusters.list_clusters(db(), me)))
     choices = [(c, offtake.products_for_agreement(db(), me, c.id)) for c in mine]
     agreements = list(db().scalars(offtake.list_agreements(db(), me)))
     progress = {a.id: offtake.agreement_progress(db(), me, a.id) for a in agreements}
-    return render_template("aggregator/offtake.html", agreements=agreements, progress=progress,
-                           choices=choices, has_products=any(items for _c, items in choices),
-                           values=values or {}, errors=errors or {},
-                           rows=DELIVERY_ROWS), status
+    return render_template(
+        "aggregator/offtake.html",
+        agreements=agreements,
+        progress=progress,
+        choices=choices,
+        has_products=any(items for _c, items in choices),
+        values=values or {},
+        errors=errors or {},
+        rows=DELIVERY_ROWS,
+    ), status
 
 
 def _field_errors(err: ValidationFailed) -> dict[str, str]:
@@ -406,8 +474,10 @@ def _field_errors(err: ValidationFailed) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, messages in (err.errors or {}).items():
         name = key.split("[")[0]
-        text = " ".join(str(m) for m in i18n.translate(
-            messages if isinstance(messages, list) else [messages], lang))
+        text = " ".join(
+            str(m)
+            for m in i18n.translate(messages if isinstance(messages, list) else [messages], lang)
+        )
         found[name] = f"{found[name]} {text}".strip() if name in found else text
     return found
 
@@ -429,8 +499,9 @@ def aggregator_offtake_create():  # type: ignore[no-untyped-def]
             continue  # an empty row
         due_on, qty = parse_day(day_text), parse_count(qty_text)
         if due_on is None or qty is None:
-            errors["deliveries"] = _("Delivery %(n)s needs both a date and a whole quantity.",
-                                     n=n + 1)
+            errors["deliveries"] = _(
+                "Delivery %(n)s needs both a date and a whole quantity.", n=n + 1
+            )
             continue
         deliveries.append({"due_on": due_on, "quantity": qty})
     cluster_id = parse_count(values["cluster_id"])
@@ -438,10 +509,14 @@ def aggregator_offtake_create():  # type: ignore[no-untyped-def]
         errors["cluster_id"] = _("Choose the cluster.")
     if errors:
         return _offtake_page(values, errors, 422)
-    data = {"cluster_id": cluster_id, "product_id": parse_count(values["product_id"]),
-            "quantity": parse_count(values["quantity"]),
-            "unit_price": parse_amount(values["unit_price"]),
-            "deliveries": deliveries, "notes": values["notes"].strip()[:MAX_NOTE]}
+    data = {
+        "cluster_id": cluster_id,
+        "product_id": parse_count(values["product_id"]),
+        "quantity": parse_count(values["quantity"]),
+        "unit_price": parse_amount(values["unit_price"]),
+        "deliveries": deliveries,
+        "notes": values["notes"].strip()[:MAX_NOTE],
+    }
     try:
         agreement = offtake.create_agreement(db(), actor(), data)
     except ValidationFailed as err:
@@ -451,20 +526,30 @@ def aggregator_offtake_create():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.aggregator_agreement", agreement_id=agreement.id))
 
 
-def _agreement_page(agreement_id: int, values: dict[str, Any] | None = None,
-                    errors: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _agreement_page(
+    agreement_id: int,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
     me = actor()
     agreement = offtake.get_agreement(db(), me, agreement_id)
     cluster = agreement.cluster
     house = db().get(ProductionHouse, cluster.house_id) if cluster.house_id else None
     member = next((m for m in cluster.members if m.id == agreement.product.member_id), None)
     return render_template(
-        "aggregator/agreement.html", agreement=agreement, member=member,
+        "aggregator/agreement.html",
+        agreement=agreement,
+        member=member,
         purchases=list(db().scalars(offtake.list_purchases(db(), me, agreement_id))),
         progress=offtake.agreement_progress(db(), me, agreement_id),
         loan=offtake.repayable_loan(db(), agreement.cluster_id),
-        payout=offtake.member_payout, zone=_zone_of(house),
-        values=values or {}, errors=errors or {}, **words_context()), status
+        payout=offtake.member_payout,
+        zone=_zone_of(house),
+        values=values or {},
+        errors=errors or {},
+        **words_context(),
+    ), status
 
 
 @bp.route("/aggregator/offtake/<int:agreement_id>")
@@ -478,19 +563,32 @@ def aggregator_agreement(agreement_id: int):  # type: ignore[no-untyped-def]
 def aggregator_purchase(agreement_id: int):  # type: ignore[no-untyped-def]
     form = request.form
     values = {k: form.get(k, "") for k in ("delivered_on", "quantity", "amount")}
-    data = {"delivered_on": parse_day(values["delivered_on"]),
-            "quantity": parse_count(values["quantity"]),
-            "amount": parse_amount(values["amount"])}
+    data = {
+        "delivered_on": parse_day(values["delivered_on"]),
+        "quantity": parse_count(values["quantity"]),
+        "amount": parse_amount(values["amount"]),
+    }
     try:
         purchase = offtake.record_purchase(db(), actor(), agreement_id, data)
     except ValidationFailed as err:
         db().rollback()
         return _agreement_page(agreement_id, values, _field_errors(err), 422)
     if purchase.repaid:
-        flash(_("The purchase is recorded: %(repaid)s of it repays the loan's installments "
-                "and %(member)s goes to the member.", repaid=rupiah(purchase.repaid),
-                member=rupiah(offtake.member_payout(purchase))), "ok")
+        flash(
+            _(
+                "The purchase is recorded: %(repaid)s of it repays the loan's installments "
+                "and %(member)s goes to the member.",
+                repaid=rupiah(purchase.repaid),
+                member=rupiah(offtake.member_payout(purchase)),
+            ),
+            "ok",
+        )
     else:
-        flash(_("The purchase is recorded: all %(amount)s goes to the member.",
-                amount=rupiah(purchase.amount)), "ok")
+        flash(
+            _(
+                "The purchase is recorded: all %(amount)s goes to the member.",
+                amount=rupiah(purchase.amount),
+            ),
+            "ok",
+        )
     return redirect(url_for("web.aggregator_agreement", agreement_id=agreement_id))

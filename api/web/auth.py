@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 
@@ -71,14 +73,18 @@ def login():  # type: ignore[no-untyped-def]
     lifetime = int(current_app.permanent_session_lifetime.total_seconds() // 60)
     try:
         issued = accounts.sign_in(
-            session_, email, password,
+            session_,
+            email,
+            password,
             ttl_minutes=lifetime,
             max_failures=settings.login_max_failures,
             lock_minutes=settings.login_lock_minutes,
         )
     except Locked:
-        error, status = _("Too many failed sign-ins: this account is locked for a while. "
-                          "Try again later."), 423
+        error, status = (
+            _("Too many failed sign-ins: this account is locked for a while. Try again later."),
+            423,
+        )
     except Unauthorized as err:
         if err.code == "account_inactive":
             error = _("This account has been deactivated.")
@@ -88,8 +94,9 @@ def login():  # type: ignore[no-untyped-def]
     if error is not None:
         # The failed attempt counts even though the answer is an error.
         session_.commit()
-        return render_template("login.html", next=next_url, email=email, error=error,
-                               demo=_demo_accounts()), status
+        return render_template(
+            "login.html", next=next_url, email=email, error=error, demo=_demo_accounts()
+        ), status
     # The page session is bound to the token sign_in issued: revoking it (sign out, a new
     # password, deactivation) ends the session on the server.
     login_user(issued.user)
@@ -101,12 +108,23 @@ def login():  # type: ignore[no-untyped-def]
 def _too_many_sign_ins(_err: RateLimitExceeded):  # type: ignore[no-untyped-def]
     seconds = retry_after_seconds()
     minutes = max(1, -(-seconds // 60))
-    error = ngettext("Too many sign-in attempts. Try again in %(num)d minute.",
-                     "Too many sign-in attempts. Try again in %(num)d minutes.", minutes)
+    error = ngettext(
+        "Too many sign-in attempts. Try again in %(num)d minute.",
+        "Too many sign-in attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
     email = (request.form.get("email") or "").strip()[:254]
-    return render_template("login.html", next=safe_next(request.values.get("next")),
-                           email=email, error=error, demo=_demo_accounts()), 429, {
-        "Retry-After": str(seconds)}
+    return (
+        render_template(
+            "login.html",
+            next=safe_next(request.values.get("next")),
+            email=email,
+            error=error,
+            demo=_demo_accounts(),
+        ),
+        429,
+        {"Retry-After": str(seconds)},
+    )
 
 
 @bp.route("/logout", methods=["POST"])

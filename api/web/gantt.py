@@ -134,10 +134,18 @@ class Timeline:
     """Maps moments onto x over `segments` of equal width and collects rows, shaded times and
     bars for one Chart."""
 
-    def __init__(self, chart_id: str, label: str, segments: list[Segment],
-                 rows: list[tuple[Hashable, str, str]], *, zoom: int = 1,
-                 width_px: float | None = None, min_rem: float | None = None,
-                 rows_label: str = "") -> None:
+    def __init__(
+        self,
+        chart_id: str,
+        label: str,
+        segments: list[Segment],
+        rows: list[tuple[Hashable, str, str]],
+        *,
+        zoom: int = 1,
+        width_px: float | None = None,
+        min_rem: float | None = None,
+        rows_label: str = "",
+    ) -> None:
         if not segments:
             raise ValueError("a timeline needs at least one segment")
         self.segments = segments
@@ -150,10 +158,14 @@ class Timeline:
             width = f"{zoom * 100}%"
             min_width = min_width_for(zoom * (min_rem or 36))
         self.chart = Chart(
-            id=chart_id, label=label, width=width, min_width=min_width,
+            id=chart_id,
+            label=label,
+            width=width,
+            min_width=min_width,
             height=HEADER_HEIGHT + ROW_HEIGHT * max(1, len(rows)) + 2,
             rows=[Row(key, text, sub, self.row_y[key]) for key, text, sub in rows],
-            rows_label=rows_label)
+            rows_label=rows_label,
+        )
 
     @property
     def start(self) -> dt.datetime:
@@ -169,8 +181,9 @@ class Timeline:
 
     def column(self, index: int, label: str, note: str = "") -> None:
         """A heading over segment `index`."""
-        self.chart.columns.append(Column(index * self.segment_width, self.segment_width, label,
-                                         note, alt=index % 2 == 1))
+        self.chart.columns.append(
+            Column(index * self.segment_width, self.segment_width, label, note, alt=index % 2 == 1)
+        )
 
     def x_of(self, moment: dt.datetime) -> float | None:
         """The x of `moment`, or None outside every segment."""
@@ -192,12 +205,14 @@ class Timeline:
             if hi <= lo:
                 continue
             span = e - s
-            found.append(((i + (lo - s) / span) * self.segment_width,
-                          (hi - lo) / span * self.segment_width))
+            found.append(
+                ((i + (lo - s) / span) * self.segment_width, (hi - lo) / span * self.segment_width)
+            )
         return found
 
-    def shade(self, row: Hashable | None, start: dt.datetime, end: dt.datetime, kind: str,
-              title: str) -> None:
+    def shade(
+        self, row: Hashable | None, start: dt.datetime, end: dt.datetime, kind: str, title: str
+    ) -> None:
         """Shade a time on one row, or across every row when `row` is None."""
         if row is None:
             y, h = float(HEADER_HEIGHT), self.chart.height - HEADER_HEIGHT - 2
@@ -206,8 +221,9 @@ class Timeline:
         for x, w in self.pieces(start, end):
             self.chart.shades.append(Shape(x, y, w, h, kind, title))
 
-    def shade_outside(self, segment: Segment, windows: Iterable[Segment], kind: str,
-                      title: str) -> None:
+    def shade_outside(
+        self, segment: Segment, windows: Iterable[Segment], kind: str, title: str
+    ) -> None:
         """Shade the parts of `segment` that none of `windows` covers, across every row."""
         cursor = segment[0]
         for w_start, w_end in sorted(windows):
@@ -217,16 +233,38 @@ class Timeline:
         if cursor < segment[1]:
             self.shade(None, cursor, segment[1], kind, title)
 
-    def bar(self, row: Hashable, start: dt.datetime, end: dt.datetime, kind: str, title: str,
-            label: str = "", *, href: str | None = None, link_label: str = "") -> None:
+    def bar(
+        self,
+        row: Hashable,
+        start: dt.datetime,
+        end: dt.datetime,
+        kind: str,
+        title: str,
+        label: str = "",
+        *,
+        href: str | None = None,
+        link_label: str = "",
+    ) -> None:
         """A bar on `row` (one piece per segment it crosses); `href` makes it a link, named by
         `link_label` for screen readers and keyboards."""
         if row not in self.row_y:
             return
         y = self.row_y[row] + BAR_INSET
         for x, w in self.pieces(start, end):
-            self.chart.bars.append(Shape(x, y, w, ROW_HEIGHT - 2 * BAR_INSET, kind, title, label,
-                                         href, link_label or title, TEXTURES.get(kind)))
+            self.chart.bars.append(
+                Shape(
+                    x,
+                    y,
+                    w,
+                    ROW_HEIGHT - 2 * BAR_INSET,
+                    kind,
+                    title,
+                    label,
+                    href,
+                    link_label or title,
+                    TEXTURES.get(kind),
+                )
+            )
 
     def now_line(self, now: dt.datetime) -> None:
         self.chart.now_x = self.x_of(now)

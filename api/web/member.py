@@ -34,8 +34,12 @@ from factoryshare.services import (
 add_nav("web.find_slot", _l("Book a machine"), roles={Role.member})
 add_nav("web.my_bookings", _l("My bookings"), roles={Role.member})
 add_nav("web.my_requests", _l("My production"), roles={Role.member})
-add_nav("web.inbox", _l("Inbox"), roles={Role.member},
-        badge=lambda me: notifications.unread_count(db(), me))
+add_nav(
+    "web.inbox",
+    _l("Inbox"),
+    roles={Role.member},
+    badge=lambda me: notifications.unread_count(db(), me),
+)
 
 INBOX_SIZE = 50
 
@@ -75,12 +79,15 @@ def _parse_int(value: str | None, default: int | None = None) -> int | None:
 
 def _grid_args() -> dict[str, Any]:
     """The grid's query (what for, day, how long) carried from page to page."""
-    return {"capability": request.values.get("capability") or None,
-            "day": request.values.get("day") or None,
-            "duration": request.values.get("duration") or None}
+    return {
+        "capability": request.values.get("capability") or None,
+        "day": request.values.get("day") or None,
+        "duration": request.values.get("duration") or None,
+    }
 
 
 # -- booking: the day grid, the review, the booking --------------------------------------------
+
 
 @bp.route("/slots")
 @page(Role.member)
@@ -95,12 +102,20 @@ def find_slot():  # type: ignore[no-untyped-def]
     duration = _parse_int(request.args.get("duration"), 60)
     if duration not in durations:
         duration = 60 if 60 in durations else durations[0]
-    grid = slot_grid.day_grid(db(), actor(), house.id, day, duration_minutes=duration,
-                              capability=capability)
+    grid = slot_grid.day_grid(
+        db(), actor(), house.id, day, duration_minutes=duration, capability=capability
+    )
     return render_template(
-        "member/find_slot.html", house=house, capabilities=capabilities, capability=capability,
-        grid=grid, day=day, duration=duration, durations=durations,
-        holiday=said(grid.holiday), closure_reason=said(grid.closure_reason),
+        "member/find_slot.html",
+        house=house,
+        capabilities=capabilities,
+        capability=capability,
+        grid=grid,
+        day=day,
+        duration=duration,
+        durations=durations,
+        holiday=said(grid.holiday),
+        closure_reason=said(grid.closure_reason),
     )
 
 
@@ -120,9 +135,14 @@ def review_slot():  # type: ignore[no-untyped-def]
         db().rollback()
         flash_error(err)
         return redirect(back)
-    return render_template("member/review.html", review=review, house=review.house, back=back,
-                           grid_args=_grid_args(),
-                           rule=said(review.cancellation_rule))
+    return render_template(
+        "member/review.html",
+        review=review,
+        house=review.house,
+        back=back,
+        grid_args=_grid_args(),
+        rule=said(review.cancellation_rule),
+    )
 
 
 @bp.route("/bookings", methods=["POST"])
@@ -136,18 +156,32 @@ def book():  # type: ignore[no-untyped-def]
         flash(_("Pick a slot from the grid."), "error")
         return redirect(back)
     try:
-        booking = bookings.create_booking(db(), actor(), machine_id=machine_id, start=start, end=end)
+        booking = bookings.create_booking(
+            db(), actor(), machine_id=machine_id, start=start, end=end
+        )
     except DomainError as err:
         db().rollback()
         flash_error(err)
         return redirect(back)
     house = booking.machine.house
     if booking.status.value == "held":
-        flash(_("Held: %(machine)s, %(when)s. The house will confirm it.",
-                machine=booking.machine.name, when=when(booking.start_at, house)), "ok")
+        flash(
+            _(
+                "Held: %(machine)s, %(when)s. The house will confirm it.",
+                machine=booking.machine.name,
+                when=when(booking.start_at, house),
+            ),
+            "ok",
+        )
     else:
-        flash(_("Booked: %(machine)s, %(when)s.",
-                machine=booking.machine.name, when=when(booking.start_at, house)), "ok")
+        flash(
+            _(
+                "Booked: %(machine)s, %(when)s.",
+                machine=booking.machine.name,
+                when=when(booking.start_at, house),
+            ),
+            "ok",
+        )
     return redirect(url_for("web.my_bookings"))
 
 
@@ -158,8 +192,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
     everything = bookings.list_bookings(db(), actor())
     upcoming = [b for b in everything if b.end_at > now]
     past = [b for b in everything if b.end_at <= now][-20:][::-1]
-    return render_template("member/bookings.html", upcoming=upcoming, past=past,
-                           live=LIVE_STATUSES)
+    return render_template("member/bookings.html", upcoming=upcoming, past=past, live=LIVE_STATUSES)
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
@@ -189,8 +222,9 @@ def move(booking_id: int):  # type: ignore[no-untyped-def]
         except DomainError as err:
             db().rollback()
             flash_error(err)
-            return redirect(url_for("web.move", booking_id=booking_id,
-                                    day=request.form.get("day") or None))
+            return redirect(
+                url_for("web.move", booking_id=booking_id, day=request.form.get("day") or None)
+            )
         flash(_("The booking is moved."), "ok")
         return redirect(url_for("web.my_bookings"))
     try:
@@ -199,16 +233,27 @@ def move(booking_id: int):  # type: ignore[no-untyped-def]
         day = None  # the booking's own day
     booking, grid = slot_grid.move_grid(db(), actor(), booking_id, day)
     house = booking.machine.house
-    return render_template("member/move.html", booking=booking, house=house, grid=grid,
-                           day=grid.day, movable=booking.status in LIVE_STATUSES,
-                           holiday=said(grid.holiday), closure_reason=said(grid.closure_reason))
+    return render_template(
+        "member/move.html",
+        booking=booking,
+        house=house,
+        grid=grid,
+        day=grid.day,
+        movable=booking.status in LIVE_STATUSES,
+        holiday=said(grid.holiday),
+        closure_reason=said(grid.closure_reason),
+    )
 
 
 # -- production: ask (with the estimate first), follow, withdraw --------------------------------
 
+
 def _my_products() -> list[Any]:
-    return [p for p in db().scalars(products.list_products(db(), actor(), member_id=actor().member_id))
-            if p.routing]
+    return [
+        p
+        for p in db().scalars(products.list_products(db(), actor(), member_id=actor().member_id))
+        if p.routing
+    ]
 
 
 @bp.route("/production")
@@ -217,9 +262,13 @@ def my_requests():  # type: ignore[no-untyped-def]
     requests_ = list(db().scalars(production_requests.list_requests(db(), actor())))
     operation_ids = [op.id for r in requests_ for op in r.operations]
     placed = solving.published_bookings(db(), operation_ids) if operation_ids else {}
-    return render_template("member/requests.html", requests=requests_, placed=placed,
-                           why_not=solving.why_not_placed(db(), requests_),
-                           can_ask=bool(_my_products()))
+    return render_template(
+        "member/requests.html",
+        requests=requests_,
+        placed=placed,
+        why_not=solving.why_not_placed(db(), requests_),
+        can_ask=bool(_my_products()),
+    )
 
 
 def _request_form(house: ProductionHouse) -> dict[str, Any]:
@@ -247,13 +296,24 @@ def ask_production():  # type: ignore[no-untyped-def]
             start, due = request_estimate.request_window(house, form["earliest_on"], form["due_on"])
             try:
                 estimate = request_estimate.estimate_request(
-                    db(), actor(), product_id=form["product_id"], quantity=form["quantity"],
-                    earliest_start=start, due=due)
+                    db(),
+                    actor(),
+                    product_id=form["product_id"],
+                    quantity=form["quantity"],
+                    earliest_start=start,
+                    due=due,
+                )
             except DomainError as err:
                 db().rollback()
                 flash_error(err)
-    return render_template("member/ask.html", house=house, products=_my_products(), form=form,
-                           estimate=estimate, why_not=estimate.why_not if estimate else None)
+    return render_template(
+        "member/ask.html",
+        house=house,
+        products=_my_products(),
+        form=form,
+        estimate=estimate,
+        why_not=estimate.why_not if estimate else None,
+    )
 
 
 @bp.route("/production", methods=["POST"])
@@ -261,16 +321,28 @@ def ask_production():  # type: ignore[no-untyped-def]
 def submit_production():  # type: ignore[no-untyped-def]
     house = my_house()
     form = _request_form(house)
-    back = url_for("web.ask_production", product_id=form["product_id"], quantity=form["quantity"],
-                   earliest_on=form["earliest_on"].isoformat(), due_on=form["due_on"].isoformat())
+    back = url_for(
+        "web.ask_production",
+        product_id=form["product_id"],
+        quantity=form["quantity"],
+        earliest_on=form["earliest_on"].isoformat(),
+        due_on=form["due_on"].isoformat(),
+    )
     if form["product_id"] is None or form["quantity"] is None:
         flash(_("Choose a product and a quantity of at least 1."), "error")
         return redirect(back)
     start, due = request_estimate.request_window(house, form["earliest_on"], form["due_on"])
     try:
-        made = production_requests.create_request(db(), actor(), {
-            "product_id": form["product_id"], "quantity": form["quantity"],
-            "earliest_start": start, "due": due})
+        made = production_requests.create_request(
+            db(),
+            actor(),
+            {
+                "product_id": form["product_id"],
+                "quantity": form["quantity"],
+                "earliest_start": start,
+                "due": due,
+            },
+        )
     except DomainError as err:
         db().rollback()
         flash_error(err)
@@ -284,10 +356,15 @@ def submit_production():  # type: ignore[no-untyped-def]
 def my_request(request_id: int):  # type: ignore[no-untyped-def]
     made = run_review.get_request_placed(db(), actor(), request_id)
     placement = made.placement  # type: ignore[attr-defined]
-    return render_template("member/request.html", r=made, house=made.house,
-                           bookings=placement["bookings"], why_not=placement["why_not"],
-                           why_not_words=said(placement["why_not"]["words"]) if placement["why_not"] else None,
-                           withdrawable=made.status in (RequestStatus.open, RequestStatus.scheduled))
+    return render_template(
+        "member/request.html",
+        r=made,
+        house=made.house,
+        bookings=placement["bookings"],
+        why_not=placement["why_not"],
+        why_not_words=said(placement["why_not"]["words"]) if placement["why_not"] else None,
+        withdrawable=made.status in (RequestStatus.open, RequestStatus.scheduled),
+    )
 
 
 @bp.route("/production/<int:request_id>/withdraw", methods=["POST"])
@@ -305,14 +382,17 @@ def withdraw_request(request_id: int):  # type: ignore[no-untyped-def]
 
 # -- the inbox ---------------------------------------------------------------------------------
 
+
 @bp.route("/inbox")
 @page(Role.member)
 def inbox():  # type: ignore[no-untyped-def]
-    messages = list(db().scalars(
-        notifications.list_notifications(db(), actor()).limit(INBOX_SIZE)))
-    return render_template("member/inbox.html", messages=messages,
-                           unread=sum(1 for m in messages if m.read_at is None),
-                           house=my_house())
+    messages = list(db().scalars(notifications.list_notifications(db(), actor()).limit(INBOX_SIZE)))
+    return render_template(
+        "member/inbox.html",
+        messages=messages,
+        unread=sum(1 for m in messages if m.read_at is None),
+        house=my_house(),
+    )
 
 
 @bp.route("/inbox/<int:notification_id>/read", methods=["POST"])

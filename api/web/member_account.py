@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import flash, redirect, render_template, request, url_for
 from babel.dates import format_date
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, flash_error, page
@@ -28,12 +30,14 @@ def my_permits():  # type: ignore[no-untyped-def]
     me = actor()
     rows = []
     for permit in permits.list_permits(db(), me, member_id=me.member_id):
-        rows.append({
-            "permit": permit,
-            "state": permits.state(db(), permit),
-            "days_left": permits.days_left(db(), permit),
-            "counts": permits.counts_for_gate(db(), permit),
-        })
+        rows.append(
+            {
+                "permit": permit,
+                "state": permits.state(db(), permit),
+                "days_left": permits.days_left(db(), permit),
+                "counts": permits.counts_for_gate(db(), permit),
+            }
+        )
     return render_template("member/permits.html", rows=rows, house=my_house())
 
 
@@ -76,11 +80,18 @@ def my_statement():  # type: ignore[no-untyped-def]
     previous = dt.date(year, mon, 1) - dt.timedelta(days=1)
     following = dt.date(year + (mon == 12), mon % 12 + 1, 1)
     return render_template(
-        "member/statement.html", statement=statement, house=house,
-        month_name=format_date(dt.date(year, mon, 1), "LLLL yyyy", locale=str(get_locale())), previous=f"{previous:%Y-%m}",
+        "member/statement.html",
+        statement=statement,
+        house=house,
+        month_name=format_date(dt.date(year, mon, 1), "LLLL yyyy", locale=str(get_locale())),
+        previous=f"{previous:%Y-%m}",
         following=f"{following:%Y-%m}",
-        csv_url=url_for("statements.MemberStatementCsv", member_id=me.member_id,
-                        month=statement.month, language=request.args.get("lang") or None),
+        csv_url=url_for(
+            "statements.MemberStatementCsv",
+            member_id=me.member_id,
+            month=statement.month,
+            language=request.args.get("lang") or None,
+        ),
     )
 
 
@@ -106,6 +117,10 @@ def my_calendar():  # type: ignore[no-untyped-def]
         feed = calendar_feeds.get_feed(db(), me)
     except NotFound:
         feed = None
-    return render_template("member/calendar.html", feed=feed, address=address,
-                           webcal=("webcal://" + address.split("://", 1)[1]) if address else None,
-                           house=my_house())
+    return render_template(
+        "member/calendar.html",
+        feed=feed,
+        address=address,
+        webcal=("webcal://" + address.split("://", 1)[1]) if address else None,
+        house=my_house(),
+    )

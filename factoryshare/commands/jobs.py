@@ -43,8 +43,9 @@ def register(cli: click.Group) -> None:
         """Run one job now (skipped if another runner holds its lock)."""
         from factoryshare.jobs.runner import run_job
 
-        result = ctx.run(lambda session: _summary(run_job(session, name,
-                                                          lock_dir=ctx.settings.instance_path)))
+        result = ctx.run(
+            lambda session: _summary(run_job(session, name, lock_dir=ctx.settings.instance_path))
+        )
         click.echo(result)
 
 

@@ -13,13 +13,19 @@ def register(cli: click.Group) -> None:
         """The notification outbox."""
 
     @notifications.command("send")
-    @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
-                  help="at most this many messages in this run")
+    @click.option(
+        "--limit",
+        type=click.IntRange(1, 10_000),
+        default=100,
+        show_default=True,
+        help="at most this many messages in this run",
+    )
     @pass_context
     def send(ctx: Context, limit: int) -> None:
         """Send due messages (SMTP when SMTP_HOST is set, otherwise to the log); failures retry later."""
         from factoryshare.services.notifications import send_pending
 
         counts = send_pending(ctx.session_factory, ctx.settings, limit=limit)
-        click.echo(f"Sent {counts.sent}, will retry {counts.retrying}, "
-                   f"failed for good {counts.failed}.")
+        click.echo(
+            f"Sent {counts.sent}, will retry {counts.retrying}, failed for good {counts.failed}."
+        )

@@ -14,11 +14,19 @@ import click
 def register(cli: click.Group) -> None:
     @cli.command("solve")
     @click.argument("problem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--time-limit", default=10.0, show_default=True, type=click.FloatRange(0.1, 86400))
+    @click.option(
+        "--time-limit", default=10.0, show_default=True, type=click.FloatRange(0.1, 86400)
+    )
     @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
     @click.option("--seed", default=0, show_default=True, type=int)
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write the solution JSON here")
-    def solve_command(problem_file: Path, time_limit: float, workers: int, seed: int, out: Path | None) -> None:
+    @click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="write the solution JSON here",
+    )
+    def solve_command(
+        problem_file: Path, time_limit: float, workers: int, seed: int, out: Path | None
+    ) -> None:
         """Solve a factoryshare-problem/1 file (or a Brandimarte .fjs instance)."""
         import solver
 
@@ -31,7 +39,9 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"{problem_file} is not valid JSON: {exc}") from None
         except (solver.ProblemFormatError, ValueError, IndexError) as exc:
             raise click.ClickException(f"{problem_file}: {exc}") from None
-        solution = solver.solve(problem, solver.SolveOptions(time_limit=time_limit, workers=workers, seed=seed))
+        solution = solver.solve(
+            problem, solver.SolveOptions(time_limit=time_limit, workers=workers, seed=seed)
+        )
         if out is not None:
             out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
         gap = f" gap {100 * solution.gap:.2f} %" if solution.gap is not None else ""

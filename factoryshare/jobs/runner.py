@@ -11,8 +11,9 @@ import datetime as dt
 import fcntl
 import hashlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -25,8 +26,9 @@ from factoryshare.models.jobs import JobRun, JobStatus
 
 
 def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"factoryshare-job:{name}".encode()).digest()[:8],
-                          "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"factoryshare-job:{name}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 @contextlib.contextmanager
@@ -59,15 +61,26 @@ INTERVAL_SLACK = 0.1
 def ran_within(session: Session, name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
     """Whether a run of `name` started within the last `interval` (less the slack)."""
     since = now - interval * (1 - INTERVAL_SLACK)
-    return session.scalar(
-        select(JobRun.id).where(JobRun.job == name, JobRun.started_at > since,
-                                JobRun.status != JobStatus.skipped).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(JobRun.id)
+            .where(
+                JobRun.job == name, JobRun.started_at > since, JobRun.status != JobStatus.skipped
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
-def run_job(session: Session, name: str, *, lock_dir: Path,
-            now: dt.datetime | None = None,
-            once_per: dt.timedelta | None = None) -> JobRun | None:
+def run_job(
+    session: Session,
+    name: str,
+    *,
+    lock_dir: Path,
+    now: dt.datetime | None = None,
+    once_per: dt.timedelta | None = None,
+) -> JobRun | None:
     """Run `name` once in `session`'s transaction; None if another runner holds its lock.
 
     With `once_per` (the schedulers pass the job's interval) the run is also skipped, None,
@@ -87,14 +100,19 @@ def run_job(session: Session, name: str, *, lock_dir: Path,
             return None
         if once_per is not None and ran_within(session, name, once_per, utcnow()):
             return None
-        run = JobRun(job=name, started_at=utcnow(), status=JobStatus.running, counts={},
-                     host=socket.gethostname()[:255])
+        run = JobRun(
+            job=name,
+            started_at=utcnow(),
+            status=JobStatus.running,
+            counts={},
+            host=socket.gethostname()[:255],
+        )
         session.add(run)
         session.flush()
         try:
             with session.begin_nested():
                 counts: dict[str, Any] = JOBS[name](session, now)
-        except Exception as exc:  # noqa: BLE001  (recorded, not hidden)
+        except Exception as exc:
             run.status = JobStatus.failed
             run.error = f"{type(exc).__name__}: {exc}"[:4000]
         else:

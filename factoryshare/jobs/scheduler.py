@@ -45,7 +45,7 @@ def once_per(name: str) -> dt.timedelta:
 def daily_zones() -> list[str]:
     """One zone per distinct UTC offset among the zones a house may keep (WIB, WITA, WIT)."""
     seen: dict[dt.timedelta | None, str] = {}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for zone in INDONESIAN_ZONES:
         seen.setdefault(now.astimezone(ZoneInfo(zone)).utcoffset(), zone)
     return list(seen.values())
@@ -59,7 +59,7 @@ def run_once(session_factory: Any, name: str, lock_dir: Path) -> None:
             log.info("job %s skipped: another runner holds its lock or ran it this interval", name)
         else:
             log.info("job %s %s %s", name, run.status.value, run.counts or run.error)
-    except Exception:  # noqa: BLE001  (a failing run must not stop the scheduler)
+    except Exception:
         log.exception("job %s crashed", name)
 
 
@@ -70,21 +70,37 @@ def build_scheduler(session_factory: Any, lock_dir: Path) -> Any:
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
-    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=FIRST_RUN_AFTER_SECONDS)
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=FIRST_RUN_AFTER_SECONDS)
     from apscheduler.triggers.cron import CronTrigger
 
     for i, name in enumerate(JOBS):
         first_run = start + dt.timedelta(seconds=FIRST_RUNS_APART_SECONDS * i)
         if name in DAILY_AT:
             at = DAILY_AT[name]
-            scheduler.add_job(run_once, "date", run_date=first_run, id=f"{name}@start",
-                              args=(session_factory, name, lock_dir), replace_existing=True)
+            scheduler.add_job(
+                run_once,
+                "date",
+                run_date=first_run,
+                id=f"{name}@start",
+                args=(session_factory, name, lock_dir),
+                replace_existing=True,
+            )
             for zone in daily_zones():
-                scheduler.add_job(run_once, CronTrigger(hour=at.hour, minute=at.minute, timezone=zone),
-                                  args=(session_factory, name, lock_dir), id=f"{name}@{zone}",
-                                  replace_existing=True)
+                scheduler.add_job(
+                    run_once,
+                    CronTrigger(hour=at.hour, minute=at.minute, timezone=zone),
+                    args=(session_factory, name, lock_dir),
+                    id=f"{name}@{zone}",
+                    replace_existing=True,
+                )
             continue
-        scheduler.add_job(run_once, "interval", minutes=INTERVALS.get(name, 15),
-                          args=(session_factory, name, lock_dir), id=name, replace_existing=True,
-                          next_run_time=first_run)
+        scheduler.add_job(
+            run_once,
+            "interval",
+            minutes=INTERVALS.get(name, 15),
+            args=(session_factory, name, lock_dir),
+            id=name,
+            replace_existing=True,
+            next_run_time=first_run,
+        )
     return scheduler

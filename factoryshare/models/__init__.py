@@ -52,7 +52,7 @@ __all__ = [
 # Areas added by later features, each in its own module, imported by name: every table is on
 # the one metadata that Alembic compares against, and a module renamed or missing fails at
 # import instead of silently dropping its tables.
-from factoryshare.models import (  # noqa: E402,F401
+from factoryshare.models import (  # noqa: F401
     booking_extras,
     bookings,
     financing,

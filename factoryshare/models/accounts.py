@@ -92,12 +92,12 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    houses: Mapped[list["ProductionHouse"]] = relationship(  # noqa: F821
+    houses: Mapped[list[ProductionHouse]] = relationship(
         secondary=house_managers, order_by="ProductionHouse.id"
     )
-    member: Mapped["Member | None"] = relationship()  # noqa: F821
-    aggregator: Mapped["Aggregator | None"] = relationship()  # noqa: F821
-    lender: Mapped["Lender | None"] = relationship()  # noqa: F821
+    member: Mapped[Member | None] = relationship()
+    aggregator: Mapped[Aggregator | None] = relationship()
+    lender: Mapped[Lender | None] = relationship()
 
 
 class ApiToken(Base):
@@ -106,7 +106,9 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

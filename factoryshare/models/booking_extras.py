@@ -61,8 +61,9 @@ class BookingSeries(Base):
     skip_conflicts: Mapped[bool] = mapped_column(default=False)
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[SeriesStatus] = mapped_column(
-        Enum(SeriesStatus, native_enum=False, create_constraint=True, length=20,
-             name="series_status"),
+        Enum(
+            SeriesStatus, native_enum=False, create_constraint=True, length=20, name="series_status"
+        ),
         default=SeriesStatus.active,
     )
     created_by_id: Mapped[int | None] = mapped_column(
@@ -96,17 +97,14 @@ class WaitlistEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    machine_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("machines.id", ondelete="CASCADE")
-    )
+    machine_id: Mapped[int] = mapped_column(IdType, ForeignKey("machines.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("members.id", ondelete="CASCADE"), index=True
     )
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[WaitStatus] = mapped_column(
-        Enum(WaitStatus, native_enum=False, create_constraint=True, length=20,
-             name="wait_status"),
+        Enum(WaitStatus, native_enum=False, create_constraint=True, length=20, name="wait_status"),
         default=WaitStatus.waiting,
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

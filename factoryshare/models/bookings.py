@@ -15,7 +15,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,13 +73,23 @@ class Booking(Base):
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[BookingStatus] = mapped_column(
-        Enum(BookingStatus, native_enum=False, create_constraint=True, length=20,
-             name="booking_status"),
+        Enum(
+            BookingStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="booking_status",
+        ),
         default=BookingStatus.confirmed,
     )
     source: Mapped[BookingSource] = mapped_column(
-        Enum(BookingSource, native_enum=False, create_constraint=True, length=20,
-             name="booking_source"),
+        Enum(
+            BookingSource,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="booking_source",
+        ),
         default=BookingSource.direct,
     )
     # Integer rupiah, frozen when booked (or moved).

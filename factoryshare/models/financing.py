@@ -44,8 +44,13 @@ class KurScheme(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     code: Mapped[KurSchemeCode] = mapped_column(
-        Enum(KurSchemeCode, native_enum=False, create_constraint=True, length=20,
-             name="kur_scheme_code")
+        Enum(
+            KurSchemeCode,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="kur_scheme_code",
+        )
     )
     name: Mapped[str] = mapped_column(String(100))
     valid_from: Mapped[dt.date] = mapped_column(Date)
@@ -106,7 +111,9 @@ class LoanApplication(Base):
     cluster_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
     )
-    scheme_id: Mapped[int] = mapped_column(IdType, ForeignKey("kur_schemes.id", ondelete="RESTRICT"))
+    scheme_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("kur_schemes.id", ondelete="RESTRICT")
+    )
     status: Mapped[LoanStatus] = mapped_column(
         Enum(LoanStatus, native_enum=False, create_constraint=True, length=20, name="loan_status"),
         default=LoanStatus.draft,
@@ -143,7 +150,8 @@ class LoanApplication(Base):
     # Read-only, oldest first: what a list of applications loads with its page (decisions
     # are written as rows of their own, never through this collection).
     decisions: Mapped[list[LoanDecision]] = relationship(
-        viewonly=True, order_by="[LoanDecision.decided_at, LoanDecision.id]")
+        viewonly=True, order_by="[LoanDecision.decided_at, LoanDecision.id]"
+    )
 
 
 class DecisionKind(str, enum.Enum):
@@ -168,8 +176,9 @@ class LoanDecision(Base):
         IdType, ForeignKey("loan_applications.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[DecisionKind] = mapped_column(
-        Enum(DecisionKind, native_enum=False, create_constraint=True, length=20,
-             name="decision_kind")
+        Enum(
+            DecisionKind, native_enum=False, create_constraint=True, length=20, name="decision_kind"
+        )
     )
     decided_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
@@ -209,8 +218,13 @@ class Installment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     paid: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[InstallmentStatus] = mapped_column(
-        Enum(InstallmentStatus, native_enum=False, create_constraint=True, length=20,
-             name="installment_status"),
+        Enum(
+            InstallmentStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="installment_status",
+        ),
         default=InstallmentStatus.due,
     )
     days_in_arrears: Mapped[int] = mapped_column(Integer, default=0)
@@ -234,8 +248,13 @@ class Repayment(Base):
     )
     amount: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[RepaymentSource] = mapped_column(
-        Enum(RepaymentSource, native_enum=False, create_constraint=True, length=20,
-             name="repayment_source")
+        Enum(
+            RepaymentSource,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="repayment_source",
+        )
     )
     recorded_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
@@ -279,8 +298,9 @@ class OfftakeAgreement(Base):
 
     cluster: Mapped[Cluster] = relationship()
     product: Mapped[Product] = relationship()
-    deliveries: Mapped[list["OfftakeDelivery"]] = relationship(
-        back_populates="agreement", order_by="OfftakeDelivery.due_on",
+    deliveries: Mapped[list[OfftakeDelivery]] = relationship(
+        back_populates="agreement",
+        order_by="OfftakeDelivery.due_on",
         cascade="all, delete-orphan",
     )
 
@@ -372,9 +392,12 @@ class LoanPlanLink(Base):
         CheckConstraint(
             "(production_request_id IS NULL) <> (booking_id IS NULL)", name="exactly_one_target"
         ),
-        UniqueConstraint("loan_application_id", "production_request_id",
-                         name="uq_loan_plan_links_loan_request"),
-        UniqueConstraint("loan_application_id", "booking_id", name="uq_loan_plan_links_loan_booking"),
+        UniqueConstraint(
+            "loan_application_id", "production_request_id", name="uq_loan_plan_links_loan_request"
+        ),
+        UniqueConstraint(
+            "loan_application_id", "booking_id", name="uq_loan_plan_links_loan_booking"
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -438,8 +461,13 @@ class LoanPrepayment(Base):
     principal: Mapped[int] = mapped_column(BigInteger)
     interest: Mapped[int] = mapped_column(BigInteger, default=0)
     mode: Mapped[PrepaymentMode] = mapped_column(
-        Enum(PrepaymentMode, native_enum=False, create_constraint=True, length=20,
-             name="prepayment_mode")
+        Enum(
+            PrepaymentMode,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="prepayment_mode",
+        )
     )
     recorded_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL"), nullable=True

@@ -91,7 +91,7 @@ class ProductionHouse(Base):
     closures: Mapped[list[HouseClosure]] = relationship(
         cascade="all, delete-orphan", order_by=HouseClosure.start_on
     )
-    machines: Mapped[list["Machine"]] = relationship(back_populates="house", order_by="Machine.id")
+    machines: Mapped[list[Machine]] = relationship(back_populates="house", order_by="Machine.id")
 
 
 class Capability(Base):
@@ -114,7 +114,10 @@ machine_capabilities = Table(
     Base.metadata,
     Column("machine_id", IdType, ForeignKey("machines.id", ondelete="CASCADE"), primary_key=True),
     Column(
-        "capability_id", IdType, ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
+        "capability_id",
+        IdType,
+        ForeignKey("capabilities.id", ondelete="RESTRICT"),
+        primary_key=True,
     ),
     # The machines of a capability (availability, alternatives, planning).
     Index("ix_machine_capabilities_capability_id", "capability_id"),
@@ -143,8 +146,13 @@ class Machine(Base):
     # Integer rupiah per hour.
     hourly_rate: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[MachineStatus] = mapped_column(
-        Enum(MachineStatus, native_enum=False, create_constraint=True, length=20,
-             name="machine_status"),
+        Enum(
+            MachineStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="machine_status",
+        ),
         default=MachineStatus.active,
     )
     description: Mapped[str] = mapped_column(Text, default="")
@@ -174,8 +182,9 @@ class Downtime(Base):
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     kind: Mapped[DowntimeKind] = mapped_column(
-        Enum(DowntimeKind, native_enum=False, create_constraint=True, length=20,
-             name="downtime_kind"),
+        Enum(
+            DowntimeKind, native_enum=False, create_constraint=True, length=20, name="downtime_kind"
+        ),
         default=DowntimeKind.maintenance,
     )
     reason: Mapped[str] = mapped_column(String(300), default="")

@@ -65,7 +65,7 @@ class Member(Base):
     annual_turnover: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    products: Mapped[list["Product"]] = relationship(back_populates="member", order_by="Product.id")
+    products: Mapped[list[Product]] = relationship(back_populates="member", order_by="Product.id")
 
 
 class Aggregator(Base):
@@ -84,7 +84,9 @@ class Aggregator(Base):
     approval_limit: Mapped[int] = mapped_column(BigInteger, default=500_000_000)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    clusters: Mapped[list["Cluster"]] = relationship(back_populates="aggregator", order_by="Cluster.id")
+    clusters: Mapped[list[Cluster]] = relationship(
+        back_populates="aggregator", order_by="Cluster.id"
+    )
 
 
 # The accepted memberships: a row here only once the member (or the manager of its house on
@@ -103,7 +105,9 @@ class Cluster(Base):
     """An aggregator's group of members (the KUR Klaster borrower group)."""
 
     __tablename__ = "clusters"
-    __table_args__ = (UniqueConstraint("aggregator_id", "name", name="uq_clusters_aggregator_name"),)
+    __table_args__ = (
+        UniqueConstraint("aggregator_id", "name", name="uq_clusters_aggregator_name"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     aggregator_id: Mapped[int] = mapped_column(
@@ -122,13 +126,15 @@ class Cluster(Base):
     aggregator: Mapped[Aggregator] = relationship(back_populates="clusters")
     members: Mapped[list[Member]] = relationship(secondary=cluster_members, order_by=Member.id)
     chair: Mapped[Member | None] = relationship(foreign_keys=[chair_member_id])
-    invitations: Mapped[list["ClusterInvitation"]] = relationship(
-        back_populates="cluster", order_by="ClusterInvitation.id", cascade="all, delete-orphan",
+    invitations: Mapped[list[ClusterInvitation]] = relationship(
+        back_populates="cluster",
+        order_by="ClusterInvitation.id",
+        cascade="all, delete-orphan",
         passive_deletes=True,
     )
 
     @property
-    def pending_invitations(self) -> list["ClusterInvitation"]:
+    def pending_invitations(self) -> list[ClusterInvitation]:
         return [i for i in self.invitations if i.status is InvitationStatus.invited]
 
 
@@ -149,9 +155,14 @@ class ClusterInvitation(Base):
 
     __tablename__ = "cluster_invitations"
     __table_args__ = (
-        Index("uq_cluster_invitations_waiting", "cluster_id", "member_id", unique=True,
-              sqlite_where=text("status = 'invited'"),
-              postgresql_where=text("status = 'invited'")),
+        Index(
+            "uq_cluster_invitations_waiting",
+            "cluster_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'invited'"),
+            postgresql_where=text("status = 'invited'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -162,8 +173,13 @@ class ClusterInvitation(Base):
         IdType, ForeignKey("members.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[InvitationStatus] = mapped_column(
-        Enum(InvitationStatus, native_enum=False, create_constraint=True, length=20,
-             name="invitation_status"),
+        Enum(
+            InvitationStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="invitation_status",
+        ),
         default=InvitationStatus.invited,
     )
     invited_by_id: Mapped[int | None] = mapped_column(
@@ -206,8 +222,9 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(160))
     sector: Mapped[Sector] = mapped_column(_sector_enum("product_sector"))
     kind: Mapped[ProductKind] = mapped_column(
-        Enum(ProductKind, native_enum=False, create_constraint=True, length=30,
-             name="product_kind"),
+        Enum(
+            ProductKind, native_enum=False, create_constraint=True, length=30, name="product_kind"
+        ),
         default=ProductKind.other,
     )
     unit: Mapped[str] = mapped_column(String(20), default="pcs")
@@ -217,7 +234,7 @@ class Product(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     member: Mapped[Member] = relationship(back_populates="products")
-    routing: Mapped[list["RoutingStep"]] = relationship(
+    routing: Mapped[list[RoutingStep]] = relationship(
         cascade="all, delete-orphan", order_by="RoutingStep.position"
     )
 
@@ -252,4 +269,4 @@ class RoutingStep(Base):
     # (None: any quantity in one run).
     max_lot: Mapped[int | None] = mapped_column(Integer)
 
-    capability: Mapped["Capability"] = relationship()  # noqa: F821
+    capability: Mapped[Capability] = relationship()

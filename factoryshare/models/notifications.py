@@ -61,8 +61,13 @@ class Notification(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[NotificationStatus] = mapped_column(
-        Enum(NotificationStatus, native_enum=False, create_constraint=True, length=20,
-             name="notification_status"),
+        Enum(
+            NotificationStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="notification_status",
+        ),
         default=NotificationStatus.pending,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -47,7 +47,7 @@ from factoryshare.db import Base, IdType, UTCDateTime, utcnow
 
 
 class Expiry(str, enum.Enum):
-    none = "none"          # valid until revoked or the product changes (NIB, halal)
+    none = "none"  # valid until revoked or the product changes (NIB, halal)
     optional = "optional"  # some certificates carry an end date (SNI)
     required = "required"  # always has one (P-IRT, BPOM, trademark)
 
@@ -58,15 +58,15 @@ class PermitLevel(str, enum.Enum):
 
 
 class PermitStatus(str, enum.Enum):
-    pending = "pending"            # applied for, not issued yet
-    active = "active"              # issued; validity then follows from the dates
+    pending = "pending"  # applied for, not issued yet
+    active = "active"  # issued; validity then follows from the dates
     needs_review = "needs_review"  # halal after the recipe or process changed
 
 
 class PermitVerification(str, enum.Enum):
     submitted = "submitted"  # entered by the member, not checked yet
-    verified = "verified"    # a manager of the member's house or an admin checked it
-    rejected = "rejected"    # checked and found wrong (the reason is the note)
+    verified = "verified"  # a manager of the member's house or an admin checked it
+    rejected = "rejected"  # checked and found wrong (the reason is the note)
 
 
 class PermitType(Base):
@@ -81,10 +81,11 @@ class PermitType(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     level: Mapped[PermitLevel] = mapped_column(
-        Enum(PermitLevel, native_enum=False, create_constraint=True, length=20,
-             name="permit_level"))
+        Enum(PermitLevel, native_enum=False, create_constraint=True, length=20, name="permit_level")
+    )
     expiry: Mapped[Expiry] = mapped_column(
-        Enum(Expiry, native_enum=False, create_constraint=True, length=20, name="permit_expiry"))
+        Enum(Expiry, native_enum=False, create_constraint=True, length=20, name="permit_expiry")
+    )
     # The usual term in years (checked against the entered dates), null when none is fixed.
     validity_years: Mapped[int | None] = mapped_column(Integer)
     # Days before expiry from which the permit shows as "expiring" and renewal can start.
@@ -101,12 +102,14 @@ class PermitRequirement(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     permit_type_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("permit_types.id", ondelete="RESTRICT"), index=True)
+        IdType, ForeignKey("permit_types.id", ondelete="RESTRICT"), index=True
+    )
     # Matchers: null matches any product.
     sector: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str | None] = mapped_column(String(30))
     product_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+        IdType, ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
     # Not required of products of this family (halal: not of `non_halal` products).
     unless_family: Mapped[str | None] = mapped_column(String(40))
     # Requirements with the same group (for the same matchers) are alternatives.
@@ -120,33 +123,49 @@ class PermitRequirement(Base):
 class Permit(Base):
     __tablename__ = "permits"
     __table_args__ = (
-        CheckConstraint("expires_on IS NULL OR issued_on IS NULL OR expires_on > issued_on",
-                        name="expires_after_issue"),
-        CheckConstraint("document_size IS NULL OR document_size >= 0",
-                        name="document_size_non_negative"),
+        CheckConstraint(
+            "expires_on IS NULL OR issued_on IS NULL OR expires_on > issued_on",
+            name="expires_after_issue",
+        ),
+        CheckConstraint(
+            "document_size IS NULL OR document_size >= 0", name="document_size_non_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     member_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("members.id", ondelete="RESTRICT"), index=True)
+        IdType, ForeignKey("members.id", ondelete="RESTRICT"), index=True
+    )
     product_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("products.id", ondelete="RESTRICT"), index=True)
+        IdType, ForeignKey("products.id", ondelete="RESTRICT"), index=True
+    )
     permit_type_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("permit_types.id", ondelete="RESTRICT"), index=True)
+        IdType, ForeignKey("permit_types.id", ondelete="RESTRICT"), index=True
+    )
     number: Mapped[str] = mapped_column(String(60), default="")
     issuer: Mapped[str] = mapped_column(String(160), default="")
     issued_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[PermitStatus] = mapped_column(
-        Enum(PermitStatus, native_enum=False, create_constraint=True, length=20,
-             name="permit_status"), default=PermitStatus.active)
+        Enum(
+            PermitStatus, native_enum=False, create_constraint=True, length=20, name="permit_status"
+        ),
+        default=PermitStatus.active,
+    )
     review_reason: Mapped[str | None] = mapped_column(String(300))
     # Whether the entry was checked: only verified permits open the gate, unless the member's
     # house trusts its members' entries (then submitted ones count too; rejected never do).
     # Who set it, when and why: `verification_records` (the last one).
     verification: Mapped[PermitVerification] = mapped_column(
-        Enum(PermitVerification, native_enum=False, create_constraint=True, length=20,
-             name="permit_verification"), default=PermitVerification.submitted)
+        Enum(
+            PermitVerification,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="permit_verification",
+        ),
+        default=PermitVerification.submitted,
+    )
     # The derived state the watch last saw (valid, expiring, expired, ...): it notifies changes.
     last_state: Mapped[str | None] = mapped_column(String(20))
     # The scanned document's metadata; its bytes are in `permit_document_contents`. A permit
@@ -162,12 +181,15 @@ class Permit(Base):
     permit_type: Mapped[PermitType] = relationship()
     # Loaded only when read (the download); the database deletes it with the permit.
     document_content: Mapped[PermitDocumentContent | None] = relationship(
-        back_populates="permit", cascade="all, delete-orphan", passive_deletes=True,
-        uselist=False)
+        back_populates="permit", cascade="all, delete-orphan", passive_deletes=True, uselist=False
+    )
 
     verification_records: Mapped[list[PermitVerificationRecord]] = relationship(
-        back_populates="permit", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="PermitVerificationRecord.id")
+        back_populates="permit",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="PermitVerificationRecord.id",
+    )
 
     @property
     def has_document(self) -> bool:
@@ -185,10 +207,17 @@ class PermitVerificationRecord(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     permit_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True)
+        IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True
+    )
     verification: Mapped[PermitVerification] = mapped_column(
-        Enum(PermitVerification, native_enum=False, create_constraint=True, length=20,
-             name="permit_verification"))
+        Enum(
+            PermitVerification,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="permit_verification",
+        )
+    )
     # The user who entered, changed, verified or rejected it (null: the system, a migration).
     by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -204,8 +233,8 @@ class PermitDocumentContent(Base):
     __tablename__ = "permit_document_contents"
 
     permit_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("permits.id", ondelete="CASCADE"), primary_key=True,
-        autoincrement=False)
+        IdType, ForeignKey("permits.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -220,9 +249,11 @@ class PermitOverride(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     product_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+        IdType, ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
     manager_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("users.id", ondelete="SET NULL"))
+        IdType, ForeignKey("users.id", ondelete="SET NULL")
+    )
     reason: Mapped[str] = mapped_column(String(500))
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -245,9 +276,11 @@ class PermitFlag(Base):
     # What was found, stable across runs: "<requirement group>:<lapse date or none>[:link]".
     key: Mapped[str] = mapped_column(String(120))
     permit_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True)
+        IdType, ForeignKey("permits.id", ondelete="CASCADE"), index=True
+    )
     product_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("products.id", ondelete="CASCADE"))
+        IdType, ForeignKey("products.id", ondelete="CASCADE")
+    )
     # The last day the permit is valid (null when none was ever valid).
     lapse_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -67,9 +67,15 @@ class ProductionRequest(Base):
     # max_lot of the product's steps); None: one lot of the whole quantity.
     lot_size: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[RequestStatus] = mapped_column(
-        Enum(RequestStatus, native_enum=False, create_constraint=True, length=20,
-             name="production_request_status"),
-        default=RequestStatus.open, index=True,
+        Enum(
+            RequestStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="production_request_status",
+        ),
+        default=RequestStatus.open,
+        index=True,
     )
     created_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL")
@@ -77,10 +83,11 @@ class ProductionRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    house: Mapped["ProductionHouse"] = relationship()  # noqa: F821
-    product: Mapped["Product"] = relationship()  # noqa: F821
-    operations: Mapped[list["RequestOperation"]] = relationship(
-        cascade="all, delete-orphan", order_by="RequestOperation.position",
+    house: Mapped[ProductionHouse] = relationship()
+    product: Mapped[Product] = relationship()
+    operations: Mapped[list[RequestOperation]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="RequestOperation.position",
         back_populates="request",
     )
 
@@ -110,7 +117,7 @@ class RequestOperation(Base):
     setup_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     request: Mapped[ProductionRequest] = relationship(back_populates="operations")
-    capability: Mapped["Capability"] = relationship()  # noqa: F821
+    capability: Mapped[Capability] = relationship()
 
 
 class RunStatus(str, enum.Enum):
@@ -145,9 +152,15 @@ class ScheduleRun(Base):
     horizon_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     time_limit_seconds: Mapped[int] = mapped_column(Integer)
     status: Mapped[RunStatus] = mapped_column(
-        Enum(RunStatus, native_enum=False, create_constraint=True, length=20,
-             name="schedule_run_status"),
-        default=RunStatus.queued, index=True,
+        Enum(
+            RunStatus,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            name="schedule_run_status",
+        ),
+        default=RunStatus.queued,
+        index=True,
     )
     requested_by_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL")
@@ -168,9 +181,10 @@ class ScheduleRun(Base):
     policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    house: Mapped["ProductionHouse"] = relationship()  # noqa: F821
-    assignments: Mapped[list["ScheduleAssignment"]] = relationship(
-        cascade="all, delete-orphan", order_by="ScheduleAssignment.start_at",
+    house: Mapped[ProductionHouse] = relationship()
+    assignments: Mapped[list[ScheduleAssignment]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="ScheduleAssignment.start_at",
         back_populates="run",
     )
 
@@ -179,9 +193,7 @@ class ScheduleAssignment(Base):
     """One operation placed on one machine by a run; booking_id once published."""
 
     __tablename__ = "schedule_assignments"
-    __table_args__ = (
-        CheckConstraint("end_at > start_at", name="end_after_start"),
-    )
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     run_id: Mapped[int] = mapped_column(
@@ -190,9 +202,7 @@ class ScheduleAssignment(Base):
     operation_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("request_operations.id", ondelete="CASCADE"), index=True
     )
-    machine_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("machines.id", ondelete="RESTRICT")
-    )
+    machine_id: Mapped[int] = mapped_column(IdType, ForeignKey("machines.id", ondelete="RESTRICT"))
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     booking_id: Mapped[int | None] = mapped_column(

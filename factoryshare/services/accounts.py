@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped
+from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, DomainError, Locked, Unauthorized, ValidationFailed
+from factoryshare.i18n import N_
 from factoryshare.models import (
     Aggregator,
     ApiToken,
@@ -26,8 +28,6 @@ from factoryshare.models import (
     Role,
     User,
 )
-from factoryshare.db import utcnow
-from factoryshare.i18n import N_
 from factoryshare.models.accounts import SignInFailure
 
 # Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4),
@@ -62,12 +62,19 @@ def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             N_("The password is too short."),
-            errors={"password": [N_("Use at least %(min_password_length)s characters.",
-                                    min_password_length=MIN_PASSWORD_LENGTH)]},
+            errors={
+                "password": [
+                    N_(
+                        "Use at least %(min_password_length)s characters.",
+                        min_password_length=MIN_PASSWORD_LENGTH,
+                    )
+                ]
+            },
         )
     if len(password) > 256:
         raise ValidationFailed(
-            N_("The password is too long."), errors={"password": [N_("Use at most 256 characters.")]}
+            N_("The password is too long."),
+            errors={"password": [N_("Use at most 256 characters.")]},
         )
 
 
@@ -93,14 +100,21 @@ def _wrong_credentials() -> Unauthorized:
 def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
     minutes = max(1, int((until - now).total_seconds() // 60) + 1)
     return Locked(
-        N_("Too many failed sign-ins. The account is locked for %(minutes)s more minute(s).",
-           minutes=minutes),
+        N_(
+            "Too many failed sign-ins. The account is locked for %(minutes)s more minute(s).",
+            minutes=minutes,
+        ),
         details={"locked_until": until.isoformat()},
     )
 
 
-def _reserve_attempt(session: Session, model: type[User] | type[SignInFailure], where: Any,
-                     max_failures: int, now: dt.datetime) -> int | None:
+def _reserve_attempt(
+    session: Session,
+    model: type[User] | type[SignInFailure],
+    where: Any,
+    max_failures: int,
+    now: dt.datetime,
+) -> int | None:
     """Count one more attempt before any password is checked, in one atomic UPDATE that also
     takes the row lock: the count is the attempt's number, or None when the row is locked (or
     its allowance is used up). Concurrent attempts on one account queue on the row lock until
@@ -108,8 +122,11 @@ def _reserve_attempt(session: Session, model: type[User] | type[SignInFailure], 
     holds, whatever the timing."""
     return session.execute(
         update(model)
-        .where(where, or_(model.locked_until.is_(None), model.locked_until <= now),
-               model.failed_logins < max_failures)
+        .where(
+            where,
+            or_(model.locked_until.is_(None), model.locked_until <= now),
+            model.failed_logins < max_failures,
+        )
         .values(failed_logins=model.failed_logins + 1)
         .returning(model.failed_logins)
         .execution_options(synchronize_session=False)
@@ -121,19 +138,29 @@ def _insert_ignoring_existing(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(SignInFailure).values(**values).on_conflict_do_nothing())
 
 
-def _fail_unknown_address(session: Session, email: str, password: str, *, max_failures: int,
-                          lock_minutes: int, now: dt.datetime) -> DomainError:
+def _fail_unknown_address(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    max_failures: int,
+    lock_minutes: int,
+    now: dt.datetime,
+) -> DomainError:
     """The answer for an address without an account: the same work and the same answers as a
     known account with a wrong password, its lock included."""
     address_hash = hash_token(email)
-    session.execute(delete(SignInFailure).where(
-        SignInFailure.last_failed_at < now - _UNKNOWN_ADDRESS_MEMORY))
-    _insert_ignoring_existing(session, {"address_hash": address_hash, "failed_logins": 0,
-                                        "last_failed_at": now})
+    session.execute(
+        delete(SignInFailure).where(SignInFailure.last_failed_at < now - _UNKNOWN_ADDRESS_MEMORY)
+    )
+    _insert_ignoring_existing(
+        session, {"address_hash": address_hash, "failed_logins": 0, "last_failed_at": now}
+    )
     where = SignInFailure.address_hash == address_hash
     attempt = _reserve_attempt(session, SignInFailure, where, max_failures, now)
-    row = session.scalars(select(SignInFailure).where(where)
-                          .execution_options(populate_existing=True)).one()
+    row = session.scalars(
+        select(SignInFailure).where(where).execution_options(populate_existing=True)
+    ).one()
     if attempt is None:
         return _lock_now(session, row, None, lock_minutes, now)
     _password_matches(_DUMMY_HASH, password)
@@ -145,8 +172,13 @@ def _fail_unknown_address(session: Session, email: str, password: str, *, max_fa
     return _wrong_credentials()
 
 
-def _lock_now(session: Session, row: User | SignInFailure, user: User | None, lock_minutes: int,
-              now: dt.datetime) -> Locked:
+def _lock_now(
+    session: Session,
+    row: User | SignInFailure,
+    user: User | None,
+    lock_minutes: int,
+    now: dt.datetime,
+) -> Locked:
     """The answer when no attempt could be reserved: locked, or (the allowance used up while
     not locked, e.g. after LOGIN_MAX_FAILURES was lowered) locked from now on."""
     if row.locked_until is None or row.locked_until <= now:
@@ -181,11 +213,13 @@ def sign_in(
     email = email.strip().lower()
     user_id = session.scalar(select(User.id).where(User.email == email))
     if user_id is None:
-        raise _fail_unknown_address(session, email, password, max_failures=max_failures,
-                                    lock_minutes=lock_minutes, now=now)
+        raise _fail_unknown_address(
+            session, email, password, max_failures=max_failures, lock_minutes=lock_minutes, now=now
+        )
     attempt = _reserve_attempt(session, User, User.id == user_id, max_failures, now)
-    user = session.scalars(select(User).where(User.id == user_id)
-                           .execution_options(populate_existing=True)).one()
+    user = session.scalars(
+        select(User).where(User.id == user_id).execution_options(populate_existing=True)
+    ).one()
     if attempt is None:
         raise _lock_now(session, user, user, lock_minutes, now)
     if not _password_matches(user.password_hash, password):
@@ -217,7 +251,9 @@ def user_for_token(session: Session, token: str, now: dt.datetime | None = None)
         return None
     # One statement: the token's row and its user (every request signs in through here).
     return session.scalars(
-        select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
             ApiToken.token_hash == hash_token(token),
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
@@ -257,11 +293,14 @@ def _check_scope_for_role(
         if not house_ids:
             errors["house_ids"] = [N_("A manager needs at least one house.")]
         else:
-            found = set(session.scalars(select(ProductionHouse.id).where(ProductionHouse.id.in_(house_ids))))
+            found = set(
+                session.scalars(select(ProductionHouse.id).where(ProductionHouse.id.in_(house_ids)))
+            )
             missing = sorted(set(house_ids) - found)
             if missing:
-                errors["house_ids"] = [N_("No house with id %(ids)s.",
-                                          ids=', '.join(map(str, missing)))]
+                errors["house_ids"] = [
+                    N_("No house with id %(ids)s.", ids=", ".join(map(str, missing)))
+                ]
     elif house_ids:
         errors["house_ids"] = [N_("Only a manager has houses.")]
     if role is Role.member:
@@ -275,8 +314,9 @@ def _check_scope_for_role(
         if aggregator_id is None:
             errors["aggregator_id"] = [N_("An aggregator user needs its aggregator.")]
         elif session.get(Aggregator, aggregator_id) is None:
-            errors["aggregator_id"] = [N_("No aggregator with id %(aggregator_id)s.",
-                                          aggregator_id=aggregator_id)]
+            errors["aggregator_id"] = [
+                N_("No aggregator with id %(aggregator_id)s.", aggregator_id=aggregator_id)
+            ]
     elif aggregator_id is not None:
         errors["aggregator_id"] = [N_("Only an aggregator user belongs to an aggregator.")]
     if role is Role.lender:
@@ -336,7 +376,13 @@ def create_user(
         )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.created", user, after=audit.snapshot(user, extra={"house_ids": house_ids or []}))
+    audit.record(
+        session,
+        actor,
+        "user.created",
+        user,
+        after=audit.snapshot(user, extra={"house_ids": house_ids or []}),
+    )
     return user
 
 
@@ -351,8 +397,9 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         revoke_tokens(session, user.id)
     if "house_ids" in changes:
         house_ids = changes.pop("house_ids") or []
-        errors = _check_scope_for_role(session, user.role, house_ids, user.member_id,
-                                       user.aggregator_id, user.lender_id)
+        errors = _check_scope_for_role(
+            session, user.role, house_ids, user.member_id, user.aggregator_id, user.lender_id
+        )
         if errors:
             raise ValidationFailed(N_("The user's scope does not fit its role."), errors=errors)
         user.houses = list(
@@ -362,12 +409,20 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         if key in changes:
             setattr(user, key, changes[key])
     if changes.get("is_active") is False:
-        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        for token in session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        ):
             token.revoked_at = utcnow()
     if changes.get("unlock"):
         user.locked_until = None
         user.failed_logins = 0
     session.flush()
-    audit.record(session, actor, "user.updated", user, before=before,
-                 after=audit.snapshot(user, extra={"house_ids": [h.id for h in user.houses]}))
+    audit.record(
+        session,
+        actor,
+        "user.updated",
+        user,
+        before=before,
+        after=audit.snapshot(user, extra={"house_ids": [h.id for h in user.houses]}),
+    )
     return user

@@ -36,23 +36,33 @@ def _managed_house(session: Session, actor: Actor, house_id: int) -> ProductionH
     actor.require(Role.admin, Role.manager)
     house = get_scoped(session, actor, ProductionHouse, house_id)
     if not actor.manages(house.id):
-        raise NotFound(N_("%(name)s %(object_id)s was not found.",
-                          name=i18n.label(ProductionHouse), object_id=house_id))
+        raise NotFound(
+            N_(
+                "%(name)s %(object_id)s was not found.",
+                name=i18n.label(ProductionHouse),
+                object_id=house_id,
+            )
+        )
     return house
 
 
-def waiting_holds(session: Session, actor: Actor, house_id: int, *,
-                  now: dt.datetime | None = None) -> list[Booking]:
+def waiting_holds(
+    session: Session, actor: Actor, house_id: int, *, now: dt.datetime | None = None
+) -> list[Booking]:
     """The held bookings of a house that wait for its manager to confirm or reject them: held
     and not yet over (a hold whose time has passed can no longer be confirmed usefully; only a
     held booking can be rejected at all: bookings.reject_booking)."""
     now = now or utcnow()
-    return list(session.scalars(bookings.booking_query(
-        actor, house_id=house_id, status=BookingStatus.held, start=now)))
+    return list(
+        session.scalars(
+            bookings.booking_query(actor, house_id=house_id, status=BookingStatus.held, start=now)
+        )
+    )
 
 
-def house_agenda(session: Session, actor: Actor, house_id: int, *,
-                 now: dt.datetime | None = None) -> dict[str, Any]:
+def house_agenda(
+    session: Session, actor: Actor, house_id: int, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The counts of what waits for the house's manager (see the module docstring), with the
     local day they were taken on and the oldest held booking's hold expiry."""
     house = _managed_house(session, actor, house_id)
@@ -60,12 +70,19 @@ def house_agenda(session: Session, actor: Actor, house_id: int, *,
     zone = calendar.house_zone(house)
     today = now.astimezone(zone).date()
     day_start = dt.datetime.combine(today, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
-    day_end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0),
-                                  tzinfo=zone).astimezone(dt.UTC)
+    day_end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(
+        dt.UTC
+    )
     held = waiting_holds(session, actor, house.id, now=now)
     expiries = [b.hold_expires_at for b in held if b.hold_expires_at is not None]
-    runs_ready = session.scalar(select(func.count()).select_from(ScheduleRun).where(
-        ScheduleRun.house_id == house.id, ScheduleRun.status == RunStatus.succeeded)) or 0
+    runs_ready = (
+        session.scalar(
+            select(func.count())
+            .select_from(ScheduleRun)
+            .where(ScheduleRun.house_id == house.id, ScheduleRun.status == RunStatus.succeeded)
+        )
+        or 0
+    )
     down = downtimes.downtimes_between(session, actor, house.id, day_start, day_end)
     summary = permits.overview(session, actor, house_id=house.id, now=now)
     by_state = {state: int(summary.get(state) or 0) for state in PERMIT_WARNING_STATES}

@@ -47,8 +47,11 @@ def _check_unique(session: Session, values: dict[str, Any], aggregator_id: int |
         if aggregator_id is not None:
             stmt = stmt.where(Aggregator.id != aggregator_id)
         if session.scalar(stmt) is not None:
-            message = N_("Another aggregator already has this NIB.") if field == "nib" else N_(
-                "Another aggregator already has this %(field)s.", field=field)
+            message = (
+                N_("Another aggregator already has this NIB.")
+                if field == "nib"
+                else N_("Another aggregator already has this %(field)s.", field=field)
+            )
             raise Conflict(message, code=f"duplicate_{field}", errors={field: [message]})
 
 
@@ -63,7 +66,9 @@ def create_aggregator(session: Session, actor: Actor, data: dict[str, Any]) -> A
     return aggregator
 
 
-def update_aggregator(session: Session, actor: Actor, aggregator_id: int, data: dict[str, Any]) -> Aggregator:
+def update_aggregator(
+    session: Session, actor: Actor, aggregator_id: int, data: dict[str, Any]
+) -> Aggregator:
     actor.require(Role.admin)
     aggregator = get_scoped(session, actor, Aggregator, aggregator_id)
     values = _normalise(data)
@@ -72,8 +77,14 @@ def update_aggregator(session: Session, actor: Actor, aggregator_id: int, data: 
     for key, value in values.items():
         setattr(aggregator, key, value)
     session.flush()
-    audit.record(session, actor, "aggregator.updated", aggregator, before=before,
-                 after=audit.snapshot(aggregator))
+    audit.record(
+        session,
+        actor,
+        "aggregator.updated",
+        aggregator,
+        before=before,
+        after=audit.snapshot(aggregator),
+    )
     return aggregator
 
 

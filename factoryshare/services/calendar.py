@@ -22,7 +22,7 @@ from factoryshare.models import WEEKDAYS, Downtime, HouseClosure, Machine, Produ
 
 Window = tuple[dt.datetime, dt.datetime]
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 # The zones a house may keep and their names: one table, in factoryshare.zones.
 INDONESIAN_ZONES = zones.INDONESIAN_ZONES
@@ -38,8 +38,9 @@ def _holidays_for_year(year: int) -> dict[dt.date, i18n.Localized]:
     # "public" holds the national holidays, "government" the cuti bersama days.
     names: dict[dt.date, dict[str, str]] = {}
     for lang, holidays_lang in _HOLIDAY_LANGUAGES.items():
-        calendar = holidays.country_holidays("ID", years=year, language=holidays_lang,
-                                             categories=("public", "government"))
+        calendar = holidays.country_holidays(
+            "ID", years=year, language=holidays_lang, categories=("public", "government")
+        )
         for day, name in calendar.items():
             names.setdefault(day, {})[lang] = name
     return {day: i18n.Localized(texts) for day, texts in names.items()}
@@ -67,7 +68,8 @@ def hold_calendar(session: Session, house: ProductionHouse) -> ProductionHouse:
     On SQLite writers are serialised already (BEGIN IMMEDIATE) and the lock clause is dropped.
     """
     session.scalars(
-        select(ProductionHouse).where(ProductionHouse.id == house.id)
+        select(ProductionHouse)
+        .where(ProductionHouse.id == house.id)
         .with_for_update(read=True, of=ProductionHouse)
         .execution_options(populate_existing=True)
     ).first()

@@ -94,7 +94,9 @@ def feed_for_token(session: Session, token: str) -> CalendarFeed:
     """The feed behind a token; NotFound for an unknown, replaced or revoked one."""
     if not token or len(token) > 200:
         raise NotFound(N_("This calendar address is unknown or no longer valid."))
-    feed = session.scalars(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token))).first()
+    feed = session.scalars(
+        select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token))
+    ).first()
     if feed is None:
         raise NotFound(N_("This calendar address is unknown or no longer valid."))
     return feed
@@ -102,8 +104,12 @@ def feed_for_token(session: Session, token: str) -> CalendarFeed:
 
 def _language(session: Session, member: Member) -> str:
     """The language the member's users read (the first active one's setting)."""
-    user = session.scalars(select(User).where(User.member_id == member.id, User.is_active.is_(True))
-                           .order_by(User.id).limit(1)).first()
+    user = session.scalars(
+        select(User)
+        .where(User.member_id == member.id, User.is_active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
     return i18n.language_or_default(user.language if user is not None else None)
 
 
@@ -147,8 +153,8 @@ def render_feed(session: Session, token: str, *, now: dt.datetime | None = None)
         event = icalendar.Event()
         event.add("uid", f"booking-{booking.id}@factoryshare")
         event.add("dtstamp", booking.updated_at or now)
-        event.add("dtstart", booking.start_at.astimezone(dt.timezone.utc))
-        event.add("dtend", booking.end_at.astimezone(dt.timezone.utc))
+        event.add("dtstart", booking.start_at.astimezone(dt.UTC))
+        event.add("dtend", booking.end_at.astimezone(dt.UTC))
         event.add("sequence", max(0, (booking.version or 1) - 1))
         event.add("summary", f"{machine.name} — {at_house.name}")
         event.add("location", at_house.address or at_house.name)

@@ -27,8 +27,9 @@ from factoryshare.models.members import ClusterInvitation, InvitationStatus
 MAX_REASON = 500
 
 
-def list_invitations(session: Session, actor: Actor, *, status: str | None = None,
-                     cluster_id: int | None = None) -> Select[tuple[ClusterInvitation]]:
+def list_invitations(
+    session: Session, actor: Actor, *, status: str | None = None, cluster_id: int | None = None
+) -> Select[tuple[ClusterInvitation]]:
     stmt = scoped(actor, ClusterInvitation)
     if status is not None:
         stmt = stmt.where(ClusterInvitation.status == InvitationStatus(status))
@@ -44,29 +45,33 @@ def get_invitation(session: Session, actor: Actor, invitation_id: int) -> Cluste
 def _reason(actor: Actor, reason: Any) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if len(text) > MAX_REASON:
-        raise ValidationFailed(N_("The reason is too long."),
-                               errors={"reason": [N_("At most %(max_reason)s characters.",
-                                                     max_reason=MAX_REASON)]})
+        raise ValidationFailed(
+            N_("The reason is too long."),
+            errors={"reason": [N_("At most %(max_reason)s characters.", max_reason=MAX_REASON)]},
+        )
     if actor.role is not Role.member and not text:
         message = N_("Say why you answer on the member's behalf.")
         raise ValidationFailed(message, errors={"reason": [message]})
     return text
 
 
-def _answer(session: Session, actor: Actor, invitation_id: int, reason: Any,
-            target: InvitationStatus) -> ClusterInvitation:
+def _answer(
+    session: Session, actor: Actor, invitation_id: int, reason: Any, target: InvitationStatus
+) -> ClusterInvitation:
     actor.require(Role.admin, Role.manager, Role.member)
     invitation = get_invitation(session, actor, invitation_id)
     text = _reason(actor, reason)
     # One answer per invitation, even when two arrive at once.
-    session.execute(select(ClusterInvitation.id).where(ClusterInvitation.id == invitation.id)
-                    .with_for_update())
+    session.execute(
+        select(ClusterInvitation.id).where(ClusterInvitation.id == invitation.id).with_for_update()
+    )
     session.refresh(invitation)
     if invitation.status is not InvitationStatus.invited:
-        raise Conflict(N_("This invitation is already %(status)s.",
-                          status=i18n.status(invitation.status)),
-                       code="invalid_transition",
-                       details={"status": invitation.status.value})
+        raise Conflict(
+            N_("This invitation is already %(status)s.", status=i18n.status(invitation.status)),
+            code="invalid_transition",
+            details={"status": invitation.status.value},
+        )
     before = audit.snapshot(invitation)
     cluster = invitation.cluster
     invitation.status = target
@@ -80,19 +85,27 @@ def _answer(session: Session, actor: Actor, invitation_id: int, reason: Any,
     elif cluster.chair_member_id == invitation.member_id:
         cluster.chair_member_id = None
     session.flush()
-    audit.record(session, actor, f"cluster_invitation.{target.value}", invitation,
-                 before=before, after=audit.snapshot(invitation),
-                 house_id=invitation.member.house_id)
+    audit.record(
+        session,
+        actor,
+        f"cluster_invitation.{target.value}",
+        invitation,
+        before=before,
+        after=audit.snapshot(invitation),
+        house_id=invitation.member.house_id,
+    )
     return invitation
 
 
-def accept_invitation(session: Session, actor: Actor, invitation_id: int,
-                      reason: str | None = None) -> ClusterInvitation:
+def accept_invitation(
+    session: Session, actor: Actor, invitation_id: int, reason: str | None = None
+) -> ClusterInvitation:
     """The member joins the cluster (a manager of its house may accept for it, with a reason)."""
     return _answer(session, actor, invitation_id, reason, InvitationStatus.accepted)
 
 
-def decline_invitation(session: Session, actor: Actor, invitation_id: int,
-                       reason: str | None = None) -> ClusterInvitation:
+def decline_invitation(
+    session: Session, actor: Actor, invitation_id: int, reason: str | None = None
+) -> ClusterInvitation:
     """The member stays out of the cluster (a manager of its house may decline for it)."""
     return _answer(session, actor, invitation_id, reason, InvitationStatus.declined)

@@ -48,8 +48,14 @@ class DowntimeResult:
     replan: Any = None
 
 
-def notify_affected(session: Session, item: AffectedBooking, *, template: str, key: str,
-                    context: dict[str, Any] | None = None) -> None:
+def notify_affected(
+    session: Session,
+    item: AffectedBooking,
+    *,
+    template: str,
+    key: str,
+    context: dict[str, Any] | None = None,
+) -> None:
     """Tell the active users of the booking's member that it was hit (by a downtime, a closure,
     a change of opening hours, slot grid or zone), what became of it and which free slots are
     left: every time in the house's zone. `context` adds what the `template` needs besides the
@@ -59,9 +65,9 @@ def notify_affected(session: Session, item: AffectedBooking, *, template: str, k
         return
     notifications = importlib.import_module(module)
     b = item.booking
-    user_ids = list(session.scalars(
-        select(User.id).where(User.member_id == b.member_id, User.is_active)
-    ))
+    user_ids = list(
+        session.scalars(select(User.id).where(User.member_id == b.member_id, User.is_active))
+    )
     if not user_ids:
         return
     house = b.machine.house
@@ -76,13 +82,18 @@ def notify_affected(session: Session, item: AffectedBooking, *, template: str, k
         # The messages show every time in this zone (WIB, WITA or WIT).
         "timezone": house.timezone,
         "alternatives": [
-            {"machine_id": m.id, "machine": m.name, "start": s.astimezone(zone).isoformat(),
-             "end": e.astimezone(zone).isoformat()}
+            {
+                "machine_id": m.id,
+                "machine": m.name,
+                "start": s.astimezone(zone).isoformat(),
+                "end": e.astimezone(zone).isoformat(),
+            }
             for m, s, e in item.alternatives
         ],
     }
-    notifications.notify(session, user_ids=user_ids, template=template,
-                         context={**base, **(context or {})}, key=key)
+    notifications.notify(
+        session, user_ids=user_ids, template=template, context={**base, **(context or {})}, key=key
+    )
 
 
 def settle_hit_bookings(
@@ -122,17 +133,22 @@ def _note_key(downtime_id: int, booking_id: int | str = "") -> str:
 
 def _cancel_reason(reason: str) -> str:
     """The reason a downtime writes on each booking it cancels."""
-    return (N_("machine downtime: %(reason)s", reason=reason) if reason
-            else N_("machine downtime"))
+    return N_("machine downtime: %(reason)s", reason=reason) if reason else N_("machine downtime")
 
 
 def _notify(session: Session, downtime: Downtime, item: AffectedBooking) -> None:
     zone = calendar.house_zone(downtime.machine.house)
-    notify_affected(session, item, template="booking_downtime",
-                    key=_note_key(downtime.id, item.booking.id),
-                    context={"downtime_start": downtime.start_at.astimezone(zone).isoformat(),
-                             "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
-                             "reason": downtime.reason})
+    notify_affected(
+        session,
+        item,
+        template="booking_downtime",
+        key=_note_key(downtime.id, item.booking.id),
+        context={
+            "downtime_start": downtime.start_at.astimezone(zone).isoformat(),
+            "downtime_end": downtime.end_at.astimezone(zone).isoformat(),
+            "reason": downtime.reason,
+        },
+    )
 
 
 def record_downtime(
@@ -153,35 +169,55 @@ def record_downtime(
     if not actor.manages(machine.house_id):
         raise Forbidden(N_("Only the house's managers may record its machines' downtime."))
     if end <= start:
-        raise ValidationFailed(N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]})
+        raise ValidationFailed(
+            N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]}
+        )
     if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
-        raise ValidationFailed(N_("A downtime may last at most a year."),
-                               errors={"end": [N_("At most 366 days after start.")]})
+        raise ValidationFailed(
+            N_("A downtime may last at most a year."),
+            errors={"end": [N_("At most 366 days after start.")]},
+        )
     if affected not in AFFECTED_CHOICES:
-        raise ValidationFailed(N_("Choose cancel or keep."), errors={"affected": [N_("cancel or keep")]})
-    downtime = Downtime(machine_id=machine.id, start_at=start, end_at=end,
-                        kind=DowntimeKind(kind), reason=reason or "", created_by_id=actor.user_id,
-                        created_at=now)
+        raise ValidationFailed(
+            N_("Choose cancel or keep."), errors={"affected": [N_("cancel or keep")]}
+        )
+    downtime = Downtime(
+        machine_id=machine.id,
+        start_at=start,
+        end_at=end,
+        kind=DowntimeKind(kind),
+        reason=reason or "",
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
     downtime.machine = machine
     session.add(downtime)
     session.flush()
     audit.record(session, actor, "downtime.created", downtime, after=audit.snapshot(downtime))
-    hit = list(session.scalars(
-        select(Booking).where(
-            Booking.machine_id == machine.id,
-            Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < end,
-            Booking.end_at > start,
-        ).order_by(Booking.start_at, Booking.id)
-        # Locked as they are read: a booking cancelled or finished by someone else meanwhile
-        # drops out of the list (PostgreSQL re-checks the WHERE after the wait) instead of
-        # failing the whole downtime with invalid_transition.
-        .with_for_update()
-    ))
+    hit = list(
+        session.scalars(
+            select(Booking)
+            .where(
+                Booking.machine_id == machine.id,
+                Booking.status.in_(LIVE_STATUSES),
+                Booking.start_at < end,
+                Booking.end_at > start,
+            )
+            .order_by(Booking.start_at, Booking.id)
+            # Locked as they are read: a booking cancelled or finished by someone else meanwhile
+            # drops out of the list (PostgreSQL re-checks the WHERE after the wait) instead of
+            # failing the whole downtime with invalid_transition.
+            .with_for_update()
+        )
+    )
     results = settle_hit_bookings(
-        session, actor, hit,
+        session,
+        actor,
+        hit,
         cancel_reason=_cancel_reason(reason) if affected == "cancel" else None,
-        search_from=lambda _b: end, notify=lambda item: _notify(session, downtime, item), now=now,
+        search_from=lambda _b: end,
+        notify=lambda item: _notify(session, downtime, item),
+        now=now,
     )
     from factoryshare.services import scheduling
 
@@ -189,12 +225,16 @@ def record_downtime(
     return DowntimeResult(downtime, results, replan)
 
 
-def list_downtimes(actor: Actor, *, machine_id: int | None = None, house_id: int | None = None) -> Any:
+def list_downtimes(
+    actor: Actor, *, machine_id: int | None = None, house_id: int | None = None
+) -> Any:
     stmt = scoped(actor, Downtime)
     if machine_id is not None:
         stmt = stmt.where(Downtime.machine_id == machine_id)
     if house_id is not None:
-        stmt = stmt.where(Downtime.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id)))
+        stmt = stmt.where(
+            Downtime.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id))
+        )
     return stmt.order_by(Downtime.start_at, Downtime.id)
 
 
@@ -223,19 +263,24 @@ def downtime_hits(session: Session, actor: Actor, downtime_id: int) -> list[HitB
     downtime = _managed_downtime(session, actor, downtime_id)
     prefix = _note_key(downtime.id)
     notes = session.execute(
-        select(Notification, User).join(User, User.id == Notification.user_id)
-        .where(Notification.key.like(prefix + "%")).order_by(User.name, User.id))
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.key.like(prefix + "%"))
+        .order_by(User.name, User.id)
+    )
     told: dict[int, list[tuple[Any, User]]] = {}
     for note, user in notes:
-        tail = (note.key or "")[len(prefix):]
+        tail = (note.key or "")[len(prefix) :]
         if tail.isdigit():
             told.setdefault(int(tail), []).append((note, user))
     cancelled_reason = str(_cancel_reason(downtime.reason))[:300]
     hits = []
-    for b in booking_service.list_bookings(session, actor, machine_id=downtime.machine_id,
-                                           start=downtime.start_at, end=downtime.end_at):
-        cancelled_by_it = (b.status is BookingStatus.cancelled
-                           and (b.cancelled_reason or "") == cancelled_reason)
+    for b in booking_service.list_bookings(
+        session, actor, machine_id=downtime.machine_id, start=downtime.start_at, end=downtime.end_at
+    ):
+        cancelled_by_it = (
+            b.status is BookingStatus.cancelled and (b.cancelled_reason or "") == cancelled_reason
+        )
         if b.id not in told and not b.is_live and not cancelled_by_it:
             continue
         hit = HitBooking(b, "cancelled" if b.status is BookingStatus.cancelled else "kept")
@@ -244,9 +289,13 @@ def downtime_hits(session: Session, actor: Actor, downtime_id: int) -> list[HitB
             if not hit.alternatives:
                 for alt in (note.context or {}).get("alternatives") or []:
                     try:
-                        hit.alternatives.append((str(alt["machine"]),
-                                                 dt.datetime.fromisoformat(alt["start"]),
-                                                 dt.datetime.fromisoformat(alt["end"])))
+                        hit.alternatives.append(
+                            (
+                                str(alt["machine"]),
+                                dt.datetime.fromisoformat(alt["start"]),
+                                dt.datetime.fromisoformat(alt["end"]),
+                            )
+                        )
                     except (KeyError, TypeError, ValueError):
                         continue
         hits.append(hit)
@@ -259,13 +308,24 @@ def _managed_downtime(session: Session, actor: Actor, downtime_id: int) -> Downt
 
     downtime = get_scoped(session, actor, Downtime, downtime_id)
     if not actor.manages(downtime.machine.house_id):
-        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=i18n.label(Downtime),
-                          object_id=downtime_id))
+        raise NotFound(
+            N_(
+                "%(name)s %(object_id)s was not found.",
+                name=i18n.label(Downtime),
+                object_id=downtime_id,
+            )
+        )
     return downtime
 
 
-def downtimes_between(session: Session, actor: Actor, house_id: int, start: dt.datetime,
-                      end: dt.datetime) -> list[Downtime]:
+def downtimes_between(
+    session: Session, actor: Actor, house_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Downtime]:
     """The downtimes of a house's machines that overlap [start, end), in start order."""
-    return list(session.scalars(list_downtimes(actor, house_id=house_id)
-                                .where(Downtime.start_at < end, Downtime.end_at > start)))
+    return list(
+        session.scalars(
+            list_downtimes(actor, house_id=house_id).where(
+                Downtime.start_at < end, Downtime.end_at > start
+            )
+        )
+    )

@@ -56,7 +56,9 @@ def check_eligibility(scheme: KurScheme, request: Request) -> None:
     errors: dict[str, list[str]] = {}
     if request.amount < scheme.min_amount or request.amount > scheme.ceiling:
         errors.setdefault("amount", []).append(
-            f"{scheme.name} lends from Rp{scheme.min_amount:,} to Rp{scheme.ceiling:,}.".replace(",", ".")
+            f"{scheme.name} lends from Rp{scheme.min_amount:,} to Rp{scheme.ceiling:,}.".replace(
+                ",", "."
+            )
         )
     max_tenor = (
         scheme.max_tenor_investment_months
@@ -65,8 +67,11 @@ def check_eligibility(scheme: KurScheme, request: Request) -> None:
     )
     if request.tenor_months < 1 or request.tenor_months > max_tenor:
         errors.setdefault("tenor_months", []).append(
-            N_("%(scheme)s allows at most %(max_tenor)s months for this purpose.",
-               scheme=scheme.name, max_tenor=max_tenor)
+            N_(
+                "%(scheme)s allows at most %(max_tenor)s months for this purpose.",
+                scheme=scheme.name,
+                max_tenor=max_tenor,
+            )
         )
     if request.annual_turnover > scheme.turnover_cap:
         errors.setdefault("annual_turnover", []).append(

@@ -34,7 +34,9 @@ register_scope(Lender, _scope)
 
 def _clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValidationFailed(N_("The lender needs a name."), errors={"name": [N_("Give a name.")]})
+        raise ValidationFailed(
+            N_("The lender needs a name."), errors={"name": [N_("Give a name.")]}
+        )
     return name.strip()
 
 
@@ -42,8 +44,9 @@ def _kind(kind: Any) -> LenderKind:
     try:
         return LenderKind(kind)
     except ValueError:
-        raise ValidationFailed(N_("Unknown kind of lender."), errors={
-            "kind": [N_("Must be bank or cooperative.")]}) from None
+        raise ValidationFailed(
+            N_("Unknown kind of lender."), errors={"kind": [N_("Must be bank or cooperative.")]}
+        ) from None
 
 
 def _name_taken(session: Session, name: str, but: int | None = None) -> None:
@@ -75,7 +78,9 @@ def get_lender(session: Session, actor: Actor, lender_id: int) -> Lender:
     return get_scoped(session, actor, Lender, lender_id)
 
 
-def update_lender(session: Session, actor: Actor, lender_id: int, changes: dict[str, Any]) -> Lender:
+def update_lender(
+    session: Session, actor: Actor, lender_id: int, changes: dict[str, Any]
+) -> Lender:
     actor.require(Role.admin)
     lender = get_scoped(session, actor, Lender, lender_id)
     before = audit.snapshot(lender)
@@ -86,7 +91,9 @@ def update_lender(session: Session, actor: Actor, lender_id: int, changes: dict[
     if "kind" in changes:
         lender.kind = _kind(changes["kind"])
     session.flush()
-    audit.record(session, actor, "lender.updated", lender, before=before, after=audit.snapshot(lender))
+    audit.record(
+        session, actor, "lender.updated", lender, before=before, after=audit.snapshot(lender)
+    )
     return lender
 
 
@@ -94,14 +101,25 @@ def delete_lender(session: Session, actor: Actor, lender_id: int) -> None:
     """Only a lender no account and no application refers to can go (409 lender_in_use)."""
     actor.require(Role.admin)
     lender = get_scoped(session, actor, Lender, lender_id)
-    users = session.scalar(select(func.count()).select_from(User).where(User.lender_id == lender.id))
-    apps = session.scalar(select(func.count()).select_from(LoanApplication).where(
-        LoanApplication.lender_id == lender.id))
+    users = session.scalar(
+        select(func.count()).select_from(User).where(User.lender_id == lender.id)
+    )
+    apps = session.scalar(
+        select(func.count())
+        .select_from(LoanApplication)
+        .where(LoanApplication.lender_id == lender.id)
+    )
     if users or apps:
-        raise Conflict(N_("%(lender)s still has %(users)s account(s) and %(apps)s "
-                          "application(s).",
-                          lender=lender.name, users=users, apps=apps),
-                       code="lender_in_use", details={"users": users, "applications": apps})
+        raise Conflict(
+            N_(
+                "%(lender)s still has %(users)s account(s) and %(apps)s application(s).",
+                lender=lender.name,
+                users=users,
+                apps=apps,
+            ),
+            code="lender_in_use",
+            details={"users": users, "applications": apps},
+        )
     before = audit.snapshot(lender)
     session.delete(lender)
     session.flush()
@@ -112,6 +130,8 @@ def require_lender(session: Session, lender_id: Any, field: str = "lender_id") -
     """The lender with this id (any caller may name one), or 422 naming `field`."""
     lender = session.get(Lender, lender_id) if isinstance(lender_id, int) else None
     if lender is None:
-        raise ValidationFailed(N_("No such lender."), errors={field: [N_("No lender with id %(lender_id)s.",
-                                                                     lender_id=lender_id)]})
+        raise ValidationFailed(
+            N_("No such lender."),
+            errors={field: [N_("No lender with id %(lender_id)s.", lender_id=lender_id)]},
+        )
     return lender

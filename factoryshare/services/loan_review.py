@@ -55,8 +55,16 @@ def plan_items(session: Session, actor: Actor, application_id: int) -> list[Plan
             if booking is None or booking.status is BookingStatus.cancelled:
                 continue
             kind = "held" if booking.status is BookingStatus.held else "booked"
-            items.append(PlanItem(booking.member_id, kind, booking.start_at, booking.end_at,
-                                  booking.machine.name, booking.product_id))
+            items.append(
+                PlanItem(
+                    booking.member_id,
+                    kind,
+                    booking.start_at,
+                    booking.end_at,
+                    booking.machine.name,
+                    booking.product_id,
+                )
+            )
         elif link.production_request_id is not None:
             req = session.get(ProductionRequest, link.production_request_id)
             if req is None or req.status is RequestStatus.cancelled:
@@ -65,13 +73,31 @@ def plan_items(session: Session, actor: Actor, application_id: int) -> list[Plan
             live = [b for b in placed.values() if b.status is not BookingStatus.cancelled]
             if live:
                 for b in sorted(live, key=lambda b: b.start_at):
-                    items.append(PlanItem(req.member_id, "planned", b.start_at, b.end_at,
-                                          f"{req.product.name} · {b.machine.name}", req.product_id))
+                    items.append(
+                        PlanItem(
+                            req.member_id,
+                            "planned",
+                            b.start_at,
+                            b.end_at,
+                            f"{req.product.name} · {b.machine.name}",
+                            req.product_id,
+                        )
+                    )
             else:
-                items.append(PlanItem(req.member_id, "window", req.earliest_start, req.due,
-                                      N_("%(product)s × %(quantity)s, not yet placed",
-                                         product=req.product.name, quantity=req.quantity),
-                                      req.product_id))
+                items.append(
+                    PlanItem(
+                        req.member_id,
+                        "window",
+                        req.earliest_start,
+                        req.due,
+                        N_(
+                            "%(product)s × %(quantity)s, not yet placed",
+                            product=req.product.name,
+                            quantity=req.quantity,
+                        ),
+                        req.product_id,
+                    )
+                )
     items.sort(key=lambda i: (i.start, i.member_id))
     return items
 
@@ -101,8 +127,9 @@ def member_names(session: Session, actor: Actor, application_id: int) -> dict[in
     return names
 
 
-def permit_flags(session: Session, actor: Actor, application_id: int,
-                 items: list[PlanItem] | None = None) -> list[i18n.Message]:
+def permit_flags(
+    session: Session, actor: Actor, application_id: int, items: list[PlanItem] | None = None
+) -> list[i18n.Message]:
     """What keeps a product of the plan from being made over its planned time, one sentence
     per member, product and missing permit."""
     items = plan_items(session, actor, application_id) if items is None else items
@@ -118,14 +145,22 @@ def permit_flags(session: Session, actor: Actor, application_id: int,
             continue
         who = f"{names.get(item.member_id, item.member_id)}, {product.name}"
         for gap in permits.gaps(session, product, item.start, item.end):
-            which = i18n.join([type_names.get(code, code) for code in gap.types],
-                              separator=" / ")
+            which = i18n.join([type_names.get(code, code) for code in gap.types], separator=" / ")
             if gap.problem == "lapses" and gap.lapse_on is not None:
-                words = N_("%(who)s: %(permit)s is valid only until %(day)s, before the planned "
-                           "production ends.", who=who, permit=which, day=i18n.day(gap.lapse_on))
+                words = N_(
+                    "%(who)s: %(permit)s is valid only until %(day)s, before the planned "
+                    "production ends.",
+                    who=who,
+                    permit=which,
+                    day=i18n.day(gap.lapse_on),
+                )
             elif gap.lapse_on is not None:
-                words = N_("%(who)s: %(permit)s expired on %(day)s.", who=who, permit=which,
-                           day=i18n.day(gap.lapse_on))
+                words = N_(
+                    "%(who)s: %(permit)s expired on %(day)s.",
+                    who=who,
+                    permit=which,
+                    day=i18n.day(gap.lapse_on),
+                )
             else:
                 words = N_("%(who)s: no valid %(permit)s.", who=who, permit=which)
             if str(words) not in seen:
@@ -161,37 +196,65 @@ def decision_history(session: Session, actor: Actor, application_id: int) -> lis
     from factoryshare.models import Role
 
     rows = loans.decisions(session, actor, application_id)
-    ids = {d.decided_by_id for d in rows if d.decided_by_id is not None
-           and not (actor.role is Role.lender and d.role == Role.member.value)}
-    people = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    ids = {
+        d.decided_by_id
+        for d in rows
+        if d.decided_by_id is not None
+        and not (actor.role is Role.lender and d.role == Role.member.value)
+    }
+    people = (
+        dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+        if ids
+        else {}
+    )
     entries: list[DecisionEntry] = []
     for d in rows:
         terms = dict(d.terms or {})
-        entries.append(DecisionEntry(
-            kind=d.kind, role=d.role, decided_at=d.decided_at,
-            decided_by=(people.get(d.decided_by_id) or N_("the cluster's chair")
-                        if d.decided_by_id is not None else None),
-            note=d.note or "", amount=terms.get("amount"), rate_percent=terms.get("rate_percent"),
-            tenor_months=terms.get("tenor_months"), reference=terms.get("reference"),
-            approval=terms.get("approval"), approvals_needed=terms.get("approvals_needed"),
-            disbursed_on=(dt.date.fromisoformat(terms["disbursed_on"])
-                          if isinstance(terms.get("disbursed_on"), str) else None),
-            terms=terms))
+        entries.append(
+            DecisionEntry(
+                kind=d.kind,
+                role=d.role,
+                decided_at=d.decided_at,
+                decided_by=(
+                    people.get(d.decided_by_id) or N_("the cluster's chair")
+                    if d.decided_by_id is not None
+                    else None
+                ),
+                note=d.note or "",
+                amount=terms.get("amount"),
+                rate_percent=terms.get("rate_percent"),
+                tenor_months=terms.get("tenor_months"),
+                reference=terms.get("reference"),
+                approval=terms.get("approval"),
+                approvals_needed=terms.get("approvals_needed"),
+                disbursed_on=(
+                    dt.date.fromisoformat(terms["disbursed_on"])
+                    if isinstance(terms.get("disbursed_on"), str)
+                    else None
+                ),
+                terms=terms,
+            )
+        )
     return entries
 
 
-def applications_to_decide(session: Session, actor: Actor) -> tuple[list[LoanApplication],
-                                                                    list[LoanApplication]]:
+def applications_to_decide(
+    session: Session, actor: Actor
+) -> tuple[list[LoanApplication], list[LoanApplication]]:
     """The applications in scope waiting for this role's decision (the aggregator's: submitted;
     the lender's: endorsed by the aggregator, or approved and not yet disbursed), and the
     others, most recently changed first."""
     from factoryshare.models import Role
     from factoryshare.models.financing import LoanStatus
 
-    waiting = ((LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursing)
-               if actor.role is Role.lender else (LoanStatus.submitted,))
+    waiting = (
+        (LoanStatus.approved, LoanStatus.lender_approved, LoanStatus.disbursing)
+        if actor.role is Role.lender
+        else (LoanStatus.submitted,)
+    )
     everything = list(session.scalars(loans.list_applications(session, actor)))
     to_decide = [a for a in everything if a.status in waiting]
-    others = sorted((a for a in everything if a.status not in waiting),
-                    key=lambda a: a.updated_at, reverse=True)
+    others = sorted(
+        (a for a in everything if a.status not in waiting), key=lambda a: a.updated_at, reverse=True
+    )
     return to_decide, others

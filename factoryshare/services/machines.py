@@ -34,6 +34,7 @@ MACHINE_FIELDS = ("code", "name", "hourly_rate", "status", "description")
 # ---------------------------------------------------------------------------------------------
 # Capabilities
 
+
 def _capability_fields(data: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if k in ("code", "name", "description", "pausable")}
     if "code" in values and not CODE_PATTERN.match(values["code"]):
@@ -42,7 +43,9 @@ def _capability_fields(data: dict[str, Any]) -> dict[str, Any]:
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            raise ValidationFailed(N_("A capability needs a name."), errors={"name": [N_("May not be blank.")]})
+            raise ValidationFailed(
+                N_("A capability needs a name."), errors={"name": [N_("May not be blank.")]}
+            )
     return values
 
 
@@ -51,17 +54,23 @@ def _check_code_free(session: Session, code: str, capability_id: int | None = No
     if capability_id is not None:
         stmt = stmt.where(Capability.id != capability_id)
     if session.scalar(stmt) is not None:
-        raise Conflict(N_("A capability with this code exists already."), code="duplicate_capability",
-                       errors={"code": [N_("Already used.")]})
+        raise Conflict(
+            N_("A capability with this code exists already."),
+            code="duplicate_capability",
+            errors={"code": [N_("Already used.")]},
+        )
 
 
-def list_capabilities(session: Session, actor: Actor, *,
-                      q: str | None = None) -> Select[tuple[Capability]]:
+def list_capabilities(
+    session: Session, actor: Actor, *, q: str | None = None
+) -> Select[tuple[Capability]]:
     stmt = scoped(actor, Capability)
     if q:
         pattern = contains_pattern(q)
-        stmt = stmt.where(func.lower(Capability.code).like(pattern, escape="\\")
-                          | func.lower(Capability.name).like(pattern, escape="\\"))
+        stmt = stmt.where(
+            func.lower(Capability.code).like(pattern, escape="\\")
+            | func.lower(Capability.name).like(pattern, escape="\\")
+        )
     return stmt.order_by(Capability.code)
 
 
@@ -76,13 +85,13 @@ def create_capability(session: Session, actor: Actor, data: dict[str, Any]) -> C
     capability = Capability(**values)
     session.add(capability)
     session.flush()
-    audit.record(session, actor, "capability.created", capability,
-                 after=audit.snapshot(capability))
+    audit.record(session, actor, "capability.created", capability, after=audit.snapshot(capability))
     return capability
 
 
-def update_capability(session: Session, actor: Actor, capability_id: int,
-                      data: dict[str, Any]) -> Capability:
+def update_capability(
+    session: Session, actor: Actor, capability_id: int, data: dict[str, Any]
+) -> Capability:
     capability = get_scoped(session, actor, Capability, capability_id)
     actor.require(Role.admin)
     values = _capability_fields(data)
@@ -92,8 +101,14 @@ def update_capability(session: Session, actor: Actor, capability_id: int,
     for key, value in values.items():
         setattr(capability, key, value)
     session.flush()
-    audit.record(session, actor, "capability.updated", capability, before=before,
-                 after=audit.snapshot(capability))
+    audit.record(
+        session,
+        actor,
+        "capability.updated",
+        capability,
+        before=before,
+        after=audit.snapshot(capability),
+    )
     return capability
 
 
@@ -106,24 +121,40 @@ def delete_capability(session: Session, actor: Actor, capability_id: int) -> Non
             session.delete(capability)
             session.flush()
     except IntegrityError:
-        raise Conflict(N_("Machines or product routings still use this capability; it stays."),
-                       code="capability_in_use") from None
-    audit.record(session, actor, "capability.deleted", object_type="capabilities",
-                 object_id=capability_id, before=before)
+        raise Conflict(
+            N_("Machines or product routings still use this capability; it stays."),
+            code="capability_in_use",
+        ) from None
+    audit.record(
+        session,
+        actor,
+        "capability.deleted",
+        object_type="capabilities",
+        object_id=capability_id,
+        before=before,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Machines
 
+
 def _capabilities_by_code(session: Session, codes: list[str]) -> list[Capability]:
-    found = {c.code: c for c in session.scalars(select(Capability).where(Capability.code.in_(codes)))}
-    errors = {f"capabilities[{i}]": [f"No machine capability is called {code!r}."]
-              for i, code in enumerate(codes) if code not in found}
+    found = {
+        c.code: c for c in session.scalars(select(Capability).where(Capability.code.in_(codes)))
+    }
+    errors = {
+        f"capabilities[{i}]": [f"No machine capability is called {code!r}."]
+        for i, code in enumerate(codes)
+        if code not in found
+    }
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
     if not codes:
-        raise ValidationFailed(N_("A machine needs at least one capability."),
-                               errors={"capabilities": [N_("Give at least one capability code.")]})
+        raise ValidationFailed(
+            N_("A machine needs at least one capability."),
+            errors={"capabilities": [N_("Give at least one capability code.")]},
+        )
     return [found[c] for c in dict.fromkeys(codes)]
 
 
@@ -133,13 +164,17 @@ def _machine_fields(data: dict[str, Any]) -> dict[str, Any]:
         if key in values:
             values[key] = values[key].strip()
             if not values[key]:
-                raise ValidationFailed(N_("A machine needs a %(key)s.", key=key), errors={key: [N_("May not be blank.")]})
+                raise ValidationFailed(
+                    N_("A machine needs a %(key)s.", key=key),
+                    errors={key: [N_("May not be blank.")]},
+                )
     if "status" in values:
         try:
             values["status"] = MachineStatus(values["status"])
         except ValueError:
-            message = N_("Choose one of: %(value)s.",
-                         value=', '.join(s.value for s in MachineStatus))
+            message = N_(
+                "Choose one of: %(value)s.", value=", ".join(s.value for s in MachineStatus)
+            )
             raise ValidationFailed(message, errors={"status": [message]}) from None
     return values
 
@@ -150,14 +185,18 @@ def _may_manage(actor: Actor, house_id: int) -> None:
         raise Forbidden(N_("Only the managers of this house may change its machines."))
 
 
-def _check_machine_code_free(session: Session, house_id: int, code: str,
-                             machine_id: int | None = None) -> None:
+def _check_machine_code_free(
+    session: Session, house_id: int, code: str, machine_id: int | None = None
+) -> None:
     stmt = select(Machine.id).where(Machine.house_id == house_id, Machine.code == code)
     if machine_id is not None:
         stmt = stmt.where(Machine.id != machine_id)
     if session.scalar(stmt) is not None:
-        raise Conflict(N_("This house already has a machine with this code."), code="duplicate_machine",
-                       errors={"code": [N_("Already used in this house.")]})
+        raise Conflict(
+            N_("This house already has a machine with this code."),
+            code="duplicate_machine",
+            errors={"code": [N_("Already used in this house.")]},
+        )
 
 
 def _snapshot(machine: Machine) -> dict[str, Any]:
@@ -165,14 +204,29 @@ def _snapshot(machine: Machine) -> dict[str, Any]:
 
 
 def future_live_bookings(session: Session, machine_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.machine_id == machine_id, Booking.status.in_(LIVE_STATUSES),
-        Booking.end_at > utcnow())) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(
+                Booking.machine_id == machine_id,
+                Booking.status.in_(LIVE_STATUSES),
+                Booking.end_at > utcnow(),
+            )
+        )
+        or 0
+    )
 
 
-def list_machines(session: Session, actor: Actor, *, house_id: int | None = None,
-                  capability: str | None = None, status: str | None = None,
-                  q: str | None = None) -> Select[tuple[Machine]]:
+def list_machines(
+    session: Session,
+    actor: Actor,
+    *,
+    house_id: int | None = None,
+    capability: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+) -> Select[tuple[Machine]]:
     stmt = scoped(actor, Machine)
     if house_id is not None:
         stmt = stmt.where(Machine.house_id == house_id)
@@ -182,8 +236,10 @@ def list_machines(session: Session, actor: Actor, *, house_id: int | None = None
         stmt = stmt.where(Machine.status == MachineStatus(status))
     if q:
         pattern = contains_pattern(q)
-        stmt = stmt.where(func.lower(Machine.name).like(pattern, escape="\\")
-                          | func.lower(Machine.code).like(pattern, escape="\\"))
+        stmt = stmt.where(
+            func.lower(Machine.name).like(pattern, escape="\\")
+            | func.lower(Machine.code).like(pattern, escape="\\")
+        )
     return stmt.order_by(Machine.house_id, Machine.code, Machine.id)
 
 
@@ -205,12 +261,15 @@ def create_machine(session: Session, actor: Actor, data: dict[str, Any]) -> Mach
     return machine
 
 
-def update_machine(session: Session, actor: Actor, machine_id: int, data: dict[str, Any]) -> Machine:
+def update_machine(
+    session: Session, actor: Actor, machine_id: int, data: dict[str, Any]
+) -> Machine:
     machine = get_scoped(session, actor, Machine, machine_id)
     _may_manage(actor, machine.house_id)
     values = _machine_fields(data)
-    capabilities = (_capabilities_by_code(session, data["capabilities"])
-                    if "capabilities" in data else None)
+    capabilities = (
+        _capabilities_by_code(session, data["capabilities"]) if "capabilities" in data else None
+    )
     if "code" in values:
         _check_machine_code_free(session, machine.house_id, values["code"], machine.id)
     leaving_service = values.get("status", machine.status) is not MachineStatus.active
@@ -218,18 +277,23 @@ def update_machine(session: Session, actor: Actor, machine_id: int, data: dict[s
         live = future_live_bookings(session, machine.id)
         if live:
             raise Conflict(
-                N_("This machine has %(live)s booking(s) still to come. Record a downtime "
-                   "instead: it cancels or keeps them and tells the members.",
-                   live=live),
-                code="machine_has_bookings", errors={"status": [N_("%(live)s future booking(s).",
-                                                                   live=live)]})
+                N_(
+                    "This machine has %(live)s booking(s) still to come. Record a downtime "
+                    "instead: it cancels or keeps them and tells the members.",
+                    live=live,
+                ),
+                code="machine_has_bookings",
+                errors={"status": [N_("%(live)s future booking(s).", live=live)]},
+            )
     before = _snapshot(machine)
     for key, value in values.items():
         setattr(machine, key, value)
     if capabilities is not None:
         machine.capabilities = capabilities
     session.flush()
-    audit.record(session, actor, "machine.updated", machine, before=before, after=_snapshot(machine))
+    audit.record(
+        session, actor, "machine.updated", machine, before=before, after=_snapshot(machine)
+    )
     return machine
 
 
@@ -237,18 +301,32 @@ def delete_machine(session: Session, actor: Actor, machine_id: int) -> None:
     """Remove a machine that was never used; one with history is retired instead."""
     machine = get_scoped(session, actor, Machine, machine_id)
     _may_manage(actor, machine.house_id)
-    used = session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.machine_id == machine.id)) or 0
+    used = (
+        session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id)
+        )
+        or 0
+    )
     if used:
-        raise Conflict(N_("This machine has bookings on record; set its status to retired instead."),
-                       code="machine_in_use")
+        raise Conflict(
+            N_("This machine has bookings on record; set its status to retired instead."),
+            code="machine_in_use",
+        )
     before = _snapshot(machine)
     try:
         with session.begin_nested():
             session.delete(machine)
             session.flush()
     except IntegrityError:
-        raise Conflict(N_("This machine is still referred to (schedules or loans); retire it instead."),
-                       code="machine_in_use") from None
-    audit.record(session, actor, "machine.deleted", object_type="machines", object_id=machine_id,
-                 before=before)
+        raise Conflict(
+            N_("This machine is still referred to (schedules or loans); retire it instead."),
+            code="machine_in_use",
+        ) from None
+    audit.record(
+        session,
+        actor,
+        "machine.deleted",
+        object_type="machines",
+        object_id=machine_id,
+        before=before,
+    )

@@ -20,8 +20,15 @@ from factoryshare.i18n import N_
 from factoryshare.models import Member, ProductionHouse, Role, Sector
 
 CONTACT_FIELDS = ("phone", "email", "address")
-BUSINESS_FIELDS = ("business_name", "nib", "owner_name", "owner_nik", "npwp", "sector",
-                   "annual_turnover")
+BUSINESS_FIELDS = (
+    "business_name",
+    "nib",
+    "owner_name",
+    "owner_nik",
+    "npwp",
+    "sector",
+    "annual_turnover",
+)
 
 
 def mask_nik(nik: str) -> str:
@@ -43,8 +50,12 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Validate identity numbers and the phone; collect every problem at once."""
     out = dict(data)
     errors: dict[str, list[str]] = {}
-    checks = {"nib": validation.nib, "owner_nik": validation.nik, "npwp": validation.npwp,
-              "phone": validation.phone}
+    checks = {
+        "nib": validation.nib,
+        "owner_nik": validation.nik,
+        "npwp": validation.npwp,
+        "phone": validation.phone,
+    }
     for field, check in checks.items():
         value = out.get(field)
         if value is None or (field in ("npwp", "phone") and value == ""):
@@ -59,8 +70,9 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
         try:
             out["sector"] = Sector(out["sector"])
         except ValueError:
-            errors["sector"] = [N_("Choose one of: %(value)s.",
-                                   value=', '.join(s.value for s in Sector))]
+            errors["sector"] = [
+                N_("Choose one of: %(value)s.", value=", ".join(s.value for s in Sector))
+            ]
     for field in ("business_name", "owner_name"):
         if field in out and not str(out[field]).strip():
             errors[field] = [N_("This may not be blank.")]
@@ -75,16 +87,21 @@ def _check_nib_free(session: Session, nib: str, member_id: int | None = None) ->
     if member_id is not None:
         stmt = stmt.where(Member.id != member_id)
     if session.scalar(stmt) is not None:
-        raise Conflict(N_("A business with this NIB is already registered."), code="duplicate_nib",
-                       errors={"nib": [N_("A business with this NIB is already registered.")]})
+        raise Conflict(
+            N_("A business with this NIB is already registered."),
+            code="duplicate_nib",
+            errors={"nib": [N_("A business with this NIB is already registered.")]},
+        )
 
 
 def register_member(session: Session, actor: Actor, data: dict[str, Any]) -> Member:
     actor.require(Role.admin, Role.manager)
     house_id = data.get("house_id")
     if session.get(ProductionHouse, house_id) is None:
-        raise ValidationFailed(N_("This production house does not exist."),
-                               errors={"house_id": [N_("This production house does not exist.")]})
+        raise ValidationFailed(
+            N_("This production house does not exist."),
+            errors={"house_id": [N_("This production house does not exist.")]},
+        )
     if not actor.manages(house_id):
         raise Forbidden(N_("You may register members only in the houses you manage."))
     values = _normalise(data)
@@ -124,8 +141,10 @@ def update_member(session: Session, actor: Actor, member_id: int, data: dict[str
     if actor.role is Role.member:
         refused = sorted(k for k in data if k not in CONTACT_FIELDS)
         if refused:
-            raise Forbidden(N_("A member may change only its contact details."),
-                            errors={k: ["Only the house's manager may change this."] for k in refused})
+            raise Forbidden(
+                N_("A member may change only its contact details."),
+                errors={k: ["Only the house's manager may change this."] for k in refused},
+            )
     elif not actor.manages(member.house_id):
         raise Forbidden(N_("Your role may not change this member."))
     values = _normalise(data)
@@ -135,6 +154,7 @@ def update_member(session: Session, actor: Actor, member_id: int, data: dict[str
     for key, value in values.items():
         setattr(member, key, value)
     session.flush()
-    audit.record(session, actor, "member.updated", member, before=before,
-                 after=audit.snapshot(member))
+    audit.record(
+        session, actor, "member.updated", member, before=before, after=audit.snapshot(member)
+    )
     return member

@@ -86,7 +86,8 @@ def notify(
         return []
     about = context.get("booking_id")
     told: dict[tuple[int, int], tuple[Notification, bool]] = (
-        session.info.setdefault(_TOLD, {}) if about is not None else {})
+        session.info.setdefault(_TOLD, {}) if about is not None else {}
+    )
     if about is not None:
         about = int(about)
         if generic:
@@ -160,7 +161,11 @@ def _existing(session: Session, user_ids: list[int], key: str) -> dict[int, Noti
 
 
 def list_notifications(
-    session: Session, actor: Actor, *, user_id: int | None = None, status: str | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: int | None = None,
+    status: str | None = None,
     unread: bool | None = None,
 ) -> Select[Any]:
     """The caller's messages, newest first; an admin may look at another user's.
@@ -172,16 +177,23 @@ def list_notifications(
         raise Forbidden(N_("You may only read your own notifications."))
     stmt = select(Notification).where(Notification.user_id == target)
     if unread is not None:
-        stmt = stmt.where(Notification.read_at.is_(None) if unread
-                          else Notification.read_at.is_not(None))
+        stmt = stmt.where(
+            Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None)
+        )
     if status is not None:
         try:
             wanted = NotificationStatus(status)
         except ValueError:
             raise ValidationFailed(
                 N_("Unknown status."),
-                errors={"status": [N_("Use one of: %(value)s.",
-                                      value=', '.join(s.value for s in NotificationStatus))]},
+                errors={
+                    "status": [
+                        N_(
+                            "Use one of: %(value)s.",
+                            value=", ".join(s.value for s in NotificationStatus),
+                        )
+                    ]
+                },
             ) from None
         stmt = stmt.where(Notification.status == wanted)
     return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
@@ -193,27 +205,37 @@ def get_notification(session: Session, actor: Actor, notification_id: int) -> No
 
 def unread_count(session: Session, actor: Actor) -> int:
     """How many of the caller's messages it has not marked read."""
-    return int(session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-    ) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
-def mark_read(session: Session, actor: Actor, notification_id: int,
-              now: dt.datetime | None = None) -> Notification:
+def mark_read(
+    session: Session, actor: Actor, notification_id: int, now: dt.datetime | None = None
+) -> Notification:
     """The caller marks one of its own messages read (again: no change). Only the recipient
     may: another user's message is not found, an admin's look does not mark it read.
 
     Not audited: a read mark is the recipient's own bookkeeping, not a change of the service.
     """
     if actor.user_id is None or not isinstance(notification_id, int) or notification_id <= 0:
-        raise NotFound(N_("Notification %(notification_id)s was not found.",
-                          notification_id=notification_id))
-    note = session.scalars(select(Notification).where(
-        Notification.id == notification_id, Notification.user_id == actor.user_id)).first()
+        raise NotFound(
+            N_("Notification %(notification_id)s was not found.", notification_id=notification_id)
+        )
+    note = session.scalars(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == actor.user_id
+        )
+    ).first()
     if note is None:
-        raise NotFound(N_("Notification %(notification_id)s was not found.",
-                          notification_id=notification_id))
+        raise NotFound(
+            N_("Notification %(notification_id)s was not found.", notification_id=notification_id)
+        )
     if note.read_at is None:
         note.read_at = now or utcnow()
         session.flush()
@@ -235,6 +257,7 @@ def mark_all_read(session: Session, actor: Actor, now: dt.datetime | None = None
 
 # -- delivery ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Email:
     """One message as it leaves the service."""
@@ -247,8 +270,13 @@ class Email:
 
 # Delivers one e-mail or raises. One of _UNREACHABLE ends the run: the server is not there.
 Sender = Callable[[Email], None]
-_UNREACHABLE = (ConnectionError, TimeoutError, socket.gaierror, smtplib.SMTPConnectError,
-                smtplib.SMTPServerDisconnected)
+_UNREACHABLE = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+)
 
 
 @dataclass(frozen=True)
@@ -299,15 +327,20 @@ def send_outbox(
     now = now or utcnow()
     if sender is None:
         sender = sender_for(Settings.from_env())
-    ids = list(session.scalars(
-        select(Notification.id).where(_due(now))
-        .order_by(Notification.next_attempt_at, Notification.id).limit(limit)
-    ))
+    ids = list(
+        session.scalars(
+            select(Notification.id)
+            .where(_due(now))
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(limit)
+        )
+    )
     sent = retrying = failed = 0
     for note_id in ids:
         with session.begin_nested():
             note = session.scalars(
-                select(Notification).where(Notification.id == note_id, _due(now))
+                select(Notification)
+                .where(Notification.id == note_id, _due(now))
                 .with_for_update(skip_locked=True)
                 .execution_options(populate_existing=True)
             ).first()
@@ -315,8 +348,9 @@ def send_outbox(
                 continue  # another sender took it, or it is no longer due
             email = session.scalar(select(User.email).where(User.id == note.user_id)) or ""
             try:
-                sender(Email(to=email, subject=note.subject, body=note.body,
-                             language=note.language))
+                sender(
+                    Email(to=email, subject=note.subject, body=note.body, language=note.language)
+                )
             except Exception as exc:  # any delivery failure is recorded, never raised
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 note.attempts += 1
@@ -371,12 +405,15 @@ def _smtp_send(settings: Settings, email: Email) -> None:
     # Looked up at call time so that tests can put a fake server in its place.
     if settings.smtp_port == 465:
         server: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host or "", settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS,
+            settings.smtp_host or "",
+            settings.smtp_port,
+            timeout=SMTP_TIMEOUT_SECONDS,
             context=ssl.create_default_context(),
         )
     else:
-        server = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port,
-                              timeout=SMTP_TIMEOUT_SECONDS)
+        server = smtplib.SMTP(
+            settings.smtp_host or "", settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS
+        )
     with server as smtp:
         smtp.ehlo()
         if smtp.has_extn("starttls"):

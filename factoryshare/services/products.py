@@ -27,11 +27,17 @@ MAX_LOT = 1_000_000
 def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
     """Validate routing steps (dicts) and build them; every problem named `routing[i].field`."""
     if not isinstance(steps, list) or not steps:
-        raise ValidationFailed(N_("A product needs at least one routing step."),
-                               errors={"routing": [N_("Give at least one step.")]})
+        raise ValidationFailed(
+            N_("A product needs at least one routing step."),
+            errors={"routing": [N_("Give at least one step.")]},
+        )
     codes = {s.get("capability") for s in steps if isinstance(s, dict)}
-    known = {c.code: c.id for c in session.scalars(
-        select(Capability).where(Capability.code.in_([c for c in codes if isinstance(c, str)])))}
+    known = {
+        c.code: c.id
+        for c in session.scalars(
+            select(Capability).where(Capability.code.in_([c for c in codes if isinstance(c, str)]))
+        )
+    }
     errors: dict[str, list[str]] = {}
     built: list[RoutingStep] = []
     for i, step in enumerate(steps):
@@ -41,8 +47,9 @@ def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
             continue
         code = step.get("capability")
         if code not in known:
-            errors[f"{where}.capability"] = [N_("No machine capability is called %(code)s.",
-                                                code=repr(code))]
+            errors[f"{where}.capability"] = [
+                N_("No machine capability is called %(code)s.", code=repr(code))
+            ]
         minutes = step.get("minutes_per_unit")
         if not isinstance(minutes, int) or not 0 < minutes <= MAX_MINUTES:
             errors[f"{where}.minutes_per_unit"] = [N_("Give a whole number of minutes above 0.")]
@@ -51,16 +58,23 @@ def _routing_steps(session: Session, steps: Any) -> list[RoutingStep]:
             if not isinstance(value, int) or not 0 <= value <= MAX_MINUTES:
                 errors[f"{where}.{field}"] = [N_("Give a whole number of minutes, 0 or more.")]
         max_lot = step.get("max_lot")
-        if max_lot is not None and (not isinstance(max_lot, int) or isinstance(max_lot, bool)
-                                    or not 1 <= max_lot <= MAX_LOT):
-            errors[f"{where}.max_lot"] = [N_("Must be a whole number between 1 and %(upper)s.",
-                                             upper=MAX_LOT)]
+        if max_lot is not None and (
+            not isinstance(max_lot, int) or isinstance(max_lot, bool) or not 1 <= max_lot <= MAX_LOT
+        ):
+            errors[f"{where}.max_lot"] = [
+                N_("Must be a whole number between 1 and %(upper)s.", upper=MAX_LOT)
+            ]
         if not errors:
-            built.append(RoutingStep(position=i + 1, capability_id=known[str(code)],
-                                     setup_minutes=step.get("setup_minutes", 0),
-                                     minutes_per_unit=minutes,
-                                     min_lag_minutes=step.get("min_lag_minutes", 0),
-                                     max_lot=max_lot))
+            built.append(
+                RoutingStep(
+                    position=i + 1,
+                    capability_id=known[str(code)],
+                    setup_minutes=step.get("setup_minutes", 0),
+                    minutes_per_unit=minutes,
+                    min_lag_minutes=step.get("min_lag_minutes", 0),
+                    max_lot=max_lot,
+                )
+            )
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
     return built
@@ -71,46 +85,70 @@ def _owner(session: Session, actor: Actor, member_id: int | None) -> Member:
     if actor.role is Role.member:
         member_id = actor.member_id if member_id is None else member_id
     if member_id is None:
-        raise ValidationFailed(N_("Say which member the product belongs to."),
-                               errors={"member_id": [N_("Required.")]})
+        raise ValidationFailed(
+            N_("Say which member the product belongs to."), errors={"member_id": [N_("Required.")]}
+        )
     member = get_scoped(session, actor, Member, member_id)
-    if not (actor.member_id == member.id and actor.role is Role.member) and not actor.manages(member.house_id):
+    if not (actor.member_id == member.id and actor.role is Role.member) and not actor.manages(
+        member.house_id
+    ):
         raise Forbidden(N_("Your role may not change this member's products."))
     return member
 
 
-def _check_name_free(session: Session, member_id: int, name: str, product_id: int | None = None) -> None:
+def _check_name_free(
+    session: Session, member_id: int, name: str, product_id: int | None = None
+) -> None:
     stmt = select(Product.id).where(Product.member_id == member_id, Product.name == name)
     if product_id is not None:
         stmt = stmt.where(Product.id != product_id)
     if session.scalar(stmt) is not None:
-        raise Conflict(N_("This member already has a product with this name."), code="duplicate_product",
-                       errors={"name": [N_("This member already has a product with this name.")]})
+        raise Conflict(
+            N_("This member already has a product with this name."),
+            code="duplicate_product",
+            errors={"name": [N_("This member already has a product with this name.")]},
+        )
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
-    return audit.snapshot(product, extra={"routing": [
-        {"position": s.position, "capability_id": s.capability_id, "setup_minutes": s.setup_minutes,
-         "minutes_per_unit": s.minutes_per_unit, "min_lag_minutes": s.min_lag_minutes}
-        for s in product.routing],
-        # Apart from the routing: a lot size does not change how the product is made (halal).
-        "max_lots": [s.max_lot for s in product.routing]})
+    return audit.snapshot(
+        product,
+        extra={
+            "routing": [
+                {
+                    "position": s.position,
+                    "capability_id": s.capability_id,
+                    "setup_minutes": s.setup_minutes,
+                    "minutes_per_unit": s.minutes_per_unit,
+                    "min_lag_minutes": s.min_lag_minutes,
+                }
+                for s in product.routing
+            ],
+            # Apart from the routing: a lot size does not change how the product is made (halal).
+            "max_lots": [s.max_lot for s in product.routing],
+        },
+    )
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in data.items() if k in ("name", "sector", "kind", "unit", "family",
-                                                      "description")}
+    values = {
+        k: v
+        for k, v in data.items()
+        if k in ("name", "sector", "kind", "unit", "family", "description")
+    }
     for field, enum in (("sector", Sector), ("kind", ProductKind)):
         if field in values:
             try:
                 values[field] = enum(values[field])
             except ValueError:
-                message = N_("Choose one of: %(value)s.", value=', '.join(e.value for e in enum))
+                message = N_("Choose one of: %(value)s.", value=", ".join(e.value for e in enum))
                 raise ValidationFailed(message, errors={field: [message]}) from None
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:
-            raise ValidationFailed(N_("A product needs a name."), errors={"name": [N_("May not be blank.")]})
+            raise ValidationFailed(
+                N_("A product needs a name."), errors={"name": [N_("May not be blank.")]}
+            )
     return values
 
 
@@ -127,8 +165,9 @@ def create_product(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     return product
 
 
-def list_products(session: Session, actor: Actor, *, member_id: int | None = None,
-                  sector: str | None = None) -> Select[tuple[Product]]:
+def list_products(
+    session: Session, actor: Actor, *, member_id: int | None = None, sector: str | None = None
+) -> Select[tuple[Product]]:
     stmt = scoped(actor, Product)
     if member_id is not None:
         stmt = stmt.where(Product.member_id == member_id)
@@ -141,7 +180,9 @@ def get_product(session: Session, actor: Actor, product_id: int) -> Product:
     return get_scoped(session, actor, Product, product_id)
 
 
-def update_product(session: Session, actor: Actor, product_id: int, data: dict[str, Any]) -> Product:
+def update_product(
+    session: Session, actor: Actor, product_id: int, data: dict[str, Any]
+) -> Product:
     product = get_scoped(session, actor, Product, product_id)
     _owner(session, actor, product.member_id)
     values = _fields(data)
@@ -156,12 +197,16 @@ def update_product(session: Session, actor: Actor, product_id: int, data: dict[s
         session.flush()  # old steps go first, so positions can be reused
         product.routing = steps
     session.flush()
-    audit.record(session, actor, "product.updated", product, before=before, after=_snapshot(product))
+    audit.record(
+        session, actor, "product.updated", product, before=before, after=_snapshot(product)
+    )
     publish(session, "product_changed", product=product, before=before, actor=actor)
     return product
 
 
-def replace_routing(session: Session, actor: Actor, product_id: int, steps: list[dict[str, Any]]) -> Product:
+def replace_routing(
+    session: Session, actor: Actor, product_id: int, steps: list[dict[str, Any]]
+) -> Product:
     return update_product(session, actor, product_id, {"routing": steps})
 
 
@@ -174,7 +219,15 @@ def delete_product(session: Session, actor: Actor, product_id: int) -> None:
             session.delete(product)
             session.flush()
     except IntegrityError:
-        raise Conflict(N_("This product is still used (bookings, orders or permits); it stays."),
-                       code="product_in_use") from None
-    audit.record(session, actor, "product.deleted", object_type="products", object_id=product_id,
-                 before=before)
+        raise Conflict(
+            N_("This product is still used (bookings, orders or permits); it stays."),
+            code="product_in_use",
+        ) from None
+    audit.record(
+        session,
+        actor,
+        "product.deleted",
+        object_type="products",
+        object_id=product_id,
+        before=before,
+    )

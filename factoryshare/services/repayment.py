@@ -169,10 +169,7 @@ def annuity_schedule(
     for step in range(1, amortising + 1):
         number = grace_months + step
         interest = _round_half_even(balance * rate)
-        if step == amortising:
-            part = balance
-        else:
-            part = min(balance, max(installment - interest, 0))
+        part = balance if step == amortising else min(balance, max(installment - interest, 0))
         balance -= part
         rows.append(
             ScheduledInstallment(
@@ -189,11 +186,15 @@ def annuity_schedule(
 
 # --- Multi-disbursement schedules ------------------------------------------------------------
 
+
 def first_due_date(first_tranche_on: date) -> date:
     """One month after the first tranche, on its day of the month (at most the 28th)."""
     month_index = first_tranche_on.month  # the next month, 0-based
-    return date(first_tranche_on.year + month_index // 12, month_index % 12 + 1,
-                min(first_tranche_on.day, 28))
+    return date(
+        first_tranche_on.year + month_index // 12,
+        month_index % 12 + 1,
+        min(first_tranche_on.day, 28),
+    )
 
 
 def periods(first_tranche_on: date, months: int) -> list[tuple[date, date]]:
@@ -203,8 +204,15 @@ def periods(first_tranche_on: date, months: int) -> list[tuple[date, date]]:
     return list(zip([first_tranche_on, *dues[:-1]], dues))
 
 
-def period_interest(start: date, due: date, opening: int, changes: Sequence[tuple[date, int]],
-                    annual_rate_bps: int, *, until: date | None = None) -> Fraction:
+def period_interest(
+    start: date,
+    due: date,
+    opening: int,
+    changes: Sequence[tuple[date, int]],
+    annual_rate_bps: int,
+    *,
+    until: date | None = None,
+) -> Fraction:
     """Exact interest of the period [start, due) (rule 1), or of its part before `until`.
 
     `opening` is the balance on `start`; `changes` are the (date, delta) changes inside the
@@ -253,8 +261,11 @@ def reschedule(
         raise ValueError("the frozen installments repay more than was disbursed")
     amortising = sum(1 for n in range(f + 1, f + len(open_periods) + 1) if n > grace_months)
     if level is None:
-        level = (level_installment(outstanding, annual_rate_bps, amortising)
-                 if amortising and outstanding > 0 else 0)
+        level = (
+            level_installment(outstanding, annual_rate_bps, amortising)
+            if amortising and outstanding > 0
+            else 0
+        )
     rows: list[Row] = []
     for index, (start, due) in enumerate(open_periods):
         number = f + 1 + index
@@ -275,12 +286,14 @@ def reschedule(
     return rows, level
 
 
-def accrued_interest(row: Row, opening: int, changes: Sequence[tuple[date, int]],
-                     annual_rate_bps: int, on: date) -> int:
+def accrued_interest(
+    row: Row, opening: int, changes: Sequence[tuple[date, int]], annual_rate_bps: int, on: date
+) -> int:
     """Interest of an open installment's period accrued before `on` (a full repayment's)."""
     inside = [(w, d) for w, d in sorted(changes) if row.start < w < row.due]
-    return _round_half_even(period_interest(row.start, row.due, opening, inside,
-                                            annual_rate_bps, until=on))
+    return _round_half_even(
+        period_interest(row.start, row.due, opening, inside, annual_rate_bps, until=on)
+    )
 
 
 # --- Loan quality ----------------------------------------------------------------------------

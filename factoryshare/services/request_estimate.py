@@ -82,8 +82,10 @@ class Estimate:
 
 def _aware(name: str, value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationFailed(N_("Give a date and time with its offset."),
-                               errors={name: [N_("Give a date and time with its offset.")]})
+        raise ValidationFailed(
+            N_("Give a date and time with its offset."),
+            errors={name: [N_("Give a date and time with its offset.")]},
+        )
     return value.astimezone(dt.UTC)
 
 
@@ -104,8 +106,9 @@ def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
     return whole + 1 if up and seconds % 60 else whole
 
 
-def request_window(house: ProductionHouse, earliest_on: dt.date, due_on: dt.date
-                   ) -> tuple[dt.datetime, dt.datetime]:
+def request_window(
+    house: ProductionHouse, earliest_on: dt.date, due_on: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
     """A request asked for by dates, in UTC: from the start of its earliest day to the end of
     its due day, in the house's time (the pages ask for dates, the API for moments)."""
     zone = calendar.house_zone(house)
@@ -124,45 +127,77 @@ def _grid_up(house: ProductionHouse, t: dt.datetime, grid: int) -> dt.datetime:
     return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.UTC)
 
 
-def estimate_request(session: Session, actor: Actor, *, product_id: int, quantity: int,
-                     earliest_start: dt.datetime, due: dt.datetime, lot_size: int | None = None,
-                     now: dt.datetime | None = None) -> Estimate:
+def estimate_request(
+    session: Session,
+    actor: Actor,
+    *,
+    product_id: int,
+    quantity: int,
+    earliest_start: dt.datetime,
+    due: dt.datetime,
+    lot_size: int | None = None,
+    now: dt.datetime | None = None,
+) -> Estimate:
     """The estimate of a request the caller may make (the same checks as create_request,
     nothing stored)."""
     actor.require(Role.admin, Role.manager, Role.member)
     product = get_scoped(session, actor, Product, product_id)
     member = session.get(Member, product.member_id)
     assert member is not None
-    if not ((actor.role is Role.member and actor.member_id == member.id)
-            or actor.manages(member.house_id)):
+    if not (
+        (actor.role is Role.member and actor.member_id == member.id)
+        or actor.manages(member.house_id)
+    ):
         raise Forbidden(N_("Your role may not request production for this member."))
     if not isinstance(quantity, int) or not 1 <= quantity <= production_requests.MAX_QUANTITY:
-        raise ValidationFailed(N_("The quantity is out of range."),
-                               errors={"quantity": [N_("Between 1 and %(max_quantity)s.",
-                                                       max_quantity=production_requests.MAX_QUANTITY)]})
+        raise ValidationFailed(
+            N_("The quantity is out of range."),
+            errors={
+                "quantity": [
+                    N_(
+                        "Between 1 and %(max_quantity)s.",
+                        max_quantity=production_requests.MAX_QUANTITY,
+                    )
+                ]
+            },
+        )
     start, due = _aware("earliest_start", earliest_start), _aware("due", due)
     if due <= start:
-        raise ValidationFailed(N_("The due date must come after the earliest start."),
-                               errors={"due": [N_("Must be after earliest_start.")]})
+        raise ValidationFailed(
+            N_("The due date must come after the earliest start."),
+            errors={"due": [N_("Must be after earliest_start.")]},
+        )
     if not product.routing:
-        raise ValidationFailed(N_("This product has no routing to produce it by."),
-                               errors={"product_id": [N_("The product has no routing.")]})
+        raise ValidationFailed(
+            N_("This product has no routing to produce it by."),
+            errors={"product_id": [N_("The product has no routing.")]},
+        )
     permits.require_permits(session, product, start, due)
     house = session.get(ProductionHouse, member.house_id)
     assert house is not None
     now = now or utcnow()
     lots = _lots(quantity, product, lot_size)
-    estimate = Estimate(product=product, house=house, quantity=quantity, earliest_start=start,
-                        due=due, lots=lots)
-    machines = list(session.scalars(
-        select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
-        .order_by(Machine.id)))
-    able = {step.position: sorted((m for m in machines
-                                   if any(c.id == step.capability_id for c in m.capabilities)),
-                                  key=lambda m: (m.hourly_rate, m.id))
-            for step in product.routing}
-    minutes = {step.position: [step.setup_minutes + step.minutes_per_unit * q for q in lots]
-               for step in product.routing}
+    estimate = Estimate(
+        product=product, house=house, quantity=quantity, earliest_start=start, due=due, lots=lots
+    )
+    machines = list(
+        session.scalars(
+            select(Machine)
+            .where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
+            .order_by(Machine.id)
+        )
+    )
+    able = {
+        step.position: sorted(
+            (m for m in machines if any(c.id == step.capability_id for c in m.capabilities)),
+            key=lambda m: (m.hourly_rate, m.id),
+        )
+        for step in product.routing
+    }
+    minutes = {
+        step.position: [step.setup_minutes + step.minutes_per_unit * q for q in lots]
+        for step in product.routing
+    }
     placed = _place(session, house, product, machines, able, minutes, start, due, now, estimate)
     by_id = {m.id: m for m in machines}
     for step in product.routing:
@@ -170,27 +205,47 @@ def estimate_request(session: Session, actor: Actor, *, product_id: int, quantit
         first: dt.datetime | None = None
         last: dt.datetime | None = None
         if where:
-            price = sum(run_review.rupiah_for(m, by_id[machine_id].hourly_rate)
-                        for (machine_id, _s, _e), m in zip(where, minutes[step.position]))
+            price = sum(
+                run_review.rupiah_for(m, by_id[machine_id].hourly_rate)
+                for (machine_id, _s, _e), m in zip(where, minutes[step.position])
+            )
             machine: Machine | None = by_id[where[0][0]]
             zone = calendar.house_zone(house)
             first = min(s for _m, s, _e in where).astimezone(zone)
             last = max(e for _m, _s, e in where).astimezone(zone)
         else:
             machine = able[step.position][0] if able[step.position] else None
-            price = sum(run_review.rupiah_for(m, machine.hourly_rate)
-                        for m in minutes[step.position]) if machine else 0
-        estimate.steps.append(StepEstimate(
-            position=step.position, capability=step.capability,
-            minutes=sum(minutes[step.position]), machine=machine, price=price,
-            start=first, end=last))
+            price = (
+                sum(run_review.rupiah_for(m, machine.hourly_rate) for m in minutes[step.position])
+                if machine
+                else 0
+            )
+        estimate.steps.append(
+            StepEstimate(
+                position=step.position,
+                capability=step.capability,
+                minutes=sum(minutes[step.position]),
+                machine=machine,
+                price=price,
+                start=first,
+                end=last,
+            )
+        )
     return estimate
 
 
-def _place(session: Session, house: ProductionHouse, product: Product, machines: list[Machine],
-           able: dict[int, list[Machine]], minutes: dict[int, list[int]], start: dt.datetime,
-           due: dt.datetime, now: dt.datetime, estimate: Estimate
-           ) -> dict[int, list[tuple[int, dt.datetime, dt.datetime]]]:
+def _place(
+    session: Session,
+    house: ProductionHouse,
+    product: Product,
+    machines: list[Machine],
+    able: dict[int, list[Machine]],
+    minutes: dict[int, list[int]],
+    start: dt.datetime,
+    due: dt.datetime,
+    now: dt.datetime,
+    estimate: Estimate,
+) -> dict[int, list[tuple[int, dt.datetime, dt.datetime]]]:
     """Place the request alone around the live bookings; per step, (machine id, start, end)
     of each lot. Sets the estimate's finish, meets_due and why_not."""
     if any(not able[p] for p in able):
@@ -211,33 +266,75 @@ def _place(session: Session, house: ProductionHouse, product: Product, machines:
             s, e = max(0, _minute(h0, ws, up=True)), min(horizon, _minute(h0, we, up=False))
             if e > s:
                 windows.append([s, e])
-        problem_machines.append({"id": f"machine-{m.id}", "open": windows,
-                                 **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {})})
+        problem_machines.append(
+            {
+                "id": f"machine-{m.id}",
+                "open": windows,
+                **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
+            }
+        )
     fixed = []
-    for b in session.scalars(select(Booking).where(
-            Booking.machine_id.in_(sorted(used)), Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < h1, Booking.end_at > h0).order_by(Booking.id)):
-        s, e = max(0, _minute(h0, b.start_at, up=False)), min(horizon, _minute(h0, b.end_at, up=True))
+    for b in session.scalars(
+        select(Booking)
+        .where(
+            Booking.machine_id.in_(sorted(used)),
+            Booking.status.in_(LIVE_STATUSES),
+            Booking.start_at < h1,
+            Booking.end_at > h0,
+        )
+        .order_by(Booking.id)
+    ):
+        s, e = (
+            max(0, _minute(h0, b.start_at, up=False)),
+            min(horizon, _minute(h0, b.end_at, up=True)),
+        )
         if e > s:
-            fixed.append({"id": f"booking-{b.id}", "machine": f"machine-{b.machine_id}",
-                          "start": s, "end": e})
+            fixed.append(
+                {
+                    "id": f"booking-{b.id}",
+                    "machine": f"machine-{b.machine_id}",
+                    "start": s,
+                    "end": e,
+                }
+            )
     jobs = []
     for lot in range(len(estimate.lots)):
-        jobs.append({
-            "id": f"lot-{lot}", "release": 0, "due": max(0, _minute(h0, due, up=False)),
-            "deadline": permits.deadline_minute(session, product, start, h0), "weight": 1,
-            "operations": [{
-                "id": f"step-{step.position}-{lot}",
-                **({"min_lag": step.min_lag_minutes} if step.min_lag_minutes else {}),
-                **({"pausable": True} if step.capability.pausable else {}),
-                "modes": [{"machine": f"machine-{m.id}", "duration": max(1, minutes[step.position][lot])}
-                          for m in able[step.position]],
-            } for step in product.routing],
-        })
-    problem = solver.problem_from_dict({
-        "format": "factoryshare-problem/1", "name": "estimate", "horizon": horizon,
-        "machines": problem_machines, "fixed": fixed, "jobs": jobs,
-        "objective": dict(solving.OBJECTIVE), **({"grid": grid} if grid > 1 else {})})
+        jobs.append(
+            {
+                "id": f"lot-{lot}",
+                "release": 0,
+                "due": max(0, _minute(h0, due, up=False)),
+                "deadline": permits.deadline_minute(session, product, start, h0),
+                "weight": 1,
+                "operations": [
+                    {
+                        "id": f"step-{step.position}-{lot}",
+                        **({"min_lag": step.min_lag_minutes} if step.min_lag_minutes else {}),
+                        **({"pausable": True} if step.capability.pausable else {}),
+                        "modes": [
+                            {
+                                "machine": f"machine-{m.id}",
+                                "duration": max(1, minutes[step.position][lot]),
+                            }
+                            for m in able[step.position]
+                        ],
+                    }
+                    for step in product.routing
+                ],
+            }
+        )
+    problem = solver.problem_from_dict(
+        {
+            "format": "factoryshare-problem/1",
+            "name": "estimate",
+            "horizon": horizon,
+            "machines": problem_machines,
+            "fixed": fixed,
+            "jobs": jobs,
+            "objective": dict(solving.OBJECTIVE),
+            **({"grid": grid} if grid > 1 else {}),
+        }
+    )
     assignments, unscheduled = greedy(problem)
     if unscheduled:
         kind = unscheduled[0].kind
@@ -247,10 +344,17 @@ def _place(session: Session, house: ProductionHouse, product: Product, machines:
     for a in assignments:
         _step, position, lot_number = a.operation.split("-")
         placed.setdefault(int(position), []).append(
-            (int(lot_number), int(a.machine.split("-")[1]), h0 + dt.timedelta(minutes=a.start),
-             h0 + dt.timedelta(minutes=a.end)))
-    placed = {p: [(m, s, e) for _lot, m, s, e in sorted(where, key=lambda w: w[0])]
-              for p, where in placed.items()}
+            (
+                int(lot_number),
+                int(a.machine.split("-")[1]),
+                h0 + dt.timedelta(minutes=a.start),
+                h0 + dt.timedelta(minutes=a.end),
+            )
+        )
+    placed = {
+        p: [(m, s, e) for _lot, m, s, e in sorted(where, key=lambda w: w[0])]
+        for p, where in placed.items()
+    }
     estimate.finish = max(end for where in placed.values() for _m, _s, end in where)
     estimate.meets_due = estimate.finish <= due
     return placed

@@ -156,13 +156,18 @@ def _columns(house: ProductionHouse, day: dt.date, span: dt.timedelta) -> list[d
     return sorted(starts)
 
 
-def _closed(session: Session, house: ProductionHouse, day: dt.date, now: dt.datetime
-            ) -> tuple[str | None, i18n.Localized | None, str | None]:
+def _closed(
+    session: Session, house: ProductionHouse, day: dt.date, now: dt.datetime
+) -> tuple[str | None, i18n.Localized | None, str | None]:
     """Why the grid of `day` can offer nothing at all, if it cannot."""
     current = today(house, now)
     if day < current:
         return "past", None, None
-    last = (now + dt.timedelta(days=house.max_days_ahead)).astimezone(calendar.house_zone(house)).date()
+    last = (
+        (now + dt.timedelta(days=house.max_days_ahead))
+        .astimezone(calendar.house_zone(house))
+        .date()
+    )
     if day > last:
         return "too_far_ahead", None, None
     name = calendar.holiday_name(day)
@@ -179,39 +184,72 @@ def _closed(session: Session, house: ProductionHouse, day: dt.date, now: dt.date
 def house_capabilities(session: Session, actor: Actor, house_id: int) -> list[Capability]:
     """What the house's active machines can do, by name (what a member picks the grid by)."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
-    return list(session.scalars(
-        select(Capability).where(Capability.id.in_(
-            select(machine_capabilities.c.capability_id)
-            .join(Machine, Machine.id == machine_capabilities.c.machine_id)
-            .where(Machine.house_id == house.id, Machine.status == MachineStatus.active)))
-        .order_by(Capability.name, Capability.id)))
+    return list(
+        session.scalars(
+            select(Capability)
+            .where(
+                Capability.id.in_(
+                    select(machine_capabilities.c.capability_id)
+                    .join(Machine, Machine.id == machine_capabilities.c.machine_id)
+                    .where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
+                )
+            )
+            .order_by(Capability.name, Capability.id)
+        )
+    )
 
 
-def _machines(session: Session, house: ProductionHouse, capability: str | None,
-              machine_id: int | None = None) -> list[Machine]:
-    stmt = select(Machine).where(Machine.house_id == house.id, Machine.status == MachineStatus.active)
+def _machines(
+    session: Session, house: ProductionHouse, capability: str | None, machine_id: int | None = None
+) -> list[Machine]:
+    stmt = select(Machine).where(
+        Machine.house_id == house.id, Machine.status == MachineStatus.active
+    )
     if machine_id is not None:
         stmt = stmt.where(Machine.id == machine_id)
     if capability is not None:
-        stmt = stmt.where(Machine.id.in_(
-            select(machine_capabilities.c.machine_id)
-            .join(Capability, Capability.id == machine_capabilities.c.capability_id)
-            .where(Capability.code == capability)))
+        stmt = stmt.where(
+            Machine.id.in_(
+                select(machine_capabilities.c.machine_id)
+                .join(Capability, Capability.id == machine_capabilities.c.capability_id)
+                .where(Capability.code == capability)
+            )
+        )
     return list(session.scalars(stmt.order_by(Machine.name, Machine.id)))
 
 
-def _grid(session: Session, house: ProductionHouse, day: dt.date, duration_minutes: int,
-          machines: list[Machine], *, now: dt.datetime, capability: str | None = None,
-          exclude_booking_id: int | None = None) -> DayGrid:
+def _grid(
+    session: Session,
+    house: ProductionHouse,
+    day: dt.date,
+    duration_minutes: int,
+    machines: list[Machine],
+    *,
+    now: dt.datetime,
+    capability: str | None = None,
+    exclude_booking_id: int | None = None,
+) -> DayGrid:
     span = dt.timedelta(minutes=duration_minutes)
     current = today(house, now)
-    last = (now + dt.timedelta(days=house.max_days_ahead)).astimezone(calendar.house_zone(house)).date()
+    last = (
+        (now + dt.timedelta(days=house.max_days_ahead))
+        .astimezone(calendar.house_zone(house))
+        .date()
+    )
     closed, holiday, reason = _closed(session, house, day, now)
     columns = _columns(house, day, span)
     grid = DayGrid(
-        house=house, day=day, today=current, duration_minutes=duration_minutes,
-        columns=columns, rows=[], capability=capability, closed=closed, holiday=holiday,
-        closure_reason=reason, durations=durations(house),
+        house=house,
+        day=day,
+        today=current,
+        duration_minutes=duration_minutes,
+        columns=columns,
+        rows=[],
+        capability=capability,
+        closed=closed,
+        holiday=holiday,
+        closure_reason=reason,
+        durations=durations(house),
         previous=day - dt.timedelta(days=1) if day > current else None,
         following=day + dt.timedelta(days=1) if day < last else None,
     )
@@ -223,14 +261,19 @@ def _grid(session: Session, house: ProductionHouse, day: dt.date, duration_minut
     ids = [m.id for m in machines]
     house_windows = calendar.open_windows(session, house, start, end) if end > start else []
     downtimes: dict[int, list[Window]] = {i: [] for i in ids}
-    for d in session.scalars(select(Downtime).where(
-            Downtime.machine_id.in_(ids), Downtime.start_at < end, Downtime.end_at > start)
-            .order_by(Downtime.start_at)):
+    for d in session.scalars(
+        select(Downtime)
+        .where(Downtime.machine_id.in_(ids), Downtime.start_at < end, Downtime.end_at > start)
+        .order_by(Downtime.start_at)
+    ):
         downtimes[d.machine_id].append((d.start_at, d.end_at))
     busy: dict[int, list[Window]] = {i: [] for i in ids}
     stmt = select(Booking.machine_id, Booking.start_at, Booking.end_at).where(
-        Booking.machine_id.in_(ids), Booking.status.in_(LIVE_STATUSES),
-        Booking.start_at < end, Booking.end_at > start)
+        Booking.machine_id.in_(ids),
+        Booking.status.in_(LIVE_STATUSES),
+        Booking.start_at < end,
+        Booking.end_at > start,
+    )
     if exclude_booking_id is not None:
         stmt = stmt.where(Booking.id != exclude_booking_id)
     for machine_id, b_start, b_end in session.execute(stmt.order_by(Booking.start_at)):
@@ -239,10 +282,14 @@ def _grid(session: Session, house: ProductionHouse, day: dt.date, duration_minut
         free = _cut(house_windows, downtimes[machine.id] + busy[machine.id])
         cells: list[Slot | None] = []
         for column in columns:
-            fits = column >= now and any(w_start <= column and column + span <= w_end
-                                         for w_start, w_end in free)
-            cells.append(Slot(column, column + span, bookings.price_for(machine, column, column + span))
-                         if fits else None)
+            fits = column >= now and any(
+                w_start <= column and column + span <= w_end for w_start, w_end in free
+            )
+            cells.append(
+                Slot(column, column + span, bookings.price_for(machine, column, column + span))
+                if fits
+                else None
+            )
         grid.rows.append(GridRow(machine, cells))
     return grid
 
@@ -251,13 +298,24 @@ def _check_duration(house: ProductionHouse, duration_minutes: int) -> None:
     if duration_minutes not in durations(house):
         raise ValidationFailed(
             N_("Pick one of the booking lengths of this house."),
-            errors={"duration": [N_("Use one of: %(value)s.",
-                                    value=", ".join(str(d) for d in durations(house)))]})
+            errors={
+                "duration": [
+                    N_("Use one of: %(value)s.", value=", ".join(str(d) for d in durations(house)))
+                ]
+            },
+        )
 
 
-def day_grid(session: Session, actor: Actor, house_id: int, day: dt.date, *,
-             duration_minutes: int = 60, capability: str | None = None,
-             now: dt.datetime | None = None) -> DayGrid:
+def day_grid(
+    session: Session,
+    actor: Actor,
+    house_id: int,
+    day: dt.date,
+    *,
+    duration_minutes: int = 60,
+    capability: str | None = None,
+    now: dt.datetime | None = None,
+) -> DayGrid:
     """The free slots of `duration_minutes` of every active machine of the house (or those
     of `capability`) on local date `day`."""
     house = get_scoped(session, actor, ProductionHouse, house_id)
@@ -267,8 +325,14 @@ def day_grid(session: Session, actor: Actor, house_id: int, day: dt.date, *,
     return _grid(session, house, day, duration_minutes, machines, now=now, capability=capability)
 
 
-def move_grid(session: Session, actor: Actor, booking_id: int, day: dt.date | None = None, *,
-              now: dt.datetime | None = None) -> tuple[Booking, DayGrid]:
+def move_grid(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    day: dt.date | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[Booking, DayGrid]:
     """Where a booking could move to on `day` (default: its own day): slots of its length on
     its machine, the time it holds itself counted free (a move may overlap its own time)."""
     booking = bookings.get_booking(session, actor, booking_id)
@@ -281,12 +345,15 @@ def move_grid(session: Session, actor: Actor, booking_id: int, day: dt.date | No
     grid = _grid(session, house, day, minutes, machines, now=now, exclude_booking_id=booking.id)
     # Its own slot is where it is already, not a place to move to.
     for row in grid.rows:
-        row.cells = [None if cell is not None and cell.start == booking.start_at else cell
-                     for cell in row.cells]
+        row.cells = [
+            None if cell is not None and cell.start == booking.start_at else cell
+            for cell in row.cells
+        ]
     return booking, grid
 
 
 # -- the review before booking ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SlotReview:
@@ -309,13 +376,23 @@ def cancellation_rule(house: ProductionHouse) -> i18n.Message:
     """The house's cancellation rule as its members read it (what bookings.cancel_booking and
     mark_no_show enforce: a live booking may be cancelled at no charge; a member who does not
     come within the grace after the start is marked a no-show and pays the price)."""
-    return N_("You can cancel this booking at no cost as long as it has not taken place. If you "
-              "do not come within %(minutes)s minutes of the start, the house marks it a no-show "
-              "and you pay the full price.", minutes=house.no_show_grace_minutes)
+    return N_(
+        "You can cancel this booking at no cost as long as it has not taken place. If you "
+        "do not come within %(minutes)s minutes of the start, the house marks it a no-show "
+        "and you pay the full price.",
+        minutes=house.no_show_grace_minutes,
+    )
 
 
-def review_slot(session: Session, actor: Actor, machine_id: int, start: dt.datetime,
-                end: dt.datetime, *, now: dt.datetime | None = None) -> SlotReview:
+def review_slot(
+    session: Session,
+    actor: Actor,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    now: dt.datetime | None = None,
+) -> SlotReview:
     """The booking a member is about to make, after every check the booking will make (so a
     slot taken or closed meanwhile is refused here, in the same words)."""
     actor.require(Role.member)
@@ -327,10 +404,17 @@ def review_slot(session: Session, actor: Actor, machine_id: int, start: dt.datet
     house = machine.house
     held = bool(house.requires_confirmation)
     return SlotReview(
-        machine=machine, house=house, start=start, end=end, hourly_rate=machine.hourly_rate,
-        price=bookings.price_for(machine, start, end), held=held,
+        machine=machine,
+        house=house,
+        start=start,
+        end=end,
+        hourly_rate=machine.hourly_rate,
+        price=bookings.price_for(machine, start, end),
+        held=held,
         # As create_booking sets it: the house's hold time, never past the slot's start.
-        hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start) if held else None,
+        hold_expires_at=min(now + dt.timedelta(minutes=house.hold_minutes), start)
+        if held
+        else None,
         no_show_grace_minutes=house.no_show_grace_minutes,
     )
 
@@ -351,11 +435,21 @@ def grid_as_dict(grid: DayGrid) -> dict[str, Any]:
         "previous": grid.previous,
         "following": grid.following,
         "starts": [c.astimezone(zone).isoformat() for c in grid.columns],
-        "machines": [{
-            "machine_id": row.machine.id, "code": row.machine.code, "name": row.machine.name,
-            "hourly_rate": row.machine.hourly_rate,
-            "slots": [{"start": s.start.astimezone(zone).isoformat(),
-                       "end": s.end.astimezone(zone).isoformat(), "price": s.price}
-                      for s in row.slots],
-        } for row in grid.rows],
+        "machines": [
+            {
+                "machine_id": row.machine.id,
+                "code": row.machine.code,
+                "name": row.machine.name,
+                "hourly_rate": row.machine.hourly_rate,
+                "slots": [
+                    {
+                        "start": s.start.astimezone(zone).isoformat(),
+                        "end": s.end.astimezone(zone).isoformat(),
+                        "price": s.price,
+                    }
+                    for s in row.slots
+                ],
+            }
+            for row in grid.rows
+        ],
     }

@@ -65,6 +65,7 @@ OBJECTIVE = {"weighted_tardiness": 100 * OBJECTIVE_SCALE, "makespan": OBJECTIVE_
 # Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
 # operation-<id>[-lot-<n>] for an operation (n from 1; no suffix: the request in one lot).
 
+
 def job_id(request_id: int, lot: int | None = None) -> str:
     return f"request-{request_id}" + (f"-lot-{lot}" if lot else "")
 
@@ -144,28 +145,38 @@ def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
     return whole + 1 if up and seconds % 60 else whole
 
 
-def published_pieces(session: Session, operation_ids: list[int]
-                     ) -> dict[tuple[int, int | None, int | None], Booking]:
+def published_pieces(
+    session: Session, operation_ids: list[int]
+) -> dict[tuple[int, int | None, int | None], Booking]:
     """The booking of each (operation, lot, piece) from the latest published run that placed
     that operation's lot (a step that pauses overnight is booked in pieces, see _pieces)."""
     found: dict[tuple[int, int | None, int | None], Booking] = {}
     latest: dict[tuple[int, int | None], int] = {}
     rows = session.execute(
-        select(ScheduleAssignment.run_id, ScheduleAssignment.operation_id, ScheduleAssignment.lot,
-               ScheduleAssignment.piece, Booking)
+        select(
+            ScheduleAssignment.run_id,
+            ScheduleAssignment.operation_id,
+            ScheduleAssignment.lot,
+            ScheduleAssignment.piece,
+            Booking,
+        )
         .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
         .join(Booking, Booking.id == ScheduleAssignment.booking_id)
-        .where(ScheduleAssignment.operation_id.in_(operation_ids),
-               ScheduleRun.status == RunStatus.published)
-        .order_by(ScheduleRun.id.desc()))
+        .where(
+            ScheduleAssignment.operation_id.in_(operation_ids),
+            ScheduleRun.status == RunStatus.published,
+        )
+        .order_by(ScheduleRun.id.desc())
+    )
     for run_id, operation_id, lot, piece, booking in rows:
         if latest.setdefault((operation_id, lot), run_id) == run_id:
             found[(operation_id, lot, piece)] = booking
     return found
 
 
-def published_lot_bookings(session: Session, operation_ids: list[int]
-                           ) -> dict[tuple[int, int | None], list[Booking]]:
+def published_lot_bookings(
+    session: Session, operation_ids: list[int]
+) -> dict[tuple[int, int | None], list[Booking]]:
     """The bookings (its pieces, in time order) each (operation, lot) got from the latest
     published run that placed it."""
     found: dict[tuple[int, int | None], list[Booking]] = defaultdict(list)
@@ -181,17 +192,24 @@ def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, 
         select(ScheduleAssignment.operation_id, Booking)
         .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
         .join(Booking, Booking.id == ScheduleAssignment.booking_id)
-        .where(ScheduleAssignment.operation_id.in_(operation_ids),
-               ScheduleRun.status == RunStatus.published)
-        .order_by(ScheduleRun.id.desc()))
+        .where(
+            ScheduleAssignment.operation_id.in_(operation_ids),
+            ScheduleRun.status == RunStatus.published,
+        )
+        .order_by(ScheduleRun.id.desc())
+    )
     for operation_id, booking in rows:
         found.setdefault(operation_id, booking)
     return found
 
 
-def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRequest,
-                       bookings: dict[tuple[int, int | None], list[Booking]], lot: int | None
-                       ) -> tuple[list[RequestOperation], int]:
+def _replan_operations(
+    session: Session,
+    run: ScheduleRun,
+    request: ProductionRequest,
+    bookings: dict[tuple[int, int | None], list[Booking]],
+    lot: int | None,
+) -> tuple[list[RequestOperation], int]:
     """The operations of a hit request's lot to place again (those whose published booking has
     not started, or was cancelled) and the minute they may start from."""
     start = run.horizon_start
@@ -200,8 +218,9 @@ def _replan_operations(session: Session, run: ScheduleRun, request: ProductionRe
     for op in request.operations:
         pieces = bookings.get((op.id, lot)) or []
         booking = pieces[0] if pieces else None
-        started = (booking is not None and booking.status in LIVE_STATUSES
-                   and booking.start_at < start)
+        started = (
+            booking is not None and booking.status in LIVE_STATUSES and booking.start_at < start
+        )
         if started and not again:
             end_at = max(b.end_at for b in pieces)
             release = max(release, _minute(start, end_at, up=True) + op.min_lag_minutes)
@@ -217,7 +236,9 @@ _REQUEST_LOADS = (
 )
 
 
-def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def build_problem(
+    session: Session, run: ScheduleRun, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The run's problem (factoryshare-problem/1). The horizon start moves up to the house's
     slot grid first. `now` (default: when the run started) is where a re-plan's frozen window
     begins."""
@@ -232,40 +253,77 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
     horizon = _minute(start, end, up=False)
     # Each kind of row is read once for the whole problem, whatever the number of machines
     # and requests: machines with their capabilities, the closures, every machine's downtimes.
-    machines = list(session.scalars(
-        select(Machine).where(Machine.house_id == run.house_id, Machine.status == MachineStatus.active)
-        .options(selectinload(Machine.capabilities)).order_by(Machine.id)))
+    machines = list(
+        session.scalars(
+            select(Machine)
+            .where(Machine.house_id == run.house_id, Machine.status == MachineStatus.active)
+            .options(selectinload(Machine.capabilities))
+            .order_by(Machine.id)
+        )
+    )
     zone = calendar.house_zone(run.house)
-    closures = list(session.scalars(select(HouseClosure).where(
-        HouseClosure.house_id == run.house_id,
-        HouseClosure.start_on <= end.astimezone(zone).date(),
-        HouseClosure.end_on >= start.astimezone(zone).date())))
+    closures = list(
+        session.scalars(
+            select(HouseClosure).where(
+                HouseClosure.house_id == run.house_id,
+                HouseClosure.start_on <= end.astimezone(zone).date(),
+                HouseClosure.end_on >= start.astimezone(zone).date(),
+            )
+        )
+    )
     downtimes: dict[int, list[Downtime]] = defaultdict(list)
-    for d in session.scalars(select(Downtime).where(
-            Downtime.machine_id.in_([m.id for m in machines]), Downtime.start_at < end,
-            Downtime.end_at > start).order_by(Downtime.start_at)):
+    for d in session.scalars(
+        select(Downtime)
+        .where(
+            Downtime.machine_id.in_([m.id for m in machines]),
+            Downtime.start_at < end,
+            Downtime.end_at > start,
+        )
+        .order_by(Downtime.start_at)
+    ):
         downtimes[d.machine_id].append(d)
     problem_machines = []
     for m in machines:
         windows = []
-        for ws, we in calendar.open_windows(session, run.house, start, end, closures=closures,
-                                            downtimes=downtimes[m.id]):
+        for ws, we in calendar.open_windows(
+            session, run.house, start, end, closures=closures, downtimes=downtimes[m.id]
+        ):
             s, e = max(0, _minute(start, ws, up=True)), min(horizon, _minute(start, we, up=False))
             if e > s:
                 windows.append([s, e])
-        problem_machines.append({"id": f"machine-{m.id}", "open": windows,
-                                 **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {})})
+        problem_machines.append(
+            {
+                "id": f"machine-{m.id}",
+                "open": windows,
+                **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
+            }
+        )
     if replan:
-        requests = list(session.scalars(select(ProductionRequest).where(
-            ProductionRequest.id.in_(settings.get("requests") or []),
-            ProductionRequest.house_id == run.house_id,
-            ProductionRequest.status == RequestStatus.scheduled).order_by(ProductionRequest.id)
-            .options(*_REQUEST_LOADS)))
+        requests = list(
+            session.scalars(
+                select(ProductionRequest)
+                .where(
+                    ProductionRequest.id.in_(settings.get("requests") or []),
+                    ProductionRequest.house_id == run.house_id,
+                    ProductionRequest.status == RequestStatus.scheduled,
+                )
+                .order_by(ProductionRequest.id)
+                .options(*_REQUEST_LOADS)
+            )
+        )
     else:
-        requests = list(session.scalars(select(ProductionRequest).where(
-            ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
-            ProductionRequest.earliest_start < end).order_by(ProductionRequest.id)
-            .options(*_REQUEST_LOADS)))
+        requests = list(
+            session.scalars(
+                select(ProductionRequest)
+                .where(
+                    ProductionRequest.house_id == run.house_id,
+                    ProductionRequest.status == RequestStatus.open,
+                    ProductionRequest.earliest_start < end,
+                )
+                .order_by(ProductionRequest.id)
+                .options(*_REQUEST_LOADS)
+            )
+        )
     machine_ids = {m.id for m in machines}
     # Published work in the frozen near future keeps its machine and time (not the bookings a
     # downtime or calendar change hit: those are what the re-plan moves).
@@ -295,22 +353,49 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
                 booking = pieces[0]
                 replaced_bookings.update(b.id for b in pieces)
                 s_min = _minute(start, booking.start_at, up=False)
-                if 0 <= s_min and booking.machine_id in machine_ids:
-                    previous.append({"operation": operation_key(op.id, lot),
-                                     "machine": f"machine-{booking.machine_id}",
-                                     "start": s_min, "end": _minute(start, pieces[-1].end_at, up=True)})
-                    if (all(b.status in LIVE_STATUSES and b.id not in hit for b in pieces)
-                            and booking.start_at < frozen_until):
-                        frozen[(op.id, lot)] = {"machine": f"machine-{booking.machine_id}", "start": s_min}
+                if s_min >= 0 and booking.machine_id in machine_ids:
+                    previous.append(
+                        {
+                            "operation": operation_key(op.id, lot),
+                            "machine": f"machine-{booking.machine_id}",
+                            "start": s_min,
+                            "end": _minute(start, pieces[-1].end_at, up=True),
+                        }
+                    )
+                    if (
+                        all(b.status in LIVE_STATUSES and b.id not in hit for b in pieces)
+                        and booking.start_at < frozen_until
+                    ):
+                        frozen[(op.id, lot)] = {
+                            "machine": f"machine-{booking.machine_id}",
+                            "start": s_min,
+                        }
     fixed = []
-    for b in session.scalars(select(Booking).where(
-            Booking.machine_id.in_(sorted(machine_ids)), Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < end, Booking.end_at > start).order_by(Booking.id)):
+    for b in session.scalars(
+        select(Booking)
+        .where(
+            Booking.machine_id.in_(sorted(machine_ids)),
+            Booking.status.in_(LIVE_STATUSES),
+            Booking.start_at < end,
+            Booking.end_at > start,
+        )
+        .order_by(Booking.id)
+    ):
         if b.id in replaced_bookings:
             continue  # this work is being placed again
-        s, e = max(0, _minute(start, b.start_at, up=False)), min(horizon, _minute(start, b.end_at, up=True))
+        s, e = (
+            max(0, _minute(start, b.start_at, up=False)),
+            min(horizon, _minute(start, b.end_at, up=True)),
+        )
         if e > s:
-            fixed.append({"id": f"booking-{b.id}", "machine": f"machine-{b.machine_id}", "start": s, "end": e})
+            fixed.append(
+                {
+                    "id": f"booking-{b.id}",
+                    "machine": f"machine-{b.machine_id}",
+                    "start": s,
+                    "end": e,
+                }
+            )
     by_capability: dict[int, list[Machine]] = defaultdict(list)
     for m in machines:
         for c in m.capabilities:
@@ -328,15 +413,22 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
             return None
         key = (request.product_id, max(request.earliest_start, start))
         if key not in deadlines:
-            deadlines[key] = permits.deadline_minute(session, request.product, request.earliest_start,
-                                                     start, requirements=wanted)
+            deadlines[key] = permits.deadline_minute(
+                session, request.product, request.earliest_start, start, requirements=wanted
+            )
         return deadlines[key]
 
     for request in requests:
-        lots = [(lot, moving[(request.id, lot)]) for lot, _q in request_lots(request) if (request.id, lot) in moving]
+        lots = [
+            (lot, moving[(request.id, lot)])
+            for lot, _q in request_lots(request)
+            if (request.id, lot) in moving
+        ]
         if not lots:
             continue
-        if any(not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in lots for op in ops):
+        if any(
+            not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in lots for op in ops
+        ):
             # No active machine can do a step: the request cannot be placed in this house now;
             # it stays open and the run's report names it.
             continue
@@ -344,29 +436,55 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
             operations = []
             for op in ops:
                 key = (op.id, lot)
-                operations.append({
-                    "id": operation_key(op.id, lot),
-                    **({"min_lag": op.min_lag_minutes} if op.min_lag_minutes else {}),
-                    **({"pausable": True} if op.capability.pausable else {}),
-                    "modes": [{"machine": f"machine-{m.id}", "duration": lot_minutes(request, op, quantity)}
-                              for m in by_capability[op.capability_id]],
-                    **({"frozen": frozen[key]} if key in frozen
-                       and frozen[key]["machine"] in {f"machine-{m.id}" for m in by_capability[op.capability_id]}
-                       else {}),
-                })
-            jobs.append({
-                "id": job_id(request.id, lot), "owner": f"member-{request.member_id}",
-                "release": max(0, _minute(start, request.earliest_start, up=True), release_after),
-                "due": max(0, _minute(start, request.due, up=False)),
-                "deadline": deadline(request),
-                "weight": request.priority, "operations": operations,
-            })
+                operations.append(
+                    {
+                        "id": operation_key(op.id, lot),
+                        **({"min_lag": op.min_lag_minutes} if op.min_lag_minutes else {}),
+                        **({"pausable": True} if op.capability.pausable else {}),
+                        "modes": [
+                            {
+                                "machine": f"machine-{m.id}",
+                                "duration": lot_minutes(request, op, quantity),
+                            }
+                            for m in by_capability[op.capability_id]
+                        ],
+                        **(
+                            {"frozen": frozen[key]}
+                            if key in frozen
+                            and frozen[key]["machine"]
+                            in {f"machine-{m.id}" for m in by_capability[op.capability_id]}
+                            else {}
+                        ),
+                    }
+                )
+            jobs.append(
+                {
+                    "id": job_id(request.id, lot),
+                    "owner": f"member-{request.member_id}",
+                    "release": max(
+                        0, _minute(start, request.earliest_start, up=True), release_after
+                    ),
+                    "due": max(0, _minute(start, request.due, up=False)),
+                    "deadline": deadline(request),
+                    "weight": request.priority,
+                    "operations": operations,
+                }
+            )
             if request.product.family:
                 families[job_id(request.id, lot)] = request.product.family
-    problem = {"format": "factoryshare-problem/1", "name": f"house-{run.house_id}-run-{run.id}",
-               "horizon": horizon, "machines": problem_machines, "fixed": fixed, "jobs": jobs,
-               "objective": dict(OBJECTIVE), **({"grid": grid} if grid > 1 else {})}
-    settings["resolved"] = _resolve_policies(settings, problem, machines, families, previous, replan)
+    problem = {
+        "format": "factoryshare-problem/1",
+        "name": f"house-{run.house_id}-run-{run.id}",
+        "horizon": horizon,
+        "machines": problem_machines,
+        "fixed": fixed,
+        "jobs": jobs,
+        "objective": dict(OBJECTIVE),
+        **({"grid": grid} if grid > 1 else {}),
+    }
+    settings["resolved"] = _resolve_policies(
+        settings, problem, machines, families, previous, replan
+    )
     run.policies = settings
     return problem
 
@@ -376,9 +494,14 @@ def build_problem(session: Session, run: ScheduleRun, *, now: dt.datetime | None
 REPLAN_STABILITY_WEIGHT = 10 * OBJECTIVE_SCALE
 
 
-def _resolve_policies(settings: dict[str, Any], problem: dict[str, Any], machines: list[Machine],
-                      families: dict[str, str], previous: list[dict[str, Any]],
-                      replan: bool) -> dict[str, Any]:
+def _resolve_policies(
+    settings: dict[str, Any],
+    problem: dict[str, Any],
+    machines: list[Machine],
+    families: dict[str, str],
+    previous: list[dict[str, Any]],
+    replan: bool,
+) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     setup = int(settings.get("family_setup_minutes") or 0)
     if setup > 0 and len(set(families.values())) > 1:
@@ -393,11 +516,16 @@ def _resolve_policies(settings: dict[str, Any], problem: dict[str, Any], machine
                 groups[c.code].append(f"machine-{m.id}")
         for code, group in sorted(groups.items()):
             capacity = sum(open_minutes.get(g, 0) for g in group)
-            caps.append({"name": code, "machines": group, "max_minutes": capacity * int(percent) // 100})
+            caps.append(
+                {"name": code, "machines": group, "max_minutes": capacity * int(percent) // 100}
+            )
         resolved["share_caps"] = caps
     if replan and previous:
-        resolved["stability"] = {"weight": int(settings.get("stability_weight") or REPLAN_STABILITY_WEIGHT),
-                                 "machine_change": 60, "previous": previous}
+        resolved["stability"] = {
+            "weight": int(settings.get("stability_weight") or REPLAN_STABILITY_WEIGHT),
+            "machine_change": 60,
+            "previous": previous,
+        }
     return resolved
 
 
@@ -408,24 +536,44 @@ def policies_of(run: ScheduleRun) -> solver.Policies:
     stability = resolved.get("stability")
     return solver.Policies(
         setup=solver.FamilySetup(families=dict(setup["families"]), minutes=int(setup["minutes"]))
-        if setup else None,
-        share_caps=tuple(solver.ShareCap(machines=tuple(c["machines"]), max_minutes=int(c["max_minutes"]),
-                                         name=c["name"]) for c in resolved.get("share_caps", [])),
+        if setup
+        else None,
+        share_caps=tuple(
+            solver.ShareCap(
+                machines=tuple(c["machines"]), max_minutes=int(c["max_minutes"]), name=c["name"]
+            )
+            for c in resolved.get("share_caps", [])
+        ),
         stability=solver.Stability(
-            previous=tuple(solver.Assignment(p["operation"], p["machine"], p["start"], p["end"])
-                           for p in stability["previous"]),
-            weight=int(stability["weight"]), machine_change=int(stability["machine_change"]))
-        if stability else None,
+            previous=tuple(
+                solver.Assignment(p["operation"], p["machine"], p["start"], p["end"])
+                for p in stability["previous"]
+            ),
+            weight=int(stability["weight"]),
+            machine_change=int(stability["machine_change"]),
+        )
+        if stability
+        else None,
     )
 
 
-def _request_ids_without_machines(session: Session, run: ScheduleRun, problem: dict[str, Any]) -> list[int]:
+def _request_ids_without_machines(
+    session: Session, run: ScheduleRun, problem: dict[str, Any]
+) -> list[int]:
     if run.purpose == "replan":
         return []  # a re-plan places only the work a downtime hit, never the open requests
     placed = {request_id_of(j["id"]) for j in problem["jobs"]}
-    return [r.id for r in session.scalars(select(ProductionRequest).where(
-        ProductionRequest.house_id == run.house_id, ProductionRequest.status == RequestStatus.open,
-        ProductionRequest.earliest_start < run.horizon_end)) if r.id not in placed]
+    return [
+        r.id
+        for r in session.scalars(
+            select(ProductionRequest).where(
+                ProductionRequest.house_id == run.house_id,
+                ProductionRequest.status == RequestStatus.open,
+                ProductionRequest.earliest_start < run.horizon_end,
+            )
+        )
+        if r.id not in placed
+    ]
 
 
 # Why the latest plan left a request out, as a member is told it (see solver.UNSCHEDULED_KINDS):
@@ -441,9 +589,14 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
     for house_id in {r.house_id for r in waiting.values()}:
         run = session.scalars(
             select(ScheduleRun)
-            .where(ScheduleRun.house_id == house_id, ScheduleRun.purpose == "plan",
-                   ScheduleRun.status.in_([RunStatus.succeeded, RunStatus.published]))
-            .order_by(ScheduleRun.id.desc()).limit(1)).first()
+            .where(
+                ScheduleRun.house_id == house_id,
+                ScheduleRun.purpose == "plan",
+                ScheduleRun.status.in_([RunStatus.succeeded, RunStatus.published]),
+            )
+            .order_by(ScheduleRun.id.desc())
+            .limit(1)
+        ).first()
         if run is None:
             continue
         figures = run.kpis or {}
@@ -458,8 +611,9 @@ def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[
     return why
 
 
-def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
-                   solution: solver.Solution) -> None:
+def store_solution(
+    session: Session, run: ScheduleRun, problem: solver.Problem, solution: solver.Solution
+) -> None:
     """Keep the solution, its assignments in UTC and the KPIs on the run.
 
     A request in lots is placed only when every lot is: if the solver left a lot out, the other
@@ -474,33 +628,51 @@ def store_solution(session: Session, run: ScheduleRun, problem: solver.Problem,
             u = left_out[rid]
             dropped.append(solver.Unscheduled(j.id, u.reason, u.kind))
     if dropped:
-        gone = {o.id for j in problem.jobs if j.id in {d.job for d in dropped} for o in j.operations}
+        gone = {
+            o.id for j in problem.jobs if j.id in {d.job for d in dropped} for o in j.operations
+        }
         kept = tuple(a for a in solution.assignments if a.operation not in gone)
         policies = policies_of(run)
         terms = objective_terms(problem, {a.operation: a for a in kept}, policies)
         objective = objective_value(problem, terms, policies)
         # No longer the solver's own plan: whether it is optimal is not known.
         solution = dataclasses.replace(
-            solution, assignments=kept, unscheduled=solution.unscheduled + tuple(dropped),
-            terms=terms, objective=objective, cost=terms["cost"], bound=None,
-            status="feasible" if solution.status == "optimal" else solution.status)
+            solution,
+            assignments=kept,
+            unscheduled=solution.unscheduled + tuple(dropped),
+            terms=terms,
+            objective=objective,
+            cost=terms["cost"],
+            bound=None,
+            status="feasible" if solution.status == "optimal" else solution.status,
+        )
     run.solution = solver.solution_to_dict(solution)
     assignments = []
     for a in solution.assignments:
         operation_id, lot = operation_of(a.operation)
         pieces = _pieces(problem, a)
         for number, (s, e) in enumerate(pieces, start=1):
-            assignments.append(ScheduleAssignment(
-                operation_id=operation_id, lot=lot, piece=number if len(pieces) > 1 else None,
-                machine_id=int(a.machine.split("-")[1]),
-                start_at=start + dt.timedelta(minutes=s), end_at=start + dt.timedelta(minutes=e)))
+            assignments.append(
+                ScheduleAssignment(
+                    operation_id=operation_id,
+                    lot=lot,
+                    piece=number if len(pieces) > 1 else None,
+                    machine_id=int(a.machine.split("-")[1]),
+                    start_at=start + dt.timedelta(minutes=s),
+                    end_at=start + dt.timedelta(minutes=e),
+                )
+            )
     run.assignments = assignments
     figures = kpis(problem, solution)
-    figures["requests_without_machine"] = _request_ids_without_machines(session, run, run.problem or {})
+    figures["requests_without_machine"] = _request_ids_without_machines(
+        session, run, run.problem or {}
+    )
     # On time over every request of the run: one left out (unscheduled, no machine) is not.
     from factoryshare.services.run_review import solved_on_time_share
 
-    figures["on_time_share"] = solved_on_time_share(problem, solution, figures["requests_without_machine"])
+    figures["on_time_share"] = solved_on_time_share(
+        problem, solution, figures["requests_without_machine"]
+    )
     run.kpis = figures
 
 
@@ -558,7 +730,9 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
         "seconds": round(solution.seconds, 3),
         "jobs": len(problem.jobs),
         "scheduled": len(scheduled),
-        "unscheduled": [{"job": u.job, "reason": u.reason, "kind": u.kind} for u in solution.unscheduled],
+        "unscheduled": [
+            {"job": u.job, "reason": u.reason, "kind": u.kind} for u in solution.unscheduled
+        ],
         # Over all jobs: a job left out is not on time (store_solution counts per request).
         "on_time_share": round(len(on_time) / len(problem.jobs), 4) if problem.jobs else None,
         "weighted_tardiness": solution.terms.get("weighted_tardiness"),
@@ -566,7 +740,10 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
         "utilisation": utilisation,
         "member_share_of_hours": {k: round(v / total, 4) for k, v in sorted(hours.items())},
         # The plan's machine cost in rupiah (each operation's minutes at its machine's rate).
-        "cost": solution.cost if solution.cost is not None else sum(
+        "cost": solution.cost
+        if solution.cost is not None
+        else sum(
             solver.operation_cost(_duration(problem, a), problem.machine(a.machine).cost_per_hour)
-            for a in solution.assignments),
+            for a in solution.assignments
+        ),
     }

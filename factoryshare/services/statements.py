@@ -109,9 +109,15 @@ class Statement:
         for line in self.lines:
             if line.status not in CHARGED:
                 continue
-            row = totals.setdefault(line.machine_id, {"machine_id": line.machine_id,
-                                                      "machine": line.machine, "minutes": 0,
-                                                      "charged": 0})
+            row = totals.setdefault(
+                line.machine_id,
+                {
+                    "machine_id": line.machine_id,
+                    "machine": line.machine,
+                    "minutes": 0,
+                    "charged": 0,
+                },
+            )
             row["minutes"] = int(row["minutes"]) + line.minutes  # type: ignore[call-overload]
             row["charged"] = int(row["charged"]) + line.charged  # type: ignore[call-overload]
         return sorted(totals.values(), key=lambda r: (-int(r["charged"]), str(r["machine"])))  # type: ignore[call-overload]
@@ -120,8 +126,10 @@ class Statement:
 def parse_month(value: str) -> tuple[int, int]:
     match = _MONTH.match(value or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
-        raise ValidationFailed(N_("Give the month as YYYY-MM, e.g. 2026-11."),
-                               errors={"month": [N_("Must be YYYY-MM (years 2000-2100).")]})
+        raise ValidationFailed(
+            N_("Give the month as YYYY-MM, e.g. 2026-11."),
+            errors={"month": [N_("Must be YYYY-MM (years 2000-2100).")]},
+        )
     return int(match.group(1)), int(match.group(2))
 
 
@@ -130,7 +138,7 @@ def month_bounds(house: ProductionHouse, year: int, month: int) -> tuple[dt.date
     zone = calendar.house_zone(house)
     start = dt.datetime(year, month, 1, tzinfo=zone)
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def member_statement(session: Session, actor: Actor, member_id: int, month: str) -> Statement:
@@ -148,9 +156,11 @@ def member_statement(session: Session, actor: Actor, member_id: int, month: str)
         select(Booking, Machine, ProductionHouse)
         .join(Machine, Machine.id == Booking.machine_id)
         .join(ProductionHouse, ProductionHouse.id == Machine.house_id)
-        .where(Booking.member_id == member.id,
-               Booking.start_at >= start - dt.timedelta(days=1),
-               Booking.start_at < end + dt.timedelta(days=1))
+        .where(
+            Booking.member_id == member.id,
+            Booking.start_at >= start - dt.timedelta(days=1),
+            Booking.start_at < end + dt.timedelta(days=1),
+        )
         .order_by(Booking.start_at, Booking.id)
     ).all()
     statement = Statement(member=member, house=house, month=f"{year:04d}-{mon:02d}")
@@ -160,26 +170,52 @@ def member_statement(session: Session, actor: Actor, member_id: int, month: str)
         if (local_start.year, local_start.month) != (year, mon):
             continue
         minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
-        statement.lines.append(StatementLine(
-            booking_id=booking.id,
-            machine_id=machine.id,
-            machine=machine.name,
-            start=local_start,
-            end=booking.end_at.astimezone(zone),
-            minutes=minutes,
-            status=booking.status,
-            price=booking.price,
-            charged=booking.price if booking.status in CHARGED else 0,
-            house=at_house,
-        ))
+        statement.lines.append(
+            StatementLine(
+                booking_id=booking.id,
+                machine_id=machine.id,
+                machine=machine.name,
+                start=local_start,
+                end=booking.end_at.astimezone(zone),
+                minutes=minutes,
+                status=booking.status,
+                price=booking.price,
+                charged=booking.price if booking.status in CHARGED else 0,
+                house=at_house,
+            )
+        )
     return statement
 
 
 _HEADERS = {
-    "id": ["booking", "mesin", "mulai", "selesai", "zona", "rumah_produksi", "alamat", "menit",
-           "status", "harga_rupiah", "ditagih_rupiah", "ditagih"],
-    "en": ["booking", "machine", "start", "end", "zone", "house", "address", "minutes",
-           "status", "price_rupiah", "charged_rupiah", "charged"],
+    "id": [
+        "booking",
+        "mesin",
+        "mulai",
+        "selesai",
+        "zona",
+        "rumah_produksi",
+        "alamat",
+        "menit",
+        "status",
+        "harga_rupiah",
+        "ditagih_rupiah",
+        "ditagih",
+    ],
+    "en": [
+        "booking",
+        "machine",
+        "start",
+        "end",
+        "zone",
+        "house",
+        "address",
+        "minutes",
+        "status",
+        "price_rupiah",
+        "charged_rupiah",
+        "charged",
+    ],
 }
 _TOTAL = {"id": "JUMLAH DITAGIH", "en": "TOTAL CHARGED"}
 
@@ -192,12 +228,36 @@ def statement_csv(statement: Statement, language: str = "id") -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(_HEADERS[lang])
     for line in statement.lines:
-        writer.writerow([
-            line.booking_id, line.machine, line.start.strftime("%Y-%m-%d %H:%M"),
-            line.end.strftime("%Y-%m-%d %H:%M"), line.zone or statement.zone, line.house_name,
-            line.address, line.minutes, line.status.value, line.price, line.charged,
-            rupiah(line.charged),
-        ])
-    writer.writerow([_TOTAL[lang], "", "", "", "", "", "", statement.minutes_charged, "", "",
-                     statement.charged, rupiah(statement.charged)])
+        writer.writerow(
+            [
+                line.booking_id,
+                line.machine,
+                line.start.strftime("%Y-%m-%d %H:%M"),
+                line.end.strftime("%Y-%m-%d %H:%M"),
+                line.zone or statement.zone,
+                line.house_name,
+                line.address,
+                line.minutes,
+                line.status.value,
+                line.price,
+                line.charged,
+                rupiah(line.charged),
+            ]
+        )
+    writer.writerow(
+        [
+            _TOTAL[lang],
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            statement.minutes_charged,
+            "",
+            "",
+            statement.charged,
+            rupiah(statement.charged),
+        ]
+    )
     return out.getvalue()

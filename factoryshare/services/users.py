@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from argon2.exceptions import VerificationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
@@ -41,7 +41,8 @@ def list_users(
     if search:
         pattern = contains_pattern(search)
         stmt = stmt.where(
-            func.lower(User.email).like(pattern, escape="\\") | func.lower(User.name).like(pattern, escape="\\")
+            func.lower(User.email).like(pattern, escape="\\")
+            | func.lower(User.name).like(pattern, escape="\\")
         )
     return stmt.order_by(User.email, User.id)
 
@@ -51,14 +52,17 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
     return get_scoped(session, actor, User, user_id)
 
 
-def update_own_profile(session: Session, actor: Actor, changes: dict[str, Any], *,
-                       keep_token: str | None = None) -> User:
+def update_own_profile(
+    session: Session, actor: Actor, changes: dict[str, Any], *, keep_token: str | None = None
+) -> User:
     """Name and language freely; a new password only with the current one. A new password
     ends every other session: all the user's API tokens and browser sessions except
     `keep_token`, the credential of the request that changes it."""
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise ValidationFailed(N_("Only a signed-in user has a profile."), errors={"user": [N_("Unknown user.")]})
+        raise ValidationFailed(
+            N_("Only a signed-in user has a profile."), errors={"user": [N_("Unknown user.")]}
+        )
     before = audit.snapshot(user)
     if "password" in changes:
         current = changes.get("current_password")

@@ -24,15 +24,25 @@ def member_users(session: Session, member_ids: Iterable[int | None]) -> list[int
     wanted = sorted({m for m in member_ids if m is not None})
     if not wanted:
         return []
-    return list(session.scalars(select(User.id).where(
-        User.member_id.in_(wanted), User.is_active.is_(True)).order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User.id)
+            .where(User.member_id.in_(wanted), User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )
 
 
 def aggregator_users(session: Session, aggregator_id: int | None) -> list[int]:
     if aggregator_id is None:
         return []
-    return list(session.scalars(select(User.id).where(
-        User.aggregator_id == aggregator_id, User.is_active.is_(True)).order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User.id)
+            .where(User.aggregator_id == aggregator_id, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )
 
 
 def people(user_ids: Iterable[int], actor: Actor | None) -> list[int]:

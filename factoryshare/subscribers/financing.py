@@ -43,8 +43,11 @@ def _value(x: Any) -> Any:
 
 def cluster_people(session: Session, cluster: Cluster, *, aggregator: bool = False) -> list[int]:
     """The users of the chair and of every member who accepted (and the aggregator's)."""
-    members = list(session.scalars(select(cluster_members.c.member_id).where(
-        cluster_members.c.cluster_id == cluster.id)))
+    members = list(
+        session.scalars(
+            select(cluster_members.c.member_id).where(cluster_members.c.cluster_id == cluster.id)
+        )
+    )
     users = member_users(session, [cluster.chair_member_id, *members])
     if aggregator:
         users += aggregator_users(session, cluster.aggregator_id)
@@ -57,13 +60,26 @@ def _timezone(cluster: Cluster) -> str:
 
 
 def _context(session: Session, app: LoanApplication, actor: Actor | None) -> dict[str, Any]:
-    return {"application_id": app.id, "cluster": app.cluster.name, "loan": f"#{app.id}",
-            "timezone": _timezone(app.cluster), **by(session, actor)}
+    return {
+        "application_id": app.id,
+        "cluster": app.cluster.name,
+        "loan": f"#{app.id}",
+        "timezone": _timezone(app.cluster),
+        **by(session, actor),
+    }
 
 
-def on_loan_decided(session: Session, *, application: LoanApplication, decision: Any = None,
-                    actor: Actor | None = None, kind: str | None = None,
-                    note: str | None = None, amount: int | None = None, **_: Any) -> None:
+def on_loan_decided(
+    session: Session,
+    *,
+    application: LoanApplication,
+    decision: Any = None,
+    actor: Actor | None = None,
+    kind: str | None = None,
+    note: str | None = None,
+    amount: int | None = None,
+    **_: Any,
+) -> None:
     """One step of an application (`decision`: a LoanDecision, or `kind`, `note`, `amount`)."""
     app = application
     terms: dict[str, Any] = {}
@@ -78,28 +94,51 @@ def on_loan_decided(session: Session, *, application: LoanApplication, decision:
     context = _context(session, app, actor)
     if kind == "submitted":
         recipients = cluster_people(session, app.cluster, aggregator=True)
-        notify(session, user_ids=people(recipients, actor), template="loan_submitted",
-               context={**context, "amount": amount if amount is not None
-                        else app.requested_amount})
+        notify(
+            session,
+            user_ids=people(recipients, actor),
+            template="loan_submitted",
+            context={**context, "amount": amount if amount is not None else app.requested_amount},
+        )
         return
     if kind == "tranche":
-        on_tranche_released(session, application=app, amount=amount, actor=actor,
-                            on=terms.get("disbursed_on"), tranche_id=terms.get("tranche_id"))
+        on_tranche_released(
+            session,
+            application=app,
+            amount=amount,
+            actor=actor,
+            on=terms.get("disbursed_on"),
+            tranche_id=terms.get("tranche_id"),
+        )
         return
     if kind not in _DECISIONS:
         return
     decided = _DECISIONS[kind]
     shown = app.approved_amount if decided == "approved" else None
-    notify(session, user_ids=people(cluster_people(session, app.cluster), actor),
-           template="loan_decision",
-           context={**context, "decision": decided, "note": note or None,
-                    "amount": amount if decided == "approved" and amount is not None else shown})
+    notify(
+        session,
+        user_ids=people(cluster_people(session, app.cluster), actor),
+        template="loan_decision",
+        context={
+            **context,
+            "decision": decided,
+            "note": note or None,
+            "amount": amount if decided == "approved" and amount is not None else shown,
+        },
+    )
 
 
-def on_tranche_released(session: Session, *, application: LoanApplication,
-                        amount: int | None = None, tranche: Any = None,
-                        actor: Actor | None = None, on: Any = None,
-                        tranche_id: int | None = None, **_: Any) -> None:
+def on_tranche_released(
+    session: Session,
+    *,
+    application: LoanApplication,
+    amount: int | None = None,
+    tranche: Any = None,
+    actor: Actor | None = None,
+    on: Any = None,
+    tranche_id: int | None = None,
+    **_: Any,
+) -> None:
     from factoryshare.services import loans
 
     app = application
@@ -109,12 +148,20 @@ def on_tranche_released(session: Session, *, application: LoanApplication,
         tranche_id = tranche_id or tranche.id
     if amount is None:
         return
-    context = {**_context(session, app, actor), "amount": amount,
-               "disbursed_total": loans.disbursed_total(session, app),
-               "approved": app.approved_amount, "on": on}
-    notify(session, user_ids=people(cluster_people(session, app.cluster, aggregator=True), actor),
-           template="tranche_released", context=context,
-           key=f"tranche:{tranche_id}" if tranche_id else None)
+    context = {
+        **_context(session, app, actor),
+        "amount": amount,
+        "disbursed_total": loans.disbursed_total(session, app),
+        "approved": app.approved_amount,
+        "on": on,
+    }
+    notify(
+        session,
+        user_ids=people(cluster_people(session, app.cluster, aggregator=True), actor),
+        template="tranche_released",
+        context=context,
+        key=f"tranche:{tranche_id}" if tranche_id else None,
+    )
 
 
 def remind_installments(session: Session, now: dt.datetime) -> dict[str, int]:
@@ -143,9 +190,18 @@ def remind_installments(session: Session, now: dt.datetime) -> dict[str, int]:
         if not recipients:
             continue
         told = _told(session, key)
-        notify(session, user_ids=recipients, template=template, key=key,
-               context={**_context(session, app, None), "due_on": inst.due_date,
-                        "amount": inst.amount - inst.paid, **extra})
+        notify(
+            session,
+            user_ids=recipients,
+            template=template,
+            key=key,
+            context={
+                **_context(session, app, None),
+                "due_on": inst.due_date,
+                "amount": inst.amount - inst.paid,
+                **extra,
+            },
+        )
         if _told(session, key) > told:
             if template == "installment_due":
                 due_soon += 1
@@ -155,5 +211,9 @@ def remind_installments(session: Session, now: dt.datetime) -> dict[str, int]:
 
 
 def _told(session: Session, key: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(Notification)
-                              .where(Notification.key == key)) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.key == key)
+        )
+        or 0
+    )

@@ -5,7 +5,12 @@ def test_an_admin_finds_who_changed_a_user_with_before_and_after(client, make_us
     admin = make_user(Role.admin)
     user = make_user(Role.member, name="Nama Lama")
     headers = token_for(admin)
-    assert client.patch(f"/api/v1/users/{user.id}", headers=headers, json={"name": "Nama Baru"}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/users/{user.id}", headers=headers, json={"name": "Nama Baru"}
+        ).status_code
+        == 200
+    )
     r = client.get(f"/api/v1/audit?object_type=users&object_id={user.id}", headers=headers)
     assert r.status_code == 200, r.json
     (event,) = r.json["items"]
@@ -27,7 +32,9 @@ def test_the_audit_trail_is_filtered_by_time(client, make_user, token_for):
     user = make_user(Role.member)
     headers = token_for(admin)
     client.patch(f"/api/v1/users/{user.id}", headers=headers, json={"name": "Sekali"})
-    r = client.get("/api/v1/audit?object_type=users&since=2999-01-01T00:00:00%2B07:00", headers=headers)
+    r = client.get(
+        "/api/v1/audit?object_type=users&since=2999-01-01T00:00:00%2B07:00", headers=headers
+    )
     assert r.status_code == 200
     assert r.json["items"] == []
     bad = client.get("/api/v1/audit?since=yesterday", headers=headers)

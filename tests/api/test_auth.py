@@ -23,7 +23,9 @@ def test_a_wrong_password_is_refused_with_the_error_shape(client, make_user):
 
 def test_a_revoked_token_no_longer_opens_anything(client, make_user):
     user = make_user()
-    token = client.post("/api/v1/auth/token", json={"email": user.email, "password": TEST_PASSWORD}).json["token"]
+    token = client.post(
+        "/api/v1/auth/token", json={"email": user.email, "password": TEST_PASSWORD}
+    ).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     r = client.get("/api/v1/auth/me", headers=headers)
@@ -42,7 +44,9 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(client, make_us
 
 
 def test_unknown_fields_in_a_sign_in_are_rejected_by_name(client):
-    r = client.post("/api/v1/auth/token", json={"email": "a@b.id", "password": "x", "role": "admin"})
+    r = client.post(
+        "/api/v1/auth/token", json={"email": "a@b.id", "password": "x", "role": "admin"}
+    )
     assert r.status_code == 422
     assert "role" in r.json["errors"]
 

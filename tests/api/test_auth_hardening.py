@@ -28,8 +28,9 @@ ME = "/api/v1/auth/me"
 def _app(settings, session_factory, config=None, **changes):  # type: ignore[no-untyped-def]
     from api import create_app
 
-    app = create_app(dataclasses.replace(settings, **changes), session_factory=session_factory,
-                     config=config)
+    app = create_app(
+        dataclasses.replace(settings, **changes), session_factory=session_factory, config=config
+    )
     app.config["TESTING"] = True
     return app
 
@@ -50,14 +51,16 @@ def count_password_checks(monkeypatch):  # type: ignore[no-untyped-def]
 
 # --- unknown e-mail addresses ---------------------------------------------------------------
 
+
 def test_an_unknown_e_mail_gets_the_same_answer_and_work_as_a_wrong_password(
     client, make_user, count_password_checks
 ):
     user = make_user()
     known = client.post(TOKEN, json={"email": user.email, "password": "not-the-password"})
     checks_for_known = len(count_password_checks)
-    unknown = client.post(TOKEN, json={"email": "nobody-here@example.id",
-                                       "password": "not-the-password"})
+    unknown = client.post(
+        TOKEN, json={"email": "nobody-here@example.id", "password": "not-the-password"}
+    )
     assert unknown.status_code == known.status_code == 401
     assert unknown.get_json() == known.get_json()
     assert checks_for_known == 1
@@ -90,6 +93,7 @@ def test_a_locked_account_checks_no_password(client, make_user, count_password_c
 
 # --- rate limits ----------------------------------------------------------------------------
 
+
 def _assert_too_many(r) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 429
     body = r.get_json()
@@ -101,8 +105,12 @@ def _assert_too_many(r) -> None:  # type: ignore[no-untyped-def]
 def test_sign_ins_for_one_address_over_the_limit_answer_429_with_retry_after(
     settings, session_factory, make_user
 ):
-    app = _app(settings, session_factory, signin_limit_per_address="3 per minute",
-               signin_limit_per_client="100 per minute")
+    app = _app(
+        settings,
+        session_factory,
+        signin_limit_per_address="3 per minute",
+        signin_limit_per_client="100 per minute",
+    )
     client = app.test_client()
     user, other = make_user(), make_user()
     for _ in range(3):
@@ -115,34 +123,51 @@ def test_sign_ins_for_one_address_over_the_limit_answer_429_with_retry_after(
     assert int(page.headers["Retry-After"]) >= 1
     assert "Terlalu banyak percobaan masuk" in page.get_data(as_text=True)
     # Another address from the same client is not held up.
-    assert client.post(TOKEN, json={"email": other.email,
-                                    "password": TEST_PASSWORD}).status_code == 201
+    assert (
+        client.post(TOKEN, json={"email": other.email, "password": TEST_PASSWORD}).status_code
+        == 201
+    )
 
 
 def test_sign_ins_from_one_client_over_the_limit_answer_429(settings, session_factory, make_user):
-    app = _app(settings, session_factory, signin_limit_per_address="100 per minute",
-               signin_limit_per_client="3 per minute")
+    app = _app(
+        settings,
+        session_factory,
+        signin_limit_per_address="100 per minute",
+        signin_limit_per_client="3 per minute",
+    )
     client = app.test_client()
     for i in range(3):
         r = client.post(TOKEN, json={"email": f"guess{i}@example.id", "password": "x"})
         assert r.status_code == 401
     _assert_too_many(client.post(TOKEN, json={"email": "guess9@example.id", "password": "x"}))
     user = make_user()
-    elsewhere = client.post(TOKEN, json={"email": user.email, "password": TEST_PASSWORD},
-                            environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    elsewhere = client.post(
+        TOKEN,
+        json={"email": user.email, "password": TEST_PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert elsewhere.status_code == 201
 
 
 def test_behind_a_trusted_proxy_the_per_client_limit_counts_the_forwarded_address(
     settings, session_factory
 ):
-    app = _app(settings, session_factory, trusted_proxies=1,
-               signin_limit_per_address="100 per minute", signin_limit_per_client="2 per minute")
+    app = _app(
+        settings,
+        session_factory,
+        trusted_proxies=1,
+        signin_limit_per_address="100 per minute",
+        signin_limit_per_client="2 per minute",
+    )
     client = app.test_client()
 
     def attempt(n: int, address: str):  # type: ignore[no-untyped-def]
-        return client.post(TOKEN, json={"email": f"proxied{n}@example.id", "password": "x"},
-                           headers={"X-Forwarded-For": address})
+        return client.post(
+            TOKEN,
+            json={"email": f"proxied{n}@example.id", "password": "x"},
+            headers={"X-Forwarded-For": address},
+        )
 
     assert [attempt(i, "203.0.113.5").status_code for i in range(2)] == [401, 401]
     _assert_too_many(attempt(3, "203.0.113.5"))
@@ -163,9 +188,14 @@ def test_two_app_instances_sharing_redis_share_the_sign_in_count(settings, sessi
         pytest.skip("Redis does not answer on 127.0.0.1:6379")
     config = {"RATELIMIT_KEY_PREFIX": f"factoryshare-test-{uuid.uuid4().hex}"}
     workers = [
-        _app(settings, session_factory, config=config, signin_limit_per_address="3 per minute",
-             signin_limit_per_client="100 per minute",
-             ratelimit_storage_uri="redis://127.0.0.1:6379").test_client()
+        _app(
+            settings,
+            session_factory,
+            config=config,
+            signin_limit_per_address="3 per minute",
+            signin_limit_per_client="100 per minute",
+            ratelimit_storage_uri="redis://127.0.0.1:6379",
+        ).test_client()
         for _ in range(2)
     ]
     body = {"email": "shared-count@example.id", "password": "x"}
@@ -174,6 +204,7 @@ def test_two_app_instances_sharing_redis_share_the_sign_in_count(settings, sessi
 
 
 # --- sessions end on the server -------------------------------------------------------------
+
 
 def _signed_in_browser(app, user):  # type: ignore[no-untyped-def]
     browser = app.test_client()
@@ -214,10 +245,14 @@ def test_signing_out_through_the_api_ends_the_browser_session(app, make_user):
 def test_changing_the_password_ends_the_other_sessions_and_tokens(app, client, make_user):
     user = make_user()
     here, elsewhere = _signed_in_browser(app, user), _signed_in_browser(app, user)
-    api_token = client.post(TOKEN, json={"email": user.email,
-                                         "password": TEST_PASSWORD}).get_json()["token"]
-    r = here.patch("/api/v1/users/me", headers={"X-CSRFToken": csrf(here, "/home")},
-                   json={"current_password": TEST_PASSWORD, "password": "a-brand-new-secret-7"})
+    api_token = client.post(
+        TOKEN, json={"email": user.email, "password": TEST_PASSWORD}
+    ).get_json()["token"]
+    r = here.patch(
+        "/api/v1/users/me",
+        headers={"X-CSRFToken": csrf(here, "/home")},
+        json={"current_password": TEST_PASSWORD, "password": "a-brand-new-secret-7"},
+    )
     assert r.status_code == 200, r.get_json()
     assert here.get(ME).status_code == 200, "the session that changed it stays signed in"
     assert elsewhere.get(ME).status_code == 401
@@ -227,17 +262,23 @@ def test_changing_the_password_ends_the_other_sessions_and_tokens(app, client, m
 def test_changing_the_password_with_a_token_keeps_that_token_only(client, make_user):
     user = make_user()
     first, second = (
-        client.post(TOKEN, json={"email": user.email, "password": TEST_PASSWORD}).get_json()["token"]
+        client.post(TOKEN, json={"email": user.email, "password": TEST_PASSWORD}).get_json()[
+            "token"
+        ]
         for _ in range(2)
     )
-    r = client.patch("/api/v1/users/me", headers={"Authorization": f"Bearer {first}"},
-                     json={"current_password": TEST_PASSWORD, "password": "a-brand-new-secret-7"})
+    r = client.patch(
+        "/api/v1/users/me",
+        headers={"Authorization": f"Bearer {first}"},
+        json={"current_password": TEST_PASSWORD, "password": "a-brand-new-secret-7"},
+    )
     assert r.status_code == 200, r.get_json()
     assert client.get(ME, headers={"Authorization": f"Bearer {first}"}).status_code == 200
     assert client.get(ME, headers={"Authorization": f"Bearer {second}"}).status_code == 401
 
 
 # --- CSRF on the JSON API -------------------------------------------------------------------
+
 
 @pytest.fixture()
 def booked(make_booking, make_user):  # type: ignore[no-untyped-def]
@@ -265,8 +306,11 @@ def test_a_browser_session_without_the_csrf_token_cannot_cancel_a_booking(app, d
 def test_a_browser_session_with_the_pages_csrf_token_may_cancel(app, booked):
     booking, user = booked
     browser = _signed_in_browser(app, user)
-    r = browser.post(f"/api/v1/bookings/{booking.id}/cancel", json={},
-                     headers={"X-CSRFToken": csrf(browser, "/home")})
+    r = browser.post(
+        f"/api/v1/bookings/{booking.id}/cancel",
+        json={},
+        headers={"X-CSRFToken": csrf(browser, "/home")},
+    )
     assert r.status_code == 200, r.get_json()
     assert browser.get(ME).status_code == 200  # reading needs no token
 
@@ -278,6 +322,7 @@ def test_a_bearer_token_needs_no_csrf_token(client, booked, token_for):
 
 
 # --- security headers -----------------------------------------------------------------------
+
 
 def _assert_security_headers(r) -> None:  # type: ignore[no-untyped-def]
     csp = r.headers["Content-Security-Policy"]

@@ -11,9 +11,16 @@ def test_availability_lists_free_windows_per_machine_in_local_time_around_bookin
     make_booking(machine=sewing, start_at=at(day, "10:00"), end_at=at(day, "11:00"))
     make_downtime(machine=sewing, start_at=at(day, "13:00"), end_at=at(day, "16:00"))
     headers = token_for(make_user(Role.member))
-    r = client.get(f"/api/v1/houses/{sewing.house_id}/availability", headers=headers,
-                   query_string={"capability": "sewing", "start": at(day, "00:00").isoformat(),
-                                 "end": at(day, "23:30").isoformat(), "duration": 90})
+    r = client.get(
+        f"/api/v1/houses/{sewing.house_id}/availability",
+        headers=headers,
+        query_string={
+            "capability": "sewing",
+            "start": at(day, "00:00").isoformat(),
+            "end": at(day, "23:30").isoformat(),
+            "duration": 90,
+        },
+    )
     assert r.status_code == 200, r.json
     assert r.json["zone"] == "WIB"
     [machine] = r.json["machines"]
@@ -30,13 +37,19 @@ def test_a_manager_sets_weekly_quotas_and_a_member_reads_them(
     house = make_house()
     make_capability(code="sewing", name="sewing")
     manager = token_for(make_user(Role.manager, houses=[house]))
-    r = client.put(f"/api/v1/houses/{house.id}/quotas",
-                   json={"quotas": [{"capability": "sewing", "hours_per_week": 6}]}, headers=manager)
+    r = client.put(
+        f"/api/v1/houses/{house.id}/quotas",
+        json={"quotas": [{"capability": "sewing", "hours_per_week": 6}]},
+        headers=manager,
+    )
     assert r.status_code == 200, r.json
     r = client.get(f"/api/v1/houses/{house.id}/quotas", headers=token_for(make_user(Role.member)))
     assert r.json == {"quotas": [{"capability": "sewing", "hours_per_week": 6}]}
-    r = client.put(f"/api/v1/houses/{house.id}/quotas",
-                   json={"quotas": [{"capability": "nope", "hours_per_week": 6}]}, headers=manager)
+    r = client.put(
+        f"/api/v1/houses/{house.id}/quotas",
+        json={"quotas": [{"capability": "nope", "hours_per_week": 6}]},
+        headers=manager,
+    )
     assert r.status_code == 422
     assert "quotas[0].capability" in r.json["errors"]
     other = token_for(make_user(Role.manager))

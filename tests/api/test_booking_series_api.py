@@ -21,9 +21,13 @@ def _member(make_member, make_user, token_for, machine):
 
 
 def _body(machine, day, weeks, **extra):
-    return {"machine_id": machine.id, "start": at(day, "09:00").isoformat(),
-            "end": at(day, "11:00").isoformat(),
-            "until": (day + dt.timedelta(weeks=weeks - 1)).isoformat(), **extra}
+    return {
+        "machine_id": machine.id,
+        "start": at(day, "09:00").isoformat(),
+        "end": at(day, "11:00").isoformat(),
+        "until": (day + dt.timedelta(weeks=weeks - 1)).isoformat(),
+        **extra,
+    }
 
 
 def test_a_member_books_the_same_slot_every_week_and_each_week_is_a_priced_booking(
@@ -76,16 +80,20 @@ def test_with_skip_conflicts_the_free_weeks_are_booked_and_the_skipped_one_is_ke
     assert r.status_code == 201, r.json
     assert len(r.json["bookings"]) == 3
     assert [(s["date"], s["code"]) for s in r.json["skipped"]] == [
-        (broken.isoformat(), "machine_downtime")]
+        (broken.isoformat(), "machine_downtime")
+    ]
 
 
 def _holiday_between_working_weeks() -> dt.date:
     """The next weekday holiday whose same weekday a week before and after are working days."""
     day = dt.date.today() + dt.timedelta(days=9)
     while True:
-        if (day.weekday() < 5 and calendar.holiday_name(day)
-                and not calendar.holiday_name(day - dt.timedelta(weeks=1))
-                and not calendar.holiday_name(day + dt.timedelta(weeks=1))):
+        if (
+            day.weekday() < 5
+            and calendar.holiday_name(day)
+            and not calendar.holiday_name(day - dt.timedelta(weeks=1))
+            and not calendar.holiday_name(day + dt.timedelta(weeks=1))
+        ):
             return day
         day += dt.timedelta(days=1)
 
@@ -120,7 +128,9 @@ def test_series_input_errors_are_422_naming_the_field(
     overnight["end"] = at(day + dt.timedelta(days=1), "09:00").isoformat()
     r = client.post(URL, json=overnight, headers=headers)
     assert r.status_code == 422 and "end" in r.json["errors"]
-    r = client.post(URL, json={**_body(machine, day, 2), "skip_conflicts": "maybe"}, headers=headers)
+    r = client.post(
+        URL, json={**_body(machine, day, 2), "skip_conflicts": "maybe"}, headers=headers
+    )
     assert r.status_code == 422 and "skip_conflicts" in r.json["errors"]
 
 
@@ -133,8 +143,9 @@ def test_cancelling_a_series_cancels_its_future_weeks_and_another_member_cannot(
     day = _clear_weekday(3)
     series = client.post(URL, json=_body(machine, day, 3), headers=headers).json
     assert client.post(f"{URL}/{series['id']}/cancel", json={}, headers=other).status_code == 404
-    r = client.post(f"{URL}/{series['id']}/cancel", json={"reason": "pesanan batal"},
-                    headers=headers)
+    r = client.post(
+        f"{URL}/{series['id']}/cancel", json={"reason": "pesanan batal"}, headers=headers
+    )
     assert r.status_code == 200, r.json
     assert r.json["series"]["status"] == "cancelled"
     assert [b["status"] for b in r.json["cancelled"]] == ["cancelled"] * 3

@@ -20,7 +20,9 @@ def test_a_member_books_and_sees_the_price_and_local_times_with_offset(
     machine = make_machine(hourly_rate=60_000)
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     start, end = _slot("09:00", "10:30")
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+    )
     assert r.status_code == 201, r.json
     assert r.json["price"] == 90_000
     assert r.json["status"] == "confirmed"
@@ -37,8 +39,12 @@ def test_a_second_booking_of_a_taken_slot_is_a_409_booking_conflict(
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     other, _ = _member_headers(make_member, make_user, token_for, machine)
     start, end = _slot()
-    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                       headers=headers).status_code == 201
+    assert (
+        client.post(
+            URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+        ).status_code
+        == 201
+    )
     r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=other)
     assert r.status_code == 409
     assert r.json["code"] == "booking_conflict"
@@ -49,8 +55,15 @@ def test_a_time_without_offset_is_a_422_naming_the_field(
 ):
     machine = make_machine()
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
-    r = client.post(URL, json={"machine_id": machine.id, "start": "2026-12-01T09:00:00",
-                               "end": "2026-12-01T10:00:00+07:00"}, headers=headers)
+    r = client.post(
+        URL,
+        json={
+            "machine_id": machine.id,
+            "start": "2026-12-01T09:00:00",
+            "end": "2026-12-01T10:00:00+07:00",
+        },
+        headers=headers,
+    )
     assert r.status_code == 422
     assert "start" in r.json["errors"]
 
@@ -72,16 +85,20 @@ def test_a_member_moves_then_cancels_and_the_manager_sees_it(
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     manager = token_for(make_user(Role.manager, houses=[machine.house]))
     start, end = _slot()
-    booking_id = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                             headers=headers).json["id"]
+    booking_id = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+    ).json["id"]
     new_start, new_end = _slot("13:00", "14:00")
-    r = client.patch(f"{URL}/{booking_id}", json={"start": new_start, "end": new_end}, headers=headers)
+    r = client.patch(
+        f"{URL}/{booking_id}", json={"start": new_start, "end": new_end}, headers=headers
+    )
     assert r.status_code == 200, r.json
     assert r.json["start"].endswith("T13:00:00+07:00")
     r = client.post(f"{URL}/{booking_id}/cancel", json={"reason": "Order batal"}, headers=headers)
     assert r.json["status"] == "cancelled"
-    r = client.get(URL, query_string={"house_id": machine.house_id, "status": "cancelled"},
-                   headers=manager)
+    r = client.get(
+        URL, query_string={"house_id": machine.house_id, "status": "cancelled"}, headers=manager
+    )
     assert r.status_code == 200, r.json
     assert [b["id"] for b in r.json["items"]] == [booking_id]
 
@@ -94,7 +111,9 @@ def test_only_a_manager_confirms_a_held_booking(
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     manager = token_for(make_user(Role.manager, houses=[house]))
     start, end = _slot()
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+    )
     assert r.json["status"] == "held"
     assert r.json["hold_expires_at"] is not None
     assert client.post(f"{URL}/{r.json['id']}/confirm", headers=headers).status_code == 403
@@ -110,8 +129,11 @@ def test_a_manager_books_for_a_member_of_the_house(
     member = make_member(house_id=machine.house_id)
     manager = token_for(make_user(Role.manager, houses=[machine.house]))
     start, end = _slot()
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end,
-                               "member_id": member.id}, headers=manager)
+    r = client.post(
+        URL,
+        json={"machine_id": machine.id, "start": start, "end": end, "member_id": member.id},
+        headers=manager,
+    )
     assert r.status_code == 201, r.json
     assert r.json["member_id"] == member.id
 
@@ -123,10 +145,16 @@ def test_exceeding_the_weekly_quota_is_a_409_saying_how_many_hours_are_left(
     make_booking_quota(house=machine.house, capability=machine.capabilities[0], hours_per_week=2)
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     start, end = _slot("09:00", "10:30")
-    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                       headers=headers).status_code == 201
+    assert (
+        client.post(
+            URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+        ).status_code
+        == 201
+    )
     start, end = _slot("13:00", "14:00")
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+    )
     assert r.status_code == 409
     assert r.json["code"] == "quota_exceeded"
     assert r.json["details"]["hours_left"] == 0.5
@@ -139,7 +167,9 @@ def test_a_booking_before_opening_is_a_409_outside_opening_hours(
     machine = make_machine()
     headers, _ = _member_headers(make_member, make_user, token_for, machine)
     start, end = _slot("07:00", "08:30")
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers)
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=headers
+    )
     assert r.status_code == 409
     assert r.json["code"] == "outside_opening_hours"
 
@@ -152,18 +182,31 @@ def test_a_manager_rejects_a_held_booking_with_a_reason_and_only_a_held_one(
     member_headers, _ = _member_headers(make_member, make_user, token_for, machine)
     manager_headers = token_for(make_user(Role.manager, houses=[house]))
     start, end = _slot()
-    held = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                       headers=member_headers).json
+    held = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=member_headers
+    ).json
     assert held["status"] == "held"
 
-    assert client.post(f"{URL}/{held['id']}/reject", json={}, headers=manager_headers).status_code == 422
-    assert client.post(f"{URL}/{held['id']}/reject", json={"reason": "x"},
-                       headers=member_headers).status_code == 403
-    r = client.post(f"{URL}/{held['id']}/reject", json={"reason": "Mesin untuk pelatihan"},
-                    headers=manager_headers)
+    assert (
+        client.post(f"{URL}/{held['id']}/reject", json={}, headers=manager_headers).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"{URL}/{held['id']}/reject", json={"reason": "x"}, headers=member_headers
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        f"{URL}/{held['id']}/reject",
+        json={"reason": "Mesin untuk pelatihan"},
+        headers=manager_headers,
+    )
     assert r.status_code == 200, r.json
     assert r.json["status"] == "cancelled"
-    again = client.post(f"{URL}/{held['id']}/reject", json={"reason": "lagi"}, headers=manager_headers)
+    again = client.post(
+        f"{URL}/{held['id']}/reject", json={"reason": "lagi"}, headers=manager_headers
+    )
     assert (again.status_code, again.json["code"]) == (409, "invalid_transition")
 
 
@@ -174,15 +217,18 @@ def test_completing_a_booking_before_it_starts_is_a_409_too_early_and_changes_no
     member_headers, _ = _member_headers(make_member, make_user, token_for, machine)
     manager_headers = token_for(make_user(Role.manager, houses=[machine.house]))
     start, end = _slot()
-    booking = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                          headers=member_headers).json
+    booking = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=member_headers
+    ).json
 
     for action in ("complete", "no_show"):
         r = client.post(f"{URL}/{booking['id']}/{action}", json={}, headers=manager_headers)
         assert (r.status_code, r.json["code"]) == (409, "too_early"), r.json
     # The earliest moment for a no-show: the start plus the house's 15 minutes, in its zone.
     assert r.json["details"]["earliest"] == f"{working_day().isoformat()}T09:15:00+07:00"
-    assert client.get(f"{URL}/{booking['id']}", headers=member_headers).json["status"] == "confirmed"
+    assert (
+        client.get(f"{URL}/{booking['id']}", headers=member_headers).json["status"] == "confirmed"
+    )
 
 
 def test_a_houses_manager_sets_its_no_show_grace_through_the_house_settings(
@@ -190,8 +236,15 @@ def test_a_houses_manager_sets_its_no_show_grace_through_the_house_settings(
 ):
     house = make_house()
     headers = token_for(make_user(Role.manager, houses=[house]))
-    assert client.get(f"/api/v1/houses/{house.id}", headers=headers).json["no_show_grace_minutes"] == 15
-    r = client.patch(f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": 30}, headers=headers)
+    assert (
+        client.get(f"/api/v1/houses/{house.id}", headers=headers).json["no_show_grace_minutes"]
+        == 15
+    )
+    r = client.patch(
+        f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": 30}, headers=headers
+    )
     assert (r.status_code, r.json["no_show_grace_minutes"]) == (200, 30)
-    r = client.patch(f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": -1}, headers=headers)
+    r = client.patch(
+        f"/api/v1/houses/{house.id}", json={"no_show_grace_minutes": -1}, headers=headers
+    )
     assert r.status_code == 422 and "no_show_grace_minutes" in r.json["errors"]

@@ -26,9 +26,15 @@ def scene(client, make_machine, make_member, make_user, token_for):
     day = working_day()
 
     def book(start: str, end: str) -> dict:
-        r = client.post("/api/v1/bookings", json={
-            "machine_id": machine.id, "start": at(day, start).isoformat(),
-            "end": at(day, end).isoformat()}, headers=member)
+        r = client.post(
+            "/api/v1/bookings",
+            json={
+                "machine_id": machine.id,
+                "start": at(day, start).isoformat(),
+                "end": at(day, end).isoformat(),
+            },
+            headers=member,
+        )
         assert r.status_code == 201, r.json
         return r.json
 
@@ -36,8 +42,11 @@ def scene(client, make_machine, make_member, make_user, token_for):
 
 
 def _closure(house, day):  # type: ignore[no-untyped-def]
-    return "post", f"/api/v1/houses/{house.id}/closures", {
-        "start_on": day.isoformat(), "end_on": day.isoformat(), "reason": "renovasi"}
+    return (
+        "post",
+        f"/api/v1/houses/{house.id}/closures",
+        {"start_on": day.isoformat(), "end_on": day.isoformat(), "reason": "renovasi"},
+    )
 
 
 def _patch(values):  # type: ignore[no-untyped-def]
@@ -47,7 +56,11 @@ def _patch(values):  # type: ignore[no-untyped-def]
 CHANGES = {
     # name: (the request, the booking it hits, one it spares)
     "closure": (_closure, None, None),
-    "opening_hours": (_patch({"opening_hours": SHORT_HOURS}), ("14:00", "15:00"), ("09:00", "10:00")),
+    "opening_hours": (
+        _patch({"opening_hours": SHORT_HOURS}),
+        ("14:00", "15:00"),
+        ("09:00", "10:00"),
+    ),
     "slot_minutes": (_patch({"slot_minutes": 60}), ("09:30", "10:30"), ("11:00", "12:00")),
     # 16:00-17:00 WIB is 17:00-18:00 WITA, after closing time in the new zone.
     "timezone": (_patch({"timezone": "Asia/Makassar"}), ("16:00", "17:00"), ("09:00", "10:00")),
@@ -71,7 +84,8 @@ def _status(client, booking, headers):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_manager_previews_the_bookings_a_calendar_change_would_hit_and_nothing_changes(
-        client, scene, change):
+    client, scene, change
+):
     house, _, member, manager, day, book = scene
     hit, spared = _bookings(change, book)
     before = client.get(f"/api/v1/houses/{house.id}", headers=manager).json
@@ -91,7 +105,9 @@ def test_a_manager_previews_the_bookings_a_calendar_change_would_hit_and_nothing
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
-def test_a_calendar_change_over_live_bookings_is_refused_with_409_naming_them(client, scene, change):
+def test_a_calendar_change_over_live_bookings_is_refused_with_409_naming_them(
+    client, scene, change
+):
     house, _, member, manager, day, book = scene
     hit, _ = _bookings(change, book)
 
@@ -106,7 +122,8 @@ def test_a_calendar_change_over_live_bookings_is_refused_with_409_naming_them(cl
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_calendar_change_with_affected_cancel_cancels_and_tells_the_member_with_alternatives(
-        client, db, scene, change):
+    client, db, scene, change
+):
     house, member_user, member, manager, day, book = scene
     hit, spared = _bookings(change, book)
 
@@ -120,8 +137,12 @@ def test_a_calendar_change_with_affected_cancel_cancels_and_tells_the_member_wit
     assert _status(client, hit, member) == "cancelled"
     if spared is not None:
         assert _status(client, spared, member) == "confirmed"
-    notes = db.scalars(select(Notification).where(Notification.user_id == member_user.id,
-                                                  Notification.template == "booking_calendar_change")).all()
+    notes = db.scalars(
+        select(Notification).where(
+            Notification.user_id == member_user.id,
+            Notification.template == "booking_calendar_change",
+        )
+    ).all()
     assert [n.context["booking_id"] for n in notes] == [hit["id"]]
     assert notes[0].context["alternatives"]
     assert r.json["replan_run_id"] is None
@@ -129,9 +150,11 @@ def test_a_calendar_change_with_affected_cancel_cancels_and_tells_the_member_wit
 
 def test_without_live_bookings_a_closure_is_made_as_before(client, scene):
     house, _, _, manager, day, _ = scene
-    r = client.post(f"/api/v1/houses/{house.id}/closures", json={
-        "start_on": day.isoformat(), "end_on": (day + dt.timedelta(days=1)).isoformat()},
-        headers=manager)
+    r = client.post(
+        f"/api/v1/houses/{house.id}/closures",
+        json={"start_on": day.isoformat(), "end_on": (day + dt.timedelta(days=1)).isoformat()},
+        headers=manager,
+    )
     assert r.status_code == 201, r.json
     assert r.json["id"] and r.json["affected"] == []
 
@@ -143,14 +166,17 @@ def test_a_member_cannot_preview_a_closure(client, scene):
 
 
 @pytest.mark.parametrize("zone", ["Europe/London", "Asia/Atlantis"])
-def test_a_zone_outside_indonesia_is_refused_on_update_and_on_create(client, scene, make_user,
-                                                                      token_for, zone):
+def test_a_zone_outside_indonesia_is_refused_on_update_and_on_create(
+    client, scene, make_user, token_for, zone
+):
     house, _, _, manager, _, _ = scene
     r = client.patch(f"/api/v1/houses/{house.id}", json={"timezone": zone}, headers=manager)
     assert r.status_code == 422 and "timezone" in r.json["errors"]
-    r = client.post("/api/v1/houses", json={"name": "RPB Baru", "timezone": zone,
-                                            "opening_hours": SHORT_HOURS},
-                    headers=token_for(make_user(Role.admin)))
+    r = client.post(
+        "/api/v1/houses",
+        json={"name": "RPB Baru", "timezone": zone, "opening_hours": SHORT_HOURS},
+        headers=token_for(make_user(Role.admin)),
+    )
     assert r.status_code == 422 and "timezone" in r.json["errors"]
 
 

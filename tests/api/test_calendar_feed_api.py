@@ -22,12 +22,27 @@ def test_a_member_subscribes_to_its_private_feed_and_sees_its_live_bookings_only
     machine = make_machine(name="Mesin Jahit Juki 1")
     headers, member = _member(make_member, make_user, token_for, machine)
     day = working_day()
-    mine = make_booking(machine=machine, member=member, start_at=at(day, "09:00"),
-                        end_at=at(day, "10:30"), price=75_000)
-    held = make_booking(machine=machine, member=member, start_at=at(day, "13:00"),
-                        end_at=at(day, "14:00"), status=BookingStatus.held)
-    make_booking(machine=machine, member=member, start_at=at(day, "15:00"),
-                 end_at=at(day, "16:00"), status=BookingStatus.cancelled)
+    mine = make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "10:30"),
+        price=75_000,
+    )
+    held = make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "13:00"),
+        end_at=at(day, "14:00"),
+        status=BookingStatus.held,
+    )
+    make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "15:00"),
+        end_at=at(day, "16:00"),
+        status=BookingStatus.cancelled,
+    )
     make_booking(machine=machine, start_at=at(day, "11:00"), end_at=at(day, "12:00"))  # another's
 
     issued = client.post(URL, headers=headers)

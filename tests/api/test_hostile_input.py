@@ -18,19 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import api.web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import api.web
 from factoryshare.db import Base
 from factoryshare.models import Role
 from tests.conftest import TEST_PASSWORD
 
-HUGE = "9" * 5000            # Python refuses to parse more than 4,300 digits into an int
+HUGE = "9" * 5000  # Python refuses to parse more than 4,300 digits into an int
 BEYOND_64_BITS = str(2**63)  # one more than the largest BIGINT
 SURROGATE = "abc\ud800def"  # a lone surrogate: valid JSON escape, not encodable as UTF-8
-NUL = "abc\u0000def"          # PostgreSQL refuses NUL in text
+NUL = "abc\u0000def"  # PostgreSQL refuses NUL in text
 NESTED = "[" * 100_000 + "]" * 100_000
 NOT_UTF8 = b'{"name": "\xff\xfe\xc3"}'
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -40,10 +39,24 @@ _NUMBER_MARK = "\x01number\x01"
 
 # --- the world the operations act on ---------------------------------------------------------
 
+
 @pytest.fixture()
-def world(make_house, make_machine, make_member, make_product, make_user, make_booking,
-          make_cluster, make_offtake_agreement, make_loan, make_permit, make_permit_override,
-          make_production_request, token_for, make_lender) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(
+    make_house,
+    make_machine,
+    make_member,
+    make_product,
+    make_user,
+    make_booking,
+    make_cluster,
+    make_offtake_agreement,
+    make_loan,
+    make_permit,
+    make_permit_override,
+    make_production_request,
+    token_for,
+    make_lender,
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     house = make_house()
     machine = make_machine(house=house)
     member = make_member(house_id=house.id)
@@ -64,15 +77,27 @@ def world(make_house, make_machine, make_member, make_product, make_user, make_b
         Role.lender: make_user(Role.lender, lender=bank),
     }
     ids = {
-        "house_id": house.id, "machine_id": machine.id, "member_id": member.id,
-        "product_id": product.id, "booking_id": booking.id, "cluster_id": cluster.id,
-        "agreement_id": agreement.id, "application_id": loan.id, "permit_id": permit.id,
-        "override_id": override.id, "request_id": request.id, "number": 1,
-        "capability_id": machine.capabilities[0].id, "user_id": users[Role.member].id,
+        "house_id": house.id,
+        "machine_id": machine.id,
+        "member_id": member.id,
+        "product_id": product.id,
+        "booking_id": booking.id,
+        "cluster_id": cluster.id,
+        "agreement_id": agreement.id,
+        "application_id": loan.id,
+        "permit_id": permit.id,
+        "override_id": override.id,
+        "request_id": request.id,
+        "number": 1,
+        "capability_id": machine.capabilities[0].id,
+        "user_id": users[Role.member].id,
         "aggregator_id": cluster.aggregator_id,
     }
-    return {"ids": ids, "users": users,
-            "headers": {role: token_for(user) for role, user in users.items()}}
+    return {
+        "ids": ids,
+        "users": users,
+        "headers": {role: token_for(user) for role, user in users.items()},
+    }
 
 
 @pytest.fixture()
@@ -82,11 +107,14 @@ def spec(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def _row_counts(db: Session) -> dict[str, int]:
     db.expire_all()
-    return {table.name: db.scalar(select(func.count()).select_from(table)) or 0
-            for table in Base.metadata.sorted_tables}
+    return {
+        table.name: db.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
 
 
 # --- reading the OpenAPI document ------------------------------------------------------------
+
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
@@ -97,7 +125,9 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _leaves(spec: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> Iterator[tuple[str, Any]]:
+def _leaves(
+    spec: dict[str, Any], schema: dict[str, Any], depth: int = 0
+) -> Iterator[tuple[str, Any]]:
     """(kind, wrap) for every text and integer leaf: wrap(value) is the JSON value that puts
     `value` at that leaf ('string' or 'integer')."""
     schema = _resolve(spec, schema)
@@ -134,21 +164,31 @@ def _fields(spec: dict[str, Any], operation: dict[str, Any]) -> Iterator[tuple[s
             yield name, kind, (lambda n, w: lambda v: {n: w(v)})(name, wrap)
 
 
-def _operations(spec: dict[str, Any], methods: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _operations(
+    spec: dict[str, Any], methods: tuple[str, ...]
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in spec["paths"].items():
         shared = item.get("parameters", [])  # path parameters sit on the path item
         for method, operation in item.items():
             if method in methods:
-                yield method, path, dict(operation, parameters=shared + operation.get("parameters", []))
+                yield (
+                    method,
+                    path,
+                    dict(operation, parameters=shared + operation.get("parameters", [])),
+                )
 
 
-def _url(path: str, ids: dict[str, int], override: str | None = None, only: str | None = None) -> str:
+def _url(
+    path: str, ids: dict[str, int], override: str | None = None, only: str | None = None
+) -> str:
     """The path with real ids; `override` instead in every parameter (or in `only`)."""
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if override is not None and only in (None, name):
             return override
         return str(ids.get(name, 1))
+
     return re.sub(r"\{(\w+)\}", value, path)
 
 
@@ -157,12 +197,18 @@ def _roles_for(app, method: str, path: str) -> list[Role]:  # type: ignore[no-un
     members may call it (their scope takes other paths through the services)."""
     rule_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
     for rule in app.url_map.iter_rules():
-        if re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule) == rule_path and method.upper() in rule.methods:
+        if (
+            re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule) == rule_path
+            and method.upper() in rule.methods
+        ):
             view = app.view_functions[rule.endpoint]
             handler = getattr(getattr(view, "view_class", None), method, view)
             roles = getattr(handler, "__roles__", None) or frozenset(Role)
-            chosen = [r for r in (Role.admin, Role.manager, Role.member, Role.aggregator, Role.lender)
-                      if r in roles][:1]
+            chosen = [
+                r
+                for r in (Role.admin, Role.manager, Role.member, Role.aggregator, Role.lender)
+                if r in roles
+            ][:1]
             if Role.member in roles and Role.member not in chosen:
                 chosen.append(Role.member)
             return chosen
@@ -177,8 +223,11 @@ def _json_text(value: Any, number: str | None = None) -> str:
 
 # --- what every answer must look like --------------------------------------------------------
 
+
 def _assert_refused(response, what: str, field: str | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert 400 <= response.status_code < 500, f"{what}: {response.status_code} {response.data[:300]!r}"
+    assert 400 <= response.status_code < 500, (
+        f"{what}: {response.status_code} {response.data[:300]!r}"
+    )
     body = response.get_json(silent=True)
     assert isinstance(body, dict), f"{what}: not JSON: {response.data[:300]!r}"
     assert isinstance(body.get("code"), str) and body["code"], what
@@ -195,8 +244,10 @@ def _assert_refused(response, what: str, field: str | None = None) -> dict[str, 
 
 # --- the fuzz tests --------------------------------------------------------------------------
 
+
 def test_every_write_operation_refuses_hostile_input_with_a_4xx_naming_the_field_and_writes_nothing(
-        app, client, db, spec, world):  # type: ignore[no-untyped-def]
+    app, client, db, spec, world
+):  # type: ignore[no-untyped-def]
     before = _row_counts(db)
     operations = list(_operations(spec, WRITE_METHODS))
     assert len(operations) > 50, "the OpenAPI document lost its write operations"
@@ -213,15 +264,23 @@ def test_every_write_operation_refuses_hostile_input_with_a_4xx_naming_the_field
                 nasty = [(_NUMBER_MARK, HUGE), (_NUMBER_MARK, BEYOND_64_BITS)]
             for role in roles:
                 for value, number in nasty:
-                    what = f"{role.value} {method.upper()} {path} {field}={(number or value)[:20]!r}"
-                    response = send(url, data=_json_text(wrap(value), number),
-                                    headers=world["headers"][role], content_type="application/json")
+                    what = (
+                        f"{role.value} {method.upper()} {path} {field}={(number or value)[:20]!r}"
+                    )
+                    response = send(
+                        url,
+                        data=_json_text(wrap(value), number),
+                        headers=world["headers"][role],
+                        content_type="application/json",
+                    )
                     _assert_refused(response, what, field)
                     tried += 1
         for body, label in ((NESTED, "nested brackets"), (NOT_UTF8, "bytes not UTF-8")):
             response = send(url, data=body, headers=headers, content_type="application/json")
             body_json = _assert_refused(response, f"{method.upper()} {path} {label}")
-            assert body_json["code"] == "invalid_json", f"{method.upper()} {path} {label}: {body_json}"
+            assert body_json["code"] == "invalid_json", (
+                f"{method.upper()} {path} {label}: {body_json}"
+            )
             tried += 1
         if "{" in path:
             for number in (HUGE, BEYOND_64_BITS):
@@ -233,12 +292,16 @@ def test_every_write_operation_refuses_hostile_input_with_a_4xx_naming_the_field
 
 
 def test_every_read_operation_refuses_hostile_query_strings_with_a_4xx_naming_the_parameter(
-        app, client, db, spec, world):  # type: ignore[no-untyped-def]
+    app, client, db, spec, world
+):  # type: ignore[no-untyped-def]
     tried = 0
     for method, path, operation in _operations(spec, ("get",)):
         headers = world["headers"][_roles_for(app, method, path)[0]]
         for parameter in operation.get("parameters", []):
-            if parameter.get("in") == "path" and _resolve(spec, parameter.get("schema", {})).get("type") == "string":
+            if (
+                parameter.get("in") == "path"
+                and _resolve(spec, parameter.get("schema", {})).get("type") == "string"
+            ):
                 url = _url(path, world["ids"], "abc%00def", only=parameter["name"])
                 response = client.get(url, headers=headers)
                 _assert_refused(response, f"GET {path} with NUL in {parameter['name']}")
@@ -254,8 +317,9 @@ def test_every_read_operation_refuses_hostile_query_strings_with_a_4xx_naming_th
                 continue
             for value in nasty:
                 name = parameter["name"]
-                response = client.get(_url(path, world["ids"]), query_string={name: value},
-                                      headers=headers)
+                response = client.get(
+                    _url(path, world["ids"]), query_string={name: value}, headers=headers
+                )
                 what = f"GET {path}?{name}={value[:20]!r}"
                 if response.status_code == 200 and schema.get("format") in ("date", "date-time"):
                     continue
@@ -271,14 +335,25 @@ def test_every_read_operation_refuses_hostile_query_strings_with_a_4xx_naming_th
 
 # --- sign-in and the pages -------------------------------------------------------------------
 
-@pytest.mark.parametrize("email, password", [
-    (SURROGATE, TEST_PASSWORD), ("a@example.id", SURROGATE), (NUL, TEST_PASSWORD),
-    ("a@example.id", NUL),
-])
-def test_signing_in_with_hostile_text_answers_422_naming_the_field(client, make_user, email, password):  # type: ignore[no-untyped-def]
+
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        (SURROGATE, TEST_PASSWORD),
+        ("a@example.id", SURROGATE),
+        (NUL, TEST_PASSWORD),
+        ("a@example.id", NUL),
+    ],
+)
+def test_signing_in_with_hostile_text_answers_422_naming_the_field(
+    client, make_user, email, password
+):  # type: ignore[no-untyped-def]
     make_user(Role.member, email="a@example.id")
-    response = client.post("/api/v1/auth/token", data=_json_text({"email": email, "password": password}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token",
+        data=_json_text({"email": email, "password": password}),
+        content_type="application/json",
+    )
     field = "email" if email != "a@example.id" else "password"
     _assert_refused(response, "sign-in", field)
 
@@ -293,7 +368,11 @@ def _csrf(client, url: str) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("field", ["email", "password"])
 def test_the_login_page_refuses_a_nul_byte_without_a_server_error(client, make_user, field):  # type: ignore[no-untyped-def]
     make_user(Role.member, email="b@example.id")
-    form = {"email": "b@example.id", "password": TEST_PASSWORD, "csrf_token": _csrf(client, "/login")}
+    form = {
+        "email": "b@example.id",
+        "password": TEST_PASSWORD,
+        "csrf_token": _csrf(client, "/login"),
+    }
     form[field] = form[field] + "\x00"
     response = client.post("/login", data=form)
     assert response.status_code == 400, response.data[:300]
@@ -301,15 +380,26 @@ def test_the_login_page_refuses_a_nul_byte_without_a_server_error(client, make_u
 
 
 _WEB_SOURCES = sorted((Path(api.web.__file__).parent).glob("*.py"))
-_WEB_FIELDS = sorted({name for path in _WEB_SOURCES for name in re.findall(
-    r"request\.(?:form|args|values)\.get\(\"(\w+)\"", path.read_text())})
+_WEB_FIELDS = sorted(
+    {
+        name
+        for path in _WEB_SOURCES
+        for name in re.findall(r"request\.(?:form|args|values)\.get\(\"(\w+)\"", path.read_text())
+    }
+)
 _WEB_SKIP = {"web.logout", "web.static"}
 
 
 def _signed_in_page_client(app, user):  # type: ignore[no-untyped-def]
     client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD,
-                                           "csrf_token": _csrf(client, "/login")})
+    response = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": TEST_PASSWORD,
+            "csrf_token": _csrf(client, "/login"),
+        },
+    )
     assert response.status_code in (302, 303), response.data[:300]
     return client, _csrf(client, response.headers["Location"])
 
@@ -347,14 +437,28 @@ def test_no_page_answers_500_to_hostile_form_or_query_values(app, world, make_us
 
 # --- what would reach the database anyway ----------------------------------------------------
 
-@pytest.mark.parametrize("field, value, problem", [
-    ("name", "x" * 121, "At most 120 characters."),  # VARCHAR(120)
-    ("slot_minutes", 2**31, "Must be between -2147483648 and 2147483647."),  # INTEGER: 32 bits
-    ("name", "abc\x00def", "Text may not contain the NUL character (\\u0000)."),
-    ("name", "abc\ud800def", "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)."),
-    ("opening_hours", {"mon": [["08:00\x00", "12:00"]]}, "Text may not contain the NUL character (\\u0000)."),
-])
-def test_a_value_the_database_would_refuse_is_refused_naming_the_column(db, make_house, field, value, problem):  # type: ignore[no-untyped-def]
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("name", "x" * 121, "At most 120 characters."),  # VARCHAR(120)
+        ("slot_minutes", 2**31, "Must be between -2147483648 and 2147483647."),  # INTEGER: 32 bits
+        ("name", "abc\x00def", "Text may not contain the NUL character (\\u0000)."),
+        (
+            "name",
+            "abc\ud800def",
+            "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff escape).",
+        ),
+        (
+            "opening_hours",
+            {"mon": [["08:00\x00", "12:00"]]},
+            "Text may not contain the NUL character (\\u0000).",
+        ),
+    ],
+)
+def test_a_value_the_database_would_refuse_is_refused_naming_the_column(
+    db, make_house, field, value, problem
+):  # type: ignore[no-untyped-def]
     from factoryshare.errors import ValidationFailed
 
     house = make_house()

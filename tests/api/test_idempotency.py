@@ -11,8 +11,11 @@ def _setup(make_machine, make_member, make_user, token_for):
     machine = make_machine()
     user = make_user(Role.member, member=make_member(house_id=machine.house_id))
     day = working_day()
-    body = {"machine_id": machine.id, "start": at(day, "09:00").isoformat(),
-            "end": at(day, "10:00").isoformat()}
+    body = {
+        "machine_id": machine.id,
+        "start": at(day, "09:00").isoformat(),
+        "end": at(day, "10:00").isoformat(),
+    }
     return machine, token_for(user), body
 
 
@@ -26,7 +29,9 @@ def test_a_retried_post_with_the_same_key_replays_the_first_answer_and_books_onc
     assert first.status_code == second.status_code == 201
     assert second.json == first.json
     assert second.headers.get("Idempotent-Replayed") == "true"
-    count = db.scalar(select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id))
+    count = db.scalar(
+        select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id)
+    )
     assert count == 1
 
 
@@ -46,8 +51,9 @@ def test_a_failed_first_attempt_can_be_retried_with_the_same_key(
 ):
     machine, headers, body = _setup(make_machine, make_member, make_user, token_for)
     headers = {**headers, "Idempotency-Key": "retry-me"}
-    taken = make_booking(machine=machine, start_at=at(working_day(), "09:00"),
-                         end_at=at(working_day(), "10:00"))
+    taken = make_booking(
+        machine=machine, start_at=at(working_day(), "09:00"), end_at=at(working_day(), "10:00")
+    )
     assert client.post(URL, json=body, headers=headers).json["code"] == "booking_conflict"
     taken.status = BookingStatus.cancelled
     db.flush()
@@ -60,6 +66,8 @@ def test_keys_of_different_users_do_not_collide(
 ):
     machine, headers, body = _setup(make_machine, make_member, make_user, token_for)
     other = token_for(make_user(Role.member, member=make_member(house_id=machine.house_id)))
-    assert client.post(URL, json=body, headers={**headers, "Idempotency-Key": "k"}).status_code == 201
+    assert (
+        client.post(URL, json=body, headers={**headers, "Idempotency-Key": "k"}).status_code == 201
+    )
     r = client.post(URL, json=body, headers={**other, "Idempotency-Key": "k"})
     assert r.json["code"] == "booking_conflict"

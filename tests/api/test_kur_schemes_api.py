@@ -14,7 +14,9 @@ def test_a_member_lists_the_kur_schemes_in_force_with_integer_rupiah(client, mak
 
 
 def test_before_2026_no_scheme_is_listed_as_in_force(client, make_user, token_for):
-    r = client.get("/api/v1/kur-schemes?on=2025-06-01", headers=token_for(make_user(Role.aggregator)))
+    r = client.get(
+        "/api/v1/kur-schemes?on=2025-06-01", headers=token_for(make_user(Role.aggregator))
+    )
 
     assert r.status_code == 200
     assert r.json["items"] == []

@@ -1,12 +1,18 @@
-from factoryshare.models import ProductionHouse, Role
+from factoryshare.models import Role
 
 URL = "/api/v1/members"
 
 
 def _body(house_id, **overrides):
-    body = {"house_id": house_id, "business_name": "UD Kopi Priangan", "nib": "9130000000001",
-            "owner_name": "Pak Dedi", "owner_nik": "3205101205850001", "sector": "culinary",
-            "phone": "081234567890"}
+    body = {
+        "house_id": house_id,
+        "business_name": "UD Kopi Priangan",
+        "nib": "9130000000001",
+        "owner_name": "Pak Dedi",
+        "owner_nik": "3205101205850001",
+        "sector": "culinary",
+        "phone": "081234567890",
+    }
     body.update(overrides)
     return body
 
@@ -21,8 +27,11 @@ def test_a_manager_registers_a_member_and_sees_its_full_nik(client, make_user, t
 
 def test_an_invalid_nik_is_a_422_naming_owner_nik(client, make_user, token_for):
     manager = make_user(Role.manager)
-    r = client.post(URL, json=_body(manager.houses[0].id, owner_nik="3205109905850001"),
-                    headers=token_for(manager))
+    r = client.post(
+        URL,
+        json=_body(manager.houses[0].id, owner_nik="3205109905850001"),
+        headers=token_for(manager),
+    )
     assert r.status_code == 422
     assert "owner_nik" in r.json["errors"]
     assert "tanggal lahir" in r.json["errors"]["owner_nik"][0]  # in the manager's Indonesian
@@ -31,7 +40,9 @@ def test_an_invalid_nik_is_a_422_naming_owner_nik(client, make_user, token_for):
 def test_a_duplicate_nib_is_a_409_naming_nib(client, make_user, make_member, token_for):
     manager = make_user(Role.manager)
     make_member(nib="9130000000002")
-    r = client.post(URL, json=_body(manager.houses[0].id, nib="9130000000002"), headers=token_for(manager))
+    r = client.post(
+        URL, json=_body(manager.houses[0].id, nib="9130000000002"), headers=token_for(manager)
+    )
     assert r.status_code == 409
     assert "nib" in r.json["errors"]
 
@@ -42,7 +53,9 @@ def test_a_member_user_cannot_register_members(client, make_user, token_for):
     assert r.status_code == 403
 
 
-def test_a_member_reads_itself_with_a_masked_nik_and_updates_its_email(client, db, make_user, make_member, token_for):
+def test_a_member_reads_itself_with_a_masked_nik_and_updates_its_email(
+    client, db, make_user, make_member, token_for
+):
     member = make_member(owner_nik="3205101205850001")
     user = make_user(Role.member, member=member)
     headers = token_for(user)

@@ -39,8 +39,7 @@ def admin_headers(make_user, token_for, make_machine, make_member, make_product)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_with_a_server_error_or_breaks_its_schema(case, admin_headers):
     # The public .ics feed is not JSON; its own tests cover it.
     case.call_and_validate(

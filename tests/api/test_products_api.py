@@ -4,11 +4,22 @@ URL = "/api/v1/products"
 
 
 def _body(**overrides):
-    body = {"name": "Keripik Singkong", "sector": "culinary", "kind": "processed_food",
-            "unit": "kg", "family": "halal",
-            "routing": [{"capability": "slicing", "minutes_per_unit": 2},
-                        {"capability": "vacuum_frying", "setup_minutes": 30, "minutes_per_unit": 6,
-                         "min_lag_minutes": 20}]}
+    body = {
+        "name": "Keripik Singkong",
+        "sector": "culinary",
+        "kind": "processed_food",
+        "unit": "kg",
+        "family": "halal",
+        "routing": [
+            {"capability": "slicing", "minutes_per_unit": 2},
+            {
+                "capability": "vacuum_frying",
+                "setup_minutes": 30,
+                "minutes_per_unit": 6,
+                "min_lag_minutes": 20,
+            },
+        ],
+    }
     body.update(overrides)
     return body
 
@@ -18,7 +29,9 @@ def _caps(make_capability):
         make_capability(code=code, name=code)
 
 
-def test_a_member_creates_a_product_and_reads_its_routing_back(client, make_user, make_capability, token_for):
+def test_a_member_creates_a_product_and_reads_its_routing_back(
+    client, make_user, make_capability, token_for
+):
     _caps(make_capability)
     headers = token_for(make_user(Role.member))
     r = client.post(URL, json=_body(), headers=headers)
@@ -28,7 +41,9 @@ def test_a_member_creates_a_product_and_reads_its_routing_back(client, make_user
     assert r.json["family"] == "halal"
 
 
-def test_an_unknown_capability_is_a_422_naming_the_step(client, make_user, make_capability, token_for):
+def test_an_unknown_capability_is_a_422_naming_the_step(
+    client, make_user, make_capability, token_for
+):
     _caps(make_capability)
     body = _body()
     body["routing"].append({"capability": "magic", "minutes_per_unit": 1})
@@ -41,8 +56,11 @@ def test_the_routing_is_replaced_in_one_put(client, make_user, make_capability, 
     _caps(make_capability)
     headers = token_for(make_user(Role.member))
     product_id = client.post(URL, json=_body(), headers=headers).json["id"]
-    r = client.put(f"{URL}/{product_id}/routing",
-                   json={"steps": [{"capability": "vacuum_frying", "minutes_per_unit": 4}]}, headers=headers)
+    r = client.put(
+        f"{URL}/{product_id}/routing",
+        json={"steps": [{"capability": "vacuum_frying", "minutes_per_unit": 4}]},
+        headers=headers,
+    )
     assert r.status_code == 200, r.json
     assert [(s["position"], s["capability"]) for s in r.json["routing"]] == [(1, "vacuum_frying")]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from werkzeug.routing import IntegerConverter
 
 from api.security import policy_of
@@ -43,8 +42,11 @@ def _url(rule) -> str:
 
 
 def test_every_route_declares_who_may_call_it(app):
-    missing = [f"{method} {rule.rule}" for rule, method, handler in _handlers(app)
-               if policy_of(handler) == "missing"]
+    missing = [
+        f"{method} {rule.rule}"
+        for rule, method, handler in _handlers(app)
+        if policy_of(handler) == "missing"
+    ]
     assert missing == [], "routes without a role policy"
 
 
@@ -72,12 +74,15 @@ def test_each_role_gets_the_outcome_its_policy_declares(app, client, make_user, 
             elif not admitted and r.status_code != 403:
                 wrong.append(f"{role.value} {method} {rule.rule}: {r.status_code}, expected 403")
             elif admitted and r.status_code in (401, 403) and rule.arguments:
-                wrong.append(f"{role.value} {method} {rule.rule}: {r.status_code} on an object "
-                             "outside its scope, expected 404 (or a 4xx about the input)")
+                wrong.append(
+                    f"{role.value} {method} {rule.rule}: {r.status_code} on an object "
+                    "outside its scope, expected 404 (or a 4xx about the input)"
+                )
             elif admitted and r.status_code == 401:
                 wrong.append(f"{role.value} {method} {rule.rule}: 401 with a valid token")
             if r.status_code >= 400:
                 assert set(r.get_json() or {}) >= {"code", "status", "message", "errors"}, (
-                    f"{method} {rule.rule} broke the error shape")
+                    f"{method} {rule.rule} broke the error shape"
+                )
     assert checked > 0
     assert wrong == []

@@ -79,17 +79,27 @@ def make_busy_house(db, make_house, make_machine, make_member):  # type: ignore[
 
     def make(machines: int, bookings: int) -> dict[str, Any]:
         house = make_house()
-        ms = [make_machine(house=house, capabilities=["sewing", f"cap_h{house.id}_{i % 3}"])
-              for i in range(machines)]
+        ms = [
+            make_machine(house=house, capabilities=["sewing", f"cap_h{house.id}_{i % 3}"])
+            for i in range(machines)
+        ]
         members = [make_member(house_id=house.id) for _ in range(3)]
         ahead, hour, made = 7, 8, 0
         day = working_day(ahead)
         while made < bookings:
-            for m in ms[:bookings - made]:
-                db.add(Booking(machine_id=m.id, member_id=members[made % 3].id,
-                               start_at=at(day, f"{hour:02d}:00"), end_at=at(day, f"{hour + 1:02d}:00"),
-                               status=BookingStatus.confirmed, price=50_000, hourly_rate=50_000,
-                               note=""))
+            for m in ms[: bookings - made]:
+                db.add(
+                    Booking(
+                        machine_id=m.id,
+                        member_id=members[made % 3].id,
+                        start_at=at(day, f"{hour:02d}:00"),
+                        end_at=at(day, f"{hour + 1:02d}:00"),
+                        status=BookingStatus.confirmed,
+                        price=50_000,
+                        hourly_rate=50_000,
+                        note="",
+                    )
+                )
                 made += 1
             hour += 1
             if hour == 16:
@@ -118,9 +128,15 @@ def test_a_booking_costs_the_same_few_statements_in_a_busy_house_as_in_a_quiet_o
         headers = token_for(make_user(Role.member, member=member))
         machine = house["machines"][-1]
         with count_statements() as counter:
-            r = client.post("/api/v1/bookings", headers=headers, json={
-                "machine_id": machine.id, "start": at(day, "09:00").isoformat(),
-                "end": at(day, "11:00").isoformat()})
+            r = client.post(
+                "/api/v1/bookings",
+                headers=headers,
+                json={
+                    "machine_id": machine.id,
+                    "start": at(day, "09:00").isoformat(),
+                    "end": at(day, "11:00").isoformat(),
+                },
+            )
         assert r.status_code == 201, r.get_json()
         counts.append(len(counter.counted))
         report("POST /bookings", counts[-1], counter.counted)
@@ -136,8 +152,11 @@ def test_availability_of_all_machines_of_a_house_costs_the_same_statements_for_2
     for house in _small_and_big(make_busy_house):
         headers = token_for(make_user(Role.member, member=house["members"][0]))
         with count_statements() as counter:
-            r = client.get(f"/api/v1/houses/{house['house'].id}/availability", headers=headers,
-                           query_string={"start": start.isoformat(), "end": end.isoformat()})
+            r = client.get(
+                f"/api/v1/houses/{house['house'].id}/availability",
+                headers=headers,
+                query_string={"start": start.isoformat(), "end": end.isoformat()},
+            )
         assert r.status_code == 200, r.get_json()
         assert len(r.get_json()["machines"]) == len(house["machines"])
         counts.append(len(counter.counted))
@@ -159,8 +178,11 @@ def test_a_page_of_bookings_costs_the_same_statements_whatever_the_page_size_and
             user = make_user(Role.admin)
         headers = token_for(user)
         with count_statements() as counter:
-            r = client.get("/api/v1/bookings", headers=headers,
-                           query_string={"house_id": house["house"].id, "page_size": size})
+            r = client.get(
+                "/api/v1/bookings",
+                headers=headers,
+                query_string={"house_id": house["house"].id, "page_size": size},
+            )
         assert r.status_code == 200, r.get_json()
         assert len(r.get_json()["items"]) == min(size, r.get_json()["total"])
         counts.append(len(counter.counted))
@@ -178,9 +200,16 @@ def _runs(db, make_house, n):  # type: ignore[no-untyped-def]
 
     start = at(working_day(7), "00:00")
     for _ in range(n):
-        db.add(ScheduleRun(house_id=make_house().id, horizon_start=start,
-                           horizon_end=start + dt.timedelta(days=5), time_limit_seconds=2,
-                           status=RunStatus.queued, attempts=0))
+        db.add(
+            ScheduleRun(
+                house_id=make_house().id,
+                horizon_start=start,
+                horizon_end=start + dt.timedelta(days=5),
+                time_limit_seconds=2,
+                status=RunStatus.queued,
+                attempts=0,
+            )
+        )
     db.flush()
 
 
@@ -188,8 +217,16 @@ def _audit(db, make_house, n):  # type: ignore[no-untyped-def]
     from factoryshare.models import AuditEvent
 
     for i in range(n):
-        db.add(AuditEvent(action="booking.create", object_type="bookings", object_id=str(i + 1),
-                          before=None, after={"id": i + 1}, house_id=make_house().id))
+        db.add(
+            AuditEvent(
+                action="booking.create",
+                object_type="bookings",
+                object_id=str(i + 1),
+                before=None,
+                after={"id": i + 1},
+                house_id=make_house().id,
+            )
+        )
     db.flush()
 
 
@@ -208,13 +245,25 @@ LISTS = {
 
 @pytest.mark.parametrize("url", sorted(LISTS))
 def test_a_page_of_any_list_costs_the_same_statements_for_one_item_as_for_thirty(
-    client, db, make_user, token_for, count_statements, make_production_request, make_house,
-    make_food_product, make_permit, url
+    client,
+    db,
+    make_user,
+    token_for,
+    count_statements,
+    make_production_request,
+    make_house,
+    make_food_product,
+    make_permit,
+    url,
 ):  # type: ignore[no-untyped-def]
     headers = token_for(make_user(Role.admin))
-    fixtures = {"db": db, "make_production_request": make_production_request,
-                "make_house": make_house, "make_food_product": make_food_product,
-                "make_permit": make_permit}
+    fixtures = {
+        "db": db,
+        "make_production_request": make_production_request,
+        "make_house": make_house,
+        "make_food_product": make_food_product,
+        "make_permit": make_permit,
+    }
     counts = []
     for made, size in ((1, 1), (30, 30)):
         LISTS[url](fixtures, made)
@@ -232,14 +281,20 @@ def test_the_bookings_list_shows_upcoming_bookings_first_soonest_first_then_past
 ):  # type: ignore[no-untyped-def]
     machine = make_machine()
     member = make_member(house_id=machine.house_id)
-    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     starts = {"past_3": -72, "past_1": -24, "past_2": -48, "now": -1, "soon": 24, "later": 48}
     ids = {}
     for name, hours in starts.items():
-        b = Booking(machine_id=machine.id, member_id=member.id,
-                    start_at=now + dt.timedelta(hours=hours),
-                    end_at=now + dt.timedelta(hours=hours + 2), status=BookingStatus.confirmed,
-                    price=100_000, hourly_rate=50_000, note="")
+        b = Booking(
+            machine_id=machine.id,
+            member_id=member.id,
+            start_at=now + dt.timedelta(hours=hours),
+            end_at=now + dt.timedelta(hours=hours + 2),
+            status=BookingStatus.confirmed,
+            price=100_000,
+            hourly_rate=50_000,
+            note="",
+        )
         db.add(b)
         db.flush()
         ids[b.id] = name
@@ -247,8 +302,9 @@ def test_the_bookings_list_shows_upcoming_bookings_first_soonest_first_then_past
     seen, counts = [], []
     for page in (1, 2, 3, 4):
         with count_statements() as counter:
-            r = client.get("/api/v1/bookings", headers=headers,
-                           query_string={"page": page, "page_size": 2})
+            r = client.get(
+                "/api/v1/bookings", headers=headers, query_string={"page": page, "page_size": 2}
+            )
         assert r.status_code == 200
         assert r.get_json()["total"] == 6
         seen.append([ids[b["id"]] for b in r.get_json()["items"]])

@@ -17,8 +17,13 @@ def _slot(day, start="09:00", end="10:00"):
 
 
 def _messages(db, user):
-    return list(db.scalars(select(Notification).where(Notification.user_id == user.id,
-                                                      Notification.template == "waitlist_slot_free")))
+    return list(
+        db.scalars(
+            select(Notification).where(
+                Notification.user_id == user.id, Notification.template == "waitlist_slot_free"
+            )
+        )
+    )
 
 
 def test_when_a_taken_slot_frees_the_member_who_waited_first_is_told_and_only_they(
@@ -29,8 +34,11 @@ def test_when_a_taken_slot_frees_the_member_who_waited_first_is_told_and_only_th
     first, first_user = _member(make_member, make_user, token_for, machine, language="en")
     second, second_user = _member(make_member, make_user, token_for, machine)
     start, end = _slot(working_day())
-    booking = client.post("/api/v1/bookings", json={"machine_id": machine.id, "start": start,
-                                                    "end": end}, headers=holder).json
+    booking = client.post(
+        "/api/v1/bookings",
+        json={"machine_id": machine.id, "start": start, "end": end},
+        headers=holder,
+    ).json
     body = {"machine_id": machine.id, "start": start, "end": end}
     a = client.post(URL, json=body, headers=first)
     b = client.post(URL, json=body, headers=second)
@@ -38,8 +46,10 @@ def test_when_a_taken_slot_frees_the_member_who_waited_first_is_told_and_only_th
     assert (a.json["status"], a.json["position"]) == ("waiting", 1)
     assert b.json["position"] == 2
 
-    assert client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={},
-                       headers=holder).status_code == 200
+    assert (
+        client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={}, headers=holder).status_code
+        == 200
+    )
 
     told = _messages(db, first_user)
     assert len(told) == 1
@@ -58,12 +68,21 @@ def test_a_booking_moved_away_frees_its_slot_for_the_waiting_member(
     waiter, waiter_user = _member(make_member, make_user, token_for, machine)
     day = working_day()
     start, end = _slot(day)
-    booking = client.post("/api/v1/bookings", json={"machine_id": machine.id, "start": start,
-                                                    "end": end}, headers=holder).json
+    booking = client.post(
+        "/api/v1/bookings",
+        json={"machine_id": machine.id, "start": start, "end": end},
+        headers=holder,
+    ).json
     client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter)
     new_start, new_end = _slot(day, "13:00", "14:00")
-    assert client.patch(f"/api/v1/bookings/{booking['id']}", json={"start": new_start, "end": new_end},
-                        headers=holder).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/bookings/{booking['id']}",
+            json={"start": new_start, "end": new_end},
+            headers=holder,
+        ).status_code
+        == 200
+    )
     assert len(_messages(db, waiter_user)) == 1
 
 
@@ -74,14 +93,23 @@ def test_a_slot_still_partly_taken_tells_nobody(
     holder, _ = _member(make_member, make_user, token_for, machine)
     waiter, waiter_user = _member(make_member, make_user, token_for, machine)
     day = working_day()
-    first = client.post("/api/v1/bookings", json={"machine_id": machine.id,
-                                                  "start": at(day, "09:00").isoformat(),
-                                                  "end": at(day, "10:00").isoformat()},
-                        headers=holder).json
+    first = client.post(
+        "/api/v1/bookings",
+        json={
+            "machine_id": machine.id,
+            "start": at(day, "09:00").isoformat(),
+            "end": at(day, "10:00").isoformat(),
+        },
+        headers=holder,
+    ).json
     make_booking(machine=machine, start_at=at(day, "10:00"), end_at=at(day, "11:00"))
     start, end = _slot(day, "09:00", "11:00")
-    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                       headers=waiter).status_code == 201
+    assert (
+        client.post(
+            URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter
+        ).status_code
+        == 201
+    )
     client.post(f"/api/v1/bookings/{first['id']}/cancel", json={}, headers=holder)
     assert _messages(db, waiter_user) == []
 
@@ -93,15 +121,26 @@ def test_waiting_for_a_free_slot_or_twice_for_the_same_one_is_refused_with_a_cod
     waiter, _ = _member(make_member, make_user, token_for, machine)
     day = working_day()
     start, end = _slot(day)
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter)
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter
+    )
     assert (r.status_code, r.json["code"]) == (409, "slot_free")
     make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"))
-    assert client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                       headers=waiter).status_code == 201
-    r = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter)
+    assert (
+        client.post(
+            URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter
+        ).status_code
+        == 201
+    )
+    r = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter
+    )
     assert (r.status_code, r.json["code"]) == (409, "already_waiting")
-    r = client.post(URL, json={"machine_id": machine.id, "start": at(day, "09:10").isoformat(),
-                               "end": end}, headers=waiter)
+    r = client.post(
+        URL,
+        json={"machine_id": machine.id, "start": at(day, "09:10").isoformat(), "end": end},
+        headers=waiter,
+    )
     assert r.status_code == 422 and "start" in r.json["errors"]
 
 
@@ -113,10 +152,14 @@ def test_a_member_who_left_the_waitlist_is_not_told_and_others_cannot_see_its_en
     waiter, waiter_user = _member(make_member, make_user, token_for, machine)
     stranger, _ = _member(make_member, make_user, token_for, machine)
     start, end = _slot(working_day())
-    booking = client.post("/api/v1/bookings", json={"machine_id": machine.id, "start": start,
-                                                    "end": end}, headers=holder).json
-    entry = client.post(URL, json={"machine_id": machine.id, "start": start, "end": end},
-                        headers=waiter).json
+    booking = client.post(
+        "/api/v1/bookings",
+        json={"machine_id": machine.id, "start": start, "end": end},
+        headers=holder,
+    ).json
+    entry = client.post(
+        URL, json={"machine_id": machine.id, "start": start, "end": end}, headers=waiter
+    ).json
     assert client.get(f"{URL}/{entry['id']}", headers=stranger).status_code == 404
     assert client.post(f"{URL}/{entry['id']}/cancel", headers=stranger).status_code == 404
     left = client.post(f"{URL}/{entry['id']}/cancel", headers=waiter)
@@ -134,8 +177,11 @@ def test_a_manager_sees_the_waitlist_of_its_house_only(
     waiter, _ = _member(make_member, make_user, token_for, machine)
     day = working_day()
     make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"))
-    entry = client.post(URL, json={"machine_id": machine.id, "start": _slot(day)[0],
-                                   "end": _slot(day)[1]}, headers=waiter).json
+    entry = client.post(
+        URL,
+        json={"machine_id": machine.id, "start": _slot(day)[0], "end": _slot(day)[1]},
+        headers=waiter,
+    ).json
     items = client.get(URL, headers=manager).json["items"]
     assert [i["id"] for i in items] == [entry["id"]]
     other_manager = token_for(make_user(Role.manager, houses=[other_machine.house]))

@@ -33,27 +33,46 @@ def race_house(engine, is_postgres):  # type: ignore[no-untyped-def]
     if not is_postgres:
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
     with Session(engine, expire_on_commit=False) as s:
-        house = ProductionHouse(name="Race House Closure", timezone="Asia/Jakarta",
-                                opening_hours=HOURS, slot_minutes=30)
+        house = ProductionHouse(
+            name="Race House Closure", timezone="Asia/Jakarta", opening_hours=HOURS, slot_minutes=30
+        )
         cap = Capability(code="race_closure_sewing", name="race closure sewing")
-        machine = Machine(house=house, code="R-CLOSURE", name="Race", hourly_rate=10_000,
-                          capabilities=[cap])
+        machine = Machine(
+            house=house, code="R-CLOSURE", name="Race", hourly_rate=10_000, capabilities=[cap]
+        )
         s.add(machine)
         s.flush()
-        member = Member(house_id=house.id, business_name="UD Race Closure", nib="9100000000001",
-                        owner_name="Race", owner_nik="3200000000000001", sector=Sector.fashion)
+        member = Member(
+            house_id=house.id,
+            business_name="UD Race Closure",
+            nib="9100000000001",
+            owner_name="Race",
+            owner_nik="3200000000000001",
+            sector=Sector.fashion,
+        )
         s.add(member)
         s.commit()
         ids = house.id, machine.id, member.id, cap.id
     yield ids
     house_id, machine_id, member_id, cap_id = ids
     with Session(engine) as s:
-        booking_ids = [str(i) for i in s.scalars(select(Booking.id).where(Booking.machine_id == machine_id))]
-        closure_ids = [str(i) for i in s.scalars(select(HouseClosure.id).where(HouseClosure.house_id == house_id))]
-        s.execute(delete(AuditEvent).where(AuditEvent.object_type == "bookings",
-                                           AuditEvent.object_id.in_(booking_ids)))
-        s.execute(delete(AuditEvent).where(AuditEvent.object_type == "house_closures",
-                                           AuditEvent.object_id.in_(closure_ids)))
+        booking_ids = [
+            str(i) for i in s.scalars(select(Booking.id).where(Booking.machine_id == machine_id))
+        ]
+        closure_ids = [
+            str(i)
+            for i in s.scalars(select(HouseClosure.id).where(HouseClosure.house_id == house_id))
+        ]
+        s.execute(
+            delete(AuditEvent).where(
+                AuditEvent.object_type == "bookings", AuditEvent.object_id.in_(booking_ids)
+            )
+        )
+        s.execute(
+            delete(AuditEvent).where(
+                AuditEvent.object_type == "house_closures", AuditEvent.object_id.in_(closure_ids)
+            )
+        )
         s.execute(delete(Booking).where(Booking.machine_id == machine_id))
         s.execute(delete(HouseClosure).where(HouseClosure.house_id == house_id))
         s.execute(delete(Member).where(Member.id == member_id))
@@ -69,9 +88,12 @@ def _waiting_for_a_lock(engine, thread: threading.Thread) -> bool:  # type: igno
         for _ in range(2000):
             if not thread.is_alive():
                 return False
-            waiting = conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")).scalar()
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
             if waiting:
                 return True
             # pg_stat_activity is read once per transaction: end it, so the next look is new.
@@ -80,7 +102,9 @@ def _waiting_for_a_lock(engine, thread: threading.Thread) -> bool:  # type: igno
     return False
 
 
-def test_a_booking_made_while_a_closure_is_written_is_checked_against_the_closure(engine, race_house):
+def test_a_booking_made_while_a_closure_is_written_is_checked_against_the_closure(
+    engine, race_house
+):
     house_id, machine_id, member_id, _ = race_house
     day = working_day()
     system = Actor.system()
@@ -89,8 +113,14 @@ def test_a_booking_made_while_a_closure_is_written_is_checked_against_the_closur
     def book() -> None:
         with Session(engine) as s:
             try:
-                bookings.create_booking(s, system, machine_id=machine_id, member_id=member_id,
-                                        start=at(day, "09:00"), end=at(day, "10:00"))
+                bookings.create_booking(
+                    s,
+                    system,
+                    machine_id=machine_id,
+                    member_id=member_id,
+                    start=at(day, "09:00"),
+                    end=at(day, "10:00"),
+                )
                 s.commit()
                 answers.append("booked")
             except Conflict as exc:
@@ -128,9 +158,14 @@ def test_a_closure_written_while_a_booking_is_made_sees_that_booking(engine, rac
                 answers.append((exc.code, [b["booking_id"] for b in exc.details["bookings"]]))
 
     with Session(engine) as booking_session:
-        booking = bookings.create_booking(booking_session, system, machine_id=machine_id,
-                                          member_id=member_id, start=at(day, "09:00"),
-                                          end=at(day, "10:00"))
+        booking = bookings.create_booking(
+            booking_session,
+            system,
+            machine_id=machine_id,
+            member_id=member_id,
+            start=at(day, "09:00"),
+            end=at(day, "10:00"),
+        )
         closer = threading.Thread(target=close)
         closer.start()
         waited = _waiting_for_a_lock(engine, closer)

@@ -32,8 +32,15 @@ def test_twelve_parallel_wrong_guesses_check_at_most_the_lock_threshold_of_passw
     user_id = None
     if address == "known":
         with Session(engine) as s:
-            user = User(email=email, name="Race sign-in", password_hash=password_hash,
-                        role=Role.admin, language="id", is_active=True, failed_logins=0)
+            user = User(
+                email=email,
+                name="Race sign-in",
+                password_hash=password_hash,
+                role=Role.admin,
+                language="id",
+                is_active=True,
+                failed_logins=0,
+            )
             s.add(user)
             s.commit()
             user_id = user.id
@@ -52,8 +59,9 @@ def test_twelve_parallel_wrong_guesses_check_at_most_the_lock_threshold_of_passw
     app = create_app(settings, session_factory=sessionmaker(bind=engine, expire_on_commit=False))
 
     def guess(n: int) -> tuple[int, str | None]:
-        r = app.test_client().post("/api/v1/auth/token",
-                                   json={"email": email, "password": f"wrong-guess-{n}"})
+        r = app.test_client().post(
+            "/api/v1/auth/token", json={"email": email, "password": f"wrong-guess-{n}"}
+        )
         return r.status_code, (r.get_json() or {}).get("code")
 
     try:
@@ -63,22 +71,32 @@ def test_twelve_parallel_wrong_guesses_check_at_most_the_lock_threshold_of_passw
         assert all(status < 500 for status, _ in answers), answers
         assert sorted(answers) == (
             [(401, "invalid_credentials")] * allowed
-            + [(423, "account_locked")] * (PARALLEL - allowed))
+            + [(423, "account_locked")] * (PARALLEL - allowed)
+        )
         assert len(checks) <= allowed, f"{len(checks)} passwords checked, the lock allows {allowed}"
         with Session(engine) as s:
             if address == "known":
                 locked_until = s.get(User, user_id).locked_until
             else:
-                locked_until = s.scalar(select(SignInFailure.locked_until).where(
-                    SignInFailure.address_hash == accounts.hash_token(email)))
+                locked_until = s.scalar(
+                    select(SignInFailure.locked_until).where(
+                        SignInFailure.address_hash == accounts.hash_token(email)
+                    )
+                )
         assert locked_until is not None and locked_until > dt.datetime.now(dt.UTC)
     finally:
         with Session(engine) as s:
-            s.execute(delete(SignInFailure).where(
-                SignInFailure.address_hash == accounts.hash_token(email)))
+            s.execute(
+                delete(SignInFailure).where(
+                    SignInFailure.address_hash == accounts.hash_token(email)
+                )
+            )
             if user_id is not None:
-                s.execute(delete(AuditEvent).where(AuditEvent.object_type == "users",
-                                                   AuditEvent.object_id == str(user_id)))
+                s.execute(
+                    delete(AuditEvent).where(
+                        AuditEvent.object_type == "users", AuditEvent.object_id == str(user_id)
+                    )
+                )
                 s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
                 s.execute(delete(User).where(User.id == user_id))
             s.commit()

@@ -74,51 +74,89 @@ class World:
         self.rows.append((type(obj), obj.id))
 
     def house(self, session: Session, **values: Any) -> tuple[ProductionHouse, Capability, Machine]:
-        house = ProductionHouse(name=f"Race House {self.tag}", timezone="Asia/Jakarta",
-                                opening_hours=HOURS, slot_minutes=30, **values)
+        house = ProductionHouse(
+            name=f"Race House {self.tag}",
+            timezone="Asia/Jakarta",
+            opening_hours=HOURS,
+            slot_minutes=30,
+            **values,
+        )
         cap = Capability(code=f"race_{self.tag}", name=f"race {self.tag}")
         self.add(session, house, cap)
-        machine = Machine(house_id=house.id, code=f"R-{self.tag}", name="Race", hourly_rate=10_000,
-                          capabilities=[cap])
+        machine = Machine(
+            house_id=house.id,
+            code=f"R-{self.tag}",
+            name="Race",
+            hourly_rate=10_000,
+            capabilities=[cap],
+        )
         self.add(session, machine)
         self.machine_ids.append(machine.id)
         return house, cap, machine
 
     def member(self, session: Session, house: ProductionHouse) -> Member:
         n = next(_tags)
-        member = Member(house_id=house.id, business_name=f"UD Race {self.tag} {n}",
-                        nib=f"97{_BASE:06d}{n:05d}", owner_name="Race",
-                        owner_nik=f"3201{_BASE:06d}{n:06d}", sector=Sector.fashion)
+        member = Member(
+            house_id=house.id,
+            business_name=f"UD Race {self.tag} {n}",
+            nib=f"97{_BASE:06d}{n:05d}",
+            owner_name="Race",
+            owner_nik=f"3201{_BASE:06d}{n:06d}",
+            sector=Sector.fashion,
+        )
         self.add(session, member)
         return member
 
     def user(self, session: Session, role: Role, **values: Any) -> tuple[User, str]:
         """A signed-in user and its bearer token."""
         houses = values.pop("houses", [])
-        user = User(email=f"race-{self.tag}-{len(self.rows)}@example.id", name="Race",
-                    password_hash=self.password_hash, role=role, language="id", is_active=True,
-                    failed_logins=0, **values)
+        user = User(
+            email=f"race-{self.tag}-{len(self.rows)}@example.id",
+            name="Race",
+            password_hash=self.password_hash,
+            role=role,
+            language="id",
+            is_active=True,
+            failed_logins=0,
+            **values,
+        )
         user.houses = houses
         self.add(session, user)
         token = secrets.token_urlsafe(32)
-        self.add(session, ApiToken(user_id=user.id,
-                                   token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                                   expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
+        self.add(
+            session,
+            ApiToken(
+                user_id=user.id,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+            ),
+        )
         return user, token
 
     def remove(self) -> None:
         with Session(self.engine) as s:
-            booking_ids = list(s.scalars(select(Booking.id).where(
-                Booking.machine_id.in_(self.machine_ids))))
+            booking_ids = list(
+                s.scalars(select(Booking.id).where(Booking.machine_id.in_(self.machine_ids)))
+            )
             objects = [(m.__tablename__, str(i)) for m, i in self.rows]
             objects += [("bookings", str(i)) for i in booking_ids]
             user_ids = [i for m, i in self.rows if m is User]
-            s.execute(delete(AuditEvent).where(or_(
-                AuditEvent.actor_id.in_(user_ids),
-                *[(AuditEvent.object_type == t) & (AuditEvent.object_id == i) for t, i in objects],
-            )))
-            s.execute(delete(ScheduleAssignment).where(ScheduleAssignment.run_id.in_(
-                [i for m, i in self.rows if m is ScheduleRun])))
+            s.execute(
+                delete(AuditEvent).where(
+                    or_(
+                        AuditEvent.actor_id.in_(user_ids),
+                        *[
+                            (AuditEvent.object_type == t) & (AuditEvent.object_id == i)
+                            for t, i in objects
+                        ],
+                    )
+                )
+            )
+            s.execute(
+                delete(ScheduleAssignment).where(
+                    ScheduleAssignment.run_id.in_([i for m, i in self.rows if m is ScheduleRun])
+                )
+            )
             s.execute(delete(Booking).where(Booking.id.in_(booking_ids)))
             for model, row_id in reversed(self.rows):
                 obj = s.get(model, row_id)
@@ -145,8 +183,12 @@ def http(engine, settings):  # type: ignore[no-untyped-def]
     app = create_app(settings, session_factory=sessionmaker(bind=engine, expire_on_commit=False))
 
     def call(method: str, path: str, token: str, body: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-        response = app.test_client().open(f"/api/v1{path}", method=method, json=body or {},
-                                          headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().open(
+            f"/api/v1{path}",
+            method=method,
+            json=body or {},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         return response.status_code, (response.get_json() or {}).get("code")
 
     return call
@@ -154,11 +196,17 @@ def http(engine, settings):  # type: ignore[no-untyped-def]
 
 def _audited(engine: Any, object_type: str, object_id: int) -> list[str]:
     with Session(engine) as s:
-        return sorted(s.scalars(select(AuditEvent.action).where(
-            AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))))
+        return sorted(
+            s.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id)
+                )
+            )
+        )
 
 
 # --- approve against reject -----------------------------------------------------------------
+
 
 def test_an_approval_and_a_rejection_at_once_leave_one_decision_and_a_409_for_the_other(
     engine, world, http
@@ -168,16 +216,27 @@ def test_an_approval_and_a_rejection_at_once_leave_one_decision_and_a_409_for_th
         aggregator = Aggregator(name=f"Koperasi {world.tag}", approval_limit=500_000_000)
         world.add(s, aggregator)
         member = world.member(s, house)
-        cluster = Cluster(aggregator_id=aggregator.id, name=f"Klaster {world.tag}",
-                          sector=Sector.fashion, house_id=house.id, chair_member_id=member.id)
+        cluster = Cluster(
+            aggregator_id=aggregator.id,
+            name=f"Klaster {world.tag}",
+            sector=Sector.fashion,
+            house_id=house.id,
+            chair_member_id=member.id,
+        )
         cluster.members = [member]
         world.add(s, cluster)
         _, approver = world.user(s, Role.aggregator, aggregator_id=aggregator.id)
         _, rejecter = world.user(s, Role.aggregator, aggregator_id=aggregator.id)
         app_ids = []
         for _ in range(ROUNDS):
-            app = loans.create(s, ADMIN, cluster_id=cluster.id, requested_amount=20_000_000,
-                               tenor_months=12, on=dt.date(2030, 1, 10))
+            app = loans.create(
+                s,
+                ADMIN,
+                cluster_id=cluster.id,
+                requested_amount=20_000_000,
+                tenor_months=12,
+                on=dt.date(2030, 1, 10),
+            )
             loans.submit(s, ADMIN, app.id)
             world.keep(app)
             app_ids.append(app.id)
@@ -185,26 +244,40 @@ def test_an_approval_and_a_rejection_at_once_leave_one_decision_and_a_409_for_th
 
     def decide(job: tuple[int, str]) -> tuple[int, str, int, str | None]:
         app_id, decision = job
-        token, body = (approver, {}) if decision == "approve" else (rejecter, {"reason": "Tidak layak"})
-        return (app_id, decision, *http("POST", f"/loan-applications/{app_id}/{decision}", token, body))
+        token, body = (
+            (approver, {}) if decision == "approve" else (rejecter, {"reason": "Tidak layak"})
+        )
+        return (
+            app_id,
+            decision,
+            *http("POST", f"/loan-applications/{app_id}/{decision}", token, body),
+        )
 
     answers = _all_at_once(decide, [(a, d) for a in app_ids for d in ("approve", "reject")])
 
     with Session(engine) as s:
-        final = {a.id: a.status.value for a in s.scalars(
-            select(LoanApplication).where(LoanApplication.id.in_(app_ids)))}
+        final = {
+            a.id: a.status.value
+            for a in s.scalars(select(LoanApplication).where(LoanApplication.id.in_(app_ids)))
+        }
     for app_id in app_ids:
-        mine = sorted((status, decision, code) for a, decision, status, code in answers if a == app_id)
+        mine = sorted(
+            (status, decision, code) for a, decision, status, code in answers if a == app_id
+        )
         assert [status for status, _, _ in mine] == [200, 409], mine
         (_, winner, _), (_, _, loser_code) = mine
         assert loser_code == "invalid_transition"
         assert final[app_id] == {"approve": "approved", "reject": "rejected"}[winner]
-        decisions = [a for a in _audited(engine, "loan_applications", app_id)
-                     if a in ("loan_application.approved", "loan_application.rejected")]
+        decisions = [
+            a
+            for a in _audited(engine, "loan_applications", app_id)
+            if a in ("loan_application.approved", "loan_application.rejected")
+        ]
         assert decisions == [f"loan_application.{final[app_id]}"]
 
 
 # --- publish against discard ----------------------------------------------------------------
+
 
 def test_a_publish_and_a_discard_of_one_run_at_once_leave_one_outcome_and_bookings_only_if_published(
     engine, world, http
@@ -213,25 +286,48 @@ def test_a_publish_and_a_discard_of_one_run_at_once_leave_one_outcome_and_bookin
     with Session(engine, expire_on_commit=False) as s:
         house, cap, machine = world.house(s)
         member = world.member(s, house)
-        product = Product(member_id=member.id, name=f"Tas {world.tag}", sector=Sector.fashion,
-                          routing=[RoutingStep(position=1, capability_id=cap.id, setup_minutes=0,
-                                               minutes_per_unit=6)])
+        product = Product(
+            member_id=member.id,
+            name=f"Tas {world.tag}",
+            sector=Sector.fashion,
+            routing=[
+                RoutingStep(position=1, capability_id=cap.id, setup_minutes=0, minutes_per_unit=6)
+            ],
+        )
         world.add(s, product)
         _, publisher = world.user(s, Role.manager, houses=[house])
         _, discarder = world.user(s, Role.manager, houses=[house])
         run_ids = []
         for i in range(ROUNDS):
-            request = production_requests.create_request(s, ADMIN, {
-                "product_id": product.id, "quantity": 10, "earliest_start": at(day, "08:00"),
-                "due": at(day, "17:00")})
+            request = production_requests.create_request(
+                s,
+                ADMIN,
+                {
+                    "product_id": product.id,
+                    "quantity": 10,
+                    "earliest_start": at(day, "08:00"),
+                    "due": at(day, "17:00"),
+                },
+            )
             world.keep(request)
             (operation,) = request.operations
             slot = at(day, "09:00") + dt.timedelta(hours=i)
-            run = ScheduleRun(house_id=house.id, horizon_start=at(day, "08:00"),
-                              horizon_end=at(day, "17:00"), time_limit_seconds=1,
-                              status=RunStatus.succeeded, attempts=1)
-            run.assignments = [ScheduleAssignment(operation_id=operation.id, machine_id=machine.id,
-                                                  start_at=slot, end_at=slot + dt.timedelta(hours=1))]
+            run = ScheduleRun(
+                house_id=house.id,
+                horizon_start=at(day, "08:00"),
+                horizon_end=at(day, "17:00"),
+                time_limit_seconds=1,
+                status=RunStatus.succeeded,
+                attempts=1,
+            )
+            run.assignments = [
+                ScheduleAssignment(
+                    operation_id=operation.id,
+                    machine_id=machine.id,
+                    start_at=slot,
+                    end_at=slot + dt.timedelta(hours=1),
+                )
+            ]
             world.add(s, run)
             run_ids.append(run.id)
         s.commit()
@@ -245,9 +341,15 @@ def test_a_publish_and_a_discard_of_one_run_at_once_leave_one_outcome_and_bookin
 
     with Session(engine) as s:
         runs = {r.id: r for r in s.scalars(select(ScheduleRun).where(ScheduleRun.id.in_(run_ids)))}
-        booked = {r.id: [a.booking_id for a in r.assignments if a.booking_id] for r in runs.values()}
-        live = s.scalar(select(func.count()).select_from(Booking).where(
-            Booking.machine_id == machine.id)) or 0
+        booked = {
+            r.id: [a.booking_id for a in r.assignments if a.booking_id] for r in runs.values()
+        }
+        live = (
+            s.scalar(
+                select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id)
+            )
+            or 0
+        )
     published = 0
     for run_id in run_ids:
         mine = sorted((status, action, code) for r, action, status, code in answers if r == run_id)
@@ -292,36 +394,54 @@ def test_moving_cancelling_and_confirming_one_booking_at_once_end_as_if_one_came
             _, token = world.user(s, Role.member, member_id=member.id)
             start = at(day, "08:00") + dt.timedelta(hours=i)
             booking = bookings.create_booking(
-                s, Actor(user_id=None, role=Role.member, member_id=member.id),
-                machine_id=machine.id, start=start, end=start + dt.timedelta(minutes=30))
+                s,
+                Actor(user_id=None, role=Role.member, member_id=member.id),
+                machine_id=machine.id,
+                start=start,
+                end=start + dt.timedelta(minutes=30),
+            )
             held.append((booking.id, token, start + dt.timedelta(hours=ROUNDS)))
         s.commit()
 
     def change(job: tuple[int, str, str, dt.datetime, str]) -> tuple[int, str, int, str | None]:
         booking_id, op, token, moved_to, manager_token = job
         if op == "move":
-            answer = http("PATCH", f"/bookings/{booking_id}", token, {
-                "start": moved_to.isoformat(),
-                "end": (moved_to + dt.timedelta(minutes=30)).isoformat()})
+            answer = http(
+                "PATCH",
+                f"/bookings/{booking_id}",
+                token,
+                {
+                    "start": moved_to.isoformat(),
+                    "end": (moved_to + dt.timedelta(minutes=30)).isoformat(),
+                },
+            )
         elif op == "cancel":
             answer = http("POST", f"/bookings/{booking_id}/cancel", token, {"reason": "batal"})
         else:
             answer = http("POST", f"/bookings/{booking_id}/confirm", manager_token)
         return (booking_id, op, *answer)
 
-    answers = _all_at_once(change, [(b, op, token, moved_to, manager)
-                                    for b, token, moved_to in held for op in OPERATIONS])
+    answers = _all_at_once(
+        change,
+        [(b, op, token, moved_to, manager) for b, token, moved_to in held for op in OPERATIONS],
+    )
 
     assert len(answers) == ROUNDS * len(OPERATIONS)
     with Session(engine) as s:
-        final = {b.id: b for b in s.scalars(select(Booking).where(
-            Booking.id.in_([b for b, _, _ in held])))}
+        final = {
+            b.id: b
+            for b in s.scalars(select(Booking).where(Booking.id.in_([b for b, _, _ in held])))
+        }
     for booking_id, _token, moved_to in held:
         mine = {op: (status, code) for b, op, status, code in answers if b == booking_id}
         assert all(status in (200, 409) for status, _ in mine.values()), mine
-        assert all(code == "invalid_transition" for status, code in mine.values() if status == 409), mine
-        outcome = (frozenset((op, status) for op, (status, _) in mine.items()),
-                   final[booking_id].status.value)
+        assert all(
+            code == "invalid_transition" for status, code in mine.values() if status == 409
+        ), mine
+        outcome = (
+            frozenset((op, status) for op, (status, _) in mine.items()),
+            final[booking_id].status.value,
+        )
         assert outcome in SERIAL_OUTCOMES, mine
         assert (final[booking_id].start_at == moved_to) == (mine["move"][0] == 200)
         done = [f"booking.{op}" for op, (status, _) in mine.items() if status == 200]
@@ -330,6 +450,7 @@ def test_moving_cancelling_and_confirming_one_booking_at_once_end_as_if_one_came
 
 
 # --- retrying a transaction that lost to a deadlock or serialisation failure ------------------
+
 
 class _DatabaseSaid(Exception):
     """What a driver raises, with the SQLSTATE it reports."""
@@ -365,8 +486,14 @@ def submitted_application(db, make_aggregator, make_cluster, make_member, make_u
     aggregator = make_aggregator(approval_limit=500_000_000)
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
-    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=20_000_000,
-                       tenor_months=12, on=dt.date(2030, 1, 10))
+    app = loans.create(
+        db,
+        ADMIN,
+        cluster_id=cluster.id,
+        requested_amount=20_000_000,
+        tenor_months=12,
+        on=dt.date(2030, 1, 10),
+    )
     loans.submit(db, ADMIN, app.id)
     return app, token_for(make_user(Role.aggregator, aggregator=aggregator))
 
@@ -376,24 +503,39 @@ def test_a_decision_that_loses_to_a_serialisation_failure_or_deadlock_once_is_ru
     client, db, monkeypatch, submitted_application, sqlstate
 ):
     app, endorser = submitted_application
-    attempts = _database_fails_on(monkeypatch, "loan_application.rejected", _lost(sqlstate), times=1)
+    attempts = _database_fails_on(
+        monkeypatch, "loan_application.rejected", _lost(sqlstate), times=1
+    )
 
-    r = client.post(f"/api/v1/loan-applications/{app.id}/reject", headers=endorser,
-                    json={"reason": "Omzet belum cukup"})
+    r = client.post(
+        f"/api/v1/loan-applications/{app.id}/reject",
+        headers=endorser,
+        json={"reason": "Omzet belum cukup"},
+    )
 
     assert r.status_code == 200, r.json
     assert (r.json["status"], r.json["decisions"][-1]["note"]) == ("rejected", "Omzet belum cukup")
     assert len(attempts) == 2
-    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "loan_application.rejected",
-        AuditEvent.object_id == str(app.id))) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "loan_application.rejected",
+                AuditEvent.object_id == str(app.id),
+            )
+        )
+        == 1
+    )
 
 
 def test_a_decision_that_keeps_losing_to_serialisation_failures_answers_503_after_three_attempts(
     client, db, monkeypatch, submitted_application
 ):
     app, endorser = submitted_application
-    attempts = _database_fails_on(monkeypatch, "loan_application.approved", _lost("40001"), times=None)
+    attempts = _database_fails_on(
+        monkeypatch, "loan_application.approved", _lost("40001"), times=None
+    )
 
     r = client.post(f"/api/v1/loan-applications/{app.id}/approve", headers=endorser, json={})
 
@@ -409,9 +551,13 @@ def confirmed(db, make_machine, make_member, make_user, token_for):  # type: ign
     machine = make_machine()
     member = make_member(house_id=machine.house_id)
     day = working_day()
-    booking = bookings.create_booking(db, Actor(user_id=None, role=Role.member, member_id=member.id),
-                                      machine_id=machine.id, start=at(day, "09:00"),
-                                      end=at(day, "10:00"))
+    booking = bookings.create_booking(
+        db,
+        Actor(user_id=None, role=Role.member, member_id=member.id),
+        machine_id=machine.id,
+        start=at(day, "09:00"),
+        end=at(day, "10:00"),
+    )
     return booking, token_for(make_user(Role.member, member=member)), day
 
 
@@ -422,8 +568,11 @@ def test_a_move_that_loses_its_slot_to_a_concurrent_booking_answers_409_booking_
     taken = IntegrityError("UPDATE bookings SET start_at=...", {}, _DatabaseSaid("23P01"))
     attempts = _database_fails_on(monkeypatch, "booking.moved", taken, times=None)
 
-    r = client.patch(f"/api/v1/bookings/{booking.id}", headers=member, json={
-        "start": at(day, "11:00").isoformat(), "end": at(day, "12:00").isoformat()})
+    r = client.patch(
+        f"/api/v1/bookings/{booking.id}",
+        headers=member,
+        json={"start": at(day, "11:00").isoformat(), "end": at(day, "12:00").isoformat()},
+    )
 
     assert (r.status_code, r.json["code"]) == (409, "booking_conflict")
     assert len(attempts) == 1
@@ -433,9 +582,14 @@ def test_a_booking_changed_under_its_version_check_answers_409_stale_not_500(
     client, monkeypatch, confirmed
 ):
     booking, member, _day = confirmed
-    _database_fails_on(monkeypatch, "booking.cancelled",
-                       StaleDataError("UPDATE statement on table 'bookings' expected to update 1 "
-                                      "row(s); 0 were matched."), times=None)
+    _database_fails_on(
+        monkeypatch,
+        "booking.cancelled",
+        StaleDataError(
+            "UPDATE statement on table 'bookings' expected to update 1 row(s); 0 were matched."
+        ),
+        times=None,
+    )
 
     r = client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=member, json={})
 

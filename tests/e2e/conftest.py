@@ -48,8 +48,10 @@ ADMIN = ("admin@factoryshare.id", "demo-admin-2026")
 def _missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return (f"{CHROMIUM} is missing: install Debian's chromium package "
-                "(make test-install does it as root)")
+        return (
+            f"{CHROMIUM} is missing: install Debian's chromium package "
+            "(make test-install does it as root)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -65,15 +67,17 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from factoryshare.config import Settings
 
     instance = tmp_path_factory.mktemp("e2e-instance")
-    return Settings.from_env({
-        "FACTORYSHARE_ENV": "test",
-        "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-the-pages",
-        "FACTORYSHARE_INSTANCE": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'e2e.db'}",
-        # The worker is called from the test on two cores shared with the server and browser.
-        "SOLVER_WORKERS": "1",
-        "SOLVER_MAX_SECONDS": "10",
-    })
+    return Settings.from_env(
+        {
+            "FACTORYSHARE_ENV": "test",
+            "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-the-pages",
+            "FACTORYSHARE_INSTANCE": str(instance),
+            "DATABASE_URL": f"sqlite:///{instance / 'e2e.db'}",
+            # The worker is called from the test on two cores shared with the server and browser.
+            "SOLVER_WORKERS": "1",
+            "SOLVER_MAX_SECONDS": "10",
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +122,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield browser
         finally:
@@ -129,8 +134,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture()
 def page(browser: Any, base_url: str) -> Iterator[Any]:
     """A fresh desktop-sized page (its own cookies) on the served app."""
-    context = browser.new_context(base_url=base_url, viewport=DESKTOP, locale="id-ID",
-                                  timezone_id="Asia/Jakarta")
+    context = browser.new_context(
+        base_url=base_url, viewport=DESKTOP, locale="id-ID", timezone_id="Asia/Jakarta"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
@@ -163,7 +169,8 @@ def screenshot(screenshot_dir: Path) -> Any:
             if at is not None:
                 # A little above the element, so that its heading shows too.
                 page.locator(at).evaluate(
-                    "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70)")
+                    "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70)"
+                )
             path = screenshot_dir / f"{name}-{label}.png"
             page.screenshot(path=str(path), full_page=full_page and at is None)
             assert path.stat().st_size > 0
@@ -174,14 +181,16 @@ def screenshot(screenshot_dir: Path) -> Any:
 
 def api_headers(page: Any, account: tuple[str, str]) -> dict[str, str]:
     """A bearer token of `account` from the running server's API, as a member's app gets one."""
-    token = page.request.post("/api/v1/auth/token",
-                              data={"email": account[0], "password": account[1]})
+    token = page.request.post(
+        "/api/v1/auth/token", data={"email": account[0], "password": account[1]}
+    )
     assert token.status == 201, token.text()
     return {"Authorization": f"Bearer {token.json()['token']}"}
 
 
-def request_production(page: Any, account: tuple[str, str], product: str, quantity: int,
-                       *, days: int = 14) -> dict[str, Any]:
+def request_production(
+    page: Any, account: tuple[str, str], product: str, quantity: int, *, days: int = 14
+) -> dict[str, Any]:
     """`account` asks for `quantity` of its `product` from tomorrow for `days` days through the
     API of the running server (the pages have no form for it)."""
     import datetime as dt
@@ -191,13 +200,20 @@ def request_production(page: Any, account: tuple[str, str], product: str, quanti
     products = page.request.get("/api/v1/products", headers=auth)
     assert products.ok, products.text()
     product_id = next(p["id"] for p in products.json()["items"] if p["name"] == product)
-    start = dt.datetime.now(ZoneInfo("Asia/Jakarta")).replace(hour=0, minute=0, second=0,
-                                                              microsecond=0)
+    start = dt.datetime.now(ZoneInfo("Asia/Jakarta")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     start += dt.timedelta(days=1)
-    created = page.request.post("/api/v1/production-requests", headers=auth, data={
-        "product_id": product_id, "quantity": quantity, "earliest_start": start.isoformat(),
-        "due": (start + dt.timedelta(days=days)).isoformat(),
-    })
+    created = page.request.post(
+        "/api/v1/production-requests",
+        headers=auth,
+        data={
+            "product_id": product_id,
+            "quantity": quantity,
+            "earliest_start": start.isoformat(),
+            "due": (start + dt.timedelta(days=days)).isoformat(),
+        },
+    )
     assert created.status == 201, created.text()
     return created.json()
 
@@ -209,5 +225,6 @@ def sign_in(page: Any, account: tuple[str, str]) -> None:
     page.locator("#password").fill(account[1])
     page.locator("form[action$='/login'] button[type=submit]").click()
     page.wait_for_load_state()
-    assert "/login" not in page.url, f"still on the login page: {page.locator('.flash').all_inner_texts()}"
-
+    assert "/login" not in page.url, (
+        f"still on the login page: {page.locator('.flash').all_inner_texts()}"
+    )

@@ -112,11 +112,28 @@ AUDIT = """
 
 PAGES = {
     None: ["/login"],
-    MEMBER: ["/slots", "/bookings", "/production", "/permits", "/loans", "/statement",
-             "/calendar", "/inbox", "/production/new"],
-    MANAGER: ["/manager", "/manager/timeline", "/manager/timeline?view=week", "/manager/queue",
-              "/manager/runs", "/manager/utilisation", "/manager/downtimes", "/manager/permits",
-              "/manager/calendar"],
+    MEMBER: [
+        "/slots",
+        "/bookings",
+        "/production",
+        "/permits",
+        "/loans",
+        "/statement",
+        "/calendar",
+        "/inbox",
+        "/production/new",
+    ],
+    MANAGER: [
+        "/manager",
+        "/manager/timeline",
+        "/manager/timeline?view=week",
+        "/manager/queue",
+        "/manager/runs",
+        "/manager/utilisation",
+        "/manager/downtimes",
+        "/manager/permits",
+        "/manager/calendar",
+    ],
     AGGREGATOR: ["/aggregator/applications", "/aggregator/clusters", "/aggregator/offtake"],
     ADMIN: ["/admin/houses", "/admin/users", "/admin/jobs", "/admin/audit"],
     LENDER: ["/lender/applications", "/lender/loans"],
@@ -146,8 +163,10 @@ def _member_pages(page: Any) -> list[str]:
     page.goto("/production/new")
     product = page.locator("#product_id option").first.get_attribute("value")
     start = dt.date.today() + dt.timedelta(days=1)
-    found.append(f"/production/new?product_id={product}&quantity=10&earliest_on={start}"
-                 f"&due_on={start + dt.timedelta(days=14)}&estimate=1")
+    found.append(
+        f"/production/new?product_id={product}&quantity=10&earliest_on={start}"
+        f"&due_on={start + dt.timedelta(days=14)}&estimate=1"
+    )
     for url, link in (("/production", "section.request h2 a"), ("/bookings", "a[href$='/move']")):
         page.goto(url)  # what the demo member has (other tests may add more)
         if page.locator(link).count():
@@ -162,8 +181,9 @@ def _linked(page: Any, listing: str, prefix: str) -> list[str]:
     return [links.first.get_attribute("href")] if links.count() else []
 
 
-@pytest.mark.parametrize("account", list(PAGES), ids=["anonymous", "member", "manager",
-                                                      "aggregator", "admin", "lender"])
+@pytest.mark.parametrize(
+    "account", list(PAGES), ids=["anonymous", "member", "manager", "aggregator", "admin", "lender"]
+)
 def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, account):
     if account is not None:
         sign_in(page, account)
@@ -171,8 +191,14 @@ def test_every_main_page_has_labels_names_contrast_and_fits_a_phone(page, accoun
     if account is AGGREGATOR:
         # Every application the aggregator can open, as well as the lists.
         page.goto("/aggregator/applications")
-        urls += sorted({href for href in page.locator("a[href*='/aggregator/applications/']")
-                        .evaluate_all("links => links.map(a => a.getAttribute('href'))")})
+        urls += sorted(
+            {
+                href
+                for href in page.locator("a[href*='/aggregator/applications/']").evaluate_all(
+                    "links => links.map(a => a.getAttribute('href'))"
+                )
+            }
+        )
         # A loan and an offtake agreement of the demo, with their schedule and purchases.
         urls += _linked(page, "/aggregator/clusters", "/aggregator/loans/")
         urls += _linked(page, "/aggregator/offtake", "/aggregator/offtake/")
@@ -245,8 +271,13 @@ def test_the_confirmation_dialog_is_named_labelled_readable_and_fits_a_phone(pag
 def test_an_admins_house_page_has_labels_names_contrast_and_fits_a_phone(page):
     sign_in(page, ADMIN)
     page.goto("/admin/houses")
-    urls = sorted(set(page.locator("a[href^='/admin/houses/']").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")))
+    urls = sorted(
+        set(
+            page.locator("a[href^='/admin/houses/']").evaluate_all(
+                "links => links.map(a => a.getAttribute('href'))"
+            )
+        )
+    )
     assert urls
     problems: list[str] = []
     for size in (None, PHONE):

@@ -26,23 +26,37 @@ def _chair_submits_an_application(page) -> dict:  # type: ignore[no-untyped-def]
     clusters = api.get("/api/v1/clusters", headers=auth)
     assert clusters.ok, clusters.text()
     cluster = next(c for c in clusters.json()["items"] if c["chair_member_id"] == me["member_id"])
-    created = api.post("/api/v1/loan-applications", headers=auth, data={
-        "cluster_id": cluster["id"], "requested_amount": 1, "tenor_months": 12,
-        "notes": "Modal kerja dompet kulit untuk pesanan koperasi"})
+    created = api.post(
+        "/api/v1/loan-applications",
+        headers=auth,
+        data={
+            "cluster_id": cluster["id"],
+            "requested_amount": 1,
+            "tenor_months": 12,
+            "notes": "Modal kerja dompet kulit untuk pesanan koperasi",
+        },
+    )
     assert created.status == 201, created.text()
     application = created.json()
-    plan = api.put(f"/api/v1/loan-applications/{application['id']}/plan", headers=auth, data={
-        "production_request_ids": [wallets["id"]],
-        "material_costs": [{"member_id": me["member_id"], "amount": 5_000_000}]})
+    plan = api.put(
+        f"/api/v1/loan-applications/{application['id']}/plan",
+        headers=auth,
+        data={
+            "production_request_ids": [wallets["id"]],
+            "material_costs": [{"member_id": me["member_id"], "amount": 5_000_000}],
+        },
+    )
     assert plan.ok, plan.text()
-    submitted = api.post(f"/api/v1/loan-applications/{application['id']}/submit", headers=auth,
-                         data={})
+    submitted = api.post(
+        f"/api/v1/loan-applications/{application['id']}/submit", headers=auth, data={}
+    )
     assert submitted.ok, submitted.text()
     return submitted.json()
 
 
 def test_an_aggregator_reviews_a_submitted_application_checks_capacity_and_approves_it(
-        page, screenshot):
+    page, screenshot
+):
     application = _chair_submits_an_application(page)
     sign_in(page, AGGREGATOR)
 
@@ -79,7 +93,8 @@ def test_an_aggregator_reviews_a_submitted_application_checks_capacity_and_appro
 
     page.goto("/aggregator/applications")
     decided = page.locator("tbody tr").filter(
-        has=page.get_by_role("link", name=f"#{application['id']}", exact=True))
+        has=page.get_by_role("link", name=f"#{application['id']}", exact=True)
+    )
     expect(decided.locator(".badge")).to_have_text("disetujui")
 
 

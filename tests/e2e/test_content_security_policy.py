@@ -13,8 +13,10 @@ expect = sync_api.expect
 
 def _violations(page) -> list[str]:  # type: ignore[no-untyped-def]
     found: list[str] = []
-    page.on("console", lambda msg: found.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     return found
 
 
@@ -32,7 +34,8 @@ def test_a_members_pages_break_no_rule_of_the_content_security_policy(page):
     field.focus()
     selected = page.evaluate(
         "() => { const f = document.getElementById('feed-url');"
-        " return f.selectionEnd - f.selectionStart; }")
+        " return f.selectionEnd - f.selectionStart; }"
+    )
     assert selected == len(field.input_value()) > 0
     assert violations == []
 
@@ -40,8 +43,15 @@ def test_a_members_pages_break_no_rule_of_the_content_security_policy(page):
 def test_a_managers_pages_break_no_rule_of_the_content_security_policy(page):
     violations = _violations(page)
     sign_in(page, MANAGER)
-    for path in ("/home", "/manager/queue", "/manager/runs", "/manager/utilisation",
-                 "/manager/timeline", "/manager/permits", "/manager/downtimes"):
+    for path in (
+        "/home",
+        "/manager/queue",
+        "/manager/runs",
+        "/manager/utilisation",
+        "/manager/timeline",
+        "/manager/permits",
+        "/manager/downtimes",
+    ):
         response = page.goto(path)
         assert response is not None and response.status < 500, path
     assert violations == []

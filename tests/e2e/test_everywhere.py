@@ -123,8 +123,10 @@ def test_a_wide_table_becomes_one_card_per_row_at_phone_width(page):
 
     page.set_viewport_size(PHONE)
     assert first.evaluate("e => getComputedStyle(e).display") == "block"
-    assert page.locator("table.stack-cards thead").evaluate(
-        "e => e.getBoundingClientRect().height") <= 1
+    assert (
+        page.locator("table.stack-cards thead").evaluate("e => e.getBoundingClientRect().height")
+        <= 1
+    )
     # Each cell says its column, and the card fits the screen.
     label = role_cell.evaluate("e => getComputedStyle(e, '::before').content")
     assert label == '"Peran"'
@@ -149,8 +151,10 @@ def test_a_table_that_scrolls_sideways_on_a_phone_says_so(page):
 
 def test_every_page_shows_the_favicon_and_it_is_served(page):
     violations: list[str] = []
-    page.on("console", lambda msg: violations.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto("/login")
     href = page.locator("link[rel=icon]").get_attribute("href")
     assert href == "/static/favicon.svg"
@@ -225,8 +229,9 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
         day += dt.timedelta(days=1)
     english = calendar.holiday_name(day)
     assert english is not None
-    member = page.context.browser.new_context(base_url=page.url.split("/admin")[0],
-                                              viewport={"width": 1280, "height": 800})
+    member = page.context.browser.new_context(
+        base_url=page.url.split("/admin")[0], viewport={"width": 1280, "height": 800}
+    )
     try:
         other = member.new_page()
         sign_in(other, MEMBER)
@@ -244,23 +249,38 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
 # The pages no flow test pictures, as each role opens them (UPDATE_SCREENSHOTS=1 writes them
 # to docs/screenshots; the flow tests picture the rest).
 PICTURED = {
-    ADMIN: [("admin-houses", "/admin/houses"), ("admin-users", "/admin/users"),
-            ("admin-jobs", "/admin/jobs"), ("admin-audit", "/admin/audit")],
-    MEMBER: [("member-statement", "/statement"), ("member-loans", "/loans"),
-             ("member-permits", "/permits"), ("member-inbox", "/inbox"),
-             ("member-production", "/production")],
-    MANAGER: [("manager-queue", "/manager/queue"), ("manager-runs", "/manager/runs"),
-              ("manager-utilisation", "/manager/utilisation"),
-              ("manager-downtimes", "/manager/downtimes"), ("manager-permits", "/manager/permits"),
-              ("manager-calendar", "/manager/calendar")],
-    AGGREGATOR: [("aggregator-applications", "/aggregator/applications"),
-                 ("aggregator-clusters", "/aggregator/clusters")],
+    ADMIN: [
+        ("admin-houses", "/admin/houses"),
+        ("admin-users", "/admin/users"),
+        ("admin-jobs", "/admin/jobs"),
+        ("admin-audit", "/admin/audit"),
+    ],
+    MEMBER: [
+        ("member-statement", "/statement"),
+        ("member-loans", "/loans"),
+        ("member-permits", "/permits"),
+        ("member-inbox", "/inbox"),
+        ("member-production", "/production"),
+    ],
+    MANAGER: [
+        ("manager-queue", "/manager/queue"),
+        ("manager-runs", "/manager/runs"),
+        ("manager-utilisation", "/manager/utilisation"),
+        ("manager-downtimes", "/manager/downtimes"),
+        ("manager-permits", "/manager/permits"),
+        ("manager-calendar", "/manager/calendar"),
+    ],
+    AGGREGATOR: [
+        ("aggregator-applications", "/aggregator/applications"),
+        ("aggregator-clusters", "/aggregator/clusters"),
+    ],
     LENDER: [("lender-applications", "/lender/applications"), ("lender-loans", "/lender/loans")],
 }
 
 
-@pytest.mark.parametrize("account", list(PICTURED), ids=["admin", "member", "manager",
-                                                        "aggregator", "lender"])
+@pytest.mark.parametrize(
+    "account", list(PICTURED), ids=["admin", "member", "manager", "aggregator", "lender"]
+)
 def test_each_roles_other_pages_open_in_indonesian_and_are_pictured(page, screenshot, account):
     sign_in(page, account)
     for name, path in PICTURED[account]:

@@ -29,7 +29,8 @@ def _accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
-        page, e2e_sessions, screenshot):
+    page, e2e_sessions, screenshot
+):
     # The demo member asks for 20 leather wallets over the next two weeks.
     request = request_production(page, MEMBER, "Dompet kulit domba", 20)
     sign_in(page, MANAGER)
@@ -60,8 +61,9 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
     expect(changes.first).to_be_visible()
     # Every step of the wallet's routing (cut, skive, sew) is a new placement of this request.
     expect(changes.filter(has_text=f"#{request['id']} ·")).to_have_count(3)
-    expect(changes.filter(has_text=f"#{request['id']} ·").filter(
-        has_text="Sukaregang Leather Craft")).to_have_count(3)
+    expect(
+        changes.filter(has_text=f"#{request['id']} ·").filter(has_text="Sukaregang Leather Craft")
+    ).to_have_count(3)
     placed = changes.count()  # other open requests of the house are planned too
     screenshot(page, "manager-run-review", at="#run-requests")
     assert _accessibility_problems(page) == []
@@ -92,7 +94,8 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
     page.goto("/manager")
     expect(page.locator("#agenda-runs .count")).to_have_text("0")
     expect(page.locator("#agenda-held a")).to_have_attribute(
-        "href", re.compile(r"^/manager/queue\?house=\d+$"))
+        "href", re.compile(r"^/manager/queue\?house=\d+$")
+    )
     screenshot(page, "manager-home")
 
     # The house's timeline draws the published bookings: day by day from today to the first
@@ -130,15 +133,27 @@ def test_a_manager_closes_the_house_for_a_day_after_seeing_the_booking_it_hits(p
     houses = page.request.get("/api/v1/houses", headers=auth).json()["items"]
     house = next(h for h in houses if "Sukaregang" in h["name"])
     first = dt.date.today() + dt.timedelta(days=21)
-    free = page.request.get(f"/api/v1/houses/{house['id']}/availability", headers=auth, params={
-        "start": f"{first.isoformat()}T00:00:00+07:00",
-        "end": f"{(first + dt.timedelta(days=7)).isoformat()}T00:00:00+07:00", "duration": 60})
+    free = page.request.get(
+        f"/api/v1/houses/{house['id']}/availability",
+        headers=auth,
+        params={
+            "start": f"{first.isoformat()}T00:00:00+07:00",
+            "end": f"{(first + dt.timedelta(days=7)).isoformat()}T00:00:00+07:00",
+            "duration": 60,
+        },
+    )
     assert free.ok, free.text()
     machine = next(m for m in free.json()["machines"] if m["free"])
     start = dt.datetime.fromisoformat(machine["free"][0]["start"])
-    booked = page.request.post("/api/v1/bookings", headers=auth, data={
-        "machine_id": machine["machine_id"], "start": start.isoformat(),
-        "end": (start + dt.timedelta(hours=1)).isoformat()})
+    booked = page.request.post(
+        "/api/v1/bookings",
+        headers=auth,
+        data={
+            "machine_id": machine["machine_id"],
+            "start": start.isoformat(),
+            "end": (start + dt.timedelta(hours=1)).isoformat(),
+        },
+    )
     assert booked.status == 201, booked.text()
     day = start.date().isoformat()
 

@@ -69,8 +69,12 @@ def test_a_member_picks_a_slot_in_the_day_grid_checks_the_review_and_books_it(pa
     page.wait_for_load_state()
     assert page.url.endswith("/bookings")
     expect(page.locator(".flash").first).to_contain_text(f"Ditahan: {machine}")
-    booking = page.locator("li.booking").filter(has_text=machine).filter(
-        has_text=start).filter(has_text=price)
+    booking = (
+        page.locator("li.booking")
+        .filter(has_text=machine)
+        .filter(has_text=start)
+        .filter(has_text=price)
+    )
     expect(booking).to_have_count(1)
     expect(booking.locator(".badge")).to_have_text("ditahan")
     screenshot(page, "my-bookings")
@@ -85,7 +89,8 @@ def test_a_member_picks_a_slot_in_the_day_grid_checks_the_review_and_books_it(pa
 
 
 def test_a_member_asks_for_production_sees_the_estimate_sends_it_and_later_sees_it_placed(
-        page, e2e_sessions, screenshot):
+    page, e2e_sessions, screenshot
+):
     from factoryshare import worker
     from factoryshare.access import Actor
     from factoryshare.db import transaction
@@ -123,9 +128,16 @@ def test_a_member_asks_for_production_sees_the_estimate_sends_it_and_later_sees_
         made = session.get(ProductionRequest, request_id)
         manager = session.query(User).filter_by(email=MANAGER[0]).one()
         start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
-        run = scheduling.queue_run(session, Actor.of(manager), made.house_id, {
-            "horizon_start": start, "horizon_end": start + dt.timedelta(days=14),
-            "time_limit_seconds": 5})
+        run = scheduling.queue_run(
+            session,
+            Actor.of(manager),
+            made.house_id,
+            {
+                "horizon_start": start,
+                "horizon_end": start + dt.timedelta(days=14),
+                "time_limit_seconds": 5,
+            },
+        )
         run_id = run.id
     assert worker.run_once(e2e_sessions, workers=1) is not None
     with transaction(e2e_sessions) as session:

@@ -47,18 +47,29 @@ def two_bookings(e2e_sessions: Any) -> dict[str, Any]:
     with transaction(e2e_sessions) as session:
         manager = session.scalars(select(User).where(User.email == MANAGER[0])).one()
         house = manager.houses[0]
-        machines = sorted((m for m in house.machines if m.status.value == "active"),
-                          key=lambda m: m.id)[:2]
-        member = session.scalars(select(Member).where(Member.house_id == house.id)
-                                 .order_by(Member.id)).first()
+        machines = sorted(
+            (m for m in house.machines if m.status.value == "active"), key=lambda m: m.id
+        )[:2]
+        member = session.scalars(
+            select(Member).where(Member.house_id == house.id).order_by(Member.id)
+        ).first()
         assert len(machines) == 2 and member is not None
         made = {}
-        for name, machine, status, start in (("held", machines[0], BookingStatus.held, 9),
-                                             ("confirmed", machines[1], BookingStatus.confirmed, 13)):
-            booking = Booking(machine_id=machine.id, member_id=member.id, start_at=at(start),
-                              end_at=at(start + 2), status=status, price=2 * machine.hourly_rate,
-                              hourly_rate=machine.hourly_rate, note="",
-                              hold_expires_at=at(start) if status is BookingStatus.held else None)
+        for name, machine, status, start in (
+            ("held", machines[0], BookingStatus.held, 9),
+            ("confirmed", machines[1], BookingStatus.confirmed, 13),
+        ):
+            booking = Booking(
+                machine_id=machine.id,
+                member_id=member.id,
+                start_at=at(start),
+                end_at=at(start + 2),
+                status=status,
+                price=2 * machine.hourly_rate,
+                hourly_rate=machine.hourly_rate,
+                note="",
+                hold_expires_at=at(start) if status is BookingStatus.held else None,
+            )
             session.add(booking)
             session.flush()
             made[name] = booking.id
@@ -78,7 +89,8 @@ def _click_bar(page: Any, booking_id: int) -> None:
 
 
 def test_the_week_view_shows_all_seven_days_at_1280_px_without_scrolling(
-        page, two_bookings, screenshot):
+    page, two_bookings, screenshot
+):
     sign_in(page, MANAGER)
     page.goto(f"/manager/timeline?view=week&day={two_bookings['day'].isoformat()}")
     assert page.viewport_size == DESKTOP
@@ -89,7 +101,9 @@ def test_the_week_view_shows_all_seven_days_at_1280_px_without_scrolling(
     expect(labels).to_have_count(7)
     for i in range(7):
         box = _box(labels.nth(i))
-        assert 0 <= box["x"] and box["x"] + box["width"] <= DESKTOP["width"], labels.nth(i).text_content()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= DESKTOP["width"], labels.nth(
+            i
+        ).text_content()
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     screenshot(page, "manager-timeline-week", full_page=False, at="#timeline-chart")
     # The day view shows the whole opening hours on one screen too.
@@ -105,12 +119,14 @@ def test_the_machine_column_stays_while_a_zoomed_chart_scrolls(page, two_booking
     scroller = page.locator("#timeline-chart .gantt-scroll")
     assert scroller.evaluate("e => e.scrollWidth - e.clientWidth") > 1000
     name = page.locator("#timeline-chart .gantt-row-label .name").filter(
-        has_text=two_bookings["machine"])
+        has_text=two_bookings["machine"]
+    )
     bar = page.locator("#timeline-chart g.bar.held").first
     before_name, before_bar = _box(name), _box(bar)
     scroller.evaluate("e => { e.scrollLeft = 600; }")
     page.wait_for_function(
-        "() => document.querySelector('#timeline-chart .gantt-scroll').scrollLeft >= 600")
+        "() => document.querySelector('#timeline-chart .gantt-scroll').scrollLeft >= 600"
+    )
     after_name, after_bar = _box(name), _box(bar)
     # The bar moved with the chart; the machine's name did not and is still on screen.
     assert after_bar["x"] == pytest.approx(before_bar["x"] - 600, abs=2)
@@ -118,12 +134,18 @@ def test_the_machine_column_stays_while_a_zoomed_chart_scrolls(page, two_booking
     assert after_name["x"] >= 0
     expect(name).to_be_visible()
     # Its row lines up with the bars of its machine.
-    row = _box(page.locator("#timeline-chart .gantt-row-label").filter(has_text=two_bookings["machine"]))
-    assert row["y"] <= after_bar["y"] and after_bar["y"] + after_bar["height"] <= row["y"] + row["height"] + 0.5
+    row = _box(
+        page.locator("#timeline-chart .gantt-row-label").filter(has_text=two_bookings["machine"])
+    )
+    assert (
+        row["y"] <= after_bar["y"]
+        and after_bar["y"] + after_bar["height"] <= row["y"] + row["height"] + 0.5
+    )
 
 
 def test_clicking_a_bar_opens_the_booking_and_rejecting_it_asks_once_for_a_reason(
-        page, two_bookings, screenshot):
+    page, two_bookings, screenshot
+):
     sign_in(page, MANAGER)
     page.goto(f"/manager/timeline?view=week&day={two_bookings['day'].isoformat()}")
     panel = page.locator(f"#booking-{two_bookings['held']}")
@@ -165,11 +187,14 @@ def test_clicking_a_bar_opens_the_booking_and_rejecting_it_asks_once_for_a_reaso
     # Back on the timeline, the rejected booking's bar is gone; the confirmed one stays.
     page.goto(f"/manager/timeline?view=week&day={two_bookings['day'].isoformat()}")
     expect(page.locator(f"a.bar-link[href='#booking-{two_bookings['held']}']")).to_have_count(0)
-    expect(page.locator(f"a.bar-link[href='#booking-{two_bookings['confirmed']}']")).to_have_count(1)
+    expect(page.locator(f"a.bar-link[href='#booking-{two_bookings['confirmed']}']")).to_have_count(
+        1
+    )
 
 
 def test_a_keyboard_opens_a_booking_from_its_bar_tabs_into_it_and_closes_it_back(
-        page, two_bookings):
+    page, two_bookings
+):
     sign_in(page, MANAGER)
     page.goto(f"/manager/timeline?day={two_bookings['day'].isoformat()}")
     link = page.locator(f"a.bar-link[href='#booking-{two_bookings['held']}']")

@@ -28,7 +28,7 @@ def at(day: dt.date, hhmm: str, tz: str = "Asia/Jakarta") -> dt.datetime:
     """Local wall-clock time `hhmm` on `day` in zone `tz`, as an aware UTC datetime."""
     hours, minutes = (int(p) for p in hhmm.split(":"))
     local = dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=ZoneInfo(tz))
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 @pytest.fixture()

@@ -57,19 +57,32 @@ def make_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture()
 def make_offtake_agreement(db: Session, make_cluster, make_member, make_product, make_clock):  # type: ignore[no-untyped-def]
-    def make(*, cluster=None, product=None, quantity: int = 100, unit_price: int = 50_000,  # type: ignore[no-untyped-def]
-             deliveries: list[tuple[dt.date, int]] | None = None,
-             made_on: dt.date = dt.date(2030, 1, 1)) -> OfftakeAgreement:
+    def make(
+        *,
+        cluster=None,
+        product=None,
+        quantity: int = 100,
+        unit_price: int = 50_000,  # type: ignore[no-untyped-def]
+        deliveries: list[tuple[dt.date, int]] | None = None,
+        made_on: dt.date = dt.date(2030, 1, 1),
+    ) -> OfftakeAgreement:
         if cluster is None:
             member = make_member()
             cluster = make_cluster(members=[member], chair_member_id=member.id)
         product = product or make_product(member=cluster.members[0])
         deliveries = deliveries or [(dt.date(2030, 3, 29), quantity)]
         with make_clock.at(made_on):
-            return offtake.create_agreement(db, ADMIN, {
-                "cluster_id": cluster.id, "product_id": product.id, "quantity": quantity,
-                "unit_price": unit_price,
-                "deliveries": [{"due_on": d, "quantity": q} for d, q in deliveries]})
+            return offtake.create_agreement(
+                db,
+                ADMIN,
+                {
+                    "cluster_id": cluster.id,
+                    "product_id": product.id,
+                    "quantity": quantity,
+                    "unit_price": unit_price,
+                    "deliveries": [{"due_on": d, "quantity": q} for d, q in deliveries],
+                },
+            )
 
     return make
 
@@ -78,11 +91,25 @@ def make_offtake_agreement(db: Session, make_cluster, make_member, make_product,
 def make_loan(db: Session, make_clock: Clock) -> Callable[..., LoanApplication]:
     """A cluster's application taken up to `until` (approved, lender_approved or disbursing)."""
 
-    def make(cluster, *, amount: int = 50_000_000, tenor_months: int = 12,  # type: ignore[no-untyped-def]
-             until: str = "disbursing", on: dt.date = dt.date(2030, 1, 15),
-             first_tranche: int | None = None, **extra: Any) -> LoanApplication:
-        app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=amount,
-                           tenor_months=tenor_months, on=on, **extra)
+    def make(
+        cluster,
+        *,
+        amount: int = 50_000_000,
+        tenor_months: int = 12,  # type: ignore[no-untyped-def]
+        until: str = "disbursing",
+        on: dt.date = dt.date(2030, 1, 15),
+        first_tranche: int | None = None,
+        **extra: Any,
+    ) -> LoanApplication:
+        app = loans.create(
+            db,
+            ADMIN,
+            cluster_id=cluster.id,
+            requested_amount=amount,
+            tenor_months=tenor_months,
+            on=on,
+            **extra,
+        )
         loans.submit(db, ADMIN, app.id)
         loans.approve(db, ADMIN, app.id)
         if until == LoanStatus.approved.value:

@@ -32,9 +32,13 @@ def pirt_number(expiry_year: int) -> str:
 @pytest.fixture()
 def make_food_product(db: Session, make_product) -> Callable[..., Product]:  # type: ignore[no-untyped-def]
     """A processed culinary product: it needs P-IRT or BPOM MD/ML, and halal."""
+
     def make(**overrides: Any) -> Product:
-        values: dict[str, Any] = {"sector": Sector.culinary, "kind": ProductKind.processed_food,
-                                  "family": "halal"}
+        values: dict[str, Any] = {
+            "sector": Sector.culinary,
+            "kind": ProductKind.processed_food,
+            "family": "halal",
+        }
         values.update(overrides)
         return make_product(**values)
 
@@ -45,6 +49,7 @@ def make_food_product(db: Session, make_product) -> Callable[..., Product]:  # t
 def make_permit(db: Session) -> Callable[..., Permit]:
     """A permit row as stored (no validation); `code` picks the type. Verified unless
     `verification=` says otherwise (a member's own entry through the service is submitted)."""
+
     def make(product: Product | None = None, code: str = "pirt", **overrides: Any) -> Permit:
         ptype = permit_type(db, code)
         today = dt.date.today()
@@ -76,10 +81,14 @@ def make_permit(db: Session) -> Callable[..., Permit]:
 @pytest.fixture()
 def make_permit_override(db: Session) -> Callable[..., PermitOverride]:
     def make(product: Product, **overrides: Any) -> PermitOverride:
-        now = dt.datetime.now(dt.timezone.utc)
-        values: dict[str, Any] = {"product_id": product.id, "reason": "Izin sedang diperpanjang",
-                                  "valid_from": now - dt.timedelta(days=1),
-                                  "valid_until": now + dt.timedelta(days=60), "revoked": False}
+        now = dt.datetime.now(dt.UTC)
+        values: dict[str, Any] = {
+            "product_id": product.id,
+            "reason": "Izin sedang diperpanjang",
+            "valid_from": now - dt.timedelta(days=1),
+            "valid_until": now + dt.timedelta(days=60),
+            "revoked": False,
+        }
         values.update(overrides)
         obj = PermitOverride(**values)
         db.add(obj)

@@ -17,13 +17,27 @@ from factoryshare.services import production_requests
 
 @pytest.fixture()
 def make_production_request(db: Session, make_product) -> Callable[..., ProductionRequest]:  # type: ignore[no-untyped-def]
-    def make(*, product=None, quantity: int = 10, priority: int = 1,  # type: ignore[no-untyped-def]
-             earliest_start: dt.datetime | None = None, due: dt.datetime | None = None,
-             **product_overrides: Any) -> ProductionRequest:
+    def make(
+        *,
+        product=None,
+        quantity: int = 10,
+        priority: int = 1,  # type: ignore[no-untyped-def]
+        earliest_start: dt.datetime | None = None,
+        due: dt.datetime | None = None,
+        **product_overrides: Any,
+    ) -> ProductionRequest:
         product = product or make_product(**product_overrides)
-        start = earliest_start or dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
-        return production_requests.create_request(db, Actor(user_id=None, role=Role.admin), {
-            "product_id": product.id, "quantity": quantity, "priority": priority,
-            "earliest_start": start, "due": due or start + dt.timedelta(days=5)})
+        start = earliest_start or dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+        return production_requests.create_request(
+            db,
+            Actor(user_id=None, role=Role.admin),
+            {
+                "product_id": product.id,
+                "quantity": quantity,
+                "priority": priority,
+                "earliest_start": start,
+                "due": due or start + dt.timedelta(days=5),
+            },
+        )
 
     return make

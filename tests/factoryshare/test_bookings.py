@@ -45,7 +45,7 @@ def test_a_member_books_a_free_slot_and_pays_the_rate_for_its_duration(db, machi
 
 def test_the_price_rounds_half_to_even_rupiah(make_machine):
     m = make_machine(hourly_rate=1)
-    start = dt.datetime(2026, 12, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC)
     assert bookings.price_for(m, start, start + dt.timedelta(minutes=30)) == 0  # 0.5 -> 0
     m.hourly_rate = 3
     assert bookings.price_for(m, start, start + dt.timedelta(minutes=30)) == 2  # 1.5 -> 2
@@ -86,8 +86,14 @@ def test_a_member_cannot_book_on_a_public_holiday(db, machine, member_actor):
     day = dt.date(2026, 12, 25)  # Christmas, a Friday
     now = at(dt.date(2026, 12, 1), "08:00")
     with pytest.raises(Conflict) as exc:
-        bookings.create_booking(db, member_actor, machine_id=machine.id, start=at(day, "09:00"),
-                                end=at(day, "10:00"), now=now)
+        bookings.create_booking(
+            db,
+            member_actor,
+            machine_id=machine.id,
+            start=at(day, "09:00"),
+            end=at(day, "10:00"),
+            now=now,
+        )
     assert exc.value.code == "holiday"
 
 
@@ -100,7 +106,9 @@ def test_a_member_cannot_book_on_a_house_closure_day(db, machine, member_actor):
     assert exc.value.code == "house_closed"
 
 
-def test_a_member_cannot_book_a_machine_during_its_downtime(db, machine, member_actor, make_downtime):
+def test_a_member_cannot_book_a_machine_during_its_downtime(
+    db, machine, member_actor, make_downtime
+):
     day = working_day()
     make_downtime(machine=machine, start_at=at(day, "09:30"), end_at=at(day, "12:00"))
     with pytest.raises(Conflict) as exc:
@@ -206,7 +214,9 @@ def test_moving_a_booking_applies_the_same_checks_and_reprices_it(db, machine, m
     bookings.move_booking(db, member_actor, a.id, start=at(day, "13:30"), end=at(day, "15:00"))
 
 
-def test_a_manager_marks_completed_and_no_show_but_not_twice(db, machine, member_actor, manager_actor):
+def test_a_manager_marks_completed_and_no_show_but_not_twice(
+    db, machine, member_actor, manager_actor
+):
     day = working_day()
     a = book(db, member_actor, machine, at(day, "09:00"), at(day, "10:00"))
     b = book(db, member_actor, machine, at(day, "10:00"), at(day, "11:00"))
@@ -221,8 +231,9 @@ def test_a_manager_marks_completed_and_no_show_but_not_twice(db, machine, member
 
 def test_members_see_only_their_own_bookings(db, machine, member_actor, make_booking, make_user):
     mine = book(db, member_actor, machine, at(working_day(), "09:00"), at(working_day(), "10:00"))
-    other = make_booking(machine=machine, start_at=at(working_day(), "12:00"),
-                         end_at=at(working_day(), "13:00"))
+    other = make_booking(
+        machine=machine, start_at=at(working_day(), "12:00"), end_at=at(working_day(), "13:00")
+    )
     assert [b.id for b in bookings.list_bookings(db, member_actor)] == [mine.id]
     outsider = Actor.of(make_user(Role.manager))
     assert bookings.list_bookings(db, outsider) == []

@@ -15,7 +15,7 @@ def test_a_weekday_is_open_during_its_local_opening_hours_in_utc(db, make_house)
     day = dt.date(2026, 12, 1)  # a Tuesday
     windows = calendar.open_windows(db, house, at(day, "00:00"), at(day, "23:59"))
     assert windows == [(at(day, "08:00"), at(day, "17:00"))]
-    assert windows[0][0] == dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.timezone.utc)
+    assert windows[0][0] == dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
 
 
 def test_opening_hours_follow_the_house_zone_in_wita(db, make_house):
@@ -24,7 +24,7 @@ def test_opening_hours_follow_the_house_zone_in_wita(db, make_house):
     windows = calendar.open_windows(
         db, house, at(day, "00:00", "Asia/Makassar"), at(day, "23:59", "Asia/Makassar")
     )
-    assert windows[0][0] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.timezone.utc)
+    assert windows[0][0] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
 
 
 def test_sunday_is_closed_when_the_house_has_no_sunday_hours(db, make_house):
@@ -37,8 +37,10 @@ def test_public_holidays_and_cuti_bersama_are_closed(db, make_house):
     house = make_house()
     # 2026: Nyepi 19 March (cuti bersama 18), Idul Fitri 21-22 (cuti bersama 20, 23, 24).
     start, end = at(dt.date(2026, 3, 17), "00:00"), at(dt.date(2026, 3, 26), "00:00")
-    days = {w[0].astimezone(calendar.house_zone(house)).date() for w in
-            calendar.open_windows(db, house, start, end)}
+    days = {
+        w[0].astimezone(calendar.house_zone(house)).date()
+        for w in calendar.open_windows(db, house, start, end)
+    }
     assert dt.date(2026, 3, 17) in days
     assert dt.date(2026, 3, 25) in days
     for closed in (18, 19, 20, 23, 24):
@@ -47,11 +49,18 @@ def test_public_holidays_and_cuti_bersama_are_closed(db, make_house):
 
 def test_a_house_closure_removes_its_days(db, make_house):
     house = make_house()
-    db.add(HouseClosure(house_id=house.id, start_on=dt.date(2026, 12, 2),
-                        end_on=dt.date(2026, 12, 3), reason="Stock opname"))
+    db.add(
+        HouseClosure(
+            house_id=house.id,
+            start_on=dt.date(2026, 12, 2),
+            end_on=dt.date(2026, 12, 3),
+            reason="Stock opname",
+        )
+    )
     db.flush()
-    windows = calendar.open_windows(db, house, at(dt.date(2026, 12, 1), "00:00"),
-                                    at(dt.date(2026, 12, 5), "00:00"))
+    windows = calendar.open_windows(
+        db, house, at(dt.date(2026, 12, 1), "00:00"), at(dt.date(2026, 12, 5), "00:00")
+    )
     days = [w[0].astimezone(calendar.house_zone(house)).date() for w in windows]
     assert days == [dt.date(2026, 12, 1), dt.date(2026, 12, 4)]
 
@@ -60,8 +69,9 @@ def test_a_machine_downtime_is_cut_out_of_its_windows(db, make_machine, make_dow
     machine = make_machine()
     day = dt.date(2026, 12, 1)
     make_downtime(machine=machine, start_at=at(day, "10:00"), end_at=at(day, "11:30"))
-    windows = calendar.open_windows(db, machine.house, at(day, "00:00"), at(day, "23:00"),
-                                    machine=machine)
+    windows = calendar.open_windows(
+        db, machine.house, at(day, "00:00"), at(day, "23:00"), machine=machine
+    )
     assert windows == [(at(day, "08:00"), at(day, "10:00")), (at(day, "11:30"), at(day, "17:00"))]
     # The house as a whole stays open.
     assert calendar.open_windows(db, machine.house, at(day, "00:00"), at(day, "23:00")) == [

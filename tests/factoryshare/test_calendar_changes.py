@@ -31,8 +31,13 @@ def scene(db, make_machine, make_member, make_user, make_booking):
     day = working_day()
 
     def booking(start: str, end: str, *, on=None, **kw):  # type: ignore[no-untyped-def]
-        return make_booking(machine=machine, member=member, start_at=at(on or day, start),
-                            end_at=at(on or day, end), **kw)
+        return make_booking(
+            machine=machine,
+            member=member,
+            start_at=at(on or day, start),
+            end_at=at(on or day, end),
+            **kw,
+        )
 
     return machine, spare, member_user, manager, day, booking
 
@@ -40,46 +45,75 @@ def scene(db, make_machine, make_member, make_user, make_booking):
 def _solver_booking(db, make_production_request, make_product, machine, member, booking):
     """A booking a published schedule run placed (source solver, linked by its assignment)."""
     request = make_production_request(
-        earliest_start=booking.start_at - dt.timedelta(days=1), due=booking.end_at + dt.timedelta(days=3),
-        product=make_product(member=member, routing=[("sewing", 15, 5)]))
-    run = ScheduleRun(house_id=machine.house_id, horizon_start=booking.start_at,
-                      horizon_end=booking.end_at, time_limit_seconds=1,
-                      status=RunStatus.published, attempts=1)
-    run.assignments = [ScheduleAssignment(operation_id=request.operations[0].id, machine_id=machine.id,
-                                          start_at=booking.start_at, end_at=booking.end_at,
-                                          booking_id=booking.id)]
+        earliest_start=booking.start_at - dt.timedelta(days=1),
+        due=booking.end_at + dt.timedelta(days=3),
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
+    run = ScheduleRun(
+        house_id=machine.house_id,
+        horizon_start=booking.start_at,
+        horizon_end=booking.end_at,
+        time_limit_seconds=1,
+        status=RunStatus.published,
+        attempts=1,
+    )
+    run.assignments = [
+        ScheduleAssignment(
+            operation_id=request.operations[0].id,
+            machine_id=machine.id,
+            start_at=booking.start_at,
+            end_at=booking.end_at,
+            booking_id=booking.id,
+        )
+    ]
     db.add(run)
     db.flush()
     return request
 
 
 def _notes(db, user):
-    return list(db.scalars(select(Notification).where(Notification.user_id == user.id)
-                           .order_by(Notification.id)))
+    return list(
+        db.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 # --- what a change hits ---------------------------------------------------------------------
 
+
 def _closure(db, manager, house, day, **kw):  # type: ignore[no-untyped-def]
-    return houses.close_house(db, manager, house.id, start_on=day, end_on=day, reason="renovasi", **kw)
+    return houses.close_house(
+        db, manager, house.id, start_on=day, end_on=day, reason="renovasi", **kw
+    )
 
 
 def _settings(values):  # type: ignore[no-untyped-def]
     def change(db, manager, house, day, **kw):  # type: ignore[no-untyped-def]
         return houses.change_house(db, manager, house.id, values, **kw)
+
     return change
 
 
 CHANGES = {
     # name: (the change, (start, end, next working day?) of the booking it hits, of one it spares)
     "closure": (_closure, ("09:00", "10:00", False), ("09:00", "10:00", True)),
-    "opening_hours": (_settings({"opening_hours": SHORT_HOURS}),
-                      ("14:00", "15:00", False), ("09:00", "10:00", False)),
-    "slot_minutes": (_settings({"slot_minutes": 60}),
-                     ("09:30", "10:30", False), ("11:00", "12:00", False)),
+    "opening_hours": (
+        _settings({"opening_hours": SHORT_HOURS}),
+        ("14:00", "15:00", False),
+        ("09:00", "10:00", False),
+    ),
+    "slot_minutes": (
+        _settings({"slot_minutes": 60}),
+        ("09:30", "10:30", False),
+        ("11:00", "12:00", False),
+    ),
     # 16:00-17:00 WIB is 17:00-18:00 WITA: after closing time in the new zone.
-    "timezone": (_settings({"timezone": "Asia/Makassar"}),
-                 ("16:00", "17:00", False), ("09:00", "10:00", False)),
+    "timezone": (
+        _settings({"timezone": "Asia/Makassar"}),
+        ("16:00", "17:00", False),
+        ("09:00", "10:00", False),
+    ),
 }
 
 
@@ -113,7 +147,9 @@ def _closures(db, house):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
-def test_a_calendar_change_preview_lists_the_bookings_it_hits_and_changes_nothing(db, scene, change):
+def test_a_calendar_change_preview_lists_the_bookings_it_hits_and_changes_nothing(
+    db, scene, change
+):
     machine, _, member_user, manager, day, booking = scene
     house = machine.house
     hit, kept = _make_pair(change, booking, day)
@@ -153,7 +189,8 @@ def test_a_calendar_change_over_live_bookings_is_refused_by_default_naming_them(
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_calendar_change_with_cancel_cancels_the_hit_bookings_and_tells_the_member_with_alternatives(
-        db, scene, change):
+    db, scene, change
+):
     machine, _, member_user, manager, day, booking = scene
     house = machine.house
     hit, kept = _make_pair(change, booking, day)
@@ -182,8 +219,15 @@ def test_a_calendar_change_with_cancel_cancels_the_hit_bookings_and_tells_the_me
 def test_a_closure_with_cancel_frees_the_days_and_names_its_reason_to_the_member(db, scene):
     machine, _, member_user, manager, day, booking = scene
     hit = booking("09:00", "10:00")
-    houses.close_house(db, manager, machine.house_id, start_on=day, end_on=day,
-                       reason="renovasi atap", affected="cancel")
+    houses.close_house(
+        db,
+        manager,
+        machine.house_id,
+        start_on=day,
+        end_on=day,
+        reason="renovasi atap",
+        affected="cancel",
+    )
     assert hit.cancelled_reason == "house closed: renovasi atap"
     assert hit.status is BookingStatus.cancelled
     [note] = _notes(db, member_user)
@@ -196,13 +240,15 @@ def test_a_closure_with_cancel_frees_the_days_and_names_its_reason_to_the_member
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_calendar_change_that_cancels_solver_placed_work_queues_a_replan(
-        db, scene, change, make_production_request, make_product, make_member):
+    db, scene, change, make_production_request, make_product, make_member
+):
     machine, _, member_user, manager, day, booking = scene
     hit, _ = _make_pair(change, booking, day)
     hit.source = BookingSource.solver
     db.flush()
-    request = _solver_booking(db, make_production_request, make_product, machine,
-                              db.get(Member, hit.member_id), hit)
+    request = _solver_booking(
+        db, make_production_request, make_product, machine, db.get(Member, hit.member_id), hit
+    )
 
     result = _apply(change, db, manager, machine.house, day, affected="cancel")
 
@@ -212,12 +258,15 @@ def test_a_calendar_change_that_cancels_solver_placed_work_queues_a_replan(
     assert "downtime_id" not in result.replan.policies
 
 
-def test_a_booking_kept_through_a_downtime_is_not_hit_by_a_change_of_hours(db, scene, make_downtime):
+def test_a_booking_kept_through_a_downtime_is_not_hit_by_a_change_of_hours(
+    db, scene, make_downtime
+):
     machine, _, _, manager, day, booking = scene
     kept = booking("09:00", "10:00")
     make_downtime(machine=machine, start_at=at(day, "08:00"), end_at=at(day, "12:00"))
-    result = houses.change_house(db, manager, machine.house_id,
-                                 {"opening_hours": SHORT_HOURS}, affected="cancel")
+    result = houses.change_house(
+        db, manager, machine.house_id, {"opening_hours": SHORT_HOURS}, affected="cancel"
+    )
     assert result.bookings == [] and kept.status is BookingStatus.confirmed
 
 
@@ -232,12 +281,14 @@ def test_past_bookings_are_not_hit_by_a_calendar_change(db, scene):
     machine, _, _, manager, day, booking = scene
     booking("14:00", "15:00")
     after_it = at(day, "16:00")
-    result = houses.change_house(db, manager, machine.house_id, {"opening_hours": SHORT_HOURS},
-                                 now=after_it)
+    result = houses.change_house(
+        db, manager, machine.house_id, {"opening_hours": SHORT_HOURS}, now=after_it
+    )
     assert result.bookings == []
 
 
 # --- zones ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("zone", ["Europe/London", "Asia/Bandung", "Asia/Ujung_Pandang", "UTC"])
 def test_a_house_cannot_keep_a_zone_outside_indonesia(db, scene, zone):
@@ -247,17 +298,23 @@ def test_a_house_cannot_keep_a_zone_outside_indonesia(db, scene, zone):
     assert "timezone" in exc.value.errors
 
 
-@pytest.mark.parametrize("zone", ["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"])
+@pytest.mark.parametrize(
+    "zone", ["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"]
+)
 def test_a_house_may_keep_each_of_indonesias_zones(db, make_user, zone):
     admin = Actor.of(make_user(Role.admin))
-    house = houses.create_house(db, admin, {"name": f"RPB {zone}", "timezone": zone,
-                                            "opening_hours": SHORT_HOURS})
+    house = houses.create_house(
+        db, admin, {"name": f"RPB {zone}", "timezone": zone, "opening_hours": SHORT_HOURS}
+    )
     assert house.timezone == zone
 
 
 def test_a_new_house_in_europe_london_is_refused(db, make_user):
     admin = Actor.of(make_user(Role.admin))
     with pytest.raises(ValidationFailed) as exc:
-        houses.create_house(db, admin, {"name": "RPB London", "timezone": "Europe/London",
-                                        "opening_hours": SHORT_HOURS})
+        houses.create_house(
+            db,
+            admin,
+            {"name": "RPB London", "timezone": "Europe/London", "opening_hours": SHORT_HOURS},
+        )
     assert "timezone" in exc.value.errors

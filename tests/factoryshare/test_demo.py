@@ -21,13 +21,17 @@ def test_loading_the_demo_twice_does_not_duplicate_houses(db: Session) -> None:
     assert second.existing["houses"] == first.created["houses"] + first.existing.get("houses", 0)
 
 
-def test_each_demo_house_has_ten_to_fifteen_machines_and_loading_twice_adds_none(db: Session) -> None:
+def test_each_demo_house_has_ten_to_fifteen_machines_and_loading_twice_adds_none(
+    db: Session,
+) -> None:
     from factoryshare.models import Machine
 
     load_demo(db)
     load_demo(db)
     for house in db.scalars(select(ProductionHouse)):
-        count = db.scalar(select(func.count()).select_from(Machine).where(Machine.house_id == house.id))
+        count = db.scalar(
+            select(func.count()).select_from(Machine).where(Machine.house_id == house.id)
+        )
         assert 10 <= count <= 15
 
 
@@ -53,13 +57,18 @@ def test_every_demo_product_has_a_routing_on_capabilities_its_house_has(db: Sess
     assert len(products) >= 25
     for product in products:
         house_id = db.get(Member, product.member_id).house_id
-        available = {c.id for m in db.scalars(select(Machine).where(Machine.house_id == house_id))
-                     for c in m.capabilities}
+        available = {
+            c.id
+            for m in db.scalars(select(Machine).where(Machine.house_id == house_id))
+            for c in m.capabilities
+        }
         assert product.routing
         assert {step.capability_id for step in product.routing} <= available
 
 
-def test_the_demo_aggregator_has_two_clusters_each_chaired_by_one_of_its_members(db: Session) -> None:
+def test_the_demo_aggregator_has_two_clusters_each_chaired_by_one_of_its_members(
+    db: Session,
+) -> None:
     from factoryshare.models import Aggregator
 
     load_demo(db)
@@ -78,7 +87,15 @@ def test_every_demo_account_can_sign_in_and_loading_twice_adds_no_user(db: Sessi
     load_demo(db)
     load_demo(db)
     assert db.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
-    assert {role for role, *_ in DEMO_ACCOUNTS} == {"admin", "manager", "member", "aggregator", "lender"}
+    assert {role for role, *_ in DEMO_ACCOUNTS} == {
+        "admin",
+        "manager",
+        "member",
+        "aggregator",
+        "lender",
+    }
     for role, email, password, _ in DEMO_ACCOUNTS:
-        issued = accounts.sign_in(db, email, password, ttl_minutes=5, max_failures=5, lock_minutes=15)
+        issued = accounts.sign_in(
+            db, email, password, ttl_minutes=5, max_failures=5, lock_minutes=15
+        )
         assert issued.user.role.value == role

@@ -12,7 +12,9 @@ from factoryshare.services import loans
 from fixtures.demo import load_demo
 
 
-def test_the_demo_cluster_has_a_disbursed_loan_with_linked_bookings_and_installments(db: Session) -> None:
+def test_the_demo_cluster_has_a_disbursed_loan_with_linked_bookings_and_installments(
+    db: Session,
+) -> None:
     load_demo(db)
     cluster = db.scalar(select(Cluster).where(Cluster.name == "Klaster Kulit Sukaregang"))
     app = db.scalar(select(LoanApplication).where(LoanApplication.cluster_id == cluster.id))
@@ -24,7 +26,9 @@ def test_the_demo_cluster_has_a_disbursed_loan_with_linked_bookings_and_installm
     assert len(view.linked_booking_ids) >= 3
     rows = loans.installments(db, admin, app.id)
     assert len(rows) == 12 and sum(r.principal for r in rows) == app.approved_amount
-    assert {s.member_id for s in loans.shares(db, admin, app.id)} == {m.id for m in cluster.members[:2]}
+    assert {s.member_id for s in loans.shares(db, admin, app.id)} == {
+        m.id for m in cluster.members[:2]
+    }
 
 
 def test_loading_the_demo_twice_makes_two_applications_and_one_agreement(db: Session) -> None:

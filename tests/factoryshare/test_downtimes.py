@@ -25,37 +25,54 @@ def scene(db, make_machine, make_member, make_user):
 def test_a_downtime_with_cancel_cancels_the_hit_bookings_and_offers_three_alternatives(db, scene):
     machine, spare, member_actor, manager = scene
     day = working_day()
-    hit = bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                  start=at(day, "09:00"), end=at(day, "10:00"))
-    untouched = bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                        start=at(day, "14:00"), end=at(day, "15:00"))
-    result = downtimes.record_downtime(db, manager, machine_id=machine.id,
-                                       start=at(day, "08:00"), end=at(day, "12:00"),
-                                       kind="breakdown", reason="Motor rusak", affected="cancel")
+    hit = bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+    )
+    untouched = bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "14:00"), end=at(day, "15:00")
+    )
+    result = downtimes.record_downtime(
+        db,
+        manager,
+        machine_id=machine.id,
+        start=at(day, "08:00"),
+        end=at(day, "12:00"),
+        kind="breakdown",
+        reason="Motor rusak",
+        affected="cancel",
+    )
     assert [a.booking.id for a in result.affected] == [hit.id]
     assert hit.status is BookingStatus.cancelled
     assert untouched.status is BookingStatus.confirmed
     alternatives = result.affected[0].alternatives
     assert 1 <= len(alternatives) <= 3
-    for m, start, end in alternatives:
+    for _m, start, end in alternatives:
         assert start >= at(day, "12:00")
         assert end - start == hit.end_at - hit.start_at
     # The spare machine is free right after the downtime ends.
     assert (spare.id, at(day, "12:00")) in [(m.id, s) for m, s, _ in alternatives]
     # The slot is now refused for new bookings.
     with pytest.raises(Exception) as exc:
-        bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                start=at(day, "09:00"), end=at(day, "10:00"))
+        bookings.create_booking(
+            db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+        )
     assert getattr(exc.value, "code", None) == "machine_downtime"
 
 
 def test_a_downtime_with_keep_leaves_the_bookings_live(db, scene):
     machine, _, member_actor, manager = scene
     day = working_day()
-    hit = bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                  start=at(day, "09:00"), end=at(day, "10:00"))
-    result = downtimes.record_downtime(db, manager, machine_id=machine.id,
-                                       start=at(day, "09:30"), end=at(day, "11:00"), affected="keep")
+    hit = bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+    )
+    result = downtimes.record_downtime(
+        db,
+        manager,
+        machine_id=machine.id,
+        start=at(day, "09:30"),
+        end=at(day, "11:00"),
+        affected="keep",
+    )
     assert [(a.booking.id, a.action) for a in result.affected] == [(hit.id, "kept")]
     assert hit.status is BookingStatus.confirmed
 
@@ -64,8 +81,9 @@ def test_a_member_cannot_record_a_downtime(db, scene):
     machine, _, member_actor, _ = scene
     day = working_day()
     with pytest.raises(Forbidden):
-        downtimes.record_downtime(db, member_actor, machine_id=machine.id,
-                                  start=at(day, "09:00"), end=at(day, "10:00"))
+        downtimes.record_downtime(
+            db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+        )
 
 
 def test_each_affected_member_is_notified_once_per_booking(db, scene):
@@ -75,9 +93,19 @@ def test_each_affected_member_is_notified_once_per_booking(db, scene):
 
     machine, _, member_actor, manager = scene
     day = working_day()
-    hit = bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                  start=at(day, "09:00"), end=at(day, "10:00"))
-    result = downtimes.record_downtime(db, manager, machine_id=machine.id, start=at(day, "08:00"),
-                                       end=at(day, "12:00"), reason="Servis", affected="cancel")
-    sent = db.scalars(select(Notification).where(Notification.user_id == member_actor.user_id)).all()
+    hit = bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+    )
+    result = downtimes.record_downtime(
+        db,
+        manager,
+        machine_id=machine.id,
+        start=at(day, "08:00"),
+        end=at(day, "12:00"),
+        reason="Servis",
+        affected="cancel",
+    )
+    sent = db.scalars(
+        select(Notification).where(Notification.user_id == member_actor.user_id)
+    ).all()
     assert [n.key for n in sent] == [f"downtime:{result.downtime.id}:booking:{hit.id}"]

@@ -12,12 +12,21 @@ from factoryshare.models import Role
 from factoryshare.services import financing_capacity, loans
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-MONDAY = dt.datetime(2030, 3, 4, 0, 0, tzinfo=dt.timezone.utc)  # 07:00 in Jakarta
+MONDAY = dt.datetime(2030, 3, 4, 0, 0, tzinfo=dt.UTC)  # 07:00 in Jakarta
 
 
 @pytest.fixture()
-def setting(db, make_house, make_machine, make_member, make_cluster, make_product,
-            make_production_request, make_offtake_agreement, make_booking):
+def setting(
+    db,
+    make_house,
+    make_machine,
+    make_member,
+    make_cluster,
+    make_product,
+    make_production_request,
+    make_offtake_agreement,
+    make_booking,
+):
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"])
     chair = make_member(house=house)
@@ -26,32 +35,63 @@ def setting(db, make_house, make_machine, make_member, make_cluster, make_produc
     first = make_production_request(product=product, quantity=10, earliest_start=MONDAY)
     second = make_production_request(product=product, quantity=10, earliest_start=MONDAY)
     # Monday is full from 08:00 to 12:00 already (someone else's booking).
-    make_booking(machine=machine, start_at=MONDAY + dt.timedelta(hours=1),
-                 end_at=MONDAY + dt.timedelta(hours=5))
-    agreement = make_offtake_agreement(cluster=cluster, product=product, quantity=20, deliveries=[
-        (dt.date(2030, 3, 6), 10), (dt.date(2030, 3, 22), 10)])
-    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000, tenor_months=12,
-                       on=dt.date(2030, 1, 10))
-    loans.set_plan(db, ADMIN, app.id, production_request_ids=[first.id, second.id],
-                   material_costs={chair.id: 1_000_000})
-    return {"app": app, "agreement": agreement, "first": first, "second": second, "chair": chair,
-            "cluster": cluster}
+    make_booking(
+        machine=machine,
+        start_at=MONDAY + dt.timedelta(hours=1),
+        end_at=MONDAY + dt.timedelta(hours=5),
+    )
+    agreement = make_offtake_agreement(
+        cluster=cluster,
+        product=product,
+        quantity=20,
+        deliveries=[(dt.date(2030, 3, 6), 10), (dt.date(2030, 3, 22), 10)],
+    )
+    app = loans.create(
+        db,
+        ADMIN,
+        cluster_id=cluster.id,
+        requested_amount=1_000_000,
+        tenor_months=12,
+        on=dt.date(2030, 1, 10),
+    )
+    loans.set_plan(
+        db,
+        ADMIN,
+        app.id,
+        production_request_ids=[first.id, second.id],
+        material_costs={chair.id: 1_000_000},
+    )
+    return {
+        "app": app,
+        "agreement": agreement,
+        "first": first,
+        "second": second,
+        "chair": chair,
+        "cluster": cluster,
+    }
 
 
-def test_a_delivery_too_soon_for_the_booked_house_is_reported_with_the_requests_that_miss_it(db, setting):
+def test_a_delivery_too_soon_for_the_booked_house_is_reported_with_the_requests_that_miss_it(
+    db, setting
+):
     report = financing_capacity.check(db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5)
 
     first, later = report.deliveries
     # Monday afternoon (5 h) is too short and Tuesday is Nyepi: Wednesday (9 h) fits one request
     # of 500 minutes, not two: 10 pieces by 6 March, all 20 by 22 March.
-    assert (first.due_on, first.cumulative_quantity, first.planned_quantity) == (dt.date(2030, 3, 6), 10, 10)
+    assert (first.due_on, first.cumulative_quantity, first.planned_quantity) == (
+        dt.date(2030, 3, 6),
+        10,
+        10,
+    )
     assert first.met
     assert later.met and later.planned_quantity == 20
     assert report.all_met and report.unplaced_request_ids == []
 
 
-def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(db, setting, make_offtake_agreement,
-                                                                   make_production_request):
+def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(
+    db, setting, make_offtake_agreement, make_production_request
+):
     agreement = setting["agreement"]
     agreement.deliveries[0].quantity = 20
     agreement.deliveries[1].quantity = 1
@@ -67,12 +107,20 @@ def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(db, setting, m
     assert not report.all_met
 
 
-def test_a_cluster_without_offtake_dates_cannot_be_checked(db, make_member, make_cluster, make_house):
+def test_a_cluster_without_offtake_dates_cannot_be_checked(
+    db, make_member, make_cluster, make_house
+):
     house = make_house()
     member = make_member(house=house)
     cluster = make_cluster(members=[member], chair_member_id=member.id, house_id=house.id)
-    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000, tenor_months=12,
-                       on=dt.date(2030, 1, 10))
+    app = loans.create(
+        db,
+        ADMIN,
+        cluster_id=cluster.id,
+        requested_amount=1_000_000,
+        tenor_months=12,
+        on=dt.date(2030, 1, 10),
+    )
     with pytest.raises(ValidationFailed) as caught:
         financing_capacity.check(db, ADMIN, app.id, now=MONDAY)
     assert "offtake_agreements" in caught.value.errors
@@ -83,8 +131,12 @@ def test_a_member_who_is_not_the_chair_may_not_run_it(db, setting, make_member):
     setting["cluster"].members.append(member)
     db.flush()
     with pytest.raises(Forbidden):
-        financing_capacity.check(db, Actor(user_id=None, role=Role.member, member_id=member.id),
-                                 setting["app"].id, now=MONDAY)
+        financing_capacity.check(
+            db,
+            Actor(user_id=None, role=Role.member, member_id=member.id),
+            setting["app"].id,
+            now=MONDAY,
+        )
 
 
 def test_the_aggregator_runs_the_check_over_the_api_and_an_outsider_gets_404(
@@ -98,4 +150,6 @@ def test_the_aggregator_runs_the_check_over_the_api_and_an_outsider_gets_404(
     assert r.status_code == 200, r.json
     assert [d["due_on"] for d in r.json["deliveries"]] == ["2030-03-06", "2030-03-22"]
     assert r.json["all_met"] is True
-    assert client.post(url, headers=token_for(make_user(Role.aggregator)), json={}).status_code == 404
+    assert (
+        client.post(url, headers=token_for(make_user(Role.aggregator)), json={}).status_code == 404
+    )

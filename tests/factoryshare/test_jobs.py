@@ -8,10 +8,12 @@ from factoryshare.jobs.runner import run_job
 from factoryshare.models.bookings import BookingStatus
 from factoryshare.models.jobs import JobRun, JobStatus
 
-NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 
 
-def test_expiring_holds_twice_expires_each_hold_once_and_records_both_runs(db, make_booking, tmp_path):
+def test_expiring_holds_twice_expires_each_hold_once_and_records_both_runs(
+    db, make_booking, tmp_path
+):
     stale = make_booking(status=BookingStatus.held, hold_expires_at=NOW - dt.timedelta(minutes=1))
     fresh = make_booking(status=BookingStatus.held, hold_expires_at=NOW + dt.timedelta(hours=1))
 
@@ -43,11 +45,11 @@ def test_on_postgresql_a_runner_skips_a_job_another_process_is_running(db, engin
     from factoryshare.jobs.runner import _lock_key
 
     # Another scheduler process: its own connection holding the job's advisory lock.
-    with engine.connect() as other_scheduler:
-        with other_scheduler.begin():
-            assert other_scheduler.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                           {"k": _lock_key("expire_holds")}).scalar()
-            assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is None
+    with engine.connect() as other_scheduler, other_scheduler.begin():
+        assert other_scheduler.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key("expire_holds")}
+        ).scalar()
+        assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is None
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
 
 
@@ -68,7 +70,10 @@ def test_an_admin_sees_the_latest_job_runs_and_a_manager_is_refused(
     assert r.json["total"] >= 1
     assert r.json["items"][0]["status"] == "succeeded"
     assert r.json["items"][0]["counts"] == {"expired": 0}
-    assert client.get("/api/v1/job-runs", headers=token_for(make_user(Role.manager))).status_code == 403
+    assert (
+        client.get("/api/v1/job-runs", headers=token_for(make_user(Role.manager))).status_code
+        == 403
+    )
 
 
 def test_the_cli_lists_and_runs_a_job(tmp_path, monkeypatch):
@@ -105,14 +110,26 @@ def test_a_scheduler_skips_a_job_another_scheduler_ran_within_its_interval(db, t
     # the job runs once per interval. A manual run is never held back.
     from factoryshare.db import utcnow
 
-    db.add(JobRun(job="expire_holds", started_at=utcnow() - dt.timedelta(minutes=2),
-                  finished_at=utcnow(), status=JobStatus.succeeded, counts={}, host="other"))
+    db.add(
+        JobRun(
+            job="expire_holds",
+            started_at=utcnow() - dt.timedelta(minutes=2),
+            finished_at=utcnow(),
+            status=JobStatus.succeeded,
+            counts={},
+            host="other",
+        )
+    )
     db.flush()
 
-    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW,
-                   once_per=dt.timedelta(minutes=5)) is None
-    assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW,
-                   once_per=dt.timedelta(minutes=1)) is not None
+    assert (
+        run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW, once_per=dt.timedelta(minutes=5))
+        is None
+    )
+    assert (
+        run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW, once_per=dt.timedelta(minutes=1))
+        is not None
+    )
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=NOW) is not None
 
 
@@ -120,18 +137,18 @@ def test_the_permit_watch_fires_at_seven_in_the_morning_in_each_indonesian_zone(
     from factoryshare.jobs.scheduler import build_scheduler
 
     scheduler = build_scheduler(session_factory=None, lock_dir=tmp_path)
-    after = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    after = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     fires = {}
     for zone in ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"):
         job = scheduler.get_job(f"permit_watch@{zone}")
         assert job is not None
-        fires[zone] = job.trigger.get_next_fire_time(None, after).astimezone(dt.timezone.utc)
+        fires[zone] = job.trigger.get_next_fire_time(None, after).astimezone(dt.UTC)
 
     # 07:00 WIB, WITA and WIT on 2 December: 00:00, 23:00 and 22:00 UTC.
     assert fires == {
-        "Asia/Jakarta": dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.timezone.utc),
-        "Asia/Makassar": dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc),
-        "Asia/Jayapura": dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.timezone.utc),
+        "Asia/Jakarta": dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC),
+        "Asia/Makassar": dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC),
+        "Asia/Jayapura": dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.UTC),
     }
     # No hourly poll any more, but one run just after the scheduler starts.
     assert scheduler.get_job("permit_watch") is None

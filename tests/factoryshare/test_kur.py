@@ -10,8 +10,13 @@ ON = dt.date(2026, 11, 23)
 
 
 def request(**overrides):
-    values = dict(amount=200_000_000, tenor_months=36, purpose="working_capital",
-                  annual_turnover=1_000_000_000, has_npwp=True)
+    values = dict(
+        amount=200_000_000,
+        tenor_months=36,
+        purpose="working_capital",
+        annual_turnover=1_000_000_000,
+        has_npwp=True,
+    )
     values.update(overrides)
     return kur.Request(**values)
 
@@ -39,8 +44,9 @@ def test_an_ineligible_request_names_every_rule_it_breaks(db):
     with pytest.raises(ValidationFailed) as caught:
         kur.check_eligibility(
             scheme,
-            request(amount=600_000_000, tenor_months=61, annual_turnover=5_000_000_000,
-                    has_npwp=False),
+            request(
+                amount=600_000_000, tenor_months=61, annual_turnover=5_000_000_000, has_npwp=False
+            ),
         )
 
     assert set(caught.value.errors) == {"amount", "tenor_months", "annual_turnover", "npwp"}

@@ -34,8 +34,13 @@ def _level(balance: int, months: int) -> int:
 @pytest.fixture()
 def loan(make_cluster, make_member, make_loan):
     """Rp50 juta approved for 12 months at 6 %, Rp20 juta paid out on 15 Jan 2030."""
-    return make_loan(make_cluster(members=[make_member()]), amount=50_000_000, tenor_months=12,
-                     on=DAY0, first_tranche=20_000_000)
+    return make_loan(
+        make_cluster(members=[make_member()]),
+        amount=50_000_000,
+        tenor_months=12,
+        on=DAY0,
+        first_tranche=20_000_000,
+    )
 
 
 def _rows(db, app):
@@ -185,7 +190,10 @@ def test_days_past_due_and_collectability_are_counted_as_of_a_day(db, loan, make
 
 # --- Dates -------------------------------------------------------------------------------------
 
-def test_a_tranche_dated_before_the_lenders_approval_or_in_the_future_is_refused(db, loan, make_clock):
+
+def test_a_tranche_dated_before_the_lenders_approval_or_in_the_future_is_refused(
+    db, loan, make_clock
+):
     with make_clock.at(dt.date(2030, 2, 1)):
         with pytest.raises(ValidationFailed) as caught:
             loans.add_tranche(db, SYSTEM, loan.id, 1_000_000, on=DAY0 - dt.timedelta(days=1))
@@ -196,17 +204,21 @@ def test_a_tranche_dated_before_the_lenders_approval_or_in_the_future_is_refused
     assert loans.disbursed_total(db, loan) == 20_000_000
 
 
-def test_disbursing_before_the_approval_is_refused_naming_the_day(db, make_cluster, make_member,
-                                                                  make_loan, make_clock):
-    app = make_loan(make_cluster(members=[make_member()]), amount=5_000_000, on=DAY0,
-                    until="lender_approved")
+def test_disbursing_before_the_approval_is_refused_naming_the_day(
+    db, make_cluster, make_member, make_loan, make_clock
+):
+    app = make_loan(
+        make_cluster(members=[make_member()]), amount=5_000_000, on=DAY0, until="lender_approved"
+    )
     with pytest.raises(ValidationFailed) as caught:
         loans.disburse(db, SYSTEM, app.id, on=DAY0 - dt.timedelta(days=3), amount=5_000_000)
     assert set(caught.value.errors) == {"on"}
     assert app.status is LoanStatus.lender_approved
 
 
-def test_a_repayment_before_the_loan_was_disbursed_or_in_the_future_is_refused(db, loan, make_clock):
+def test_a_repayment_before_the_loan_was_disbursed_or_in_the_future_is_refused(
+    db, loan, make_clock
+):
     with make_clock.at(dt.date(2030, 2, 15)):
         with pytest.raises(ValidationFailed) as caught:
             loans.record_repayment(db, SYSTEM, loan.id, 1, 1_000, on=DAY0 - dt.timedelta(days=1))
@@ -218,25 +230,30 @@ def test_a_repayment_before_the_loan_was_disbursed_or_in_the_future_is_refused(d
 
 
 def test_an_offtake_purchase_before_its_agreement_or_in_the_future_is_refused(
-        db, make_offtake_agreement, make_clock):
+    db, make_offtake_agreement, make_clock
+):
     agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2030, 1, 10))
     with make_clock.at(dt.date(2030, 2, 1)):
         for day in (dt.date(2030, 1, 9), dt.date(2030, 2, 2)):
             with pytest.raises(ValidationFailed) as caught:
-                offtake.record_purchase(db, SYSTEM, agreement.id,
-                                        {"delivered_on": day, "quantity": 1})
+                offtake.record_purchase(
+                    db, SYSTEM, agreement.id, {"delivered_on": day, "quantity": 1}
+                )
             assert set(caught.value.errors) == {"delivered_on"}
-        purchase = offtake.record_purchase(db, SYSTEM, agreement.id,
-                                           {"delivered_on": dt.date(2030, 1, 10), "quantity": 1})
+        purchase = offtake.record_purchase(
+            db, SYSTEM, agreement.id, {"delivered_on": dt.date(2030, 1, 10), "quantity": 1}
+        )
     assert purchase.quantity == 1
 
 
 def test_a_purchase_delivered_before_the_loan_was_disbursed_repays_nothing(
-        db, make_offtake_agreement, make_loan, make_clock):
+    db, make_offtake_agreement, make_loan, make_clock
+):
     agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2030, 1, 1))
     app = make_loan(agreement.cluster, amount=5_000_000, on=DAY0, first_tranche=5_000_000)
     with make_clock.at(DAY0):
-        purchase = offtake.record_purchase(db, SYSTEM, agreement.id, {
-            "delivered_on": DAY0 - dt.timedelta(days=1), "quantity": 1})
+        purchase = offtake.record_purchase(
+            db, SYSTEM, agreement.id, {"delivered_on": DAY0 - dt.timedelta(days=1), "quantity": 1}
+        )
     assert purchase.repaid == 0 and purchase.loan_application_id is None
     assert _rows(db, app)[0].status is InstallmentStatus.due

@@ -50,9 +50,15 @@ def _simulate(amounts, offsets, rate, tenor, grace, prepay=None):
             disbursed += delta
             keep = None
         changes.append((on, delta))
-        current = periods[:len(rows)] if rows else periods
-        new, level = repayment.reschedule(periods=current, frozen=rows[:frozen], changes=changes,
-                                          annual_rate_bps=rate, grace_months=grace, level=keep)
+        current = periods[: len(rows)] if rows else periods
+        new, level = repayment.reschedule(
+            periods=current,
+            frozen=rows[:frozen],
+            changes=changes,
+            annual_rate_bps=rate,
+            grace_months=grace,
+            level=keep,
+        )
         rows = rows[:frozen] + new
     return rows, disbursed, prepaid, level
 
@@ -80,33 +86,42 @@ def test_for_any_tranches_the_principal_scheduled_sums_to_the_principal_disburse
 
 
 @settings(max_examples=300, deadline=None)
-@given(terms=loan_terms, prepay_day=st.integers(min_value=1, max_value=1_800),
-       prepay_share=st.integers(min_value=1, max_value=99),
-       mode=st.sampled_from(["shorten_term", "lower_installment"]))
+@given(
+    terms=loan_terms,
+    prepay_day=st.integers(min_value=1, max_value=1_800),
+    prepay_share=st.integers(min_value=1, max_value=99),
+    mode=st.sampled_from(["shorten_term", "lower_installment"]),
+)
 def test_early_repayments_keep_the_principal_whole_and_no_installment_negative(
-        terms, prepay_day, prepay_share, mode):
+    terms, prepay_day, prepay_share, mode
+):
     amounts, offsets, rate, tenor, grace = terms
     grace = min(grace, tenor - 1)
     prepay = (prepay_day, max(1, amounts[0] * prepay_share // 100), mode)
-    rows, disbursed, prepaid, _level = _simulate(amounts, sorted(offsets), rate, tenor, grace,
-                                                 prepay)
+    rows, disbursed, prepaid, _level = _simulate(
+        amounts, sorted(offsets), rate, tenor, grace, prepay
+    )
 
     assert sum(r.principal for r in rows) + prepaid == disbursed
     assert all(r.principal >= 0 and r.interest >= 0 for r in rows)
 
 
 @settings(max_examples=300, deadline=None)
-@given(amounts=st.lists(st.integers(min_value=1_000, max_value=5_000_000_000), min_size=1,
-                        max_size=4),
-       months=st.lists(st.integers(min_value=1, max_value=59), min_size=3, max_size=3),
-       rate=st.integers(min_value=0, max_value=2_400), tenor=st.integers(min_value=2, max_value=60))
+@given(
+    amounts=st.lists(st.integers(min_value=1_000, max_value=5_000_000_000), min_size=1, max_size=4),
+    months=st.lists(st.integers(min_value=1, max_value=59), min_size=3, max_size=3),
+    rate=st.integers(min_value=0, max_value=2_400),
+    tenor=st.integers(min_value=2, max_value=60),
+)
 def test_the_last_installment_absorbs_the_rounding(amounts, months, rate, tenor):
     # Tranches on due dates: every open installment but the last is the level installment to
     # the rupiah, and the last differs from it by the rounding carried only.
     dues = [d for _s, d in repayment.periods(START, tenor)]
     offsets = sorted((dues[min(m, tenor - 1) - 1] - START).days for m in months)
     rows, _disbursed, _prepaid, level = _simulate(amounts, offsets, rate, tenor, 0)
-    last_change = START + dt.timedelta(days=offsets[len(amounts) - 2]) if len(amounts) > 1 else START
+    last_change = (
+        START + dt.timedelta(days=offsets[len(amounts) - 2]) if len(amounts) > 1 else START
+    )
     open_rows = [r for r in rows if r.due > last_change]
     if len(open_rows) < 2:
         return
@@ -118,11 +133,13 @@ def test_the_last_installment_absorbs_the_rounding(amounts, months, rate, tenor)
 
 def test_a_tranche_half_way_through_a_month_bears_interest_for_the_days_it_was_out():
     periods = repayment.periods(dt.date(2026, 1, 5), 12)
-    first, _ = repayment.reschedule(periods=periods, frozen=[], annual_rate_bps=600,
-                                    changes=[(dt.date(2026, 1, 5), 20_000_000)])
+    first, _ = repayment.reschedule(
+        periods=periods, frozen=[], annual_rate_bps=600, changes=[(dt.date(2026, 1, 5), 20_000_000)]
+    )
     changes = [(dt.date(2026, 1, 5), 20_000_000), (dt.date(2026, 4, 20), 30_000_000)]
-    rebuilt, level = repayment.reschedule(periods=periods, frozen=first[:3], changes=changes,
-                                          annual_rate_bps=600)
+    rebuilt, level = repayment.reschedule(
+        periods=periods, frozen=first[:3], changes=changes, annual_rate_bps=600
+    )
 
     assert first[0].interest == 100_000  # on the Rp20 juta paid out, not the Rp50 juta approved
     # 15 of April's 30 days on Rp15.111.652, 15 on Rp45.111.652, at 0,5 % a month.
@@ -131,17 +148,26 @@ def test_a_tranche_half_way_through_a_month_bears_interest_for_the_days_it_was_o
     assert sum(r.principal for r in first[:3] + rebuilt) == 50_000_000
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(amounts=st.lists(st.integers(min_value=100_000, max_value=200_000_000), min_size=1,
-                        max_size=3),
-       gaps=st.lists(st.integers(min_value=0, max_value=200), min_size=2, max_size=2),
-       tenor=st.integers(min_value=3, max_value=24))
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    amounts=st.lists(st.integers(min_value=100_000, max_value=200_000_000), min_size=1, max_size=3),
+    gaps=st.lists(st.integers(min_value=0, max_value=200), min_size=2, max_size=2),
+    tenor=st.integers(min_value=3, max_value=24),
+)
 def test_through_the_services_principal_repaid_sums_to_principal_disbursed(
-        db, make_cluster, make_member, make_loan, make_clock, amounts, gaps, tenor):
+    db, make_cluster, make_member, make_loan, make_clock, amounts, gaps, tenor
+):
     system = Actor(user_id=None, role=Role.admin)
-    loan = make_loan(make_cluster(members=[make_member()]), amount=sum(amounts),
-                     tenor_months=tenor, first_tranche=amounts[0])
+    loan = make_loan(
+        make_cluster(members=[make_member()]),
+        amount=sum(amounts),
+        tenor_months=tenor,
+        first_tranche=amounts[0],
+    )
     day = dt.date(2030, 1, 15)
     for gap, amount in zip(gaps, amounts[1:]):
         day += dt.timedelta(days=gap)
@@ -162,4 +188,6 @@ def test_through_the_services_principal_repaid_sums_to_principal_disbursed(
 
     view = loans.get_loan(db, system, loan.id, on=rows[-1].due_date)
     assert view.principal_repaid == disbursed and view.outstanding == 0
-    assert loan.status is (LoanStatus.closed if disbursed == sum(amounts) else LoanStatus.disbursing)
+    assert loan.status is (
+        LoanStatus.closed if disbursed == sum(amounts) else LoanStatus.disbursing
+    )

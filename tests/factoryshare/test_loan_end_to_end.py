@@ -55,9 +55,15 @@ def _expected() -> tuple[list[tuple[int, int]], dict[str, int]]:
     balance -= level - interest
     # Early repayment of Rp10 juta on 21 May 2031, shortening the term: installment 5's period
     # (6 May - 6 Jun, 31 days) has 15 days at the old balance and 16 at the new one.
-    days_before, days_after = (D(2031, 5, 21) - D(2031, 5, 6)).days, (D(2031, 6, 6) - D(2031, 5, 21)).days
-    interest = _round(RATE * (balance * days_before + (balance - 10_000_000) * days_after)
-                      / (days_before + days_after))
+    days_before, days_after = (
+        (D(2031, 5, 21) - D(2031, 5, 6)).days,
+        (D(2031, 6, 6) - D(2031, 5, 21)).days,
+    )
+    interest = _round(
+        RATE
+        * (balance * days_before + (balance - 10_000_000) * days_after)
+        / (days_before + days_after)
+    )
     balance -= 10_000_000
     early = {"balance_before": balance + 10_000_000, "interest_5": interest}
     while True:
@@ -74,43 +80,78 @@ def _expected() -> tuple[list[tuple[int, int]], dict[str, int]]:
 
 
 def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted_for(
-    client, db, token_for, make_user, make_house, make_member, make_cluster, make_aggregator,
-    make_product, make_clock,
+    client,
+    db,
+    token_for,
+    make_user,
+    make_house,
+    make_member,
+    make_cluster,
+    make_aggregator,
+    make_product,
+    make_clock,
 ):
     house = make_house()
     aggregator = make_aggregator(approval_limit=100_000_000)
     chair, other = make_member(house=house), make_member(house=house)
-    cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id,
-                           house_id=house.id)
+    cluster = make_cluster(
+        aggregator=aggregator, members=[chair, other], chair_member_id=chair.id, house_id=house.id
+    )
     product = make_product(member=chair)
     lender = make_user(Role.lender)
-    as_ = {"chair": token_for(make_user(Role.member, member=chair)),
-           "agg": token_for(make_user(Role.aggregator, aggregator=aggregator)),
-           "lender": token_for(lender)}
+    as_ = {
+        "chair": token_for(make_user(Role.member, member=chair)),
+        "agg": token_for(make_user(Role.aggregator, aggregator=aggregator)),
+        "lender": token_for(lender),
+    }
     expected, early = _expected()
 
     # The offtake agreement, the application, the endorsement and the bank's approval.
     make_clock.set(D(2031, 1, 6))
-    r = client.post("/api/v1/offtake-agreements", headers=as_["agg"], json={
-        "cluster_id": cluster.id, "product_id": product.id, "quantity": 1000,
-        "unit_price": 100_000, "deliveries": [{"due_on": "2031-12-20", "quantity": 1000}]})
+    r = client.post(
+        "/api/v1/offtake-agreements",
+        headers=as_["agg"],
+        json={
+            "cluster_id": cluster.id,
+            "product_id": product.id,
+            "quantity": 1000,
+            "unit_price": 100_000,
+            "deliveries": [{"due_on": "2031-12-20", "quantity": 1000}],
+        },
+    )
     assert r.status_code == 201, r.json
     agreement = r.json["id"]
-    r = client.post("/api/v1/loan-applications", headers=as_["chair"], json={
-        "cluster_id": cluster.id, "requested_amount": 50_000_000, "tenor_months": 12,
-        "lender_id": lender.lender_id})
+    r = client.post(
+        "/api/v1/loan-applications",
+        headers=as_["chair"],
+        json={
+            "cluster_id": cluster.id,
+            "requested_amount": 50_000_000,
+            "tenor_months": 12,
+            "lender_id": lender.lender_id,
+        },
+    )
     assert r.status_code == 201, r.json
     loan_id = r.json["id"]
     base = f"/api/v1/loan-applications/{loan_id}"
     assert client.post(f"{base}/submit", headers=as_["chair"], json={}).status_code == 200
     assert client.post(f"{base}/approve", headers=as_["agg"], json={}).json["status"] == "approved"
-    r = client.post(f"{base}/lender-decision", headers=as_["lender"], json={
-        "approved": True, "reference": "KUR/2031/0007", "rate_percent": 6, "tenor_months": 12})
+    r = client.post(
+        f"{base}/lender-decision",
+        headers=as_["lender"],
+        json={
+            "approved": True,
+            "reference": "KUR/2031/0007",
+            "rate_percent": 6,
+            "tenor_months": 12,
+        },
+    )
     assert r.status_code == 200, r.json
 
     # Tranche 1: Rp20 juta today. Interest runs on it only.
-    r = client.post(f"{base}/disburse", headers=as_["lender"],
-                    json={"amount": 20_000_000, "on": "2031-01-06"})
+    r = client.post(
+        f"{base}/disburse", headers=as_["lender"], json={"amount": 20_000_000, "on": "2031-01-06"}
+    )
     assert r.status_code == 200, r.json
     loan = client.get(f"/api/v1/loans/{loan_id}", headers=as_["agg"]).json
     assert loan["disbursed"] == 20_000_000 and loan["outstanding"] == 20_000_000
@@ -119,9 +160,14 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
 
     def pay(number: int, day: dt.date) -> dict:
         make_clock.set(day)
-        inst = client.get(f"/api/v1/loans/{loan_id}", headers=as_["agg"]).json["installments"][number - 1]
-        r = client.post(f"{base}/installments/{number}/repayments", headers=as_["agg"],
-                        json={"amount": inst["amount"] - inst["paid"], "on": day.isoformat()})
+        inst = client.get(f"/api/v1/loans/{loan_id}", headers=as_["agg"]).json["installments"][
+            number - 1
+        ]
+        r = client.post(
+            f"{base}/installments/{number}/repayments",
+            headers=as_["agg"],
+            json={"amount": inst["amount"] - inst["paid"], "on": day.isoformat()},
+        )
         assert r.status_code == 201, r.json
         return r.json
 
@@ -129,15 +175,19 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
         pay(k, _due(k))
 
     # Tranche 2: Rp30 juta on installment 3's due date; the 9 installments left are rebuilt.
-    r = client.post(f"{base}/tranches", headers=as_["lender"],
-                    json={"amount": 30_000_000, "on": "2031-04-06"})
+    r = client.post(
+        f"{base}/tranches", headers=as_["lender"], json={"amount": 30_000_000, "on": "2031-04-06"}
+    )
     assert r.status_code == 201, r.json
     pay(4, _due(4))
 
     # An early partial repayment of Rp10 juta on 21 May 2031, shortening the term.
     make_clock.set(D(2031, 5, 21))
-    r = client.post(f"/api/v1/loans/{loan_id}/prepayments", headers=as_["agg"], json={
-        "amount": 10_000_000, "on": "2031-05-21", "mode": "shorten_term"})
+    r = client.post(
+        f"/api/v1/loans/{loan_id}/prepayments",
+        headers=as_["agg"],
+        json={"amount": 10_000_000, "on": "2031-05-21", "mode": "shorten_term"},
+    )
     assert r.status_code == 201, r.json
     loan = r.json
     assert loan["outstanding"] == early["balance_before"] - 10_000_000
@@ -146,8 +196,9 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
     got = [(i["principal"], i["interest"]) for i in loan["installments"]]
     assert got == expected
     assert got[4][1] == early["interest_5"]
-    assert [i["due_date"] for i in loan["installments"]] == [_due(k).isoformat()
-                                                            for k in range(1, len(expected) + 1)]
+    assert [i["due_date"] for i in loan["installments"]] == [
+        _due(k).isoformat() for k in range(1, len(expected) + 1)
+    ]
     pay(5, _due(5))
 
     # Installment 6 is paid 14 days late, from an offtake purchase: collectability 2 meanwhile.
@@ -157,15 +208,22 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
     assert loan["installments"][5]["days_past_due"] == 14
     assert (loan["days_past_due"], loan["collectability"]) == (14, 2)
     six = loan["installments"][5]
-    r = client.post(f"/api/v1/offtake-agreements/{agreement}/purchases", headers=as_["agg"],
-                    json={"delivered_on": "2031-07-20", "quantity": 100})
+    r = client.post(
+        f"/api/v1/offtake-agreements/{agreement}/purchases",
+        headers=as_["agg"],
+        json={"delivered_on": "2031-07-20", "quantity": 100},
+    )
     assert r.status_code == 201, r.json
     assert r.json["repaid"] == six["amount"]
     assert r.json["paid_to_member"] == 100 * 100_000 - six["amount"]
     loan = client.get(f"/api/v1/loans/{loan_id}?on=2031-07-20", headers=as_["agg"]).json
     assert (loan["days_past_due"], loan["collectability"]) == (0, 1)
-    assert client.get(f"/api/v1/loans/{loan_id}?on=2031-07-19",
-                      headers=as_["agg"]).json["collectability"] == 2  # as it stood that day
+    assert (
+        client.get(f"/api/v1/loans/{loan_id}?on=2031-07-19", headers=as_["agg"]).json[
+            "collectability"
+        ]
+        == 2
+    )  # as it stood that day
 
     for k in range(7, len(expected) + 1):
         pay(k, _due(k))

@@ -31,9 +31,16 @@ def setting(make_user, make_aggregator, make_cluster, make_member, make_lender):
 
 
 def apply(db, s, amount=80_000_000, **kw):
-    return loans.create(db, s["chair"], cluster_id=s["cluster"].id, requested_amount=amount,
-                        tenor_months=kw.pop("tenor_months", 36), on=ON,
-                        lender_id=kw.pop("lender_id", s["bank"].id), **kw)
+    return loans.create(
+        db,
+        s["chair"],
+        cluster_id=s["cluster"].id,
+        requested_amount=amount,
+        tenor_months=kw.pop("tenor_months", 36),
+        on=ON,
+        lender_id=kw.pop("lender_id", s["bank"].id),
+        **kw,
+    )
 
 
 def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(db, setting):
@@ -47,11 +54,18 @@ def test_a_cluster_loan_walks_from_draft_to_disbursing_with_every_step_audited(d
     loans.disburse(db, s["lender"], app.id)
 
     assert app.status is LoanStatus.disbursing
-    actions = [e.action for e in db.query(AuditEvent).filter_by(object_id=str(app.id)).order_by(AuditEvent.id)
-               if e.action.startswith("loan_application.")]
-    assert actions == ["loan_application.created", "loan_application.submitted",
-                       "loan_application.approved", "loan_application.lender_approved",
-                       "loan_application.disbursement_started"]
+    actions = [
+        e.action
+        for e in db.query(AuditEvent).filter_by(object_id=str(app.id)).order_by(AuditEvent.id)
+        if e.action.startswith("loan_application.")
+    ]
+    assert actions == [
+        "loan_application.created",
+        "loan_application.submitted",
+        "loan_application.approved",
+        "loan_application.lender_approved",
+        "loan_application.disbursement_started",
+    ]
 
 
 def test_above_the_aggregators_limit_two_different_people_must_approve(db, setting):
@@ -99,8 +113,14 @@ def test_terms_outside_the_cluster_scheme_are_refused_naming_every_field(db, set
 def test_only_the_chair_or_aggregator_may_apply_and_members_cannot_endorse(db, setting):
     s = setting
     with pytest.raises(Forbidden):
-        loans.create(db, s["member"], cluster_id=s["cluster"].id, requested_amount=1_000_000,
-                     tenor_months=12, on=ON)
+        loans.create(
+            db,
+            s["member"],
+            cluster_id=s["cluster"].id,
+            requested_amount=1_000_000,
+            tenor_months=12,
+            on=ON,
+        )
     app = apply(db, s)
     loans.submit(db, s["chair"], app.id)
     with pytest.raises(Forbidden):
@@ -154,7 +174,7 @@ def test_the_installments_due_job_marks_late_installments_overdue_once(db, setti
     from factoryshare.models.financing import InstallmentStatus
 
     app = _disbursed(db, setting)
-    now = dt.datetime(2026, 4, 20, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 4, 20, tzinfo=dt.UTC)
 
     first = run_job(db, "installments_due", lock_dir=tmp_path, now=now)
     second = run_job(db, "installments_due", lock_dir=tmp_path, now=now)

@@ -17,8 +17,13 @@ def run_recipe() -> str:
     if shutil.which("make") is None:
         pytest.skip("make is not installed here")
     # -n prints the recipe without running it; -o takes the installed venv as up to date.
-    result = subprocess.run(["make", "-n", "-o", ".venv/.installed", "run"], cwd=ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 

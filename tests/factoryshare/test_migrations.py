@@ -14,7 +14,11 @@ def test_the_migrated_schema_matches_the_models(engine):
         diff = compare_metadata(context, Base.metadata)
     # Index differences caused by dialect-specific expressions (exclusion constraints) are not
     # model drift; everything else is.
-    relevant = [d for d in diff if not (isinstance(d, tuple) and d[0] in ("remove_index",) and "excl" in str(d))]
+    relevant = [
+        d
+        for d in diff
+        if not (isinstance(d, tuple) and d[0] in ("remove_index",) and "excl" in str(d))
+    ]
     assert relevant == []
 
 

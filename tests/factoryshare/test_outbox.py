@@ -15,11 +15,15 @@ from factoryshare.models.notifications import Notification, NotificationStatus
 from factoryshare.services import notifications
 from factoryshare.services.notifications import MAX_ATTEMPTS, Email, notify, send_outbox
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Later than any message the tests queue (queued messages are due from the moment they are made).
 NOW = dt.datetime(2030, 12, 2, 3, 0, tzinfo=UTC)
-SLOT = {"machine": "Mesin Jahit 3", "start": NOW + dt.timedelta(days=2),
-        "end": NOW + dt.timedelta(days=2, hours=1), "timezone": "Asia/Jakarta"}
+SLOT = {
+    "machine": "Mesin Jahit 3",
+    "start": NOW + dt.timedelta(days=2),
+    "end": NOW + dt.timedelta(days=2, hours=1),
+    "timezone": "Asia/Jakarta",
+}
 
 
 class FakeTransport:
@@ -50,7 +54,8 @@ def test_the_scheduler_runs_send_outbox_every_minute():
 
 
 def test_the_job_sends_each_message_once_to_its_recipient_in_its_language(
-        db, make_user, transport, tmp_path):
+    db, make_user, transport, tmp_path
+):
     siti = make_user(language="id", email="siti@example.id")
     john = make_user(language="en", email="john@example.id")
     notify(db, user_ids=[siti.id, john.id], template="hold_expired", context=SLOT)
@@ -62,7 +67,9 @@ def test_the_job_sends_each_message_once_to_its_recipient_in_its_language(
     assert first.counts == {"sent": 2, "retrying": 0, "failed": 0}
     assert second.counts == {"sent": 0, "retrying": 0, "failed": 0}
     assert sorted((e.to, e.language) for e in transport.sent) == [
-        ("john@example.id", "en"), ("siti@example.id", "id")]
+        ("john@example.id", "en"),
+        ("siti@example.id", "id"),
+    ]
     by_to = {e.to: e for e in transport.sent}
     assert by_to["siti@example.id"].subject.startswith("Slot dilepas")
     assert by_to["john@example.id"].subject.startswith("Slot released")
@@ -89,7 +96,8 @@ def test_a_refused_message_is_retried_later_and_then_sent_once(db, make_user, tm
 
 
 def test_a_message_that_keeps_failing_is_tried_a_bounded_number_of_times_then_kept_as_failed(
-        db, make_user):
+    db, make_user
+):
     user = make_user()
     [note] = notify(db, user_ids=[user.id], template="hold_expired", context=SLOT)
     transport = FakeTransport(refuse=10 * MAX_ATTEMPTS, error=RuntimeError)

@@ -26,9 +26,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _upload(client, permit_id, headers, content=PDF, name="sertifikat.pdf"):  # type: ignore[no-untyped-def]
-    return client.post(f"{URL}/{permit_id}/document", headers=headers,
-                       data={"document": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"{URL}/{permit_id}/document",
+        headers=headers,
+        data={"document": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def _stored_rows(db, permit_id=None) -> int:  # type: ignore[no-untyped-def]
@@ -52,13 +55,17 @@ def owner(db, make_user, make_food_product, make_permit, token_for):  # type: ig
 
 
 def test_an_uploaded_document_is_stored_in_the_database_and_downloaded_from_it(
-        client, db, settings, owner):
+    client, db, settings, owner
+):
     permit, headers, _ = owner
     before = _files_under(settings)
     r = _upload(client, permit.id, headers, name="Sertifikat Halal é.pdf")
     assert r.status_code == 200, r.json
-    assert r.json["document"] == {"name": "Sertifikat Halal é.pdf", "mime": "application/pdf",
-                                  "size": len(PDF)}
+    assert r.json["document"] == {
+        "name": "Sertifikat Halal é.pdf",
+        "mime": "application/pdf",
+        "size": len(PDF),
+    }
     db.expire_all()
     assert db.get(PermitDocumentContent, permit.id).content == PDF
     assert _files_under(settings) == before  # nothing written to the instance folder
@@ -66,21 +73,27 @@ def test_an_uploaded_document_is_stored_in_the_database_and_downloaded_from_it(
     assert r.status_code == 200 and r.data == PDF
     assert r.headers["Content-Type"] == "application/pdf"
     disposition = r.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;") and "filename*=UTF-8''Sertifikat%20Halal" in disposition
+    assert (
+        disposition.startswith("attachment;")
+        and "filename*=UTF-8''Sertifikat%20Halal" in disposition
+    )
 
 
 def test_listing_permits_does_not_load_the_documents_bytes(client, db, owner):
     permit, headers, _ = owner
     assert _upload(client, permit.id, headers).status_code == 200
     db.expire_all()
-    listed = permits.list_permits(db, Actor(user_id=None, role=Role.admin), member_id=permit.member_id)
+    listed = permits.list_permits(
+        db, Actor(user_id=None, role=Role.admin), member_id=permit.member_id
+    )
     assert [p.id for p in listed] == [permit.id]
     assert "document_content" not in sa.inspect(listed[0]).dict
     assert listed[0].has_document
 
 
 def test_a_failed_upload_leaves_no_document_row_and_no_bytes(
-        client, db, settings, owner, monkeypatch):
+    client, db, settings, owner, monkeypatch
+):
     permit, headers, _ = owner
     before = _files_under(settings)
 
@@ -139,13 +152,16 @@ def test_deleting_a_permit_deletes_its_documents_bytes(client, db, owner):
 
 
 def test_a_member_over_its_document_storage_cap_gets_413_with_the_cap_and_its_use(
-        settings, session_factory, db, owner, make_permit):
+    settings, session_factory, db, owner, make_permit
+):
     from api import create_app
 
     permit, headers, product = owner
     cap = len(PDF) + len(PNG) - 1
-    app = create_app(dataclasses.replace(settings, permit_documents_max_bytes_per_member=cap),
-                     session_factory=session_factory)
+    app = create_app(
+        dataclasses.replace(settings, permit_documents_max_bytes_per_member=cap),
+        session_factory=session_factory,
+    )
     client = app.test_client()
     second = make_permit(product, "pirt")
     assert _upload(client, permit.id, headers).status_code == 200
@@ -160,7 +176,8 @@ def test_a_member_over_its_document_storage_cap_gets_413_with_the_cap_and_its_us
 
 
 def test_another_member_gets_404_for_the_download_and_may_not_remove_it(
-        client, db, make_user, owner, token_for):
+    client, db, make_user, owner, token_for
+):
     permit, headers, _ = owner
     assert _upload(client, permit.id, headers).status_code == 200
     stranger = token_for(make_user(Role.member))
@@ -197,13 +214,22 @@ def _old_database(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _insert_permit(conn, permit_id: int, path: str | None, **document) -> None:  # type: ignore[no-untyped-def]
     type_id = conn.execute(sa.text("SELECT id FROM permit_types WHERE code = 'halal'")).scalar()
-    conn.execute(sa.text(
-        "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status, "
-        "reminders_sent, created_at, updated_at, document_path, document_mime, document_size, "
-        "document_name) VALUES (:id, 7, :type_id, 'ID32110000123450124', 'BPJPH', 'active', "
-        "'[]', '2026-11-01 00:00:00', '2026-11-01 00:00:00', :path, :mime, :size, :name)"),
-        {"id": permit_id, "type_id": type_id, "path": path, "mime": document.get("mime"),
-         "size": document.get("size"), "name": document.get("name")})
+    conn.execute(
+        sa.text(
+            "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status, "
+            "reminders_sent, created_at, updated_at, document_path, document_mime, document_size, "
+            "document_name) VALUES (:id, 7, :type_id, 'ID32110000123450124', 'BPJPH', 'active', "
+            "'[]', '2026-11-01 00:00:00', '2026-11-01 00:00:00', :path, :mime, :size, :name)"
+        ),
+        {
+            "id": permit_id,
+            "type_id": type_id,
+            "path": path,
+            "mime": document.get("mime"),
+            "size": document.get("size"),
+            "name": document.get("name"),
+        },
+    )
 
 
 def test_the_migrations_data_step_moves_an_existing_file_into_the_database(tmp_path, caplog):
@@ -214,23 +240,34 @@ def test_the_migrations_data_step_moves_an_existing_file_into_the_database(tmp_p
     _, engine = _old_database(tmp_path)
     migration = _migration()
     with engine.begin() as conn:
-        _insert_permit(conn, 1, "permits/7/1-abc.pdf", mime="application/pdf", size=len(PDF),
-                       name="halal.pdf")
-        _insert_permit(conn, 2, "permits/7/2-gone.pdf", mime="application/pdf", size=10,
-                       name="gone.pdf")
+        _insert_permit(
+            conn, 1, "permits/7/1-abc.pdf", mime="application/pdf", size=len(PDF), name="halal.pdf"
+        )
+        _insert_permit(
+            conn, 2, "permits/7/2-gone.pdf", mime="application/pdf", size=10, name="gone.pdf"
+        )
         _insert_permit(conn, 3, "../secret.pdf", mime="application/pdf", size=len(PDF), name="x")
         _insert_permit(conn, 4, None)
         PermitDocumentContent.__table__.create(conn)
         with caplog.at_level(logging.WARNING):
             counts = migration.move_documents(conn, instance)
         assert counts == {"moved": 1, "missing": 2}
-        stored = dict(conn.execute(sa.text(
-            "SELECT permit_id, content FROM permit_document_contents")).all())
+        stored = dict(
+            conn.execute(sa.text("SELECT permit_id, content FROM permit_document_contents")).all()
+        )
         assert stored == {1: PDF}
-        documents = {row[0]: tuple(row[1:]) for row in conn.execute(sa.text(
-            "SELECT id, document_name, document_size FROM permits ORDER BY id"))}
-    assert documents == {1: ("halal.pdf", len(PDF)), 2: (None, None), 3: (None, None),
-                         4: (None, None)}
+        documents = {
+            row[0]: tuple(row[1:])
+            for row in conn.execute(
+                sa.text("SELECT id, document_name, document_size FROM permits ORDER BY id")
+            )
+        }
+    assert documents == {
+        1: ("halal.pdf", len(PDF)),
+        2: (None, None),
+        3: (None, None),
+        4: (None, None),
+    }
     assert "permits/7/2-gone.pdf" in caplog.text and "permit 2" in caplog.text
     engine.dispose()
 
@@ -241,15 +278,20 @@ def test_upgrading_moves_the_files_and_the_permits_table_keeps_no_file_path(tmp_
     (instance / "permits" / "7" / "5-scan.png").write_bytes(PNG)
     url, engine = _old_database(tmp_path)
     with engine.begin() as conn:
-        _insert_permit(conn, 5, "permits/7/5-scan.png", mime="image/png", size=len(PNG),
-                       name="scan.png")
+        _insert_permit(
+            conn, 5, "permits/7/5-scan.png", mime="image/png", size=len(PNG), name="scan.png"
+        )
     with engine.begin() as conn:
         config = alembic_config(url, conn)
         config.attributes["instance_path"] = instance
         command.upgrade(config, "0014_permit_documents_db")
     with engine.connect() as conn:
-        assert conn.execute(sa.text(
-            "SELECT content FROM permit_document_contents WHERE permit_id = 5")).scalar() == PNG
+        assert (
+            conn.execute(
+                sa.text("SELECT content FROM permit_document_contents WHERE permit_id = 5")
+            ).scalar()
+            == PNG
+        )
         columns = {c["name"] for c in sa.inspect(conn).get_columns("permits")}
     assert "document_path" not in columns and "document_size" in columns
     engine.dispose()
@@ -269,9 +311,11 @@ def test_upgrading_a_fresh_database_without_an_instance_folder_moves_nothing(tmp
 
 # -- two uploads at once (PostgreSQL) ------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_two_parallel_uploads_of_one_member_cannot_both_pass_the_storage_cap(
-        engine, is_postgres, password_hash):
+    engine, is_postgres, password_hash
+):
     if not is_postgres:
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
     from tests.concurrency.test_double_booking import RaceHouse, _all_at_once
@@ -281,8 +325,16 @@ def test_two_parallel_uploads_of_one_member_cannot_both_pass_the_storage_cap(
     member_id = race.member_ids[0]
     with Session(engine, expire_on_commit=False) as s:
         halal = permit_type(s, "halal")
-        created = [Permit(member_id=member_id, permit_type_id=halal.id, number=f"ID3211000012345012{i}",
-                          issuer="BPJPH", reminders_sent=[]) for i in range(2)]
+        created = [
+            Permit(
+                member_id=member_id,
+                permit_type_id=halal.id,
+                number=f"ID3211000012345012{i}",
+                issuer="BPJPH",
+                reminders_sent=[],
+            )
+            for i in range(2)
+        ]
         s.add_all(created)
         s.commit()
         permit_ids = [p.id for p in created]
@@ -292,8 +344,14 @@ def test_two_parallel_uploads_of_one_member_cannot_both_pass_the_storage_cap(
     def upload(permit_id: int) -> str:
         with factory() as session:
             try:
-                permits.attach_document(session, actor, permit_id, filename="a.pdf",
-                                        content=PDF, member_cap_bytes=len(PDF) + 1)
+                permits.attach_document(
+                    session,
+                    actor,
+                    permit_id,
+                    filename="a.pdf",
+                    content=PDF,
+                    member_cap_bytes=len(PDF) + 1,
+                )
                 session.commit()
                 return "stored"
             except permits.DocumentStorageFull as exc:
@@ -303,12 +361,22 @@ def test_two_parallel_uploads_of_one_member_cannot_both_pass_the_storage_cap(
     try:
         assert sorted(_all_at_once(upload, permit_ids)) == ["document_storage_full", "stored"]
         with Session(engine) as s:
-            assert s.scalar(select(func.count()).select_from(PermitDocumentContent).where(
-                PermitDocumentContent.permit_id.in_(permit_ids))) == 1
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(PermitDocumentContent)
+                    .where(PermitDocumentContent.permit_id.in_(permit_ids))
+                )
+                == 1
+            )
     finally:
         with Session(engine) as s:
-            s.execute(sa.delete(AuditEvent).where(AuditEvent.object_type == "permits",
-                                                  AuditEvent.object_id.in_(map(str, permit_ids))))
+            s.execute(
+                sa.delete(AuditEvent).where(
+                    AuditEvent.object_type == "permits",
+                    AuditEvent.object_id.in_(map(str, permit_ids)),
+                )
+            )
             s.execute(sa.delete(Permit).where(Permit.id.in_(permit_ids)))
             s.commit()
         race.remove()

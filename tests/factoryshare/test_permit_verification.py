@@ -40,15 +40,27 @@ def setting(db, make_machine, make_member, make_food_product, make_user, make_pe
 def _pirt(db, actor, product, **extra):  # type: ignore[no-untyped-def]
     today = dt.date.today()
     expires = today + dt.timedelta(days=400)
-    data = {"product_id": product.id, "permit_type": "pirt", "number": pirt_number(expires.year),
-            "issued_on": today - dt.timedelta(days=30), "expires_on": expires, **extra}
+    data = {
+        "product_id": product.id,
+        "permit_type": "pirt",
+        "number": pirt_number(expires.year),
+        "issued_on": today - dt.timedelta(days=30),
+        "expires_on": expires,
+        **extra,
+    }
     return permits.create_permit(db, actor, data)
 
 
 def _book(db, actor, machine, product):  # type: ignore[no-untyped-def]
     day = working_day(10)
-    return bookings.create_booking(db, actor, machine_id=machine.id, start=at(day, "09:00"),
-                                   end=at(day, "11:00"), product_id=product.id)
+    return bookings.create_booking(
+        db,
+        actor,
+        machine_id=machine.id,
+        start=at(day, "09:00"),
+        end=at(day, "11:00"),
+        product_id=product.id,
+    )
 
 
 def test_a_permit_a_member_records_is_submitted(db, setting):
@@ -73,9 +85,17 @@ def test_a_submitted_permit_does_not_open_the_gate_of_a_production_request(db, s
     _pirt(db, owner, product)
     day = working_day(10)
     with pytest.raises(Conflict) as err:
-        production_requests.create_request(db, owner, {
-            "product_id": product.id, "house_id": machine.house_id, "quantity": 10,
-            "earliest_start": at(day, "08:00"), "due": at(day, "16:00")})
+        production_requests.create_request(
+            db,
+            owner,
+            {
+                "product_id": product.id,
+                "house_id": machine.house_id,
+                "quantity": 10,
+                "earliest_start": at(day, "08:00"),
+                "due": at(day, "16:00"),
+            },
+        )
     assert err.value.code == "permit_unverified"
 
 
@@ -85,7 +105,9 @@ def test_a_verified_permit_opens_the_gate(db, setting):
     permits.verify_permit(db, manager, permit.id, note="Dicek di SPP-IRT Dinkes")
     assert permit.verification is PermitVerification.verified
     assert (permit.last_verification.by_id, permit.last_verification.note) == (
-        manager.user_id, "Dicek di SPP-IRT Dinkes")
+        manager.user_id,
+        "Dicek di SPP-IRT Dinkes",
+    )
     assert _book(db, owner, machine, product).product_id == product.id
 
 
@@ -141,15 +163,19 @@ def test_a_rejection_needs_a_reason_and_tells_the_member(db, setting, monkeypatc
         permits.reject_permit(db, manager, permit.id, reason="  ")
     assert "reason" in err.value.errors
     HEARD.clear()
-    monkeypatch.setitem(events.SUBSCRIBERS, "permit_verification_rejected",
-                        [f"{__name__}:_heard"])
+    monkeypatch.setitem(events.SUBSCRIBERS, "permit_verification_rejected", [f"{__name__}:_heard"])
     permits.reject_permit(db, manager, permit.id, reason="Dokumen buram, unggah ulang")
     assert permit.verification is PermitVerification.rejected
     assert [(h["permit"].id, h["reason"]) for h in HEARD] == [
-        (permit.id, "Dokumen buram, unggah ulang")]
-    assert db.scalars(select(AuditEvent.action).where(
-        AuditEvent.object_type == "permits", AuditEvent.object_id == str(permit.id),
-        AuditEvent.action.like("permit.verification%"))).all() == ["permit.verification_rejected"]
+        (permit.id, "Dokumen buram, unggah ulang")
+    ]
+    assert db.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.object_type == "permits",
+            AuditEvent.object_id == str(permit.id),
+            AuditEvent.action.like("permit.verification%"),
+        )
+    ).all() == ["permit.verification_rejected"]
 
 
 def test_editing_a_verified_permits_number_makes_it_submitted_again(db, setting):
@@ -189,8 +215,12 @@ def test_a_permit_the_houses_manager_records_is_verified_in_its_name(db, setting
 
 def test_a_member_cannot_clear_needs_review_on_its_halal_certificate(db, setting, make_permit):
     _machine, product, owner, _manager = setting
-    halal = make_permit(product, "halal", status=PermitStatus.needs_review,
-                        review_reason="The product's routing changed.")
+    halal = make_permit(
+        product,
+        "halal",
+        status=PermitStatus.needs_review,
+        review_reason="The product's routing changed.",
+    )
     with pytest.raises(Forbidden):
         permits.update_permit(db, owner, halal.id, {"status": "active", "note": "Sama saja"})
     with pytest.raises(Forbidden):
@@ -200,8 +230,12 @@ def test_a_member_cannot_clear_needs_review_on_its_halal_certificate(db, setting
 
 def test_a_manager_clears_needs_review_only_with_a_note_which_is_audited(db, setting, make_permit):
     _machine, product, _owner, manager = setting
-    halal = make_permit(product, "halal", status=PermitStatus.needs_review,
-                        review_reason="The product's routing changed.")
+    halal = make_permit(
+        product,
+        "halal",
+        status=PermitStatus.needs_review,
+        review_reason="The product's routing changed.",
+    )
     with pytest.raises(ValidationFailed) as err:
         permits.clear_review(db, manager, halal.id, note="")
     assert "note" in err.value.errors
@@ -209,9 +243,11 @@ def test_a_manager_clears_needs_review_only_with_a_note_which_is_audited(db, set
         permits.update_permit(db, manager, halal.id, {"status": "active"})
     permits.clear_review(db, manager, halal.id, note="Hanya urutan mesin berubah, resep sama")
     assert (halal.status, halal.review_reason) == (PermitStatus.active, None)
-    event = db.scalars(select(AuditEvent).where(
-        AuditEvent.action == "permit.review_cleared",
-        AuditEvent.object_id == str(halal.id))).one()
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "permit.review_cleared", AuditEvent.object_id == str(halal.id)
+        )
+    ).one()
     assert event.after["note"] == "Hanya urutan mesin berubah, resep sama"
 
 
@@ -222,11 +258,11 @@ def test_the_overview_counts_permits_by_verification_and_blocks_the_unverified(d
     summary = permits.overview(db, manager, house_id=member.house_id)
     assert summary["verification"] == {"submitted": 1, "verified": 1, "rejected": 0}
     assert [g["problem"] for b in summary["blocked_products"] for g in b["missing"]] == [
-        "unverified"]
+        "unverified"
+    ]
 
 
-def test_the_verification_migration_keeps_existing_permits_verified_and_houses_untrusting(
-        tmp_path):
+def test_the_verification_migration_keeps_existing_permits_verified_and_houses_untrusting(tmp_path):
     from sqlalchemy import text
 
     from factoryshare.db import make_engine
@@ -238,17 +274,21 @@ def test_the_verification_migration_keeps_existing_permits_verified_and_houses_u
     at = "2026-11-01 00:00:00.000000"
     with engine.begin() as conn:
         insert_house_and_member(conn, business_name="Dodol Jaya", sector="culinary")
-        conn.execute(text(
-            "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status,"
-            " reminders_sent, created_at, updated_at) SELECT 11, 3, id, '1234567890123', '',"
-            f" 'active', '[]', '{at}', '{at}' FROM permit_types WHERE code = 'nib'"))
+        conn.execute(
+            text(
+                "INSERT INTO permits (id, member_id, permit_type_id, number, issuer, status,"
+                " reminders_sent, created_at, updated_at) SELECT 11, 3, id, '1234567890123', '',"
+                f" 'active', '[]', '{at}', '{at}' FROM permit_types WHERE code = 'nib'"
+            )
+        )
 
     upgrade(url, revision="0022_permit_verification")
 
     with engine.connect() as conn:
         permit = conn.execute(text("SELECT id, verification FROM permits")).one()
-        records = conn.execute(text(
-            "SELECT permit_id, verification, by_id, note FROM permit_verification_records")).all()
+        records = conn.execute(
+            text("SELECT permit_id, verification, by_id, note FROM permit_verification_records")
+        ).all()
         trust = conn.execute(text("SELECT trust_member_permits FROM production_houses")).scalar()
     engine.dispose()
     assert tuple(permit) == (11, "verified")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict
-from factoryshare.models import AuditEvent, Member, ProductionHouse, Role
+from factoryshare.models import AuditEvent, Role
 from factoryshare.models.permits import PermitStatus
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import bookings, permits, production_requests, products, solving
@@ -30,8 +30,14 @@ def setting(db, make_machine, make_member, make_food_product, make_user):
 
 
 def _book(db, actor, machine, product, day, start="09:00", end="11:00"):
-    return bookings.create_booking(db, actor, machine_id=machine.id, start=at(day, start),
-                                   end=at(day, end), product_id=product.id)
+    return bookings.create_booking(
+        db,
+        actor,
+        machine_id=machine.id,
+        start=at(day, start),
+        end=at(day, end),
+        product_id=product.id,
+    )
 
 
 def test_booking_a_food_product_without_permits_answers_permit_missing(db, setting):
@@ -51,9 +57,13 @@ def test_booking_a_food_product_with_valid_permits_succeeds(db, setting, make_pe
 
 def test_a_booking_without_a_product_is_not_gated(db, setting):
     machine, _product, actor = setting
-    booking = bookings.create_booking(db, actor, machine_id=machine.id,
-                                      start=at(working_day(10), "09:00"),
-                                      end=at(working_day(10), "10:00"))
+    booking = bookings.create_booking(
+        db,
+        actor,
+        machine_id=machine.id,
+        start=at(working_day(10), "09:00"),
+        end=at(working_day(10), "10:00"),
+    )
     assert booking.product_id is None
 
 
@@ -64,9 +74,13 @@ def test_moving_a_booking_past_the_permits_last_day_is_refused(db, setting, make
     make_permit(product, "pirt", expires_on=first + dt.timedelta(days=1))
     booking = _book(db, actor, machine, product, first)
     with pytest.raises(Conflict) as err:
-        bookings.move_booking(db, actor, booking.id, start=at(later, "09:00"), end=at(later, "11:00"))
+        bookings.move_booking(
+            db, actor, booking.id, start=at(later, "09:00"), end=at(later, "11:00")
+        )
     assert err.value.code == "permit_missing"
-    assert (first + dt.timedelta(days=1)).isoformat() in err.value.errors["permits.food_registration"][0]
+    assert (first + dt.timedelta(days=1)).isoformat() in err.value.errors[
+        "permits.food_registration"
+    ][0]
 
 
 def test_a_manager_override_lets_the_booking_through(db, setting, make_user, make_permit):
@@ -74,23 +88,32 @@ def test_a_manager_override_lets_the_booking_through(db, setting, make_user, mak
     make_permit(product, "halal")
     manager = Actor.of(make_user(Role.manager, houses=[machine.house]))
     day = working_day(10)
-    permits.create_override(db, manager, {"product_id": product.id, "reason": "SPP-IRT dalam proses",
-                                          "until": at(day, "17:00")})
+    permits.create_override(
+        db,
+        manager,
+        {"product_id": product.id, "reason": "SPP-IRT dalam proses", "until": at(day, "17:00")},
+    )
     assert _book(db, actor, machine, product, day).id is not None
 
 
 def test_a_production_request_needs_permits_valid_until_its_due_date(db, setting, make_permit):
     _machine, product, actor = setting
-    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
-    data = {"product_id": product.id, "quantity": 10, "earliest_start": start,
-            "due": start + dt.timedelta(days=5)}
+    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+    data = {
+        "product_id": product.id,
+        "quantity": 10,
+        "earliest_start": start,
+        "due": start + dt.timedelta(days=5),
+    }
     make_permit(product, "halal")
     make_permit(product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2030, 3, 6))
     with pytest.raises(Conflict) as err:
         production_requests.create_request(db, actor, data)
     assert err.value.code == "permit_missing"
     assert err.value.details["missing"][0]["lapse_on"] == "2030-03-06"
-    request = production_requests.create_request(db, actor, {**data, "due": start + dt.timedelta(days=2)})
+    request = production_requests.create_request(
+        db, actor, {**data, "due": start + dt.timedelta(days=2)}
+    )
     assert request.product_id == product.id
 
 
@@ -98,17 +121,31 @@ def test_the_solver_gets_a_hard_deadline_at_the_permits_lapse(db, setting, make_
     machine, product, actor = setting
     monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
     make_permit(product, "halal")
-    pirt = make_permit(product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2030, 6, 1))
-    request = production_requests.create_request(db, actor, {
-        "product_id": product.id, "quantity": 10, "earliest_start": monday,
-        "due": monday + dt.timedelta(days=5)})
+    pirt = make_permit(
+        product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2030, 6, 1)
+    )
+    request = production_requests.create_request(
+        db,
+        actor,
+        {
+            "product_id": product.id,
+            "quantity": 10,
+            "earliest_start": monday,
+            "due": monday + dt.timedelta(days=5),
+        },
+    )
     # The P-IRT turns out to end on Tuesday 5 March (last valid day).
     pirt.expires_on = dt.date(2030, 3, 5)
     pirt.number = "2320101020123-30"
     db.flush()
-    run = ScheduleRun(house_id=machine.house_id, horizon_start=monday.astimezone(dt.timezone.utc),
-                      horizon_end=(monday + dt.timedelta(days=5)).astimezone(dt.timezone.utc),
-                      time_limit_seconds=2, status=RunStatus.queued, attempts=0)
+    run = ScheduleRun(
+        house_id=machine.house_id,
+        horizon_start=monday.astimezone(dt.UTC),
+        horizon_end=(monday + dt.timedelta(days=5)).astimezone(dt.UTC),
+        time_limit_seconds=2,
+        status=RunStatus.queued,
+        attempts=0,
+    )
     db.add(run)
     db.flush()
     problem = solving.build_problem(db, run)
@@ -117,31 +154,47 @@ def test_the_solver_gets_a_hard_deadline_at_the_permits_lapse(db, setting, make_
     assert job["deadline"] == 40 * 60
 
 
-def test_a_request_of_a_product_without_permit_requirements_has_no_deadline(db, make_production_request, make_machine):
-    machine = make_machine(capabilities=["sewing"])
+def test_a_request_of_a_product_without_permit_requirements_has_no_deadline(
+    db, make_production_request, make_machine
+):
+    make_machine(capabilities=["sewing"])
     request = make_production_request()
-    assert permits.deadline_minute(db, request.product, request.earliest_start, request.earliest_start) is None
+    assert (
+        permits.deadline_minute(db, request.product, request.earliest_start, request.earliest_start)
+        is None
+    )
 
 
-def test_changing_the_routing_puts_the_halal_certificate_in_review(db, setting, make_permit, make_capability):
+def test_changing_the_routing_puts_the_halal_certificate_in_review(
+    db, setting, make_permit, make_capability
+):
     _machine, product, actor = setting
     halal = make_permit(product, "halal")
     pirt = make_permit(product, "pirt")
     make_capability(code="frying", name="frying")
-    products.update_product(db, actor, product.id, {"routing": [
-        {"capability": "frying", "minutes_per_unit": 3}]})
+    products.update_product(
+        db, actor, product.id, {"routing": [{"capability": "frying", "minutes_per_unit": 3}]}
+    )
     assert halal.status is PermitStatus.needs_review
     assert "routing" in halal.review_reason
     assert pirt.status is PermitStatus.active
-    assert db.scalars(select(AuditEvent.action).where(
-        AuditEvent.object_type == "permits", AuditEvent.object_id == str(halal.id))).all() == [
-        "permit.review_requested"]
+    assert db.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.object_type == "permits", AuditEvent.object_id == str(halal.id)
+        )
+    ).all() == ["permit.review_requested"]
     from factoryshare.models.notifications import Notification
-    assert db.scalars(select(Notification.user_id).where(
-        Notification.template == "permit_needs_review")).all() == [actor.user_id]
+
+    assert db.scalars(
+        select(Notification.user_id).where(Notification.template == "permit_needs_review")
+    ).all() == [actor.user_id]
     # ... and production is gated until the certificate is reviewed.
-    assert [g["group"] for g in permits.check_gate(db, product, at(working_day(10), "09:00"),
-                                                  at(working_day(10), "10:00"))] == ["halal"]
+    assert [
+        g["group"]
+        for g in permits.check_gate(
+            db, product, at(working_day(10), "09:00"), at(working_day(10), "10:00")
+        )
+    ] == ["halal"]
 
 
 def test_renaming_a_product_leaves_its_halal_certificate_alone(db, setting, make_permit):

@@ -22,7 +22,7 @@ from factoryshare.services import bookings, downtimes, scheduling
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 March 2030, 08:00 WIB.
 MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
-NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.UTC)
 
 
 def _manager(house):
@@ -33,9 +33,16 @@ def _member(db, house):
     from tests.conftest import _n, _nib, _nik
 
     n = _n()
-    member = Member(house_id=house.id, business_name=f"UD Terbit {n}", nib=_nib(n), owner_name="Sari",
-                    owner_nik=_nik(n), sector=Sector.fashion, phone="+6281234567890",
-                    email=f"terbit{n}@example.id")
+    member = Member(
+        house_id=house.id,
+        business_name=f"UD Terbit {n}",
+        nib=_nib(n),
+        owner_name="Sari",
+        owner_nik=_nik(n),
+        sector=Sector.fashion,
+        phone="+6281234567890",
+        email=f"terbit{n}@example.id",
+    )
     db.add(member)
     db.flush()
     return member
@@ -57,25 +64,49 @@ def plan(db, session_factory, make_house, make_machine, make_product, make_produ
     embroidery = [make_machine(house=house, capabilities=["embroidery"]) for _ in range(2)]
     member = _member(db, house)
     request = make_production_request(
-        quantity=1, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=4),
-        product=make_product(member=member, routing=[("sewing", 60, 0), ("embroidery", 60, 0)]))
-    run = scheduling.queue_run(db, _manager(house), house.id, {
-        "horizon_start": MONDAY, "horizon_end": MONDAY + dt.timedelta(days=5),
-        "time_limit_seconds": 2})
+        quantity=1,
+        earliest_start=MONDAY,
+        due=MONDAY + dt.timedelta(days=4),
+        product=make_product(member=member, routing=[("sewing", 60, 0), ("embroidery", 60, 0)]),
+    )
+    run = scheduling.queue_run(
+        db,
+        _manager(house),
+        house.id,
+        {
+            "horizon_start": MONDAY,
+            "horizon_end": MONDAY + dt.timedelta(days=5),
+            "time_limit_seconds": 2,
+        },
+    )
     db.commit()
     _solve(db, session_factory, run)
     scheduling.publish_run(db, _manager(house), run.id, now=NOW)
     db.commit()
     by_step = {a.operation.position: db.get(Booking, a.booking_id) for a in run.assignments}
-    return {"house": house, "request": request, "run": run, "sewing": by_step[1],
-            "embroidery": by_step[2], "machines": embroidery}
+    return {
+        "house": house,
+        "request": request,
+        "run": run,
+        "sewing": by_step[1],
+        "embroidery": by_step[2],
+        "machines": embroidery,
+    }
 
 
 def _replan_after_downtime(db, session_factory, plan, affected):
     hit = plan["embroidery"]
     result = downtimes.record_downtime(
-        db, _manager(plan["house"]), machine_id=hit.machine_id, start=hit.start_at, end=hit.end_at,
-        kind="breakdown", reason="needle bar", affected=affected, now=NOW)
+        db,
+        _manager(plan["house"]),
+        machine_id=hit.machine_id,
+        start=hit.start_at,
+        end=hit.end_at,
+        kind="breakdown",
+        reason="needle bar",
+        affected=affected,
+        now=NOW,
+    )
     db.commit()
     assert result.replan is not None
     return _solve(db, session_factory, db.get(ScheduleRun, result.replan.id))
@@ -87,7 +118,10 @@ def test_a_replan_after_a_downtime_keeps_the_ids_and_times_of_unchanged_bookings
     sewing = plan["sewing"]
     kept = (sewing.id, sewing.machine_id, sewing.start_at, sewing.end_at)
     replan = _replan_after_downtime(db, session_factory, plan, "cancel")
-    changes = {c["operation_id"]: c["change"] for c in scheduling.diff_run(db, _manager(plan["house"]), replan.id)}
+    changes = {
+        c["operation_id"]: c["change"]
+        for c in scheduling.diff_run(db, _manager(plan["house"]), replan.id)
+    }
     assert sorted(changes.values()) == ["new", "unchanged"]
 
     scheduling.publish_run(db, _manager(plan["house"]), replan.id, now=NOW)
@@ -100,18 +134,29 @@ def test_a_replan_after_a_downtime_keeps_the_ids_and_times_of_unchanged_bookings
     assert by_step[1] == sewing.id
     new = db.get(Booking, by_step[2])
     assert new.id != plan["embroidery"].id and new.status is BookingStatus.confirmed
-    assert new.machine_id != plan["embroidery"].machine_id or new.start_at >= plan["embroidery"].end_at
+    assert (
+        new.machine_id != plan["embroidery"].machine_id or new.start_at >= plan["embroidery"].end_at
+    )
     # Nothing the member sees churned: the unchanged booking was never cancelled.
-    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.object_id == str(sewing.id), AuditEvent.action == "booking.cancelled")) == 0
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.object_id == str(sewing.id), AuditEvent.action == "booking.cancelled")
+        )
+        == 0
+    )
 
 
 def test_a_moved_booking_keeps_its_id_with_one_audit_event_and_one_booking_moved_event(
     db, session_factory, plan, monkeypatch
 ):
     moved_events: list[int] = []
-    monkeypatch.setitem(events.SUBSCRIBERS, "booking_moved",
-                        [*events.SUBSCRIBERS["booking_moved"], f"{__name__}:_heard_move"])
+    monkeypatch.setitem(
+        events.SUBSCRIBERS,
+        "booking_moved",
+        [*events.SUBSCRIBERS["booking_moved"], f"{__name__}:_heard_move"],
+    )
     monkeypatch.setattr(f"{__name__}._MOVES", moved_events)
     hit = plan["embroidery"]
     replan = _replan_after_downtime(db, session_factory, plan, "keep")
@@ -122,11 +167,23 @@ def test_a_moved_booking_keeps_its_id_with_one_audit_event_and_one_booking_moved
     db.refresh(hit)
     step2 = next(a for a in replan.assignments if a.operation.position == 2)
     assert step2.booking_id == hit.id
-    assert (hit.status, hit.machine_id, hit.start_at) == (BookingStatus.confirmed, step2.machine_id,
-                                                          step2.start_at)
-    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.object_type == "bookings", AuditEvent.object_id == str(hit.id),
-        AuditEvent.action == "booking.moved")) == 1
+    assert (hit.status, hit.machine_id, hit.start_at) == (
+        BookingStatus.confirmed,
+        step2.machine_id,
+        step2.start_at,
+    )
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.object_type == "bookings",
+                AuditEvent.object_id == str(hit.id),
+                AuditEvent.action == "booking.moved",
+            )
+        )
+        == 1
+    )
     assert moved_events == [hit.id]
 
 
@@ -141,11 +198,25 @@ def test_a_dropped_operation_has_its_published_booking_cancelled_with_the_reason
     house, embroidery = plan["house"], plan["embroidery"]
     op = next(a.operation for a in plan["run"].assignments if a.operation.position == 2)
     # A re-plan that was asked to place the step again and could not (no assignment for it).
-    replan = ScheduleRun(house_id=house.id, horizon_start=MONDAY, horizon_end=MONDAY + dt.timedelta(days=5),
-                         time_limit_seconds=2, status=RunStatus.succeeded, attempts=1, purpose="replan",
-                         policies={"requests": [plan["request"].id]}, started_at=dt.datetime.now(dt.timezone.utc),
-                         problem={"jobs": [{"id": f"request-{plan['request'].id}",
-                                            "operations": [{"id": f"operation-{op.id}"}]}]})
+    replan = ScheduleRun(
+        house_id=house.id,
+        horizon_start=MONDAY,
+        horizon_end=MONDAY + dt.timedelta(days=5),
+        time_limit_seconds=2,
+        status=RunStatus.succeeded,
+        attempts=1,
+        purpose="replan",
+        policies={"requests": [plan["request"].id]},
+        started_at=dt.datetime.now(dt.UTC),
+        problem={
+            "jobs": [
+                {
+                    "id": f"request-{plan['request'].id}",
+                    "operations": [{"id": f"operation-{op.id}"}],
+                }
+            ]
+        },
+    )
     db.add(replan)
     db.flush()
     assert [c["change"] for c in scheduling.diff_run(db, _manager(house), replan.id)] == ["dropped"]
@@ -158,15 +229,31 @@ def test_a_dropped_operation_has_its_published_booking_cancelled_with_the_reason
 
 
 def test_a_booking_made_by_publishing_passes_the_same_checks_as_a_members_and_a_refusal_names_it(
-    db, session_factory, make_house, make_machine, make_product, make_production_request, make_downtime
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+    make_downtime,
 ):
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"])
     request = make_production_request(
-        quantity=1, earliest_start=MONDAY,
-        product=make_product(member=_member(db, house), routing=[("sewing", 60, 0)]))
-    run = scheduling.queue_run(db, _manager(house), house.id, {
-        "horizon_start": MONDAY, "horizon_end": MONDAY + dt.timedelta(days=5), "time_limit_seconds": 2})
+        quantity=1,
+        earliest_start=MONDAY,
+        product=make_product(member=_member(db, house), routing=[("sewing", 60, 0)]),
+    )
+    run = scheduling.queue_run(
+        db,
+        _manager(house),
+        house.id,
+        {
+            "horizon_start": MONDAY,
+            "horizon_end": MONDAY + dt.timedelta(days=5),
+            "time_limit_seconds": 2,
+        },
+    )
     db.commit()
     _solve(db, session_factory, run)
     (a,) = run.assignments
@@ -181,7 +268,10 @@ def test_a_booking_made_by_publishing_passes_the_same_checks_as_a_members_and_a_
     assert exc.value.details["request_id"] == request.id
     assert f"Request {request.id} step 1" in exc.value.message
     assert "Please choose another slot" not in exc.value.message
-    assert db.scalar(select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id))
+        == 0
+    )
     assert run.status is RunStatus.succeeded and request.status is RequestStatus.open
 
 
@@ -190,19 +280,34 @@ def test_publishing_a_run_whose_published_schedule_changed_since_its_solve_is_st
 ):
     house = plan["house"]
     member = Actor(user_id=None, role=Role.member, member_id=plan["request"].member_id)
-    make_production_request(quantity=1, earliest_start=MONDAY, product=make_product(
-        member_id=plan["request"].member_id, routing=[("sewing", 60, 0)]))
-    run = scheduling.queue_run(db, _manager(house), house.id, {
-        "horizon_start": MONDAY, "horizon_end": MONDAY + dt.timedelta(days=5), "time_limit_seconds": 2})
+    make_production_request(
+        quantity=1,
+        earliest_start=MONDAY,
+        product=make_product(member_id=plan["request"].member_id, routing=[("sewing", 60, 0)]),
+    )
+    run = scheduling.queue_run(
+        db,
+        _manager(house),
+        house.id,
+        {
+            "horizon_start": MONDAY,
+            "horizon_end": MONDAY + dt.timedelta(days=5),
+            "time_limit_seconds": 2,
+        },
+    )
     db.commit()
     _solve(db, session_factory, run)
     # After the solve a member books inside the horizon and the manager moves the plan's
     # sewing booking: the run planned against a schedule that is no longer true.
     sewing_machine = plan["sewing"].machine
-    fresh = bookings.create_booking(db, member, machine_id=sewing_machine.id,
-                                    start=MONDAY + dt.timedelta(days=3, hours=1),
-                                    end=MONDAY + dt.timedelta(days=3, hours=2),
-                                    now=MONDAY - dt.timedelta(days=30))
+    fresh = bookings.create_booking(
+        db,
+        member,
+        machine_id=sewing_machine.id,
+        start=MONDAY + dt.timedelta(days=3, hours=1),
+        end=MONDAY + dt.timedelta(days=3, hours=2),
+        now=MONDAY - dt.timedelta(days=30),
+    )
 
     with pytest.raises(scheduling.StaleRun) as exc:
         scheduling.publish_run(db, _manager(house), run.id, now=NOW)
@@ -213,7 +318,11 @@ def test_publishing_a_run_whose_published_schedule_changed_since_its_solve_is_st
     assert run.status is RunStatus.stale
     assert all(a.booking_id is None for a in run.assignments)
     again = scheduling.queue_again(db, _manager(house), run.id, now=NOW)
-    assert (again.status, again.purpose, again.horizon_end) == (RunStatus.queued, "plan", run.horizon_end)
+    assert (again.status, again.purpose, again.horizon_end) == (
+        RunStatus.queued,
+        "plan",
+        run.horizon_end,
+    )
 
 
 def _solved_by_hand(db, house, request, slots, grid):
@@ -221,13 +330,29 @@ def _solved_by_hand(db, house, request, slots, grid):
     end) slots: what the worker stores, without solving."""
     from factoryshare.models.scheduling import ScheduleAssignment
 
-    run = ScheduleRun(house_id=house.id, horizon_start=MONDAY, horizon_end=MONDAY + dt.timedelta(days=5),
-                      time_limit_seconds=2, status=RunStatus.succeeded, attempts=1, purpose="plan",
-                      started_at=dt.datetime.now(dt.timezone.utc),
-                      problem={"grid": grid, "jobs": [{"id": f"request-{request.id}", "operations": [
-                          {"id": f"operation-{op.id}"} for op in request.operations]}]})
-    run.assignments = [ScheduleAssignment(operation_id=op.id, machine_id=m.id, start_at=s, end_at=e)
-                       for op, (m, s, e) in zip(request.operations, slots)]
+    run = ScheduleRun(
+        house_id=house.id,
+        horizon_start=MONDAY,
+        horizon_end=MONDAY + dt.timedelta(days=5),
+        time_limit_seconds=2,
+        status=RunStatus.succeeded,
+        attempts=1,
+        purpose="plan",
+        started_at=dt.datetime.now(dt.UTC),
+        problem={
+            "grid": grid,
+            "jobs": [
+                {
+                    "id": f"request-{request.id}",
+                    "operations": [{"id": f"operation-{op.id}"} for op in request.operations],
+                }
+            ],
+        },
+    )
+    run.assignments = [
+        ScheduleAssignment(operation_id=op.id, machine_id=m.id, start_at=s, end_at=e)
+        for op, (m, s, e) in zip(request.operations, slots)
+    ]
     db.add(run)
     db.flush()
     return run
@@ -239,9 +364,14 @@ def test_a_plan_solved_on_the_slot_grid_books_on_it_and_one_off_the_houses_grid_
     house = make_house()  # 30-minute slots
     machine = make_machine(house=house, capabilities=["sewing"])
     member = _member(db, house)
-    ten_minutes = make_production_request(quantity=1, earliest_start=MONDAY, product=make_product(
-        member=member, routing=[("sewing", 10, 0)]))
-    run = _solved_by_hand(db, house, ten_minutes, [(machine, MONDAY, MONDAY + dt.timedelta(minutes=10))], 30)
+    ten_minutes = make_production_request(
+        quantity=1,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 10, 0)]),
+    )
+    run = _solved_by_hand(
+        db, house, ten_minutes, [(machine, MONDAY, MONDAY + dt.timedelta(minutes=10))], 30
+    )
 
     scheduling.publish_run(db, _manager(house), run.id, now=NOW)
 
@@ -251,10 +381,15 @@ def test_a_plan_solved_on_the_slot_grid_books_on_it_and_one_off_the_houses_grid_
     assert scheduling.diff_run(db, _manager(house), run.id)[0]["change"] == "unchanged"
 
     # The house moved to hour slots after the next run was solved on half hours.
-    later = make_production_request(quantity=1, earliest_start=MONDAY, product=make_product(
-        member=member, routing=[("sewing", 30, 0)]))
+    later = make_production_request(
+        quantity=1,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 30, 0)]),
+    )
     off_grid = MONDAY + dt.timedelta(hours=2, minutes=30)
-    run = _solved_by_hand(db, house, later, [(machine, off_grid, off_grid + dt.timedelta(minutes=30))], 30)
+    run = _solved_by_hand(
+        db, house, later, [(machine, off_grid, off_grid + dt.timedelta(minutes=30))], 30
+    )
     house.slot_minutes = 60
     db.flush()
 

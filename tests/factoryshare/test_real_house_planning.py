@@ -33,29 +33,54 @@ def _member(db, house):
     from tests.conftest import _n, _nib, _nik
 
     n = _n()
-    member = Member(house_id=house.id, business_name=f"UD Rumah {n}", nib=_nib(n), owner_name="Euis",
-                    owner_nik=_nik(n), sector=Sector.fashion, phone="+6281234567890",
-                    email=f"rumah{n}@example.id")
+    member = Member(
+        house_id=house.id,
+        business_name=f"UD Rumah {n}",
+        nib=_nib(n),
+        owner_name="Euis",
+        owner_nik=_nik(n),
+        sector=Sector.fashion,
+        phone="+6281234567890",
+        email=f"rumah{n}@example.id",
+    )
     db.add(member)
     db.flush()
     return member
 
 
 def _request(db, house, product, quantity, *, days=5, **extra):
-    return production_requests.create_request(db, _manager(house), {
-        "product_id": product.id, "quantity": quantity, "earliest_start": MONDAY,
-        "due": MONDAY + dt.timedelta(days=days), **extra})
+    return production_requests.create_request(
+        db,
+        _manager(house),
+        {
+            "product_id": product.id,
+            "quantity": quantity,
+            "earliest_start": MONDAY,
+            "due": MONDAY + dt.timedelta(days=days),
+            **extra,
+        },
+    )
 
 
 def _solve(db, session_factory, house, *, start=MONDAY, days=7, limit=3):
-    run = scheduling.queue_run(db, _manager(house), house.id, {
-        "horizon_start": start, "horizon_end": start + dt.timedelta(days=days),
-        "time_limit_seconds": limit})
+    run = scheduling.queue_run(
+        db,
+        _manager(house),
+        house.id,
+        {
+            "horizon_start": start,
+            "horizon_end": start + dt.timedelta(days=days),
+            "time_limit_seconds": limit,
+        },
+    )
     db.commit()
     assert worker.run_once(session_factory, worker_id="test") == run.id
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
-    assert solver.check(solver.problem_from_dict(run.problem), solver.solution_from_dict(run.solution)) == []
+    assert (
+        solver.check(solver.problem_from_dict(run.problem), solver.solution_from_dict(run.solution))
+        == []
+    )
     return run
 
 
@@ -65,8 +90,15 @@ def _on_grid(moment, house):
 
 
 def test_a_step_of_a_pausable_capability_pauses_overnight_and_one_of_another_is_kept_in_one_day(
-    db, session_factory, client, make_user, token_for, make_house, make_machine, make_capability,
-    make_product
+    db,
+    session_factory,
+    client,
+    make_user,
+    token_for,
+    make_house,
+    make_machine,
+    make_capability,
+    make_product,
 ):
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
@@ -75,18 +107,25 @@ def test_a_step_of_a_pausable_capability_pauses_overnight_and_one_of_another_is_
     headers = token_for(make_user(Role.admin))
     db.commit()
     # An admin says sewing may pause, through the capabilities API.
-    response = client.patch(f"/api/v1/capabilities/{sewing.id}", json={"pausable": True},
-                            headers=headers)
+    response = client.patch(
+        f"/api/v1/capabilities/{sewing.id}", json={"pausable": True}, headers=headers
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["pausable"] is True
     db.refresh(sewing)
     member = _member(db, house)
     jackets = _request(db, house, make_product(member=member, routing=[("sewing", 15, 30)]), 20)
-    chips = _request(db, house, make_product(member=member, routing=[("vacuum_frying", 15, 30)]), 20)
+    chips = _request(
+        db, house, make_product(member=member, routing=[("vacuum_frying", 15, 30)]), 20
+    )
 
     run = _solve(db, session_factory, house)
 
-    pausable = {op["id"]: op.get("pausable", False) for job in run.problem["jobs"] for op in job["operations"]}
+    pausable = {
+        op["id"]: op.get("pausable", False)
+        for job in run.problem["jobs"]
+        for op in job["operations"]
+    }
     assert pausable[solving.operation_key(jackets.operations[0].id)] is True
     assert pausable[solving.operation_key(chips.operations[0].id)] is False
     placed: dict[int, list] = {}
@@ -108,7 +147,9 @@ def test_a_step_of_a_pausable_capability_pauses_overnight_and_one_of_another_is_
     for a in pieces:
         booking = db.get(Booking, a.booking_id)
         local = booking.start_at.astimezone(JAKARTA), booking.end_at.astimezone(JAKARTA)
-        assert local[0].date() == local[1].date() and dt.time(8) <= local[0].time() < local[1].time() <= dt.time(17)
+        assert local[0].date() == local[1].date() and dt.time(8) <= local[0].time() < local[
+            1
+        ].time() <= dt.time(17)
 
 
 def test_every_step_of_a_plan_starts_on_the_houses_slot_grid_and_its_bookings_sit_on_it(
@@ -119,8 +160,15 @@ def test_every_step_of_a_plan_starts_on_the_houses_slot_grid_and_its_bookings_si
     make_machine(house=house, capabilities=["stitching"])
     member = _member(db, house)
     # 7 + 4 x 12 = 55 minutes, then 10 + 4 x 9 = 46: steps that end off the grid.
-    requests = [_request(db, house, make_product(member=member, routing=[("cutting", 7, 12), ("stitching", 10, 9)]), 4)
-                for _ in range(3)]
+    requests = [
+        _request(
+            db,
+            house,
+            make_product(member=member, routing=[("cutting", 7, 12), ("stitching", 10, 9)]),
+            4,
+        )
+        for _ in range(3)
+    ]
     # A horizon asked for at 08:10 starts on the grid at 08:30.
     run = _solve(db, session_factory, house, start=MONDAY + dt.timedelta(minutes=10))
 
@@ -144,7 +192,9 @@ def test_of_two_free_machines_the_plan_takes_the_cheaper_and_the_run_reports_the
     house = make_house()
     dear = make_machine(house=house, capabilities=["leather_cutting"], hourly_rate=75_000)
     cheap = make_machine(house=house, capabilities=["leather_cutting"], hourly_rate=60_000)
-    request = _request(db, house, make_product(member=_member(db, house), routing=[("leather_cutting", 20, 2)]), 20)
+    request = _request(
+        db, house, make_product(member=_member(db, house), routing=[("leather_cutting", 20, 2)]), 20
+    )
 
     run = _solve(db, session_factory, house)
 
@@ -166,9 +216,16 @@ def test_lateness_still_outweighs_the_cost_of_a_dearer_machine(
     member = _member(db, house)
     # Two 4-hour jobs due by noon: on one machine one of them would be hours late.
     for _ in range(2):
-        production_requests.create_request(db, _manager(house), {
-            "product_id": make_product(member=member, routing=[("leather_cutting", 0, 24)]).id,
-            "quantity": 10, "earliest_start": MONDAY, "due": MONDAY + dt.timedelta(hours=4)})
+        production_requests.create_request(
+            db,
+            _manager(house),
+            {
+                "product_id": make_product(member=member, routing=[("leather_cutting", 0, 24)]).id,
+                "quantity": 10,
+                "earliest_start": MONDAY,
+                "due": MONDAY + dt.timedelta(hours=4),
+            },
+        )
 
     run = _solve(db, session_factory, house)
 
@@ -183,33 +240,72 @@ def test_a_replan_keeps_published_work_inside_the_houses_frozen_window_on_its_ma
     house = make_house(frozen_hours=48)
     first, second = (make_machine(house=house, capabilities=["sewing"]) for _ in range(2))
     member = _member(db, house)
-    request = _request(db, house, make_product(member=member, routing=[("sewing", 60, 0), ("sewing", 60, 0)]), 1,
-                       days=10)
+    request = _request(
+        db,
+        house,
+        make_product(member=member, routing=[("sewing", 60, 0), ("sewing", 60, 0)]),
+        1,
+        days=10,
+    )
     # Published: step 1 on Monday 10:00 (inside 48 hours of now), step 2 on Thursday 10:00.
     now = MONDAY.replace(hour=9)
-    slots = {1: (first, MONDAY.replace(hour=10)), 2: (second, MONDAY.replace(hour=10) + dt.timedelta(days=3))}
-    published = ScheduleRun(house_id=house.id, horizon_start=MONDAY, horizon_end=MONDAY + dt.timedelta(days=7),
-                            time_limit_seconds=1, status=RunStatus.published, attempts=0, purpose="plan",
-                            problem={"jobs": []})
+    slots = {
+        1: (first, MONDAY.replace(hour=10)),
+        2: (second, MONDAY.replace(hour=10) + dt.timedelta(days=3)),
+    }
+    published = ScheduleRun(
+        house_id=house.id,
+        horizon_start=MONDAY,
+        horizon_end=MONDAY + dt.timedelta(days=7),
+        time_limit_seconds=1,
+        status=RunStatus.published,
+        attempts=0,
+        purpose="plan",
+        problem={"jobs": []},
+    )
     db.add(published)
     db.flush()
     from factoryshare.models.scheduling import ScheduleAssignment
 
     for op in request.operations:
         machine, start = slots[op.position]
-        booking = Booking(machine_id=machine.id, member_id=member.id, product_id=request.product_id,
-                          start_at=start, end_at=start + dt.timedelta(hours=1), status=BookingStatus.confirmed,
-                          source=BookingSource.solver, hourly_rate=machine.hourly_rate, price=50_000,
-                          created_at=NOW, updated_at=NOW)
+        booking = Booking(
+            machine_id=machine.id,
+            member_id=member.id,
+            product_id=request.product_id,
+            start_at=start,
+            end_at=start + dt.timedelta(hours=1),
+            status=BookingStatus.confirmed,
+            source=BookingSource.solver,
+            hourly_rate=machine.hourly_rate,
+            price=50_000,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         db.add(booking)
         db.flush()
-        db.add(ScheduleAssignment(run_id=published.id, operation_id=op.id, machine_id=machine.id,
-                                  start_at=booking.start_at, end_at=booking.end_at, booking_id=booking.id))
+        db.add(
+            ScheduleAssignment(
+                run_id=published.id,
+                operation_id=op.id,
+                machine_id=machine.id,
+                start_at=booking.start_at,
+                end_at=booking.end_at,
+                booking_id=booking.id,
+            )
+        )
     request.status = RequestStatus.scheduled
     db.flush()
-    replan = ScheduleRun(house_id=house.id, horizon_start=now, horizon_end=now + dt.timedelta(days=7),
-                         time_limit_seconds=2, status=RunStatus.running, attempts=1, purpose="replan",
-                         policies={"requests": [request.id]})
+    replan = ScheduleRun(
+        house_id=house.id,
+        horizon_start=now,
+        horizon_end=now + dt.timedelta(days=7),
+        time_limit_seconds=2,
+        status=RunStatus.running,
+        attempts=1,
+        purpose="replan",
+        policies={"requests": [request.id]},
+    )
     db.add(replan)
     db.flush()
 
@@ -224,16 +320,24 @@ def test_a_replan_keeps_published_work_inside_the_houses_frozen_window_on_its_ma
     assert (placed[step1].machine, placed[step1].start) == (f"machine-{first.id}", 60)
 
 
-def test_a_manager_sets_the_houses_frozen_window_from_0_to_336_hours(client, db, make_user, token_for):
+def test_a_manager_sets_the_houses_frozen_window_from_0_to_336_hours(
+    client, db, make_user, token_for
+):
     manager = make_user(Role.manager)
     house_id = manager.houses[0].id
     headers = token_for(manager)
     db.commit()
-    assert client.get(f"/api/v1/houses/{house_id}", headers=headers).get_json()["frozen_hours"] == 24
-    response = client.patch(f"/api/v1/houses/{house_id}", json={"frozen_hours": 72}, headers=headers)
+    assert (
+        client.get(f"/api/v1/houses/{house_id}", headers=headers).get_json()["frozen_hours"] == 24
+    )
+    response = client.patch(
+        f"/api/v1/houses/{house_id}", json={"frozen_hours": 72}, headers=headers
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["frozen_hours"] == 72
-    response = client.patch(f"/api/v1/houses/{house_id}", json={"frozen_hours": 337}, headers=headers)
+    response = client.patch(
+        f"/api/v1/houses/{house_id}", json={"frozen_hours": 337}, headers=headers
+    )
     assert response.status_code == 422
     assert "frozen_hours" in response.get_json()["errors"]
 
@@ -275,10 +379,17 @@ def test_a_member_may_ask_for_smaller_lots_than_the_product_needs(
     product = make_product(member_id=user.member_id, routing=[("sewing", 15, 6)])
     headers = token_for(user)
     db.commit()
-    response = client.post("/api/v1/production-requests", json={
-        "product_id": product.id, "quantity": 250, "lot_size": 100,
-        "earliest_start": MONDAY.isoformat(), "due": (MONDAY + dt.timedelta(days=10)).isoformat()},
-        headers=headers)
+    response = client.post(
+        "/api/v1/production-requests",
+        json={
+            "product_id": product.id,
+            "quantity": 250,
+            "lot_size": 100,
+            "earliest_start": MONDAY.isoformat(),
+            "due": (MONDAY + dt.timedelta(days=10)).isoformat(),
+        },
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["lot_size"] == 100
     assert response.get_json()["lots"] == [84, 83, 83]
@@ -292,8 +403,14 @@ def test_the_demo_plan_sews_615_minutes_over_two_days_and_500_wallets_in_lots_al
     load_demo(db)
     db.commit()
     house = db.scalar(select(ProductionRequest).where(ProductionRequest.quantity == 500)).house
-    requests = list(db.scalars(select(ProductionRequest).where(ProductionRequest.house_id == house.id,
-                                                               ProductionRequest.status == RequestStatus.open)))
+    requests = list(
+        db.scalars(
+            select(ProductionRequest).where(
+                ProductionRequest.house_id == house.id,
+                ProductionRequest.status == RequestStatus.open,
+            )
+        )
+    )
     start = min(r.earliest_start for r in requests)
     run = _solve(db, session_factory, house, start=start, days=14, limit=5)
 
@@ -305,7 +422,9 @@ def test_the_demo_plan_sews_615_minutes_over_two_days_and_500_wallets_in_lots_al
     long_step = [a for a in by_request[vest.id] if a.operation.minutes == 615]
     zone = ZoneInfo(house.timezone)
     assert len({a.start_at.astimezone(zone).date() for a in long_step}) == 2
-    assert sum((a.end_at - a.start_at for a in long_step), dt.timedelta()) == dt.timedelta(minutes=615)
+    assert sum((a.end_at - a.start_at for a in long_step), dt.timedelta()) == dt.timedelta(
+        minutes=615
+    )
     assert len({a.lot for a in by_request[wallets.id]}) == 5
     assert all(_on_grid(a.start_at, house) for a in run.assignments)
     # Published, every booking sits on the house's grid.
@@ -334,18 +453,39 @@ def test_a_product_step_takes_at_most_its_max_lot_and_a_larger_request_is_planne
     make_capability(code="edge_press", name="Press tepi")
     headers = token_for(user)
     db.commit()
-    response = client.post("/api/v1/products", json={
-        "name": "Dompet lipat", "sector": "craft",
-        "routing": [{"capability": "edge_press", "setup_minutes": 10, "minutes_per_unit": 2, "max_lot": 120}]},
-        headers=headers)
+    response = client.post(
+        "/api/v1/products",
+        json={
+            "name": "Dompet lipat",
+            "sector": "craft",
+            "routing": [
+                {
+                    "capability": "edge_press",
+                    "setup_minutes": 10,
+                    "minutes_per_unit": 2,
+                    "max_lot": 120,
+                }
+            ],
+        },
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["routing"][0]["max_lot"] == 120
-    response = client.post("/api/v1/production-requests", json={
-        "product_id": response.get_json()["id"], "quantity": 500,
-        "earliest_start": MONDAY.isoformat(), "due": (MONDAY + dt.timedelta(days=10)).isoformat()},
-        headers=headers)
+    response = client.post(
+        "/api/v1/production-requests",
+        json={
+            "product_id": response.get_json()["id"],
+            "quantity": 500,
+            "earliest_start": MONDAY.isoformat(),
+            "due": (MONDAY + dt.timedelta(days=10)).isoformat(),
+        },
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_json()
-    assert (response.get_json()["lot_size"], response.get_json()["lots"]) == (120, [100, 100, 100, 100, 100])
+    assert (response.get_json()["lot_size"], response.get_json()["lots"]) == (
+        120,
+        [100, 100, 100, 100, 100],
+    )
 
 
 def test_a_request_in_lots_is_placed_only_when_every_lot_is(
@@ -362,5 +502,7 @@ def test_a_request_in_lots_is_placed_only_when_every_lot_is(
     run = _solve(db, session_factory, house, days=1)
 
     assert run.assignments == []
-    assert sorted(u["job"] for u in run.kpis["unscheduled"]) == [solving.job_id(request.id, n) for n in (1, 2, 3)]
+    assert sorted(u["job"] for u in run.kpis["unscheduled"]) == [
+        solving.job_id(request.id, n) for n in (1, 2, 3)
+    ]
     assert set(solving.why_not_placed(db, [request])) == {request.id}

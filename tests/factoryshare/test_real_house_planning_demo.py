@@ -41,13 +41,25 @@ def _demo_house_planned_through_the_api(db, session_factory, client, token_for):
     headers = token_for(manager)
     wallets = db.scalar(select(ProductionRequest).where(ProductionRequest.quantity == 500))
     house = wallets.house
-    orders = list(db.scalars(select(ProductionRequest).where(ProductionRequest.house_id == house.id,
-                                                             ProductionRequest.status == RequestStatus.open)))
+    orders = list(
+        db.scalars(
+            select(ProductionRequest).where(
+                ProductionRequest.house_id == house.id,
+                ProductionRequest.status == RequestStatus.open,
+            )
+        )
+    )
     start = min(r.earliest_start for r in orders)
     db.commit()
-    response = client.post(f"/api/v1/houses/{house.id}/schedule-runs", headers=headers, json={
-        "horizon_start": start.isoformat(), "horizon_end": (start + dt.timedelta(days=14)).isoformat(),
-        "time_limit_seconds": 5})
+    response = client.post(
+        f"/api/v1/houses/{house.id}/schedule-runs",
+        headers=headers,
+        json={
+            "horizon_start": start.isoformat(),
+            "horizon_end": (start + dt.timedelta(days=14)).isoformat(),
+            "time_limit_seconds": 5,
+        },
+    )
     assert response.status_code in (201, 202), response.get_json()
     run_id = response.get_json()["id"]
     assert worker.run_once(session_factory, worker_id="test") == run_id
@@ -59,7 +71,9 @@ def _demo_house_planned_through_the_api(db, session_factory, client, token_for):
 def test_a_manager_plans_the_demo_house_through_the_api_with_the_vest_over_two_days_and_the_wallets_in_lots(
     db, session_factory, client, token_for
 ):
-    house, run, headers, orders = _demo_house_planned_through_the_api(db, session_factory, client, token_for)
+    house, run, headers, orders = _demo_house_planned_through_the_api(
+        db, session_factory, client, token_for
+    )
     vest, wallets = orders[20], orders[500]
 
     review = client.get(f"/api/v1/schedule-runs/{run.id}/requests", headers=headers)
@@ -75,30 +89,47 @@ def test_a_manager_plans_the_demo_house_through_the_api_with_the_vest_over_two_d
     # The vest's 615-minute sewing is booked in two pieces, on two days, on one machine.
     vest_view = client.get(f"/api/v1/production-requests/{vest.id}", headers=headers).get_json()
     assert vest_view["status"] == "scheduled"
-    sewing = [a for a in db.get(ScheduleRun, run.id).assignments
-              if a.operation.request_id == vest.id and a.operation.minutes == 615]
+    sewing = [
+        a
+        for a in db.get(ScheduleRun, run.id).assignments
+        if a.operation.request_id == vest.id and a.operation.minutes == 615
+    ]
     assert len(sewing) == 2 and len({a.machine_id for a in sewing}) == 1
     assert len({a.start_at.astimezone(zone).date() for a in sewing}) == 2
     assert sum((a.end_at - a.start_at for a in sewing), dt.timedelta()) == dt.timedelta(minutes=615)
     # The 500 wallets: five lots of 100, each with its own bookings, on more than one machine.
-    wallet_view = client.get(f"/api/v1/production-requests/{wallets.id}", headers=headers).get_json()
+    wallet_view = client.get(
+        f"/api/v1/production-requests/{wallets.id}", headers=headers
+    ).get_json()
     assert wallet_view["lots"] == [100] * 5
-    wallet_bookings = {a.lot: a for a in db.get(ScheduleRun, run.id).assignments
-                       if a.operation.request_id == wallets.id}
+    wallet_bookings = {
+        a.lot: a
+        for a in db.get(ScheduleRun, run.id).assignments
+        if a.operation.request_id == wallets.id
+    }
     assert sorted(wallet_bookings) == [1, 2, 3, 4, 5]
     assert len(wallet_view["placement"]["bookings"]) >= 5
     # Every live booking of the house -- the plan's and the members' own -- sits on its grid.
-    live = list(db.scalars(select(Booking).join(Booking.machine).where(
-        Booking.machine.has(house_id=house.id), Booking.status.in_(LIVE_STATUSES))))
+    live = list(
+        db.scalars(
+            select(Booking)
+            .join(Booking.machine)
+            .where(Booking.machine.has(house_id=house.id), Booking.status.in_(LIVE_STATUSES))
+        )
+    )
     assert any(b.source.value == "solver" for b in live)
-    off_grid = [b.id for b in live if not (_on_grid(b.start_at, house) and _on_grid(b.end_at, house))]
+    off_grid = [
+        b.id for b in live if not (_on_grid(b.start_at, house) and _on_grid(b.end_at, house))
+    ]
     assert off_grid == []
 
 
 def test_the_demo_runs_problem_with_every_real_house_field_round_trips_through_the_solve_command(
     db, session_factory, client, token_for, tmp_path
 ):
-    _house, run, _headers, _orders = _demo_house_planned_through_the_api(db, session_factory, client, token_for)
+    _house, run, _headers, _orders = _demo_house_planned_through_the_api(
+        db, session_factory, client, token_for
+    )
     problem_dict = json.loads(json.dumps(run.problem))
     # The service wrote the house's grid, pausable steps and machine rates with a cost weight.
     assert problem_dict["grid"] > 1
@@ -107,7 +138,12 @@ def test_the_demo_runs_problem_with_every_real_house_field_round_trips_through_t
     assert problem_dict["objective"]["cost"] > 0
     # Freeze one step where the run put it: the command must keep it there.
     placed = solver.solution_from_dict(run.solution).assignments[0]
-    frozen_op = next(op for job in problem_dict["jobs"] for op in job["operations"] if op["id"] == placed.operation)
+    frozen_op = next(
+        op
+        for job in problem_dict["jobs"]
+        for op in job["operations"]
+        if op["id"] == placed.operation
+    )
     frozen_op["frozen"] = {"machine": placed.machine, "start": placed.start}
     problem = solver.problem_from_dict(problem_dict)
     assert solver.problem_from_dict(solver.problem_to_dict(problem)) == problem
@@ -116,23 +152,30 @@ def test_the_demo_runs_problem_with_every_real_house_field_round_trips_through_t
     problem_file.write_text(json.dumps(solver.problem_to_dict(problem)))
     from factoryshare.cli import cli
 
-    result = CliRunner().invoke(cli, ["solve", str(problem_file), "--time-limit", "3", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli, ["solve", str(problem_file), "--time-limit", "3", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     written = json.loads(out.read_text())
     solution = solver.solution_from_dict(written)
     assert solver.check(problem, solution) == []  # grid, pausable ends, frozen step, cost
     assert solution.unscheduled == ()
-    assert written["cost"] > 0 and f"machine cost Rp{written['cost']:,}".replace(",", ".") in result.output
+    assert (
+        written["cost"] > 0
+        and f"machine cost Rp{written['cost']:,}".replace(",", ".") in result.output
+    )
     kept = next(a for a in solution.assignments if a.operation == placed.operation)
     assert (kept.machine, kept.start) == (placed.machine, placed.start)
     pausable_ids = {o.id for j in problem.jobs for o in j.operations if o.pausable}
-    assert any(a.operation in pausable_ids and a.end - a.start > 540 for a in solution.assignments), \
-        "the 615-minute sewing spans closed time in the file's solution too"
+    assert any(
+        a.operation in pausable_ids and a.end - a.start > 540 for a in solution.assignments
+    ), "the 615-minute sewing spans closed time in the file's solution too"
     assert all(a.start % problem.grid == 0 for a in solution.assignments)
 
 
 # ---------------------------------------------------------------------------------------------
 # A request is done when the last booking of its last lot is completed.
+
 
 def _published_lots(db, session_factory, make_house, make_machine, make_product, quantity):
     house = make_house()
@@ -145,14 +188,18 @@ def _published_lots(db, session_factory, make_house, make_machine, make_product,
     run = _solve(db, session_factory, house, days=10)
     scheduling.publish_run(db, _manager(house), run.id, now=NOW)
     db.commit()
-    planned = sorted((db.get(Booking, a.booking_id) for a in run.assignments), key=lambda b: b.start_at)
+    planned = sorted(
+        (db.get(Booking, a.booking_id) for a in run.assignments), key=lambda b: b.start_at
+    )
     return house, request, planned
 
 
 def test_a_request_in_lots_becomes_done_when_the_last_booking_of_its_last_lot_is_completed_and_not_before(
     db, session_factory, make_house, make_machine, make_product
 ):
-    house, request, planned = _published_lots(db, session_factory, make_house, make_machine, make_product, 300)
+    house, request, planned = _published_lots(
+        db, session_factory, make_house, make_machine, make_product, 300
+    )
     assert len(planned) == 3
     manager = _manager(house)
     for booking in planned[:-1]:
@@ -162,15 +209,23 @@ def test_a_request_in_lots_becomes_done_when_the_last_booking_of_its_last_lot_is
     bookings.complete_booking(db, manager, planned[-1].id, now=planned[-1].end_at)
     db.refresh(request)
     assert request.status is RequestStatus.done
-    events = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "production_request.completed",
-                                                      AuditEvent.object_id == str(request.id))))
+    events = list(
+        db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "production_request.completed",
+                AuditEvent.object_id == str(request.id),
+            )
+        )
+    )
     assert len(events) == 1
 
 
 def test_a_cancelled_lot_booking_is_no_done_work_so_the_request_stays_scheduled(
     db, session_factory, make_house, make_machine, make_product
 ):
-    house, request, planned = _published_lots(db, session_factory, make_house, make_machine, make_product, 200)
+    house, request, planned = _published_lots(
+        db, session_factory, make_house, make_machine, make_product, 200
+    )
     assert len(planned) == 2
     manager = _manager(house)
     bookings.cancel_booking(db, manager, planned[0].id, reason="press broke down")
@@ -182,7 +237,9 @@ def test_a_cancelled_lot_booking_is_no_done_work_so_the_request_stays_scheduled(
 def test_a_no_show_on_one_lot_keeps_the_request_from_being_done(
     db, session_factory, make_house, make_machine, make_product
 ):
-    house, request, planned = _published_lots(db, session_factory, make_house, make_machine, make_product, 200)
+    house, request, planned = _published_lots(
+        db, session_factory, make_house, make_machine, make_product, 200
+    )
     manager = _manager(house)
     bookings.mark_no_show(db, manager, planned[0].id, now=planned[0].end_at)
     bookings.complete_booking(db, manager, planned[1].id, now=planned[1].end_at)
@@ -197,11 +254,15 @@ def test_a_step_that_pauses_overnight_is_done_work_only_once_its_last_piece_is_c
     make_machine(house=house, capabilities=["sewing"])
     make_capability(code="sewing", name="Menjahit").pausable = True
     db.flush()
-    request = _request(db, house, make_product(member=_member(db, house), routing=[("sewing", 15, 30)]), 20)
+    request = _request(
+        db, house, make_product(member=_member(db, house), routing=[("sewing", 15, 30)]), 20
+    )
     run = _solve(db, session_factory, house)
     scheduling.publish_run(db, _manager(house), run.id, now=NOW)
     db.commit()
-    pieces = sorted((db.get(Booking, a.booking_id) for a in run.assignments), key=lambda b: b.start_at)
+    pieces = sorted(
+        (db.get(Booking, a.booking_id) for a in run.assignments), key=lambda b: b.start_at
+    )
     assert len(pieces) == 2  # 615 minutes over two days
     bookings.complete_booking(db, _manager(house), pieces[0].id, now=pieces[0].end_at)
     db.refresh(request)
@@ -215,10 +276,15 @@ def test_a_step_that_pauses_overnight_is_done_work_only_once_its_last_piece_is_c
 def test_completing_a_members_own_booking_beside_a_planned_request_leaves_the_request_scheduled(
     db, session_factory, make_house, make_machine, make_product, make_booking
 ):
-    house, request, planned = _published_lots(db, session_factory, make_house, make_machine, make_product, 100)
-    own = make_booking(machine=db.get(Booking, planned[0].id).machine, status=BookingStatus.confirmed,
-                       start_at=planned[0].end_at + dt.timedelta(hours=1),
-                       end_at=planned[0].end_at + dt.timedelta(hours=2))
+    house, request, planned = _published_lots(
+        db, session_factory, make_house, make_machine, make_product, 100
+    )
+    own = make_booking(
+        machine=db.get(Booking, planned[0].id).machine,
+        status=BookingStatus.confirmed,
+        start_at=planned[0].end_at + dt.timedelta(hours=1),
+        end_at=planned[0].end_at + dt.timedelta(hours=2),
+    )
     done = bookings.complete_booking(db, _manager(house), own.id, now=own.end_at)
     assert done.status is BookingStatus.completed
     db.refresh(request)

@@ -62,7 +62,9 @@ def test_impossible_terms_are_refused_naming_every_field():
     months=st.integers(min_value=1, max_value=120),
     grace=st.integers(min_value=0, max_value=24),
 )
-def test_the_principal_of_every_schedule_sums_exactly_to_the_amount_lent(principal, rate, months, grace):
+def test_the_principal_of_every_schedule_sums_exactly_to_the_amount_lent(
+    principal, rate, months, grace
+):
     grace = min(grace, months - 1)
     schedule = annuity_schedule(principal, rate, months, grace_months=grace)
 

@@ -8,7 +8,7 @@ from factoryshare.models import Role
 from factoryshare.models.scheduling import RunStatus
 from factoryshare.services import scheduling as service
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _manager(house):
@@ -16,8 +16,11 @@ def _manager(house):
 
 
 def _data(**overrides):
-    data = {"horizon_start": START, "horizon_end": START + dt.timedelta(days=7),
-            "time_limit_seconds": 2}
+    data = {
+        "horizon_start": START,
+        "horizon_end": START + dt.timedelta(days=7),
+        "time_limit_seconds": 2,
+    }
     data.update(overrides)
     return data
 
@@ -27,7 +30,9 @@ def test_a_manager_queues_a_run_that_waits_for_a_worker(db, make_house):
     run = service.queue_run(db, _manager(house), house.id, _data())
     assert run.status is RunStatus.queued
     assert run.attempts == 0
-    assert [r.id for r in db.scalars(service.list_house_runs(db, _manager(house), house.id))] == [run.id]
+    assert [r.id for r in db.scalars(service.list_house_runs(db, _manager(house), house.id))] == [
+        run.id
+    ]
 
 
 def test_a_horizon_that_ends_before_it_starts_is_refused_naming_horizon_end(db, make_house):

@@ -15,16 +15,27 @@ MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
 
 
 def _run(db, house, days=5):
-    run = ScheduleRun(house_id=house.id, horizon_start=MONDAY.astimezone(dt.timezone.utc),
-                      horizon_end=(MONDAY + dt.timedelta(days=days)).astimezone(dt.timezone.utc),
-                      time_limit_seconds=2, status=RunStatus.queued, attempts=0)
+    run = ScheduleRun(
+        house_id=house.id,
+        horizon_start=MONDAY.astimezone(dt.UTC),
+        horizon_end=(MONDAY + dt.timedelta(days=days)).astimezone(dt.UTC),
+        time_limit_seconds=2,
+        status=RunStatus.queued,
+        attempts=0,
+    )
     db.add(run)
     db.commit()
     return run
 
 
 def test_a_run_places_every_request_inside_opening_hours_and_around_existing_bookings(
-    db, session_factory, make_house, make_machine, make_product, make_production_request, make_booking
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+    make_booking,
 ):
     house = make_house()
     sewing = [make_machine(house=house, capabilities=["sewing"]) for _ in range(2)]
@@ -32,9 +43,14 @@ def test_a_run_places_every_request_inside_opening_hours_and_around_existing_boo
     make_booking(machine=sewing[1], start_at=MONDAY.replace(hour=8), end_at=MONDAY.replace(hour=12))
     requests = []
     for _ in range(3):
-        requests.append(make_production_request(
-            quantity=24, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=2),
-            product=make_product(member=_member_of(house, db), routing=[("sewing", 15, 5)])))
+        requests.append(
+            make_production_request(
+                quantity=24,
+                earliest_start=MONDAY,
+                due=MONDAY + dt.timedelta(days=2),
+                product=make_product(member=_member_of(house, db), routing=[("sewing", 15, 5)]),
+            )
+        )
     run = _run(db, house)
 
     assert worker.run_once(session_factory, worker_id="test") == run.id
@@ -63,7 +79,9 @@ def test_a_request_no_machine_of_the_house_can_make_is_named_in_the_run(
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
     request = make_production_request(
-        earliest_start=MONDAY, product=make_product(member=_member_of(house, db), routing=[("embroidery", 10, 2)]))
+        earliest_start=MONDAY,
+        product=make_product(member=_member_of(house, db), routing=[("embroidery", 10, 2)]),
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -77,8 +95,16 @@ def _member_of(house, db):
     from tests.conftest import _n, _nib, _nik
 
     n = _n()
-    member = Member(house_id=house.id, business_name=f"UD Solver {n}", nib=_nib(n), owner_name="Rina",
-                    owner_nik=_nik(n), sector=Sector.fashion, phone="+6281234567890", email=f"s{n}@example.id")
+    member = Member(
+        house_id=house.id,
+        business_name=f"UD Solver {n}",
+        nib=_nib(n),
+        owner_name="Rina",
+        owner_nik=_nik(n),
+        sector=Sector.fashion,
+        phone="+6281234567890",
+        email=f"s{n}@example.id",
+    )
     db.add(member)
     db.flush()
     return member
@@ -98,8 +124,11 @@ def test_publishing_a_run_books_its_slots_for_the_members_and_refuses_a_second_t
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"], hourly_rate=60_000)
     member = _member_of(house, db)
-    request = make_production_request(quantity=9, earliest_start=MONDAY,
-                                      product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    request = make_production_request(
+        quantity=9,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -120,7 +149,14 @@ def test_publishing_a_run_books_its_slots_for_the_members_and_refuses_a_second_t
 
 
 def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
-    db, session_factory, make_house, make_machine, make_product, make_production_request, make_user, make_booking
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+    make_user,
+    make_booking,
 ):
     import pytest
 
@@ -131,8 +167,11 @@ def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"])
     member = _member_of(house, db)
-    make_production_request(quantity=9, earliest_start=MONDAY,
-                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    make_production_request(
+        quantity=9,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -145,14 +184,24 @@ def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
 
 
 def test_a_manager_publishes_through_the_api_and_downloads_the_problem_but_a_member_may_not(
-    db, client, session_factory, make_house, make_machine, make_product, make_production_request,
-    make_user, token_for
+    db,
+    client,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+    make_user,
+    token_for,
 ):
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
     member = _member_of(house, db)
-    make_production_request(quantity=9, earliest_start=MONDAY,
-                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    make_production_request(
+        quantity=9,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
     manager = token_for(make_user("manager", houses=[house]))
@@ -161,7 +210,10 @@ def test_a_manager_publishes_through_the_api_and_downloads_the_problem_but_a_mem
     problem = client.get(f"/api/v1/schedule-runs/{run.id}/problem.json", headers=manager)
     assert problem.status_code == 200
     assert solver.problem_from_dict(problem.json).jobs[0].owner == f"member-{member.id}"
-    assert client.post(f"/api/v1/schedule-runs/{run.id}/publish", headers=member_user).status_code == 403
+    assert (
+        client.post(f"/api/v1/schedule-runs/{run.id}/publish", headers=member_user).status_code
+        == 403
+    )
     published = client.post(f"/api/v1/schedule-runs/{run.id}/publish", headers=manager)
     assert published.status_code == 200, published.json
     assert published.json["status"] == "published"
@@ -179,8 +231,11 @@ def test_the_diff_shows_new_work_before_publishing_and_unchanged_work_after(
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
     member = _member_of(house, db)
-    make_production_request(quantity=9, earliest_start=MONDAY,
-                            product=make_product(member=member, routing=[("sewing", 15, 5)]))
+    make_production_request(
+        quantity=9,
+        earliest_start=MONDAY,
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -202,9 +257,17 @@ def _manager(house):
 def _queue(db, house, **policies):
     from factoryshare.services import scheduling
 
-    run = scheduling.queue_run(db, _manager(house), house.id, {
-        "horizon_start": MONDAY, "horizon_end": MONDAY + dt.timedelta(days=5),
-        "time_limit_seconds": 2, **policies})
+    run = scheduling.queue_run(
+        db,
+        _manager(house),
+        house.id,
+        {
+            "horizon_start": MONDAY,
+            "horizon_end": MONDAY + dt.timedelta(days=5),
+            "time_limit_seconds": 2,
+            **policies,
+        },
+    )
     db.commit()
     return run
 
@@ -216,9 +279,12 @@ def test_a_run_asked_for_family_cleaning_keeps_halal_and_non_halal_work_apart(
     fryer = make_machine(house=house, capabilities=["vacuum_frying"])
     member = _member_of(house, db)
     for family in ("halal", "non_halal", "halal"):
-        make_production_request(quantity=6, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=3),
-                                product=make_product(member=member, family=family,
-                                                     routing=[("vacuum_frying", 0, 10)]))
+        make_production_request(
+            quantity=6,
+            earliest_start=MONDAY,
+            due=MONDAY + dt.timedelta(days=3),
+            product=make_product(member=member, family=family, routing=[("vacuum_frying", 0, 10)]),
+        )
     run = _queue(db, house, family_setup_minutes=45)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -229,9 +295,12 @@ def test_a_run_asked_for_family_cleaning_keeps_halal_and_non_halal_work_apart(
     assert policies.setup is not None and policies.setup.minutes == 45
     solution = solver.solution_from_dict(run.solution)
     assert solver.check(solver.problem_from_dict(run.problem), solution, policies) == []
-    slots = sorted((a.start_at, a.end_at, a.operation.request.product.family) for a in run.assignments
-                   if a.machine_id == fryer.id)
-    for (s1, e1, f1), (s2, e2, f2) in zip(slots, slots[1:]):
+    slots = sorted(
+        (a.start_at, a.end_at, a.operation.request.product.family)
+        for a in run.assignments
+        if a.machine_id == fryer.id
+    )
+    for (_s1, e1, f1), (s2, _e2, f2) in zip(slots, slots[1:]):
         if f1 != f2 and s2.date() == e1.date():
             assert s2 - e1 >= dt.timedelta(minutes=45)
 
@@ -245,10 +314,20 @@ def test_a_share_cap_keeps_one_member_from_taking_the_only_fryer(
     # Four open days of 9 h on the fryer; the greedy member asks for 4 x 8 h, the cap allows 18 h.
     greedy_requests = []
     for _ in range(4):
-        greedy_requests.append(make_production_request(quantity=48, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=5),
-                                product=make_product(member=greedy_member, routing=[("vacuum_frying", 0, 10)])))
-    make_production_request(quantity=12, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=5),
-                            product=make_product(member=other, routing=[("vacuum_frying", 0, 10)]))
+        greedy_requests.append(
+            make_production_request(
+                quantity=48,
+                earliest_start=MONDAY,
+                due=MONDAY + dt.timedelta(days=5),
+                product=make_product(member=greedy_member, routing=[("vacuum_frying", 0, 10)]),
+            )
+        )
+    make_production_request(
+        quantity=12,
+        earliest_start=MONDAY,
+        due=MONDAY + dt.timedelta(days=5),
+        product=make_product(member=other, routing=[("vacuum_frying", 0, 10)]),
+    )
     run = _queue(db, house, share_cap_percent=50)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -263,9 +342,15 @@ def _published_plan(db, session_factory, house, machines, make_product, make_pro
     from factoryshare.services import scheduling
 
     member = _member_of(house, db)
-    requests = [make_production_request(quantity=12, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=4),
-                                        product=make_product(member=member, routing=[("sewing", 10, 0)]))
-                for _ in range(3)]
+    requests = [
+        make_production_request(
+            quantity=12,
+            earliest_start=MONDAY,
+            due=MONDAY + dt.timedelta(days=4),
+            product=make_product(member=member, routing=[("sewing", 10, 0)]),
+        )
+        for _ in range(3)
+    ]
     run = _queue(db, house)
     worker.run_once(session_factory, worker_id="test")
     db.refresh(run)
@@ -282,19 +367,36 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
 
     house = make_house()
     machines = [make_machine(house=house, capabilities=["sewing"]) for _ in range(2)]
-    requests, plan = _published_plan(db, session_factory, house, machines, make_product, make_production_request)
+    requests, plan = _published_plan(
+        db, session_factory, house, machines, make_product, make_production_request
+    )
     bookings = {a.operation.request_id: db.get(Booking, a.booking_id) for a in plan.assignments}
     hit_request = requests[0]
     hit = bookings[hit_request.id]
-    untouched = {b.id: (b.machine_id, b.start_at) for r, b in bookings.items()
-                 if r != hit_request.id and not (b.machine_id == hit.machine_id and b.start_at < hit.end_at
-                                                 and b.end_at > hit.start_at)}
+    untouched = {
+        b.id: (b.machine_id, b.start_at)
+        for r, b in bookings.items()
+        if r != hit_request.id
+        and not (
+            b.machine_id == hit.machine_id and b.start_at < hit.end_at and b.end_at > hit.start_at
+        )
+    }
     # A request still waiting for a plan: the re-plan leaves it alone and does not call it
     # unplaceable.
-    waiting = make_production_request(earliest_start=MONDAY, product=make_product(
-        member_id=requests[0].member_id, routing=[("sewing", 15, 5)]))
-    result = downtimes.record_downtime(db, _manager(house), machine_id=hit.machine_id, start=hit.start_at,
-                                       end=hit.end_at, kind="breakdown", reason="motor", affected="keep")
+    waiting = make_production_request(
+        earliest_start=MONDAY,
+        product=make_product(member_id=requests[0].member_id, routing=[("sewing", 15, 5)]),
+    )
+    result = downtimes.record_downtime(
+        db,
+        _manager(house),
+        machine_id=hit.machine_id,
+        start=hit.start_at,
+        end=hit.end_at,
+        kind="breakdown",
+        reason="motor",
+        affected="keep",
+    )
     db.commit()
     assert result.replan is not None and result.replan.purpose == "replan"
     assert hit_request.id in result.replan.policies["requests"]
@@ -309,22 +411,34 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
     assert {j.id for j in problem.jobs} == {f"request-{hit_request.id}"}
     assert replan.kpis["requests_without_machine"] == []
     assert waiting.id not in solving.why_not_placed(db, [waiting])
-    assert solver.check(problem, solver.solution_from_dict(replan.solution), policies_of(replan)) == []
+    assert (
+        solver.check(problem, solver.solution_from_dict(replan.solution), policies_of(replan)) == []
+    )
     (moved,) = replan.assignments
-    assert not (moved.machine_id == hit.machine_id and moved.start_at < hit.end_at and moved.end_at > hit.start_at)
+    assert not (
+        moved.machine_id == hit.machine_id
+        and moved.start_at < hit.end_at
+        and moved.end_at > hit.start_at
+    )
 
     scheduling.publish_run(db, _manager(house), replan.id)
     db.commit()
     db.refresh(hit)
     # The kept booking the downtime hit is moved to its new slot: the same booking, not a new one.
     assert moved.booking_id == hit.id
-    assert (hit.status, hit.machine_id, hit.start_at) == (BookingStatus.confirmed, moved.machine_id,
-                                                          moved.start_at)
+    assert (hit.status, hit.machine_id, hit.start_at) == (
+        BookingStatus.confirmed,
+        moved.machine_id,
+        moved.start_at,
+    )
     assert hit.source.value == "solver"
     for booking_id, (machine_id, start_at) in untouched.items():
         booking = db.get(Booking, booking_id)
-        assert (booking.machine_id, booking.start_at, booking.status) == (machine_id, start_at,
-                                                                           BookingStatus.confirmed)
+        assert (booking.machine_id, booking.start_at, booking.status) == (
+            machine_id,
+            start_at,
+            BookingStatus.confirmed,
+        )
 
 
 def test_a_downtime_that_hits_only_member_bookings_queues_no_replan(
@@ -335,20 +449,34 @@ def test_a_downtime_that_hits_only_member_bookings_queues_no_replan(
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"])
     booking = make_booking(machine=machine)
-    result = downtimes.record_downtime(db, _manager(house), machine_id=machine.id, start=booking.start_at,
-                                       end=booking.end_at, affected="cancel")
+    result = downtimes.record_downtime(
+        db,
+        _manager(house),
+        machine_id=machine.id,
+        start=booking.start_at,
+        end=booking.end_at,
+        affected="cancel",
+    )
     assert result.replan is None
 
 
 def test_the_worker_solves_with_the_number_of_threads_set_by_solver_workers(
-    db, session_factory, make_house, make_machine, make_product, make_production_request,
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
     monkeypatch,
 ):
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
-    make_production_request(quantity=4, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=2),
-                            product=make_product(member=_member_of(house, db),
-                                                 routing=[("sewing", 15, 5)]))
+    make_production_request(
+        quantity=4,
+        earliest_start=MONDAY,
+        due=MONDAY + dt.timedelta(days=2),
+        product=make_product(member=_member_of(house, db), routing=[("sewing", 15, 5)]),
+    )
     run = _run(db, house)
     seen = []
     real_solve = solver.solve
@@ -368,8 +496,14 @@ def test_the_worker_solves_with_the_number_of_threads_set_by_solver_workers(
 
 
 def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
-    db, session_factory, client, make_house, make_machine, make_product, make_production_request,
-    make_user
+    db,
+    session_factory,
+    client,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+    make_user,
 ):
     from factoryshare.models import Role
     from factoryshare.services import solving
@@ -379,23 +513,32 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
     make_machine(house=house, capabilities=["sewing"])
     member = _member_of(house, db)
     no_machine = make_production_request(
-        earliest_start=MONDAY, product=make_product(member=member, routing=[("embroidery", 10, 2)]))
+        earliest_start=MONDAY, product=make_product(member=member, routing=[("embroidery", 10, 2)])
+    )
     # Ten hours of sewing in one go; the house opens nine hours a day.
     too_long = make_production_request(
-        earliest_start=MONDAY, quantity=10, product=make_product(member=member, routing=[("sewing", 0, 60)]))
+        earliest_start=MONDAY,
+        quantity=10,
+        product=make_product(member=member, routing=[("sewing", 0, 60)]),
+    )
     placed = make_production_request(
-        earliest_start=MONDAY, product=make_product(member=member, routing=[("sewing", 15, 5)]))
+        earliest_start=MONDAY, product=make_product(member=member, routing=[("sewing", 15, 5)])
+    )
     run = _run(db, house)
     worker.run_once(session_factory, worker_id="test")
 
     assert solving.why_not_placed(db, [no_machine, too_long, placed]) == {
-        no_machine.id: "no_machine", too_long.id: "no_window"}
+        no_machine.id: "no_machine",
+        too_long.id: "no_window",
+    }
 
     # The member's page says it in the member's words (Indonesian by default).
     sign_in(client, make_user(Role.member, member=member))
     page = client.get("/production").get_data(as_text=True)
     assert page.count("Tidak masuk jadwal terakhir:") == 2
-    assert "tidak ada mesin di rumah produksi ini yang dapat mengerjakan salah satu tahapnya" in page
+    assert (
+        "tidak ada mesin di rumah produksi ini yang dapat mengerjakan salah satu tahapnya" in page
+    )
     assert "lebih lama daripada waktu buka mesinnya dalam sekali jalan" in page
 
     # The house's manager reads the same reasons on the run's page, about the member.

@@ -27,28 +27,39 @@ ADMIN = Actor(user_id=None, role=Role.admin)
 
 
 def _behind_the_sessions_back(db, table: str, row_id: int, status: str) -> None:
-    db.connection().execute(text(f"UPDATE {table} SET status = :status WHERE id = :id"),
-                            {"status": status, "id": row_id})
+    db.connection().execute(
+        text(f"UPDATE {table} SET status = :status WHERE id = :id"),
+        {"status": status, "id": row_id},
+    )
 
 
 def _audited(db, action: str, object_id: int) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == action, AuditEvent.object_id == str(object_id))) or 0
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == action, AuditEvent.object_id == str(object_id))
+        )
+        or 0
+    )
 
 
 # --- bookings -------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def held(db, make_house, make_machine, make_member, make_user):  # type: ignore[no-untyped-def]
     """A member's hold at a house that confirms bookings, the member and a manager."""
     house = make_house(requires_confirmation=True)
     machine = make_machine(house=house)
-    member_actor = Actor(user_id=None, role=Role.member,
-                         member_id=make_member(house_id=house.id).id)
+    member_actor = Actor(
+        user_id=None, role=Role.member, member_id=make_member(house_id=house.id).id
+    )
     manager_actor = Actor.of(make_user(Role.manager, houses=[house]))
     day = working_day()
-    booking = bookings.create_booking(db, member_actor, machine_id=machine.id,
-                                      start=at(day, "09:00"), end=at(day, "10:00"))
+    booking = bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+    )
     assert booking.status is BookingStatus.held
     return booking, member_actor, manager_actor
 
@@ -103,7 +114,10 @@ def test_a_member_cannot_move_or_cancel_a_booking_the_house_completed_since_it_w
         bookings.cancel_booking(db, member, booking.id)
 
     assert (moved.value.code, moved.value.details["action"]) == ("invalid_transition", "move")
-    assert (cancelled.value.code, cancelled.value.details["action"]) == ("invalid_transition", "cancel")
+    assert (cancelled.value.code, cancelled.value.details["action"]) == (
+        "invalid_transition",
+        "cancel",
+    )
     assert (booking.status, booking.start_at) == (BookingStatus.completed, at(day, "09:00"))
 
 
@@ -122,8 +136,11 @@ def test_a_booking_in_the_wrong_state_answers_invalid_transition_for_every_actio
 
     refused = [completing_a_hold, confirming_twice, cancelling_twice, no_show_of_a_cancelled]
     assert [(e.value.code, e.value.details["status"]) for e in refused] == [
-        ("invalid_transition", "held"), ("invalid_transition", "confirmed"),
-        ("invalid_transition", "cancelled"), ("invalid_transition", "cancelled")]
+        ("invalid_transition", "held"),
+        ("invalid_transition", "confirmed"),
+        ("invalid_transition", "cancelled"),
+        ("invalid_transition", "cancelled"),
+    ]
 
 
 def test_a_booking_the_member_cancelled_since_a_downtime_or_re_plan_read_it_is_not_cancelled_again(
@@ -143,13 +160,20 @@ def test_a_booking_the_member_cancelled_since_a_downtime_or_re_plan_read_it_is_n
 
 # --- loan applications ----------------------------------------------------------------------
 
+
 @pytest.fixture()
 def submitted(db, make_aggregator, make_cluster, make_member, make_user):  # type: ignore[no-untyped-def]
     aggregator = make_aggregator(approval_limit=500_000_000)
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
-    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=20_000_000,
-                       tenor_months=12, on=dt.date(2030, 1, 10))
+    app = loans.create(
+        db,
+        ADMIN,
+        cluster_id=cluster.id,
+        requested_amount=20_000_000,
+        tenor_months=12,
+        on=dt.date(2030, 1, 10),
+    )
     loans.submit(db, ADMIN, app.id)
     return app, Actor.of(make_user(Role.aggregator, aggregator=aggregator))
 
@@ -174,10 +198,12 @@ def test_an_application_approved_since_it_was_read_cannot_be_rejected_sent_back_
     _behind_the_sessions_back(db, "loan_applications", app.id, "approved")
 
     refused = []
-    for action in (lambda: loans.reject(db, endorser, app.id, "no"),
-                   lambda: loans.request_changes(db, endorser, app.id, "again"),
-                   lambda: loans.update(db, ADMIN, app.id, tenor_months=6),
-                   lambda: loans.submit(db, ADMIN, app.id)):
+    for action in (
+        lambda: loans.reject(db, endorser, app.id, "no"),
+        lambda: loans.request_changes(db, endorser, app.id, "again"),
+        lambda: loans.update(db, ADMIN, app.id, tenor_months=6),
+        lambda: loans.submit(db, ADMIN, app.id),
+    ):
         with pytest.raises(Conflict) as exc:
             action()
         refused.append((exc.value.code, exc.value.details["status"]))
@@ -191,35 +217,61 @@ def test_a_lender_decision_needs_an_approved_application(db, submitted):
     with pytest.raises(Conflict) as exc:
         loans.lender_decision(db, ADMIN, app.id, True)
     assert (exc.value.code, exc.value.details) == (
-        "invalid_transition", {"action": "lender_approved", "status": "submitted"})
+        "invalid_transition",
+        {"action": "lender_approved", "status": "submitted"},
+    )
 
 
 # --- schedule runs --------------------------------------------------------------------------
 
+
 @pytest.fixture()
-def succeeded_run(db, make_house, make_machine, make_product, make_member,  # type: ignore[no-untyped-def]
-                  make_production_request, make_user):
+def succeeded_run(
+    db,
+    make_house,
+    make_machine,
+    make_product,
+    make_member,  # type: ignore[no-untyped-def]
+    make_production_request,
+    make_user,
+):
     house = make_house()
     machine = make_machine(house=house, capabilities=["sewing"])
     member = make_member(house_id=house.id)
     day = working_day()
     request = make_production_request(
-        quantity=9, earliest_start=at(day, "08:00"), due=at(day, "17:00"),
-        product=make_product(member=member, routing=[("sewing", 15, 5)]))
-    run = ScheduleRun(house_id=house.id, horizon_start=at(day, "08:00"),
-                      horizon_end=at(day, "17:00"), time_limit_seconds=1,
-                      status=RunStatus.succeeded, attempts=1)
-    run.assignments = [ScheduleAssignment(operation_id=op.id, machine_id=machine.id,
-                                          start_at=at(day, "09:00"), end_at=at(day, "10:00"))
-                       for op in request.operations]
+        quantity=9,
+        earliest_start=at(day, "08:00"),
+        due=at(day, "17:00"),
+        product=make_product(member=member, routing=[("sewing", 15, 5)]),
+    )
+    run = ScheduleRun(
+        house_id=house.id,
+        horizon_start=at(day, "08:00"),
+        horizon_end=at(day, "17:00"),
+        time_limit_seconds=1,
+        status=RunStatus.succeeded,
+        attempts=1,
+    )
+    run.assignments = [
+        ScheduleAssignment(
+            operation_id=op.id,
+            machine_id=machine.id,
+            start_at=at(day, "09:00"),
+            end_at=at(day, "10:00"),
+        )
+        for op in request.operations
+    ]
     db.add(run)
     db.flush()
     return run, machine, Actor.of(make_user(Role.manager, houses=[house]))
 
 
 def _bookings_of(db, machine) -> int:
-    return db.scalar(select(func.count()).select_from(Booking)
-                     .where(Booking.machine_id == machine.id)) or 0
+    return (
+        db.scalar(select(func.count()).select_from(Booking).where(Booking.machine_id == machine.id))
+        or 0
+    )
 
 
 def test_a_run_discarded_since_the_manager_read_it_cannot_be_published(db, succeeded_run):
@@ -230,7 +282,9 @@ def test_a_run_discarded_since_the_manager_read_it_cannot_be_published(db, succe
         scheduling.publish_run(db, manager, run.id)
 
     assert (exc.value.code, exc.value.details) == (
-        "invalid_transition", {"action": "publish", "status": "discarded"})
+        "invalid_transition",
+        {"action": "publish", "status": "discarded"},
+    )
     assert run.status is RunStatus.discarded
     assert _bookings_of(db, machine) == 0
 
@@ -243,7 +297,9 @@ def test_a_run_published_since_the_manager_read_it_cannot_be_discarded(db, succe
         scheduling.discard_run(db, manager, run.id)
 
     assert (exc.value.code, exc.value.details) == (
-        "invalid_transition", {"action": "discard", "status": "published"})
+        "invalid_transition",
+        {"action": "discard", "status": "published"},
+    )
     assert run.status is RunStatus.published
     assert _audited(db, "schedule_run.discarded", run.id) == 0
 

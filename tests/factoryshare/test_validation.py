@@ -12,8 +12,16 @@ def test_a_womans_nik_with_day_plus_forty_is_accepted():
     assert validation.nik("3205105205850001") == "3205105205850001"
 
 
-@pytest.mark.parametrize("bad", ["320510120585000", "32051012058500011", "32051012058500AB",
-                                 "3205103205850001", "3205101213850001"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "320510120585000",
+        "32051012058500011",
+        "32051012058500AB",
+        "3205103205850001",
+        "3205101213850001",
+    ],
+)
 def test_a_nik_with_wrong_length_or_impossible_birth_date_is_refused_naming_the_field(bad):
     with pytest.raises(ValidationFailed) as info:
         validation.nik(bad)
@@ -38,8 +46,15 @@ def test_an_npwp_with_a_wrong_check_digit_is_refused():
     assert "npwp" in info.value.errors
 
 
-@pytest.mark.parametrize("raw", ["0812-3456-7890", "+62 812 3456 7890", "6281234567890",
-                                 "(0)812 3456 7890".replace("(0)", "0")])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0812-3456-7890",
+        "+62 812 3456 7890",
+        "6281234567890",
+        "(0)812 3456 7890".replace("(0)", "0"),
+    ],
+)
 def test_indonesian_phone_numbers_become_e164(raw):
     assert validation.phone(raw) == "+6281234567890"
 

@@ -3,21 +3,28 @@ import threading
 import uuid
 
 import pytest
-
-from factoryshare import worker
 from sqlalchemy import delete
 
+from factoryshare import worker
 from factoryshare.db import make_session_factory, transaction
 from factoryshare.models import ProductionHouse
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _queue(db, house, n=1):
-    runs = [ScheduleRun(house_id=house.id, horizon_start=START,
-                        horizon_end=START + dt.timedelta(days=7), time_limit_seconds=1,
-                        status=RunStatus.queued, attempts=0) for _ in range(n)]
+    runs = [
+        ScheduleRun(
+            house_id=house.id,
+            horizon_start=START,
+            horizon_end=START + dt.timedelta(days=7),
+            time_limit_seconds=1,
+            status=RunStatus.queued,
+            attempts=0,
+        )
+        for _ in range(n)
+    ]
     db.add_all(runs)
     db.commit()
     return [r.id for r in runs]
@@ -31,7 +38,9 @@ def test_a_worker_takes_the_oldest_queued_run_once(db, make_house):
     assert worker.claim(db, "w3") is None
 
 
-def test_a_run_whose_worker_stopped_beating_is_requeued_then_failed_after_three_tries(db, make_house):
+def test_a_run_whose_worker_stopped_beating_is_requeued_then_failed_after_three_tries(
+    db, make_house
+):
     (run_id,) = _queue(db, make_house())
     now = START
     for attempt in range(1, 4):
@@ -52,9 +61,11 @@ def test_a_live_heartbeat_keeps_the_run_with_its_worker(db, make_house):
     assert worker.requeue_stale(db) == []
 
 
-def test_a_long_solve_keeps_beating_so_it_is_not_taken_for_a_dead_worker(db, session_factory, make_house):
+def test_a_long_solve_keeps_beating_so_it_is_not_taken_for_a_dead_worker(
+    db, session_factory, make_house
+):
     (run_id,) = _queue(db, make_house())
-    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     worker.claim(db, "w1", now=long_ago)
     db.commit()
     beat = worker._Beat(session_factory, run_id, "w1", every=0.02)
@@ -75,13 +86,23 @@ def test_two_workers_on_postgresql_each_take_a_run_exactly_once(engine, is_postg
         pytest.skip("SKIP LOCKED claims are a PostgreSQL feature; SQLite serialises writers")
     factory = make_session_factory(engine)
     with transaction(factory) as s:
-        house = ProductionHouse(name=f"Rumah Produksi {uuid.uuid4().hex[:8]}", timezone="Asia/Jakarta")
+        house = ProductionHouse(
+            name=f"Rumah Produksi {uuid.uuid4().hex[:8]}", timezone="Asia/Jakarta"
+        )
         s.add(house)
         s.flush()
         house_id = house.id
-        runs = [ScheduleRun(house_id=house_id, horizon_start=START,
-                            horizon_end=START + dt.timedelta(days=7), time_limit_seconds=1,
-                            status=RunStatus.queued, attempts=0) for _ in range(6)]
+        runs = [
+            ScheduleRun(
+                house_id=house_id,
+                horizon_start=START,
+                horizon_end=START + dt.timedelta(days=7),
+                time_limit_seconds=1,
+                status=RunStatus.queued,
+                attempts=0,
+            )
+            for _ in range(6)
+        ]
         s.add_all(runs)
         s.flush()
         ids = {r.id for r in runs}
@@ -116,6 +137,8 @@ def test_the_worker_command_with_once_reports_an_empty_queue(settings, engine):
 
     from factoryshare.cli import cli
 
-    result = CliRunner().invoke(cli, ["worker", "--once"], env={"DATABASE_URL": settings.database_url})
+    result = CliRunner().invoke(
+        cli, ["worker", "--once"], env={"DATABASE_URL": settings.database_url}
+    )
     assert result.exit_code == 0, result.output
     assert "run" in result.output.lower()

@@ -19,20 +19,40 @@ MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 MARK = 999.0  # the stale worker's result carries this as its solve time
 
 
-@pytest.mark.parametrize(("stale", "fresh"), [("worker-a", "worker-b"), ("host:1", "host:1")],
-                         ids=["another worker", "the same worker name"])
+@pytest.mark.parametrize(
+    ("stale", "fresh"),
+    [("worker-a", "worker-b"), ("host:1", "host:1")],
+    ids=["another worker", "the same worker name"],
+)
 def test_a_worker_that_lost_its_claim_while_solving_cannot_save_over_the_newer_attempt(
-    db, session_factory, make_house, make_machine, make_member, make_product,
-    make_production_request, monkeypatch, caplog, stale, fresh,
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+    monkeypatch,
+    caplog,
+    stale,
+    fresh,
 ):
     house = make_house()
     make_machine(house=house, capabilities=["sewing"])
-    make_production_request(quantity=4, earliest_start=MONDAY, due=MONDAY + dt.timedelta(days=2),
-                            product=make_product(member=make_member(house=house),
-                                                 routing=[("sewing", 15, 5)]))
-    run = ScheduleRun(house_id=house.id, horizon_start=MONDAY.astimezone(dt.timezone.utc),
-                      horizon_end=(MONDAY + dt.timedelta(days=5)).astimezone(dt.timezone.utc),
-                      time_limit_seconds=2, status=RunStatus.queued, attempts=0)
+    make_production_request(
+        quantity=4,
+        earliest_start=MONDAY,
+        due=MONDAY + dt.timedelta(days=2),
+        product=make_product(member=make_member(house=house), routing=[("sewing", 15, 5)]),
+    )
+    run = ScheduleRun(
+        house_id=house.id,
+        horizon_start=MONDAY.astimezone(dt.UTC),
+        horizon_end=(MONDAY + dt.timedelta(days=5)).astimezone(dt.UTC),
+        time_limit_seconds=2,
+        status=RunStatus.queued,
+        attempts=0,
+    )
     db.add(run)
     db.commit()
     real_solve = solver.solve

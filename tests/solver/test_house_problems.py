@@ -22,12 +22,19 @@ _spec.loader.exec_module(house_problems)
 def test_the_same_size_and_seed_give_the_same_problem_and_another_seed_a_different_one():
     first = house_problems.generate("small", 1)
     assert house_problems.generate("small", 1) == first
-    assert solver.problem_to_dict(house_problems.generate("small", 1)) == solver.problem_to_dict(first)
+    assert solver.problem_to_dict(house_problems.generate("small", 1)) == solver.problem_to_dict(
+        first
+    )
     assert house_problems.generate("small", 2) != first
 
 
 def test_each_size_has_its_machines_and_jobs_in_capability_groups_of_two_to_eight():
-    for size, machines, jobs in (("small", 8, 30), ("medium", 17, 140), ("large", 30, 200), ("xl", 40, 250)):
+    for size, machines, jobs in (
+        ("small", 8, 30),
+        ("medium", 17, 140),
+        ("large", 30, 200),
+        ("xl", 40, 250),
+    ):
         problem = house_problems.generate(size, 1)
         assert (len(problem.machines), len(problem.jobs)) == (machines, jobs)
         groups = defaultdict(int)
@@ -42,7 +49,11 @@ def test_a_small_house_is_open_on_weekdays_and_saturday_morning_and_closed_on_it
     for machine in problem.machines:
         for start, end in machine.open:
             assert 0 <= start < end <= problem.horizon
-            assert start % day >= 8 * 60 and (end - 1) % day < 16 * 60 and start // day == (end - 1) // day
+            assert (
+                start % day >= 8 * 60
+                and (end - 1) % day < 16 * 60
+                and start // day == (end - 1) // day
+            )
             assert start // day % 7 != 6, "open on a Sunday"
             if start // day % 7 == 5:
                 assert end % day <= 12 * 60, "open on Saturday afternoon"
@@ -69,7 +80,10 @@ def test_jobs_have_one_to_three_operations_each_fitting_some_open_window_with_du
         assert 1 <= len(job.operations) <= 3
         assert 1 <= job.weight <= 3 and job.due is not None and job.due > job.release
         for op in job.operations:
-            assert any(any(e - s >= mode.duration for s, e in problem.windows(mode.machine)) for mode in op.modes)
+            assert any(
+                any(e - s >= mode.duration for s, e in problem.windows(mode.machine))
+                for mode in op.modes
+            )
             lags += op.min_lag > 0
     assert lags > 0, "some operations wait for drying or cooling"
     assert problem.objective.weighted_tardiness > problem.objective.makespan > 0
@@ -90,11 +104,14 @@ def test_with_the_real_flag_a_house_has_overnight_steps_the_grid_and_machine_cos
     assert problem.grid == 15 and problem.objective.cost > 0
     assert all(m.cost_per_hour > 0 for m in problem.machines)
     pausable = [o for j in problem.jobs for o in j.operations if o.pausable]
-    assert pausable and any(min(m.duration for m in o.modes) > 8 * 60 for o in pausable), \
+    assert pausable and any(min(m.duration for m in o.modes) > 8 * 60 for o in pausable), (
         "some steps take more than a day's opening hours"
+    )
     # The rest of the house is the plain one: same machines' hours, bookings and jobs.
     assert [m.open for m in problem.machines] == [m.open for m in plain.machines]
-    assert problem.fixed == plain.fixed and [j.id for j in problem.jobs] == [j.id for j in plain.jobs]
+    assert problem.fixed == plain.fixed and [j.id for j in problem.jobs] == [
+        j.id for j in plain.jobs
+    ]
     solution = solver.solve(problem, SolveOptions(time_limit=2, workers=2, seed=1))
     assert solution.status in ("optimal", "feasible")
     assert solver.check(problem, solution) == []

@@ -19,13 +19,15 @@ def csrf(client, url: str = "/login") -> str:  # type: ignore[no-untyped-def]
 
 
 def sign_in(client, user, password: str = TEST_PASSWORD, **extra):  # type: ignore[no-untyped-def]
-    return client.post("/login", data={"email": user.email, "password": password,
-                                       "csrf_token": csrf(client), **extra})
+    return client.post(
+        "/login",
+        data={"email": user.email, "password": password, "csrf_token": csrf(client), **extra},
+    )
 
 
 def next_working_day(days_ahead: int = 2) -> dt.date:
     """A Monday-to-Friday day at least `days_ahead` days from now that is no public holiday."""
-    day = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=days_ahead)
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days_ahead)
     while day.weekday() >= 5 or calendar.holiday_name(day) is not None:
         day += dt.timedelta(days=1)
     return day

@@ -17,7 +17,8 @@ def _admin(make_user):  # type: ignore[no-untyped-def]
 
 
 def test_an_admin_sees_a_house_with_its_zone_opening_hours_and_machines(
-        client, make_user, make_house, make_machine):
+    client, make_user, make_house, make_machine
+):
     house = make_house(name="RPB Jembrana", timezone="Asia/Makassar")
     make_machine(house=house, name="Mesin Sangrai Kakao", hourly_rate=75_000)
     make_machine(house=house, name="Vacuum Fryer")
@@ -34,7 +35,8 @@ def test_an_admin_sees_a_house_with_its_zone_opening_hours_and_machines(
 
 
 def test_an_admin_filters_users_by_role_and_deactivates_one_who_then_cannot_sign_in(
-        client, db, make_user):
+    client, db, make_user
+):
     admin = _admin(make_user)
     manager = make_user(Role.manager, name="Manajer Garut")
     member = make_user(Role.member, name="Asep Sukaregang")
@@ -47,15 +49,20 @@ def test_an_admin_filters_users_by_role_and_deactivates_one_who_then_cannot_sign
     assert '<label for="role">' in managers
 
     token = csrf(client, "/admin/users")
-    r = client.post(f"/admin/users/{member.id}/active",
-                    data={"csrf_token": token, "active": "0", "role": "member"})
+    r = client.post(
+        f"/admin/users/{member.id}/active",
+        data={"csrf_token": token, "active": "0", "role": "member"},
+    )
     assert r.status_code == 302 and "role=member" in r.headers["Location"]
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert f"{member.email} is deactivated and can no longer sign in." in page
     db.refresh(member)
     assert member.is_active is False
-    event = db.scalars(select(AuditEvent).where(AuditEvent.object_type == "users",
-                                                AuditEvent.object_id == str(member.id))).one()
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.object_type == "users", AuditEvent.object_id == str(member.id)
+        )
+    ).one()
     assert event.actor_id == admin.id and event.after["is_active"] is False
 
     client.post("/logout", data={"csrf_token": token})
@@ -86,24 +93,40 @@ def test_an_admin_cannot_deactivate_their_own_account(client, db, make_user):
     sign_in(client, admin)
     token = csrf(client, "/admin/users")
     r = client.post(f"/admin/users/{admin.id}/active", data={"csrf_token": token, "active": "0"})
-    assert "You cannot deactivate your own account." in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "You cannot deactivate your own account." in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     db.refresh(admin)
     assert admin.is_active is True
 
 
 def test_the_job_runs_page_shows_the_latest_run_of_each_job_with_its_message(client, db, make_user):
-    started = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)
-    db.add_all([
-        JobRun(job="expire_holds", started_at=started, finished_at=started + dt.timedelta(seconds=2),
-               status=JobStatus.succeeded, counts={"expired": 3}, host="web-1"),
-        JobRun(job="permit_watch", started_at=started + dt.timedelta(hours=1),
-               finished_at=started + dt.timedelta(hours=1, seconds=1), status=JobStatus.failed,
-               counts={}, error="OperationalError: database is locked", host="web-2"),
-    ])
+    started = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    db.add_all(
+        [
+            JobRun(
+                job="expire_holds",
+                started_at=started,
+                finished_at=started + dt.timedelta(seconds=2),
+                status=JobStatus.succeeded,
+                counts={"expired": 3},
+                host="web-1",
+            ),
+            JobRun(
+                job="permit_watch",
+                started_at=started + dt.timedelta(hours=1),
+                finished_at=started + dt.timedelta(hours=1, seconds=1),
+                status=JobStatus.failed,
+                counts={},
+                error="OperationalError: database is locked",
+                host="web-2",
+            ),
+        ]
+    )
     db.flush()
     sign_in(client, _admin(make_user))
     page = client.get("/admin/jobs").get_data(as_text=True)
-    latest = page[:page.index("Recent runs")]
+    latest = page[: page.index("Recent runs")]
     assert "expire_holds" in latest and "expired: 3" in latest and "succeeded" in latest
     assert "OperationalError: database is locked" in latest and "failed" in latest
     assert "link_financing" in latest and "Not run yet" in latest
@@ -111,16 +134,25 @@ def test_the_job_runs_page_shows_the_latest_run_of_each_job_with_its_message(cli
 
 
 def test_the_audit_log_lists_entries_newest_first_in_words_and_filters_by_action_and_actor(
-        client, db, make_user):
+    client, db, make_user
+):
     admin = _admin(make_user)
     sign_in(client, admin)
     older, newer = make_user(Role.member), make_user(Role.member)
     token = csrf(client, "/admin/users")
     for user in (older, newer):
         client.post(f"/admin/users/{user.id}/active", data={"csrf_token": token, "active": "0"})
-    db.add(AuditEvent(at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), actor_id=None,
-                      action="loan_application.approved", object_type="loan_applications",
-                      object_id="7", before=None, after={"status": "approved"}))
+    db.add(
+        AuditEvent(
+            at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            actor_id=None,
+            action="loan_application.approved",
+            object_type="loan_applications",
+            object_id="7",
+            before=None,
+            after={"status": "approved"},
+        )
+    )
     db.flush()
 
     page = client.get("/admin/audit").get_data(as_text=True)
@@ -140,9 +172,20 @@ def test_the_audit_log_lists_entries_newest_first_in_words_and_filters_by_action
 
 def test_the_audit_log_is_paged(client, db, make_user):
     admin = _admin(make_user)
-    db.add_all([AuditEvent(at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=i),
-                           actor_id=admin.id, action="test.paged", object_type="things",
-                           object_id=str(i), before=None, after=None) for i in range(30)])
+    db.add_all(
+        [
+            AuditEvent(
+                at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i),
+                actor_id=admin.id,
+                action="test.paged",
+                object_type="things",
+                object_id=str(i),
+                before=None,
+                after=None,
+            )
+            for i in range(30)
+        ]
+    )
     db.flush()
     sign_in(client, admin)
     first = client.get("/admin/audit?action=test.paged").get_data(as_text=True)

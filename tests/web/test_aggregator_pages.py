@@ -23,45 +23,89 @@ def _at(day: dt.date, hour: int) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
     local = dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo("Asia/Jakarta"))
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 @pytest.fixture()
-def setting(db, make_house, make_machine, make_member, make_aggregator, make_cluster, make_user,
-            make_booking, make_product, make_production_request):
+def setting(
+    db,
+    make_house,
+    make_machine,
+    make_member,
+    make_aggregator,
+    make_cluster,
+    make_user,
+    make_booking,
+    make_product,
+    make_production_request,
+):
     """A cluster of two members with a submitted application built from a booking of one and a
     production request of the other, and the cluster's aggregator signed in as an English user."""
     house = make_house(name="RPB Garut")
-    machine = make_machine(house=house, name="Mesin Jahit Juki", hourly_rate=100_000,
-                           capabilities=["sewing"])
+    machine = make_machine(
+        house=house, name="Mesin Jahit Juki", hourly_rate=100_000, capabilities=["sewing"]
+    )
     chair = make_member(house=house, business_name="Sukaregang Leather Craft")
     other = make_member(house=house, business_name="Garut Kulit Jaya")
     aggregator = make_aggregator(name="Koperasi Mitra Nusantara")
-    cluster = make_cluster(aggregator=aggregator, members=[chair, other], chair_member_id=chair.id,
-                           house_id=house.id, name="Klaster Kulit Garut")
+    cluster = make_cluster(
+        aggregator=aggregator,
+        members=[chair, other],
+        chair_member_id=chair.id,
+        house_id=house.id,
+        name="Klaster Kulit Garut",
+    )
     day = next_working_day(3)
-    booking = make_booking(machine=machine, member=other, start_at=_at(day, 9),
-                           end_at=_at(day, 12), price=300_000, hourly_rate=100_000)
+    booking = make_booking(
+        machine=machine,
+        member=other,
+        start_at=_at(day, 9),
+        end_at=_at(day, 12),
+        price=300_000,
+        hourly_rate=100_000,
+    )
     product = make_product(member=chair, name="Dompet Kulit", routing=[("sewing", 0, 6)])
-    request_ = make_production_request(product=product, quantity=10, earliest_start=_at(day, 8),
-                                       due=_at(day + dt.timedelta(days=4), 17))
-    app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000, tenor_months=12)
-    loans.set_plan(db, ADMIN, app.id, booking_ids=[booking.id],
-                   production_request_ids=[request_.id], material_costs={chair.id: 4_000_000})
+    request_ = make_production_request(
+        product=product,
+        quantity=10,
+        earliest_start=_at(day, 8),
+        due=_at(day + dt.timedelta(days=4), 17),
+    )
+    app = loans.create(
+        db, ADMIN, cluster_id=cluster.id, requested_amount=1_000_000, tenor_months=12
+    )
+    loans.set_plan(
+        db,
+        ADMIN,
+        app.id,
+        booking_ids=[booking.id],
+        production_request_ids=[request_.id],
+        material_costs={chair.id: 4_000_000},
+    )
     loans.submit(db, ADMIN, app.id)
     user = make_user(Role.aggregator, aggregator=aggregator, language="en")
-    return {"app": app, "cluster": cluster, "user": user, "chair": chair, "other": other,
-            "product": product, "day": day, "house": house}
+    return {
+        "app": app,
+        "cluster": cluster,
+        "user": user,
+        "chair": chair,
+        "other": other,
+        "product": product,
+        "day": day,
+        "house": house,
+    }
 
 
 def _decide(client, app_id: int, **form):  # type: ignore[no-untyped-def]
     token = csrf(client, f"/aggregator/applications/{app_id}")
-    return client.post(f"/aggregator/applications/{app_id}/decision",
-                       data={"csrf_token": token, **form})
+    return client.post(
+        f"/aggregator/applications/{app_id}/decision", data={"csrf_token": token, **form}
+    )
 
 
 def test_an_aggregator_sees_its_clusters_submitted_application_in_rupiah_and_approves_it(
-        client, db, setting):
+    client, db, setting
+):
     app, user = setting["app"], setting["user"]
     sign_in(client, user)
 
@@ -80,11 +124,16 @@ def test_an_aggregator_sees_its_clusters_submitted_application_in_rupiah_and_app
 
     r = _decide(client, app.id, decision="approve")
     assert r.status_code == 302
-    assert f"Application #{app.id} is approved." in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"Application #{app.id} is approved." in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     db.refresh(app)
     assert app.status is LoanStatus.approved and app.approved_by_id == user.id
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "loan_application.approved",
-                                                AuditEvent.object_id == str(app.id))).one()
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "loan_application.approved", AuditEvent.object_id == str(app.id)
+        )
+    ).one()
     assert event.actor_id == user.id
 
 
@@ -99,7 +148,9 @@ def test_rejecting_needs_a_note_and_says_so_in_words(client, db, setting):
     assert app.status is LoanStatus.submitted
 
     r = _decide(client, app.id, decision="reject", reason="The offtake price is too low.")
-    assert f"Application #{app.id} is rejected." in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"Application #{app.id} is rejected." in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     db.refresh(app)
     assert app.status is LoanStatus.rejected
     # The note is the decision's; the applicant's notes stay as written.
@@ -108,7 +159,8 @@ def test_rejecting_needs_a_note_and_says_so_in_words(client, db, setting):
 
 
 def test_the_reject_note_error_is_in_indonesian_for_an_indonesian_user(
-        client, db, setting, make_user):
+    client, db, setting, make_user
+):
     app = setting["app"]
     sign_in(client, make_user(Role.aggregator, aggregator=setting["cluster"].aggregator))
     r = _decide(client, app.id, decision="reject", reason="")
@@ -130,7 +182,9 @@ def test_asking_for_changes_sends_the_application_back_with_the_note(client, db,
     page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'name="reason"' not in page
     r = _decide(client, app.id, decision="approve")
-    assert "no longer waiting for a decision" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "no longer waiting for a decision" in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_an_approved_amount_above_the_request_is_refused_in_words(client, db, setting):
@@ -149,8 +203,10 @@ def test_an_aggregator_of_another_cluster_gets_404_and_a_member_403(client, db, 
     assert client.get(f"/aggregator/applications/{app.id}").status_code == 404
     assert f"#{app.id}" not in client.get("/aggregator/applications").get_data(as_text=True)
     token = csrf(client, "/aggregator/applications")
-    r = client.post(f"/aggregator/applications/{app.id}/decision",
-                    data={"csrf_token": token, "decision": "approve"})
+    r = client.post(
+        f"/aggregator/applications/{app.id}/decision",
+        data={"csrf_token": token, "decision": "approve"},
+    )
     assert r.status_code == 404
     db.refresh(app)
     assert app.status is LoanStatus.submitted
@@ -172,7 +228,7 @@ def test_a_decision_posted_without_its_csrf_token_is_refused(client, db, setting
 
 def _capacity_section(page: str) -> str:
     start = page.index('aria-labelledby="capacity-heading"')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def test_the_capacity_check_without_offtake_dates_is_explained_next_to_its_button(client, setting):
@@ -186,10 +242,15 @@ def test_the_capacity_check_without_offtake_dates_is_explained_next_to_its_butto
 
 
 def test_the_capacity_check_shows_which_delivery_dates_the_house_can_meet(
-        client, setting, make_offtake_agreement):
+    client, setting, make_offtake_agreement
+):
     app, day = setting["app"], setting["day"]
-    make_offtake_agreement(cluster=setting["cluster"], product=setting["product"], quantity=10,
-                           deliveries=[(day + dt.timedelta(days=7), 10)])
+    make_offtake_agreement(
+        cluster=setting["cluster"],
+        product=setting["product"],
+        quantity=10,
+        deliveries=[(day + dt.timedelta(days=7), 10)],
+    )
     sign_in(client, setting["user"])
     token = csrf(client, f"/aggregator/applications/{app.id}")
     r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
@@ -217,11 +278,20 @@ def test_a_missing_permit_of_a_planned_product_is_flagged(client, db, setting, m
 
 
 def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
-        client, db, setting, make_cluster, make_loan, make_clock):
-    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]],
-                           name="Klaster Tas Garut")
-    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2026, 1, 15),
-                     first_tranche=12_000_000)
+    client, db, setting, make_cluster, make_loan, make_clock
+):
+    cluster = make_cluster(
+        aggregator=setting["cluster"].aggregator,
+        members=[setting["other"]],
+        name="Klaster Tas Garut",
+    )
+    loan = make_loan(
+        cluster,
+        amount=12_000_000,
+        tenor_months=12,
+        on=dt.date(2026, 1, 15),
+        first_tranche=12_000_000,
+    )
     loans.mark_installments_due(db, dt.date(2026, 4, 1))  # 15 Feb and 15 Mar are past due
     make_clock.set(dt.date(2026, 4, 1))
     first, second = loans.installments(db, ADMIN, loan.id)[:2]
@@ -230,7 +300,7 @@ def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
 
     sign_in(client, setting["user"])
     page = client.get("/aggregator/clusters").get_data(as_text=True)
-    section = page[page.index("Klaster Tas Garut"):]
+    section = page[page.index("Klaster Tas Garut") :]
     exposure = 12_000_000 - first.principal
     assert f"Rp{exposure:,}".replace(",", ".") in section
     owed = f"Rp{second.amount:,}".replace(",", ".")
@@ -242,13 +312,14 @@ def test_the_cluster_page_shows_exposure_and_an_overdue_installment(
 
 # --- decision history, confirmations -------------------------------------------------------
 
+
 def test_the_application_shows_who_decided_what_when_and_why(client, db, setting):
     app, user = setting["app"], setting["user"]
     sign_in(client, user)
     _decide(client, app.id, decision="changes", reason="Add the second delivery.")
     page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
     start = page.index('aria-labelledby="history-heading"')
-    history = page[start:page.index("</section>", start)]
+    history = page[start : page.index("</section>", start)]
     # The submission (by the service in this set-up), then the aggregator's officer by name.
     assert "submitted to the aggregator" in history and "the service itself" in history
     assert f"{user.name} (aggregator)" in history and "sent back for changes" in history
@@ -258,7 +329,8 @@ def test_the_application_shows_who_decided_what_when_and_why(client, db, setting
 
 
 def test_approving_and_rejecting_ask_once_naming_what_changes_and_rejecting_takes_a_reason(
-        client, setting):
+    client, setting
+):
     app = setting["app"]
     sign_in(client, setting["user"])
     page = client.get(f"/aggregator/applications/{app.id}").get_data(as_text=True)
@@ -275,41 +347,63 @@ def test_approving_and_rejecting_ask_once_naming_what_changes_and_rejecting_take
 
 
 def test_a_capacity_check_that_finishes_nothing_says_why_for_each_date(
-        client, db, setting, make_offtake_agreement, make_product):
+    client, db, setting, make_offtake_agreement, make_product
+):
     app, day, chair = setting["app"], setting["day"], setting["chair"]
     bags = make_product(member=chair, name="Tas Kulit", routing=[("sewing", 0, 6)])
     # Nothing of the plan makes bags; its wallets may start only after the wallets' first date.
-    make_offtake_agreement(cluster=setting["cluster"], product=bags, quantity=5,
-                           deliveries=[(day + dt.timedelta(days=7), 5)])
-    make_offtake_agreement(cluster=setting["cluster"], product=setting["product"], quantity=10,
-                           deliveries=[(day - dt.timedelta(days=1), 4),
-                                       (day + dt.timedelta(days=7), 6)])
+    make_offtake_agreement(
+        cluster=setting["cluster"],
+        product=bags,
+        quantity=5,
+        deliveries=[(day + dt.timedelta(days=7), 5)],
+    )
+    make_offtake_agreement(
+        cluster=setting["cluster"],
+        product=setting["product"],
+        quantity=10,
+        deliveries=[(day - dt.timedelta(days=1), 4), (day + dt.timedelta(days=7), 6)],
+    )
     sign_in(client, setting["user"])
     token = csrf(client, f"/aggregator/applications/{app.id}")
     r = client.post(f"/aggregator/applications/{app.id}/capacity-check", data={"csrf_token": token})
     section = _capacity_section(r.get_data(as_text=True))
     assert "Not every delivery date can be met." in section
     assert "The plan has no production request for Tas Kulit." in section
-    assert re.search(r"Request #\d+ \(Dompet Kulit\) may start only on .*, after this delivery "
-                     r"date\.", section)
+    assert re.search(
+        r"Request #\d+ \(Dompet Kulit\) may start only on .*, after this delivery "
+        r"date\.",
+        section,
+    )
     assert section.count('class="badge confirmed"') == 1  # the wallets' second date is met
 
 
 # --- loans -----------------------------------------------------------------------------------
 
+
 def test_a_loan_shows_its_schedule_what_is_overdue_and_its_collectability(
-        client, db, setting, make_cluster, make_loan, make_clock):
-    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]],
-                           name="Klaster Tas Garut")
-    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
-                     first_tranche=12_000_000)
+    client, db, setting, make_cluster, make_loan, make_clock
+):
+    cluster = make_cluster(
+        aggregator=setting["cluster"].aggregator,
+        members=[setting["other"]],
+        name="Klaster Tas Garut",
+    )
+    loan = make_loan(
+        cluster,
+        amount=12_000_000,
+        tenor_months=12,
+        on=dt.date(2031, 1, 15),
+        first_tranche=12_000_000,
+    )
     make_clock.set(dt.date(2031, 8, 1))  # 15 Feb is 167 days past due: Kol-4
     sign_in(client, setting["user"])
     clusters_page = client.get("/aggregator/clusters").get_data(as_text=True)
     assert f'href="/aggregator/loans/{loan.id}"' in clusters_page
     page = client.get(f"/aggregator/loans/{loan.id}").get_data(as_text=True)
-    rows = re.findall(r"<tr( class=\"overdue\")?>\s*<td class=\"num\" data-label=\"Installment\">(\d+)</td>",
-                      page)
+    rows = re.findall(
+        r"<tr( class=\"overdue\")?>\s*<td class=\"num\" data-label=\"Installment\">(\d+)</td>", page
+    )
     assert len(rows) == 12 and [n for cls, n in rows if cls] == ["1", "2", "3", "4", "5", "6"]
     assert '<td class="num" data-label="Days past due">167</td>' in page
     assert "4 · doubtful (diragukan): 121-180 days past due" in page
@@ -317,10 +411,16 @@ def test_a_loan_shows_its_schedule_what_is_overdue_and_its_collectability(
 
 
 def test_the_loan_page_speaks_indonesian_to_an_indonesian_aggregator(
-        client, db, setting, make_cluster, make_loan, make_clock, make_user):
+    client, db, setting, make_cluster, make_loan, make_clock, make_user
+):
     cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[setting["other"]])
-    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
-                     first_tranche=12_000_000)
+    loan = make_loan(
+        cluster,
+        amount=12_000_000,
+        tenor_months=12,
+        on=dt.date(2031, 1, 15),
+        first_tranche=12_000_000,
+    )
     make_clock.set(dt.date(2031, 4, 1))  # 15 Feb is 45 days past due: Kol-2
     sign_in(client, make_user(Role.aggregator, aggregator=setting["cluster"].aggregator))
     page = client.get(f"/aggregator/loans/{loan.id}").get_data(as_text=True)
@@ -331,54 +431,77 @@ def test_the_loan_page_speaks_indonesian_to_an_indonesian_aggregator(
 
 # --- offtake agreements and purchases --------------------------------------------------------
 
+
 def _agreement_form(cluster_id: int, product_id: int, **extra: str) -> dict:
-    form = {"cluster_id": str(cluster_id), "product_id": str(product_id), "quantity": "10",
-            "unit_price": "1.000.000", "notes": "Pesanan koperasi",
-            "due_on": ["2031-07-15", "2031-08-15", ""], "delivery_quantity": ["4", "6", ""]}
+    form = {
+        "cluster_id": str(cluster_id),
+        "product_id": str(product_id),
+        "quantity": "10",
+        "unit_price": "1.000.000",
+        "notes": "Pesanan koperasi",
+        "due_on": ["2031-07-15", "2031-08-15", ""],
+        "delivery_quantity": ["4", "6", ""],
+    }
     form.update(extra)
     return form
 
 
 def test_an_aggregator_records_an_agreement_and_a_purchase_that_repays_the_loan(
-        client, db, setting, make_cluster, make_product, make_loan, make_clock):
+    client, db, setting, make_cluster, make_product, make_loan, make_clock
+):
     other = setting["other"]
-    cluster = make_cluster(aggregator=setting["cluster"].aggregator, members=[other],
-                           name="Klaster Tas Garut")
+    cluster = make_cluster(
+        aggregator=setting["cluster"].aggregator, members=[other], name="Klaster Tas Garut"
+    )
     bag = make_product(member=other, name="Tas Kulit Garut", routing=[("sewing", 0, 6)])
-    loan = make_loan(cluster, amount=12_000_000, tenor_months=12, on=dt.date(2031, 1, 15),
-                     first_tranche=12_000_000)
+    loan = make_loan(
+        cluster,
+        amount=12_000_000,
+        tenor_months=12,
+        on=dt.date(2031, 1, 15),
+        first_tranche=12_000_000,
+    )
     sign_in(client, setting["user"])
     page = client.get("/aggregator/offtake").get_data(as_text=True)
     assert "Tas Kulit Garut" in page and '<label for="unit_price">' in page
 
     # Deliveries that do not add up are refused in words, the form kept as typed.
     token = csrf(client, "/aggregator/offtake")
-    r = client.post("/aggregator/offtake", data={"csrf_token": token, **_agreement_form(
-        cluster.id, bag.id, quantity="12")})
+    r = client.post(
+        "/aggregator/offtake",
+        data={"csrf_token": token, **_agreement_form(cluster.id, bag.id, quantity="12")},
+    )
     assert r.status_code == 422
     refused = r.get_data(as_text=True)
     assert "The deliveries add up to 10 but the agreement is for 12." in refused
     assert 'value="12"' in refused and 'value="2031-08-15"' in refused
 
-    r = client.post("/aggregator/offtake", data={"csrf_token": token,
-                                                 **_agreement_form(cluster.id, bag.id)})
+    r = client.post(
+        "/aggregator/offtake", data={"csrf_token": token, **_agreement_form(cluster.id, bag.id)}
+    )
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Offtake agreement #" in page and "Rp10.000.000" in page and "Garut Kulit Jaya" in page
     agreement = db.scalars(offtake.list_agreements(db, ADMIN, cluster_id=cluster.id)).first()
     assert [(d.due_on, d.quantity) for d in agreement.deliveries] == [
-        (dt.date(2031, 7, 15), 4), (dt.date(2031, 8, 15), 6)]
+        (dt.date(2031, 7, 15), 4),
+        (dt.date(2031, 8, 15), 6),
+    ]
     assert f"loan #{loan.id}" in page  # the purchase form says which loan it repays
     assert re.search(r"<form [^>]*data-confirm=\"[^\"]*installments of loan #\d+", page)
 
     token = csrf(client, f"/aggregator/offtake/{agreement.id}")
-    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
-        "csrf_token": token, "delivered_on": "2031-06-30", "quantity": "4", "amount": ""})
+    r = client.post(
+        f"/aggregator/offtake/{agreement.id}/purchases",
+        data={"csrf_token": token, "delivered_on": "2031-06-30", "quantity": "4", "amount": ""},
+    )
     assert r.status_code == 302
     page = html.unescape(client.get(r.headers["Location"]).get_data(as_text=True))
     purchase = db.scalars(offtake.list_purchases(db, ADMIN, agreement.id)).first()
     due = [i for i in loans.installments(db, ADMIN, loan.id) if i.due_date <= dt.date(2031, 6, 30)]
-    assert purchase.amount == 4_000_000 and purchase.repaid == min(4_000_000, sum(i.amount for i in due))
+    assert purchase.amount == 4_000_000 and purchase.repaid == min(
+        4_000_000, sum(i.amount for i in due)
+    )
     assert f"{_rp(purchase.repaid)} of it repays the loan's installments" in page
     assert _rp(purchase.amount - purchase.repaid) in page and "Still to deliver" in page
 
@@ -388,13 +511,20 @@ def _rp(amount: int) -> str:
 
 
 def test_a_purchase_beyond_what_remains_is_refused_naming_the_field(
-        client, db, setting, make_offtake_agreement, make_clock):
-    agreement = make_offtake_agreement(cluster=setting["cluster"], product=setting["product"],
-                                       quantity=10, made_on=dt.date(2031, 6, 1))
+    client, db, setting, make_offtake_agreement, make_clock
+):
+    agreement = make_offtake_agreement(
+        cluster=setting["cluster"],
+        product=setting["product"],
+        quantity=10,
+        made_on=dt.date(2031, 6, 1),
+    )
     sign_in(client, setting["user"])
     token = csrf(client, f"/aggregator/offtake/{agreement.id}")
-    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
-        "csrf_token": token, "delivered_on": "2031-06-30", "quantity": "11"})
+    r = client.post(
+        f"/aggregator/offtake/{agreement.id}/purchases",
+        data={"csrf_token": token, "delivered_on": "2031-06-30", "quantity": "11"},
+    )
     assert r.status_code == 422
     page = r.get_data(as_text=True)
     assert 'id="quantity-error">Only 10 of the agreed 10 remain to deliver.' in page
@@ -403,14 +533,17 @@ def test_a_purchase_beyond_what_remains_is_refused_naming_the_field(
 
 
 def test_another_aggregators_agreement_is_404_and_a_member_gets_403(
-        client, db, setting, make_offtake_agreement, make_user):
+    client, db, setting, make_offtake_agreement, make_user
+):
     agreement = make_offtake_agreement(cluster=setting["cluster"], product=setting["product"])
     sign_in(client, make_user(Role.aggregator, language="en"))
     assert client.get(f"/aggregator/offtake/{agreement.id}").status_code == 404
     assert f"#{agreement.id}<" not in client.get("/aggregator/offtake").get_data(as_text=True)
     token = csrf(client, "/aggregator/offtake")
-    r = client.post(f"/aggregator/offtake/{agreement.id}/purchases", data={
-        "csrf_token": token, "delivered_on": "2030-01-02", "quantity": "1"})
+    r = client.post(
+        f"/aggregator/offtake/{agreement.id}/purchases",
+        data={"csrf_token": token, "delivered_on": "2030-01-02", "quantity": "1"},
+    )
     assert r.status_code == 404
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, make_user(Role.member, member=setting["chair"]))

@@ -28,8 +28,15 @@ def setting(db, make_member, make_cluster, make_lender, make_user, make_clock):
     cluster = make_cluster(members=[member], chair_member_id=member.id, name="Klaster Kulit Garut")
     bank = make_lender(name="Bank Rakyat Uji")
     with make_clock.at(ENDORSED_ON):
-        app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=12_000_000,
-                           tenor_months=12, lender_id=bank.id, on=ENDORSED_ON)
+        app = loans.create(
+            db,
+            ADMIN,
+            cluster_id=cluster.id,
+            requested_amount=12_000_000,
+            tenor_months=12,
+            lender_id=bank.id,
+            on=ENDORSED_ON,
+        )
         loans.submit(db, ADMIN, app.id)
         loans.approve(db, ADMIN, app.id)
     officer = make_user(Role.lender, lender=bank, language="en", name="Dewi Kredit")
@@ -42,8 +49,7 @@ def _post(client, app_id: int, path: str, **form):  # type: ignore[no-untyped-de
     return client.post(f"/lender/applications/{app_id}/{path}", data={"csrf_token": token, **form})
 
 
-def test_a_lender_sees_only_the_applications_put_to_its_institution(
-        client, db, setting, make_user):
+def test_a_lender_sees_only_the_applications_put_to_its_institution(client, db, setting, make_user):
     app = setting["app"]
     sign_in(client, setting["officer"])
     listing = client.get("/lender/applications").get_data(as_text=True)
@@ -79,17 +85,25 @@ def test_the_credit_decision_asks_once_and_a_decline_takes_a_reason(client, db, 
     assert not re.search(r"<script(?![^>]*\bsrc=)", page) and "KUR KUR" not in page
 
     r = _post(client, app.id, "decision", decision="decline", reference="BRU/9", reason=" ")
-    assert "Write the reason the loan is declined." in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Write the reason the loan is declined." in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     db.refresh(app)
     assert app.status is LoanStatus.approved
 
-    r = _post(client, app.id, "decision", decision="decline", reference="BRU/9",
-              reason="The cluster's turnover is too low.")
+    r = _post(
+        client,
+        app.id,
+        "decision",
+        decision="decline",
+        reference="BRU/9",
+        reason="The cluster's turnover is too low.",
+    )
     page = html.unescape(client.get(r.headers["Location"]).get_data(as_text=True))
     assert f"The loan of application #{app.id} is declined." in page
     db.refresh(app)
     assert app.status is LoanStatus.lender_declined
-    history = page[page.index('aria-labelledby="history-heading"'):]
+    history = page[page.index('aria-labelledby="history-heading"') :]
     assert "Dewi Kredit (lender)" in history and "declined by the lender" in history
     assert "The cluster's turnover is too low." in history and "reference BRU/9" in history
 
@@ -97,14 +111,26 @@ def test_the_credit_decision_asks_once_and_a_decline_takes_a_reason(client, db, 
 def test_a_lender_approves_with_its_terms_and_the_history_names_them(client, db, setting):
     app = setting["app"]
     sign_in(client, setting["officer"])
-    r = _post(client, app.id, "decision", decision="approve", reference="BRU/2031/7",
-              approved_amount="10.000.000", rate_percent="6,5", tenor_months="")
+    r = _post(
+        client,
+        app.id,
+        "decision",
+        decision="approve",
+        reference="BRU/2031/7",
+        approved_amount="10.000.000",
+        rate_percent="6,5",
+        tenor_months="",
+    )
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert f"The loan of application #{app.id} is approved for Rp10.000.000." in page
     db.refresh(app)
     assert app.status is LoanStatus.lender_approved
-    assert (app.approved_amount, app.lender_rate_bps, app.lender_tenor_months) == (10_000_000, 650, 12)
-    history = page[page.index('aria-labelledby="history-heading"'):]
+    assert (app.approved_amount, app.lender_rate_bps, app.lender_tenor_months) == (
+        10_000_000,
+        650,
+        12,
+    )
+    history = page[page.index('aria-labelledby="history-heading"') :]
     assert "approved by the lender" in history and "6.5% a year" in history
     assert "reference BRU/2031/7" in history and "12 months" in history
 
@@ -112,21 +138,29 @@ def test_a_lender_approves_with_its_terms_and_the_history_names_them(client, db,
 def test_a_wrong_rate_is_refused_in_words_and_nothing_changes(client, db, setting):
     app = setting["app"]
     sign_in(client, setting["officer"])
-    r = _post(client, app.id, "decision", decision="approve", reference="BRU/1",
-              rate_percent="lots")
-    assert "yearly rate between 0 and 100 percent" in client.get(r.headers["Location"]).get_data(as_text=True)
+    r = _post(
+        client, app.id, "decision", decision="approve", reference="BRU/1", rate_percent="lots"
+    )
+    assert "yearly rate between 0 and 100 percent" in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     db.refresh(app)
     assert app.status is LoanStatus.approved
 
 
 def test_a_lender_disburses_and_follows_the_schedule_overdue_and_collectability(
-        client, db, setting, make_clock):
+    client, db, setting, make_clock
+):
     app = setting["app"]
     loans.lender_decision(db, Actor.of(setting["officer"]), app.id, True, reference="BRU/3")
     sign_in(client, setting["officer"])
     page = client.get(f"/lender/applications/{app.id}").get_data(as_text=True)
-    assert re.search(r'<form [^>]*action="/lender/applications/\d+/tranche"[^>]*data-confirm="[^"]*'
-                     r'Rp12\.000\.000 of the approved Rp12\.000\.000 remain', page, re.S)
+    assert re.search(
+        r'<form [^>]*action="/lender/applications/\d+/tranche"[^>]*data-confirm="[^"]*'
+        r"Rp12\.000\.000 of the approved Rp12\.000\.000 remain",
+        page,
+        re.S,
+    )
     r = _post(client, app.id, "tranche", amount="12.000.000", on="2031-01-15")
     assert "Rp12.000.000 is paid out" in client.get(r.headers["Location"]).get_data(as_text=True)
     db.refresh(app)

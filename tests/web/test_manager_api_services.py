@@ -9,8 +9,16 @@ from tests.factories.bookings import at, working_day
 
 
 def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request, token_for):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+    token_for,
+):
     import datetime as dt
 
     from factoryshare import worker
@@ -19,15 +27,22 @@ def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
     house = manager.houses[0]
     make_machine(house=house, capabilities=["embroidery"])
     member = make_member(house_id=house.id)
-    make_production_request(quantity=9, product=make_product(
-        member=member, routing=[("embroidery", 15, 5)]))
-    make_production_request(quantity=4, product=make_product(
-        member=member, routing=[("embroidery", 10, 5)]))
+    make_production_request(
+        quantity=9, product=make_product(member=member, routing=[("embroidery", 15, 5)])
+    )
+    make_production_request(
+        quantity=4, product=make_product(member=member, routing=[("embroidery", 10, 5)])
+    )
     start = dt.datetime(2030, 3, 3, 17, 0, tzinfo=dt.UTC)
-    r = client.post(f"/api/v1/houses/{house.id}/schedule-runs", headers=token_for(manager),
-                    json={"horizon_start": start.isoformat(),
-                          "horizon_end": (start + dt.timedelta(days=5)).isoformat(),
-                          "time_limit_seconds": 2})
+    r = client.post(
+        f"/api/v1/houses/{house.id}/schedule-runs",
+        headers=token_for(manager),
+        json={
+            "horizon_start": start.isoformat(),
+            "horizon_end": (start + dt.timedelta(days=5)).isoformat(),
+            "time_limit_seconds": 2,
+        },
+    )
     assert r.status_code in (201, 202), r.get_json()
     run_id = r.get_json()["id"]
     db.commit()
@@ -35,28 +50,50 @@ def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
 
     r = client.get(f"/api/v1/schedule-runs/{run_id}/publish-effects", headers=token_for(manager))
     assert r.status_code == 200, r.get_json()
-    assert r.get_json() == {"run_id": run_id, "creates": 2, "moves": 0, "cancels": 0,
-                            "unchanged": 0, "members_told": 1, "changed_since": []}
+    assert r.get_json() == {
+        "run_id": run_id,
+        "creates": 2,
+        "moves": 0,
+        "cancels": 0,
+        "unchanged": 0,
+        "members_told": 1,
+        "changed_since": [],
+    }
     other = make_user(Role.manager)
-    assert client.get(f"/api/v1/schedule-runs/{run_id}/publish-effects",
-                      headers=token_for(other)).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/schedule-runs/{run_id}/publish-effects", headers=token_for(other)
+        ).status_code
+        == 404
+    )
 
 
 def test_the_api_lists_the_bookings_a_downtime_hit_and_who_was_told(
-        client, db, make_user, make_machine, make_member, make_booking, token_for):
+    client, db, make_user, make_machine, make_member, make_booking, token_for
+):
     manager = make_user(Role.manager)
     house = manager.houses[0]
     machine = make_machine(house=house)
     member = make_member(house_id=house.id)
     user = make_user(Role.member, member=member, name="Nurul Hidayah")
     day = working_day()
-    hit = make_booking(machine=machine, member=member, start_at=at(day, "10:00"),
-                       end_at=at(day, "11:00"))
-    make_booking(machine=machine, member=member, start_at=at(day, "14:00"),
-                 end_at=at(day, "15:00"))  # after the downtime: not hit
-    r = client.post("/api/v1/downtimes", headers=token_for(manager), json={
-        "machine_id": machine.id, "start": at(day, "09:00").isoformat(),
-        "end": at(day, "12:00").isoformat(), "reason": "Ganti motor", "affected": "cancel"})
+    hit = make_booking(
+        machine=machine, member=member, start_at=at(day, "10:00"), end_at=at(day, "11:00")
+    )
+    make_booking(
+        machine=machine, member=member, start_at=at(day, "14:00"), end_at=at(day, "15:00")
+    )  # after the downtime: not hit
+    r = client.post(
+        "/api/v1/downtimes",
+        headers=token_for(manager),
+        json={
+            "machine_id": machine.id,
+            "start": at(day, "09:00").isoformat(),
+            "end": at(day, "12:00").isoformat(),
+            "reason": "Ganti motor",
+            "affected": "cancel",
+        },
+    )
     assert r.status_code == 201, r.get_json()
     downtime_id = r.get_json()["downtime"]["id"]
 
@@ -69,5 +106,6 @@ def test_the_api_lists_the_bookings_a_downtime_hit_and_who_was_told(
     db.refresh(hit)
     assert hit.status is BookingStatus.cancelled
     member_token = token_for(user)
-    assert client.get(f"/api/v1/downtimes/{downtime_id}/hits",
-                      headers=member_token).status_code in (403, 404)
+    assert client.get(
+        f"/api/v1/downtimes/{downtime_id}/hits", headers=member_token
+    ).status_code in (403, 404)

@@ -12,8 +12,14 @@ from factoryshare.models.bookings import BookingStatus
 from tests.factories.bookings import at, working_day
 from tests.web.helpers import csrf, sign_in
 
-MANAGER_PAGES = ("/manager/timeline", "/manager/queue", "/manager/runs", "/manager/utilisation",
-                 "/manager/downtimes", "/manager/permits")
+MANAGER_PAGES = (
+    "/manager/timeline",
+    "/manager/queue",
+    "/manager/runs",
+    "/manager/utilisation",
+    "/manager/downtimes",
+    "/manager/permits",
+)
 
 
 def _post(client, url: str, form_page: str, **data):  # type: ignore[no-untyped-def]
@@ -23,14 +29,24 @@ def _post(client, url: str, form_page: str, **data):  # type: ignore[no-untyped-
 
 def _start_run(client, house, days: str = "5"):  # type: ignore[no-untyped-def]
     """Start a run from the runs page over Monday 4 March 2030 and the days after; its id."""
-    r = _post(client, "/manager/runs", "/manager/runs", house=house.id, start_day="2030-03-04",
-              horizon_days=days, time_limit_seconds="2")
+    r = _post(
+        client,
+        "/manager/runs",
+        "/manager/runs",
+        house=house.id,
+        start_day="2030-03-04",
+        horizon_days=days,
+        time_limit_seconds="2",
+    )
     assert r.status_code == 302
     return int(r.headers["Location"].rsplit("/", 1)[1])
 
 
-def _manager_with_machine(make_user, make_machine,  # type: ignore[no-untyped-def]
-                          name="Mesin Bordir Tajima"):
+def _manager_with_machine(
+    make_user,
+    make_machine,  # type: ignore[no-untyped-def]
+    name="Mesin Bordir Tajima",
+):
     manager = make_user(Role.manager)
     house = manager.houses[0]
     machine = make_machine(house=house, name=name, capabilities=["embroidery"])
@@ -43,13 +59,15 @@ def _bars(page: str) -> list[str]:
 
 
 def test_the_timeline_draws_a_booking_bar_with_its_member_and_shades_a_downtime(
-        client, make_user, make_machine, make_member, make_booking, make_downtime):
+    client, make_user, make_machine, make_member, make_booking, make_downtime
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Batik Sekar Arum")
     day = working_day()
     make_booking(machine=machine, member=member, start_at=at(day, "09:00"), end_at=at(day, "11:00"))
-    make_downtime(machine=machine, start_at=at(day, "13:00"), end_at=at(day, "15:00"),
-                  reason="Ganti jarum")
+    make_downtime(
+        machine=machine, start_at=at(day, "13:00"), end_at=at(day, "15:00"), reason="Ganti jarum"
+    )
     sign_in(client, manager)
     page = client.get(f"/manager/timeline?day={day.isoformat()}").get_data(as_text=True)
     assert "<svg" in page and "Mesin Bordir Tajima" in page
@@ -65,15 +83,26 @@ def test_the_timeline_draws_a_booking_bar_with_its_member_and_shades_a_downtime(
 
 
 def test_the_week_view_shows_the_whole_week_and_leaves_cancelled_bookings_out(
-        client, make_user, make_machine, make_member, make_booking):
+    client, make_user, make_machine, make_member, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     day = working_day()
     kept = make_member(house_id=house.id, business_name="Tenun Ikat Sumba")
     gone = make_member(house_id=house.id, business_name="Keripik Maicih")
-    make_booking(machine=machine, member=kept, start_at=at(day, "09:00"), end_at=at(day, "10:00"),
-                 status=BookingStatus.held)
-    make_booking(machine=machine, member=gone, start_at=at(day, "13:00"), end_at=at(day, "14:00"),
-                 status=BookingStatus.cancelled)
+    make_booking(
+        machine=machine,
+        member=kept,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "10:00"),
+        status=BookingStatus.held,
+    )
+    make_booking(
+        machine=machine,
+        member=gone,
+        start_at=at(day, "13:00"),
+        end_at=at(day, "14:00"),
+        status=BookingStatus.cancelled,
+    )
     sign_in(client, manager)
     page = client.get(f"/manager/timeline?view=week&day={day.isoformat()}").get_data(as_text=True)
     assert len(re.findall(r'class="day-label"', page)) == 7
@@ -88,7 +117,7 @@ def test_a_public_holiday_is_shaded_and_named_on_the_timeline(client, make_user,
     page = client.get("/manager/timeline?day=2030-08-17").get_data(as_text=True)
     assert 'class="holiday-label"' in page
     # The holiday is named in the manager's language (Indonesian by default).
-    assert re.search(r'<title>[^<]*Kemerdekaan', page)
+    assert re.search(r"<title>[^<]*Kemerdekaan", page)
     assert "Independence" not in page
     assert dt.date(2030, 8, 17).isoformat() in page
 
@@ -101,17 +130,24 @@ def test_a_member_may_not_open_the_managers_pages(client, make_user):
 
 
 def test_a_manager_of_another_house_cannot_see_this_house(
-        client, db, make_user, make_machine, make_downtime):
+    client, db, make_user, make_machine, make_downtime
+):
     from factoryshare.access import Actor
     from factoryshare.services import scheduling
 
     owner, house, machine = _manager_with_machine(make_user, make_machine)
-    run = scheduling.queue_run(db, Actor.of(owner), house.id, {
-        "horizon_start": at(working_day(), "08:00"), "horizon_end": at(working_day(), "17:00")})
+    run = scheduling.queue_run(
+        db,
+        Actor.of(owner),
+        house.id,
+        {"horizon_start": at(working_day(), "08:00"), "horizon_end": at(working_day(), "17:00")},
+    )
     downtime = make_downtime(machine=machine)
     sign_in(client, make_user(Role.manager))
     for url in [f"{page}?house={house.id}" for page in MANAGER_PAGES] + [
-            f"/manager/runs/{run.id}", f"/manager/downtimes/{downtime.id}"]:
+        f"/manager/runs/{run.id}",
+        f"/manager/downtimes/{downtime.id}",
+    ]:
         r = client.get(url)
         assert r.status_code == 404, url
         assert "Mesin Bordir Tajima" not in r.get_data(as_text=True)
@@ -120,7 +156,8 @@ def test_a_manager_of_another_house_cannot_see_this_house(
 
 
 def test_a_manager_of_two_houses_picks_one_with_the_selector(
-        client, make_user, make_house, make_machine):
+    client, make_user, make_house, make_machine
+):
     first = make_house(name="RPB Garut")
     second = make_house(name="RPB Jembrana", timezone="Asia/Makassar")
     make_machine(house=first, name="Mesin Jahit Juki")
@@ -134,17 +171,25 @@ def test_a_manager_of_two_houses_picks_one_with_the_selector(
 
 
 def test_confirming_a_held_booking_from_the_queue_confirms_it(
-        client, db, make_user, make_machine, make_member, make_booking):
+    client, db, make_user, make_machine, make_member, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Kopi Gayo Mandiri")
     day = working_day()
-    held = make_booking(machine=machine, member=member, start_at=at(day, "09:00"),
-                        end_at=at(day, "10:00"), status=BookingStatus.held)
+    held = make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "10:00"),
+        status=BookingStatus.held,
+    )
     sign_in(client, manager)
     page = client.get("/manager/queue").get_data(as_text=True)
     assert "Kopi Gayo Mandiri" in page and "Konfirmasi" in page
-    r = client.post(f"/manager/bookings/{held.id}/confirm",
-                    data={"house": house.id, "csrf_token": csrf(client, "/manager/queue")})
+    r = client.post(
+        f"/manager/bookings/{held.id}/confirm",
+        data={"house": house.id, "csrf_token": csrf(client, "/manager/queue")},
+    )
     assert r.status_code == 302 and r.headers["Location"].startswith("/manager/queue")
     db.refresh(held)
     assert held.status is BookingStatus.confirmed
@@ -154,26 +199,41 @@ def test_confirming_a_held_booking_from_the_queue_confirms_it(
 
 
 def test_rejecting_a_held_booking_with_a_reason_frees_its_slot(
-        client, db, make_user, make_machine, make_booking):
+    client, db, make_user, make_machine, make_booking
+):
     manager, _house, machine = _manager_with_machine(make_user, make_machine)
     day = working_day()
-    held = make_booking(machine=machine, start_at=at(day, "09:00"), end_at=at(day, "10:00"),
-                        status=BookingStatus.held)
+    held = make_booking(
+        machine=machine,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "10:00"),
+        status=BookingStatus.held,
+    )
     sign_in(client, manager)
-    _post(client, f"/manager/bookings/{held.id}/reject", "/manager/queue",
-          reason="Mesin dipakai pelatihan")
+    _post(
+        client,
+        f"/manager/bookings/{held.id}/reject",
+        "/manager/queue",
+        reason="Mesin dipakai pelatihan",
+    )
     db.refresh(held)
     assert held.status is BookingStatus.cancelled
     assert held.cancelled_reason == "Mesin dipakai pelatihan"
 
 
 def test_the_reject_button_asks_once_naming_the_booking_and_wants_a_reason(
-        client, db, make_user, make_machine, make_member, make_booking):
+    client, db, make_user, make_machine, make_member, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Kopi Gayo Mandiri")
     day = working_day()
-    held = make_booking(machine=machine, member=member, start_at=at(day, "09:00"),
-                        end_at=at(day, "10:00"), status=BookingStatus.held)
+    held = make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "10:00"),
+        status=BookingStatus.held,
+    )
     sign_in(client, manager)
     page = client.get("/manager/queue").get_data(as_text=True)
     form = page.split(f'action="/manager/bookings/{held.id}/reject"', 1)[1].split("</form>", 1)[0]
@@ -185,23 +245,32 @@ def test_the_reject_button_asks_once_naming_the_booking_and_wants_a_reason(
     r = _post(client, f"/manager/bookings/{held.id}/reject", "/manager/queue", reason="  ")
     db.refresh(held)
     assert held.status is BookingStatus.held
-    assert "Jelaskan mengapa pemesanan ditolak" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Jelaskan mengapa pemesanan ditolak" in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_a_hold_whose_time_has_passed_no_longer_waits_in_the_queue(
-        client, db, make_user, make_machine, make_member, make_booking):
+    client, db, make_user, make_machine, make_member, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Rendang Uni Emi")
     past = dt.date.today() - dt.timedelta(days=3)
-    make_booking(machine=machine, member=member, start_at=at(past, "09:00"),
-                 end_at=at(past, "10:00"), status=BookingStatus.held)
+    make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(past, "09:00"),
+        end_at=at(past, "10:00"),
+        status=BookingStatus.held,
+    )
     sign_in(client, manager)
     page = client.get("/manager/queue").get_data(as_text=True)
     assert "Rendang Uni Emi" not in page and "Tidak ada pemesanan yang ditahan." in page
 
 
 def test_a_confirm_without_its_csrf_token_is_refused_and_changes_nothing(
-        client, db, make_user, make_machine, make_booking):
+    client, db, make_user, make_machine, make_booking
+):
     manager, _house, machine = _manager_with_machine(make_user, make_machine)
     held = make_booking(machine=machine, status=BookingStatus.held)
     sign_in(client, manager)
@@ -211,26 +280,36 @@ def test_a_confirm_without_its_csrf_token_is_refused_and_changes_nothing(
 
 
 def test_the_queue_lists_the_houses_open_production_requests(
-        client, make_user, make_machine, make_member, make_product, make_production_request):
+    client, make_user, make_machine, make_member, make_product, make_production_request
+):
     manager, house, _machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Rajutan Nusantara")
-    make_production_request(product=make_product(member=member, name="Tas Rajut",
-                                                 routing=[("embroidery", 10, 2)]), quantity=40)
+    make_production_request(
+        product=make_product(member=member, name="Tas Rajut", routing=[("embroidery", 10, 2)]),
+        quantity=40,
+    )
     sign_in(client, manager)
     page = client.get("/manager/queue").get_data(as_text=True)
     assert "Rajutan Nusantara" in page and "Tas Rajut" in page and ">40</td>" in page
 
 
-def _request_to_plan(house, make_member, make_product,  # type: ignore[no-untyped-def]
-                     make_production_request):
+def _request_to_plan(
+    house,
+    make_member,
+    make_product,  # type: ignore[no-untyped-def]
+    make_production_request,
+):
     # The request factory's default window starts Monday 4 March 2030, 08:00 WIB.
     member = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
-    return make_production_request(quantity=9, product=make_product(
-        member=member, name="Kemeja Batik", routing=[("embroidery", 15, 5)]))
+    return make_production_request(
+        quantity=9,
+        product=make_product(member=member, name="Kemeja Batik", routing=[("embroidery", 15, 5)]),
+    )
 
 
 def test_starting_a_run_from_the_page_queues_it_and_the_page_polls(
-        client, db, make_user, make_machine, make_member, make_product, make_production_request):
+    client, db, make_user, make_machine, make_member, make_product, make_production_request
+):
     manager, house, _machine = _manager_with_machine(make_user, make_machine)
     _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
@@ -248,8 +327,15 @@ def test_starting_a_run_from_the_page_queues_it_and_the_page_polls(
 
 
 def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     from factoryshare import worker
     from factoryshare.models.bookings import Booking, BookingSource
     from factoryshare.models.scheduling import RunStatus, ScheduleRun
@@ -269,7 +355,8 @@ def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings
     assert "baru" in changes and "Konveksi Mekar Sari" in changes and "Kemeja Batik" in changes
     assert f"#{request.id}" in changes and "Mesin Bordir Tajima" in changes
     assert re.search(
-        r'<g class="bar proposed"><title>Permintaan \d+ tahap 1, Konveksi Mekar Sari', page)
+        r'<g class="bar proposed"><title>Permintaan \d+ tahap 1, Konveksi Mekar Sari', page
+    )
     assert "Terbitkan" in page and "Buang" in page
 
     r = _post(client, f"/manager/runs/{run_id}/publish", f"/manager/runs/{run_id}")
@@ -298,8 +385,14 @@ def test_discarding_a_queued_run_from_its_page_discards_it(client, db, make_user
 def test_a_horizon_out_of_range_is_refused_in_words(client, db, make_user):
     manager = make_user(Role.manager)
     sign_in(client, manager)
-    r = _post(client, "/manager/runs", "/manager/runs", start_day="2030-03-04",
-              horizon_days="99", time_limit_seconds="2")
+    r = _post(
+        client,
+        "/manager/runs",
+        "/manager/runs",
+        start_day="2030-03-04",
+        horizon_days="99",
+        time_limit_seconds="2",
+    )
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Isi cakrawala dalam hari (1 sampai 62)" in page
@@ -309,7 +402,8 @@ def test_a_horizon_out_of_range_is_refused_in_words(client, db, make_user):
 
 
 def test_utilisation_per_machine_is_booked_time_over_open_time_in_a_chart_and_in_words(
-        client, make_user, make_machine, make_booking):
+    client, make_user, make_machine, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     idle = make_machine(house=house, name="Mesin Jahit Juki")
     # The week of Monday 9 September 2030 has no public holiday; the test house opens
@@ -318,36 +412,54 @@ def test_utilisation_per_machine_is_booked_time_over_open_time_in_a_chart_and_in
     wednesday, thursday = dt.date(2030, 9, 11), dt.date(2030, 9, 12)
     make_booking(machine=machine, start_at=at(wednesday, "08:00"), end_at=at(wednesday, "19:00"))
     make_booking(machine=machine, start_at=at(thursday, "08:00"), end_at=at(thursday, "08:48"))
-    make_booking(machine=idle, start_at=at(thursday, "09:00"), end_at=at(thursday, "10:00"),
-                 status=BookingStatus.cancelled)
+    make_booking(
+        machine=idle,
+        start_at=at(thursday, "09:00"),
+        end_at=at(thursday, "10:00"),
+        status=BookingStatus.cancelled,
+    )
     sign_in(client, manager)
     page = client.get("/manager/utilisation?week=2030-09-13").get_data(as_text=True)
     assert '<svg class="bars"' in page
-    rows = re.findall(r'<tr><td[^>]*>([^<]+)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>\s*'
-                      r'<td[^>]*>([^<]+)</td></tr>', page)
+    rows = re.findall(
+        r"<tr><td[^>]*>([^<]+)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>\s*"
+        r"<td[^>]*>([^<]+)</td></tr>",
+        page,
+    )
     assert ("Mesin Bordir Tajima", "9 jam 48 menit", "49 jam", "20,0%") in rows
     assert (idle.name, "0 menit", "49 jam", "0,0%") in rows
     assert "<title>Mesin Bordir Tajima: 20,0%</title>" in page
 
 
 def test_recording_a_downtime_that_hits_a_booking_lists_the_member_told(
-        client, db, make_user, make_machine, make_member, make_booking):
+    client, db, make_user, make_machine, make_member, make_booking
+):
     from factoryshare.models import Downtime
 
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Songket Pandai Sikek")
     member_user = make_user(Role.member, member=member, name="Nurul Hidayah")
     day = working_day()
-    booking = make_booking(machine=machine, member=member, start_at=at(day, "10:00"),
-                           end_at=at(day, "12:00"))
+    booking = make_booking(
+        machine=machine, member=member, start_at=at(day, "10:00"), end_at=at(day, "12:00")
+    )
     sign_in(client, manager)
     page = client.get("/manager/downtimes").get_data(as_text=True)
     for field in ("machine_id", "start", "end", "kind", "reason"):
         assert f'<label for="{field}">' in page
-    r = client.post("/manager/downtimes", data={
-        "house": house.id, "machine_id": machine.id, "start": f"{day.isoformat()}T09:00",
-        "end": f"{day.isoformat()}T13:00", "kind": "breakdown", "reason": "Motor terbakar",
-        "affected": "cancel", "csrf_token": csrf(client, "/manager/downtimes")})
+    r = client.post(
+        "/manager/downtimes",
+        data={
+            "house": house.id,
+            "machine_id": machine.id,
+            "start": f"{day.isoformat()}T09:00",
+            "end": f"{day.isoformat()}T13:00",
+            "kind": "breakdown",
+            "reason": "Motor terbakar",
+            "affected": "cancel",
+            "csrf_token": csrf(client, "/manager/downtimes"),
+        },
+    )
     assert r.status_code == 302 and r.headers["Location"].startswith("/manager/downtimes/")
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     hit = page.split('id="hit-bookings"', 1)[1].split("</table>", 1)[0]
@@ -361,17 +473,25 @@ def test_recording_a_downtime_that_hits_a_booking_lists_the_member_told(
 
 
 def test_a_downtime_ending_before_it_starts_is_refused_in_words_and_the_form_keeps_its_values(
-        client, db, make_user, make_machine):
+    client, db, make_user, make_machine
+):
     from factoryshare.models import Downtime
 
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     day = working_day()
     sign_in(client, manager)
-    r = client.post("/manager/downtimes", data={
-        "machine_id": machine.id,
-        "start": f"{day.isoformat()}T13:00", "end": f"{day.isoformat()}T09:00",
-        "kind": "maintenance", "reason": "Servis", "affected": "keep",
-        "csrf_token": csrf(client, "/manager/downtimes")})
+    r = client.post(
+        "/manager/downtimes",
+        data={
+            "machine_id": machine.id,
+            "start": f"{day.isoformat()}T13:00",
+            "end": f"{day.isoformat()}T09:00",
+            "kind": "maintenance",
+            "reason": "Servis",
+            "affected": "keep",
+            "csrf_token": csrf(client, "/manager/downtimes"),
+        },
+    )
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and 'class="flash error"' in page
     assert f'value="{day.isoformat()}T13:00"' in page
@@ -379,7 +499,8 @@ def test_a_downtime_ending_before_it_starts_is_refused_in_words_and_the_form_kee
 
 
 def test_the_permit_warnings_name_the_blocked_product_and_the_permit_running_out(
-        client, db, make_user, make_member, make_food_product, make_permit):
+    client, db, make_user, make_member, make_food_product, make_permit
+):
     manager = make_user(Role.manager)
     house = manager.houses[0]
     member = make_member(house_id=house.id, business_name="Dodol Picnic Garut")
@@ -400,38 +521,52 @@ def test_the_permit_warnings_name_the_blocked_product_and_the_permit_running_out
 
 
 def test_the_language_switch_shows_a_manager_page_in_english_and_back_in_indonesian(
-        client, make_user, make_machine):
+    client, make_user, make_machine
+):
     manager, _house, _machine = _manager_with_machine(make_user, make_machine)
     sign_in(client, manager)
     page = client.get("/manager/queue").get_data(as_text=True)
     assert "Antrean" in page and "Pemesanan ditahan yang menunggu Anda" in page
-    client.post("/language", data={"lang": "en", "next": "/manager/queue",
-                                   "csrf_token": csrf(client, "/manager/queue")})
+    client.post(
+        "/language",
+        data={"lang": "en", "next": "/manager/queue", "csrf_token": csrf(client, "/manager/queue")},
+    )
     page = client.get("/manager/queue").get_data(as_text=True)
     assert '<html lang="en">' in page and "Held bookings waiting for you" in page
-    client.post("/language", data={"lang": "id", "next": "/manager/runs",
-                                   "csrf_token": csrf(client, "/manager/runs")})
+    client.post(
+        "/language",
+        data={"lang": "id", "next": "/manager/runs", "csrf_token": csrf(client, "/manager/runs")},
+    )
     page = client.get("/manager/runs").get_data(as_text=True)
     assert "Mulai penjadwalan" in page and "Cakrawala dalam hari" in page
 
 
 def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_without_an_account(
-        client, db, make_user, make_machine, make_member, make_booking):
+    client, db, make_user, make_machine, make_member, make_booking
+):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     make_machine(house=house, name="Mesin Bordir Cadangan", capabilities=["embroidery"])
     told = make_member(house_id=house.id, business_name="Sulam Usus Lampung")
     make_user(Role.member, member=told, name="Dewi Lestari")
     silent = make_member(house_id=house.id, business_name="Tanpa Akun Jaya")
     day = working_day()
-    kept = make_booking(machine=machine, member=told, start_at=at(day, "09:00"),
-                        end_at=at(day, "10:00"))
+    kept = make_booking(
+        machine=machine, member=told, start_at=at(day, "09:00"), end_at=at(day, "10:00")
+    )
     make_booking(machine=machine, member=silent, start_at=at(day, "10:00"), end_at=at(day, "11:00"))
     sign_in(client, manager)
-    r = client.post("/manager/downtimes", data={
-        "machine_id": machine.id,
-        "start": f"{day.isoformat()}T08:00", "end": f"{day.isoformat()}T12:00",
-        "kind": "maintenance", "reason": "Servis rutin", "affected": "keep",
-        "csrf_token": csrf(client, "/manager/downtimes")})
+    r = client.post(
+        "/manager/downtimes",
+        data={
+            "machine_id": machine.id,
+            "start": f"{day.isoformat()}T08:00",
+            "end": f"{day.isoformat()}T12:00",
+            "kind": "maintenance",
+            "reason": "Servis rutin",
+            "affected": "keep",
+            "csrf_token": csrf(client, "/manager/downtimes"),
+        },
+    )
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     rows = page.split('id="hit-bookings"', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
     assert len(rows) == 2
@@ -449,7 +584,8 @@ def test_a_kept_booking_is_listed_with_the_other_slots_offered_and_a_member_with
 
 
 def test_the_now_line_is_drawn_on_today_and_not_on_another_day(
-        client, make_user, make_house, make_machine):
+    client, make_user, make_house, make_machine
+):
     # A house open round the clock shows whole days, so now is always on today's chart.
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     always = {day: [["00:00", "24:00"]] for day in days}
@@ -457,13 +593,21 @@ def test_the_now_line_is_drawn_on_today_and_not_on_another_day(
     make_machine(house=house, name="Oven Roti")
     sign_in(client, make_user(Role.manager, houses=[house]))
     assert '<line class="now"' in client.get("/manager/timeline").get_data(as_text=True)
-    assert '<line class="now"' not in client.get(
-        "/manager/timeline?day=2030-09-10").get_data(as_text=True)
+    assert '<line class="now"' not in client.get("/manager/timeline?day=2030-09-10").get_data(
+        as_text=True
+    )
 
 
 def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_moved(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     from factoryshare import worker
     from factoryshare.models.bookings import Booking
     from factoryshare.models.scheduling import ScheduleRun
@@ -479,9 +623,17 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
     # The datetime-local fields are read in the house's time (WIB).
     start = booking.start_at.astimezone(ZoneInfo("Asia/Jakarta"))
     end = booking.end_at.astimezone(ZoneInfo("Asia/Jakarta"))
-    r = _post(client, "/manager/downtimes", "/manager/downtimes", machine_id=booking.machine_id,
-              start=start.strftime("%Y-%m-%dT%H:%M"), end=end.strftime("%Y-%m-%dT%H:%M"),
-              kind="breakdown", reason="Motor terbakar", affected="keep")
+    r = _post(
+        client,
+        "/manager/downtimes",
+        "/manager/downtimes",
+        machine_id=booking.machine_id,
+        start=start.strftime("%Y-%m-%dT%H:%M"),
+        end=end.strftime("%Y-%m-%dT%H:%M"),
+        kind="breakdown",
+        reason="Motor terbakar",
+        affected="keep",
+    )
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "penjadwalan ulang masuk antrean" in page
     replan = db.query(ScheduleRun).filter_by(house_id=house.id, purpose="replan").one()
@@ -495,8 +647,15 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
 
 
 def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a_fresh_run_button(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     from factoryshare import worker
     from factoryshare.access import Actor
     from factoryshare.models.bookings import Booking
@@ -511,10 +670,14 @@ def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a
     monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
     # A member books the machine on Thursday after the solve.
     member = Actor(user_id=None, role=Role.member, member_id=request.member_id)
-    fresh = bookings.create_booking(db, member, machine_id=machine.id,
-                                    start=monday + dt.timedelta(days=3),
-                                    end=monday + dt.timedelta(days=3, hours=1),
-                                    now=monday - dt.timedelta(days=30))
+    fresh = bookings.create_booking(
+        db,
+        member,
+        machine_id=machine.id,
+        start=monday + dt.timedelta(days=3),
+        end=monday + dt.timedelta(days=3, hours=1),
+        now=monday - dt.timedelta(days=30),
+    )
     db.commit()
 
     r = _post(client, f"/manager/runs/{run_id}/publish", f"/manager/runs/{run_id}")

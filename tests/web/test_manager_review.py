@@ -27,8 +27,15 @@ def _solved_run(client, db, session_factory, house) -> int:  # type: ignore[no-u
     from factoryshare import worker
     from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
-    r = _post(client, "/manager/runs", "/manager/runs", house=house.id, start_day="2030-03-04",
-              horizon_days="5", time_limit_seconds="2")
+    r = _post(
+        client,
+        "/manager/runs",
+        "/manager/runs",
+        house=house.id,
+        start_day="2030-03-04",
+        horizon_days="5",
+        time_limit_seconds="2",
+    )
     run_id = int(r.headers["Location"].rsplit("/", 1)[1])
     assert worker.run_once(session_factory, worker_id="test") == run_id
     run = db.get(ScheduleRun, run_id)
@@ -37,24 +44,40 @@ def _solved_run(client, db, session_factory, house) -> int:  # type: ignore[no-u
     return run_id
 
 
-def _three_requests(make_user, make_machine, make_member, make_product,  # type: ignore[no-untyped-def]
-                    make_production_request):
+def _three_requests(
+    make_user,
+    make_machine,
+    make_member,
+    make_product,  # type: ignore[no-untyped-def]
+    make_production_request,
+):
     """One embroidery machine; a shirt on time, a bag that cannot be on time and a songket that
     no machine of the house can weave."""
     manager = make_user(Role.manager)
     house = manager.houses[0]
-    make_machine(house=house, name="Mesin Bordir Tajima", capabilities=["embroidery"],
-                 hourly_rate=60_000)
+    make_machine(
+        house=house, name="Mesin Bordir Tajima", capabilities=["embroidery"], hourly_rate=60_000
+    )
     shirt_maker = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
-    shirt = make_production_request(quantity=9, product=make_product(
-        member=shirt_maker, name="Kemeja Batik", routing=[("embroidery", 15, 5)]))
+    shirt = make_production_request(
+        quantity=9,
+        product=make_product(
+            member=shirt_maker, name="Kemeja Batik", routing=[("embroidery", 15, 5)]
+        ),
+    )
     # 15 + 30 x 5 = 165 minutes from 08:00, due 08:30: at least 2 h 15 min late.
-    bag = make_production_request(quantity=30, due=(MONDAY_8 + dt.timedelta(minutes=30)),
-                                  product=make_product(member=shirt_maker, name="Tas Bordir",
-                                                       routing=[("embroidery", 15, 5)]))
+    bag = make_production_request(
+        quantity=30,
+        due=(MONDAY_8 + dt.timedelta(minutes=30)),
+        product=make_product(
+            member=shirt_maker, name="Tas Bordir", routing=[("embroidery", 15, 5)]
+        ),
+    )
     weaver = make_member(house_id=house.id, business_name="Tenun Songket Siak")
-    songket = make_production_request(quantity=2, product=make_product(
-        member=weaver, name="Kain Songket", routing=[("weaving", 30, 60)]))
+    songket = make_production_request(
+        quantity=2,
+        product=make_product(member=weaver, name="Kain Songket", routing=[("weaving", 30, 60)]),
+    )
     return manager, house, shirt, bag, songket
 
 
@@ -63,10 +86,18 @@ def _row(page: str, request_id: int) -> str:
 
 
 def test_the_run_page_shows_each_request_with_its_figures_or_why_it_was_left_out_and_the_fix(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     manager, house, shirt, bag, songket = _three_requests(
-        make_user, make_machine, make_member, make_product, make_production_request)
+        make_user, make_machine, make_member, make_product, make_production_request
+    )
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
 
@@ -89,12 +120,20 @@ def test_the_run_page_shows_each_request_with_its_figures_or_why_it_was_left_out
 
 
 def test_the_publish_button_comes_after_the_evidence_and_its_confirmation_says_what_it_does(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     from factoryshare.models.bookings import Booking
 
     manager, house, shirt, _bag, _songket = _three_requests(
-        make_user, make_machine, make_member, make_product, make_production_request)
+        make_user, make_machine, make_member, make_product, make_production_request
+    )
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
 
@@ -105,10 +144,14 @@ def test_the_publish_button_comes_after_the_evidence_and_its_confirmation_says_w
     confirm = html.unescape(re.search(r'data-confirm="([^"]+)"', form).group(1))
     # Two requests placed (one booking each), nothing moved or cancelled; both members hear
     # of it: the placed requests' member and the member whose songket was left out.
-    assert confirm == (f"Terbitkan penjadwalan {run_id}? Ini membuat 2, memindahkan 0, dan "
-                       "membatalkan 0 pemesanan, serta memberi tahu 2 anggota.")
-    assert "membuat 2, memindahkan 0, dan membatalkan 0 pemesanan" in page.split(
-        'id="publish-effects"', 1)[1]
+    assert confirm == (
+        f"Terbitkan penjadwalan {run_id}? Ini membuat 2, memindahkan 0, dan "
+        "membatalkan 0 pemesanan, serta memberi tahu 2 anggota."
+    )
+    assert (
+        "membuat 2, memindahkan 0, dan membatalkan 0 pemesanan"
+        in page.split('id="publish-effects"', 1)[1]
+    )
     discard = page.split(f'action="/manager/runs/{run_id}/discard"', 1)[1].split(">", 1)[0]
     assert "data-confirm=" in discard and "Tidak ada yang dipesan" in html.unescape(discard)
 
@@ -117,8 +160,15 @@ def test_the_publish_button_comes_after_the_evidence_and_its_confirmation_says_w
 
 
 def test_a_run_the_schedule_changed_under_warns_before_publishing_and_offers_a_re_run(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     from factoryshare.access import Actor
     from factoryshare.models.scheduling import RunStatus, ScheduleRun
     from factoryshare.services import bookings
@@ -127,15 +177,21 @@ def test_a_run_the_schedule_changed_under_warns_before_publishing_and_offers_a_r
     house = manager.houses[0]
     machine = make_machine(house=house, name="Mesin Bordir Tajima", capabilities=["embroidery"])
     member = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
-    make_production_request(quantity=9, product=make_product(
-        member=member, name="Kemeja Batik", routing=[("embroidery", 15, 5)]))
+    make_production_request(
+        quantity=9,
+        product=make_product(member=member, name="Kemeja Batik", routing=[("embroidery", 15, 5)]),
+    )
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
     # A member books the machine on Thursday after the solve.
     fresh = bookings.create_booking(
-        db, Actor(user_id=None, role=Role.member, member_id=member.id), machine_id=machine.id,
-        start=MONDAY_8 + dt.timedelta(days=3), end=MONDAY_8 + dt.timedelta(days=3, hours=1),
-        now=MONDAY_8 - dt.timedelta(days=30))
+        db,
+        Actor(user_id=None, role=Role.member, member_id=member.id),
+        machine_id=machine.id,
+        start=MONDAY_8 + dt.timedelta(days=3),
+        end=MONDAY_8 + dt.timedelta(days=3, hours=1),
+        now=MONDAY_8 - dt.timedelta(days=30),
+    )
     db.commit()
 
     page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
@@ -157,8 +213,15 @@ def test_a_run_started_for_today_never_begins_in_the_past(client, db, make_user)
     sign_in(client, manager)
     today = utcnow().astimezone(calendar.house_zone(house)).date()
     before = utcnow()
-    r = _post(client, "/manager/runs", "/manager/runs", house=house.id,
-              start_day=today.isoformat(), horizon_days="2", time_limit_seconds="2")
+    r = _post(
+        client,
+        "/manager/runs",
+        "/manager/runs",
+        house=house.id,
+        start_day=today.isoformat(),
+        horizon_days="2",
+        time_limit_seconds="2",
+    )
     run = db.get(ScheduleRun, int(r.headers["Location"].rsplit("/", 1)[1]))
     assert run.horizon_start > before
     assert run.horizon_start.minute == 0 and run.horizon_start - before <= dt.timedelta(hours=1)
@@ -179,20 +242,38 @@ def test_the_plan_horizon_starts_at_the_chosen_local_midnight_or_the_next_whole_
 
 
 def test_the_run_review_reads_in_english_on_the_english_pages(
-        client, db, session_factory, make_user, make_machine, make_member, make_product,
-        make_production_request):
+    client,
+    db,
+    session_factory,
+    make_user,
+    make_machine,
+    make_member,
+    make_product,
+    make_production_request,
+):
     manager, house, _shirt, bag, songket = _three_requests(
-        make_user, make_machine, make_member, make_product, make_production_request)
+        make_user, make_machine, make_member, make_product, make_production_request
+    )
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
-    client.post("/language", data={"lang": "en", "next": f"/manager/runs/{run_id}",
-                                   "csrf_token": csrf(client, f"/manager/runs/{run_id}")})
+    client.post(
+        "/language",
+        data={
+            "lang": "en",
+            "next": f"/manager/runs/{run_id}",
+            "csrf_token": csrf(client, f"/manager/runs/{run_id}"),
+        },
+    )
     page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
     assert "late by 2 h 15 min" in _row(page, bag.id)
     assert "Not placed:" in _row(page, songket.id)
     assert "no machine of the house can do one of its steps." in _row(page, songket.id)
     assert re.search(r'id="on-time-share">1 / 3 \(33\.3\s?%\)', page)
-    confirm = html.unescape(re.search(
-        rf'action="/manager/runs/{run_id}/publish"\s+data-confirm="([^"]+)"', page).group(1))
-    assert confirm == (f"Publish run {run_id}? It creates 2, moves 0 and cancels 0 bookings, "
-                       "and tells 2 members.")
+    confirm = html.unescape(
+        re.search(rf'action="/manager/runs/{run_id}/publish"\s+data-confirm="([^"]+)"', page).group(
+            1
+        )
+    )
+    assert confirm == (
+        f"Publish run {run_id}? It creates 2, moves 0 and cancels 0 bookings, and tells 2 members."
+    )

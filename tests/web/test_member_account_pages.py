@@ -19,12 +19,19 @@ def _member(make_user, make_member, make_house, **house):  # type: ignore[no-unt
 
 
 def test_the_statement_page_shows_the_months_bookings_charged_in_rupiah_and_a_csv_link(
-        client, make_user, make_member, make_house, make_machine, make_booking):
+    client, make_user, make_member, make_house, make_machine, make_booking
+):
     user, member, home = _member(make_user, make_member, make_house)
     machine = make_machine(house=home, name="Mesin Obras")
     day = working_day()
-    make_booking(machine=machine, member=member, start_at=at(day, "09:00"), end_at=at(day, "11:00"),
-                 status=BookingStatus.confirmed, price=1_500_000)
+    make_booking(
+        machine=machine,
+        member=member,
+        start_at=at(day, "09:00"),
+        end_at=at(day, "11:00"),
+        status=BookingStatus.confirmed,
+        price=1_500_000,
+    )
     sign_in(client, user)
     page = client.get(f"/statement?month={day:%Y-%m}").get_data(as_text=True)
     assert "Mesin Obras" in page and "Rp1.500.000" in page
@@ -35,7 +42,8 @@ def test_the_statement_page_shows_the_months_bookings_charged_in_rupiah_and_a_cs
 
 
 def test_a_bad_month_on_the_statement_page_is_explained_not_a_crash(
-        client, make_user, make_member, make_house):
+    client, make_user, make_member, make_house
+):
     user, _member_, _home = _member(make_user, make_member, make_house)
     sign_in(client, user)
     r = client.get("/statement?month=2026-99", follow_redirects=True)
@@ -44,7 +52,8 @@ def test_a_bad_month_on_the_statement_page_is_explained_not_a_crash(
 
 
 def test_my_permits_show_their_state_and_expiry(
-        client, make_user, make_member, make_house, make_food_product, make_permit):
+    client, make_user, make_member, make_house, make_food_product, make_permit
+):
     user, member, _home = _member(make_user, make_member, make_house)
     product = make_food_product(member=member)
     make_permit(product, code="pirt", expires_on=dt.date.today() + dt.timedelta(days=20))
@@ -56,7 +65,8 @@ def test_my_permits_show_their_state_and_expiry(
 
 
 def test_my_loans_show_my_share_and_my_part_of_each_installment(
-        client, make_user, make_member, make_house, make_cluster, make_loan, db):
+    client, make_user, make_member, make_house, make_cluster, make_loan, db
+):
     user, member, _home = _member(make_user, make_member, make_house)
     cluster = make_cluster(members=[member])
     # Paid out in full: installments are owed only on money disbursed.
@@ -71,11 +81,14 @@ def test_my_loans_show_my_share_and_my_part_of_each_installment(
 
 
 def test_the_calendar_address_is_shown_once_works_and_can_be_stopped(
-        client, make_user, make_member, make_house):
+    client, make_user, make_member, make_house
+):
     user, _member_, _home = _member(make_user, make_member, make_house)
     sign_in(client, user)
     token = csrf(client, "/calendar")
-    page = client.post("/calendar", data={"csrf_token": token, "action": "issue"}).get_data(as_text=True)
+    page = client.post("/calendar", data={"csrf_token": token, "action": "issue"}).get_data(
+        as_text=True
+    )
     address = re.search(r'value="(http[^"]+\.ics)"', page)
     assert address, "the address is not shown"
     path = "/" + address.group(1).split("://", 1)[1].split("/", 1)[1]

@@ -12,17 +12,24 @@ from tests.web.helpers import csrf, sign_in
 
 def _note(db, user, subject, minutes_ago=0, read=False):  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
-    note = Notification(user_id=user.id, template="booking_confirmed", language="id",
-                        subject=subject, body=f"Isi: {subject}", context={},
-                        created_at=now - dt.timedelta(minutes=minutes_ago),
-                        read_at=now if read else None)
+    note = Notification(
+        user_id=user.id,
+        template="booking_confirmed",
+        language="id",
+        subject=subject,
+        body=f"Isi: {subject}",
+        context={},
+        created_at=now - dt.timedelta(minutes=minutes_ago),
+        read_at=now if read else None,
+    )
     db.add(note)
     db.flush()
     return note
 
 
 def test_the_inbox_lists_the_members_messages_newest_first_and_the_menu_counts_the_unread(
-        client, db, make_user):
+    client, db, make_user
+):
     user = make_user(Role.member)
     other = make_user(Role.member)
     _note(db, user, "Pemesanan dikonfirmasi", minutes_ago=5)
@@ -31,7 +38,11 @@ def test_the_inbox_lists_the_members_messages_newest_first_and_the_menu_counts_t
     _note(db, other, "Pesan orang lain")
     sign_in(client, user)
     page = client.get("/inbox").get_data(as_text=True)
-    assert page.index("Jadwal diterbitkan") < page.index("Pemesanan dikonfirmasi") < page.index("Sudah lama")
+    assert (
+        page.index("Jadwal diterbitkan")
+        < page.index("Pemesanan dikonfirmasi")
+        < page.index("Sudah lama")
+    )
     assert "Pesan orang lain" not in page
     assert "2 pesan belum dibaca" in page
     menu = client.get("/bookings").get_data(as_text=True).split("</nav>", 1)[0]

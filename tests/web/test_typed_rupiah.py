@@ -27,8 +27,15 @@ def approved(db, make_member, make_cluster, make_lender, make_user, make_clock):
     cluster = make_cluster(members=[member], chair_member_id=member.id)
     bank = make_lender()
     with make_clock.at(APPROVED_ON):
-        app = loans.create(db, ADMIN, cluster_id=cluster.id, requested_amount=12_000_000,
-                           tenor_months=12, lender_id=bank.id, on=APPROVED_ON)
+        app = loans.create(
+            db,
+            ADMIN,
+            cluster_id=cluster.id,
+            requested_amount=12_000_000,
+            tenor_months=12,
+            lender_id=bank.id,
+            on=APPROVED_ON,
+        )
         loans.submit(db, ADMIN, app.id)
         loans.approve(db, ADMIN, app.id)
         loans.lender_decision(db, ADMIN, app.id, True, reference="BRU/1")
@@ -39,22 +46,28 @@ def approved(db, make_member, make_cluster, make_lender, make_user, make_clock):
 
 def _pay_out(client, app_id: int, amount: str) -> str:  # type: ignore[no-untyped-def]
     token = csrf(client, f"/lender/applications/{app_id}")
-    r = client.post(f"/lender/applications/{app_id}/tranche",
-                    data={"csrf_token": token, "amount": amount, "on": "2031-01-15"})
+    r = client.post(
+        f"/lender/applications/{app_id}/tranche",
+        data={"csrf_token": token, "amount": amount, "on": "2031-01-15"},
+    )
     return client.get(r.headers["Location"]).get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("lang", "typed"), [
-    ("id", "12.000.000"),
-    ("id", "12.000.000,00"),
-    ("id", "Rp 12.000.000"),
-    ("id", "12000000"),
-    ("en", "12,000,000"),
-    ("en", "12,000,000.00"),
-    ("en", "12.000.000"),  # as the pages show it, whatever their language
-])
+@pytest.mark.parametrize(
+    ("lang", "typed"),
+    [
+        ("id", "12.000.000"),
+        ("id", "12.000.000,00"),
+        ("id", "Rp 12.000.000"),
+        ("id", "12000000"),
+        ("en", "12,000,000"),
+        ("en", "12,000,000.00"),
+        ("en", "12.000.000"),  # as the pages show it, whatever their language
+    ],
+)
 def test_a_lender_pays_out_rupiah_typed_the_way_its_language_writes_them(
-        client, db, approved, lang, typed):
+    client, db, approved, lang, typed
+):
     app, officers = approved
     sign_in(client, officers[lang])
     page = _pay_out(client, app.id, typed)
@@ -64,23 +77,29 @@ def test_a_lender_pays_out_rupiah_typed_the_way_its_language_writes_them(
     assert loans.disbursed_total(db, app) == 12_000_000
 
 
-@pytest.mark.parametrize(("lang", "typed"), [
-    ("id", "dua belas juta"),
-    ("en", "twelve million"),
-    ("id", "12.000.000,50"),  # sen are not whole rupiah
-    ("en", "12,000,000.50"),
-    ("id", "12,000,000"),  # in Indonesian the comma marks the decimals, once
-    ("en", "1.5"),  # one and a half rupiah, not 15
-    ("en", "-12000000"),
-    ("en", "1e7"),
-])
+@pytest.mark.parametrize(
+    ("lang", "typed"),
+    [
+        ("id", "dua belas juta"),
+        ("en", "twelve million"),
+        ("id", "12.000.000,50"),  # sen are not whole rupiah
+        ("en", "12,000,000.50"),
+        ("id", "12,000,000"),  # in Indonesian the comma marks the decimals, once
+        ("en", "1.5"),  # one and a half rupiah, not 15
+        ("en", "-12000000"),
+        ("en", "1e7"),
+    ],
+)
 def test_a_lender_is_told_when_what_it_typed_is_not_whole_rupiah_and_nothing_is_paid_out(
-        client, db, approved, lang, typed):
+    client, db, approved, lang, typed
+):
     app, officers = approved
     sign_in(client, officers[lang])
     page = _pay_out(client, app.id, typed)
-    words = {"en": "Must be a positive whole number of rupiah.",
-             "id": "Harus bilangan bulat rupiah yang positif."}
+    words = {
+        "en": "Must be a positive whole number of rupiah.",
+        "id": "Harus bilangan bulat rupiah yang positif.",
+    }
     assert words[lang] in page
     db.refresh(app)
     assert app.status is LoanStatus.lender_approved

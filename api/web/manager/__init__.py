@@ -26,7 +26,7 @@ add_nav("web.manager_permits", _l("Permit warnings"), roles={Role.manager})
 add_nav("web.manager_calendar", _l("Closures and opening hours"), roles={Role.manager})
 
 # The pages register their routes on the web blueprint when imported.
-from api.web.manager import (  # noqa: F401
+from api.web.manager import (  # noqa: E402,F401
     closures,
     downtimes,
     home,

@@ -20,6 +20,7 @@ from factoryshare.services import (
 
 # --- the house in view ---------------------------------------------------------------------
 
+
 def _managed_houses() -> list[ProductionHouse]:
     me = actor()
     return [h for h in db().scalars(houses.list_houses(db(), me)) if me.manages(h.id)]
@@ -59,7 +60,7 @@ def _parse_day(value: str | None, house: ProductionHouse) -> dt.date:
 
 def _local_midnight(house: ProductionHouse, day: dt.date) -> dt.datetime:
     zone = calendar.house_zone(house)
-    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
 
 def _members_by_id(ids: set[int]) -> dict[int, Member]:

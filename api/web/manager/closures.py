@@ -19,15 +19,24 @@ from factoryshare.services import houses
 
 
 def _weekday_words() -> dict[str, str]:
-    return {"mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"),
-            "thu": _("Thursday"), "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}
+    return {
+        "mon": _("Monday"),
+        "tue": _("Tuesday"),
+        "wed": _("Wednesday"),
+        "thu": _("Thursday"),
+        "fri": _("Friday"),
+        "sat": _("Saturday"),
+        "sun": _("Sunday"),
+    }
 
 
 def _why_words() -> dict[str, str]:
-    return {"house_closed": _("the house is closed that day"),
-            "holiday": _("a public holiday"),
-            "outside_opening_hours": _("outside the new opening hours"),
-            "not_aligned": _("off the new slot times")}
+    return {
+        "house_closed": _("the house is closed that day"),
+        "holiday": _("a public holiday"),
+        "outside_opening_hours": _("outside the new opening hours"),
+        "not_aligned": _("off the new slot times"),
+    }
 
 
 def _hours_text(house: ProductionHouse) -> dict[str, str]:
@@ -41,8 +50,7 @@ def _hours_from(form: Any) -> dict[str, list[list[str]]]:
     hours: dict[str, list[list[str]]] = {}
     for d in WEEKDAYS:
         pieces = [p.strip() for p in (form.get(f"hours_{d}") or "").split(",") if p.strip()]
-        hours[d] = [[t.strip() for t in p.split("-")] if p.count("-") == 1 else [p]
-                    for p in pieces]
+        hours[d] = [[t.strip() for t in p.split("-")] if p.count("-") == 1 else [p] for p in pieces]
     return hours
 
 
@@ -53,15 +61,24 @@ def _parse_date(value: str | None) -> dt.date | None:
         return None
 
 
-def _calendar_page(house: ProductionHouse, managed: list[ProductionHouse], *,
-                   form: Any = None, status: int = 200):  # type: ignore[no-untyped-def]
-    closures = list(db().scalars(houses.list_closures(db(), actor(), house.id, since=_today(house))))
+def _calendar_page(
+    house: ProductionHouse, managed: list[ProductionHouse], *, form: Any = None, status: int = 200
+):  # type: ignore[no-untyped-def]
+    closures = list(
+        db().scalars(houses.list_closures(db(), actor(), house.id, since=_today(house)))
+    )
     return render_template(
-        "manager/calendar.html", house=house, houses=managed, closures=closures,
-        hours=_hours_text(house) if form is None else {d: form.get(f"hours_{d}", "")
-                                                       for d in WEEKDAYS},
-        weekdays=[(d, _weekday_words()[d]) for d in WEEKDAYS], form=form or {},
-        today=_today(house)), status
+        "manager/calendar.html",
+        house=house,
+        houses=managed,
+        closures=closures,
+        hours=_hours_text(house)
+        if form is None
+        else {d: form.get(f"hours_{d}", "") for d in WEEKDAYS},
+        weekdays=[(d, _weekday_words()[d]) for d in WEEKDAYS],
+        form=form or {},
+        today=_today(house),
+    ), status
 
 
 @bp.route("/manager/calendar")
@@ -71,31 +88,60 @@ def manager_calendar():  # type: ignore[no-untyped-def]
     return _calendar_page(house, managed)
 
 
-def _preview(house: ProductionHouse, change: Any, *, kind: str, fields: dict[str, str],
-             title: str, confirm: str):  # type: ignore[no-untyped-def]
+def _preview(
+    house: ProductionHouse,
+    change: Any,
+    *,
+    kind: str,
+    fields: dict[str, str],
+    title: str,
+    confirm: str,
+):  # type: ignore[no-untyped-def]
     members = _members_by_id({b.member_id for b in change.bookings})
     return render_template(
-        "manager/calendar_preview.html", house=house, change=change, kind=kind, fields=fields,
-        title=title, confirm=confirm, members=members, why_words=_why_words(),
-        action=url_for("web.manager_closure_add" if kind == "closure" else "web.manager_hours"))
+        "manager/calendar_preview.html",
+        house=house,
+        change=change,
+        kind=kind,
+        fields=fields,
+        title=title,
+        confirm=confirm,
+        members=members,
+        why_words=_why_words(),
+        action=url_for("web.manager_closure_add" if kind == "closure" else "web.manager_hours"),
+    )
 
 
 def _applied(change: Any) -> None:
     cancelled = len(change.affected)
     if cancelled:
-        flash(ngettext("%(num)d booking was cancelled; its member is told, with other free slots.",
-                       "%(num)d bookings were cancelled; their members are told, with other free "
-                       "slots.", cancelled), "ok")
+        flash(
+            ngettext(
+                "%(num)d booking was cancelled; its member is told, with other free slots.",
+                "%(num)d bookings were cancelled; their members are told, with other free slots.",
+                cancelled,
+            ),
+            "ok",
+        )
     if change.replan is not None:
-        flash(_("Planned production work was hit: a re-plan is queued for you to review "
-                "(run %(id)d).", id=change.replan.id), "info")
+        flash(
+            _(
+                "Planned production work was hit: a re-plan is queued for you to review "
+                "(run %(id)d).",
+                id=change.replan.id,
+            ),
+            "info",
+        )
 
 
 @bp.route("/manager/calendar/closures", methods=["POST"])
 @page(Role.manager)
 def manager_closure_add():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
-    start_on, end_on = _parse_date(request.form.get("start_on")), _parse_date(request.form.get("end_on"))
+    start_on, end_on = (
+        _parse_date(request.form.get("start_on")),
+        _parse_date(request.form.get("end_on")),
+    )
     reason = (request.form.get("reason") or "").strip()[:200]
     if start_on is None or end_on is None:
         flash(_("Give the first and the last day of the closure."), "error")
@@ -103,9 +149,17 @@ def manager_closure_add():  # type: ignore[no-untyped-def]
     confirmed = request.form.get("step") == "confirm"
     try:
         change = houses.close_house(
-            db(), actor(), house.id, start_on=start_on, end_on=end_on, reason=reason,
+            db(),
+            actor(),
+            house.id,
+            start_on=start_on,
+            end_on=end_on,
+            reason=reason,
             dry_run=not confirmed,
-            affected="cancel" if confirmed and request.form.get("affected") == "cancel" else "refuse")
+            affected="cancel"
+            if confirmed and request.form.get("affected") == "cancel"
+            else "refuse",
+        )
     except DomainError as err:
         db().rollback()
         if err.code != "bookings_affected":
@@ -113,24 +167,45 @@ def manager_closure_add():  # type: ignore[no-untyped-def]
             return _calendar_page(house, managed, form=request.form, status=err.status)
         # Bookings made since the preview: preview again, with them.
         flash(_("Bookings were made in these days since the preview; look again."), "error")
-        change = houses.close_house(db(), actor(), house.id, start_on=start_on, end_on=end_on,
-                                    reason=reason, dry_run=True)
+        change = houses.close_house(
+            db(), actor(), house.id, start_on=start_on, end_on=end_on, reason=reason, dry_run=True
+        )
         confirmed = False
     if not confirmed:
         count = len(change.bookings)
-        period = (day(start_on) if start_on == end_on
-                  else _("%(first)s to %(last)s", first=day(start_on), last=day(end_on)))
-        confirm = (ngettext("Close the house from %(period)s? %(num)d booking is cancelled and "
-                            "its member told.",
-                            "Close the house from %(period)s? %(num)d bookings are cancelled and "
-                            "their members told.", count, period=period) if count
-                   else _("Close the house from %(period)s? No booking is hit.", period=period))
-        return _preview(house, change, kind="closure", confirm=confirm,
-                        title=_("Close the house from %(period)s", period=period),
-                        fields={"start_on": start_on.isoformat(), "end_on": end_on.isoformat(),
-                                "reason": reason})
-    flash(_("The house is closed from %(first)s to %(last)s.", first=day(start_on),
-            last=day(end_on)), "ok")
+        period = (
+            day(start_on)
+            if start_on == end_on
+            else _("%(first)s to %(last)s", first=day(start_on), last=day(end_on))
+        )
+        confirm = (
+            ngettext(
+                "Close the house from %(period)s? %(num)d booking is cancelled and "
+                "its member told.",
+                "Close the house from %(period)s? %(num)d bookings are cancelled and "
+                "their members told.",
+                count,
+                period=period,
+            )
+            if count
+            else _("Close the house from %(period)s? No booking is hit.", period=period)
+        )
+        return _preview(
+            house,
+            change,
+            kind="closure",
+            confirm=confirm,
+            title=_("Close the house from %(period)s", period=period),
+            fields={
+                "start_on": start_on.isoformat(),
+                "end_on": end_on.isoformat(),
+                "reason": reason,
+            },
+        )
+    flash(
+        _("The house is closed from %(first)s to %(last)s.", first=day(start_on), last=day(end_on)),
+        "ok",
+    )
     _applied(change)
     return redirect(url_for("web.manager_calendar", house=house.id))
 
@@ -143,26 +218,44 @@ def manager_hours():  # type: ignore[no-untyped-def]
     confirmed = request.form.get("step") == "confirm"
     try:
         change = houses.change_house(
-            db(), actor(), house.id, {"opening_hours": hours}, dry_run=not confirmed,
-            affected="cancel" if confirmed and request.form.get("affected") == "cancel" else "refuse")
+            db(),
+            actor(),
+            house.id,
+            {"opening_hours": hours},
+            dry_run=not confirmed,
+            affected="cancel"
+            if confirmed and request.form.get("affected") == "cancel"
+            else "refuse",
+        )
     except DomainError as err:
         db().rollback()
         if err.code != "bookings_affected":
             flash_error(err)
             return _calendar_page(house, managed, form=request.form, status=err.status)
         flash(_("Bookings were made outside the new hours since the preview; look again."), "error")
-        change = houses.change_house(db(), actor(), house.id, {"opening_hours": hours}, dry_run=True)
+        change = houses.change_house(
+            db(), actor(), house.id, {"opening_hours": hours}, dry_run=True
+        )
         confirmed = False
     if not confirmed:
         count = len(change.bookings)
-        confirm = (ngettext("Change the opening hours? %(num)d booking is cancelled and its "
-                            "member told.",
-                            "Change the opening hours? %(num)d bookings are cancelled and their "
-                            "members told.", count) if count
-                   else _("Change the opening hours? No booking is hit."))
-        return _preview(house, change, kind="hours", confirm=confirm,
-                        title=_("New opening hours"),
-                        fields={f"hours_{d}": request.form.get(f"hours_{d}", "") for d in WEEKDAYS})
+        confirm = (
+            ngettext(
+                "Change the opening hours? %(num)d booking is cancelled and its member told.",
+                "Change the opening hours? %(num)d bookings are cancelled and their members told.",
+                count,
+            )
+            if count
+            else _("Change the opening hours? No booking is hit.")
+        )
+        return _preview(
+            house,
+            change,
+            kind="hours",
+            confirm=confirm,
+            title=_("New opening hours"),
+            fields={f"hours_{d}": request.form.get(f"hours_{d}", "") for d in WEEKDAYS},
+        )
     flash(_("The opening hours are changed."), "ok")
     _applied(change)
     return redirect(url_for("web.manager_calendar", house=house.id))

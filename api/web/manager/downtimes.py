@@ -23,6 +23,7 @@ from factoryshare.services import (
 
 # --- recording a downtime ------------------------------------------------------------------
 
+
 def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | None:
     """A datetime-local field ("2026-11-30T13:00") read in the house's zone, as UTC."""
     try:
@@ -31,7 +32,7 @@ def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | Non
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=calendar.house_zone(house))
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 @bp.route("/manager/downtimes", methods=["GET", "POST"])
@@ -46,31 +47,58 @@ def manager_downtime():  # type: ignore[no-untyped-def]
         end = _parse_local(request.form.get("end"), house)
         kind = request.form.get("kind") or DowntimeKind.maintenance.value
         affected = request.form.get("affected") or "keep"
-        complete = (machine_id in {m.id for m in rows} and start is not None and end is not None
-                    and kind in {k.value for k in DowntimeKind}
-                    and affected in downtimes.AFFECTED_CHOICES)
+        complete = (
+            machine_id in {m.id for m in rows}
+            and start is not None
+            and end is not None
+            and kind in {k.value for k in DowntimeKind}
+            and affected in downtimes.AFFECTED_CHOICES
+        )
         if not complete:
-            flash(_("Choose a machine of this house, a start and an end, the kind and what happens "
-                    "to the bookings it hits."), "error")
+            flash(
+                _(
+                    "Choose a machine of this house, a start and an end, the kind and what happens "
+                    "to the bookings it hits."
+                ),
+                "error",
+            )
         else:
             try:
                 result = downtimes.record_downtime(
-                    db(), actor(), machine_id=machine_id, start=start, end=end, kind=kind,
-                    reason=(request.form.get("reason") or "").strip()[:300], affected=affected)
+                    db(),
+                    actor(),
+                    machine_id=machine_id,
+                    start=start,
+                    end=end,
+                    kind=kind,
+                    reason=(request.form.get("reason") or "").strip()[:300],
+                    affected=affected,
+                )
             except DomainError as err:
                 db().rollback()
                 flash_error(err)
             else:
                 # Post/redirect/get: reloading the result page must not record it twice.
-                return redirect(url_for("web.manager_downtime_result",
-                                        downtime_id=result.downtime.id))
+                return redirect(
+                    url_for("web.manager_downtime_result", downtime_id=result.downtime.id)
+                )
     now = utcnow()
-    upcoming = [d for d in db().scalars(downtimes.list_downtimes(actor(), house_id=house.id)
-                                        .where(Downtime.end_at > now))]
+    upcoming = [
+        d
+        for d in db().scalars(
+            downtimes.list_downtimes(actor(), house_id=house.id).where(Downtime.end_at > now)
+        )
+    ]
     return render_template(
-        "manager/downtime.html", house=house, houses=managed, machines=rows, form=form,
+        "manager/downtime.html",
+        house=house,
+        houses=managed,
+        machines=rows,
+        form=form,
         kinds=[(k.value, downtime_kind_words()[k.value]) for k in DowntimeKind],
-        upcoming=upcoming, kind_words=downtime_kind_words())
+        upcoming=upcoming,
+        kind_words=downtime_kind_words(),
+    )
 
 
 @bp.route("/manager/downtimes/<int:downtime_id>")
@@ -79,11 +107,21 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
     hits = downtimes.downtime_hits(db(), actor(), downtime_id)
     downtime = downtimes.get_downtime(db(), actor(), downtime_id)
     house = downtime.machine.house
-    replan = next((r for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
-                   if r.purpose == "replan"
-                   and (r.policies or {}).get("downtime_id") == downtime.id), None)
+    replan = next(
+        (
+            r
+            for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
+            if r.purpose == "replan" and (r.policies or {}).get("downtime_id") == downtime.id
+        ),
+        None,
+    )
     return render_template(
-        "manager/downtime_result.html", house=house, downtime=downtime, hits=hits, replan=replan,
+        "manager/downtime_result.html",
+        house=house,
+        downtime=downtime,
+        hits=hits,
+        replan=replan,
         members=_members_by_id({h.booking.member_id for h in hits}),
         kind_words=downtime_kind_words(),
-        local_day=downtime.start_at.astimezone(calendar.house_zone(house)).date())
+        local_day=downtime.start_at.astimezone(calendar.house_zone(house)).date(),
+    )

@@ -29,13 +29,21 @@ WARNING_STATES = agenda.PERMIT_WARNING_STATES
 
 
 def _permit_states() -> dict[str, str]:
-    return {"valid": _("valid"), "expiring": _("expiring soon"), "expired": _("expired"),
-            "pending": _("pending"), "needs_review": _("needs review")}
+    return {
+        "valid": _("valid"),
+        "expiring": _("expiring soon"),
+        "expired": _("expired"),
+        "pending": _("pending"),
+        "needs_review": _("needs review"),
+    }
 
 
 def _verification_words() -> dict[str, str]:
-    return {"submitted": _("waiting for verification"), "verified": _("verified"),
-            "rejected": _("rejected")}
+    return {
+        "submitted": _("waiting for verification"),
+        "verified": _("verified"),
+        "rejected": _("rejected"),
+    }
 
 
 @bp.route("/manager/permits")
@@ -43,8 +51,9 @@ def _verification_words() -> dict[str, str]:
 def manager_permits():  # type: ignore[no-untyped-def]
     house, managed = _house_in_view()
     summary = permits.overview(db(), actor(), house_id=house.id)
-    members = {m.id: m for m in db().scalars(
-        scoped(actor(), Member).where(Member.house_id == house.id))}
+    members = {
+        m.id: m for m in db().scalars(scoped(actor(), Member).where(Member.house_id == house.id))
+    }
     now = utcnow()
     warnings = []
     for permit in permits.list_permits(db(), actor()):
@@ -52,8 +61,14 @@ def manager_permits():  # type: ignore[no-untyped-def]
             continue
         state = permits.state(db(), permit, now)
         if state in WARNING_STATES:
-            warnings.append({"permit": permit, "state": state, "member": members[permit.member_id],
-                             "days_left": permits.days_left(db(), permit, now)})
+            warnings.append(
+                {
+                    "permit": permit,
+                    "state": state,
+                    "member": members[permit.member_id],
+                    "days_left": permits.days_left(db(), permit, now),
+                }
+            )
     order = {s: i for i, s in enumerate(WARNING_STATES)}
     warnings.sort(key=lambda w: (order[w["state"]], w["permit"].expires_on or dt.date.max))
     type_names = {t.code: t.name for t in db().scalars(permits.list_types(db(), actor()))}
@@ -62,12 +77,24 @@ def manager_permits():  # type: ignore[no-untyped-def]
             if gap.get("lapse_on"):
                 gap["lapse_on"] = dt.date.fromisoformat(gap["lapse_on"])
     # Members' entries waiting for the house to check their number and document.
-    waiting = [p for p in permits.list_permits(db(), actor(), verification="submitted")
-               if p.member_id in members]
+    waiting = [
+        p
+        for p in permits.list_permits(db(), actor(), verification="submitted")
+        if p.member_id in members
+    ]
     return render_template(
-        "manager/permits.html", house=house, houses=managed, summary=summary, warnings=warnings,
-        members=members, states=_permit_states(), state_order=("valid",) + WARNING_STATES,
-        type_names=type_names, waiting=waiting, verification_words=_verification_words())
+        "manager/permits.html",
+        house=house,
+        houses=managed,
+        summary=summary,
+        warnings=warnings,
+        members=members,
+        states=_permit_states(),
+        state_order=("valid",) + WARNING_STATES,
+        type_names=type_names,
+        waiting=waiting,
+        verification_words=_verification_words(),
+    )
 
 
 def _back_to_permits():  # type: ignore[no-untyped-def]
@@ -78,14 +105,21 @@ def _back_to_permits():  # type: ignore[no-untyped-def]
 @page(Role.manager)
 def manager_permit_verify(permit_id: int):  # type: ignore[no-untyped-def]
     try:
-        permit = permits.verify_permit(db(), actor(), permit_id,
-                                       note=(request.form.get("note") or "").strip()[:500])
+        permit = permits.verify_permit(
+            db(), actor(), permit_id, note=(request.form.get("note") or "").strip()[:500]
+        )
     except DomainError as err:
         db().rollback()
         flash_error(err)
     else:
-        flash(_("Verified: %(permit)s %(number)s.", permit=permit.permit_type.name,
-                number=permit.number), "ok")
+        flash(
+            _(
+                "Verified: %(permit)s %(number)s.",
+                permit=permit.permit_type.name,
+                number=permit.number,
+            ),
+            "ok",
+        )
     return _back_to_permits()
 
 
@@ -93,12 +127,19 @@ def manager_permit_verify(permit_id: int):  # type: ignore[no-untyped-def]
 @page(Role.manager)
 def manager_permit_reject(permit_id: int):  # type: ignore[no-untyped-def]
     try:
-        permit = permits.reject_permit(db(), actor(), permit_id,
-                                       reason=(request.form.get("reason") or "").strip()[:500])
+        permit = permits.reject_permit(
+            db(), actor(), permit_id, reason=(request.form.get("reason") or "").strip()[:500]
+        )
     except DomainError as err:
         db().rollback()
         flash_error(err)
     else:
-        flash(_("Rejected: %(permit)s %(number)s. The member is told why.",
-                permit=permit.permit_type.name, number=permit.number), "ok")
+        flash(
+            _(
+                "Rejected: %(permit)s %(number)s. The member is told why.",
+                permit=permit.permit_type.name,
+                number=permit.number,
+            ),
+            "ok",
+        )
     return _back_to_permits()

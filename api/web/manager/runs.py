@@ -51,14 +51,24 @@ def int_in_range(value: str | None, low: int, high: int) -> int | None:
 
 
 def _run_statuses() -> dict[str, str]:
-    return {"queued": _("queued"), "running": _("running"), "succeeded": _("ready to review"),
-            "failed": _("failed"), "published": _("published"), "discarded": _("discarded"),
-            "stale": _("out of date")}
+    return {
+        "queued": _("queued"),
+        "running": _("running"),
+        "succeeded": _("ready to review"),
+        "failed": _("failed"),
+        "published": _("published"),
+        "discarded": _("discarded"),
+        "stale": _("out of date"),
+    }
 
 
 def _change_words() -> dict[str, str]:
-    return {"new": _("new"), "moved": _("moved"), "unchanged": _("unchanged"),
-            "dropped": _("dropped")}
+    return {
+        "new": _("new"),
+        "moved": _("moved"),
+        "unchanged": _("unchanged"),
+        "dropped": _("dropped"),
+    }
 
 
 @bp.route("/manager/runs", methods=["GET", "POST"])
@@ -70,33 +80,59 @@ def manager_runs():  # type: ignore[no-untyped-def]
         days = int_in_range(request.form.get("horizon_days"), 1, scheduling.MAX_HORIZON.days)
         limit = int_in_range(request.form.get("time_limit_seconds"), 1, scheduling.MAX_TIME_LIMIT)
         if days is None or limit is None:
-            flash(_("Give the horizon in days (1 to %(days)d) and the time limit in seconds "
-                    "(1 to %(seconds)d).", days=scheduling.MAX_HORIZON.days,
-                    seconds=scheduling.MAX_TIME_LIMIT), "error")
+            flash(
+                _(
+                    "Give the horizon in days (1 to %(days)d) and the time limit in seconds "
+                    "(1 to %(seconds)d).",
+                    days=scheduling.MAX_HORIZON.days,
+                    seconds=scheduling.MAX_TIME_LIMIT,
+                ),
+                "error",
+            )
             return redirect(url_for("web.manager_runs", house=house.id))
         start, end = run_review.plan_horizon(house, first, days, utcnow())
         try:
-            run = scheduling.queue_run(db(), actor(), house.id, {
-                "horizon_start": start, "horizon_end": end, "time_limit_seconds": limit})
+            run = scheduling.queue_run(
+                db(),
+                actor(),
+                house.id,
+                {"horizon_start": start, "horizon_end": end, "time_limit_seconds": limit},
+            )
         except DomainError as err:
             db().rollback()
             flash_error(err)
             return redirect(url_for("web.manager_runs", house=house.id))
-        flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.",
-                id=run.id), "ok")
+        flash(
+            _("Schedule run %(id)d is queued; this page refreshes until it is done.", id=run.id),
+            "ok",
+        )
         return redirect(url_for("web.manager_run", run_id=run.id))
     runs = list(db().scalars(scheduling.list_house_runs(db(), actor(), house.id).limit(50)))
     return render_template(
-        "manager/runs.html", house=house, houses=managed, runs=runs, today=_today(house),
-        horizon_days=DEFAULT_HORIZON_DAYS, time_limit=DEFAULT_TIME_LIMIT,
-        max_days=scheduling.MAX_HORIZON.days, max_limit=scheduling.MAX_TIME_LIMIT,
-        statuses=_run_statuses(), polling=any(r.status in ACTIVE_RUNS for r in runs))
+        "manager/runs.html",
+        house=house,
+        houses=managed,
+        runs=runs,
+        today=_today(house),
+        horizon_days=DEFAULT_HORIZON_DAYS,
+        time_limit=DEFAULT_TIME_LIMIT,
+        max_days=scheduling.MAX_HORIZON.days,
+        max_limit=scheduling.MAX_TIME_LIMIT,
+        statuses=_run_statuses(),
+        polling=any(r.status in ACTIVE_RUNS for r in runs),
+    )
 
 
 def _managed_run(run_id: int) -> ScheduleRun:
     run = scheduling.get_run(db(), actor(), run_id)
     if not actor().manages(run.house_id):
-        raise NotFound(N_("%(name)s %(object_id)s was not found.", name=object_label(ScheduleRun), object_id=run_id))
+        raise NotFound(
+            N_(
+                "%(name)s %(object_id)s was not found.",
+                name=object_label(ScheduleRun),
+                object_id=run_id,
+            )
+        )
     return run
 
 
@@ -132,20 +168,29 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
             member = members.get(op.request.member_id)
             name = member.business_name if member else f"#{op.request.member_id}"
             change = kind_of.get(a.operation_id, "new")
-            title = _("Request %(request)d step %(step)d, %(member)s: %(start)s – %(end)s "
-                      "(%(change)s)", request=op.request_id, step=op.position, member=name,
-                      start=when(a.start_at, house), end=hm(a.end_at, house), change=words[change])
+            title = _(
+                "Request %(request)d step %(step)d, %(member)s: %(start)s – %(end)s (%(change)s)",
+                request=op.request_id,
+                step=op.position,
+                member=name,
+                start=when(a.start_at, house),
+                end=hm(a.end_at, house),
+                change=words[change],
+            )
             if change != "unchanged":
                 proposal.append((a, "moved" if change == "moved" else "proposed", title, name))
         # A short proposal gets the width of the day view; a long one scrolls sideways.
         width = max(RUN_DAY_WIDTH, DAY_VIEW_WIDTH / len(shown_days))
-        published_chart = house_timeline(house, shown_days, width,
-                                         chart_id="gantt-published")[0]
+        published_chart = house_timeline(house, shown_days, width, chart_id="gantt-published")[0]
         proposal_chart = house_timeline(house, shown_days, width, proposal)[0]
         proposal_chart.legend = [
-            ("proposed", _("new in this run")), ("moved", _("moved by this run")),
-            ("confirmed", _("confirmed")), ("held", _("held")), ("downtime", _("downtime")),
-            ("closed", _("closed"))]
+            ("proposed", _("new in this run")),
+            ("moved", _("moved by this run")),
+            ("confirmed", _("confirmed")),
+            ("held", _("held")),
+            ("downtime", _("downtime")),
+            ("closed", _("closed")),
+        ]
     utilisation = []
     for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
         machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
@@ -163,19 +208,34 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
     publishable = run.status is RunStatus.succeeded and not changed_since
     kpis = run.kpis or {}
     return render_template(
-        "manager/run.html", run=run, house=house, kpis=kpis, changes=changes,
-        operations=requests_by_op, members=members, machine_names=machine_names,
-        proposal_chart=proposal_chart, published_chart=published_chart, shown_days=shown_days,
-        utilisation=utilisation, statuses=_run_statuses(), change_words=_change_words(),
-        polling=run.status in ACTIVE_RUNS, publishable=publishable,
+        "manager/run.html",
+        run=run,
+        house=house,
+        kpis=kpis,
+        changes=changes,
+        operations=requests_by_op,
+        members=members,
+        machine_names=machine_names,
+        proposal_chart=proposal_chart,
+        published_chart=published_chart,
+        shown_days=shown_days,
+        utilisation=utilisation,
+        statuses=_run_statuses(),
+        change_words=_change_words(),
+        polling=run.status in ACTIVE_RUNS,
+        publishable=publishable,
         discardable=run.status not in (RunStatus.published, RunStatus.discarded),
-        review=review, effects=effects, on_time=sum(1 for r in review["requests"] if r["on_time"]),
+        review=review,
+        effects=effects,
+        on_time=sum(1 for r in review["requests"] if r["on_time"]),
         lateness_text=duration(sum(r["lateness_minutes"] or 0 for r in review["requests"])),
         makespan_text=duration(kpis.get("makespan_minutes")),
         changed_since=changed_since,
-        again=run.status in (RunStatus.stale, RunStatus.failed) or bool(changed_since)
+        again=run.status in (RunStatus.stale, RunStatus.failed)
+        or bool(changed_since)
         and run.status is RunStatus.succeeded,
-        truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS)
+        truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS,
+    )
 
 
 def _flash_run_error(err: DomainError) -> None:
@@ -184,10 +244,13 @@ def _flash_run_error(err: DomainError) -> None:
     words = {
         "publish": _("Only a run that is ready to review can be published."),
         "discard": _("A published or discarded run cannot be discarded."),
-        "request_not_open": _("A production request of this run has changed since; "
-                              "start a new run."),
-        "stale_run": _("The published schedule changed after this run was solved, so it was "
-                       "not published: queue a fresh run."),
+        "request_not_open": _(
+            "A production request of this run has changed since; start a new run."
+        ),
+        "stale_run": _(
+            "The published schedule changed after this run was solved, so it was "
+            "not published: queue a fresh run."
+        ),
     }.get(refused)
     if words is None:
         flash_error(err)
@@ -207,9 +270,14 @@ def manager_run_publish(run_id: int):  # type: ignore[no-untyped-def]
         db().rollback()
         _flash_run_error(err)
     else:
-        flash(ngettext("Published: %(num)d booking made for the members.",
-                       "Published: %(num)d bookings made for the members.",
-                       len(run.assignments)), "ok")
+        flash(
+            ngettext(
+                "Published: %(num)d booking made for the members.",
+                "Published: %(num)d bookings made for the members.",
+                len(run.assignments),
+            ),
+            "ok",
+        )
     return redirect(url_for("web.manager_run", run_id=run_id))
 
 
@@ -223,8 +291,9 @@ def manager_run_again(run_id: int):  # type: ignore[no-untyped-def]
         db().rollback()
         flash_error(err)
         return redirect(url_for("web.manager_run", run_id=run_id))
-    flash(_("Schedule run %(id)d is queued; this page refreshes until it is done.",
-            id=run.id), "ok")
+    flash(
+        _("Schedule run %(id)d is queued; this page refreshes until it is done.", id=run.id), "ok"
+    )
     return redirect(url_for("web.manager_run", run_id=run.id))
 
 

@@ -32,8 +32,12 @@ from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.services import bookings, calendar, downtimes, machines
 
 # Statuses drawn on the timeline; cancelled and expired bookings free their slot and are left out.
-SHOWN_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.completed,
-                  BookingStatus.no_show)
+SHOWN_STATUSES = (
+    BookingStatus.held,
+    BookingStatus.confirmed,
+    BookingStatus.completed,
+    BookingStatus.no_show,
+)
 
 # The run page draws a day this wide when its horizon is short (pixels).
 DAY_VIEW_WIDTH = 900
@@ -63,8 +67,14 @@ def _display_hours(house: ProductionHouse, days: list[dt.date]) -> tuple[int, in
 
 
 def _status_words() -> dict[str, str]:
-    return {"held": _("held"), "confirmed": _("confirmed"), "completed": _("completed"),
-            "no_show": _("no-show"), "cancelled": _("cancelled"), "expired": _("expired")}
+    return {
+        "held": _("held"),
+        "confirmed": _("confirmed"),
+        "completed": _("completed"),
+        "no_show": _("no-show"),
+        "cancelled": _("cancelled"),
+        "expired": _("expired"),
+    }
 
 
 def downtime_kind_words() -> dict[str, str]:
@@ -81,34 +91,47 @@ def _closed_name(house: ProductionHouse, day: dt.date) -> str | None:
     return (closure.reason or _("Closed")) if closure else None
 
 
-def _house_bookings(house: ProductionHouse, start: dt.datetime,
-                    end: dt.datetime) -> list[Booking]:
+def _house_bookings(house: ProductionHouse, start: dt.datetime, end: dt.datetime) -> list[Booking]:
     """The house's bookings over [start, end) that hold their machine (SHOWN_STATUSES), each
     with its machine read in the same statement (the page names it; no query per booking)."""
-    stmt = (bookings.booking_query(actor(), house_id=house.id, start=start, end=end)
-            .where(Booking.status.in_(SHOWN_STATUSES))
-            .options(joinedload(Booking.machine)))
+    stmt = (
+        bookings.booking_query(actor(), house_id=house.id, start=start, end=end)
+        .where(Booking.status.in_(SHOWN_STATUSES))
+        .options(joinedload(Booking.machine))
+    )
     return list(db().scalars(stmt).unique())
 
 
 def house_machines(house: ProductionHouse) -> list[Machine]:
     """The house's machines in the caller's scope, retired ones left out."""
-    return [m for m in db().scalars(machines.list_machines(db(), actor(), house_id=house.id))
-            if m.status.value != "retired"]
+    return [
+        m
+        for m in db().scalars(machines.list_machines(db(), actor(), house_id=house.id))
+        if m.status.value != "retired"
+    ]
 
 
-def _house_downtimes(house: ProductionHouse, start: dt.datetime,
-                     end: dt.datetime) -> list[Downtime]:
-    stmt = (downtimes.list_downtimes(actor(), house_id=house.id)
-            .where(Downtime.start_at < end, Downtime.end_at > start)
-            .options(joinedload(Downtime.machine)))
+def _house_downtimes(
+    house: ProductionHouse, start: dt.datetime, end: dt.datetime
+) -> list[Downtime]:
+    stmt = (
+        downtimes.list_downtimes(actor(), house_id=house.id)
+        .where(Downtime.start_at < end, Downtime.end_at > start)
+        .options(joinedload(Downtime.machine))
+    )
     return list(db().scalars(stmt).unique())
 
 
-def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float | None,
-                   proposal: list[tuple[Any, str, str, str]] | None = None, *,
-                   zoom: int = 1, chart_id: str | None = None, links: bool = False,
-                   ) -> tuple[Chart, list[Booking], list[Downtime], dict[int, Member]]:
+def house_timeline(
+    house: ProductionHouse,
+    days: list[dt.date],
+    day_width: float | None,
+    proposal: list[tuple[Any, str, str, str]] | None = None,
+    *,
+    zoom: int = 1,
+    chart_id: str | None = None,
+    links: bool = False,
+) -> tuple[Chart, list[Booking], list[Downtime], dict[int, Member]]:
     """The published schedule of `house` over `days`: machines as rows, bookings as bars,
     downtimes and closed times shaded, and the now-line. `day_width` draws each day that many
     pixels wide (the chart scrolls); None fits the chart to its box, `zoom` times as wide.
@@ -120,49 +143,81 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
     segments = []
     for day in days:
         midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-        segments.append(((midnight + dt.timedelta(hours=first_hour)).astimezone(dt.UTC),
-                         (midnight + dt.timedelta(hours=last_hour)).astimezone(dt.UTC)))
+        segments.append(
+            (
+                (midnight + dt.timedelta(hours=first_hour)).astimezone(dt.UTC),
+                (midnight + dt.timedelta(hours=last_hour)).astimezone(dt.UTC),
+            )
+        )
     min_rem = DAY_MIN_REM if len(days) == 1 else WEEK_MIN_REM
     gantt = Timeline(
         chart_id or ("gantt-proposal" if proposal is not None else "timeline-chart"),
         _("Bookings per machine, %(zone)s", zone=calendar.zone_abbreviation(house.timezone)),
-        segments, [(m.id, m.name, m.code) for m in rows], zoom=zoom,
-        width_px=None if day_width is None else day_width * len(days), min_rem=min_rem,
-        rows_label=_("Machine"))
+        segments,
+        [(m.id, m.name, m.code) for m in rows],
+        zoom=zoom,
+        width_px=None if day_width is None else day_width * len(days),
+        min_rem=min_rem,
+        rows_label=_("Machine"),
+    )
     # Tick labels about 40 px apart at the narrowest the chart is drawn.
-    px_per_day = day_width if day_width is not None else (
-        gantt.chart.min_width or min_rem) * 16 / len(days)
+    px_per_day = (
+        day_width if day_width is not None else (gantt.chart.min_width or min_rem) * 16 / len(days)
+    )
     step = tick_step(px_per_day / (last_hour - first_hour))
     for i, day in enumerate(days):
         holiday = _closed_name(house, day)
-        gantt.column(i, format_date(day, "full" if px_per_day >= 400 else "EEE d MMM",
-                                    locale=str(get_locale())), holiday or "")
+        gantt.column(
+            i,
+            format_date(
+                day, "full" if px_per_day >= 400 else "EEE d MMM", locale=str(get_locale())
+            ),
+            holiday or "",
+        )
         # No label in the last step of a day, where it would run into the next day's first.
         for hour in range(first_hour, last_hour - step + 1, step):
             gantt.tick(segments[i][0] + dt.timedelta(hours=hour - first_hour), f"{hour:02d}:00")
         open_windows = calendar.open_windows(db(), house, *segments[i])
-        gantt.shade_outside(segments[i], open_windows, "closed",
-                            holiday or _("Outside opening hours"))
+        gantt.shade_outside(
+            segments[i], open_windows, "closed", holiday or _("Outside opening hours")
+        )
     shown_ids = {m.id for m in rows}
     start = _local_midnight(house, days[0])
     end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
     stops = [d for d in _house_downtimes(house, start, end) if d.machine_id in shown_ids]
     kinds = downtime_kind_words()
     for d in stops:
-        gantt.shade(d.machine_id, d.start_at, d.end_at, "downtime",
-                    _("Downtime (%(kind)s): %(start)s – %(end)s. %(reason)s",
-                      kind=kinds.get(d.kind.value, d.kind.value), start=when(d.start_at, house),
-                      end=when(d.end_at, house), reason=d.reason))
+        gantt.shade(
+            d.machine_id,
+            d.start_at,
+            d.end_at,
+            "downtime",
+            _(
+                "Downtime (%(kind)s): %(start)s – %(end)s. %(reason)s",
+                kind=kinds.get(d.kind.value, d.kind.value),
+                start=when(d.start_at, house),
+                end=when(d.end_at, house),
+                reason=d.reason,
+            ),
+        )
     found = [b for b in _house_bookings(house, start, end) if b.machine_id in shown_ids]
     members = _members_by_id({b.member_id for b in found})
     words = _status_words()
     for b in found:
         name = members[b.member_id].business_name if b.member_id in members else f"#{b.member_id}"
-        title = (f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} "
-                 f"({words[b.status.value]})")
-        gantt.bar(b.machine_id, b.start_at, b.end_at, b.status.value, title, name,
-                  href=f"#booking-{b.id}" if links else None,
-                  link_label=_("Open the booking: %(what)s", what=title))
+        title = (
+            f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} ({words[b.status.value]})"
+        )
+        gantt.bar(
+            b.machine_id,
+            b.start_at,
+            b.end_at,
+            b.status.value,
+            title,
+            name,
+            href=f"#booking-{b.id}" if links else None,
+            link_label=_("Open the booking: %(what)s", what=title),
+        )
     for a, kind, title, label in proposal or []:
         gantt.bar(a.machine_id, a.start_at, a.end_at, kind, title, label)
     gantt.now_line(utcnow())
@@ -171,9 +226,15 @@ def house_timeline(house: ProductionHouse, days: list[dt.date], day_width: float
 
 def _legend() -> list[tuple[str, str]]:
     words = _status_words()
-    return [("held", words["held"]), ("confirmed", words["confirmed"]),
-            ("completed", words["completed"]), ("no_show", words["no_show"]),
-            ("downtime", _("downtime")), ("closed", _("closed")), ("now", _("now"))]
+    return [
+        ("held", words["held"]),
+        ("confirmed", words["confirmed"]),
+        ("completed", words["completed"]),
+        ("no_show", words["no_show"]),
+        ("downtime", _("downtime")),
+        ("closed", _("closed")),
+        ("now", _("now")),
+    ]
 
 
 def _zoom(value: str | None) -> int:
@@ -196,19 +257,40 @@ def manager_timeline():  # type: ignore[no-untyped-def]
         step = dt.timedelta(days=1)
     chart, found, stops, members = house_timeline(house, days, None, zoom=zoom, links=True)
     chart.legend = _legend()
-    here = url_for("web.manager_timeline", house=house.id, view=view, day=day.isoformat(),
-                   zoom=zoom if zoom != 1 else None)
+    here = url_for(
+        "web.manager_timeline",
+        house=house.id,
+        view=view,
+        day=day.isoformat(),
+        zoom=zoom if zoom != 1 else None,
+    )
     return render_template(
-        "manager/timeline.html", house=house, houses=managed, view=view, day=day, days=days,
-        previous=day - step, following=day + step, today=_today(house), chart=chart,
-        bookings=found, downtimes=stops, members=members, status_words=_status_words(),
-        kind_words=downtime_kind_words(), zoom=zoom, here=here, now=utcnow(),
-        held=BookingStatus.held, max_reason=MAX_REASON,
+        "manager/timeline.html",
+        house=house,
+        houses=managed,
+        view=view,
+        day=day,
+        days=days,
+        previous=day - step,
+        following=day + step,
+        today=_today(house),
+        chart=chart,
+        bookings=found,
+        downtimes=stops,
+        members=members,
+        status_words=_status_words(),
+        kind_words=downtime_kind_words(),
+        zoom=zoom,
+        here=here,
+        now=utcnow(),
+        held=BookingStatus.held,
+        max_reason=MAX_REASON,
     )
 
 
 # --- the booking's actions that live here: cancel and move --------------------------------
 # Confirm and reject are the queue's (api/web/manager/queue.py).
+
 
 def _managed_booking(booking_id: int) -> Booking:
     """A booking on a machine of a house the manager manages; 404 otherwise, as the API."""
@@ -244,9 +326,14 @@ def manager_cancel(booking_id: int):  # type: ignore[no-untyped-def]
         db().rollback()
         flash_error(err)
         return _back()
-    flash(_("Cancelled: %(machine)s, %(when)s. The member is told why.",
-            machine=booking.machine.name, when=when(booking.start_at, booking.machine.house)),
-          "ok")
+    flash(
+        _(
+            "Cancelled: %(machine)s, %(when)s. The member is told why.",
+            machine=booking.machine.name,
+            when=when(booking.start_at, booking.machine.house),
+        ),
+        "ok",
+    )
     return _back(booking)
 
 
@@ -256,8 +343,9 @@ def _parse_local(day: dt.date, value: str | None, house: ProductionHouse) -> dt.
         moment = dt.time.fromisoformat(value or "")
     except ValueError:
         return None
-    local = dt.datetime.combine(day, moment.replace(second=0, microsecond=0),
-                                tzinfo=calendar.house_zone(house))
+    local = dt.datetime.combine(
+        day, moment.replace(second=0, microsecond=0), tzinfo=calendar.house_zone(house)
+    )
     return local.astimezone(dt.UTC)
 
 
@@ -274,30 +362,50 @@ def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
         start = _parse_local(day, request.form.get("time"), house)
         machine_id = request.form.get("machine_id", type=int)
         if start is None or machine_id is None:
-            flash(_("Pick a free time from the list, or give a machine and a start time."),
-                  "error")
-            return redirect(url_for("web.manager_move", booking_id=booking_id,
-                                    day=day.isoformat(), next=next_url))
+            flash(_("Pick a free time from the list, or give a machine and a start time."), "error")
+            return redirect(
+                url_for(
+                    "web.manager_move", booking_id=booking_id, day=day.isoformat(), next=next_url
+                )
+            )
         try:
-            bookings.move_booking(db(), actor(), booking_id, start=start, end=start + span,
-                                  machine_id=machine_id)
+            bookings.move_booking(
+                db(), actor(), booking_id, start=start, end=start + span, machine_id=machine_id
+            )
         except DomainError as err:
             db().rollback()
             flash_error(err)
-            return redirect(url_for("web.manager_move", booking_id=booking_id,
-                                    day=day.isoformat(), next=next_url))
-        flash(_("Moved: the booking now runs %(when)s. The member is told.",
-                when=when(start, house)), "ok")
-        return redirect(next_url or url_for("web.manager_timeline", house=house.id,
-                                            day=day.isoformat()))
-    day = _parse_day(request.args.get("day") or
-                     booking.start_at.astimezone(zone).date().isoformat(), house)
+            return redirect(
+                url_for(
+                    "web.manager_move", booking_id=booking_id, day=day.isoformat(), next=next_url
+                )
+            )
+        flash(
+            _("Moved: the booking now runs %(when)s. The member is told.", when=when(start, house)),
+            "ok",
+        )
+        return redirect(
+            next_url or url_for("web.manager_timeline", house=house.id, day=day.isoformat())
+        )
+    day = _parse_day(
+        request.args.get("day") or booking.start_at.astimezone(zone).date().isoformat(), house
+    )
     after = max(_local_midnight(house, day), utcnow())
-    suggestions = bookings.alternative_slots(db(), booking.machine, span, after,
-                                             limit=MOVE_SUGGESTIONS, days=1)
+    suggestions = bookings.alternative_slots(
+        db(), booking.machine, span, after, limit=MOVE_SUGGESTIONS, days=1
+    )
     return render_template(
-        "manager/move.html", booking=booking, house=house, day=day, span=span,
-        suggestions=suggestions, machines=house_machines(house),
+        "manager/move.html",
+        booking=booking,
+        house=house,
+        day=day,
+        span=span,
+        suggestions=suggestions,
+        machines=house_machines(house),
         member=_members_by_id({booking.member_id}).get(booking.member_id),
-        movable=booking.is_live, status_words=_status_words(), next=next_url,
-        previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1))
+        movable=booking.is_live,
+        status_words=_status_words(),
+        next=next_url,
+        previous=day - dt.timedelta(days=1),
+        following=day + dt.timedelta(days=1),
+    )

@@ -33,8 +33,9 @@ def _fit(label: str, width: float, char_width: float = 6.8) -> str:
     return label[: room - 1] + "…" if room >= 4 else ""
 
 
-def utilisation(house: ProductionHouse, start: dt.datetime,
-                end: dt.datetime) -> list[dict[str, Any]]:
+def utilisation(
+    house: ProductionHouse, start: dt.datetime, end: dt.datetime
+) -> list[dict[str, Any]]:
     """Per machine: booked minutes / open minutes over [start, end) (run_review.utilisation_between)."""
     return run_review.utilisation_between(db(), actor(), house.id, start, end)
 
@@ -55,9 +56,18 @@ def manager_utilisation():  # type: ignore[no-untyped-def]
         row["booked_text"] = duration(row["booked"])
         row["open_text"] = duration(row["open"])
     return render_template(
-        "manager/utilisation.html", house=house, houses=managed, rows=rows, monday=monday,
-        sunday=monday + dt.timedelta(days=6), previous=monday - dt.timedelta(days=7),
-        following=monday + dt.timedelta(days=7), today=_today(house),
-        label_width=UTIL_LABEL_WIDTH, track_width=UTIL_TRACK_WIDTH, row_height=UTIL_ROW_HEIGHT,
+        "manager/utilisation.html",
+        house=house,
+        houses=managed,
+        rows=rows,
+        monday=monday,
+        sunday=monday + dt.timedelta(days=6),
+        previous=monday - dt.timedelta(days=7),
+        following=monday + dt.timedelta(days=7),
+        today=_today(house),
+        label_width=UTIL_LABEL_WIDTH,
+        track_width=UTIL_TRACK_WIDTH,
+        row_height=UTIL_ROW_HEIGHT,
         height=16 + UTIL_ROW_HEIGHT * max(1, len(rows)),
-        width=UTIL_LABEL_WIDTH + UTIL_TRACK_WIDTH + 70)
+        width=UTIL_LABEL_WIDTH + UTIL_TRACK_WIDTH + 70,
+    )
