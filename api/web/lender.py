@@ -42,10 +42,14 @@ ROLES = (Role.lender,)
 def lender_status_words() -> dict[str, str]:
     """The statuses as the lender reads them (an endorsed application waits for it)."""
     words = status_words()
-    words.update({LoanStatus.submitted.value: _("with the aggregator"),
-                  LoanStatus.approved.value: _("endorsed: waiting for your decision"),
-                  LoanStatus.lender_approved.value: _("approved by you: to disburse"),
-                  LoanStatus.lender_declined.value: _("declined by you")})
+    words.update(
+        {
+            LoanStatus.submitted.value: _("with the aggregator"),
+            LoanStatus.approved.value: _("endorsed: waiting for your decision"),
+            LoanStatus.lender_approved.value: _("approved by you: to disburse"),
+            LoanStatus.lender_declined.value: _("declined by you"),
+        }
+    )
     return words
 
 
@@ -53,8 +57,12 @@ def lender_status_words() -> dict[str, str]:
 @page(*ROLES)
 def lender_applications():  # type: ignore[no-untyped-def]
     to_decide, others = loan_review.applications_to_decide(db(), actor())
-    return render_template("lender/applications.html", to_decide=to_decide, others=others,
-                           status_words=lender_status_words())
+    return render_template(
+        "lender/applications.html",
+        to_decide=to_decide,
+        others=others,
+        status_words=lender_status_words(),
+    )
 
 
 @bp.route("/lender/applications/<int:application_id>")
@@ -66,11 +74,16 @@ def lender_application(application_id: int):  # type: ignore[no-untyped-def]
     context = words_context()
     context["status_words"] = lender_status_words()
     return render_template(
-        "lender/application.html", app=app, zone=house if house is not None else "Asia/Jakarta",
+        "lender/application.html",
+        app=app,
+        zone=house if house is not None else "Asia/Jakarta",
         history=loan_review.decision_history(db(), me, app.id),
         cost_estimate=loans.cost_estimate(db(), me, app.id),
-        disbursed=loans.disbursed_total(db(), app), today=loans.today(db(), app),
-        is_loan=app.status in loans.LOAN_STATUSES, **context)
+        disbursed=loans.disbursed_total(db(), app),
+        today=loans.today(db(), app),
+        is_loan=app.status in loans.LOAN_STATUSES,
+        **context,
+    )
 
 
 def _rate(value: str | None) -> Any:
@@ -103,8 +116,13 @@ def _refused(err: DomainError, application_id: int):  # type: ignore[no-untyped-
         raise err
     db().rollback()
     if err.code == "invalid_transition":
-        flash(_("This application is no longer waiting for this step; reload the page to see "
-                "its status."), "error")
+        flash(
+            _(
+                "This application is no longer waiting for this step; reload the page to see "
+                "its status."
+            ),
+            "error",
+        )
     else:
         flash(error_words(err), "error")
     return _back(application_id)
@@ -122,19 +140,36 @@ def lender_decide(application_id: int):  # type: ignore[no-untyped-def]
     try:
         if decision == "approve":
             app = loans.lender_decision(
-                db(), actor(), application_id, True, reference=form.get("reference", ""),
+                db(),
+                actor(),
+                application_id,
+                True,
+                reference=form.get("reference", ""),
                 approved_amount=parse_amount(form.get("approved_amount")),
                 rate_percent=_rate(form.get("rate_percent")),
                 tenor_months=_months(form.get("tenor_months")),
-                note=reason)
+                note=reason,
+            )
         else:
-            app = loans.lender_decision(db(), actor(), application_id, False,
-                                        reference=form.get("reference", ""), note=reason)
+            app = loans.lender_decision(
+                db(),
+                actor(),
+                application_id,
+                False,
+                reference=form.get("reference", ""),
+                note=reason,
+            )
     except DomainError as err:
         return _refused(err, application_id)
     if app.status is LoanStatus.lender_approved:
-        flash(_("The loan of application #%(id)s is approved for %(amount)s.", id=app.id,
-                amount=rupiah(app.approved_amount)), "ok")
+        flash(
+            _(
+                "The loan of application #%(id)s is approved for %(amount)s.",
+                id=app.id,
+                amount=rupiah(app.approved_amount),
+            ),
+            "ok",
+        )
     else:
         flash(_("The loan of application #%(id)s is declined.", id=app.id), "ok")
     return _back(application_id)
@@ -161,16 +196,18 @@ def lender_tranche(application_id: int):  # type: ignore[no-untyped-def]
             loans.add_tranche(db(), actor(), application_id, amount, on=on)
     except DomainError as err:
         return _refused(err, application_id)
-    flash(_("%(amount)s is paid out on loan #%(id)s.", amount=rupiah(amount), id=application_id),
-          "ok")
+    flash(
+        _("%(amount)s is paid out on loan #%(id)s.", amount=rupiah(amount), id=application_id), "ok"
+    )
     return _back(application_id)
 
 
 @bp.route("/lender/loans")
 @page(*ROLES)
 def lender_loans():  # type: ignore[no-untyped-def]
-    return render_template("lender/loans.html", views=loans.list_loans(db(), actor()),
-                           **words_context())
+    return render_template(
+        "lender/loans.html", views=loans.list_loans(db(), actor()), **words_context()
+    )
 
 
 @bp.route("/lender/loans/<int:loan_id>")

@@ -71,15 +71,12 @@ def occurrences(
     while day <= until:
         start = dt.datetime.combine(day, local_start.timetz().replace(tzinfo=None), tzinfo=zone)
         end = (start.replace(tzinfo=None) + span).replace(tzinfo=zone)
-        out.append(Occurrence(day, start.astimezone(dt.timezone.utc),
-                              end.astimezone(dt.timezone.utc)))
+        out.append(Occurrence(day, start.astimezone(dt.UTC), end.astimezone(dt.UTC)))
         day += dt.timedelta(weeks=1)
     return out
 
 
-def _validate(
-    zone: dt.tzinfo, start: dt.datetime, end: dt.datetime, until: dt.date
-) -> None:
+def _validate(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime, until: dt.date) -> None:
     errors: dict[str, list[str]] = {}
     if start.tzinfo is None:
         errors["start"] = [N_("Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+07:00.")]
@@ -89,8 +86,9 @@ def _validate(
         raise ValidationFailed(N_("Times must carry a UTC offset."), errors=errors)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     if end <= start:
-        raise ValidationFailed(N_("The end must be after the start."),
-                               errors={"end": [N_("Must be after start.")]})
+        raise ValidationFailed(
+            N_("The end must be after the start."), errors={"end": [N_("Must be after start.")]}
+        )
     if local_end.date() != local_start.date():
         raise ValidationFailed(
             N_("Each occurrence of a series starts and ends on the same day."),
@@ -98,13 +96,21 @@ def _validate(
         )
     first = local_start.date()
     if until < first:
-        raise ValidationFailed(N_("The series must end on or after its first day."),
-                               errors={"until": [N_("Must not be before the first occurrence.")]})
+        raise ValidationFailed(
+            N_("The series must end on or after its first day."),
+            errors={"until": [N_("Must not be before the first occurrence.")]},
+        )
     if (until - first).days // 7 + 1 > MAX_WEEKS:
         raise ValidationFailed(
             N_("A series covers at most %(max_weeks)s weeks.", max_weeks=MAX_WEEKS),
-            errors={"until": [N_("At most %(max_weeks)s weeks after the first occurrence.",
-                                 max_weeks=MAX_WEEKS)]},
+            errors={
+                "until": [
+                    N_(
+                        "At most %(max_weeks)s weeks after the first occurrence.",
+                        max_weeks=MAX_WEEKS,
+                    )
+                ]
+            },
         )
 
 
@@ -152,24 +158,36 @@ def create_series(
             # insert has a SAVEPOINT of its own (bookings.flush_guarded), so a week lost to a
             # concurrent booking rolls back just that week and the transaction goes on.
             booking = bookings.create_booking(
-                session, actor, machine_id=machine.id, start=occ.start, end=occ.end,
-                member_id=member_id, product_id=product_id, note=note, now=now,
+                session,
+                actor,
+                machine_id=machine.id,
+                start=occ.start,
+                end=occ.end,
+                member_id=member_id,
+                product_id=product_id,
+                note=note,
+                now=now,
             )
         except Conflict as exc:
-            skipped.append({
-                "date": occ.day.isoformat(),
-                "start": occ.start.astimezone(zone).isoformat(),
-                "end": occ.end.astimezone(zone).isoformat(),
-                "code": exc.code,
-                "message": exc.message,
-            })
+            skipped.append(
+                {
+                    "date": occ.day.isoformat(),
+                    "start": occ.start.astimezone(zone).isoformat(),
+                    "end": occ.end.astimezone(zone).isoformat(),
+                    "code": exc.code,
+                    "message": exc.message,
+                }
+            )
             continue
         booked.append(booking)
     if skipped and not skip_conflicts:
         raise Conflict(
-            N_("%(count)s of %(value)s weekly slots cannot be booked; nothing was booked. "
-               "Choose another time, or ask to skip the slots that conflict.",
-               count=len(skipped), value=len(skipped) + len(booked)),
+            N_(
+                "%(count)s of %(value)s weekly slots cannot be booked; nothing was booked. "
+                "Choose another time, or ask to skip the slots that conflict.",
+                count=len(skipped),
+                value=len(skipped) + len(booked),
+            ),
             code="series_conflicts",
             details={"conflicts": skipped},
         )
@@ -186,8 +204,13 @@ def create_series(
     for booking in booked:
         booking.series_id = series.id
     session.flush()
-    audit.record(session, actor, "booking_series.created", series,
-                 after=audit.snapshot(series, extra={"booking_ids": [b.id for b in booked]}))
+    audit.record(
+        session,
+        actor,
+        "booking_series.created",
+        series,
+        after=audit.snapshot(series, extra={"booking_ids": [b.id for b in booked]}),
+    )
     return series, booked
 
 
@@ -195,7 +218,9 @@ def get_series(session: Session, actor: Actor, series_id: int) -> BookingSeries:
     return get_scoped(session, actor, BookingSeries, series_id)
 
 
-def list_series(actor: Actor, *, member_id: int | None = None, machine_id: int | None = None) -> Any:
+def list_series(
+    actor: Actor, *, member_id: int | None = None, machine_id: int | None = None
+) -> Any:
     stmt = scoped(actor, BookingSeries)
     if member_id is not None:
         stmt = stmt.where(BookingSeries.member_id == member_id)
@@ -205,13 +230,19 @@ def list_series(actor: Actor, *, member_id: int | None = None, machine_id: int |
 
 
 def series_bookings(session: Session, series: BookingSeries) -> list[Booking]:
-    return list(session.scalars(
-        select(Booking).where(Booking.series_id == series.id).order_by(Booking.start_at)
-    ))
+    return list(
+        session.scalars(
+            select(Booking).where(Booking.series_id == series.id).order_by(Booking.start_at)
+        )
+    )
 
 
 def cancel_series(
-    session: Session, actor: Actor, series_id: int, *, reason: str | None = None,
+    session: Session,
+    actor: Actor,
+    series_id: int,
+    *,
+    reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[BookingSeries, list[Booking]]:
     """Cancel every live occurrence that has not started yet; past ones stay as they were."""
@@ -223,11 +254,20 @@ def cancel_series(
     cancelled: list[Booking] = []
     for booking in series_bookings(session, series):
         if booking.status in LIVE_STATUSES and booking.start_at > now:
-            cancelled.append(bookings.cancel_booking(
-                session, actor, booking.id, reason=reason or N_("series cancelled")))
+            cancelled.append(
+                bookings.cancel_booking(
+                    session, actor, booking.id, reason=reason or N_("series cancelled")
+                )
+            )
     before = audit.snapshot(series)
     series.status = SeriesStatus.cancelled
     session.flush()
-    audit.record(session, actor, "booking_series.cancelled", series, before=before,
-                 after=audit.snapshot(series))
+    audit.record(
+        session,
+        actor,
+        "booking_series.cancelled",
+        series,
+        before=before,
+        after=audit.snapshot(series),
+    )
     return series, cancelled

@@ -81,8 +81,15 @@ register_scope(OfftakePurchase, _purchase_scope)
 
 
 def _snapshot(agreement: OfftakeAgreement) -> dict[str, Any]:
-    return audit.snapshot(agreement, extra={"deliveries": [
-        {"due_on": d.due_on.isoformat(), "quantity": d.quantity} for d in agreement.deliveries]})
+    return audit.snapshot(
+        agreement,
+        extra={
+            "deliveries": [
+                {"due_on": d.due_on.isoformat(), "quantity": d.quantity}
+                for d in agreement.deliveries
+            ]
+        },
+    )
 
 
 def _positive(errors: dict[str, list[str]], field: str, value: Any, upper: int) -> None:
@@ -95,8 +102,9 @@ def _deliveries(errors: dict[str, list[str]], quantity: Any, items: Any) -> list
         errors["deliveries"] = [N_("Give at least one delivery date with its quantity.")]
         return []
     if len(items) > MAX_DELIVERIES:
-        errors["deliveries"] = [N_("At most %(max_deliveries)s delivery dates.",
-                                   max_deliveries=MAX_DELIVERIES)]
+        errors["deliveries"] = [
+            N_("At most %(max_deliveries)s delivery dates.", max_deliveries=MAX_DELIVERIES)
+        ]
         return []
     built: list[OfftakeDelivery] = []
     seen: set[dt.date] = set()
@@ -112,17 +120,24 @@ def _deliveries(errors: dict[str, list[str]], quantity: Any, items: Any) -> list
             continue
         seen.add(due_on)
         if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QUANTITY:
-            errors[where] = [N_("The quantity must be a whole number between 1 and "
-                                "%(max_quantity)s.",
-                                max_quantity=MAX_QUANTITY)]
+            errors[where] = [
+                N_(
+                    "The quantity must be a whole number between 1 and %(max_quantity)s.",
+                    max_quantity=MAX_QUANTITY,
+                )
+            ]
             continue
         built.append(OfftakeDelivery(due_on=due_on, quantity=qty))
     if built and isinstance(quantity, int) and len(built) == len(items):
         total = sum(d.quantity for d in built)
         if total != quantity:
             errors["deliveries"] = [
-                N_("The deliveries add up to %(total)s but the agreement is for %(quantity)s.",
-                   total=total, quantity=quantity)]
+                N_(
+                    "The deliveries add up to %(total)s but the agreement is for %(quantity)s.",
+                    total=total,
+                    quantity=quantity,
+                )
+            ]
     return sorted(built, key=lambda d: d.due_on)
 
 
@@ -131,7 +146,11 @@ def create_agreement(session: Session, actor: Actor, data: dict[str, Any]) -> Of
     actor.require(Role.admin, Role.aggregator)
     cluster = get_scoped(session, actor, Cluster, data["cluster_id"])
     errors: dict[str, list[str]] = {}
-    product = session.get(Product, data["product_id"]) if isinstance(data.get("product_id"), int) else None
+    product = (
+        session.get(Product, data["product_id"])
+        if isinstance(data.get("product_id"), int)
+        else None
+    )
     member_ids = {m.id for m in cluster.members}
     if product is None or product.member_id not in member_ids:
         errors["product_id"] = [N_("Must be a product of one of the cluster's members.")]
@@ -161,11 +180,15 @@ def get_agreement(session: Session, actor: Actor, agreement_id: int) -> OfftakeA
     return get_scoped(session, actor, OfftakeAgreement, agreement_id)
 
 
-def list_agreements(session: Session, actor: Actor, *,
-                    cluster_id: int | None = None) -> Select[OfftakeAgreement]:
+def list_agreements(
+    session: Session, actor: Actor, *, cluster_id: int | None = None
+) -> Select[OfftakeAgreement]:
     """Agreements in scope (of one cluster if given), by id, their deliveries loaded with them."""
-    stmt = (scoped(actor, OfftakeAgreement).options(selectinload(OfftakeAgreement.deliveries))
-            .order_by(OfftakeAgreement.id))
+    stmt = (
+        scoped(actor, OfftakeAgreement)
+        .options(selectinload(OfftakeAgreement.deliveries))
+        .order_by(OfftakeAgreement.id)
+    )
     if cluster_id is not None:
         stmt = stmt.where(OfftakeAgreement.cluster_id == cluster_id)
     return stmt
@@ -174,14 +197,19 @@ def list_agreements(session: Session, actor: Actor, *,
 def list_purchases(session: Session, actor: Actor, agreement_id: int) -> Select[OfftakePurchase]:
     """The purchases under the agreement in scope (a member: its own), by delivery day then id."""
     agreement = get_agreement(session, actor, agreement_id)
-    return (scoped(actor, OfftakePurchase).where(OfftakePurchase.agreement_id == agreement.id)
-            .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id))
+    return (
+        scoped(actor, OfftakePurchase)
+        .where(OfftakePurchase.agreement_id == agreement.id)
+        .order_by(OfftakePurchase.delivered_on, OfftakePurchase.id)
+    )
 
 
 def delivered_quantity(session: Session, agreement: OfftakeAgreement) -> int:
-    return sum(session.scalars(
-        select(OfftakePurchase.quantity).where(OfftakePurchase.agreement_id == agreement.id)
-    ))
+    return sum(
+        session.scalars(
+            select(OfftakePurchase.quantity).where(OfftakePurchase.agreement_id == agreement.id)
+        )
+    )
 
 
 def _zone(session: Session, cluster_id: int) -> ZoneInfo:
@@ -198,43 +226,54 @@ def agreed_on(session: Session, agreement: OfftakeAgreement) -> dt.date:
     return at.astimezone(_zone(session, agreement.cluster_id)).date()
 
 
-def _check_delivered_on(session: Session, agreement: OfftakeAgreement, day: dt.date,
-                        errors: dict[str, list[str]]) -> None:
+def _check_delivered_on(
+    session: Session, agreement: OfftakeAgreement, day: dt.date, errors: dict[str, list[str]]
+) -> None:
     today = utcnow().astimezone(_zone(session, agreement.cluster_id)).date()
     agreed = agreed_on(session, agreement)
     if day > today:
-        errors["delivered_on"] = [N_("A purchase cannot be dated in the future (today is "
-                                     "%(today)s).",
-                                     today=today)]
+        errors["delivered_on"] = [
+            N_("A purchase cannot be dated in the future (today is %(today)s).", today=today)
+        ]
     elif day < agreed:
         errors["delivered_on"] = [
-            N_("A purchase cannot predate its agreement, made on %(agreed)s.", agreed=agreed)]
+            N_("A purchase cannot predate its agreement, made on %(agreed)s.", agreed=agreed)
+        ]
 
 
 def repayable_loan(session: Session, cluster_id: int) -> LoanApplication | None:
     """The cluster's oldest loan that still has unpaid installments."""
     return session.scalars(
-        select(LoanApplication).where(
+        select(LoanApplication)
+        .where(
             LoanApplication.cluster_id == cluster_id,
             LoanApplication.status.in_(REPAYABLE),
-        ).order_by(LoanApplication.id)
+        )
+        .order_by(LoanApplication.id)
     ).first()
 
 
-def _installments_to_deduct(session: Session, loan: LoanApplication,
-                            delivered_on: dt.date) -> list[Installment]:
-    unpaid = list(session.scalars(
-        select(Installment).where(
-            Installment.loan_application_id == loan.id,
-            Installment.status != InstallmentStatus.paid,
-        ).order_by(Installment.number).execution_options(populate_existing=True)
-    ))
+def _installments_to_deduct(
+    session: Session, loan: LoanApplication, delivered_on: dt.date
+) -> list[Installment]:
+    unpaid = list(
+        session.scalars(
+            select(Installment)
+            .where(
+                Installment.loan_application_id == loan.id,
+                Installment.status != InstallmentStatus.paid,
+            )
+            .order_by(Installment.number)
+            .execution_options(populate_existing=True)
+        )
+    )
     due = [i for i in unpaid if i.due_date <= delivered_on]
     return due or unpaid[:1]
 
 
-def record_purchase(session: Session, actor: Actor, agreement_id: int,
-                    data: dict[str, Any]) -> OfftakePurchase:
+def record_purchase(
+    session: Session, actor: Actor, agreement_id: int, data: dict[str, Any]
+) -> OfftakePurchase:
     """The aggregator records a delivery it bought; the installments due are deducted."""
     from factoryshare.services import loans  # the loan side owns repayments
 
@@ -255,13 +294,18 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
         _positive(errors, "amount", amount, MAX_UNIT_PRICE * 1000)
     if not errors and isinstance(quantity, int):
         # One purchase at a time per agreement, so two cannot both take the last units.
-        session.execute(select(OfftakeAgreement.id).where(OfftakeAgreement.id == agreement.id)
-                        .with_for_update())
+        session.execute(
+            select(OfftakeAgreement.id).where(OfftakeAgreement.id == agreement.id).with_for_update()
+        )
         left = agreement.quantity - delivered_quantity(session, agreement)
         if quantity > left:
-            errors["quantity"] = [N_("Only %(left)s of the agreed %(quantity)s remain to "
-                                     "deliver.",
-                                     left=left, quantity=agreement.quantity)]
+            errors["quantity"] = [
+                N_(
+                    "Only %(left)s of the agreed %(quantity)s remain to deliver.",
+                    left=left,
+                    quantity=agreement.quantity,
+                )
+            ]
     if errors:
         raise ValidationFailed(N_("The purchase is not valid."), errors=errors)
     purchase = OfftakePurchase(
@@ -288,21 +332,28 @@ def record_purchase(session: Session, actor: Actor, agreement_id: int,
             if left <= 0:
                 break
             take = min(left, inst.amount - inst.paid)
-            loans.apply_repayment(session, actor, loan, inst, take,
-                                  RepaymentSource.offtake_purchase, offtake_purchase_id=purchase.id,
-                                  paid_on=delivered_on)
+            loans.apply_repayment(
+                session,
+                actor,
+                loan,
+                inst,
+                take,
+                RepaymentSource.offtake_purchase,
+                offtake_purchase_id=purchase.id,
+                paid_on=delivered_on,
+            )
             left -= take
             purchase.repaid += take
     session.flush()
-    audit.record(session, actor, "offtake_purchase.recorded", purchase,
-                 after=audit.snapshot(purchase))
+    audit.record(
+        session, actor, "offtake_purchase.recorded", purchase, after=audit.snapshot(purchase)
+    )
     return purchase
 
 
 def member_payout(purchase: OfftakePurchase) -> int:
     """What the member receives once the loan's part is taken."""
     return purchase.amount - purchase.repaid
-
 
 
 def products_for_agreement(session: Session, actor: Actor, cluster_id: int) -> list[Product]:
@@ -312,8 +363,13 @@ def products_for_agreement(session: Session, actor: Actor, cluster_id: int) -> l
     member_ids = [m.id for m in cluster.members]
     if not member_ids:
         return []
-    return list(session.scalars(scoped(actor, Product).where(Product.member_id.in_(member_ids))
-                                .order_by(Product.name, Product.id)))
+    return list(
+        session.scalars(
+            scoped(actor, Product)
+            .where(Product.member_id.in_(member_ids))
+            .order_by(Product.name, Product.id)
+        )
+    )
 
 
 def agreement_progress(session: Session, actor: Actor, agreement_id: int) -> dict[str, int]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factoryshare import audit, i18n, locking
 from factoryshare.access import (
@@ -27,8 +28,6 @@ from factoryshare.i18n import N_
 from factoryshare.models import Member, Product, Role
 from factoryshare.models.scheduling import ProductionRequest, RequestOperation, RequestStatus
 from factoryshare.services import permits
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy import false
 
 MAX_QUANTITY = 1_000_000
 MAX_OPERATION_MINUTES = 60 * 24 * 366
@@ -52,15 +51,28 @@ register_scope(ProductionRequest, _request_scope)
 
 def _aware(field: str, value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationFailed(N_("Give a date and time with its offset."),
-                               errors={field: [N_("Give a date and time with its offset.")]})
-    return value.astimezone(dt.timezone.utc)
+        raise ValidationFailed(
+            N_("Give a date and time with its offset."),
+            errors={field: [N_("Give a date and time with its offset.")]},
+        )
+    return value.astimezone(dt.UTC)
 
 
 def _snapshot(request: ProductionRequest) -> dict[str, Any]:
-    return audit.snapshot(request, extra={"operations": [
-        {"position": o.position, "capability_id": o.capability_id, "minutes": o.minutes,
-         "min_lag_minutes": o.min_lag_minutes} for o in request.operations]})
+    return audit.snapshot(
+        request,
+        extra={
+            "operations": [
+                {
+                    "position": o.position,
+                    "capability_id": o.capability_id,
+                    "minutes": o.minutes,
+                    "min_lag_minutes": o.min_lag_minutes,
+                }
+                for o in request.operations
+            ]
+        },
+    )
 
 
 def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> ProductionRequest:
@@ -68,33 +80,49 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     product = get_scoped(session, actor, Product, data["product_id"])
     member = session.get(Member, product.member_id)
     assert member is not None
-    if not ((actor.role is Role.member and actor.member_id == member.id)
-            or actor.manages(member.house_id)):
+    if not (
+        (actor.role is Role.member and actor.member_id == member.id)
+        or actor.manages(member.house_id)
+    ):
         raise Forbidden(N_("Your role may not request production for this member."))
     quantity = data["quantity"]
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-        raise ValidationFailed(N_("The quantity is out of range."),
-                               errors={"quantity": [N_("Between 1 and %(max_quantity)s.",
-                                                       max_quantity=MAX_QUANTITY)]})
+        raise ValidationFailed(
+            N_("The quantity is out of range."),
+            errors={"quantity": [N_("Between 1 and %(max_quantity)s.", max_quantity=MAX_QUANTITY)]},
+        )
     priority = data.get("priority", 1)
     if not isinstance(priority, int) or not 1 <= priority <= MAX_PRIORITY:
-        raise ValidationFailed(N_("The priority is out of range."),
-                               errors={"priority": [N_("Between 1 and %(max_priority)s.",
-                                                       max_priority=MAX_PRIORITY)]})
+        raise ValidationFailed(
+            N_("The priority is out of range."),
+            errors={"priority": [N_("Between 1 and %(max_priority)s.", max_priority=MAX_PRIORITY)]},
+        )
     start = _aware("earliest_start", data["earliest_start"])
     due = _aware("due", data["due"])
     if due <= start:
-        raise ValidationFailed(N_("The due date must come after the earliest start."),
-                               errors={"due": [N_("Must be after earliest_start.")]})
+        raise ValidationFailed(
+            N_("The due date must come after the earliest start."),
+            errors={"due": [N_("Must be after earliest_start.")]},
+        )
     if not product.routing:
-        raise ValidationFailed(N_("This product has no routing to produce it by."),
-                               errors={"product_id": [N_("The product has no routing.")]})
+        raise ValidationFailed(
+            N_("This product has no routing to produce it by."),
+            errors={"product_id": [N_("The product has no routing.")]},
+        )
     lot_size = data.get("lot_size")
-    if lot_size is not None and (not isinstance(lot_size, int) or isinstance(lot_size, bool)
-                                 or not 1 <= lot_size <= MAX_QUANTITY):
-        raise ValidationFailed(N_("Must be a whole number between 1 and %(upper)s.", upper=MAX_QUANTITY),
-                               errors={"lot_size": [N_("Must be a whole number between 1 and %(upper)s.",
-                                                       upper=MAX_QUANTITY)]})
+    if lot_size is not None and (
+        not isinstance(lot_size, int)
+        or isinstance(lot_size, bool)
+        or not 1 <= lot_size <= MAX_QUANTITY
+    ):
+        raise ValidationFailed(
+            N_("Must be a whole number between 1 and %(upper)s.", upper=MAX_QUANTITY),
+            errors={
+                "lot_size": [
+                    N_("Must be a whole number between 1 and %(upper)s.", upper=MAX_QUANTITY)
+                ]
+            },
+        )
     permits.require_permits(session, product, start, due)
     # Planned in lots when the quantity exceeds what one run of a machine should take: the
     # smallest max_lot of the product's steps, or the member's own lot size if smaller.
@@ -104,17 +132,31 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     for step in product.routing:
         minutes = step.setup_minutes + step.minutes_per_unit * quantity
         if minutes > MAX_OPERATION_MINUTES:
-            raise ValidationFailed(N_("This quantity would take more than a year on one machine."),
-                                   errors={"quantity": [N_("Too large for one request.")]})
-        operations.append(RequestOperation(position=step.position,
-                                           capability_id=step.capability_id,
-                                           minutes=max(minutes, 1),
-                                           min_lag_minutes=step.min_lag_minutes,
-                                           setup_minutes=step.setup_minutes))
-    request = ProductionRequest(member_id=member.id, house_id=member.house_id,
-                                product_id=product.id, quantity=quantity, earliest_start=start,
-                                due=due, priority=priority, status=RequestStatus.open,
-                                lot_size=lot_size, created_by_id=actor.user_id)
+            raise ValidationFailed(
+                N_("This quantity would take more than a year on one machine."),
+                errors={"quantity": [N_("Too large for one request.")]},
+            )
+        operations.append(
+            RequestOperation(
+                position=step.position,
+                capability_id=step.capability_id,
+                minutes=max(minutes, 1),
+                min_lag_minutes=step.min_lag_minutes,
+                setup_minutes=step.setup_minutes,
+            )
+        )
+    request = ProductionRequest(
+        member_id=member.id,
+        house_id=member.house_id,
+        product_id=product.id,
+        quantity=quantity,
+        earliest_start=start,
+        due=due,
+        priority=priority,
+        status=RequestStatus.open,
+        lot_size=lot_size,
+        created_by_id=actor.user_id,
+    )
     request.operations = operations
     session.add(request)
     session.flush()
@@ -122,9 +164,14 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     return request
 
 
-def list_requests(session: Session, actor: Actor, *, status: str | None = None,
-                  member_id: int | None = None, house_id: int | None = None
-                  ) -> Select[tuple[ProductionRequest]]:
+def list_requests(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    member_id: int | None = None,
+    house_id: int | None = None,
+) -> Select[tuple[ProductionRequest]]:
     stmt = scoped(actor, ProductionRequest)
     if status is not None:
         stmt = stmt.where(ProductionRequest.status == RequestStatus(status))
@@ -133,8 +180,11 @@ def list_requests(session: Session, actor: Actor, *, status: str | None = None,
     if house_id is not None:
         stmt = stmt.where(ProductionRequest.house_id == house_id)
     # What a list shows of each request, loaded with the page instead of row by row.
-    stmt = stmt.options(joinedload(ProductionRequest.house), joinedload(ProductionRequest.product),
-                        selectinload(ProductionRequest.operations).joinedload(RequestOperation.capability))
+    stmt = stmt.options(
+        joinedload(ProductionRequest.house),
+        joinedload(ProductionRequest.product),
+        selectinload(ProductionRequest.operations).joinedload(RequestOperation.capability),
+    )
     return stmt.order_by(ProductionRequest.due, ProductionRequest.id)
 
 
@@ -145,28 +195,43 @@ def get_request(session: Session, actor: Actor, request_id: int) -> ProductionRe
 def cancel_request(session: Session, actor: Actor, request_id: int) -> ProductionRequest:
     request = get_scoped(session, actor, ProductionRequest, request_id)
     actor.require(Role.admin, Role.manager, Role.member)
-    if not ((actor.role is Role.member and actor.member_id == request.member_id)
-            or actor.manages(request.house_id)):
+    if not (
+        (actor.role is Role.member and actor.member_id == request.member_id)
+        or actor.manages(request.house_id)
+    ):
         raise Forbidden(N_("Your role may not cancel this request."))
     if request.status not in (RequestStatus.open, RequestStatus.scheduled):
-        raise Conflict(N_("A %(status)s request cannot be cancelled.",
-                          status=i18n.status(request.status)),
-                       code="request_not_cancellable")
+        raise Conflict(
+            N_("A %(status)s request cannot be cancelled.", status=i18n.status(request.status)),
+            code="request_not_cancellable",
+        )
     before = _snapshot(request)
     request.status = RequestStatus.cancelled
     request.cancelled_at = utcnow()
     session.flush()
-    audit.record(session, actor, "production_request.cancelled", request, before=before,
-                 after=_snapshot(request))
+    audit.record(
+        session,
+        actor,
+        "production_request.cancelled",
+        request,
+        before=before,
+        after=_snapshot(request),
+    )
     return request
 
 
 def open_requests(session: Session, house_id: int) -> list[ProductionRequest]:
     """The house's open requests, in due order (the scheduler's input)."""
-    return list(session.scalars(
-        select(ProductionRequest).where(ProductionRequest.house_id == house_id,
-                                        ProductionRequest.status == RequestStatus.open)
-        .order_by(ProductionRequest.due, ProductionRequest.id)))
+    return list(
+        session.scalars(
+            select(ProductionRequest)
+            .where(
+                ProductionRequest.house_id == house_id,
+                ProductionRequest.status == RequestStatus.open,
+            )
+            .order_by(ProductionRequest.due, ProductionRequest.id)
+        )
+    )
 
 
 def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[ProductionRequest]:
@@ -180,10 +245,13 @@ def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[
     from factoryshare.models.scheduling import ScheduleAssignment
     from factoryshare.services import solving
 
-    ids = set(session.scalars(
-        select(RequestOperation.request_id)
-        .join(ScheduleAssignment, ScheduleAssignment.operation_id == RequestOperation.id)
-        .where(ScheduleAssignment.booking_id == booking_id)))
+    ids = set(
+        session.scalars(
+            select(RequestOperation.request_id)
+            .join(ScheduleAssignment, ScheduleAssignment.operation_id == RequestOperation.id)
+            .where(ScheduleAssignment.booking_id == booking_id)
+        )
+    )
     done = []
     for request in locking.rows_for_update(session, ProductionRequest, ids):
         if request.status is not RequestStatus.scheduled:
@@ -191,13 +259,21 @@ def done_when_complete(session: Session, actor: Actor, booking_id: int) -> list[
         lots = [lot for lot, _quantity in solving.request_lots(request)]
         bookings = solving.published_lot_bookings(session, [op.id for op in request.operations])
         planned = [bookings.get((op.id, lot), []) for op in request.operations for lot in lots]
-        if not all(pieces and all(b.status is BookingStatus.completed for b in pieces)
-                   for pieces in planned):
+        if not all(
+            pieces and all(b.status is BookingStatus.completed for b in pieces)
+            for pieces in planned
+        ):
             continue
         before = _snapshot(request)
         request.status = RequestStatus.done
         session.flush()
-        audit.record(session, actor, "production_request.completed", request, before=before,
-                     after=_snapshot(request))
+        audit.record(
+            session,
+            actor,
+            "production_request.completed",
+            request,
+            before=before,
+            after=_snapshot(request),
+        )
         done.append(request)
     return done

@@ -67,14 +67,19 @@ def _member_for(session: Session, actor: Actor, machine: Machine, member_id: int
 
 
 def _taken(session: Session, machine_id: int, start: dt.datetime, end: dt.datetime) -> bool:
-    return session.scalars(
-        select(Booking.id).where(
-            Booking.machine_id == machine_id,
-            Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < end,
-            Booking.end_at > start,
-        ).limit(1)
-    ).first() is not None
+    return (
+        session.scalars(
+            select(Booking.id)
+            .where(
+                Booking.machine_id == machine_id,
+                Booking.status.in_(LIVE_STATUSES),
+                Booking.start_at < end,
+                Booking.end_at > start,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def join_waitlist(
@@ -109,20 +114,27 @@ def join_waitlist(
         )
     ).first()
     if duplicate is not None:
-        raise Conflict(N_("You are already waiting for this slot."), code="already_waiting",
-                       details={"waitlist_entry_id": duplicate})
-    entry = WaitlistEntry(machine_id=machine.id, member_id=member, start_at=start, end_at=end,
-                          status=WaitStatus.waiting, created_at=now,
-                          created_by_id=actor.user_id)
+        raise Conflict(
+            N_("You are already waiting for this slot."),
+            code="already_waiting",
+            details={"waitlist_entry_id": duplicate},
+        )
+    entry = WaitlistEntry(
+        machine_id=machine.id,
+        member_id=member,
+        start_at=start,
+        end_at=end,
+        status=WaitStatus.waiting,
+        created_at=now,
+        created_by_id=actor.user_id,
+    )
     session.add(entry)
     session.flush()
     audit.record(session, actor, "waitlist.joined", entry, after=audit.snapshot(entry))
     return entry
 
 
-def list_entries(
-    actor: Actor, *, machine_id: int | None = None, status: str | None = None
-) -> Any:
+def list_entries(actor: Actor, *, machine_id: int | None = None, status: str | None = None) -> Any:
     stmt = scoped(actor, WaitlistEntry)
     if machine_id is not None:
         stmt = stmt.where(WaitlistEntry.machine_id == machine_id)
@@ -142,8 +154,7 @@ def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEnt
     before = audit.snapshot(entry)
     entry.status = WaitStatus.cancelled
     session.flush()
-    audit.record(session, actor, "waitlist.left", entry, before=before,
-                 after=audit.snapshot(entry))
+    audit.record(session, actor, "waitlist.left", entry, before=before, after=audit.snapshot(entry))
     return entry
 
 
@@ -165,19 +176,26 @@ def position(session: Session, entry: WaitlistEntry) -> int | None:
 
 
 def on_booking_freed(
-    session: Session, *, booking: Booking, start: dt.datetime, end: dt.datetime,
-    now: dt.datetime | None = None, **_: Any,
+    session: Session,
+    *,
+    booking: Booking,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
+    **_: Any,
 ) -> WaitlistEntry | None:
     """Tell the first waiting member whose whole slot `start`–`end` freed up (see the rules)."""
     now = now or utcnow()
     candidates = session.scalars(
-        select(WaitlistEntry).where(
+        select(WaitlistEntry)
+        .where(
             WaitlistEntry.machine_id == booking.machine_id,
             WaitlistEntry.status == WaitStatus.waiting,
             WaitlistEntry.start_at < end,
             WaitlistEntry.end_at > start,
             WaitlistEntry.start_at > now,
-        ).order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        )
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
     ).all()
     session.flush()  # the freeing change must be visible to the overlap query below
     for entry in candidates:
@@ -194,9 +212,9 @@ def on_booking_freed(
 
 
 def _tell(session: Session, entry: WaitlistEntry) -> None:
-    user_ids = list(session.scalars(
-        select(User.id).where(User.member_id == entry.member_id, User.is_active)
-    ))
+    user_ids = list(
+        session.scalars(select(User.id).where(User.member_id == entry.member_id, User.is_active))
+    )
     if not user_ids:
         return
     house = entry.machine.house
