@@ -416,15 +416,17 @@ def _interleaved(
             op = jobs[j].operations[index[j]]
             drop(_no_fit(j, op, ready[j], candidate[j][1], state))
             continue
+        # Every active job has a candidate here (the failed ones were dropped above).
         j = min(
-            active, key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k)
-        )  # type: ignore[union-attr]
+            active,
+            key=lambda k: (candidate[k][0].end, candidate[k][0].start, -remaining[k], k),  # type: ignore[union-attr]
+        )
         if most_work_left:
             first_end = candidate[j][0].end  # type: ignore[union-attr]
             j = max(
                 (k for k in active if candidate[k][0].start < first_end),  # type: ignore[union-attr]
-                key=lambda k: (remaining[k], -candidate[k][0].start, k),
-            )  # type: ignore[union-attr]
+                key=lambda k: (remaining[k], -candidate[k][0].start, k),  # type: ignore[union-attr]
+            )
         a = candidate.pop(j)[0]
         assert a is not None
         job = jobs[j]

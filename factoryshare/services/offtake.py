@@ -327,7 +327,7 @@ def record_purchase(
     if loan is not None:
         loans.lock(session, loan)
         purchase.loan_application_id = loan.id
-        left = amount
+        left = amount if amount is not None else 0  # set above whenever quantity is
         for inst in _installments_to_deduct(session, loan, delivered_on):  # type: ignore[arg-type]
             if left <= 0:
                 break

@@ -11,6 +11,7 @@ Publishing and discarding lock the run's row first and read its status after the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlalchemy import Select, false
@@ -648,7 +649,7 @@ def publish_run(
                 updated_at=now,
             )
             try:
-                booking_service.flush_guarded(session, lambda b=booking: session.add(b))
+                booking_service.flush_guarded(session, functools.partial(session.add, booking))
             except Conflict as err:
                 raise refused(a, err) from None
             audit.record(session, actor, "booking.created", booking, after=audit.snapshot(booking))

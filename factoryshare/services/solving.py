@@ -419,20 +419,20 @@ def build_problem(
         return deadlines[key]
 
     for request in requests:
-        lots = [
+        planned = [
             (lot, moving[(request.id, lot)])
             for lot, _q in request_lots(request)
             if (request.id, lot) in moving
         ]
-        if not lots:
+        if not planned:
             continue
         if any(
-            not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in lots for op in ops
+            not by_capability.get(op.capability_id) for _lot, (_q, ops, _r) in planned for op in ops
         ):
             # No active machine can do a step: the request cannot be placed in this house now;
             # it stays open and the run's report names it.
             continue
-        for lot, (quantity, ops, release_after) in lots:
+        for lot, (quantity, ops, release_after) in planned:
             operations = []
             for op in ops:
                 key = (op.id, lot)
@@ -644,7 +644,9 @@ def store_solution(
             objective=objective,
             cost=terms["cost"],
             bound=None,
-            status="feasible" if solution.status == "optimal" else solution.status,
+            status=solver.Status.feasible
+            if solution.status == solver.Status.optimal
+            else solution.status,
         )
     run.solution = solver.solution_to_dict(solution)
     assignments = []

@@ -74,7 +74,9 @@ def mark_installments_due(session: Session, today: dt.date) -> dict[str, int]:
     return {"newly_overdue": changed}
 
 
-def schedule(app: LoanApplication, first_due: dt.date | None = None):  # type: ignore[no-untyped-def]
+def schedule(
+    app: LoanApplication, first_due: dt.date | None = None
+) -> list[repayment.ScheduledInstallment]:
     """The repayment schedule of the approved (or requested) amount paid out at once, under the
     lender's rate and term (the scheme's rate and the applied-for term until it decided)."""
     rate, tenor = loan_terms(app)

@@ -272,7 +272,7 @@ def lender_decision(
             note=note,
             amount=amount,
             rate_bps=bps,
-            rate_percent=float(Decimal(bps) / 100),
+            rate_percent=float(Decimal(bps or 0) / 100),  # set whenever approved
             tenor_months=tenor,
             reference=reference or None,
             lender_id=app.lender_id,

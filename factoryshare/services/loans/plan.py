@@ -5,6 +5,8 @@ accepted), the per-member shares and the KUR rules they must keep.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -74,7 +76,7 @@ def plan_problems(
 ) -> dict[str, list[str]]:
     """Every KUR rule the per-member shares break, keyed `shares[<member id>].<field>`."""
     scheme = app.scheme
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}  # each problem a message to translate
     accepted = clusters.accepted_member_ids(app.cluster)
     pending = clusters.pending_member_names(session, app.cluster_id)
     for share in shares:
@@ -183,7 +185,7 @@ def _item_errors(
     members = {m.id for m in cluster.members}  # those who accepted
     pending = clusters.pending_member_names(session, app.cluster_id)
     house = cluster.house_id
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}  # each problem a message to translate
     minutes: dict[int, int] = {}
     machine_cost: dict[int, int] = {}
     requests = {r.id: r for r in locking.rows_for_update(session, ProductionRequest, request_ids)}
@@ -204,7 +206,7 @@ def _item_errors(
                 or N_("Production request %(id)s is not one of the cluster members'.", id=rid)
             ]
             continue
-        problems = []
+        problems: list[Any] = []
         if check_status and request.status not in PLAN_REQUEST_STATUSES:
             problems.append(
                 N_(

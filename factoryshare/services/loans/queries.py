@@ -101,7 +101,7 @@ def _view(
         .where(LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
         .order_by(LoanPlanLink.booking_id)
     )
-    booking_ids = list(links)
+    booking_ids = [b for b in links if b is not None]  # the query keeps only set ones
     share = None
     if actor.role is Role.member:
         share = session.scalar(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from factoryshare.models import Member
 from factoryshare.models.permits import Permit, PermitDocumentContent
 from factoryshare.services.permits.core import entered_by, fail, may_write
 from factoryshare.services.permits.records import get_permit
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 # The default of PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER (factoryshare.config).
@@ -96,7 +100,7 @@ def attach_document(
         .where(PermitDocumentContent.permit_id == permit.id)
         .values(content=content, created_at=utcnow())
     )
-    if not replaced.rowcount:
+    if not cast("CursorResult[Any]", replaced).rowcount:
         session.add(PermitDocumentContent(permit_id=permit.id, content=content))
     permit.document_mime = mime
     permit.document_size = len(content)

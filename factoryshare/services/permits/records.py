@@ -63,13 +63,13 @@ def create_permit(session: Session, actor: Actor, data: dict[str, Any]) -> Permi
     product: Product | None = None
     if data.get("product_id") is not None:
         product = get_scoped(session, actor, Product, data["product_id"])
-        member_id = product.member_id
+        member_id: int | None = product.member_id
     else:
         member_id = data.get("member_id") or (
             actor.member_id if actor.role is Role.member else None
         )
-        if member_id is None:
-            raise fail("member_id", N_("Say whose permit this is (member_id or product_id)."))
+    if member_id is None:
+        raise fail("member_id", N_("Say whose permit this is (member_id or product_id)."))
     member = get_scoped(session, actor, Member, member_id)
     may_write(session, actor, member)
     ptype = session.scalars(

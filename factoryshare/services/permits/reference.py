@@ -40,7 +40,7 @@ TYPE_FIELDS = (
 REQUIREMENT_FIELDS = ("sector", "kind", "product_id", "unless_family", "one_of", "note")
 
 
-def list_types(session: Session, actor: Actor) -> Select[tuple[PermitType]]:
+def list_types(session: Session, actor: Actor) -> Select[PermitType]:
     return select(PermitType).order_by(PermitType.code, PermitType.id)
 
 
@@ -97,7 +97,7 @@ def update_type(session: Session, actor: Actor, type_id: int, data: dict[str, An
     return ptype
 
 
-def list_requirements(session: Session, actor: Actor) -> Select[tuple[PermitRequirement]]:
+def list_requirements(session: Session, actor: Actor) -> Select[PermitRequirement]:
     return (
         select(PermitRequirement)
         .options(joinedload(PermitRequirement.permit_type))

@@ -5,6 +5,7 @@ of a house or cluster, the daily watch (states, reminders, bookings and loans at
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import false, select
@@ -140,7 +141,7 @@ def overview(
         by_state[state(session, permit, now)] += 1
         by_verification[permit.verification.value] += 1
     blocked = []
-    products = (
+    products: Iterable[Product] = (
         session.scalars(
             select(Product).where(Product.member_id.in_(member_ids)).order_by(Product.id)
         )
