@@ -306,9 +306,12 @@ def suggestions(
 
 
 def review_requests(session: Session, run: ScheduleRun) -> list[dict[str, Any]]:
-    """The run's production requests with their planned figures (see the module docstring)."""
+    """The run's production requests with their planned figures (see the module docstring).
+
+    Nothing before the run is solved: a queued or running run has its problem but no plan yet,
+    and a request without a placement then would read as "left out"."""
     ids = _run_request_ids(run)
-    if not ids:
+    if not ids or run.solution is None:
         return []
     requests = {
         r.id: r

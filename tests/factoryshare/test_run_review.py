@@ -236,3 +236,13 @@ def test_a_member_may_not_read_utilisation_and_a_manager_of_another_house_finds_
             db, Actor.of(make_user(Role.manager, houses=[house])), house.id, "2030-37"
         )
     assert "week" in exc.value.errors
+
+
+def test_a_run_still_being_solved_lists_no_request_as_left_out(db, solved):
+    # The worker has built the problem but the plan is not there yet: nothing reads as
+    # "not scheduled" while the run is running.
+    _house, _member, run, _requests = solved
+    run.status, run.solution = RunStatus.running, None
+    db.flush()
+
+    assert run_review.review_requests(db, run) == []
