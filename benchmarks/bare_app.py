@@ -25,17 +25,28 @@ app = Flask(__name__)
 @app.post("/bookings")
 def create_booking():  # type: ignore[no-untyped-def]
     body = request.get_json()
-    now = dt.datetime.now(dt.timezone.utc)
-    start = dt.datetime.fromisoformat(body["start"]).astimezone(dt.timezone.utc)
-    end = dt.datetime.fromisoformat(body["end"]).astimezone(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
+    start = dt.datetime.fromisoformat(body["start"]).astimezone(dt.UTC)
+    end = dt.datetime.fromisoformat(body["end"]).astimezone(dt.UTC)
     try:
         with engine.begin() as conn:
             booking_id = conn.execute(
-                insert(bookings).values(
-                    machine_id=body["machine_id"], member_id=body["member_id"], start_at=start,
-                    end_at=end, status="confirmed", source="direct", hourly_rate=25_000,
-                    price=25_000, note="", created_at=now, updated_at=now, version=1,
-                ).returning(bookings.c.id)
+                insert(bookings)
+                .values(
+                    machine_id=body["machine_id"],
+                    member_id=body["member_id"],
+                    start_at=start,
+                    end_at=end,
+                    status="confirmed",
+                    source="direct",
+                    hourly_rate=25_000,
+                    price=25_000,
+                    note="",
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
+                .returning(bookings.c.id)
             ).scalar_one()
     except DBAPIError:
         return jsonify(code="slot_taken"), 409

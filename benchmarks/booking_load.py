@@ -26,7 +26,6 @@ import platform
 import random
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -39,9 +38,9 @@ from sqlalchemy.exc import DBAPIError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from factoryshare.db import make_engine, make_session_factory  # noqa: E402
-from factoryshare.migrate import upgrade  # noqa: E402
-from factoryshare.models import (  # noqa: E402
+from factoryshare.db import make_engine, make_session_factory
+from factoryshare.migrate import upgrade
+from factoryshare.models import (
     ApiToken,
     Capability,
     Machine,
@@ -51,13 +50,15 @@ from factoryshare.models import (  # noqa: E402
     Sector,
     User,
 )
-from factoryshare.models.bookings import Booking, BookingSource, BookingStatus  # noqa: E402
-from factoryshare.services import accounts  # noqa: E402
-from factoryshare.services.bookings import count_overlapping_live  # noqa: E402
+from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
+from factoryshare.services import accounts
+from factoryshare.services.bookings import count_overlapping_live
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fs_bench"
 ZONE_OFFSET = dt.timezone(dt.timedelta(hours=7))  # Asia/Jakarta, no daylight saving
-ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+ALWAYS_OPEN = {
+    day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 
 
 def ensure_database(url: str) -> None:
@@ -67,8 +68,9 @@ def ensure_database(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                 {"name": target.database})
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
@@ -91,15 +93,22 @@ def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]
     session = make_session_factory(make_engine(url))()
     # Opening hours round the clock and a 60-day window: the benchmark measures the booking
     # path, not how often a random slot falls on a closed hour. (Holidays still apply.)
-    house = ProductionHouse(name="Rumah Produksi Beban", timezone="Asia/Jakarta",
-                            opening_hours=ALWAYS_OPEN, slot_minutes=30, max_days_ahead=60,
-                            requires_confirmation=False)
+    house = ProductionHouse(
+        name="Rumah Produksi Beban",
+        timezone="Asia/Jakarta",
+        opening_hours=ALWAYS_OPEN,
+        slot_minutes=30,
+        max_days_ahead=60,
+        requires_confirmation=False,
+    )
     sewing = Capability(code="sewing", name="Menjahit")
     session.add_all([house, sewing])
     session.flush()
     machine_ids = []
     for i in range(machines):
-        m = Machine(house_id=house.id, code=f"JK-{i + 1:02d}", name=f"Juki {i + 1}", hourly_rate=25_000)
+        m = Machine(
+            house_id=house.id, code=f"JK-{i + 1:02d}", name=f"Juki {i + 1}", hourly_rate=25_000
+        )
         m.capabilities = [sewing]
         session.add(m)
         session.flush()
@@ -107,18 +116,35 @@ def prepare(url: str, clients: int, machines: int) -> tuple[list[int], list[str]
     password_hash = accounts.hash_password(secrets.token_urlsafe(16))
     tokens = []
     for i in range(clients):
-        member = Member(house_id=house.id, business_name=f"UD Beban {i + 1}", nib=f"9120000{i:06d}",
-                        owner_name=f"Pemilik {i + 1}", owner_nik=f"3205101205850{i % 1000:03d}",
-                        sector=Sector.fashion, phone="+6281234567890", email=f"beban{i}@example.id")
+        member = Member(
+            house_id=house.id,
+            business_name=f"UD Beban {i + 1}",
+            nib=f"9120000{i:06d}",
+            owner_name=f"Pemilik {i + 1}",
+            owner_nik=f"3205101205850{i % 1000:03d}",
+            sector=Sector.fashion,
+            phone="+6281234567890",
+            email=f"beban{i}@example.id",
+        )
         session.add(member)
         session.flush()
-        user = User(email=f"beban{i}@example.id", name=f"Beban {i}", password_hash=password_hash,
-                    role=Role.member, member_id=member.id)
+        user = User(
+            email=f"beban{i}@example.id",
+            name=f"Beban {i}",
+            password_hash=password_hash,
+            role=Role.member,
+            member_id=member.id,
+        )
         session.add(user)
         session.flush()
         token = secrets.token_urlsafe(32)
-        session.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                             expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=4)))
+        session.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=4),
+            )
+        )
         tokens.append(token)
     session.commit()
     session.close()
@@ -132,11 +158,28 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=url, FACTORYSHARE_ENV="production",
-               SECRET_KEY=secrets.token_urlsafe(48), FACTORYSHARE_LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        FACTORYSHARE_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        FACTORYSHARE_LOG_LEVEL="WARNING",
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "api.wsgi:app"], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [
+            str(gunicorn),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "api.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     for _ in range(200):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -157,7 +200,9 @@ def random_slot(rng: random.Random) -> tuple[dt.datetime, dt.datetime]:
 
 
 class Client(threading.Thread):
-    def __init__(self, port: int, token: str, machine_ids: list[int], until: float, seed: int) -> None:
+    def __init__(
+        self, port: int, token: str, machine_ids: list[int], until: float, seed: int
+    ) -> None:
         super().__init__(daemon=True)
         self.port, self.token, self.machine_ids, self.until = port, token, machine_ids, until
         self.rng = random.Random(seed)
@@ -168,7 +213,9 @@ class Client(threading.Thread):
     def call(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        conn.request(
+            method, path, body=json.dumps(body) if body is not None else None, headers=headers
+        )
         response = conn.getresponse()
         data = response.read()
         conn.close()
@@ -183,14 +230,23 @@ class Client(threading.Thread):
             elif self.mine and roll < 0.30:
                 op, booking_id = "move", self.rng.choice(self.mine)
                 start, end = random_slot(self.rng)
-                method, path, body = "PATCH", f"/api/v1/bookings/{booking_id}", {
-                    "start": start.isoformat(), "end": end.isoformat()}
+                method, path, body = (
+                    "PATCH",
+                    f"/api/v1/bookings/{booking_id}",
+                    {"start": start.isoformat(), "end": end.isoformat()},
+                )
             else:
                 op = "create"
                 start, end = random_slot(self.rng)
-                method, path, body = "POST", "/api/v1/bookings", {
-                    "machine_id": self.rng.choice(self.machine_ids),
-                    "start": start.isoformat(), "end": end.isoformat()}
+                method, path, body = (
+                    "POST",
+                    "/api/v1/bookings",
+                    {
+                        "machine_id": self.rng.choice(self.machine_ids),
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                    },
+                )
             t = time.perf_counter()
             try:
                 status, data = self.call(method, path, body)
@@ -204,8 +260,9 @@ class Client(threading.Thread):
                 self.mine.append(data["id"])
 
 
-def sql_baseline(url: str, machine_ids: list[int], member_ids: list[int], threads: int,
-                 seconds: float) -> dict:
+def sql_baseline(
+    url: str, machine_ids: list[int], member_ids: list[int], threads: int, seconds: float
+) -> dict:
     """The same inserts with no HTTP and no service layer: the database's own limit."""
     engine = make_engine(url)
     until = time.perf_counter() + seconds
@@ -219,13 +276,21 @@ def sql_baseline(url: str, machine_ids: list[int], member_ids: list[int], thread
             start, end = random_slot(rng)
             try:
                 with engine.begin() as conn:
-                    conn.execute(insert(Booking).values(
-                        machine_id=rng.choice(machine_ids), member_id=rng.choice(member_ids),
-                        start_at=start.astimezone(dt.timezone.utc), end_at=end.astimezone(dt.timezone.utc),
-                        status=BookingStatus.confirmed.value, source=BookingSource.direct.value,
-                        hourly_rate=25_000, price=25_000, note="",
-                        created_at=dt.datetime.now(dt.timezone.utc),
-                        updated_at=dt.datetime.now(dt.timezone.utc)))
+                    conn.execute(
+                        insert(Booking).values(
+                            machine_id=rng.choice(machine_ids),
+                            member_id=rng.choice(member_ids),
+                            start_at=start.astimezone(dt.UTC),
+                            end_at=end.astimezone(dt.UTC),
+                            status=BookingStatus.confirmed.value,
+                            source=BookingSource.direct.value,
+                            hourly_rate=25_000,
+                            price=25_000,
+                            note="",
+                            created_at=dt.datetime.now(dt.UTC),
+                            updated_at=dt.datetime.now(dt.UTC),
+                        )
+                    )
                 local["inserted"] += 1
             except DBAPIError:
                 local["refused by the exclusion constraint"] += 1
@@ -239,9 +304,12 @@ def sql_baseline(url: str, machine_ids: list[int], member_ids: list[int], thread
         w.join()
     engine.dispose()
     attempts = counts["inserted"] + counts["refused by the exclusion constraint"]
-    return {"inserted": counts["inserted"], "refused": counts["refused by the exclusion constraint"],
-            "per_second": round(counts["inserted"] / seconds, 1),
-            "attempts_per_second": round(attempts / seconds, 1)}
+    return {
+        "inserted": counts["inserted"],
+        "refused": counts["refused by the exclusion constraint"],
+        "per_second": round(counts["inserted"] / seconds, 1),
+        "attempts_per_second": round(attempts / seconds, 1),
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -261,14 +329,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
-        raise SystemExit("The load benchmark runs on PostgreSQL (the exclusion constraint is the point).")
+        raise SystemExit(
+            "The load benchmark runs on PostgreSQL (the exclusion constraint is the point)."
+        )
 
     machine_ids, tokens = prepare(args.database_url, args.clients, args.machines)
     port = free_port()
     server = start_server(args.database_url, port, args.gunicorn_workers)
     try:
         until = time.perf_counter() + args.seconds
-        clients = [Client(port, token, machine_ids, until, seed) for seed, token in enumerate(tokens)]
+        clients = [
+            Client(port, token, machine_ids, until, seed) for seed, token in enumerate(tokens)
+        ]
         for c in clients:
             c.start()
         for c in clients:
@@ -279,7 +351,9 @@ def main() -> None:
 
     session = make_session_factory(make_engine(args.database_url))()
     overlapping = count_overlapping_live(session)
-    live = session.scalar(text("SELECT count(*) FROM bookings WHERE status IN ('held', 'confirmed')"))
+    live = session.scalar(
+        text("SELECT count(*) FROM bookings WHERE status IN ('held', 'confirmed')")
+    )
     member_ids = list(session.scalars(text("SELECT id FROM members")))
     session.close()
 
@@ -291,34 +365,57 @@ def main() -> None:
         outcomes.update(c.outcomes)
     created = outcomes["create 201"]
     requests = sum(len(v) for v in latency.values())
-    baseline = sql_baseline(args.database_url, machine_ids, member_ids, args.clients, min(args.seconds, 15))
+    baseline = sql_baseline(
+        args.database_url, machine_ids, member_ids, args.clients, min(args.seconds, 15)
+    )
 
     report = {
-        "date": dt.date.today().isoformat(), "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
-        "python": platform.python_version(), "clients": args.clients, "machines": args.machines,
-        "seconds": args.seconds, "gunicorn_workers": args.gunicorn_workers,
-        "requests": requests, "requests_per_second": round(requests / args.seconds, 1),
-        "bookings_created": created, "bookings_per_second": round(created / args.seconds, 1),
-        "latency_ms": {op: {"p50": round(1000 * percentile(v, 50), 1), "p95": round(1000 * percentile(v, 95), 1),
-                            "p99": round(1000 * percentile(v, 99), 1), "n": len(v)}
-                       for op, v in sorted(latency.items())},
+        "date": dt.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+        "python": platform.python_version(),
+        "clients": args.clients,
+        "machines": args.machines,
+        "seconds": args.seconds,
+        "gunicorn_workers": args.gunicorn_workers,
+        "requests": requests,
+        "requests_per_second": round(requests / args.seconds, 1),
+        "bookings_created": created,
+        "bookings_per_second": round(created / args.seconds, 1),
+        "latency_ms": {
+            op: {
+                "p50": round(1000 * percentile(v, 50), 1),
+                "p95": round(1000 * percentile(v, 95), 1),
+                "p99": round(1000 * percentile(v, 99), 1),
+                "n": len(v),
+            }
+            for op, v in sorted(latency.items())
+        },
         "outcomes": dict(sorted(outcomes.items())),
-        "live_bookings_after": live, "overlapping_live_bookings": overlapping,
+        "live_bookings_after": live,
+        "overlapping_live_bookings": overlapping,
         "sql_only_inserts": baseline,
     }
-    print(f"{args.clients} clients, {args.seconds:.0f} s, gunicorn -w {args.gunicorn_workers}, "
-          f"{args.machines} machines, PostgreSQL")
-    print(f"requests {requests} ({report['requests_per_second']}/s); bookings created {created} "
-          f"({report['bookings_per_second']}/s)")
+    print(
+        f"{args.clients} clients, {args.seconds:.0f} s, gunicorn -w {args.gunicorn_workers}, "
+        f"{args.machines} machines, PostgreSQL"
+    )
+    print(
+        f"requests {requests} ({report['requests_per_second']}/s); bookings created {created} "
+        f"({report['bookings_per_second']}/s)"
+    )
     for op, figures in report["latency_ms"].items():
-        print(f"  {op:<7} n={figures['n']:<6} p50 {figures['p50']} ms  p95 {figures['p95']} ms  "
-              f"p99 {figures['p99']} ms")
+        print(
+            f"  {op:<7} n={figures['n']:<6} p50 {figures['p50']} ms  p95 {figures['p95']} ms  "
+            f"p99 {figures['p99']} ms"
+        )
     for outcome, n in report["outcomes"].items():
         print(f"  {outcome}: {n}")
     print(f"overlapping live bookings afterwards: {overlapping} (of {live} live)")
-    print(f"SQL only, {args.clients} threads: {baseline['attempts_per_second']} insert attempts/s, "
-          f"{baseline['per_second']} inserted/s ({baseline['refused']} refused by the exclusion "
-          "constraint as the slots filled up)")
+    print(
+        f"SQL only, {args.clients} threads: {baseline['attempts_per_second']} insert attempts/s, "
+        f"{baseline['per_second']} inserted/s ({baseline['refused']} refused by the exclusion "
+        "constraint as the slots filled up)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     if overlapping:

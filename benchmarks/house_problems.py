@@ -69,8 +69,17 @@ LONGEST_OPERATION = 7 * 60  # fits in one weekday's opening hours, with an hour 
 PAUSABLE = ("cutting", "sewing", "embroidery")
 LONGEST_PAUSABLE = 3 * (CLOSE - OPEN)
 GRID = 15
-RATES = {"cutting": 65_000, "sewing": 45_000, "leather skiving": 55_000, "embroidery": 70_000,
-         "roasting": 90_000, "grinding": 40_000, "printing": 80_000, "pressing": 35_000, "packing": 25_000}
+RATES = {
+    "cutting": 65_000,
+    "sewing": 45_000,
+    "leather skiving": 55_000,
+    "embroidery": 70_000,
+    "roasting": 90_000,
+    "grinding": 40_000,
+    "printing": 80_000,
+    "pressing": 35_000,
+    "packing": 25_000,
+}
 MAX_GROUP_LOAD = 0.55  # of a group's open time less bookings and maintenance
 
 
@@ -83,17 +92,21 @@ class Capability:
     longest: int
 
 
-CAPABILITIES = {c.name: c for c in (
-    Capability("cutting", "cut", 30, 120),
-    Capability("sewing", "sew", 60, 300),
-    Capability("leather skiving", "skv", 30, 120),
-    Capability("embroidery", "emb", 45, 180),
-    Capability("roasting", "roast", 60, 180),
-    Capability("grinding", "grind", 20, 60),
-    Capability("printing", "print", 45, 150),
-    Capability("pressing", "press", 20, 90),
-    Capability("packing", "pack", 20, 90),
-)}
+CAPABILITIES = {
+    c.name: c
+    for c in (
+        Capability("cutting", "cut", 30, 120),
+        Capability("sewing", "sew", 60, 300),
+        Capability("leather skiving", "skv", 30, 120),
+        Capability("embroidery", "emb", 45, 180),
+        Capability("roasting", "roast", 60, 180),
+        Capability("grinding", "grind", 20, 60),
+        Capability("printing", "print", 45, 150),
+        Capability("pressing", "press", 20, 90),
+        Capability("packing", "pack", 20, 90),
+    )
+}
+
 
 # Products: their routing through capabilities and, per step after the first, the chance of a
 # minimum lag after the previous step and its range in minutes.
@@ -112,13 +125,19 @@ PRODUCTS = (
     Product("packed goods", ("packing",), share=1),
     Product("leather bag", ("cutting", "leather skiving", "sewing"), share=3),
     # Roasted beans rest before grinding (degassing), then are packed.
-    Product("ground coffee", ("roasting", "grinding", "packing"),
-            lag=((0.7, 120, 720), (0.0, 0, 0)), share=3),
+    Product(
+        "ground coffee",
+        ("roasting", "grinding", "packing"),
+        lag=((0.7, 120, 720), (0.0, 0, 0)),
+        share=3,
+    ),
     Product("roasted beans", ("roasting", "packing"), lag=((0.5, 60, 240),), share=2),
     Product("embroidered shirt", ("sewing", "embroidery", "packing"), share=2),
     # Printed cloth dries before it is pressed.
     Product("printed cloth", ("printing", "pressing"), lag=((0.8, 60, 480),), share=2),
-    Product("printed bag", ("printing", "sewing", "packing"), lag=((0.6, 60, 360), (0.0, 0, 0)), share=1),
+    Product(
+        "printed bag", ("printing", "sewing", "packing"), lag=((0.6, 60, 360), (0.0, 0, 0)), share=1
+    ),
 )
 
 
@@ -138,18 +157,65 @@ class Size:
 
 SIZES = {
     "small": Size(1, 30, (("cutting", 3), ("sewing", 3), ("packing", 2))),
-    "medium": Size(2, 140, (("cutting", 3), ("sewing", 5), ("leather skiving", 2), ("roasting", 2),
-                            ("grinding", 2), ("packing", 3))),
-    "large": Size(2, 200, (("cutting", 4), ("sewing", 7), ("leather skiving", 3), ("embroidery", 3),
-                           ("roasting", 3), ("grinding", 2), ("printing", 3), ("pressing", 2),
-                           ("packing", 3))),
-    "xl": Size(2, 250, (("cutting", 5), ("sewing", 8), ("leather skiving", 4), ("embroidery", 4),
-                        ("roasting", 4), ("grinding", 3), ("printing", 4), ("pressing", 3),
-                        ("packing", 5))),
+    "medium": Size(
+        2,
+        140,
+        (
+            ("cutting", 3),
+            ("sewing", 5),
+            ("leather skiving", 2),
+            ("roasting", 2),
+            ("grinding", 2),
+            ("packing", 3),
+        ),
+    ),
+    "large": Size(
+        2,
+        200,
+        (
+            ("cutting", 4),
+            ("sewing", 7),
+            ("leather skiving", 3),
+            ("embroidery", 3),
+            ("roasting", 3),
+            ("grinding", 2),
+            ("printing", 3),
+            ("pressing", 2),
+            ("packing", 3),
+        ),
+    ),
+    "xl": Size(
+        2,
+        250,
+        (
+            ("cutting", 5),
+            ("sewing", 8),
+            ("leather skiving", 4),
+            ("embroidery", 4),
+            ("roasting", 4),
+            ("grinding", 3),
+            ("printing", 4),
+            ("pressing", 3),
+            ("packing", 5),
+        ),
+    ),
     # Issue 17's scale instance: 60 machines, 1 000 operations, four weeks.
-    "scale": Size(4, 420, (("cutting", 7), ("sewing", 8), ("leather skiving", 6), ("embroidery", 6),
-                           ("roasting", 7), ("grinding", 5), ("printing", 7), ("pressing", 6),
-                           ("packing", 8)), operations=1000),
+    "scale": Size(
+        4,
+        420,
+        (
+            ("cutting", 7),
+            ("sewing", 8),
+            ("leather skiving", 6),
+            ("embroidery", 6),
+            ("roasting", 7),
+            ("grinding", 5),
+            ("printing", 7),
+            ("pressing", 6),
+            ("packing", 8),
+        ),
+        operations=1000,
+    ),
 }
 # A large order in lots: how many, and each lot's extra setup per step.
 LOT_ORDER_SHARE = 1 / 12
@@ -191,7 +257,9 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
     `real`: with pausable steps, the slot grid and machine costs; `lots` (with `real`): large
     orders in lots (see the module's docstring)."""
     if lots and not real:
-        raise ValueError("lots come with the real-house fields: generate(..., real=True, lots=True)")
+        raise ValueError(
+            "lots come with the real-house fields: generate(..., real=True, lots=True)"
+        )
     spec = SIZES[size]
     rng = random.Random(f"house-{size}-{seed}")
     # The real-house fields draw from their own stream: the rest stays as without them.
@@ -284,13 +352,22 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
                     lag = 30 * rng.randint(least // 30, most // 30)
             pausable = real and capability in PAUSABLE
             # A large order: more than a day's opening hours of work, whatever the load.
-            large = extra.uniform(1.1, 1.8) * (CLOSE - OPEN) if pausable and extra.random() < 0.1 else None
-            steps.append({"capability": capability, "base": base, "machines": machines, "lag": lag,
-                          "pausable": pausable, "large": large})
-        if rng.random() < 0.33:
-            release = 0
-        else:
-            release = rng.choice(release_days) * DAY + OPEN
+            large = (
+                extra.uniform(1.1, 1.8) * (CLOSE - OPEN)
+                if pausable and extra.random() < 0.1
+                else None
+            )
+            steps.append(
+                {
+                    "capability": capability,
+                    "base": base,
+                    "machines": machines,
+                    "lag": lag,
+                    "pausable": pausable,
+                    "large": large,
+                }
+            )
+        release = 0 if rng.random() < 0.33 else rng.choice(release_days) * DAY + OPEN
         count = 1
         if lots and not any(step["large"] for step in steps) and lot_rng.random() < LOT_ORDER_SHARE:
             count = lot_rng.randint(2, 4)
@@ -299,9 +376,17 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
             count = max(1, min(count, operations_left // len(steps)))
             steps = steps[:operations_left]
             operations_left -= count * len(steps)
-        raw.append({"id": f"job-{n + 1:03d}", "owner": f"member-{rng.randint(1, max(3, spec.jobs // 8))}",
-                    "steps": steps, "release": release, "weight": rng.randint(1, 3),
-                    "slack_days": rng.choice((1, 2, 2, 3, 3, 4, 5, 7)), "lots": count})
+        raw.append(
+            {
+                "id": f"job-{n + 1:03d}",
+                "owner": f"member-{rng.randint(1, max(3, spec.jobs // 8))}",
+                "steps": steps,
+                "release": release,
+                "weight": rng.randint(1, 3),
+                "slack_days": rng.choice((1, 2, 2, 3, 3, 4, 5, 7)),
+                "lots": count,
+            }
+        )
     if lots and spec.operations is None and all(j["lots"] == 1 for j in raw):
         # Every house with lots has at least one order in lots.
         eligible = [j for j in raw if not any(step["large"] for step in j["steps"])]
@@ -312,9 +397,18 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
     # (Large orders keep their size; the others make room for them.)
     scale: dict[str, float] = {}
     for capability, machines in groups.items():
-        work = sum(s["base"] * j["lots"] for j in raw for s in j["steps"]
-                   if s["capability"] == capability and not s.get("large"))
-        large = sum(s["large"] for j in raw for s in j["steps"] if s["capability"] == capability and s.get("large"))
+        work = sum(
+            s["base"] * j["lots"]
+            for j in raw
+            for s in j["steps"]
+            if s["capability"] == capability and not s.get("large")
+        )
+        large = sum(
+            s["large"]
+            for j in raw
+            for s in j["steps"]
+            if s["capability"] == capability and s.get("large")
+        )
         capacity = sum(free[m] for m in machines) - large
         scale[capability] = min(1.0, MAX_GROUP_LOAD * capacity / work) if work else 1.0
         if large:
@@ -323,7 +417,9 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
     jobs: list[Job] = []
     for j in raw:
         # A large order in lots: each lot is a job of its own, a normal order's work plus setup.
-        names = [j["id"]] if j["lots"] == 1 else [f"{j['id']}-lot-{n + 1}" for n in range(j["lots"])]
+        names = (
+            [j["id"]] if j["lots"] == 1 else [f"{j['id']}-lot-{n + 1}" for n in range(j["lots"])]
+        )
         setup = LOT_SETUP if j["lots"] > 1 else 0
         for name in names:
             operations = []
@@ -331,14 +427,28 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
             for k, step in enumerate(j["steps"]):
                 base = step["large"] or step["base"] * scale[step["capability"]]
                 longest = LONGEST_PAUSABLE if step["pausable"] else LONGEST_OPERATION
-                modes = tuple(Mode(m, min(longest, _round5(setup + base * speed[m]))) for m in step["machines"])
-                operations.append(Operation(f"{name}/{k + 1}", modes, min_lag=step["lag"],
-                                            pausable=step["pausable"]))
+                modes = tuple(
+                    Mode(m, min(longest, _round5(setup + base * speed[m])))
+                    for m in step["machines"]
+                )
+                operations.append(
+                    Operation(
+                        f"{name}/{k + 1}", modes, min_lag=step["lag"], pausable=step["pausable"]
+                    )
+                )
                 work += min(m.duration for m in modes) + step["lag"]
             # Due: the job's own work plus some working days of waiting, from its release.
             due = j["release"] + work + j["slack_days"] * DAY
-            jobs.append(Job(name, tuple(operations), owner=j["owner"], release=j["release"],
-                            due=due, weight=j["weight"]))
+            jobs.append(
+                Job(
+                    name,
+                    tuple(operations),
+                    owner=j["owner"],
+                    release=j["release"],
+                    due=due,
+                    weight=j["weight"],
+                )
+            )
 
     if not real:
         return Problem(
@@ -352,7 +462,10 @@ def generate(size: str, seed: int, real: bool = False, lots: bool = False) -> Pr
         )
     capability_of = {m: c for c, ms in groups.items() for m in ms}
     # A faster machine costs a little more an hour; rates in whole thousands of rupiah.
-    rates = {m: 1000 * round(RATES[capability_of[m]] * extra.uniform(0.85, 1.2) / 1000) for m in machine_ids}
+    rates = {
+        m: 1000 * round(RATES[capability_of[m]] * extra.uniform(0.85, 1.2) / 1000)
+        for m in machine_ids
+    }
     return Problem(
         name=f"house-{size}-seed{seed}-real" + ("-lots" if lots else ""),
         horizon=horizon,
@@ -370,8 +483,11 @@ def main() -> None:
     parser.add_argument("sizes", help=f"comma-separated, from {', '.join(SIZES)}")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
     parser.add_argument("--out", type=Path, default=Path("."))
-    parser.add_argument("--real", action="store_true",
-                        help="with pausable steps, the 15-minute slot grid and machine costs")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="with pausable steps, the 15-minute slot grid and machine costs",
+    )
     parser.add_argument("--lots", action="store_true", help="with --real: large orders in lots")
     args = parser.parse_args()
     if args.lots and not args.real:
@@ -384,8 +500,10 @@ def main() -> None:
             problem = generate(size, seed, real=args.real, lots=args.lots)
             path = args.out / f"{problem.name}.json"
             path.write_text(json.dumps(problem_to_dict(problem), indent=1))
-            print(f"{path}: {len(problem.machines)} machines, {len(problem.jobs)} jobs, "
-                  f"{sum(len(j.operations) for j in problem.jobs)} operations, {len(problem.fixed)} bookings")
+            print(
+                f"{path}: {len(problem.machines)} machines, {len(problem.jobs)} jobs, "
+                f"{sum(len(j.operations) for j in problem.jobs)} operations, {len(problem.fixed)} bookings"
+            )
 
 
 if __name__ == "__main__":

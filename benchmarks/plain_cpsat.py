@@ -58,8 +58,9 @@ def _merged(windows) -> list[tuple[int, int]]:
     return out
 
 
-def _alternatives(problem: Problem, op: solver.Operation, mode: solver.Mode, release: int,
-                  latest_end: int) -> list[tuple[int, int, int]]:
+def _alternatives(
+    problem: Problem, op: solver.Operation, mode: solver.Mode, release: int, latest_end: int
+) -> list[tuple[int, int, int]]:
     """(first start, last start, real length) of each way the operation can run on this mode:
     one per window, or for a pausable operation one per (start window, end window) pair."""
     g = problem.grid
@@ -97,23 +98,36 @@ def _alternatives(problem: Problem, op: solver.Operation, mode: solver.Mode, rel
     return out
 
 
-def solve_plain(problem: Problem, time_limit: float = 10.0, workers: int = 2, seed: int = 0) -> Solution:
+def solve_plain(
+    problem: Problem, time_limit: float = 10.0, workers: int = 2, seed: int = 0
+) -> Solution:
     started = time.perf_counter()
     g = problem.grid
     horizon = problem.horizon
     model = cp_model.CpModel()
     intervals: dict[str, list] = defaultdict(list)
     for f in problem.fixed:
-        intervals[f.machine].append(model.new_fixed_size_interval_var(f.start, f.end - f.start, f"fixed_{f.id}"))
+        intervals[f.machine].append(
+            model.new_fixed_size_interval_var(f.start, f.end - f.start, f"fixed_{f.id}")
+        )
     rate = {m.id: m.cost_per_hour for m in problem.machines}
     total_weight = sum(j.weight for j in problem.jobs)
     # Leaving a job out costs more than any schedule (every end is within the horizon).
-    most_cost = sum(max(operation_cost(m.duration, rate.get(m.machine, 0)) for m in o.modes)
-                    for j in problem.jobs for o in j.operations)
-    penalty = 1 + problem.horizon * (problem.objective.weighted_tardiness * total_weight
-                                     + problem.objective.makespan) + problem.objective.cost * most_cost
+    most_cost = sum(
+        max(operation_cost(m.duration, rate.get(m.machine, 0)) for m in o.modes)
+        for j in problem.jobs
+        for o in j.operations
+    )
+    penalty = (
+        1
+        + problem.horizon
+        * (problem.objective.weighted_tardiness * total_weight + problem.objective.makespan)
+        + problem.objective.cost * most_cost
+    )
     present: dict[str, cp_model.IntVar] = {}
-    choice: dict[str, list[tuple[cp_model.IntVar, str, int, int]]] = {}  # op -> (lit, machine, real length)
+    choice: dict[
+        str, list[tuple[cp_model.IntVar, str, int, int]]
+    ] = {}  # op -> (lit, machine, real length)
     start_of: dict[str, cp_model.IntVar] = {}
     end_of: dict[str, cp_model.IntVar] = {}
     makespan = model.new_int_var(0, horizon, "makespan")
@@ -137,7 +151,9 @@ def solve_plain(problem: Problem, time_limit: float = 10.0, workers: int = 2, se
             for mode in op.modes:
                 if op.frozen is not None and mode.machine != op.frozen.machine:
                     continue
-                for k, (first, last, length) in enumerate(_alternatives(problem, op, mode, job.release, latest_end)):
+                for k, (first, last, length) in enumerate(
+                    _alternatives(problem, op, mode, job.release, latest_end)
+                ):
                     if op.frozen is not None:
                         if not first <= op.frozen.start <= last:
                             continue
@@ -148,7 +164,10 @@ def solve_plain(problem: Problem, time_limit: float = 10.0, workers: int = 2, se
                     model.add(end == start + length).only_enforce_if(lit)
                     held = _ceil(length, g) if g > 1 else length
                     intervals[mode.machine].append(
-                        model.new_optional_fixed_size_interval_var(start, held, lit, f"i_{op.id}_{mode.machine}_{k}"))
+                        model.new_optional_fixed_size_interval_var(
+                            start, held, lit, f"i_{op.id}_{mode.machine}_{k}"
+                        )
+                    )
                     lits.append(lit)
                     choice[op.id].append((lit, mode.machine, mode.duration))
                     c = operation_cost(mode.duration, rate.get(mode.machine, 0))
@@ -168,9 +187,11 @@ def solve_plain(problem: Problem, time_limit: float = 10.0, workers: int = 2, se
             tardiness.append(job.weight * late)
     for ivs in intervals.values():
         model.add_no_overlap(ivs)
-    objective = (problem.objective.weighted_tardiness * sum(tardiness)
-                 + problem.objective.makespan * makespan
-                 + penalty * sum(1 - p for p in present.values()))
+    objective = (
+        problem.objective.weighted_tardiness * sum(tardiness)
+        + problem.objective.makespan * makespan
+        + penalty * sum(1 - p for p in present.values())
+    )
     if problem.objective.cost and cost_terms:
         objective += problem.objective.cost * sum(cost_terms)
     model.minimize(objective)
@@ -189,28 +210,49 @@ def solve_plain(problem: Problem, time_limit: float = 10.0, workers: int = 2, se
     status = cp.solve(model, _First())
     seconds = time.perf_counter() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Solution(status="infeasible" if status == cp_model.INFEASIBLE else "unknown", objective=None,
-                        bound=None, seconds=seconds, assignments=(), first_feasible_seconds=None,
-                        terms={"build_seconds": round(build, 3)})
+        return Solution(
+            status="infeasible" if status == cp_model.INFEASIBLE else "unknown",
+            objective=None,
+            bound=None,
+            seconds=seconds,
+            assignments=(),
+            first_feasible_seconds=None,
+            terms={"build_seconds": round(build, 3)},
+        )
     assignments = []
     unscheduled = []
     for job in problem.jobs:
         if not cp.boolean_value(present[job.id]):
-            why = "no way to run an operation" if job.id in impossible else "left out by the plain model"
-            unscheduled.append(Unscheduled(job.id, why, "no_window" if job.id in impossible else "capacity"))
+            why = (
+                "no way to run an operation"
+                if job.id in impossible
+                else "left out by the plain model"
+            )
+            unscheduled.append(
+                Unscheduled(job.id, why, "no_window" if job.id in impossible else "capacity")
+            )
             continue
         for op in job.operations:
             machine = next(m for lit, m, _d in choice[op.id] if cp.boolean_value(lit))
-            assignments.append(Assignment(op.id, machine, cp.value(start_of[op.id]), cp.value(end_of[op.id])))
+            assignments.append(
+                Assignment(op.id, machine, cp.value(start_of[op.id]), cp.value(end_of[op.id]))
+            )
     by_op = {a.operation: a for a in assignments}
     terms = objective_terms(problem, by_op)
     value = objective_value(problem, terms)
     # The bound in our objective's units only when every job is placed (the penalty dominates).
     bound = int(cp.best_objective_bound) if not unscheduled else None
-    return Solution(status="optimal" if status == cp_model.OPTIMAL else "feasible", objective=value,
-                    bound=bound, seconds=seconds, assignments=tuple(assignments),
-                    unscheduled=tuple(unscheduled), terms={**terms, "build_seconds": round(build, 3)},
-                    first_feasible_seconds=first.get("t"), cost=terms["cost"])
+    return Solution(
+        status="optimal" if status == cp_model.OPTIMAL else "feasible",
+        objective=value,
+        bound=bound,
+        seconds=seconds,
+        assignments=tuple(assignments),
+        unscheduled=tuple(unscheduled),
+        terms={**terms, "build_seconds": round(build, 3)},
+        first_feasible_seconds=first.get("t"),
+        cost=terms["cost"],
+    )
 
 
 def main() -> None:
@@ -223,9 +265,11 @@ def main() -> None:
     problem = solver.problem_from_dict(json.loads(args.problem.read_text()))
     s = solve_plain(problem, args.time_limit, args.workers, args.seed)
     violations = solver.check(problem, s)
-    print(f"{problem.name}: {s.status}, objective {s.objective}, bound {s.bound}, "
-          f"{len(s.unscheduled)} jobs left out, first {s.first_feasible_seconds}, {s.seconds:.1f} s, "
-          f"checker: {'valid' if not violations else violations[:3]}")
+    print(
+        f"{problem.name}: {s.status}, objective {s.objective}, bound {s.bound}, "
+        f"{len(s.unscheduled)} jobs left out, first {s.first_feasible_seconds}, {s.seconds:.1f} s, "
+        f"checker: {'valid' if not violations else violations[:3]}"
+    )
 
 
 if __name__ == "__main__":
