@@ -138,6 +138,9 @@ def start_all(url: str, ports: list[int], logs: Path) -> list[subprocess.Popen]:
             except OSError:
                 time.sleep(0.1)
         else:
+            # Stop what did start (the workers and schedulers would otherwise outlive the check).
+            for proc in procs:
+                proc.kill()
             raise SystemExit(f"instance on {port} did not start")
     return procs
 
