@@ -31,6 +31,7 @@ import platform
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -566,11 +567,7 @@ def main() -> None:
     overlapping = count_overlapping_live(session)
     session.close()
 
-    def median(values: list[float]) -> float:
-        ordered = sorted(values)
-        return ordered[len(ordered) // 2]
-
-    bare_rate = median([x["per_second"] for x in results["bare insert POST"]])
+    bare_rate = statistics.median_high([x["per_second"] for x in results["bare insert POST"]])
     print()
     print(
         f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -583,12 +580,12 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for label, runs in results.items():
-        rate = median([x["per_second"] for x in runs])
+        rate = statistics.median_high([x["per_second"] for x in runs])
         stmts = statements.get(label, 1 if label == "bare insert POST" else "")
         ratio = f"{rate / bare_rate:.2f}" if "POST" in label else ""
         print(
-            f"| {label} | {rate} | {median([x['p50_ms'] for x in runs])} | "
-            f"{median([x['p95_ms'] for x in runs])} | {median([x['p99_ms'] for x in runs])} | "
+            f"| {label} | {rate} | {statistics.median_high([x['p50_ms'] for x in runs])} | "
+            f"{statistics.median_high([x['p95_ms'] for x in runs])} | {statistics.median_high([x['p99_ms'] for x in runs])} | "
             f"{sum(x['non_2xx'] for x in runs)} | {stmts} | {ratio} |"
         )
     print(f"overlapping live bookings afterwards: {overlapping}")

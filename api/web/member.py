@@ -19,7 +19,6 @@ from factoryshare.errors import DomainError
 from factoryshare.i18n import N_
 from factoryshare.models import ProductionHouse, Role
 from factoryshare.models.bookings import LIVE_STATUSES
-from factoryshare.models.scheduling import RequestStatus
 from factoryshare.services import (
     bookings,
     notifications,
@@ -363,7 +362,7 @@ def my_request(request_id: int):  # type: ignore[no-untyped-def]
         bookings=placement["bookings"],
         why_not=placement["why_not"],
         why_not_words=said(placement["why_not"]["words"]) if placement["why_not"] else None,
-        withdrawable=made.status in (RequestStatus.open, RequestStatus.scheduled),
+        withdrawable=production_requests.withdrawable(made),
     )
 
 

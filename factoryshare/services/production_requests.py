@@ -192,6 +192,15 @@ def get_request(session: Session, actor: Actor, request_id: int) -> ProductionRe
     return get_scoped(session, actor, ProductionRequest, request_id)
 
 
+# A request can be withdrawn until its work is done or it was withdrawn already.
+WITHDRAWABLE = (RequestStatus.open, RequestStatus.scheduled)
+
+
+def withdrawable(request: ProductionRequest) -> bool:
+    """Whether the member may still withdraw the request (the page offers it only then)."""
+    return request.status in WITHDRAWABLE
+
+
 def cancel_request(session: Session, actor: Actor, request_id: int) -> ProductionRequest:
     request = get_scoped(session, actor, ProductionRequest, request_id)
     actor.require(Role.admin, Role.manager, Role.member)
@@ -200,7 +209,7 @@ def cancel_request(session: Session, actor: Actor, request_id: int) -> Productio
         or actor.manages(request.house_id)
     ):
         raise Forbidden(N_("Your role may not cancel this request."))
-    if request.status not in (RequestStatus.open, RequestStatus.scheduled):
+    if not withdrawable(request):
         raise Conflict(
             N_("A %(status)s request cannot be cancelled.", status=i18n.status(request.status)),
             code="request_not_cancellable",

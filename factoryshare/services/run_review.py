@@ -413,6 +413,8 @@ def review_run(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:
     return {
         "run": run,
         "requests": rows,
+        "on_time": sum(1 for r in rows if r["on_time"]),
+        "lateness_minutes": sum(r["lateness_minutes"] or 0 for r in rows),
         "on_time_share": on_time_share(rows),
         "machine_cost": sum(r["machine_cost"] for r in rows),
     }

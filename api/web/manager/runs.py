@@ -227,8 +227,8 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         discardable=run.status not in (RunStatus.published, RunStatus.discarded),
         review=review,
         effects=effects,
-        on_time=sum(1 for r in review["requests"] if r["on_time"]),
-        lateness_text=duration(sum(r["lateness_minutes"] or 0 for r in review["requests"])),
+        on_time=review["on_time"],
+        lateness_text=duration(review["lateness_minutes"]),
         makespan_text=duration(kpis.get("makespan_minutes")),
         changed_since=changed_since,
         again=run.status in (RunStatus.stale, RunStatus.failed)
