@@ -182,6 +182,9 @@ def test_an_indonesian_page_writes_durations_in_jam_and_numbers_with_a_decimal_c
     sign_in(page, AGGREGATOR)
     page.goto("/aggregator/applications")
     page.locator("a[href*='/aggregator/applications/']").first.click()
+    # Wait for the application page itself: reading (and signing out) while the click's
+    # navigation is still under way left the next sign-in without its form.
+    page.wait_for_url(re.compile(r".*/aggregator/applications/\d+$"))
     main = page.locator("main").inner_text()
     assert re.search(r"\b\d+,\d\b", main), main
     assert not re.search(r"\b\d+\.\d\b(?!\d)", main.replace("Rp", "")), main
