@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from factoryshare.messages import rupiah
+
 
 def register(cli: click.Group) -> None:
     @cli.command("solve")
@@ -46,7 +48,7 @@ def register(cli: click.Group) -> None:
             out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
         gap = f" gap {100 * solution.gap:.2f} %" if solution.gap is not None else ""
         # The machine cost (machines[].cost_per_hour) apart from the objective; also `cost` in --out.
-        cost = ", machine cost Rp" + f"{solution.cost:,}".replace(",", ".") if solution.cost else ""
+        cost = f", machine cost {rupiah(solution.cost)}" if solution.cost else ""
         click.echo(
             f"{problem.name or problem_file.stem}: {solution.status}, objective {solution.objective}, "
             f"bound {solution.bound}{gap}{cost}, {len(solution.assignments)} operations placed, "

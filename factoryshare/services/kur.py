@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from factoryshare.access import Actor, register_scope
 from factoryshare.errors import NotFound, ValidationFailed
 from factoryshare.i18n import N_
+from factoryshare.messages import rupiah
 from factoryshare.models.financing import KurScheme, KurSchemeCode
 
 # Schemes are public reference data: every signed-in role may read them.
@@ -56,8 +57,11 @@ def check_eligibility(scheme: KurScheme, request: Request) -> None:
     errors: dict[str, list[str]] = {}
     if request.amount < scheme.min_amount or request.amount > scheme.ceiling:
         errors.setdefault("amount", []).append(
-            f"{scheme.name} lends from Rp{scheme.min_amount:,} to Rp{scheme.ceiling:,}.".replace(
-                ",", "."
+            N_(
+                "%(scheme)s lends from %(minimum)s to %(ceiling)s.",
+                scheme=scheme.name,
+                minimum=rupiah(scheme.min_amount),
+                ceiling=rupiah(scheme.ceiling),
             )
         )
     max_tenor = (

@@ -97,6 +97,23 @@ def test_an_amount_above_the_cluster_ceiling_is_a_422_naming_the_field(
     assert "requested_amount" in r.json["errors"]
 
 
+def test_the_ceiling_is_named_in_rupiah_in_the_callers_language(
+    client, make_user, make_aggregator, make_cluster, make_member, token_for
+):
+    cluster, chair, _ = _setting(make_user, make_aggregator, make_cluster, make_member)
+    body = {"cluster_id": cluster.id, "requested_amount": 900_000_000, "tenor_months": 12}
+    said = {}
+    for language in ("id", "en"):
+        chair.language = language  # a signed-in person reads their own setting's language
+        r = client.post("/api/v1/loan-applications", headers=token_for(chair), json=body)
+        assert r.status_code == 422
+        said[language] = r.json["errors"]["requested_amount"][0]
+    assert "meminjamkan paling banyak Rp" in said["id"], said
+    assert "lends at most Rp" in said["en"], said
+    # The amount reads the Indonesian way in both: Rp500.000.000, never 500,000,000.
+    assert all("Rp" in text and ",000" not in text for text in said.values()), said
+
+
 def test_an_outsider_gets_404_for_someone_elses_application(
     client, make_user, make_aggregator, make_cluster, make_member, token_for
 ):

@@ -17,6 +17,7 @@ from factoryshare import audit
 from factoryshare.access import Actor
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
+from factoryshare.messages import rupiah
 from factoryshare.models import Role
 from factoryshare.models.financing import (
     DecisionKind,
@@ -119,7 +120,10 @@ def record_repayment(
             N_("The amount is not possible."),
             errors={
                 "amount": [
-                    f"Must be between 1 and the outstanding Rp{outstanding:,}.".replace(",", ".")
+                    N_(
+                        "Must be between 1 and the outstanding %(outstanding)s.",
+                        outstanding=rupiah(outstanding),
+                    )
                 ]
             },
         )

@@ -14,6 +14,7 @@ from factoryshare import audit, i18n, locking
 from factoryshare.access import Actor, get_scoped
 from factoryshare.errors import Forbidden, ValidationFailed
 from factoryshare.i18n import N_
+from factoryshare.messages import rupiah
 from factoryshare.models import Role
 from factoryshare.models.financing import (
     DecisionKind,
@@ -54,7 +55,11 @@ def _term_errors(
         errors["requested_amount"] = [N_("Must be a positive whole number of rupiah.")]
     elif amount > scheme.ceiling and not per_member:
         errors["requested_amount"] = [
-            f"{scheme.name} lends at most Rp{scheme.ceiling:,}.".replace(",", ".")
+            N_(
+                "%(scheme)s lends at most %(ceiling)s.",
+                scheme=scheme.name,
+                ceiling=rupiah(scheme.ceiling),
+            )
         ]
     limit = max(scheme.max_tenor_working_capital_months, scheme.max_tenor_investment_months)
     if not isinstance(tenor, int) or tenor < 1 or tenor > limit:

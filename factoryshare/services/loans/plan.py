@@ -14,6 +14,7 @@ from factoryshare import audit, i18n, locking, validation
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
+from factoryshare.messages import rupiah
 from factoryshare.models import Machine, Member, ProductionHouse, Role, machine_capabilities
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import (
@@ -87,19 +88,29 @@ def plan_problems(
         if member.id not in accepted:  # a plan made before the member had to accept
             errors.setdefault(f"{where}.member_id", []).append(
                 clusters.not_accepted_message(member.id, pending)
-                or f"{member.business_name} (member {member.id}) is not in the cluster."
+                or N_(
+                    "%(business_name)s (member %(member_id)s) is not in the cluster.",
+                    business_name=member.business_name,
+                    member_id=member.id,
+                )
             )
         if share.amount > scheme.ceiling:
             errors.setdefault(f"{where}.amount", []).append(
-                f"{member.business_name} may borrow at most Rp{scheme.ceiling:,} under {scheme.name}.".replace(
-                    ",", "."
+                N_(
+                    "%(business_name)s may borrow at most %(ceiling)s under %(scheme)s.",
+                    business_name=member.business_name,
+                    ceiling=rupiah(scheme.ceiling),
+                    scheme=scheme.name,
                 )
             )
         if scheme.npwp_required_above is not None and share.amount > scheme.npwp_required_above:
             if not member.npwp:
                 errors.setdefault(f"{where}.npwp", []).append(
-                    f"{member.business_name} needs an NPWP to borrow more than "
-                    f"Rp{scheme.npwp_required_above:,}.".replace(",", ".")
+                    N_(
+                        "%(business_name)s needs an NPWP to borrow more than %(limit)s.",
+                        business_name=member.business_name,
+                        limit=rupiah(scheme.npwp_required_above),
+                    )
                 )
             elif not _valid_npwp(member.npwp):
                 errors.setdefault(f"{where}.npwp", []).append(
@@ -107,8 +118,11 @@ def plan_problems(
                 )
         if member.annual_turnover is not None and member.annual_turnover > scheme.turnover_cap:
             errors.setdefault(f"{where}.annual_turnover", []).append(
-                f"{member.business_name}'s turnover is above the KUR cap of "
-                f"Rp{scheme.turnover_cap:,} a year.".replace(",", ".")
+                N_(
+                    "%(business_name)s's turnover is above the KUR cap of %(cap)s a year.",
+                    business_name=member.business_name,
+                    cap=rupiah(scheme.turnover_cap),
+                )
             )
     return errors
 
@@ -337,7 +351,7 @@ def set_plan(
         if member_id not in members:
             errors[where] = [
                 clusters.not_accepted_message(member_id, pending)
-                or f"Member {member_id} is not in the cluster."
+                or N_("Member %(member_id)s is not in the cluster.", member_id=member_id)
             ]
         elif not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
             errors[where] = [N_("Must be zero or more whole rupiah.")]
