@@ -156,6 +156,23 @@ def day(value: dt.date) -> Localized:
     )
 
 
+def file_size(size: int) -> Localized:
+    """A file size in bytes inside a sentence: `4,5 MB` / `4.5 MB` from a megabyte on, whole
+    kilobytes below it (at least 1 kB), in the reader's number format."""
+    from babel.units import format_unit
+
+    if size >= 1_000_000:
+        value, unit, pattern = size / 1_000_000, "digital-megabyte", "#,##0.0"
+    else:
+        value, unit, pattern = max(1, round(size / 1_000)), "digital-kilobyte", "#,##0"
+    return Localized(
+        {
+            lang: format_unit(value, unit, length="short", format=pattern, locale=locale)
+            for lang, locale in _LOCALES.items()
+        }
+    )
+
+
 def moment(value: dt.datetime, timezone: str) -> Localized:
     """A moment in a house's zone inside a sentence: `Sel 3 Mar 2026 10:00 WITA`."""
     from factoryshare.zones import abbreviation as zone_abbreviation

@@ -144,7 +144,7 @@ def _capabilities_by_code(session: Session, codes: list[str]) -> list[Capability
         c.code: c for c in session.scalars(select(Capability).where(Capability.code.in_(codes)))
     }
     errors = {
-        f"capabilities[{i}]": [f"No machine capability is called {code!r}."]
+        f"capabilities[{i}]": [N_("No machine capability is called %(code)s.", code=code)]
         for i, code in enumerate(codes)
         if code not in found
     }

@@ -170,6 +170,9 @@ def test_a_member_over_its_document_storage_cap_gets_413_with_the_cap_and_its_us
     assert r.json["code"] == "document_storage_full" and r.json["status"] == 413
     assert r.json["details"] == {"cap_bytes": cap, "used_bytes": len(PDF), "file_bytes": len(PNG)}
     assert "document" in r.json["errors"]
+    # Said in the member's language (Indonesian by default), the sizes in kB or MB, not bytes.
+    assert r.json["message"].startswith("Dokumen izin Anda akan memakai "), r.json
+    assert " kB" in r.json["message"] and "bytes" not in r.json["message"], r.json
     assert _stored_rows(db, second.id) == 0
     # Replacing a document frees its old bytes first: a replacement that fits is taken.
     assert _upload(client, permit.id, headers, content=PNG, name="scan.png").status_code == 200

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, i18n
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
@@ -88,9 +88,13 @@ def attach_document(
     used = _used_document_bytes(session, member.id, besides=permit.id)
     if used + len(content) > member_cap_bytes:
         raise DocumentStorageFull(
-            f"Your permit documents would take {used + len(content)} bytes, above the "
-            f"{member_cap_bytes} bytes a member may keep. Remove or replace a document first.",
-            errors={"document": ["There is no room left for this document."]},
+            N_(
+                "Your permit documents would take %(needed)s, above the %(cap)s a member may "
+                "keep. Remove or replace a document first.",
+                needed=i18n.file_size(used + len(content)),
+                cap=i18n.file_size(member_cap_bytes),
+            ),
+            errors={"document": [N_("There is no room left for this document.")]},
             details={"cap_bytes": member_cap_bytes, "used_bytes": used, "file_bytes": len(content)},
         )
     before = audit.snapshot(permit)
