@@ -1,7 +1,7 @@
 """Schedules: a published plan tells each member what it placed and what it left out.
 
 `request_placed`: the request's machines and times (in the house's zone). `request_left_out`:
-why, in words (factoryshare/services/solving.py `why_not_placed`: no machine can do a step,
+why, in words (factoryshare/services/solving/ `why_not_placed`: no machine can do a step,
 a step longer than one opening, its deadline or a permit, the member's share of scarce
 machines, or the machines are taken). Each once per request and run.
 """

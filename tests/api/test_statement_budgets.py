@@ -23,7 +23,9 @@ from sqlalchemy.engine import Connection
 
 from factoryshare.models import Role
 from factoryshare.models.bookings import Booking, BookingStatus
+from factoryshare.services import loans
 from tests.factories.bookings import at, working_day
+from tests.factories.financing import ADMIN
 
 # A booking POST: the sign-in lookup, the machine, the house's row locked with its calendar
 # read, the overlap check, the booking's savepoint, insert and release... at most this many.
@@ -273,6 +275,41 @@ def test_a_page_of_any_list_costs_the_same_statements_for_one_item_as_for_thirty
         assert len(r.get_json()["items"]) == size
         counts.append(len(counter.counted))
         report(f"GET {url[7:]} (page of {size})", counts[-1], counter.counted)
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("role", [Role.admin, Role.aggregator, Role.member])
+def test_a_page_of_loans_costs_the_same_statements_for_one_loan_as_for_thirty(
+    client, db, make_user, token_for, make_member, make_cluster, make_loan, count_statements, role
+):  # type: ignore[no-untyped-def]
+    member = make_member()
+    cluster = make_cluster(members=[member], chair_member_id=member.id)
+    if role is Role.member:
+        user = make_user(Role.member, member=member)
+    elif role is Role.aggregator:
+        user = make_user(Role.aggregator, aggregator=cluster.aggregator)
+    else:
+        user = make_user(Role.admin)
+    headers = token_for(user)
+    counts = []
+    for made, size in ((1, 1), (29, 30)):
+        for _ in range(made):
+            app = make_loan(cluster, amount=12_000_000, first_tranche=6_000_000)
+            loans.add_tranche(db, ADMIN, app.id, 6_000_000, on=dt.date(2030, 1, 15))
+            first = loans.installments(db, ADMIN, app.id)[0]
+            loans.record_repayment(db, ADMIN, app.id, 1, first.amount, on=first.due_date)
+        with count_statements() as counter:
+            r = client.get("/api/v1/loans", headers=headers, query_string={"page_size": size})
+        assert r.status_code == 200, r.get_json()
+        page = r.get_json()["items"]
+        assert len(page) == size
+        assert {x["disbursed"] for x in page} == {12_000_000}
+        assert {x["installments"][0]["status"] for x in page} == {"paid"}
+        counts.append(len(counter.counted))
+        report(f"GET /loans ({role.value}, page of {size})", counts[-1], counter.counted)
+    # A loan on the page reads as it does on its own.
+    one = client.get(f"/api/v1/loans/{page[-1]['id']}", headers=headers)
+    assert one.status_code == 200 and one.get_json() == page[-1]
     assert counts[0] == counts[1]
 
 

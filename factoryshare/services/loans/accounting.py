@@ -442,16 +442,28 @@ def installment_days_past_due(
     """Days past due of each installment on `on`: days since its due date while the money
     received for it by then is less than its amount (0 when paid by then or not yet due)."""
     ids = [r.id for r in rows]
-    paid_by: dict[int, int] = {}
+    received: list[tuple[int, int, dt.date]] = []
     if ids:
         for inst_id, amount, paid_on, recorded_at in session.execute(
             select(
                 Repayment.installment_id, Repayment.amount, Repayment.paid_on, Repayment.recorded_at
             ).where(Repayment.installment_id.in_(ids))
         ):
-            day = paid_on or recorded_at.astimezone(zone(session, app)).date()
-            if day <= on:
-                paid_by[inst_id] = paid_by.get(inst_id, 0) + amount
+            received.append(
+                (inst_id, amount, paid_on or recorded_at.astimezone(zone(session, app)).date())
+            )
+    return days_past_due(rows, received, on)
+
+
+def days_past_due(
+    rows: list[Installment], received: list[tuple[int, int, dt.date]], on: dt.date
+) -> dict[int, int]:
+    """installment_days_past_due from the money received: (installment id, amount, the day it
+    was received where the loan is)."""
+    paid_by: dict[int, int] = {}
+    for inst_id, amount, day in received:
+        if day <= on:
+            paid_by[inst_id] = paid_by.get(inst_id, 0) + amount
     return {
         r.number: (
             (on - r.due_date).days if r.due_date < on and paid_by.get(r.id, 0) < r.amount else 0

@@ -181,6 +181,18 @@ def zone(session: Session, app: LoanApplication) -> ZoneInfo:
     return ZoneInfo(house.timezone if house is not None and house.timezone else DEFAULT_ZONE)
 
 
+def zones(session: Session, apps: list[LoanApplication]) -> dict[int, ZoneInfo]:
+    """`zone` of each of these applications by id, in one statement whatever their number."""
+    rows = session.execute(
+        select(LoanApplication.id, ProductionHouse.timezone)
+        .outerjoin(Cluster, Cluster.id == LoanApplication.cluster_id)
+        .outerjoin(ProductionHouse, ProductionHouse.id == Cluster.house_id)
+        .where(LoanApplication.id.in_([a.id for a in apps]))
+    )
+    found = {app_id: timezone for app_id, timezone in rows}
+    return {a.id: ZoneInfo(found.get(a.id) or DEFAULT_ZONE) for a in apps}
+
+
 def today(session: Session, app: LoanApplication) -> dt.date:
     """Today where the loan is (the clock is `now`, fixed in tests)."""
     return now().astimezone(zone(session, app)).date()
@@ -201,6 +213,17 @@ def disbursed_total(session: Session, app: LoanApplication) -> int:
         )
         or 0
     )
+
+
+def disbursed_totals(session: Session, apps: list[LoanApplication]) -> dict[int, int]:
+    """`disbursed_total` of each of these applications by id, in one statement."""
+    rows = session.execute(
+        select(LoanTranche.loan_application_id, func.sum(LoanTranche.amount))
+        .where(LoanTranche.loan_application_id.in_([a.id for a in apps]))
+        .group_by(LoanTranche.loan_application_id)
+    )
+    found = {app_id: int(total or 0) for app_id, total in rows}
+    return {a.id: found.get(a.id, 0) for a in apps}
 
 
 LOAN_STATUSES = (LoanStatus.disbursing, LoanStatus.repaying, LoanStatus.closed)

@@ -5,6 +5,7 @@ repaid, outstanding, days past due and kolektibilitas).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
@@ -21,14 +22,16 @@ from factoryshare.models.financing import (
     LoanPrepayment,
     LoanShare,
     LoanStatus,
+    Repayment,
 )
 from factoryshare.services import repayment
-from factoryshare.services.loans.accounting import installment_days_past_due
+from factoryshare.services.loans.accounting import days_past_due
 from factoryshare.services.loans.core import (
     LOAN_STATUSES,
-    disbursed_total,
+    disbursed_totals,
     loan,
-    today,
+    now,
+    zones,
 )
 
 
@@ -77,57 +80,105 @@ class LoanView:
     prepayments: list[LoanPrepayment] = ()  # type: ignore[assignment]
 
 
-def _view(
-    session: Session, actor: Actor, app: LoanApplication, on: dt.date | None = None
-) -> LoanView:
-    on = on or today(session, app)
-    rows = list(
-        session.scalars(
-            select(Installment)
-            .where(Installment.loan_application_id == app.id)
-            .order_by(Installment.number)
-        )
-    )
-    early = list(
-        session.scalars(
-            select(LoanPrepayment)
-            .where(LoanPrepayment.loan_application_id == app.id)
-            .order_by(LoanPrepayment.paid_on, LoanPrepayment.id)
-        )
-    )
-    unpaid = [r for r in rows if r.status is not InstallmentStatus.paid]
-    links = session.scalars(
-        select(LoanPlanLink.booking_id)
-        .where(LoanPlanLink.loan_application_id == app.id, LoanPlanLink.booking_id.is_not(None))
-        .order_by(LoanPlanLink.booking_id)
-    )
-    booking_ids = [b for b in links if b is not None]  # the query keeps only set ones
-    share = None
+def _views(
+    session: Session, actor: Actor, apps: list[LoanApplication], on: dt.date | None = None
+) -> list[LoanView]:
+    """The views of these loans, in their order. Each kind of row (installments, early
+    repayments, repayments, tranches, plan links, a member's shares and bookings, where each
+    loan is) is read once for all of them, so a page costs the same statements at any size."""
+    if not apps:
+        return []
+    ids = [app.id for app in apps]
+    where = zones(session, apps)
+    clock = now()
+    rows: dict[int, list[Installment]] = defaultdict(list)
+    for r in session.scalars(
+        select(Installment)
+        .where(Installment.loan_application_id.in_(ids))
+        .order_by(Installment.loan_application_id, Installment.number)
+    ):
+        rows[r.loan_application_id].append(r)
+    early: dict[int, list[LoanPrepayment]] = defaultdict(list)
+    for p in session.scalars(
+        select(LoanPrepayment)
+        .where(LoanPrepayment.loan_application_id.in_(ids))
+        .order_by(LoanPrepayment.paid_on, LoanPrepayment.id)
+    ):
+        early[p.loan_application_id].append(p)
+    loan_of = {r.id: app_id for app_id, rs in rows.items() for r in rs}
+    received: dict[int, list[tuple[int, int, dt.date]]] = defaultdict(list)
+    if loan_of:
+        for inst_id, amount, paid_on, recorded_at in session.execute(
+            select(
+                Repayment.installment_id, Repayment.amount, Repayment.paid_on, Repayment.recorded_at
+            ).where(Repayment.installment_id.in_(list(loan_of)))
+        ):
+            app_id = loan_of[inst_id]
+            day = paid_on or recorded_at.astimezone(where[app_id]).date()
+            received[app_id].append((inst_id, amount, day))
+    linked: dict[int, list[int]] = defaultdict(list)
+    for app_id, booking_id in session.execute(
+        select(LoanPlanLink.loan_application_id, LoanPlanLink.booking_id)
+        .where(LoanPlanLink.loan_application_id.in_(ids), LoanPlanLink.booking_id.is_not(None))
+        .order_by(LoanPlanLink.loan_application_id, LoanPlanLink.booking_id)
+    ):
+        if booking_id is not None:  # the query keeps only set ones
+            linked[app_id].append(booking_id)
+    shares: dict[int, int] = {}
+    own: set[int] = set()
     if actor.role is Role.member:
-        share = session.scalar(
-            select(LoanShare.amount).where(
-                LoanShare.loan_application_id == app.id, LoanShare.member_id == actor.member_id
-            )
+        shares = dict(
+            session.execute(
+                select(LoanShare.loan_application_id, LoanShare.amount).where(
+                    LoanShare.loan_application_id.in_(ids), LoanShare.member_id == actor.member_id
+                )
+            ).all()
         )
-        own = (
-            set(
+        every = sorted({b for bs in linked.values() for b in bs})
+        if every:
+            own = set(
                 session.scalars(
                     select(Booking.id).where(
-                        Booking.id.in_(booking_ids), Booking.member_id == actor.member_id
+                        Booking.id.in_(every), Booking.member_id == actor.member_id
                     )
                 )
             )
-            if booking_ids
-            else set()
+    disbursed = disbursed_totals(session, apps)
+    return [
+        _view(
+            app,
+            on or clock.astimezone(where[app.id]).date(),
+            rows[app.id],
+            early[app.id],
+            received[app.id],
+            disbursed[app.id],
+            # A member sees only the linked bookings that are their own, and their own share.
+            [b for b in linked[app.id] if b in own]
+            if actor.role is Role.member
+            else linked[app.id],
+            shares.get(app.id) if actor.role is Role.member else None,
         )
-        booking_ids = [b for b in booking_ids if b in own]
-    disbursed = disbursed_total(session, app)
+        for app in apps
+    ]
+
+
+def _view(
+    app: LoanApplication,
+    on: dt.date,
+    rows: list[Installment],
+    early: list[LoanPrepayment],
+    received: list[tuple[int, int, dt.date]],
+    disbursed: int,
+    booking_ids: list[int],
+    share: int | None,
+) -> LoanView:
+    unpaid = [r for r in rows if r.status is not InstallmentStatus.paid]
     # A payment covers its installment's interest first, then its principal.
     principal_repaid = sum(min(r.principal, max(0, r.paid - r.interest)) for r in rows) + sum(
         p.principal for p in early
     )
     interest_paid = sum(min(r.paid, r.interest) for r in rows) + sum(p.interest for p in early)
-    late = installment_days_past_due(session, app, rows, on)
+    late = days_past_due(rows, received, on)
     worst = max(late.values(), default=0)
     grade = repayment.collectability(worst)
     return LoanView(
@@ -174,7 +225,7 @@ def list_loans(
 ) -> list[LoanView]:
     """Disbursing, repaying and closed loans in scope (managers: those funding their houses),
     their days past due and collectability as of `on` (today where each loan is)."""
-    return [_view(session, actor, app, on) for app in session.scalars(_loans(actor, status))]
+    return _views(session, actor, list(session.scalars(_loans(actor, status))), on)
 
 
 def page_of_loans(
@@ -190,12 +241,12 @@ def page_of_loans(
     read in full."""
     stmt = _loans(actor, status)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    apps = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
-    return [_view(session, actor, app, on) for app in apps], total
+    apps = list(session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)))
+    return _views(session, actor, apps, on), total
 
 
 def get_loan(
     session: Session, actor: Actor, loan_id: int, *, on: dt.date | None = None
 ) -> LoanView:
     """One loan as of `on` (today where it is when not given)."""
-    return _view(session, actor, loan(session, actor, loan_id), on)
+    return _views(session, actor, [loan(session, actor, loan_id)], on)[0]

@@ -1,32 +1,9 @@
-"""Turning a house into a solver problem, and a solution back into a run's proposal.
-
-Time in the problem is whole minutes from the run's horizon start (UTC). Machines are open
-where `calendar.open_windows` says (opening hours less holidays, closures and downtimes);
-live bookings are fixed time; each open request is a job whose operations may run on every
-active machine of the house with the operation's capability.
-
-A re-plan (after a downtime hit published work) makes jobs of the hit requests only: their
-operations not yet started are placed again, everything else stays fixed, and stability keeps
-each re-placed operation as close as it can to where it was published.
-
-Policies the run was asked for are resolved here, next to the problem, into plain data kept
-on the run (`policies["resolved"]`), so the worker and any replay use exactly the same rules.
-
-Real houses (see README "Solver format: fields for real houses"):
-- a step whose capability is `pausable` may pause while its machine is closed;
-- the problem is on the house's slot grid (`grid` = slot_minutes; the horizon start is moved
-  up to the next slot of the house's day, so time 0 is on it) and the published bookings sit
-  on the same grid as members' own;
-- each machine's `cost_per_hour` is its hourly rate; the cost only breaks ties (OBJECTIVE);
-- a request in lots (`lot_size`) is one job per lot, `request-<id>-lot-<n>`, its operations
-  `operation-<op id>-lot-<n>` (job_id / operation_key; request_of_job / operation_of read them
-  back); a request is placed only when every lot is;
-- in a re-plan, published work starting within the house's `frozen_hours` is frozen.
-"""
+"""A house as a solver problem: `build_problem` reads the house's machines, calendar, live
+bookings and open (or, in a re-plan, hit) requests, and resolves the run's policies into plain
+data on the run (`policies["resolved"]`), which `policies_of` turns into the solver's."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -42,12 +19,17 @@ from factoryshare.models.scheduling import (
     ProductionRequest,
     RequestOperation,
     RequestStatus,
-    RunStatus,
-    ScheduleAssignment,
     ScheduleRun,
 )
 from factoryshare.services import calendar, permits
-from solver.check import objective_terms, objective_value
+from factoryshare.services.solving.names import (
+    house_grid,
+    job_id,
+    lot_minutes,
+    operation_key,
+    request_lots,
+)
+from factoryshare.services.solving.published import published_lot_bookings
 
 # The objective is one sum (solver/model.py): weighted_tardiness x (priority x minutes late)
 # + makespan x minutes + cost x rupiah of machine time. Weighed in rupiah (cost = 1): a minute
@@ -59,73 +41,6 @@ from solver.check import objective_terms, objective_value
 # before; a 62-day horizon keeps the objective far below 2^53.
 OBJECTIVE_SCALE = 10_000
 OBJECTIVE = {"weighted_tardiness": 100 * OBJECTIVE_SCALE, "makespan": OBJECTIVE_SCALE, "cost": 1}
-
-
-# ---------------------------------------------------------------------------------------------
-# Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
-# operation-<id>[-lot-<n>] for an operation (n from 1; no suffix: the request in one lot).
-
-
-def job_id(request_id: int, lot: int | None = None) -> str:
-    return f"request-{request_id}" + (f"-lot-{lot}" if lot else "")
-
-
-def operation_key(operation_id: int, lot: int | None = None) -> str:
-    return f"operation-{operation_id}" + (f"-lot-{lot}" if lot else "")
-
-
-def _read(name: str) -> tuple[int, int | None]:
-    parts = str(name).split("-")
-    lot = int(parts[3]) if len(parts) >= 4 and parts[2] == "lot" else None
-    return int(parts[1]), lot
-
-
-def request_of_job(job: str) -> tuple[int, int | None]:
-    """(request id, lot or None) of a job id made by job_id."""
-    return _read(job)
-
-
-def request_id_of(job: str) -> int:
-    return _read(job)[0]
-
-
-def operation_of(key: str) -> tuple[int, int | None]:
-    """(request operation id, lot or None) of an operation id made by operation_key."""
-    return _read(key)
-
-
-def lot_quantities(request: ProductionRequest) -> list[int]:
-    """The quantity of each lot: the request's quantity in as few lots of at most `lot_size` as
-    it takes, as even as they can be (500 in lots of at most 120: five of 100)."""
-    size = request.lot_size
-    if not size or request.quantity <= size:
-        return [request.quantity]
-    count = -(-request.quantity // size)
-    base, extra = divmod(request.quantity, count)
-    return [base + 1] * extra + [base] * (count - extra)
-
-
-def lot_minutes(request: ProductionRequest, op: RequestOperation, quantity: int) -> int:
-    """Minutes of `op` for a lot of `quantity` units: its setup again, plus its run time per unit."""
-    if quantity >= request.quantity:
-        return op.minutes
-    setup = op.setup_minutes or 0
-    per_unit = (op.minutes - setup) / request.quantity
-    return max(1, setup + round(per_unit * quantity))
-
-
-def request_lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
-    """(lot number or None, quantity) for each lot of the request."""
-    quantities = lot_quantities(request)
-    if len(quantities) == 1:
-        return [(None, quantities[0])]
-    return list(enumerate(quantities, start=1))
-
-
-def house_grid(house: Any) -> int:
-    """The slot grid a house's problems are solved on (1 when its slot does not divide a day)."""
-    slot = int(house.slot_minutes or 1)
-    return slot if slot > 1 and (24 * 60) % slot == 0 else 1
 
 
 def _grid_start(house: Any, start: dt.datetime, grid: int) -> dt.datetime:
@@ -143,64 +58,6 @@ def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
     seconds = (t - start).total_seconds()
     whole = int(seconds // 60)
     return whole + 1 if up and seconds % 60 else whole
-
-
-def published_pieces(
-    session: Session, operation_ids: list[int]
-) -> dict[tuple[int, int | None, int | None], Booking]:
-    """The booking of each (operation, lot, piece) from the latest published run that placed
-    that operation's lot (a step that pauses overnight is booked in pieces, see _pieces)."""
-    found: dict[tuple[int, int | None, int | None], Booking] = {}
-    latest: dict[tuple[int, int | None], int] = {}
-    rows = session.execute(
-        select(
-            ScheduleAssignment.run_id,
-            ScheduleAssignment.operation_id,
-            ScheduleAssignment.lot,
-            ScheduleAssignment.piece,
-            Booking,
-        )
-        .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
-        .join(Booking, Booking.id == ScheduleAssignment.booking_id)
-        .where(
-            ScheduleAssignment.operation_id.in_(operation_ids),
-            ScheduleRun.status == RunStatus.published,
-        )
-        .order_by(ScheduleRun.id.desc())
-    )
-    for run_id, operation_id, lot, piece, booking in rows:
-        if latest.setdefault((operation_id, lot), run_id) == run_id:
-            found[(operation_id, lot, piece)] = booking
-    return found
-
-
-def published_lot_bookings(
-    session: Session, operation_ids: list[int]
-) -> dict[tuple[int, int | None], list[Booking]]:
-    """The bookings (its pieces, in time order) each (operation, lot) got from the latest
-    published run that placed it."""
-    found: dict[tuple[int, int | None], list[Booking]] = defaultdict(list)
-    for (operation_id, lot, _piece), booking in published_pieces(session, operation_ids).items():
-        found[(operation_id, lot)].append(booking)
-    return {key: sorted(bookings, key=lambda b: b.start_at) for key, bookings in found.items()}
-
-
-def published_bookings(session: Session, operation_ids: list[int]) -> dict[int, Booking]:
-    """The booking each operation got from the latest published run that placed it."""
-    found: dict[int, Booking] = {}
-    rows = session.execute(
-        select(ScheduleAssignment.operation_id, Booking)
-        .join(ScheduleRun, ScheduleRun.id == ScheduleAssignment.run_id)
-        .join(Booking, Booking.id == ScheduleAssignment.booking_id)
-        .where(
-            ScheduleAssignment.operation_id.in_(operation_ids),
-            ScheduleRun.status == RunStatus.published,
-        )
-        .order_by(ScheduleRun.id.desc())
-    )
-    for operation_id, booking in rows:
-        found.setdefault(operation_id, booking)
-    return found
 
 
 def _replan_operations(
@@ -555,197 +412,3 @@ def policies_of(run: ScheduleRun) -> solver.Policies:
         if stability
         else None,
     )
-
-
-def _request_ids_without_machines(
-    session: Session, run: ScheduleRun, problem: dict[str, Any]
-) -> list[int]:
-    if run.purpose == "replan":
-        return []  # a re-plan places only the work a downtime hit, never the open requests
-    placed = {request_id_of(j["id"]) for j in problem["jobs"]}
-    return [
-        r.id
-        for r in session.scalars(
-            select(ProductionRequest).where(
-                ProductionRequest.house_id == run.house_id,
-                ProductionRequest.status == RequestStatus.open,
-                ProductionRequest.earliest_start < run.horizon_end,
-            )
-        )
-        if r.id not in placed
-    ]
-
-
-# Why the latest plan left a request out, as a member is told it (see solver.UNSCHEDULED_KINDS):
-# no_machine when no active machine of the house has a capability its routing needs.
-WHY_NOT_PLACED = ("no_machine",) + solver.UNSCHEDULED_KINDS
-
-
-def why_not_placed(session: Session, requests: list[ProductionRequest]) -> dict[int, str]:
-    """For each of these open requests that the latest finished plan of its house left out,
-    why (one of WHY_NOT_PLACED). The caller passes requests it was allowed to load."""
-    waiting = {r.id: r for r in requests if r.status == RequestStatus.open}
-    why: dict[int, str] = {}
-    for house_id in {r.house_id for r in waiting.values()}:
-        run = session.scalars(
-            select(ScheduleRun)
-            .where(
-                ScheduleRun.house_id == house_id,
-                ScheduleRun.purpose == "plan",
-                ScheduleRun.status.in_([RunStatus.succeeded, RunStatus.published]),
-            )
-            .order_by(ScheduleRun.id.desc())
-            .limit(1)
-        ).first()
-        if run is None:
-            continue
-        figures = run.kpis or {}
-        for request_id in figures.get("requests_without_machine") or []:
-            if request_id in waiting:
-                why[request_id] = "no_machine"
-        for item in figures.get("unscheduled") or []:
-            request_id = request_id_of(item["job"])
-            if request_id in waiting:
-                kind = item.get("kind")
-                why.setdefault(request_id, kind if kind in WHY_NOT_PLACED else "unknown")
-    return why
-
-
-def store_solution(
-    session: Session, run: ScheduleRun, problem: solver.Problem, solution: solver.Solution
-) -> None:
-    """Keep the solution, its assignments in UTC and the KPIs on the run.
-
-    A request in lots is placed only when every lot is: if the solver left a lot out, the other
-    lots of that request are left out too (with that lot's reason), so that publishing never
-    books half an order."""
-    start = run.horizon_start
-    left_out = {request_id_of(u.job): u for u in solution.unscheduled}
-    dropped: list[solver.Unscheduled] = []
-    for j in problem.jobs:
-        rid = request_id_of(j.id)
-        if rid in left_out and j.id not in {u.job for u in solution.unscheduled}:
-            u = left_out[rid]
-            dropped.append(solver.Unscheduled(j.id, u.reason, u.kind))
-    if dropped:
-        gone = {
-            o.id for j in problem.jobs if j.id in {d.job for d in dropped} for o in j.operations
-        }
-        kept = tuple(a for a in solution.assignments if a.operation not in gone)
-        policies = policies_of(run)
-        terms = objective_terms(problem, {a.operation: a for a in kept}, policies)
-        objective = objective_value(problem, terms, policies)
-        # No longer the solver's own plan: whether it is optimal is not known.
-        solution = dataclasses.replace(
-            solution,
-            assignments=kept,
-            unscheduled=solution.unscheduled + tuple(dropped),
-            terms=terms,
-            objective=objective,
-            cost=terms["cost"],
-            bound=None,
-            status=solver.Status.feasible
-            if solution.status == solver.Status.optimal
-            else solution.status,
-        )
-    run.solution = solver.solution_to_dict(solution)
-    assignments = []
-    for a in solution.assignments:
-        operation_id, lot = operation_of(a.operation)
-        pieces = _pieces(problem, a)
-        for number, (s, e) in enumerate(pieces, start=1):
-            assignments.append(
-                ScheduleAssignment(
-                    operation_id=operation_id,
-                    lot=lot,
-                    piece=number if len(pieces) > 1 else None,
-                    machine_id=int(a.machine.split("-")[1]),
-                    start_at=start + dt.timedelta(minutes=s),
-                    end_at=start + dt.timedelta(minutes=e),
-                )
-            )
-    run.assignments = assignments
-    figures = kpis(problem, solution)
-    figures["requests_without_machine"] = _request_ids_without_machines(
-        session, run, run.problem or {}
-    )
-    # On time over every request of the run: one left out (unscheduled, no machine) is not.
-    from factoryshare.services.run_review import solved_on_time_share
-
-    figures["on_time_share"] = solved_on_time_share(
-        problem, solution, figures["requests_without_machine"]
-    )
-    run.kpis = figures
-
-
-def _pieces(problem: solver.Problem, a: solver.Assignment) -> list[tuple[int, int]]:
-    """The stretches of open time an assignment works in: one, [start, end), unless it pauses
-    while its machine is closed; then one per open window it works in (the first from its start,
-    the last to its end), each booked on its own so that every booking lies inside the opening
-    hours and on the grid like a member's, and is priced for the open time only."""
-    windows = problem.windows(a.machine)
-    if any(ws <= a.start and a.end <= we for ws, we in windows):
-        return [(a.start, a.end)]
-    grid = problem.grid
-    pieces = []
-    for ws, we in windows:
-        s, e = max(ws, a.start), min(we, a.end)
-        if e <= s:
-            continue
-        s = -(-s // grid) * grid  # a window opening off the grid: from its next slot
-        if e < a.end:
-            e = e // grid * grid  # and one closing off it: to its last
-        if e > s:
-            pieces.append((s, e))
-    return pieces or [(a.start, a.end)]
-
-
-def _duration(problem: solver.Problem, a: solver.Assignment) -> int:
-    for j in problem.jobs:
-        for o in j.operations:
-            if o.id == a.operation:
-                return next(m.duration for m in o.modes if m.machine == a.machine)
-    return a.end - a.start
-
-
-def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
-    ends = {a.operation: a.end for a in solution.assignments}
-    scheduled = [j for j in problem.jobs if j.operations[-1].id in ends]
-    on_time = [j for j in scheduled if j.due is None or ends[j.operations[-1].id] <= j.due]
-    busy: dict[str, int] = defaultdict(int)
-    for a in solution.assignments:
-        busy[a.machine] += a.end - a.start
-    utilisation = {}
-    for m in problem.machines:
-        open_minutes = sum(e - s for s, e in problem.windows(m.id))
-        utilisation[m.id] = round(busy[m.id] / open_minutes, 4) if open_minutes else 0.0
-    owner_of = {o.id: j.owner for j in problem.jobs for o in j.operations}
-    hours: dict[str, int] = defaultdict(int)
-    for a in solution.assignments:
-        hours[owner_of[a.operation] or "unknown"] += a.end - a.start
-    total = sum(hours.values()) or 1
-    return {
-        "status": solution.status,
-        "objective": solution.objective,
-        "bound": solution.bound,
-        "gap": round(solution.gap, 4) if solution.gap is not None else None,
-        "seconds": round(solution.seconds, 3),
-        "jobs": len(problem.jobs),
-        "scheduled": len(scheduled),
-        "unscheduled": [
-            {"job": u.job, "reason": u.reason, "kind": u.kind} for u in solution.unscheduled
-        ],
-        # Over all jobs: a job left out is not on time (store_solution counts per request).
-        "on_time_share": round(len(on_time) / len(problem.jobs), 4) if problem.jobs else None,
-        "weighted_tardiness": solution.terms.get("weighted_tardiness"),
-        "makespan_minutes": solution.terms.get("makespan"),
-        "utilisation": utilisation,
-        "member_share_of_hours": {k: round(v / total, 4) for k, v in sorted(hours.items())},
-        # The plan's machine cost in rupiah (each operation's minutes at its machine's rate).
-        "cost": solution.cost
-        if solution.cost is not None
-        else sum(
-            solver.operation_cost(_duration(problem, a), problem.machine(a.machine).cost_per_hour)
-            for a in solution.assignments
-        ),
-    }

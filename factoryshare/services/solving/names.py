@@ -1,0 +1,75 @@
+"""Names in a run's problem and a request's lots: how a request becomes jobs and operations
+(job_id, operation_key and the functions that read them back), the quantity and minutes of each
+lot, and the slot grid a house's problems are solved on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from factoryshare.models.scheduling import ProductionRequest, RequestOperation
+
+# ---------------------------------------------------------------------------------------------
+# Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
+# operation-<id>[-lot-<n>] for an operation (n from 1; no suffix: the request in one lot).
+
+
+def job_id(request_id: int, lot: int | None = None) -> str:
+    return f"request-{request_id}" + (f"-lot-{lot}" if lot else "")
+
+
+def operation_key(operation_id: int, lot: int | None = None) -> str:
+    return f"operation-{operation_id}" + (f"-lot-{lot}" if lot else "")
+
+
+def _read(name: str) -> tuple[int, int | None]:
+    parts = str(name).split("-")
+    lot = int(parts[3]) if len(parts) >= 4 and parts[2] == "lot" else None
+    return int(parts[1]), lot
+
+
+def request_of_job(job: str) -> tuple[int, int | None]:
+    """(request id, lot or None) of a job id made by job_id."""
+    return _read(job)
+
+
+def request_id_of(job: str) -> int:
+    return _read(job)[0]
+
+
+def operation_of(key: str) -> tuple[int, int | None]:
+    """(request operation id, lot or None) of an operation id made by operation_key."""
+    return _read(key)
+
+
+def lot_quantities(request: ProductionRequest) -> list[int]:
+    """The quantity of each lot: the request's quantity in as few lots of at most `lot_size` as
+    it takes, as even as they can be (500 in lots of at most 120: five of 100)."""
+    size = request.lot_size
+    if not size or request.quantity <= size:
+        return [request.quantity]
+    count = -(-request.quantity // size)
+    base, extra = divmod(request.quantity, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def lot_minutes(request: ProductionRequest, op: RequestOperation, quantity: int) -> int:
+    """Minutes of `op` for a lot of `quantity` units: its setup again, plus its run time per unit."""
+    if quantity >= request.quantity:
+        return op.minutes
+    setup = op.setup_minutes or 0
+    per_unit = (op.minutes - setup) / request.quantity
+    return max(1, setup + round(per_unit * quantity))
+
+
+def request_lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
+    """(lot number or None, quantity) for each lot of the request."""
+    quantities = lot_quantities(request)
+    if len(quantities) == 1:
+        return [(None, quantities[0])]
+    return list(enumerate(quantities, start=1))
+
+
+def house_grid(house: Any) -> int:
+    """The slot grid a house's problems are solved on (1 when its slot does not divide a day)."""
+    slot = int(house.slot_minutes or 1)
+    return slot if slot > 1 and (24 * 60) % slot == 0 else 1
