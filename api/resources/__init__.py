@@ -33,6 +33,8 @@ from api.resources import (
     members,
     notifications,
     offtake_agreements,
+    permit_requirements,
+    permit_types,
     permits,
     production_requests,
     products,
@@ -76,6 +78,8 @@ RESOURCE_MODULES = [
     loans,
     job_runs,
     permits,
+    permit_types,
+    permit_requirements,
     audit,
 ]
 

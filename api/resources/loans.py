@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.database import db
-from api.resources.loan_applications import InstallmentFields
+from api.resources.loan_applications.money import InstallmentFields
 from api.schemas import (
     AwareDateTime,
     PageArgs,

@@ -1,5 +1,6 @@
-"""Izin edar: permits with their documents and verification, permit types and requirements,
-overrides, overview."""
+"""Izin edar: permits with their documents and verification, overrides, overview. The
+reference data they are checked against has its own modules: permit_types and
+permit_requirements."""
 
 from __future__ import annotations
 
@@ -26,21 +27,15 @@ from api.schemas import (
 )
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
-from factoryshare.models import ProductKind, Role, Sector
-from factoryshare.models.permits import Expiry, PermitLevel, PermitStatus
+from factoryshare.models import Role
+from factoryshare.models.permits import PermitStatus
 from factoryshare.services import permits
 
 URL_PREFIX = "/permits"
 blp = Blueprint("permits", __name__, description="Izin edar: permits of members and products")
-types_blp = Blueprint("permit_types", __name__, description="Permit types (reference data)")
-requirements_blp = Blueprint(
-    "permit_requirements", __name__, description="Which products need which permit types"
-)
-EXTRA_BLUEPRINTS = [("/permit-types", types_blp), ("/permit-requirements", requirements_blp)]
 
 DATES = validate.Range(min=dt.date(1950, 1, 1), max=dt.date(2200, 12, 31))
 STATUSES = [s.value for s in PermitStatus]
-CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,19}$")
 
 
 @blp.before_request
@@ -431,149 +426,3 @@ class PermitDocument(MethodView):
     def delete(self, permit_id):
         """Remove the permit's document (the permit stays)"""
         return permits.remove_document(db(), current_actor(), permit_id)
-
-
-# -- permit types -----------------------------------------------------------------------------
-
-
-class PermitTypeUpdate(Schema):
-    name = Text(120, min_length=1)
-    level = ma.fields.String(validate=validate.OneOf([v.value for v in PermitLevel]))
-    expiry = ma.fields.String(validate=validate.OneOf([v.value for v in Expiry]))
-    validity_years = ma.fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(min=1, max=100)
-    )
-    renewal_window_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
-    grace_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
-    issuer = Text(160)
-    note = Text(4000)
-
-
-class PermitTypeCreate(PermitTypeUpdate):
-    code = ma.fields.String(required=True, validate=CODE)
-    name = Text(120, min_length=1, required=True)
-    level = ma.fields.String(required=True, validate=validate.OneOf([v.value for v in PermitLevel]))
-    expiry = ma.fields.String(required=True, validate=validate.OneOf([v.value for v in Expiry]))
-
-
-class PermitTypeSchema(Schema):
-    id = Id(dump_only=True)
-    code = ma.fields.String(dump_only=True)
-    name = ma.fields.String(dump_only=True)
-    level = ma.fields.Function(lambda t: t.level.value, dump_only=True)
-    expiry = ma.fields.Function(lambda t: t.expiry.value, dump_only=True)
-    validity_years = ma.fields.Integer(dump_only=True, allow_none=True)
-    renewal_window_days = ma.fields.Integer(dump_only=True)
-    grace_days = ma.fields.Integer(dump_only=True)
-    issuer = ma.fields.String(dump_only=True)
-    note = ma.fields.String(dump_only=True)
-
-
-PermitTypePage = page_schema(PermitTypeSchema, "PermitTypePage")
-
-
-@types_blp.route("")
-class PermitTypes(MethodView):
-    @allow()
-    @types_blp.arguments(PageArgs, location="query")
-    @types_blp.response(200, PermitTypePage)
-    def get(self, args):
-        """Every permit type, a page at a time, by code"""
-        return paginate(db(), permits.list_types(db(), current_actor()), args)
-
-    @allow(Role.admin)
-    @types_blp.arguments(PermitTypeCreate)
-    @types_blp.response(201, PermitTypeSchema)
-    def post(self, data):
-        """Add a permit type"""
-        return permits.create_type(db(), current_actor(), data)
-
-
-@types_blp.route("/<int:type_id>")
-class PermitTypeById(MethodView):
-    @allow()
-    @types_blp.response(200, PermitTypeSchema)
-    def get(self, type_id):
-        """One permit type"""
-        return permits.get_type(db(), current_actor(), type_id)
-
-    @allow(Role.admin)
-    @types_blp.arguments(PermitTypeUpdate)
-    @types_blp.response(200, PermitTypeSchema)
-    def patch(self, data, type_id):
-        """Change a permit type's validity, renewal window or grace (the code stays)"""
-        return permits.update_type(db(), current_actor(), type_id, data)
-
-
-# -- requirements -----------------------------------------------------------------------------
-
-
-class RequirementUpdate(Schema):
-    permit_type = ma.fields.String(validate=CODE)
-    sector = ma.fields.String(allow_none=True, validate=validate.OneOf([s.value for s in Sector]))
-    kind = ma.fields.String(
-        allow_none=True, validate=validate.OneOf([k.value for k in ProductKind])
-    )
-    product_id = Id(allow_none=True)
-    unless_family = Text(40, allow_none=True)
-    one_of = Text(
-        40, min_length=1, metadata={"description": "rows sharing a group are alternatives"}
-    )
-    note = Text(300)
-
-
-class RequirementCreate(RequirementUpdate):
-    permit_type = ma.fields.String(required=True, validate=CODE)
-
-
-class RequirementSchema(Schema):
-    id = Id(dump_only=True)
-    permit_type = ma.fields.Function(lambda r: r.permit_type.code, dump_only=True)
-    sector = ma.fields.String(dump_only=True, allow_none=True)
-    kind = ma.fields.String(dump_only=True, allow_none=True)
-    product_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    unless_family = ma.fields.String(dump_only=True, allow_none=True)
-    one_of = ma.fields.String(dump_only=True)
-    note = ma.fields.String(dump_only=True)
-
-
-RequirementPage = page_schema(RequirementSchema, "RequirementPage")
-
-
-@requirements_blp.route("")
-class PermitRequirements(MethodView):
-    @allow()
-    @requirements_blp.arguments(PageArgs, location="query")
-    @requirements_blp.response(200, RequirementPage)
-    def get(self, args):
-        """Every requirement row, a page at a time, by group (`one_of`) then id"""
-        return paginate(db(), permits.list_requirements(db(), current_actor()), args)
-
-    @allow(Role.admin)
-    @requirements_blp.arguments(RequirementCreate)
-    @requirements_blp.response(201, RequirementSchema)
-    def post(self, data):
-        """Add a requirement (e.g. SNI for a product on the mandatory list)"""
-        return permits.create_requirement(db(), current_actor(), data)
-
-
-@requirements_blp.route("/<int:requirement_id>")
-class PermitRequirementById(MethodView):
-    @allow()
-    @requirements_blp.response(200, RequirementSchema)
-    def get(self, requirement_id):
-        """One requirement row"""
-        return permits.get_requirement(db(), current_actor(), requirement_id)
-
-    @allow(Role.admin)
-    @requirements_blp.arguments(RequirementUpdate)
-    @requirements_blp.response(200, RequirementSchema)
-    def patch(self, data, requirement_id):
-        """Change a requirement"""
-        return permits.update_requirement(db(), current_actor(), requirement_id, data)
-
-    @allow(Role.admin)
-    @requirements_blp.response(204)
-    def delete(self, requirement_id):
-        """Remove a requirement"""
-        permits.delete_requirement(db(), current_actor(), requirement_id)

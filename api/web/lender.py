@@ -19,9 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from api.database import db
 from api.web import actor, add_nav, bp, error_words, page, rupiah
-from api.web.aggregator import (
+from api.web.aggregator.clusters import loan_page
+from api.web.aggregator.common import (
     MAX_NOTE,
-    loan_page,
     parse_amount,
     parse_count,
     parse_day,

@@ -318,7 +318,7 @@ def test_the_week_timeline_costs_the_same_statements_for_20_machines_and_200_boo
 def test_the_aggregators_plan_is_drawn_by_the_same_renderer_with_members_beside_the_chart(app):
     from flask import render_template_string
 
-    from api.web import aggregator
+    from api.web.aggregator.applications import plan_chart
     from api.web.gantt import Chart
     from factoryshare.services.loan_review import PlanItem
 
@@ -328,9 +328,7 @@ def test_the_aggregators_plan_is_drawn_by_the_same_renderer_with_members_beside_
         PlanItem(2, "window", start, start + dt.timedelta(days=4), "Dompet × 10", None),
     ]
     with app.test_request_context("/"):
-        chart = aggregator._plan_chart(
-            items, {1: "Garut Kulit Jaya", 2: "Sukaregang"}, "Asia/Jakarta"
-        )
+        chart = plan_chart(items, {1: "Garut Kulit Jaya", 2: "Sukaregang"}, "Asia/Jakarta")
         assert isinstance(chart, Chart)
         html = render_template_string(
             '{% from "_gantt.html" import gantt %}{{ gantt(chart) }}', chart=chart
