@@ -267,6 +267,15 @@ def run_once(
     return run_id
 
 
+def warm_up() -> None:
+    """Load what every run reads and a process loads only once (the `holidays` package's
+    country tables, imported on first use), so that the worker's first run does not pay for it
+    inside its transaction."""
+    from factoryshare.services import calendar
+
+    calendar.holiday_name(utcnow().date())
+
+
 def loop(
     session_factory: sessionmaker[Session],
     *,
@@ -275,6 +284,7 @@ def loop(
     workers: int = 2,
 ) -> None:
     worker_id = worker_name()
+    warm_up()
     while True:
         taken = run_once(session_factory, worker_id=worker_id, workers=workers)
         if once:

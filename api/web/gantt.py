@@ -15,8 +15,11 @@ Nothing here decides a rule: the pages hand in what the services returned, in wo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+
+from markupsafe import Markup
 
 # Geometry in CSS pixels; gantt.css gives the HTML label column the same heights.
 HEADER_HEIGHT = 44
@@ -60,6 +63,12 @@ class Column:
     alt: bool = False
 
 
+def pct(value: float) -> str:
+    """A fraction of the plot's width as the SVG's percentage ('12.5%'), rounded as
+    `_gantt.html` rounds the few positions it writes itself."""
+    return f"{round(value * 100, 4)}%"
+
+
 @dataclass
 class Shape:
     x: float
@@ -72,6 +81,23 @@ class Shape:
     href: str | None = None
     link_label: str = ""
     texture: str | None = None
+    # The id of the first piece of a linked bar (bar-<target>), the panel's way back to it.
+    anchor: str | None = None
+
+    @functools.cached_property
+    def box(self) -> Markup:
+        """The shape's x, y, width and height attributes, written once per shape: a bar draws
+        them on its fill, texture, edge and label, a page has a thousand bars, and formatting
+        them in the template costs a macro call each."""
+        return Markup(
+            f'x="{pct(self.x)}" y="{round(self.y, 1)}" '
+            f'width="{pct(self.w)}" height="{round(self.h, 1)}"'
+        )
+
+    @property
+    def label_y(self) -> float:
+        """The baseline of the label inside the bar."""
+        return round(self.h / 2 + 4, 1)
 
 
 @dataclass
@@ -150,6 +176,7 @@ class Timeline:
             raise ValueError("a timeline needs at least one segment")
         self.segments = segments
         self.row_y = {key: HEADER_HEIGHT + i * ROW_HEIGHT for i, (key, _l, _s) in enumerate(rows)}
+        self._linked: set[str] = set()  # the link targets whose first piece is drawn
         zoom = zoom if zoom in ZOOMS else 1
         if width_px is not None:
             # At least this wide; wider when the box is (a short plan fills the page).
@@ -251,6 +278,10 @@ class Timeline:
             return
         y = self.row_y[row] + BAR_INSET
         for x, w in self.pieces(start, end):
+            anchor = None
+            if href is not None and href not in self._linked:
+                self._linked.add(href)
+                anchor = f"bar-{href[1:]}"
             self.chart.bars.append(
                 Shape(
                     x,
@@ -263,6 +294,7 @@ class Timeline:
                     href,
                     link_label or title,
                     TEXTURES.get(kind),
+                    anchor,
                 )
             )
 

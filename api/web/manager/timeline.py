@@ -11,10 +11,11 @@ from babel.dates import format_date
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from api.database import db
-from api.web import actor, bp, flash_error, hm, page, safe_next, said, when
+from api.web import HouseTime, actor, bp, flash_error, page, safe_next, said, when
 from api.web.gantt import Chart, Timeline, tick_step
 from api.web.gantt import fit_label as _fit  # noqa: F401  (the utilisation page's labels)
 from api.web.manager._common import (
@@ -139,6 +140,7 @@ def house_timeline(
     same background; `links` makes each booking's bar a link to its panel (#booking-<id>)."""
     rows = house_machines(house)
     zone = calendar.house_zone(house)
+    clock = HouseTime(house)  # the zone and language looked up once, not per bar
     first_hour, last_hour = _display_hours(house, days)
     segments = []
     for day in days:
@@ -195,19 +197,20 @@ def house_timeline(
             _(
                 "Downtime (%(kind)s): %(start)s – %(end)s. %(reason)s",
                 kind=kinds.get(d.kind.value, d.kind.value),
-                start=when(d.start_at, house),
-                end=when(d.end_at, house),
+                start=clock.when(d.start_at),
+                end=clock.when(d.end_at),
                 reason=d.reason,
             ),
         )
     found = [b for b in _house_bookings(house, start, end) if b.machine_id in shown_ids]
     members = _members_by_id({b.member_id for b in found})
     words = _status_words()
+    # Translated once per chart and filled in per bar (gettext without values gives the
+    # pattern, which it would otherwise fill in the same way).
+    open_words = _("Open the booking: %(what)s")
     for b in found:
         name = members[b.member_id].business_name if b.member_id in members else f"#{b.member_id}"
-        title = (
-            f"{name}: {when(b.start_at, house)} – {hm(b.end_at, house)} ({words[b.status.value]})"
-        )
+        title = f"{name}: {clock.when(b.start_at)} – {clock.hm(b.end_at)} ({words[b.status.value]})"
         gantt.bar(
             b.machine_id,
             b.start_at,
@@ -216,7 +219,7 @@ def house_timeline(
             title,
             name,
             href=f"#booking-{b.id}" if links else None,
-            link_label=_("Open the booking: %(what)s", what=title),
+            link_label=open_words % {"what": title},
         )
     for a, kind, title, label in proposal or []:
         gantt.bar(a.machine_id, a.start_at, a.end_at, kind, title, label)
@@ -235,6 +238,28 @@ def _legend() -> list[tuple[str, str]]:
         ("closed", _("closed")),
         ("now", _("now")),
     ]
+
+
+def _panel_words() -> dict[str, Markup]:
+    """The sentences of a booking's panel, translated once per page (a week's page holds a
+    panel per booking) as patterns the template fills in per booking. They are markup as
+    Jinja's own `_()` makes them, so what fills them in is escaped and the words are not."""
+    return {
+        "title": Markup(_("Booking #%(id)s")),
+        "reject": Markup(
+            _(
+                "Reject the booking of %(member)s on %(machine)s, %(when)s? The slot is freed "
+                "and the member is told why."
+            )
+        ),
+        "cancel": Markup(
+            _(
+                "Cancel the booking of %(member)s on %(machine)s, %(when)s? The slot is freed "
+                "and the member is told why."
+            )
+        ),
+        "final": Markup(_("A %(status)s booking cannot be changed any more.")),
+    }
 
 
 def _zoom(value: str | None) -> int:
@@ -279,6 +304,8 @@ def manager_timeline():  # type: ignore[no-untyped-def]
         downtimes=stops,
         members=members,
         status_words=_status_words(),
+        panel_words=_panel_words(),
+        clock=HouseTime(house),
         kind_words=downtime_kind_words(),
         zoom=zoom,
         here=here,

@@ -257,6 +257,8 @@ def build_problem(
     for m in machines:
         for c in m.capabilities:
             by_capability[c.id].append(m)
+    # The problem's names of the machines of each capability, made once for every operation.
+    names_of = {c: [f"machine-{m.id}" for m in ms] for c, ms in by_capability.items()}
     jobs = []
     families: dict[str, str] = {}
     # The permits' deadline per product and start: the requirements of every product at once,
@@ -293,23 +295,17 @@ def build_problem(
             operations = []
             for op in ops:
                 key = (op.id, lot)
+                names = names_of[op.capability_id]
+                duration = lot_minutes(request, op, quantity)  # the same on every machine
                 operations.append(
                     {
                         "id": operation_key(op.id, lot),
                         **({"min_lag": op.min_lag_minutes} if op.min_lag_minutes else {}),
                         **({"pausable": True} if op.capability.pausable else {}),
-                        "modes": [
-                            {
-                                "machine": f"machine-{m.id}",
-                                "duration": lot_minutes(request, op, quantity),
-                            }
-                            for m in by_capability[op.capability_id]
-                        ],
+                        "modes": [{"machine": name, "duration": duration} for name in names],
                         **(
                             {"frozen": frozen[key]}
-                            if key in frozen
-                            and frozen[key]["machine"]
-                            in {f"machine-{m.id}" for m in by_capability[op.capability_id]}
+                            if key in frozen and frozen[key]["machine"] in names
                             else {}
                         ),
                     }

@@ -30,16 +30,17 @@ def _request_ids_without_machines(
     if run.purpose == "replan":
         return []  # a re-plan places only the work a downtime hit, never the open requests
     placed = {request_id_of(j["id"]) for j in problem["jobs"]}
+    # Their ids only: the worker stores this after every solve, and needs no request objects.
     return [
-        r.id
-        for r in session.scalars(
-            select(ProductionRequest).where(
+        request_id
+        for request_id in session.scalars(
+            select(ProductionRequest.id).where(
                 ProductionRequest.house_id == run.house_id,
                 ProductionRequest.status == RequestStatus.open,
                 ProductionRequest.earliest_start < run.horizon_end,
             )
         )
-        if r.id not in placed
+        if request_id not in placed
     ]
 
 
