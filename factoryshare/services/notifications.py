@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from factoryshare import messages
-from factoryshare.access import Actor, get_scoped, register_scope
+from factoryshare.access import Actor, get_scoped
 from factoryshare.config import Settings
 from factoryshare.db import transaction, utcnow
 from factoryshare.errors import Forbidden, NotFound, ValidationFailed
@@ -57,9 +57,6 @@ MAX_RETRY = dt.timedelta(hours=6)
 SMTP_TIMEOUT_SECONDS = 30
 # Messages one run of the send_outbox job sends at most (the next run takes the rest).
 OUTBOX_BATCH = 50
-
-# Everyone sees only the messages addressed to them (admins see all).
-register_scope(Notification, lambda actor: Notification.user_id == actor.user_id)
 
 
 def notify(
