@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from factoryshare.access import Actor, scoped
+from factoryshare.access import Actor, ids_in_scope, scope_filter, scoped
 from factoryshare.models import Role
 from factoryshare.models.bookings import Booking
 from factoryshare.models.financing import (
@@ -104,22 +104,13 @@ def _view(
     booking_ids = [b for b in links if b is not None]  # the query keeps only set ones
     share = None
     if actor.role is Role.member:
+        # A member reads its own share and its own bookings of the plan (access/financing.py).
         share = session.scalar(
             select(LoanShare.amount).where(
-                LoanShare.loan_application_id == app.id, LoanShare.member_id == actor.member_id
+                LoanShare.loan_application_id == app.id, scope_filter(actor, LoanShare)
             )
         )
-        own = (
-            set(
-                session.scalars(
-                    select(Booking.id).where(
-                        Booking.id.in_(booking_ids), Booking.member_id == actor.member_id
-                    )
-                )
-            )
-            if booking_ids
-            else set()
-        )
+        own = ids_in_scope(session, actor, Booking, booking_ids)
         booking_ids = [b for b in booking_ids if b in own]
     disbursed = disbursed_total(session, app)
     # A payment covers its installment's interest first, then its principal.
