@@ -169,7 +169,8 @@ class Actor:
 
 Rule = Callable[[Actor], Any]
 
-# Every model a role other than admin may load through `scoped` / `get_scoped`, and its rule.
+# Every model loaded through `scoped` / `get_scoped`, and the rule that limits it for every
+# role but admin (an admin is answered before any rule: it sees everything).
 SCOPE_RULES: dict[type, Rule] = {
     ProductionHouse: readable_by_everyone,
     Capability: readable_by_everyone,
