@@ -4,44 +4,70 @@ Every service loads objects through `scoped()` / `get_scoped()`, so a query can 
 outside the caller's scope. Outside the scope is indistinguishable from absent (NotFound);
 a role that may not act at all gets Forbidden.
 
-Scopes:
-- admin: everything;
-- manager: the houses it manages, their machines, downtimes and members, the members'
-  products, and clusters that produce in those houses;
-- member: its own business and products, the clusters it belongs to;
-- aggregator: its organisation, its clusters, the members who accepted its invitation into
-  one of them (rows of `cluster_members`) and those members' products, bookings, requests
-  and permits. A member only invited is outside the scope: the aggregator reads its name and
-  business through the invitation and nothing else;
-- cluster invitations: a member its own, a manager those of its houses' members, an
-  aggregator those of its clusters;
-- lender (a bank's or cooperative's credit officer): its own institution, the loan
-  applications put to it once they were submitted and the loans made from them (registered
-  by services/loans/ and services/lenders.py); nothing of houses' members beyond that.
-Houses, capabilities, machines and downtimes are readable by every signed-in user: members
-must see them to book.
+An admin sees everything. Every other role sees, of each model, what the model's rule lets
+it see; the rules are written by area, each with a docstring saying who sees what and why:
 
-The two rules most registered scopes are made of, "of a machine of the manager's houses" and
-"owned by the member", are `of_house_machines` and `owned_by_member` (access/owners.py).
+- access/houses.py: houses, capabilities, machines and downtimes, readable by every
+  signed-in user (members must see them to book);
+- access/members.py: members, products, aggregators, clusters and cluster invitations; an
+  aggregator reaches only the members who accepted its invitation into one of its clusters;
+- access/accounts.py: user accounts (admins only) and the audit log;
+- access/bookings.py: bookings, weekly series and waitlist entries;
+- access/production.py: production requests and schedule runs;
+- access/permits.py: permits and permit overrides, seen with their member;
+- access/financing.py: lenders, KUR schemes, loan applications with their shares and plan
+  links, offtake agreements and purchases;
+- access/notifications.py: a message is its recipient's.
+
+The two rules most scopes are made of, "of a machine of the manager's houses" and "owned by
+the member", are `of_house_machines` and `owned_by_member` (access/owners.py).
+
+`SCOPE_RULES` below names every rule, model by model: a renamed or removed rule fails at
+import, and a model with neither a rule nor a place in `NOT_SCOPED` fails a test
+(tests/factoryshare/test_access.py). `scope_filter` raises for a model without a rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false, select, true
+from sqlalchemy import Select, select, true
 from sqlalchemy.orm import Session
 
 from factoryshare import i18n
+from factoryshare.access.accounts import audit_event_scope, user_scope
+from factoryshare.access.bookings import booking_scope, series_scope, waitlist_scope
+from factoryshare.access.financing import (
+    kur_scheme_scope,
+    lender_scope,
+    loan_application_scope,
+    loan_share_scope,
+    offtake_agreement_scope,
+    offtake_purchase_scope,
+    plan_link_scope,
+)
+from factoryshare.access.houses import readable_by_everyone
+from factoryshare.access.members import (
+    aggregator_scope,
+    cluster_scope,
+    invitation_scope,
+    member_scope,
+    product_scope,
+)
+from factoryshare.access.members import cluster_member_ids as cluster_member_ids
+from factoryshare.access.notifications import notification_scope
 from factoryshare.access.owners import of_house_machines as of_house_machines
 from factoryshare.access.owners import owned_by_member as owned_by_member
+from factoryshare.access.permits import override_scope, permit_scope
+from factoryshare.access.production import request_scope, run_scope
 from factoryshare.db import MAX_ID
 from factoryshare.errors import Forbidden, NotFound
 from factoryshare.i18n import N_
 from factoryshare.models import (
     Aggregator,
+    ApiToken,
     AuditEvent,
     Capability,
     Cluster,
@@ -52,9 +78,42 @@ from factoryshare.models import (
     ProductionHouse,
     Role,
     User,
-    cluster_members,
 )
-from factoryshare.models.members import ClusterInvitation
+from factoryshare.models.booking_extras import BookingSeries, CalendarFeed, WaitlistEntry
+from factoryshare.models.bookings import Booking, BookingQuota, IdempotencyKey
+from factoryshare.models.financing import (
+    Installment,
+    KurScheme,
+    Lender,
+    LoanApplication,
+    LoanDecision,
+    LoanPlanLink,
+    LoanPrepayment,
+    LoanShare,
+    LoanTranche,
+    OfftakeAgreement,
+    OfftakeDelivery,
+    OfftakePurchase,
+    Repayment,
+)
+from factoryshare.models.houses import HouseClosure
+from factoryshare.models.jobs import JobRun
+from factoryshare.models.members import ClusterInvitation, RoutingStep
+from factoryshare.models.notifications import Notification
+from factoryshare.models.permits import (
+    Permit,
+    PermitFlag,
+    PermitOverride,
+    PermitRequirement,
+    PermitType,
+    PermitVerificationRecord,
+)
+from factoryshare.models.scheduling import (
+    ProductionRequest,
+    RequestOperation,
+    ScheduleAssignment,
+    ScheduleRun,
+)
 
 T = TypeVar("T")
 
@@ -108,83 +167,74 @@ class Actor:
         return self.is_admin or (self.role is Role.manager and house_id in self.house_ids)
 
 
-def cluster_member_ids(aggregator_id: int) -> Select[Any]:
-    """The members of the aggregator's clusters who accepted (invitees are not in the table)."""
-    return (
-        select(cluster_members.c.member_id)
-        .join(Cluster, Cluster.id == cluster_members.c.cluster_id)
-        .where(Cluster.aggregator_id == aggregator_id)
-    )
+Rule = Callable[[Actor], Any]
 
+# Every model loaded through `scoped` / `get_scoped`, and the rule that limits it for every
+# role but admin (an admin is answered before any rule: it sees everything).
+SCOPE_RULES: dict[type, Rule] = {
+    ProductionHouse: readable_by_everyone,
+    Capability: readable_by_everyone,
+    Machine: readable_by_everyone,
+    Downtime: readable_by_everyone,
+    Member: member_scope,
+    Product: product_scope,
+    Aggregator: aggregator_scope,
+    Cluster: cluster_scope,
+    ClusterInvitation: invitation_scope,
+    User: user_scope,
+    AuditEvent: audit_event_scope,
+    Booking: booking_scope,
+    BookingSeries: series_scope,
+    WaitlistEntry: waitlist_scope,
+    ProductionRequest: request_scope,
+    ScheduleRun: run_scope,
+    Permit: permit_scope,
+    PermitOverride: override_scope,
+    Lender: lender_scope,
+    KurScheme: kur_scheme_scope,
+    LoanApplication: loan_application_scope,
+    LoanShare: loan_share_scope,
+    LoanPlanLink: plan_link_scope,
+    OfftakeAgreement: offtake_agreement_scope,
+    OfftakePurchase: offtake_purchase_scope,
+    Notification: notification_scope,
+}
 
-def _member_filter(actor: Actor) -> Any:
-    if actor.role is Role.manager:
-        return Member.house_id.in_(actor.house_ids)
-    if actor.role is Role.member:
-        return Member.id == actor.member_id
-    if actor.role is Role.aggregator:
-        return Member.id.in_(cluster_member_ids(actor.aggregator_id or 0))
-    return false()
+# Models with an id that have no rule of their own, and why: each is read only through an
+# object that was loaded in scope first (or by the service itself, never for a role), so a
+# query of its own would bypass nothing. `scope_filter` raises for them as for any model
+# without a rule, so a service that starts loading one directly must give it a rule first.
+NOT_SCOPED: dict[type, str] = {
+    ApiToken: "credentials, looked up by the hash of the bearer token when signing in",
+    IdempotencyKey: "the replay store of POST answers, keyed by the caller and its key",
+    JobRun: "the scheduled jobs' record, read by admins only",
+    HouseClosure: "a house's closed days, read through the house (every user reads houses)",
+    BookingQuota: "a house's quota per capability, read through the house",
+    CalendarFeed: "the signed-in member's own feed, or found by the hash of its secret token",
+    RoutingStep: "a product's routing, read through the product",
+    RequestOperation: "a request's operations, read through the request",
+    ScheduleAssignment: "a run's proposed assignments, read through the run",
+    PermitType: "reference data (the kinds of permit), read by every user",
+    PermitRequirement: "reference data (which sector needs which permit), read by every user",
+    PermitVerificationRecord: "a permit's verification history, read through the permit",
+    PermitFlag: "written by the permit watch, read through the application it flags",
+    LoanDecision: "an application's decisions, read through the application",
+    LoanTranche: "a loan's tranches, read through the application",
+    Installment: "a loan's installments, read through the application",
+    Repayment: "a loan's repayments, read through the application",
+    LoanPrepayment: "a loan's early repayments, read through the application",
+    OfftakeDelivery: "an agreement's delivery dates, read through the agreement",
+}
 
 
 def scope_filter(actor: Actor, model: type) -> Any:
     """The WHERE clause that limits `model` to what `actor` may see."""
     if actor.is_admin:
         return true()
-    if model in (ProductionHouse, Capability, Machine, Downtime):
-        return true()
-    if model is Member:
-        return _member_filter(actor)
-    if model is Product:
-        return Product.member_id.in_(select(Member.id).where(_member_filter(actor)))
-    if model is Aggregator:
-        if actor.role is Role.aggregator:
-            return Aggregator.id == actor.aggregator_id
-        return false()
-    if model is Cluster:
-        if actor.role is Role.aggregator:
-            return Cluster.aggregator_id == actor.aggregator_id
-        if actor.role is Role.member:
-            return Cluster.id.in_(
-                select(cluster_members.c.cluster_id).where(
-                    cluster_members.c.member_id == actor.member_id
-                )
-            )
-        if actor.role is Role.manager:
-            return Cluster.house_id.in_(actor.house_ids)
-        return false()
-    if model is ClusterInvitation:
-        if actor.role is Role.member:
-            return ClusterInvitation.member_id == actor.member_id
-        if actor.role is Role.manager:
-            return ClusterInvitation.member_id.in_(
-                select(Member.id).where(Member.house_id.in_(actor.house_ids))
-            )
-        if actor.role is Role.aggregator:
-            return ClusterInvitation.cluster_id.in_(
-                select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
-            )
-        return false()
-    if model is AuditEvent:
-        if actor.role is Role.manager:
-            # Events about objects of the houses it manages (their house is kept on the event).
-            return AuditEvent.house_id.in_(actor.house_ids)
-        return false()
-    if model is User:
-        return false()
-    extra = _EXTRA_SCOPES.get(model)
-    if extra is not None:
-        return extra(actor)
-    raise LookupError(f"no scope rule for {model.__name__}")
-
-
-# Later modules (bookings, schedule runs, loans, permits) register their scope rules here,
-# so that the rule for every model still lives behind the one `scope_filter` entry point.
-_EXTRA_SCOPES: dict[type, Any] = {}
-
-
-def register_scope(model: type, rule: Any) -> None:
-    _EXTRA_SCOPES[model] = rule
+    rule = SCOPE_RULES.get(model)
+    if rule is None:
+        raise LookupError(f"no scope rule for {model.__name__}")
+    return rule(actor)
 
 
 def scoped(actor: Actor, model: type[T]) -> Select[Any]:

@@ -13,17 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import (
     Actor,
-    cluster_member_ids,
     get_scoped,
-    of_house_machines,
-    owned_by_member,
-    register_scope,
     scoped,
 )
 from factoryshare.db import utcnow
@@ -36,19 +32,6 @@ from factoryshare.services import bookings, calendar
 
 # A series covers at most a year of weeks; longer plans are renewed.
 MAX_WEEKS = 52
-
-
-def _series_scope(actor: Actor) -> Any:
-    if actor.role is Role.member:
-        return owned_by_member(actor, BookingSeries)
-    if actor.role is Role.manager:
-        return of_house_machines(actor, BookingSeries)
-    if actor.role is Role.aggregator:
-        return BookingSeries.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
-    return false()
-
-
-register_scope(BookingSeries, _series_scope)
 
 
 @dataclass(frozen=True)

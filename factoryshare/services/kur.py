@@ -8,14 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare.access import Actor, register_scope
+from factoryshare.access import Actor
 from factoryshare.errors import NotFound, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
 from factoryshare.models.financing import KurScheme, KurSchemeCode
-
-# Schemes are public reference data: every signed-in role may read them.
-register_scope(KurScheme, lambda actor: KurScheme.id.isnot(None))
 
 
 def list_schemes(session: Session, actor: Actor, *, on: dt.date | None = None) -> Select[KurScheme]:

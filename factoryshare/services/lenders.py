@@ -10,26 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, func, select, true
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
-from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import Role, User
 from factoryshare.models.financing import Lender, LenderKind, LoanApplication
-
-
-def _scope(actor: Actor) -> Any:
-    if actor.role is Role.lender:
-        return Lender.id == actor.lender_id
-    if actor.role is Role.aggregator or actor.role is Role.member:
-        return true()  # to choose the lender an application is put to
-    return false()
-
-
-register_scope(Lender, _scope)
 
 
 def _clean_name(name: Any) -> str:

@@ -36,7 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from factoryshare import messages
-from factoryshare.access import Actor, get_scoped, register_scope
+from factoryshare.access import Actor, get_scoped, scoped
+from factoryshare.access.notifications import addressed_to
 from factoryshare.config import Settings
 from factoryshare.db import transaction, utcnow
 from factoryshare.errors import Forbidden, NotFound, ValidationFailed
@@ -57,9 +58,6 @@ MAX_RETRY = dt.timedelta(hours=6)
 SMTP_TIMEOUT_SECONDS = 30
 # Messages one run of the send_outbox job sends at most (the next run takes the rest).
 OUTBOX_BATCH = 50
-
-# Everyone sees only the messages addressed to them (admins see all).
-register_scope(Notification, lambda actor: Notification.user_id == actor.user_id)
 
 
 def notify(
@@ -175,7 +173,7 @@ def list_notifications(
     target = actor.user_id if user_id is None else user_id
     if target != actor.user_id and not actor.is_admin:
         raise Forbidden(N_("You may only read your own notifications."))
-    stmt = select(Notification).where(Notification.user_id == target)
+    stmt = scoped(actor, Notification).where(Notification.user_id == target)
     if unread is not None:
         stmt = stmt.where(
             Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None)
@@ -209,7 +207,7 @@ def unread_count(session: Session, actor: Actor) -> int:
         session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+            .where(addressed_to(actor), Notification.read_at.is_(None))
         )
         or 0
     )
@@ -228,9 +226,7 @@ def mark_read(
             N_("Notification %(notification_id)s was not found.", notification_id=notification_id)
         )
     note = session.scalars(
-        select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == actor.user_id
-        )
+        select(Notification).where(Notification.id == notification_id, addressed_to(actor))
     ).first()
     if note is None:
         raise NotFound(
@@ -248,7 +244,7 @@ def mark_all_read(session: Session, actor: Actor, now: dt.datetime | None = None
         return 0
     result = session.execute(
         update(Notification)
-        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .where(addressed_to(actor), Notification.read_at.is_(None))
         .values(read_at=now or utcnow())
         .execution_options(synchronize_session="fetch")
     )

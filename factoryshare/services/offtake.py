@@ -24,11 +24,11 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
-from factoryshare.access import Actor, get_scoped, owned_by_member, register_scope, scoped
+from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
@@ -50,34 +50,6 @@ MAX_DELIVERIES = 60
 
 # Loans that are being repaid: the loan a purchase repays is one of these.
 REPAYABLE = (LoanStatus.disbursing, LoanStatus.repaying)
-
-
-def _agreement_scope(actor: Actor) -> Any:
-    if actor.is_admin:
-        return OfftakeAgreement.id.isnot(None)
-    if actor.role is Role.aggregator:
-        return OfftakeAgreement.aggregator_id == (actor.aggregator_id or 0)
-    if actor.role is Role.member:
-        return OfftakeAgreement.product_id.in_(
-            select(Product.id).where(Product.member_id == actor.member_id)
-        )
-    if actor.role is Role.manager:
-        return OfftakeAgreement.cluster_id.in_(
-            select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
-        )
-    return false()
-
-
-def _purchase_scope(actor: Actor) -> Any:
-    if actor.role is Role.member:
-        return owned_by_member(actor, OfftakePurchase)
-    return OfftakePurchase.agreement_id.in_(
-        select(OfftakeAgreement.id).where(_agreement_scope(actor))
-    )
-
-
-register_scope(OfftakeAgreement, _agreement_scope)
-register_scope(OfftakePurchase, _purchase_scope)
 
 
 def _snapshot(agreement: OfftakeAgreement) -> dict[str, Any]:

@@ -10,16 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factoryshare import audit, i18n, locking
 from factoryshare.access import (
     Actor,
-    cluster_member_ids,
     get_scoped,
-    owned_by_member,
-    register_scope,
     scoped,
 )
 from factoryshare.db import utcnow
@@ -32,21 +29,6 @@ from factoryshare.services import permits
 MAX_QUANTITY = 1_000_000
 MAX_OPERATION_MINUTES = 60 * 24 * 366
 MAX_PRIORITY = 10
-
-
-def _request_scope(actor: Actor) -> Any:
-    if actor.is_admin:
-        return ProductionRequest.id.isnot(None)
-    if actor.role is Role.manager:
-        return ProductionRequest.house_id.in_(actor.house_ids)
-    if actor.role is Role.member:
-        return owned_by_member(actor, ProductionRequest)
-    if actor.role is Role.aggregator:
-        return ProductionRequest.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
-    return false()
-
-
-register_scope(ProductionRequest, _request_scope)
 
 
 def _aware(field: str, value: Any) -> dt.datetime:

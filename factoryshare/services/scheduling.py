@@ -14,11 +14,11 @@ import datetime as dt
 import functools
 from typing import Any
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from factoryshare import audit, i18n, locking
-from factoryshare.access import Actor, get_scoped, register_scope, scoped
+from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import ProductionHouse, Role
@@ -29,17 +29,6 @@ MAX_TIME_LIMIT = 600
 # Cleaning between product families longer than a working day is surely a typo.
 MAX_SETUP_MINUTES = 8 * 60
 REPLAN_TIME_LIMIT = 10
-
-
-def _run_scope(actor: Actor) -> Any:
-    if actor.is_admin:
-        return ScheduleRun.id.isnot(None)
-    if actor.role is Role.manager:
-        return ScheduleRun.house_id.in_(actor.house_ids)
-    return false()
-
-
-register_scope(ScheduleRun, _run_scope)
 
 
 def _aware(field: str, value: Any) -> dt.datetime:

@@ -17,16 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit
 from factoryshare.access import (
     Actor,
     get_scoped,
-    of_house_machines,
-    owned_by_member,
-    register_scope,
     scoped,
 )
 from factoryshare.db import utcnow
@@ -36,17 +33,6 @@ from factoryshare.models import Machine, Member, Role, User
 from factoryshare.models.booking_extras import WaitlistEntry, WaitStatus
 from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.services import bookings, calendar, notifications
-
-
-def _waitlist_scope(actor: Actor) -> Any:
-    if actor.role is Role.member:
-        return owned_by_member(actor, WaitlistEntry)
-    if actor.role is Role.manager:
-        return of_house_machines(actor, WaitlistEntry)
-    return false()
-
-
-register_scope(WaitlistEntry, _waitlist_scope)
 
 
 def _member_for(session: Session, actor: Actor, machine: Machine, member_id: int | None) -> int:

@@ -126,6 +126,16 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
         client.get(f"/api/v1/loans/{app_id}", headers=token_for(other_user)).json["my_share"]
         == 1_000_000
     )
+    # A member sees its own bookings of the plan only: the booking is the other member's.
+    assert client.get(f"/api/v1/loans/{app_id}", headers=token_for(other_user)).json[
+        "linked_booking_ids"
+    ] == [booking.id]
+    assert (
+        client.get(f"/api/v1/loans/{app_id}", headers=token_for(chair_user)).json[
+            "linked_booking_ids"
+        ]
+        == []
+    )
     assert (
         client.get("/api/v1/loans", headers=token_for(make_user(Role.manager))).json["items"] == []
     )

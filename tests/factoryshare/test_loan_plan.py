@@ -181,6 +181,30 @@ def test_a_member_sees_only_its_own_share_and_only_the_chair_builds_the_plan(db,
         loans.set_plan(db, other, plan["app"].id, booking_ids=[plan["booking"].id])
 
 
+def test_the_aggregator_and_the_houses_manager_see_every_members_share_and_link(db, plan):
+    loans.set_plan(
+        db,
+        ADMIN,
+        plan["app"].id,
+        production_request_ids=[plan["request"].id],
+        booking_ids=[plan["booking"].id],
+    )
+    aggregator = Actor(
+        user_id=None, role=Role.aggregator, aggregator_id=plan["cluster"].aggregator_id
+    )
+    manager = Actor(user_id=None, role=Role.manager, house_ids=frozenset({plan["house"].id}))
+
+    for actor in (aggregator, manager):
+        assert {s.member_id for s in loans.shares(db, actor, plan["app"].id)} == {
+            plan["chair"].id,
+            plan["other"].id,
+        }
+        assert {
+            (link.production_request_id, link.booking_id)
+            for link in loans.plan_links(db, actor, plan["app"].id)
+        } == {(plan["request"].id, None), (None, plan["booking"].id)}
+
+
 def test_a_submitted_plan_cannot_be_rebuilt(db, plan):
     loans.set_plan(db, ADMIN, plan["app"].id, production_request_ids=[plan["request"].id])
     loans.submit(db, ADMIN, plan["app"].id)

@@ -9,43 +9,20 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import nullcontext
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
-from sqlalchemy import false
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factoryshare import i18n
-from factoryshare.access import (
-    Actor,
-    cluster_member_ids,
-    of_house_machines,
-    owned_by_member,
-    register_scope,
-)
 from factoryshare.errors import Conflict
 from factoryshare.i18n import N_
-from factoryshare.models import Machine, ProductionHouse, Role
-from factoryshare.models.bookings import Booking
+from factoryshare.models import Machine, ProductionHouse
 
 # Longest single booking; longer work is several bookings. Every booking passes check_times
 # (check_slot), so a booking that overlaps [start, end) starts after start - MAX_BOOKING_HOURS:
 # the overlap search reads the index on (machine_id, start_at) over that window only.
 MAX_BOOKING_HOURS = 24 * 7
 LONGEST_BOOKING = dt.timedelta(hours=MAX_BOOKING_HOURS)
-
-
-def _booking_scope(actor: Actor) -> Any:
-    if actor.role is Role.member:
-        return owned_by_member(actor, Booking)
-    if actor.role is Role.manager:
-        return of_house_machines(actor, Booking)
-    if actor.role is Role.aggregator:
-        return Booking.member_id.in_(cluster_member_ids(actor.aggregator_id or 0))
-    return false()
-
-
-register_scope(Booking, _booking_scope)
 
 
 def house_moment(house: ProductionHouse, value: dt.datetime) -> str:

@@ -11,59 +11,22 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit, events, i18n, locking
-from factoryshare.access import Actor, get_scoped, register_scope
+from factoryshare.access import Actor, get_scoped
 from factoryshare.errors import Forbidden, NotFound
 from factoryshare.i18n import N_
-from factoryshare.models import Machine, ProductionHouse, Role
-from factoryshare.models.bookings import Booking
+from factoryshare.models import ProductionHouse, Role
 from factoryshare.models.financing import (
     DecisionKind,
     LoanApplication,
     LoanDecision,
-    LoanPlanLink,
     LoanStatus,
     LoanTranche,
 )
-from factoryshare.models.members import Cluster, cluster_members
-
-
-def _scope(actor: Actor) -> Any:
-    if actor.role is Role.lender:
-        # The applications put to its institution, once the applicant sent them.
-        return (LoanApplication.lender_id == (actor.lender_id or 0)) & (
-            LoanApplication.status != LoanStatus.draft
-        )
-    if actor.role is Role.aggregator:
-        return LoanApplication.cluster_id.in_(
-            select(Cluster.id).where(Cluster.aggregator_id == actor.aggregator_id)
-        )
-    if actor.role is Role.member:
-        return LoanApplication.cluster_id.in_(
-            select(cluster_members.c.cluster_id).where(
-                cluster_members.c.member_id == actor.member_id
-            )
-        )
-    if actor.role is Role.manager:
-        # The clusters producing in the manager's houses, and any loan funding a booking there.
-        return or_(
-            LoanApplication.cluster_id.in_(
-                select(Cluster.id).where(Cluster.house_id.in_(actor.house_ids))
-            ),
-            LoanApplication.id.in_(
-                select(LoanPlanLink.loan_application_id)
-                .join(Booking, Booking.id == LoanPlanLink.booking_id)
-                .join(Machine, Machine.id == Booking.machine_id)
-                .where(Machine.house_id.in_(actor.house_ids))
-            ),
-        )
-    return LoanApplication.id.is_(None)
-
-
-register_scope(LoanApplication, _scope)
+from factoryshare.models.members import Cluster
 
 
 def snapshot(app: LoanApplication) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from factoryshare import audit, i18n, locking, validation
-from factoryshare.access import Actor
+from factoryshare.access import Actor, scope_filter
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.messages import rupiah
-from factoryshare.models import Machine, Member, ProductionHouse, Role, machine_capabilities
+from factoryshare.models import Machine, Member, ProductionHouse, machine_capabilities
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.financing import (
     LoanApplication,
@@ -419,11 +419,9 @@ def shares(session: Session, actor: Actor, application_id: int) -> list[LoanShar
     app = get(session, actor, application_id)
     stmt = (
         select(LoanShare)
-        .where(LoanShare.loan_application_id == app.id)
+        .where(LoanShare.loan_application_id == app.id, scope_filter(actor, LoanShare))
         .order_by(LoanShare.member_id)
     )
-    if actor.role is Role.member:
-        stmt = stmt.where(LoanShare.member_id == actor.member_id)
     return list(session.scalars(stmt))
 
 
@@ -445,18 +443,7 @@ def plan_links(session: Session, actor: Actor, application_id: int) -> list[Loan
     app = get(session, actor, application_id)
     stmt = (
         select(LoanPlanLink)
-        .where(LoanPlanLink.loan_application_id == app.id)
+        .where(LoanPlanLink.loan_application_id == app.id, scope_filter(actor, LoanPlanLink))
         .order_by(LoanPlanLink.id)
     )
-    if actor.role is Role.member:
-        own_requests = select(ProductionRequest.id).where(
-            ProductionRequest.member_id == actor.member_id
-        )
-        own_bookings = select(Booking.id).where(Booking.member_id == actor.member_id)
-        stmt = stmt.where(
-            or_(
-                LoanPlanLink.production_request_id.in_(own_requests),
-                LoanPlanLink.booking_id.in_(own_bookings),
-            )
-        )
     return list(session.scalars(stmt))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from factoryshare.access import Actor, scoped
+from factoryshare.access import Actor, ids_in_scope, scope_filter, scoped
 from factoryshare.models import Role
 from factoryshare.models.bookings import Booking
 from factoryshare.models.financing import (
@@ -127,22 +127,17 @@ def _views(
     shares: dict[int, int] = {}
     own: set[int] = set()
     if actor.role is Role.member:
+        # A member reads its own share and its own bookings of the plan (access/financing.py).
         shares = dict(
             session.execute(
                 select(LoanShare.loan_application_id, LoanShare.amount).where(
-                    LoanShare.loan_application_id.in_(ids), LoanShare.member_id == actor.member_id
+                    LoanShare.loan_application_id.in_(ids), scope_filter(actor, LoanShare)
                 )
             ).all()
         )
         every = sorted({b for bs in linked.values() for b in bs})
         if every:
-            own = set(
-                session.scalars(
-                    select(Booking.id).where(
-                        Booking.id.in_(every), Booking.member_id == actor.member_id
-                    )
-                )
-            )
+            own = ids_in_scope(session, actor, Booking, every)
     disbursed = disbursed_totals(session, apps)
     return [
         _view(

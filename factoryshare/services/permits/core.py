@@ -6,35 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare.access import Actor, register_scope, scope_filter
+from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
 from factoryshare.i18n import N_
-from factoryshare.models import Member, Product, ProductionHouse, Role, User
+from factoryshare.models import Member, ProductionHouse, Role, User
 from factoryshare.models.accounts import house_managers
 from factoryshare.models.permits import (
     Permit,
-    PermitOverride,
     PermitVerification,
     PermitVerificationRecord,
-)
-
-
-def _member_ids_in_scope(actor: Actor) -> Any:
-    return select(Member.id).where(scope_filter(actor, Member))
-
-
-register_scope(Permit, lambda actor: Permit.member_id.in_(_member_ids_in_scope(actor)))
-register_scope(
-    PermitOverride,
-    lambda actor: PermitOverride.product_id.in_(
-        select(Product.id).where(Product.member_id.in_(_member_ids_in_scope(actor)))
-    ),
 )
 
 
