@@ -73,6 +73,10 @@ class Formulation:
     # CP-SAT takes the greedy schedule as its first solution at once (an incomplete hint is only
     # a search guide, and neighbourhood search alone would start from nothing).
     aux_hints: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
+    # The objective, and the same without machine cost (None when cost does not count): what
+    # solver.model's warm-up searches first (see set_objective).
+    objective: cp_model.LinearExprT = 0
+    objective_without_cost: cp_model.LinearExprT | None = None
 
     def __post_init__(self) -> None:
         self.makespan = self.model.new_int_var(0, self.horizon, "makespan")
@@ -435,7 +439,11 @@ def set_objective(f: Formulation, stability_cost: list, stability_worst: int) ->
         + stability_worst
         + 1
     )
+    left_out = sum(1 - p for p in f.present.values())
+    f.objective_without_cost = None
     if obj.cost:
+        # Without the cost, leaving a job out must still cost more than any schedule.
+        f.objective_without_cost = weighted + worst * left_out
         # Machine cost: each operation's rupiah on the machine chosen (see operation_cost).
         rate = {m.id: m.cost_per_hour for m in problem.machines}
         duration_on = f.duration_on
@@ -447,7 +455,8 @@ def set_objective(f: Formulation, stability_cost: list, stability_worst: int) ->
         for (op_id, _machine), c in op_cost.items():
             most[op_id] = max(most[op_id], c)
         worst += obj.cost * sum(most.values())
-    f.model.minimize(weighted + worst * sum(1 - p for p in f.present.values()))
+    f.objective = weighted + worst * left_out
+    f.model.minimize(f.objective)
 
 
 def add_hints(f: Formulation, left_out_by_greedy: set[str]) -> None:

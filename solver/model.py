@@ -51,6 +51,9 @@ from solver.problem import (
 IMPROVE_SHARE = 0.8
 # Below this the full search alone runs: both phases need time to be worth their start-up.
 IMPROVE_MIN_SECONDS = 2.0
+# Share of the time given first to the search without machine cost, when cost counts (see
+# _search()).
+COST_FREE_SHARE = 0.3
 
 _STATUS: dict[Any, Status] = {
     cp_model.OPTIMAL: Status.optimal,
@@ -236,7 +239,48 @@ def _search(
         params.log_search_progress = options.log
         return cp.solve(model, _First()), cp
 
+    variables = [model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))]
+
+    def restart_from(values: list[int]) -> None:
+        model.clear_hints()
+        for var, value in zip(variables, values):
+            model.add_hint(var, value)
+
     budget = deterministic if deterministic is not None else remaining
+    if (
+        f.objective_without_cost is not None
+        and COST_FREE_SHARE > 0
+        and budget >= IMPROVE_MIN_SECONDS
+    ):
+        # Warm-up without machine cost: with it, the cost of every mode literal competes with
+        # lateness in each step and CP-SAT finds a good order slowly; without it a small house
+        # is often solved to optimality in seconds (house small-1 with lots, 2 workers, load
+        # 13: optimal in 3.1 s; with the cost, 10 s ended with 4-15 % more weighted lateness
+        # than that optimum). The schedule found starts the rest of the search if it is better
+        # with the cost counted. Measured on small-1 with 1 worker, 5 s of CP-SAT's
+        # deterministic time (three of the four runs stopped by a 120 s wall limit at load
+        # 22-26), seeds 0 and 1: 14 794 332 and 14 786 415 against 14 827 415 and 14 894 831
+        # without the warm-up; machine cost does not count on Brandimarte's instances.
+        model.minimize(f.objective_without_cost)
+        warm_status, warm = run(
+            remaining * COST_FREE_SHARE,
+            None if deterministic is None else deterministic * COST_FREE_SHARE,
+            lns_only=False,
+        )
+        model.minimize(f.objective)
+        if warm_status in _FOUND:
+            values = [warm.value(v) for v in variables]
+            at_hint = _objective_at(
+                model.proto,
+                dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values)),
+            )
+            at_warm = _objective_at(model.proto, dict(enumerate(values)))
+            if at_warm is not None and (at_hint is None or at_warm < at_hint):
+                restart_from(values)
+        remaining = max(0.05, options.time_limit - (time.perf_counter() - started))
+        if deterministic is not None:
+            deterministic *= 1 - COST_FREE_SHARE
+        budget = deterministic if deterministic is not None else remaining
     if budget >= IMPROVE_MIN_SECONDS and options.workers >= 2 and all_placed:
         first_work = None if deterministic is None else deterministic * IMPROVE_SHARE
         status, solver = run(
@@ -245,13 +289,7 @@ def _search(
             lns_only=True,
         )
         if status in _FOUND:
-            variables = [
-                model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))
-            ]
-            best = [solver.value(v) for v in variables]
-            model.clear_hints()
-            for var, value in zip(variables, best):
-                model.add_hint(var, value)
+            restart_from([solver.value(v) for v in variables])
         left = options.time_limit - (time.perf_counter() - started)
         prove_work = None if deterministic is None else deterministic * (1 - IMPROVE_SHARE)
         prove_status, prover = run(left, prove_work, lns_only=False)
@@ -266,3 +304,17 @@ def _search(
         status, solver = run(remaining, deterministic, lns_only=False)
         bound_value = solver.best_objective_bound
     return status, solver, bound_value
+
+
+def _objective_at(proto: Any, value_of: dict[int, int]) -> int | None:
+    """The model's objective at the given values of its variables (by proto index), or None
+    if one it needs has no value."""
+    total = proto.objective.offset
+    for ref, coeff in zip(proto.objective.vars, proto.objective.coeffs):
+        index = ref if ref >= 0 else -ref - 1
+        if index not in value_of:
+            return None
+        # A negative reference is the negation of a Boolean variable.
+        value = value_of[index] if ref >= 0 else 1 - value_of[index]
+        total += coeff * value
+    return total
