@@ -61,7 +61,7 @@ def hold_calendar(session: Session, house: ProductionHouse) -> ProductionHouse:
     slot against its calendar.
 
     A change of the calendar (a closure, opening hours, slot grid, zone:
-    factoryshare/services/houses.py) locks the same row exclusively before it lists the live
+    factoryshare/services/houses/) locks the same row exclusively before it lists the live
     bookings it hits; so a booking checked meanwhile either waits for that change and is checked
     against the new calendar, or is made first and then seen (and cancelled or refused) by the
     change. Shared locks do not wait for each other: bookings at one house still go on at once.

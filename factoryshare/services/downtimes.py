@@ -3,7 +3,7 @@
 The manager chooses: `cancel` the affected bookings (their slots are freed) or `keep` them
 (the member decides). Either way each affected member's users are notified with up to three
 alternative slots. `settle_hit_bookings` and `notify_affected` are that handling, shared with a
-change of a house's calendar (factoryshare/services/houses.py: closures, opening hours, slot
+change of a house's calendar (factoryshare/services/houses/: closures, opening hours, slot
 grid, zone).
 """
 

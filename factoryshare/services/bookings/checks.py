@@ -427,9 +427,9 @@ def check_slot(
 ) -> None:
     """Every check a booking of `machine` over [start, end) must pass, in one place for every
     way a booking is made or moved: a member's or a manager's booking, a move, and a published
-    schedule run (factoryshare/services/scheduling.py). The times themselves, not in the past,
-    the machine in service, the house's calendar (holidays, closures, downtime, opening
-    hours), the product's permits, and no overlap with another live booking.
+    schedule run (factoryshare/services/scheduling/publishing.py). The times themselves, not in
+    the past, the machine in service, the house's calendar (holidays, closures, downtime,
+    opening hours), the product's permits, and no overlap with another live booking.
 
     The house's slot grid too, unless `on_grid` is false: a plan solved without the grid
     (the problem's `grid` is 1) places whole minutes. A member's own limits hold for what a
