@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -244,6 +245,22 @@ def sign_in(
     return IssuedToken(token=token, expires_at=expires, user=user)
 
 
+@functools.cache
+def _user_for_token_statement() -> Any:
+    """Built once with bound parameters: every request signs in through it, and building the
+    statement took longer than PostgreSQL takes to answer it."""
+    return (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash"),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > bindparam("now"),
+            User.is_active.is_(True),
+        )
+    )
+
+
 def user_for_token(session: Session, token: str, now: dt.datetime | None = None) -> User | None:
     """The active user a bearer token belongs to, or None if unknown, expired or revoked."""
     now = now or utcnow()
@@ -251,14 +268,7 @@ def user_for_token(session: Session, token: str, now: dt.datetime | None = None)
         return None
     # One statement: the token's row and its user (every request signs in through here).
     return session.scalars(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            User.is_active.is_(True),
-        )
+        _user_for_token_statement(), {"token_hash": hash_token(token), "now": now}
     ).first()
 
 

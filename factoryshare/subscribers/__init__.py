@@ -8,10 +8,11 @@ reaches every person it concerns except the one who made it (`people(...)` drops
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor
@@ -19,18 +20,24 @@ from factoryshare.models import User
 from factoryshare.models.bookings import Booking
 
 
+@functools.cache
+def _member_users_statement() -> Any:
+    """Built once with bound parameters: every booking, move and cancellation asks it."""
+    return (
+        select(User.id)
+        .where(
+            User.member_id.in_(bindparam("member_ids", expanding=True)), User.is_active.is_(True)
+        )
+        .order_by(User.id)
+    )
+
+
 def member_users(session: Session, member_ids: Iterable[int | None]) -> list[int]:
     """The active users of these members, in id order."""
     wanted = sorted({m for m in member_ids if m is not None})
     if not wanted:
         return []
-    return list(
-        session.scalars(
-            select(User.id)
-            .where(User.member_id.in_(wanted), User.is_active.is_(True))
-            .order_by(User.id)
-        )
-    )
+    return list(session.scalars(_member_users_statement(), {"member_ids": wanted}))
 
 
 def aggregator_users(session: Session, aggregator_id: int | None) -> list[int]:

@@ -7,9 +7,10 @@ moved. What they read comes from one statement (`slot_facts`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, Select, String, literal, null, select, union_all
+from sqlalchemy import Date, Integer, Select, String, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from factoryshare import i18n, locking
@@ -87,20 +88,11 @@ class SlotFacts:
         self.quotas: list[tuple[int, int]] = []
 
 
-def slot_facts(
-    session: Session,
-    house: ProductionHouse,
-    machine_id: int,
-    start: dt.datetime,
-    end: dt.datetime,
-    exclude_booking_id: int | None = None,
-) -> SlotFacts:
-    """One UNION ALL of four small index reads instead of a statement per check; read after
-    the house's calendar is held (calendar.hold_calendar), so a closure written meanwhile is
-    seen. Rows are (kind, id, first day, last day, from, to, reason, number)."""
-    zone = calendar.house_zone(house)
-    first_day = start.astimezone(zone).date()
-    last_day = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+@functools.cache
+def _slot_facts_statement(excluding: bool) -> Any:
+    """The UNION ALL of slot_facts, built once per shape (with or without a booking to leave
+    out) with bound parameters: building a statement of this size costs more Python time than
+    the database takes to answer it, and a built statement's cache key is computed once."""
 
     def no_day() -> Any:
         return null().cast(Date)
@@ -114,6 +106,10 @@ def slot_facts(
     def no_number() -> Any:
         return null().cast(Integer)
 
+    house_id: Any = bindparam("house_id")
+    machine_id: Any = bindparam("machine_id")
+    start: Any = bindparam("start")
+    end: Any = bindparam("end")
     closures = select(
         literal("closure").label("kind"),
         HouseClosure.id.label("id"),
@@ -124,9 +120,9 @@ def slot_facts(
         HouseClosure.reason.label("reason"),
         no_number().label("n"),
     ).where(
-        HouseClosure.house_id == house.id,
-        HouseClosure.start_on <= last_day,
-        HouseClosure.end_on >= first_day,
+        HouseClosure.house_id == house_id,
+        HouseClosure.start_on <= bindparam("last_day"),
+        HouseClosure.end_on >= bindparam("first_day"),
     )
     downtimes = select(
         literal("downtime"),
@@ -138,9 +134,15 @@ def slot_facts(
         no_text(),
         no_number(),
     ).where(Downtime.machine_id == machine_id, Downtime.start_at < end, Downtime.end_at > start)
-    overlap = _overlapping(machine_id, start, end)
-    if exclude_booking_id is not None:
-        overlap = overlap.where(Booking.id != exclude_booking_id)
+    overlap = select(Booking).where(
+        Booking.machine_id == machine_id,
+        Booking.status.in_(LIVE_STATUSES),
+        Booking.start_at < end,
+        Booking.start_at > bindparam("earliest_start"),
+        Booking.end_at > start,
+    )
+    if excluding:
+        overlap = overlap.where(Booking.id != bindparam("exclude_booking_id"))
     clash = (
         overlap.with_only_columns(
             literal("booking").label("kind"),
@@ -169,11 +171,39 @@ def slot_facts(
         .join(
             machine_capabilities, machine_capabilities.c.capability_id == BookingQuota.capability_id
         )
-        .where(BookingQuota.house_id == house.id, machine_capabilities.c.machine_id == machine_id)
+        .where(BookingQuota.house_id == house_id, machine_capabilities.c.machine_id == machine_id)
     )
+    return union_all(closures, downtimes, select(clash), quotas)
+
+
+def slot_facts(
+    session: Session,
+    house: ProductionHouse,
+    machine_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_booking_id: int | None = None,
+) -> SlotFacts:
+    """One UNION ALL of four small index reads instead of a statement per check; read after
+    the house's calendar is held (calendar.hold_calendar), so a closure written meanwhile is
+    seen. Rows are (kind, id, first day, last day, from, to, reason, number). The overlap
+    search is _overlapping's: live bookings of the machine starting within LONGEST_BOOKING
+    before the slot."""
+    zone = calendar.house_zone(house)
+    params: dict[str, Any] = {
+        "house_id": house.id,
+        "machine_id": machine_id,
+        "start": start,
+        "end": end,
+        "earliest_start": start - LONGEST_BOOKING,
+        "first_day": start.astimezone(zone).date(),
+        "last_day": (end - dt.timedelta(microseconds=1)).astimezone(zone).date(),
+    }
+    if exclude_booking_id is not None:
+        params["exclude_booking_id"] = exclude_booking_id
     facts = SlotFacts()
-    stmt = union_all(closures, downtimes, select(clash), quotas)
-    for kind, id_, d1, d2, t1, t2, reason, n in session.execute(stmt):
+    stmt = _slot_facts_statement(exclude_booking_id is not None)
+    for kind, id_, d1, d2, t1, t2, reason, n in session.execute(stmt, params):
         if kind == "closure":
             facts.closures.append(Closed(id_, d1, d2, reason))
         elif kind == "downtime":

@@ -6,10 +6,11 @@ row and reads its state again first (factoryshare/locking.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 
 from factoryshare import audit, i18n, locking
@@ -118,6 +119,20 @@ def create_booking(
     return booking
 
 
+@functools.cache
+def _machine_held_statement() -> Any:
+    """_machine_held's statement without the caller's scope, built once with a bound
+    parameter (building it for every booking cost more than the database's answer)."""
+    return (
+        select(Machine)
+        .join(Machine.house)
+        .where(Machine.id == bindparam("machine_id"))
+        .options(contains_eager(Machine.house))
+        .with_for_update(read=True, of=ProductionHouse)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _machine_held(session: Session, actor: Actor, machine_id: int) -> Machine:
     """The machine in the caller's scope (NotFound otherwise) with its house, the house's row
     share-locked and read after the lock (calendar.hold_calendar's lock) in the same statement."""
@@ -125,13 +140,8 @@ def _machine_held(session: Session, actor: Actor, machine_id: int) -> Machine:
     if not isinstance(machine_id, int) or not 0 < machine_id <= MAX_ID:
         raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=machine_id))
     machine: Machine | None = session.scalars(
-        select(Machine)
-        .where(scope_filter(actor, Machine))
-        .join(Machine.house)
-        .where(Machine.id == machine_id)
-        .options(contains_eager(Machine.house))
-        .with_for_update(read=True, of=ProductionHouse)
-        .execution_options(populate_existing=True)
+        _machine_held_statement().where(scope_filter(actor, Machine)),
+        {"machine_id": machine_id},
     ).first()
     if machine is None:
         raise NotFound(N_("%(name)s %(object_id)s was not found.", name=name, object_id=machine_id))
