@@ -55,11 +55,17 @@ def check_depth(page: int, page_size: int) -> int:
     return offset
 
 
-def capped_count(key: Any, stmt: Select[Any], cap: int = TOTAL_CAP) -> Any:
+def capped_count(key: Any, stmt: Select[Any], cap: int | None = None) -> Any:
     """A scalar subquery: how many rows `stmt` selects, counting at most cap + 1 of them
-    (reading `key` only, in no order)."""
+    (TOTAL_CAP + 1 unless told; reading `key` only, in no order)."""
+    cap = TOTAL_CAP if cap is None else cap
     limited = stmt.with_only_columns(key).order_by(None).limit(cap + 1).subquery()
     return select(func.count()).select_from(limited).scalar_subquery()
+
+
+def capped_total(counted: int) -> tuple[int, bool]:
+    """`total` and `total_capped` from a capped_count."""
+    return min(counted, TOTAL_CAP), counted > TOTAL_CAP
 
 
 def keyset_page(
@@ -85,7 +91,7 @@ def keyset_page(
     else:
         offset = check_depth(page, page_size)
         counted = int(session.scalar(select(capped_count(keys[-1], stmt))) or 0)
-        total, capped = min(counted, TOTAL_CAP), counted > TOTAL_CAP
+        total, capped = capped_total(counted)
         stmt = stmt.offset(offset)
     rows = list(session.scalars(stmt.limit(page_size + 1)))
     items = rows[:page_size]

@@ -32,4 +32,6 @@ def test_the_migrations_have_one_head():
 
     from factoryshare.migrate import alembic_config
 
-    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == ["0027_booking_periods"]
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == [
+        "0027_booking_periods"
+    ]

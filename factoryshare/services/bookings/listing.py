@@ -23,7 +23,7 @@ from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.models import Machine
 from factoryshare.models.bookings import LIVE_STATUSES, Booking, BookingStatus
-from factoryshare.paging import TOTAL_CAP, Page, capped_count, check_depth
+from factoryshare.paging import Page, capped_count, capped_total, check_depth
 from factoryshare.services.bookings.common import LONGEST_BOOKING
 
 
@@ -159,7 +159,7 @@ def page_of_bookings(
                 ),
             )
         ).one()
-        total, capped = min(counted, TOTAL_CAP), counted > TOTAL_CAP
+        total, capped = capped_total(counted)
         before = 0  # the items of the parts before this one
         for part, size in zip(PARTS, [*sizes, None]):
             if before >= offset + limit:
