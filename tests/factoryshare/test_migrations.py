@@ -33,5 +33,5 @@ def test_the_migrations_have_one_head():
     from factoryshare.migrate import alembic_config
 
     assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == [
-        "0027_booking_periods"
+        "0028_audit_order_index"
     ]
