@@ -131,7 +131,10 @@ def test_pages_by_number_and_by_cursor_list_the_same_bookings_in_the_same_order(
 def test_a_cursor_the_list_did_not_hand_out_is_refused_naming_the_cursor(client, listed, cursor):  # type: ignore[no-untyped-def]
     r = client.get(URL, headers=listed["admin"], query_string={"cursor": cursor})
     assert r.status_code == 422, r.json
-    assert "cursor" in r.json["errors"]
+    assert r.json["errors"]["cursor"] == ["Bukan kursor yang diberikan oleh daftar ini."]
+    english = {**listed["admin"], "Accept-Language": "en"}
+    r = client.get(URL, headers=english, query_string={"cursor": cursor})
+    assert r.json["errors"]["cursor"] == ["Not a cursor this list handed out."]
 
 
 def test_a_tampered_or_foreign_cursor_is_refused_naming_the_cursor(app, client, listed):  # type: ignore[no-untyped-def]
@@ -205,6 +208,8 @@ def test_the_total_of_a_page_by_number_is_counted_up_to_a_cap_and_says_so(
 def test_a_page_by_number_deeper_than_its_limit_is_refused_pointing_to_the_cursor(client, listed):  # type: ignore[no-untyped-def]
     r = client.get(URL, headers=listed["admin"], query_string={"page": 5001, "page_size": 20})
     assert r.status_code == 422, r.json
-    assert "page" in r.json["errors"]
+    assert r.json["errors"]["page"] == [
+        "Terlalu dalam untuk nomor halaman: ikuti kursor di `next`."
+    ]
     r = client.get(URL, headers=listed["admin"], query_string={"page": 5000, "page_size": 20})
     assert r.status_code == 200 and r.json["items"] == [] and r.json["next"] is None
