@@ -10,10 +10,12 @@ added here later only needs its line below and `make translations`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
 from marshmallow import validate
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 from factoryshare import i18n
 from factoryshare.db import MAX_ID
 from factoryshare.i18n import N_
+from factoryshare.paging import MAX_PAGE_DEPTH, TOTAL_CAP, Page
 from factoryshare.validation import text_problem
 
 MAX_PAGE_SIZE = 100
@@ -205,6 +208,114 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
+class CursorCodec:
+    """The opaque `cursor` of one list: a position (factoryshare.paging) as JSON, signed with
+    the app's secret under the list's name, so a caller can only hand back a position this
+    list gave out; anything else is a 422 naming `cursor`. The position is re-read in the
+    caller's scope, so a cursor someone else was given shows nothing of theirs."""
+
+    def __init__(
+        self,
+        name: str,
+        dump: Callable[[tuple[Any, ...]], list[Any]],
+        load: Callable[[list[Any]], tuple[Any, ...]],
+    ) -> None:
+        self.salt = f"factoryshare.cursor.{name}"
+        self.dump, self.load = dump, load
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(current_app.secret_key, salt=self.salt)
+
+    def encode(self, position: tuple[Any, ...] | None) -> str | None:
+        return None if position is None else str(self._serializer().dumps(self.dump(position)))
+
+    def decode(self, value: str) -> tuple[Any, ...]:
+        try:
+            return self.load(self._serializer().loads(value))
+        except (BadData, TypeError, ValueError, IndexError):
+            raise ma.ValidationError(NOT_A_CURSOR) from None
+
+    def field(self) -> ma.fields.Field:
+        return _CursorField(
+            self,
+            metadata={
+                "description": "the `next` of the page before: the page after it, in the "
+                "same order (`page` is then ignored)"
+            },
+        )
+
+
+NOT_A_CURSOR = N_("Not a cursor this list handed out.")
+
+
+class _CursorField(ma.fields.String):
+    def __init__(self, codec: CursorCodec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.codec = codec
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 500:
+            raise ma.ValidationError(NOT_A_CURSOR)
+        return self.codec.decode(text)
+
+
+def aware(value: str) -> dt.datetime:
+    """A time a cursor carries (ISO 8601 with its offset)."""
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("naive time in a cursor")
+    return moment
+
+
+def cursor_page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The envelope of a list read by cursor (factoryshare.paging): the page envelope with
+    `total` bounded and the cursor of the page after."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "page": ma.fields.Integer(
+                allow_none=True, metadata={"description": "null on a page read by cursor"}
+            ),
+            "page_size": ma.fields.Integer(),
+            "total": ma.fields.Integer(
+                allow_none=True,
+                metadata={
+                    "description": f"how many items the list holds, counted up to {TOTAL_CAP:,} "
+                    "(see total_capped); counted on a page by number only, null on a page "
+                    "read by cursor"
+                },
+            ),
+            "total_capped": ma.fields.Boolean(
+                metadata={"description": f"true: more than {TOTAL_CAP:,} items, total is the cap"}
+            ),
+            "next": ma.fields.String(
+                allow_none=True,
+                metadata={
+                    "description": "pass as `cursor` for the page after this one; null on the "
+                    f"last page. A page by number reaches {MAX_PAGE_DEPTH:,} items deep at "
+                    "most; a walk by cursor reaches any depth at the cost of the first page"
+                },
+            ),
+        },
+    )
+
+
+def cursor_envelope(
+    page: Page[Any], codec: CursorCodec, args: dict[str, Any], by_cursor: bool
+) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "page": None if by_cursor else args.get("page", 1),
+        "page_size": args.get("page_size", 20),
+        "total": page.total,
+        "total_capped": page.total_capped,
+        "next": codec.encode(page.next),
+    }
+
+
 def paginate(session: Session, stmt: Select[Any], args: dict[str, Any]) -> dict[str, Any]:
     page = args.get("page", 1)
     size = args.get("page_size", 20)
@@ -228,6 +339,6 @@ def paginate_list(items: Sequence[Any], args: dict[str, Any]) -> dict[str, Any]:
 
 def strip_page(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split query args into (filters, pagination)."""
-    paging = {k: args[k] for k in ("page", "page_size") if k in args}
-    filters = {k: v for k, v in args.items() if k not in ("page", "page_size")}
+    paging = {k: args[k] for k in ("page", "page_size", "cursor") if k in args}
+    filters = {k: v for k, v in args.items() if k not in ("page", "page_size", "cursor")}
     return filters, paging

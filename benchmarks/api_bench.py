@@ -60,6 +60,7 @@ from factoryshare.models import (
     house_managers,
 )
 from factoryshare.models.bookings import Booking
+from factoryshare.paging import MAX_PAGE_DEPTH
 from factoryshare.services import accounts
 from factoryshare.services.bookings import count_overlapping_live
 
@@ -478,7 +479,9 @@ def main() -> None:
     bearer = {"Authorization": f"Bearer {info['manager_token']}"}
     admin = {"Authorization": f"Bearer {info['admin_token']}"}
     member = {"Authorization": f"Bearer {info['tokens'][0]}"}
-    deep_page = max(1, info["bookings"] // 20 - 5)
+    # A page by number reaches MAX_PAGE_DEPTH bookings deep at most (factoryshare.paging):
+    # the deepest one it answers. Deeper pages go by cursor (benchmarks/deep_page.py).
+    deep_page = max(1, min(info["bookings"] // 20 - 5, MAX_PAGE_DEPTH // 20))
     gets = {
         "availability (all machines, one day)": (
             f"/api/v1/houses/{house}/availability?start={urllib.parse.quote(first.isoformat())}"

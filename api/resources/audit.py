@@ -8,7 +8,18 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
-from api.schemas import AwareDateTime, Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.schemas import (
+    AwareDateTime,
+    CursorCodec,
+    Id,
+    PageArgs,
+    Schema,
+    Text,
+    aware,
+    cursor_envelope,
+    cursor_page_schema,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
@@ -17,6 +28,14 @@ from factoryshare.services import audit_log
 URL_PREFIX = "/audit"
 blp = Blueprint(
     "audit", __name__, description="Who did what, when (admins; managers for their houses)"
+)
+
+
+# A position in the trail: the last event's time and id (the order, newest first).
+CURSOR = CursorCodec(
+    "audit",
+    dump=lambda p: [p[0].isoformat(), p[1]],
+    load=lambda v: (aware(v[0]), int(v[1])),
 )
 
 
@@ -30,6 +49,7 @@ class AuditArgs(PageArgs):
     since = AwareDateTime()
     until = AwareDateTime()
     house_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    cursor = CURSOR.field()
 
 
 class AuditEventSchema(Schema):
@@ -46,7 +66,7 @@ class AuditEventSchema(Schema):
     )
 
 
-AuditPage = page_schema(AuditEventSchema, "AuditEventPage")
+AuditPage = cursor_page_schema(AuditEventSchema, "AuditEventPage")
 
 
 @blp.route("")
@@ -55,6 +75,18 @@ class AuditEvents(MethodView):
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, AuditPage)
     def get(self, args):
-        """Audit events, newest first, filtered by object, actor, action, time and house"""
+        """Audit events, newest first, filtered by object, actor, action, time and house.
+
+        Like the bookings list: `next` as `cursor` gives the page after, at any depth; a page
+        by number counts `total` up to 10,000 and reaches 100,000 events deep at most."""
         filters, paging = strip_page(args)
-        return paginate(db(), audit_log.list_events(db(), current_actor(), **filters), paging)
+        after = paging.get("cursor")
+        listed = audit_log.page_of_events(
+            db(),
+            current_actor(),
+            page=paging.get("page", 1),
+            page_size=paging.get("page_size", 20),
+            after=after,
+            **filters,
+        )
+        return cursor_envelope(listed, CURSOR, paging, by_cursor=after is not None)

@@ -12,12 +12,15 @@ from api.database import db
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import (
     AwareDateTime,
+    CursorCodec,
     Id,
     PageArgs,
     Schema,
     Text,
     Words,
-    page_schema,
+    aware,
+    cursor_envelope,
+    cursor_page_schema,
     strip_page,
 )
 from api.security import allow, current_actor
@@ -75,7 +78,14 @@ class BookingSchema(Schema):
     updated_at = ma.fields.AwareDateTime(format="iso", dump_only=True)
 
 
-BookingPage = page_schema(BookingSchema, "BookingPage")
+BookingPage = cursor_page_schema(BookingSchema, "BookingPage")
+
+# A position in the list (bookings.page_of_bookings): the walk's now, its part, start, id.
+CURSOR = CursorCodec(
+    "bookings",
+    dump=lambda p: [p[0].isoformat(), p[1], p[2].isoformat(), p[3]],
+    load=lambda v: (aware(v[0]), int(v[1]), aware(v[2]), int(v[3])),
+)
 
 
 class BookingCreate(Schema):
@@ -109,6 +119,7 @@ class BookingArgs(PageArgs):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     start = AwareDateTime()
     end = AwareDateTime()
+    cursor = CURSOR.field()
 
 
 @blp.route("")
@@ -118,13 +129,23 @@ class Bookings(MethodView):
     @blp.response(200, BookingPage)
     def get(self, args):
         """Bookings in my scope, upcoming first (soonest first), then past ones (latest first);
-        filterable by house, machine, member, status and time range"""
+        filterable by house, machine, member, status and time range.
+
+        Every page hands out `next`: passed back as `cursor` it gives the page after, however
+        deep, at the cost of the first page (the walk keeps the moment of its first page, so
+        each booking comes once). A page by number counts `total` up to 10,000 and reaches
+        100,000 bookings deep at most; a page by cursor counts nothing (`total` null)."""
         filters, paging = strip_page(args)
-        page, size = paging.get("page", 1), paging.get("page_size", 20)
-        items, total = bookings.page_of_bookings(
-            db(), current_actor(), page=page, page_size=size, **filters
+        after = paging.get("cursor")
+        listed = bookings.page_of_bookings(
+            db(),
+            current_actor(),
+            page=paging.get("page", 1),
+            page_size=paging.get("page_size", 20),
+            after=after,
+            **filters,
         )
-        return {"items": items, "page": page, "page_size": size, "total": total}
+        return cursor_envelope(listed, CURSOR, paging, by_cursor=after is not None)
 
     @idempotent
     @allow(Role.admin, Role.manager, Role.member)

@@ -13,10 +13,14 @@ from factoryshare.db import Base, IdType, UTCDateTime, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # The trail's order (newest first) and its cursor's position: a page is read from it.
+        Index("ix_audit_events_at_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

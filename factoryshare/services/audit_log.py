@@ -7,12 +7,14 @@ Admins read every event; a manager reads the events about objects of the houses 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor, scoped
 from factoryshare.models import AuditEvent, Role
+from factoryshare.paging import Page, keyset_page
 
 
 def list_events(
@@ -45,3 +47,25 @@ def list_events(
         stmt = stmt.where(AuditEvent.at < until)
     # Newest first: the trail is read to find out what just happened.
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def page_of_events(
+    session: Session,
+    actor: Actor,
+    *,
+    page: int = 1,
+    page_size: int = 20,
+    after: tuple[Any, ...] | None = None,
+    **filters: Any,
+) -> Page[AuditEvent]:
+    """One page of the trail, newest first, by page number or after the position (at, id) of
+    the page before: a range of the index on (at, id) (factoryshare.paging)."""
+    return keyset_page(
+        session,
+        list_events(session, actor, **filters),
+        (AuditEvent.at, AuditEvent.id),
+        descending=True,
+        page=page,
+        page_size=page_size,
+        after=after,
+    )
