@@ -1,7 +1,10 @@
 """One module per resource; each exposes `URL_PREFIX` and `blp`, a flask-smorest Blueprint.
 
 A module whose resource also hangs under another one (e.g. `/houses/{id}/schedule-runs`)
-may add `EXTRA_BLUEPRINTS = [("/houses", house_blp)]`.
+may add `EXTRA_BLUEPRINTS = [("/houses", house_blp)]`. A resource too large for one module is
+a package (loan_applications): its `__init__` defines `URL_PREFIX` and `blp` and then imports
+its area modules, which register their routes on `blp` (their import order is their paths'
+order in the OpenAPI document).
 """
 
 from __future__ import annotations
