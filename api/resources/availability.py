@@ -10,6 +10,7 @@ from marshmallow import validate
 from api.database import db
 from api.schemas import AwareDateTime, Schema, Text
 from api.security import allow, current_actor
+from factoryshare import zones
 from factoryshare.services import bookings, calendar
 
 URL_PREFIX = "/houses"
@@ -68,7 +69,7 @@ class Availability(MethodView):
         return {
             "house_id": house.id,
             "timezone": house.timezone,
-            "zone": calendar.zone_abbreviation(house.timezone),
+            "zone": zones.abbreviation(house.timezone),
             "slot_minutes": house.slot_minutes,
             "machines": [
                 {

@@ -24,6 +24,7 @@ from api.schemas import (
     strip_page,
 )
 from api.security import allow, current_actor
+from factoryshare import zones
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingSource, BookingStatus
@@ -59,7 +60,7 @@ class BookingSchema(Schema):
     end = ma.fields.Function(lambda b: _local(b, b.end_at), dump_only=True)
     timezone = ma.fields.Function(lambda b: b.machine.house.timezone, dump_only=True)
     zone = ma.fields.Function(
-        lambda b: calendar.zone_abbreviation(b.machine.house.timezone),
+        lambda b: zones.abbreviation(b.machine.house.timezone),
         dump_only=True,
         metadata={"description": "WIB, WITA or WIT"},
     )

@@ -12,8 +12,9 @@ from marshmallow import validate
 from api.database import db
 from api.schemas import Id, PageArgs, Schema, Text, Words, page_schema, paginate, strip_page
 from api.security import allow, current_actor
+from factoryshare import zones
 from factoryshare.models import Member, Role
-from factoryshare.services import agenda, calendar, houses
+from factoryshare.services import agenda, houses
 
 URL_PREFIX = "/houses"
 blp = Blueprint("houses", __name__, description="Production houses, opening hours and closures")
@@ -110,7 +111,7 @@ class HouseSchema(Schema):
     region = ma.fields.String(dump_only=True)
     timezone = ma.fields.String(dump_only=True)
     zone = ma.fields.Function(
-        lambda h: calendar.zone_abbreviation(h.timezone),
+        lambda h: zones.abbreviation(h.timezone),
         dump_only=True,
         metadata={"description": "WIB, WITA or WIT"},
     )

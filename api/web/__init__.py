@@ -72,7 +72,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.database import db
 from api.web import words
-from factoryshare import i18n, messages
+from factoryshare import i18n, messages, zones
 from factoryshare.access import Actor
 from factoryshare.errors import DomainError
 from factoryshare.models import ProductionHouse, Role, User
@@ -325,7 +325,7 @@ def _zone(house: ProductionHouse | str):  # type: ignore[no-untyped-def]
 
 
 def _tz_name(house: ProductionHouse | str) -> str:
-    return calendar.zone_abbreviation(house if isinstance(house, str) else house.timezone)
+    return zones.abbreviation(house if isinstance(house, str) else house.timezone)
 
 
 @functools.lru_cache(maxsize=512)

@@ -17,16 +17,12 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import i18n, zones
+from factoryshare import i18n
 from factoryshare.models import WEEKDAYS, Downtime, HouseClosure, Machine, ProductionHouse
 
 Window = tuple[dt.datetime, dt.datetime]
 
 _UTC = dt.UTC
-
-# The zones a house may keep and their names: one table, in factoryshare.zones.
-INDONESIAN_ZONES = zones.INDONESIAN_ZONES
-zone_abbreviation = zones.abbreviation
 
 
 # The `holidays` package's own names, per language of factoryshare.i18n.

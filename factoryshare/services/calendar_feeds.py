@@ -21,7 +21,7 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, i18n
+from factoryshare import audit, i18n, zones
 from factoryshare.access import Actor
 from factoryshare.db import utcnow
 from factoryshare.errors import NotFound
@@ -147,7 +147,7 @@ def render_feed(session: Session, token: str, *, now: dt.datetime | None = None)
     cal.add("x-published-ttl", "PT1H")
     for booking, machine, at_house in rows:
         zone = calendar.house_zone(at_house)
-        zone_label = calendar.zone_abbreviation(at_house.timezone)
+        zone_label = zones.abbreviation(at_house.timezone)
         local_start = booking.start_at.astimezone(zone)
         local_end = booking.end_at.astimezone(zone)
         event = icalendar.Event()

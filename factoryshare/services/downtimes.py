@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, zones
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
@@ -78,7 +78,7 @@ def notify_affected(
         "start": b.start_at.astimezone(zone).isoformat(),
         "end": b.end_at.astimezone(zone).isoformat(),
         "action": item.action,
-        "zone": calendar.zone_abbreviation(house.timezone),
+        "zone": zones.abbreviation(house.timezone),
         # The messages show every time in this zone (WIB, WITA or WIT).
         "timezone": house.timezone,
         "alternatives": [

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from factoryshare import audit
+from factoryshare import audit, zones
 from factoryshare.access import Actor
 from factoryshare.i18n import N_
 from factoryshare.models import Machine, ProductionHouse, User, cluster_members
@@ -144,7 +144,7 @@ def _tell_member(
             "machine": booking.machine.name,
             "start": booking.start_at.astimezone(zone).isoformat(),
             "end": booking.end_at.astimezone(zone).isoformat(),
-            "zone": calendar.zone_abbreviation(house.timezone),
+            "zone": zones.abbreviation(house.timezone),
             # The messages show every time in this zone (WIB, WITA or WIT).
             "timezone": house.timezone,
             "reason": (

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare import i18n
+from factoryshare import i18n, zones
 from factoryshare.access import Actor, get_scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, NotFound, ValidationFailed
@@ -426,7 +426,7 @@ def grid_as_dict(grid: DayGrid) -> dict[str, Any]:
         "house_id": grid.house.id,
         "day": grid.day,
         "timezone": grid.house.timezone,
-        "zone": calendar.zone_abbreviation(grid.house.timezone),
+        "zone": zones.abbreviation(grid.house.timezone),
         "duration": grid.duration_minutes,
         "durations": grid.durations,
         "closed": grid.closed,

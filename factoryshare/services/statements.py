@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factoryshare import zones
 from factoryshare.access import Actor, get_scoped
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
@@ -69,7 +70,7 @@ class StatementLine:
 
     @property
     def zone(self) -> str:
-        return calendar.zone_abbreviation(self.house.timezone) if self.house is not None else ""
+        return zones.abbreviation(self.house.timezone) if self.house is not None else ""
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Statement:
 
     @property
     def zone(self) -> str:
-        return calendar.zone_abbreviation(self.house.timezone)
+        return zones.abbreviation(self.house.timezone)
 
     @property
     def charged(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from factoryshare import zones
 from factoryshare.models import HouseClosure
 from factoryshare.services import calendar
 from tests.factories.bookings import at
@@ -80,6 +81,6 @@ def test_a_machine_downtime_is_cut_out_of_its_windows(db, make_machine, make_dow
 
 
 def test_zone_abbreviations_are_the_indonesian_ones():
-    assert calendar.zone_abbreviation("Asia/Jakarta") == "WIB"
-    assert calendar.zone_abbreviation("Asia/Makassar") == "WITA"
-    assert calendar.zone_abbreviation("Asia/Jayapura") == "WIT"
+    assert zones.abbreviation("Asia/Jakarta") == "WIB"
+    assert zones.abbreviation("Asia/Makassar") == "WITA"
+    assert zones.abbreviation("Asia/Jayapura") == "WIT"

@@ -25,6 +25,7 @@ from api.web.manager._common import (
     _parse_day,
     _today,
 )
+from factoryshare import zones
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError, NotFound
 from factoryshare.i18n import N_
@@ -154,7 +155,7 @@ def house_timeline(
     min_rem = DAY_MIN_REM if len(days) == 1 else WEEK_MIN_REM
     gantt = Timeline(
         chart_id or ("gantt-proposal" if proposal is not None else "timeline-chart"),
-        _("Bookings per machine, %(zone)s", zone=calendar.zone_abbreviation(house.timezone)),
+        _("Bookings per machine, %(zone)s", zone=zones.abbreviation(house.timezone)),
         segments,
         [(m.id, m.name, m.code) for m in rows],
         zoom=zoom,

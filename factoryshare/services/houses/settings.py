@@ -18,13 +18,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, locking
+from factoryshare import audit, locking, zones
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import contains_pattern, utcnow
 from factoryshare.errors import Conflict, Forbidden, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import WEEKDAYS, ProductionHouse, Role
-from factoryshare.services import calendar
 from factoryshare.services.houses.calendar_changes import (
     CalendarChange,
     bookings_outside,
@@ -124,7 +123,7 @@ def _timezone(value: Any) -> str:
     try:
         if (
             not isinstance(value, str)
-            or value not in calendar.INDONESIAN_ZONES
+            or value not in zones.INDONESIAN_ZONES
             or value not in available_timezones()
         ):
             raise ZoneInfoNotFoundError(value)
