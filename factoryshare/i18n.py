@@ -149,6 +149,19 @@ def join(parts: list[str], separator: str = ", ") -> Localized:
     )
 
 
+def either(parts: list[str]) -> Localized:
+    """Alternatives inside a sentence: `PIRT, Halal or SPP-IRT` / `PIRT, Halal atau SPP-IRT`."""
+    texts = {}
+    for lang in LANGUAGES:
+        said = [str(translate(part, lang)) for part in parts]
+        texts[lang] = (
+            f"{', '.join(said[:-1])} {gettext('or', lang)} {said[-1]}"
+            if len(said) > 1
+            else "".join(said)
+        )
+    return Localized(texts)
+
+
 def day(value: dt.date) -> Localized:
     """A date inside a sentence: `3 Mar 2026` / `3 Mar 2026` (Indonesian month names)."""
     return Localized(

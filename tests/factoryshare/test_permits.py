@@ -275,6 +275,21 @@ def test_the_gate_lists_each_missing_requirement(db, make_food_product):
     assert all(m["problem"] == "missing" for m in missing)
 
 
+def test_the_refusal_names_the_permits_that_would_each_do_in_the_readers_language(
+    db, make_food_product, make_permit
+):
+    from factoryshare import i18n
+
+    product = make_food_product()
+    make_permit(product, "halal")
+    with pytest.raises(Conflict) as refused:
+        permits.require_permits(db, product, *_span())
+    said = {lang: i18n.translate(refused.value.errors, lang) for lang in ("id", "en")}
+    registration = {lang: words["permits.food_registration"][0] for lang, words in said.items()}
+    assert " atau " in registration["id"] and " or " not in registration["id"], registration
+    assert " or " in registration["en"], registration
+
+
 def test_either_pirt_or_bpom_md_satisfies_the_food_registration(db, make_food_product, make_permit):
     product = make_food_product()
     make_permit(product, "halal")

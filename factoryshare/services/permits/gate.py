@@ -291,11 +291,12 @@ def check_gate(
 
 
 def type_names(session: Session, codes: list[str]) -> str:
+    """The permit types that would each do, as alternatives in the reader's language."""
     names = {
         t.code: t.name
         for t in session.scalars(select(PermitType).where(PermitType.code.in_(codes)))
     }
-    return " or ".join(names.get(c, c) for c in codes)
+    return i18n.either([names.get(c, c) for c in codes])
 
 
 def require_permits(
