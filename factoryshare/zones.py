@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from factoryshare import clock
+
 # The zones a house may keep.
 INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
 
@@ -32,7 +34,7 @@ def abbreviation(tz: str | dt.tzinfo, at: dt.datetime | None = None) -> str:
         zone = ZoneInfo(name) if isinstance(tz, str) else tz
     except (ZoneInfoNotFoundError, ValueError):
         zone = dt.UTC
-    offset = (at or dt.datetime.now(dt.UTC)).astimezone(zone).utcoffset()
+    offset = (at or clock.now()).astimezone(zone).utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     if minutes in _BY_OFFSET:
         return _BY_OFFSET[minutes]

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from factoryshare import clock as product_clock
 from factoryshare.config import Settings
 from factoryshare.db import make_engine
 from factoryshare.migrate import upgrade
@@ -37,6 +38,7 @@ from factoryshare.models import (
 )
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
 from factoryshare.services import accounts
+from tests.clock import FrozenClock
 
 TEST_PASSWORD = "correct-horse-battery-42"
 
@@ -80,6 +82,19 @@ def engine(settings: Settings) -> Iterator[Engine]:
     upgrade(settings.database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[FrozenClock]:
+    """The product's clock, frozen at Tuesday 1 December 2026 09:00 WIB for every test
+    (tests/clock.py); move it with `clock.set(...)` / `clock.advance(...)`. A test marked
+    `wall_clock` reads the real time instead."""
+    frozen = FrozenClock()
+    if request.node.get_closest_marker("wall_clock") is not None:
+        yield frozen
+        return
+    with product_clock.using(frozen.now):
+        yield frozen
 
 
 @pytest.fixture()
@@ -380,7 +395,7 @@ def token_for(db: Session) -> Callable[[User], dict[str, str]]:
             ApiToken(
                 user_id=user.id,
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+                expires_at=product_clock.now() + dt.timedelta(hours=1),
             )
         )
         db.flush()

@@ -22,12 +22,23 @@ def register(cli: click.Group) -> None:
     @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
     @click.option("--seed", default=0, show_default=True, type=int)
     @click.option(
+        "--deterministic-time",
+        type=click.FloatRange(0.01, 86400),
+        help="limit CP-SAT by its own measure of work too: with --workers 1 the same file, "
+        "seed and limit give the same solution however loaded the machine is",
+    )
+    @click.option(
         "--out",
         type=click.Path(dir_okay=False, path_type=Path),
         help="write the solution JSON here",
     )
     def solve_command(
-        problem_file: Path, time_limit: float, workers: int, seed: int, out: Path | None
+        problem_file: Path,
+        time_limit: float,
+        workers: int,
+        seed: int,
+        deterministic_time: float | None,
+        out: Path | None,
     ) -> None:
         """Solve a factoryshare-problem/1 file (or a Brandimarte .fjs instance)."""
         import solver
@@ -41,9 +52,10 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"{problem_file} is not valid JSON: {exc}") from None
         except (solver.ProblemFormatError, ValueError, IndexError) as exc:
             raise click.ClickException(f"{problem_file}: {exc}") from None
-        solution = solver.solve(
-            problem, solver.SolveOptions(time_limit=time_limit, workers=workers, seed=seed)
+        options = solver.SolveOptions(
+            time_limit=time_limit, workers=workers, seed=seed, deterministic_time=deterministic_time
         )
+        solution = solver.solve(problem, options)
         if out is not None:
             out.write_text(json.dumps(solver.solution_to_dict(solution), indent=2) + "\n")
         gap = f" gap {100 * solution.gap:.2f} %" if solution.gap is not None else ""

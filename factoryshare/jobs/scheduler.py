@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from factoryshare import clock
 from factoryshare.db import transaction
 from factoryshare.jobs.registry import DAILY_AT, INTERVALS, JOBS
 from factoryshare.jobs.runner import run_job
@@ -45,7 +46,7 @@ def once_per(name: str) -> dt.timedelta:
 def daily_zones() -> list[str]:
     """One zone per distinct UTC offset among the zones a house may keep (WIB, WITA, WIT)."""
     seen: dict[dt.timedelta | None, str] = {}
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     for zone in INDONESIAN_ZONES:
         seen.setdefault(now.astimezone(ZoneInfo(zone)).utcoffset(), zone)
     return list(seen.values())
@@ -70,6 +71,8 @@ def build_scheduler(session_factory: Any, lock_dir: Path) -> Any:
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
+    # APScheduler fires on its own wall clock, so its first runs are dated by the wall clock
+    # too, never by a clock a test has fixed.
     start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=FIRST_RUN_AFTER_SECONDS)
     from apscheduler.triggers.cron import CronTrigger
 

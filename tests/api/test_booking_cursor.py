@@ -22,14 +22,16 @@ HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture()
-def listed(db, make_house, make_machine, make_member, make_user, token_for) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def listed(
+    clock, db, make_house, make_machine, make_member, make_user, token_for
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Two members' bookings on two machines of one house around now (never within half an
     hour of it): under way (one of them six days long), to start (two at the same moment),
     past (two at the same moment, one cancelled), and the list's order as the rule says."""
     house = make_house()
     machines = [make_machine(house=house), make_machine(house=house)]
     a, b = make_member(house=house), make_member(house=house)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     made = [
         # (member, machine, hours from now to start, hours long, status)
         (a, 0, -2.5, 4, BookingStatus.confirmed),  # under way

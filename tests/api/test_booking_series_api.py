@@ -1,5 +1,6 @@
 import datetime as dt
 
+from factoryshare import clock as product_clock
 from factoryshare.models import Role
 from factoryshare.services import calendar
 from tests.factories.bookings import at, working_day
@@ -11,7 +12,7 @@ def _clear_weekday(weeks: int) -> dt.date:
     """A working day whose next `weeks` same weekdays are all working days too."""
     day = working_day()
     while any(calendar.holiday_name(day + dt.timedelta(weeks=w)) for w in range(weeks)):
-        day = working_day((day - dt.date.today()).days + 1)
+        day = working_day((day - product_clock.now().date()).days + 1)
     return day
 
 
@@ -86,7 +87,7 @@ def test_with_skip_conflicts_the_free_weeks_are_booked_and_the_skipped_one_is_ke
 
 def _holiday_between_working_weeks() -> dt.date:
     """The next weekday holiday whose same weekday a week before and after are working days."""
-    day = dt.date.today() + dt.timedelta(days=9)
+    day = product_clock.now().date() + dt.timedelta(days=9)
     while True:
         if (
             day.weekday() < 5

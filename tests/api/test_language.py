@@ -17,6 +17,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from factoryshare import clock as product_clock
 from factoryshare import i18n
 from factoryshare.models import Role
 from factoryshare.services import calendar
@@ -167,7 +168,7 @@ def test_a_signed_in_users_language_wins_over_accept_language(client, make_user,
 
 
 def _next_weekday_holiday(days: int = 55) -> dt.date:
-    day = dt.date.today() + dt.timedelta(days=2)
+    day = product_clock.now().date() + dt.timedelta(days=2)
     for _ in range(days):
         if day.weekday() < 5 and calendar.holiday_name(day) is not None:
             return day

@@ -90,10 +90,10 @@ def test_the_kur_schemes_and_permit_reference_data_are_listed_a_page_at_a_time(
 
 
 def test_a_manager_lists_the_permit_overrides_a_page_at_a_time(
-    client, make_user, make_food_product, token_for, count_statements
+    clock, client, make_user, make_food_product, token_for, count_statements
 ):
     admin = token_for(make_user(Role.admin))
-    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    until = (clock.now() + dt.timedelta(days=30)).isoformat()
     for _ in range(3):
         r = client.post(
             "/api/v1/permits/overrides",

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from factoryshare import clock as product_clock
 from factoryshare.models import AuditEvent, Member, ProductionHouse, Role
 from factoryshare.models.permits import PermitStatus
 from tests.factories.bookings import at, working_day
@@ -29,7 +30,7 @@ def setting(db, make_user, make_machine, make_member, make_food_product, make_pe
 
 
 def _record_pirt(client, headers, product):  # type: ignore[no-untyped-def]
-    expires = dt.date.today() + dt.timedelta(days=400)
+    expires = product_clock.now().date() + dt.timedelta(days=400)
     r = client.post(
         URL,
         headers=headers,
@@ -37,7 +38,7 @@ def _record_pirt(client, headers, product):  # type: ignore[no-untyped-def]
             "product_id": product.id,
             "permit_type": "pirt",
             "number": pirt_number(expires.year),
-            "issued_on": (dt.date.today() - dt.timedelta(days=30)).isoformat(),
+            "issued_on": (product_clock.now().date() - dt.timedelta(days=30)).isoformat(),
             "expires_on": expires.isoformat(),
         },
     )

@@ -198,10 +198,10 @@ def test_booking_a_food_product_without_permits_answers_409_permit_missing(
 
 
 def test_a_manager_overrides_with_a_reason_and_a_member_may_not(
-    client, db, make_user, make_food_product, token_for
+    clock, client, db, make_user, make_food_product, token_for
 ):
     product = make_food_product()
-    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    until = (clock.now() + dt.timedelta(days=30)).isoformat()
     body = {"product_id": product.id, "reason": "Izin P-IRT sedang diperpanjang", "until": until}
     assert (
         client.post(
@@ -224,11 +224,11 @@ def test_a_manager_overrides_with_a_reason_and_a_member_may_not(
 
 
 def test_the_house_overview_counts_states_and_names_blocked_products(
-    client, db, make_user, make_food_product, make_permit, token_for
+    clock, client, db, make_user, make_food_product, make_permit, token_for
 ):
     product = make_food_product()
     blocked = make_food_product(member=product.member)
-    today = dt.date.today()
+    today = clock.today()
     make_permit(product, "halal")
     make_permit(product, "pirt", expires_on=today + dt.timedelta(days=20))
     make_permit(

@@ -7,8 +7,8 @@ def _body(product, **overrides):
     body = {
         "product_id": product.id,
         "quantity": 10,
-        "earliest_start": "2030-03-04T08:00:00+07:00",
-        "due": "2030-03-08T17:00:00+07:00",
+        "earliest_start": "2027-01-04T08:00:00+07:00",
+        "due": "2027-01-08T17:00:00+07:00",
         "priority": 3,
     }
     body.update(overrides)
@@ -37,7 +37,7 @@ def test_a_due_date_without_an_offset_is_a_422_naming_due(
 ):
     product = make_product()
     headers = token_for(make_user(Role.member, member=product.member))
-    r = client.post(URL, json=_body(product, due="2030-03-08T17:00:00"), headers=headers)
+    r = client.post(URL, json=_body(product, due="2027-01-08T17:00:00"), headers=headers)
     assert r.status_code == 422
     assert "due" in r.json["errors"]
 

@@ -222,7 +222,7 @@ def test_a_member_finds_a_slot_books_moves_requests_production_reads_its_message
 
 
 def test_a_manager_confirms_rejects_cannot_complete_early_closes_a_day_and_publishes_a_plan(
-    client, demo, session_factory
+    clock, client, demo, session_factory
 ):
     from factoryshare import worker
 
@@ -231,7 +231,7 @@ def test_a_manager_confirms_rejects_cannot_complete_early_closes_a_day_and_publi
     manager = sign_in(client, MANAGER)
     garut = house(db, GARUT)
     day = working_day(8)
-    later = working_day((day - dt.datetime.now(WIB).date()).days + 1)
+    later = working_day((day - clock.today(WIB)).days + 1)
     first = book(client, asep, machine(db, GARUT, "JHT-01").id, day, "09:00", "10:00")
     second = book(client, asep, machine(db, GARUT, "JHT-02").id, day, "10:00", "11:00")
     assert first["status"] == second["status"] == "held"
@@ -487,12 +487,14 @@ def test_a_lender_sees_its_banks_applications_decides_with_its_terms_and_release
 # --- admin -----------------------------------------------------------------------------------
 
 
-def test_an_admin_reads_the_job_runs_and_the_audit_log_and_creates_a_user(client, demo, tmp_path):
+def test_an_admin_reads_the_job_runs_and_the_audit_log_and_creates_a_user(
+    clock, client, demo, tmp_path
+):
     from factoryshare.jobs.runner import run_job
 
     db = demo
     admin = sign_in(client, ADMIN)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     assert run_job(db, "expire_holds", lock_dir=tmp_path, now=now) is not None
     assert run_job(db, "send_outbox", lock_dir=tmp_path, now=now) is not None
 

@@ -29,10 +29,10 @@ def test_a_manager_reads_a_runs_requests_with_lateness_cost_and_why_one_was_left
     rows = {x["request_id"]: x for x in r.json["requests"]}
     late = rows[requests["late"].id]
     assert (
-        late["start"] == "2030-03-04T08:00:00+07:00"
-        and late["finish"] == "2030-03-04T10:00:00+07:00"
+        late["start"] == "2027-01-04T08:00:00+07:00"
+        and late["finish"] == "2027-01-04T10:00:00+07:00"
     )
-    assert late["due"] == "2030-03-04T09:00:00+07:00"
+    assert late["due"] == "2027-01-04T09:00:00+07:00"
     assert late["lateness_minutes"] == 60 and late["machine_cost"] == 120_000
     assert late["member"]["business_name"] == member.business_name
     assert rows[requests["on_time"].id]["lateness_minutes"] == 0
@@ -115,8 +115,8 @@ def test_a_production_request_shows_its_bookings_once_placed_and_why_not_while_l
     (booking,) = placed.json["placement"]["bookings"]
     assert booking["machine_name"] == "Juki" and booking["status"] == "confirmed"
     assert (
-        booking["start"] == "2030-03-04T08:00:00+07:00"
-        and booking["end"] == "2030-03-04T10:00:00+07:00"
+        booking["start"] == "2027-01-04T08:00:00+07:00"
+        and booking["end"] == "2027-01-04T10:00:00+07:00"
     )
     assert placed.json["placement"]["why_not"] is None
     left = client.get(

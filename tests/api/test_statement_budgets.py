@@ -314,11 +314,11 @@ def test_a_page_of_loans_costs_the_same_statements_for_one_loan_as_for_thirty(
 
 
 def test_the_bookings_list_shows_upcoming_bookings_first_soonest_first_then_past_ones_latest_first(
-    client, db, make_user, token_for, make_machine, make_member, count_statements
+    clock, client, db, make_user, token_for, make_machine, make_member, count_statements
 ):  # type: ignore[no-untyped-def]
     machine = make_machine()
     member = make_member(house_id=machine.house_id)
-    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
     starts = {"past_3": -72, "past_1": -24, "past_2": -48, "now": -1, "soon": 24, "later": 48}
     ids = {}
     for name, hours in starts.items():

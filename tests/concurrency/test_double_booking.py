@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from factoryshare import clock as product_clock
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict
 from factoryshare.models import (
@@ -87,7 +88,7 @@ class RaceHouse:
                     ApiToken(
                         user_id=user.id,
                         token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+                        expires_at=product_clock.now() + dt.timedelta(hours=1),
                     )
                 )
                 self.tokens.append(token)

@@ -3,7 +3,6 @@ addresses alike."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 
@@ -22,7 +21,7 @@ PARALLEL = 12
 @pytest.mark.postgres
 @pytest.mark.parametrize("address", ["known", "unknown"])
 def test_twelve_parallel_wrong_guesses_check_at_most_the_lock_threshold_of_passwords(
-    engine, is_postgres, settings, password_hash, monkeypatch, address
+    clock, engine, is_postgres, settings, password_hash, monkeypatch, address
 ):
     if not is_postgres:
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, there is no race to lose")
@@ -83,7 +82,7 @@ def test_twelve_parallel_wrong_guesses_check_at_most_the_lock_threshold_of_passw
                         SignInFailure.address_hash == accounts.hash_token(email)
                     )
                 )
-        assert locked_until is not None and locked_until > dt.datetime.now(dt.UTC)
+        assert locked_until is not None and locked_until > clock.now()
     finally:
         with Session(engine) as s:
             s.execute(

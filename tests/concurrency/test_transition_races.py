@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from factoryshare import audit
+from factoryshare import clock as product_clock
 from factoryshare.access import Actor
 from factoryshare.models import (
     Aggregator,
@@ -128,7 +129,7 @@ class World:
             ApiToken(
                 user_id=user.id,
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+                expires_at=product_clock.now() + dt.timedelta(hours=1),
             ),
         )
         return user, token

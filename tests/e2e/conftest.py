@@ -81,7 +81,27 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="session")
-def e2e_sessions(e2e_settings: Any) -> Any:
+def e2e_clock() -> Iterator[Any]:
+    """The product's clock frozen for the whole browser session (tests/clock.py), from before
+    the demo data is loaded: the served pages, the demo's dates and the tests' "tomorrow" all
+    read the same instant, whatever day the suite runs."""
+    from factoryshare import clock as product_clock
+    from tests.clock import FrozenClock
+
+    frozen = FrozenClock()
+    with product_clock.using(frozen.now):
+        yield frozen
+
+
+@pytest.fixture(autouse=True)
+def clock(e2e_clock: Any) -> Any:
+    """The session's frozen clock (instead of a fresh one per test: the server and the demo
+    data outlive a test)."""
+    return e2e_clock
+
+
+@pytest.fixture(scope="session")
+def e2e_sessions(e2e_settings: Any, e2e_clock: Any) -> Any:
     """The session factory of the served database, migrated and holding the demo data."""
     from factoryshare.db import make_engine, make_session_factory, transaction
     from factoryshare.migrate import upgrade
@@ -196,12 +216,16 @@ def request_production(
     import datetime as dt
     from zoneinfo import ZoneInfo
 
+    from factoryshare import clock as product_clock
+
     auth = api_headers(page, account)
     products = page.request.get("/api/v1/products", headers=auth)
     assert products.ok, products.text()
     product_id = next(p["id"] for p in products.json()["items"] if p["name"] == product)
-    start = dt.datetime.now(ZoneInfo("Asia/Jakarta")).replace(
-        hour=0, minute=0, second=0, microsecond=0
+    start = (
+        product_clock.now()
+        .astimezone(ZoneInfo("Asia/Jakarta"))
+        .replace(hour=0, minute=0, second=0, microsecond=0)
     )
     start += dt.timedelta(days=1)
     created = page.request.post(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from factoryshare import clock as product_clock
 from tests.e2e.conftest import ADMIN, AGGREGATOR, MANAGER, MEMBER, PHONE, sign_in
 
 LENDER = ("kredit@bankrakyatdemo.id", "demo-bank-2026")  # the demo bank's credit officer
@@ -162,7 +163,7 @@ def _member_pages(page: Any) -> list[str]:
     found.append(page.locator("table.slot-grid a.cell").first.get_attribute("href"))
     page.goto("/production/new")
     product = page.locator("#product_id option").first.get_attribute("value")
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = product_clock.now().date() + dt.timedelta(days=1)
     found.append(
         f"/production/new?product_id={product}&quantity=10&earliest_on={start}"
         f"&due_on={start + dt.timedelta(days=14)}&estimate=1"

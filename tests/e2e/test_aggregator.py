@@ -5,7 +5,6 @@ and a purchase on it."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -98,7 +97,9 @@ def test_an_aggregator_reviews_a_submitted_application_checks_capacity_and_appro
     expect(decided.locator(".badge")).to_have_text("disetujui")
 
 
-def test_an_aggregator_records_an_offtake_agreement_and_a_purchase_in_the_browser(page, screenshot):
+def test_an_aggregator_records_an_offtake_agreement_and_a_purchase_in_the_browser(
+    clock, page, screenshot
+):
     sign_in(page, AGGREGATOR)
     page.goto("/")
     page.get_by_role("navigation").get_by_role("link", name="Offtake", exact=True).click()
@@ -106,7 +107,7 @@ def test_an_aggregator_records_an_offtake_agreement_and_a_purchase_in_the_browse
     expect(page.locator("h1")).to_have_text("Perjanjian offtake")
 
     # The Jembrana cocoa cluster's house is in Bali (WITA): the days are Bali's.
-    today = dt.datetime.now(ZoneInfo("Asia/Makassar")).date()
+    today = clock.today("Asia/Makassar")
     page.get_by_label("Klaster", exact=True).select_option(label="Klaster Kakao Jembrana")
     product = page.locator('optgroup[label="Klaster Kakao Jembrana"] option').first
     product_name = product.inner_text().strip()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -208,7 +207,7 @@ def _to_indonesian(page: Any) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "id")
 
 
-def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(page):
+def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(clock, page):
     sign_in(page, ADMIN)
     page.goto("/admin/houses")
     page.locator("tbody a").first.click()
@@ -227,7 +226,7 @@ def test_an_english_page_names_statuses_capabilities_and_holidays_in_english(pag
     # A member's day that is a public holiday is named in English on an English page.
     from factoryshare.services import calendar
 
-    day = dt.datetime.now(ZoneInfo("Asia/Jakarta")).date() + dt.timedelta(days=1)
+    day = clock.today("Asia/Jakarta") + dt.timedelta(days=1)
     while calendar.holiday_name(day) is None:
         day += dt.timedelta(days=1)
     english = calendar.holiday_name(day)

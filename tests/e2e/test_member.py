@@ -29,14 +29,16 @@ def _go_to_a_day_with_free_slots(page) -> None:  # type: ignore[no-untyped-def]
     raise AssertionError("no free slot in the next two weeks")
 
 
-def test_a_member_picks_a_slot_in_the_day_grid_checks_the_review_and_books_it(page, screenshot):
+def test_a_member_picks_a_slot_in_the_day_grid_checks_the_review_and_books_it(
+    clock, page, screenshot
+):
     page.goto("/login")
     expect(page.locator("h1")).to_have_text("Masuk")
     screenshot(page, "login")
 
     sign_in(page, MEMBER)
     expect(page.locator("h1")).to_have_text("Pesan mesin")
-    tomorrow = dt.datetime.now(GARUT).date() + dt.timedelta(days=1)
+    tomorrow = clock.today(GARUT) + dt.timedelta(days=1)
     page.locator("#day").fill(tomorrow.isoformat())
     page.locator("form.search button[type=submit]").click()
     page.wait_for_load_state()
@@ -89,7 +91,7 @@ def test_a_member_picks_a_slot_in_the_day_grid_checks_the_review_and_books_it(pa
 
 
 def test_a_member_asks_for_production_sees_the_estimate_sends_it_and_later_sees_it_placed(
-    page, e2e_sessions, screenshot
+    clock, page, e2e_sessions, screenshot
 ):
     from factoryshare import worker
     from factoryshare.access import Actor
@@ -127,7 +129,7 @@ def test_a_member_asks_for_production_sees_the_estimate_sends_it_and_later_sees_
     with transaction(e2e_sessions) as session:
         made = session.get(ProductionRequest, request_id)
         manager = session.query(User).filter_by(email=MANAGER[0]).one()
-        start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
+        start = clock.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
         run = scheduling.queue_run(
             session,
             Actor.of(manager),

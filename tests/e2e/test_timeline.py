@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from factoryshare import clock as product_clock
 from tests.e2e.conftest import DESKTOP, MANAGER, PHONE, sign_in
 from tests.e2e.test_accessibility import AUDIT
 
@@ -22,7 +23,7 @@ def _a_quiet_week_day() -> dt.date:
     no public holiday; its week is drawn by the week view."""
     from factoryshare.services import calendar
 
-    day = dt.datetime.now(ZoneInfo("Asia/Jakarta")).date() + dt.timedelta(days=49)
+    day = product_clock.now().astimezone(ZoneInfo("Asia/Jakarta")).date() + dt.timedelta(days=49)
     while day.weekday() > 3 or calendar.holiday_name(day) is not None:
         day += dt.timedelta(days=1)
     return day

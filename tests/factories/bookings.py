@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
+from factoryshare import clock
 from factoryshare.models import Capability, Downtime, DowntimeKind, Machine
 from factoryshare.models.bookings import Booking, BookingQuota, BookingStatus
 from factoryshare.services import calendar
 
 
 def working_day(days_ahead: int = 7, tz: str = "Asia/Jakarta") -> dt.date:
-    """The first Monday-to-Friday local date at least `days_ahead` days from today that is
-    not an Indonesian holiday or cuti bersama."""
-    day = dt.datetime.now(ZoneInfo(tz)).date() + dt.timedelta(days=days_ahead)
+    """The first Monday-to-Friday local date at least `days_ahead` days from today (the
+    product's clock, frozen in tests) that is not an Indonesian holiday or cuti bersama."""
+    day = clock.now().astimezone(ZoneInfo(tz)).date() + dt.timedelta(days=days_ahead)
     while day.weekday() > 4 or calendar.holiday_name(day) is not None:
         day += dt.timedelta(days=1)
     return day

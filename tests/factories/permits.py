@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factoryshare import clock
 from factoryshare.models import Product, ProductKind, Sector
 from factoryshare.models.permits import (
     Permit,
@@ -52,7 +53,7 @@ def make_permit(db: Session) -> Callable[..., Permit]:
 
     def make(product: Product | None = None, code: str = "pirt", **overrides: Any) -> Permit:
         ptype = permit_type(db, code)
-        today = dt.date.today()
+        today = clock.now().date()
         values: dict[str, Any] = {
             "member_id": overrides.pop("member_id", product.member_id if product else None),
             "product_id": product.id if product is not None else None,
@@ -81,7 +82,7 @@ def make_permit(db: Session) -> Callable[..., Permit]:
 @pytest.fixture()
 def make_permit_override(db: Session) -> Callable[..., PermitOverride]:
     def make(product: Product, **overrides: Any) -> PermitOverride:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         values: dict[str, Any] = {
             "product_id": product.id,
             "reason": "Izin sedang diperpanjang",

@@ -124,8 +124,8 @@ def test_a_machine_in_maintenance_cannot_be_booked(db, machine, member_actor):
     assert exc.value.code == "machine_unavailable"
 
 
-def test_a_member_cannot_book_in_the_past_or_too_far_ahead(db, machine, member_actor):
-    past = dt.date.today() - dt.timedelta(days=7)
+def test_a_member_cannot_book_in_the_past_or_too_far_ahead(clock, db, machine, member_actor):
+    past = clock.today() - dt.timedelta(days=7)
     with pytest.raises(Conflict) as exc:
         book(db, member_actor, machine, at(past, "09:00"), at(past, "10:00"))
     assert exc.value.code == "in_the_past"

@@ -309,7 +309,7 @@ def test_without_smtp_messages_go_to_the_log_and_count_as_sent(
 
 
 def test_a_message_whose_first_delivery_fails_is_sent_at_a_later_attempt(
-    db, session_factory, settings, make_user, fake_smtp
+    clock, db, session_factory, settings, make_user, fake_smtp
 ):
     user = make_user(language="en", email="john@example.id")
     [note] = notify(
@@ -317,7 +317,7 @@ def test_a_message_whose_first_delivery_fails_is_sent_at_a_later_attempt(
     )
     db.commit()
     smtp = settings_with_smtp(settings)
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     fake_smtp.failures_left = 1
 
     counts = send_pending(session_factory, smtp, now=now)
@@ -343,13 +343,15 @@ def test_a_message_whose_first_delivery_fails_is_sent_at_a_later_attempt(
     assert "has been cancelled" in message.get_content()
 
 
-def test_the_wait_between_attempts_doubles(db, session_factory, settings, make_user, fake_smtp):
+def test_the_wait_between_attempts_doubles(
+    clock, db, session_factory, settings, make_user, fake_smtp
+):
     user = make_user()
     [note] = notify(db, user_ids=[user.id], template="hold_expired", context=SLOT)
     db.commit()
     smtp = settings_with_smtp(settings)
     fake_smtp.failures_left = 3
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     waits = []
     for _ in range(3):
         send_pending(session_factory, smtp, now=now)
@@ -360,14 +362,14 @@ def test_the_wait_between_attempts_doubles(db, session_factory, settings, make_u
 
 
 def test_a_message_that_never_gets_through_is_kept_as_failed_with_its_error(
-    db, session_factory, settings, make_user, fake_smtp
+    clock, db, session_factory, settings, make_user, fake_smtp
 ):
     user = make_user()
     [note] = notify(db, user_ids=[user.id], template="hold_expired", context=SLOT)
     db.commit()
     smtp = settings_with_smtp(settings)
     fake_smtp.failures_left = MAX_ATTEMPTS + 5
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     for _ in range(MAX_ATTEMPTS + 2):
         send_pending(session_factory, smtp, now=now)
         now += notifications.MAX_RETRY
@@ -379,12 +381,14 @@ def test_a_message_that_never_gets_through_is_kept_as_failed_with_its_error(
     assert fake_smtp.sent == []
 
 
-def test_a_sent_message_is_not_sent_twice(db, session_factory, settings, make_user, fake_smtp):
+def test_a_sent_message_is_not_sent_twice(
+    clock, db, session_factory, settings, make_user, fake_smtp
+):
     user = make_user()
     notify(db, user_ids=[user.id], template="hold_expired", context=SLOT)
     db.commit()
     smtp = settings_with_smtp(settings)
-    later = dt.datetime.now(UTC) + dt.timedelta(days=1)
+    later = clock.now() + dt.timedelta(days=1)
     send_pending(session_factory, smtp, now=later)
     send_pending(session_factory, smtp, now=later + dt.timedelta(days=1))
     assert len(fake_smtp.sent) == 1

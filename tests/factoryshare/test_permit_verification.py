@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from factoryshare import clock as product_clock
 from factoryshare import events
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -38,7 +39,7 @@ def setting(db, make_machine, make_member, make_food_product, make_user, make_pe
 
 
 def _pirt(db, actor, product, **extra):  # type: ignore[no-untyped-def]
-    today = dt.date.today()
+    today = product_clock.now().date()
     expires = today + dt.timedelta(days=400)
     data = {
         "product_id": product.id,

@@ -394,12 +394,12 @@ def test_a_business_requirement_for_nib_is_met_by_the_members_nib_on_record(db, 
 
 
 def test_the_production_deadline_is_the_lapse_of_the_first_permit_to_lapse(
-    db, make_food_product, make_permit, make_house
+    clock, db, make_food_product, make_permit, make_house
 ):
     product = make_food_product()
     make_permit(product, "halal")
-    permit = make_permit(product, "pirt", expires_on=dt.date.today() + dt.timedelta(days=20))
-    start = dt.datetime.now(UTC)
+    permit = make_permit(product, "pirt", expires_on=clock.today() + dt.timedelta(days=20))
+    start = clock.now()
     from factoryshare.models import Member, ProductionHouse
 
     house = db.get(ProductionHouse, db.get(Member, product.member_id).house_id)
@@ -412,7 +412,9 @@ def test_the_production_deadline_is_the_lapse_of_the_first_permit_to_lapse(
 # -- demo data --------------------------------------------------------------------------------
 
 
-def test_the_demo_has_a_product_with_an_expiring_permit_and_one_blocked_by_a_missing_permit(db):
+def test_the_demo_has_a_product_with_an_expiring_permit_and_one_blocked_by_a_missing_permit(
+    clock, db
+):
     from sqlalchemy import select
 
     from factoryshare.models import Product
@@ -424,7 +426,7 @@ def test_the_demo_has_a_product_with_an_expiring_permit_and_one_blocked_by_a_mis
     assert second.created.get("permits", 0) == 0
     states = [permits.state(db, p) for p in db.scalars(select(Permit))]
     assert "expiring" in states
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     blocked = [
         p.name
         for p in db.scalars(select(Product))

@@ -98,7 +98,7 @@ def test_a_manager_override_lets_the_booking_through(db, setting, make_user, mak
 
 def test_a_production_request_needs_permits_valid_until_its_due_date(db, setting, make_permit):
     _machine, product, actor = setting
-    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+    start = dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
     data = {
         "product_id": product.id,
         "quantity": 10,
@@ -106,11 +106,11 @@ def test_a_production_request_needs_permits_valid_until_its_due_date(db, setting
         "due": start + dt.timedelta(days=5),
     }
     make_permit(product, "halal")
-    make_permit(product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2030, 3, 6))
+    make_permit(product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2027, 1, 6))
     with pytest.raises(Conflict) as err:
         production_requests.create_request(db, actor, data)
     assert err.value.code == "permit_missing"
-    assert err.value.details["missing"][0]["lapse_on"] == "2030-03-06"
+    assert err.value.details["missing"][0]["lapse_on"] == "2027-01-06"
     request = production_requests.create_request(
         db, actor, {**data, "due": start + dt.timedelta(days=2)}
     )
@@ -119,7 +119,7 @@ def test_a_production_request_needs_permits_valid_until_its_due_date(db, setting
 
 def test_the_solver_gets_a_hard_deadline_at_the_permits_lapse(db, setting, make_permit):
     machine, product, actor = setting
-    monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
+    monday = dt.datetime(2027, 1, 4, 8, 0, tzinfo=JAKARTA)
     make_permit(product, "halal")
     pirt = make_permit(
         product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=dt.date(2030, 6, 1)
@@ -134,9 +134,9 @@ def test_the_solver_gets_a_hard_deadline_at_the_permits_lapse(db, setting, make_
             "due": monday + dt.timedelta(days=5),
         },
     )
-    # The P-IRT turns out to end on Tuesday 5 March (last valid day).
-    pirt.expires_on = dt.date(2030, 3, 5)
-    pirt.number = "2320101020123-30"
+    # The P-IRT turns out to end on Tuesday 5 January (last valid day).
+    pirt.expires_on = dt.date(2027, 1, 5)
+    pirt.number = "2320101020123-27"
     db.flush()
     run = ScheduleRun(
         house_id=machine.house_id,

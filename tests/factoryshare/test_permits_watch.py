@@ -49,7 +49,7 @@ def test_a_reminder_goes_to_member_and_manager_once_however_often_the_watch_runs
     db, people, make_permit
 ):
     _machine, product, owner, manager = people
-    today = dt.date(2030, 3, 4)
+    today = dt.date(2027, 1, 4)
     permit = make_permit(
         product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=today + dt.timedelta(days=30)
     )
@@ -83,7 +83,7 @@ def test_the_90_30_and_7_day_reminders_are_each_sent_on_their_day(db, people, ma
 
 def test_before_seven_house_time_the_watch_leaves_the_house_alone(db, people, make_permit):
     _machine, product, owner, _manager = people
-    today = dt.date(2030, 3, 4)
+    today = dt.date(2027, 1, 4)
     make_permit(
         product, "pirt", issued_on=dt.date(2025, 6, 1), expires_on=today + dt.timedelta(days=5)
     )
@@ -127,7 +127,7 @@ def test_a_future_booking_after_the_lapse_is_flagged_once_and_both_are_told(
 
 
 def test_a_loan_financing_a_booking_after_the_lapse_is_flagged_to_the_aggregator(
-    db, people, make_permit, make_cluster, make_loan, make_user
+    clock, db, people, make_permit, make_cluster, make_loan, make_user
 ):
     machine, product, owner, _manager = people
     day = working_day(20)
@@ -144,7 +144,7 @@ def test_a_loan_financing_a_booking_after_the_lapse_is_flagged_to_the_aggregator
     member = product.member
     cluster = make_cluster(members=[member], chair_member_id=member.id)
     aggregator_user = make_user(Role.aggregator, aggregator_id=cluster.aggregator_id)
-    loan = make_loan(cluster, until="approved", on=dt.date.today())
+    loan = make_loan(cluster, until="approved", on=clock.today())
     db.add(LoanPlanLink(loan_application_id=loan.id, booking_id=booking.id))
     pirt.expires_on = day - dt.timedelta(days=3)
     pirt.number = f"2320101020123-{pirt.expires_on.year % 100:02d}"

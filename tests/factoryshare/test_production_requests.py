@@ -8,7 +8,7 @@ from factoryshare.models import Role
 from factoryshare.models.scheduling import RequestStatus
 from factoryshare.services import production_requests as service
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _member_actor(member):

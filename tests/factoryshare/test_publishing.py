@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from factoryshare import clock as product_clock
 from factoryshare import events, worker
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict
@@ -18,11 +19,13 @@ from factoryshare.models import AuditEvent, Member, Role, Sector
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.scheduling import RequestStatus, RunStatus, ScheduleRun
 from factoryshare.services import bookings, downtimes, scheduling
+from tests.clock import START
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-# Monday 4 March 2030, 08:00 WIB.
-MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
-NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.UTC)
+# Monday 4 January 2027, 08:00 WIB.
+MONDAY = dt.datetime(2027, 1, 4, 8, 0, tzinfo=JAKARTA)
+# Publishing happens at the tests' frozen now, a month before that week.
+NOW = START.astimezone(dt.UTC)
 
 
 def _manager(house):
@@ -194,7 +197,7 @@ def _heard_move(session, *, booking, **_payload):  # type: ignore[no-untyped-def
     _MOVES.append(booking.id)
 
 
-def test_a_dropped_operation_has_its_published_booking_cancelled_with_the_reason(db, plan):
+def test_a_dropped_operation_has_its_published_booking_cancelled_with_the_reason(clock, db, plan):
     house, embroidery = plan["house"], plan["embroidery"]
     op = next(a.operation for a in plan["run"].assignments if a.operation.position == 2)
     # A re-plan that was asked to place the step again and could not (no assignment for it).
@@ -207,7 +210,7 @@ def test_a_dropped_operation_has_its_published_booking_cancelled_with_the_reason
         attempts=1,
         purpose="replan",
         policies={"requests": [plan["request"].id]},
-        started_at=dt.datetime.now(dt.UTC),
+        started_at=clock.now(),
         problem={
             "jobs": [
                 {
@@ -276,7 +279,7 @@ def test_a_booking_made_by_publishing_passes_the_same_checks_as_a_members_and_a_
 
 
 def test_publishing_a_run_whose_published_schedule_changed_since_its_solve_is_stale_run(
-    db, session_factory, plan, make_machine, make_product, make_production_request
+    clock, db, session_factory, plan, make_machine, make_product, make_production_request
 ):
     house = plan["house"]
     member = Actor(user_id=None, role=Role.member, member_id=plan["request"].member_id)
@@ -297,8 +300,9 @@ def test_publishing_a_run_whose_published_schedule_changed_since_its_solve_is_st
     )
     db.commit()
     _solve(db, session_factory, run)
-    # After the solve a member books inside the horizon and the manager moves the plan's
-    # sewing booking: the run planned against a schedule that is no longer true.
+    # A minute after the solve a member books inside the horizon and the manager moves the
+    # plan's sewing booking: the run planned against a schedule that is no longer true.
+    clock.advance(minutes=1)
     sewing_machine = plan["sewing"].machine
     fresh = bookings.create_booking(
         db,
@@ -338,7 +342,7 @@ def _solved_by_hand(db, house, request, slots, grid):
         status=RunStatus.succeeded,
         attempts=1,
         purpose="plan",
-        started_at=dt.datetime.now(dt.UTC),
+        started_at=product_clock.now(),
         problem={
             "grid": grid,
             "jobs": [

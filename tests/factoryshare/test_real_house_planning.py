@@ -18,11 +18,13 @@ from factoryshare.models import Member, Role, Sector
 from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus, RunStatus, ScheduleRun
 from factoryshare.services import production_requests, scheduling, solving
+from tests.clock import START
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-# Monday 4 March 2030, 08:00 WIB (houses open 08:00-17:00 on weekdays).
-MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
-NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.UTC)
+# Monday 4 January 2027, 08:00 WIB (houses open 08:00-17:00 on weekdays).
+MONDAY = dt.datetime(2027, 1, 4, 8, 0, tzinfo=JAKARTA)
+# Publishing happens at the tests' frozen now, a month before that week.
+NOW = START.astimezone(dt.UTC)
 
 
 def _manager(house):

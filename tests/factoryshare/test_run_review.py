@@ -17,8 +17,8 @@ from factoryshare.services import run_review
 from tests.factories.bookings import at
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-# Monday 4 March 2030, 08:00 WIB; the test house opens 08:00-17:00 on weekdays.
-MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
+# Monday 4 January 2027, 08:00 WIB; the test house opens 08:00-17:00 on weekdays.
+MONDAY = dt.datetime(2027, 1, 4, 8, 0, tzinfo=JAKARTA)
 
 
 def _member_of(house, db):  # type: ignore[no-untyped-def]

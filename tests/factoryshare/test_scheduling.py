@@ -8,7 +8,7 @@ from factoryshare.models import Role
 from factoryshare.models.scheduling import RunStatus
 from factoryshare.services import scheduling as service
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _manager(house):

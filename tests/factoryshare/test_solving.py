@@ -10,8 +10,8 @@ from factoryshare import worker
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-# Monday 4 March 2030, 08:00 WIB.
-MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=JAKARTA)
+# Monday 4 January 2027, 08:00 WIB.
+MONDAY = dt.datetime(2027, 1, 4, 8, 0, tzinfo=JAKARTA)
 
 
 def _run(db, house, days=5):

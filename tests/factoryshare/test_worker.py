@@ -10,7 +10,7 @@ from factoryshare.db import make_session_factory, transaction
 from factoryshare.models import ProductionHouse
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _queue(db, house, n=1):

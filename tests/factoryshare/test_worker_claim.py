@@ -14,8 +14,8 @@ from factoryshare import worker
 from factoryshare.db import transaction, utcnow
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 
-# Monday 4 March 2030, 08:00 WIB.
-MONDAY = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+# Monday 4 January 2027, 08:00 WIB.
+MONDAY = dt.datetime(2027, 1, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 MARK = 999.0  # the stale worker's result carries this as its solve time
 
 

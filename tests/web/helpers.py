@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from factoryshare import clock
 from factoryshare.services import calendar
 from tests.conftest import TEST_PASSWORD
 
@@ -26,8 +27,9 @@ def sign_in(client, user, password: str = TEST_PASSWORD, **extra):  # type: igno
 
 
 def next_working_day(days_ahead: int = 2) -> dt.date:
-    """A Monday-to-Friday day at least `days_ahead` days from now that is no public holiday."""
-    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days_ahead)
+    """A Monday-to-Friday day at least `days_ahead` days from now (the product's
+    clock, frozen in tests) that is no public holiday."""
+    day = clock.now().date() + dt.timedelta(days=days_ahead)
     while day.weekday() >= 5 or calendar.holiday_name(day) is not None:
         day += dt.timedelta(days=1)
     return day

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from factoryshare import clock as product_clock
 from factoryshare.db import utcnow
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingStatus
@@ -45,7 +46,7 @@ def _a_house_with_work_waiting(
         end_at=at(day, "12:00"),
         status=BookingStatus.held,
     )
-    past = dt.date.today() - dt.timedelta(days=3)
+    past = product_clock.now().date() - dt.timedelta(days=3)
     make_booking(
         machine=machine,
         member=member,
@@ -89,7 +90,7 @@ def _a_house_with_work_waiting(
     )
     product = make_food_product(member=member, name="Dodol Kacang")
     make_permit(product, "halal")
-    make_permit(product, "pirt", expires_on=dt.date.today() + dt.timedelta(days=20))
+    make_permit(product, "pirt", expires_on=product_clock.now().date() + dt.timedelta(days=20))
     make_permit(make_food_product(member=member, name="Keripik Tempe"), "halal")
     db.flush()
     return manager, house

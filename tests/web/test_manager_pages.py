@@ -28,13 +28,13 @@ def _post(client, url: str, form_page: str, **data):  # type: ignore[no-untyped-
 
 
 def _start_run(client, house, days: str = "5"):  # type: ignore[no-untyped-def]
-    """Start a run from the runs page over Monday 4 March 2030 and the days after; its id."""
+    """Start a run from the runs page over Monday 4 January 2027 and the days after; its id."""
     r = _post(
         client,
         "/manager/runs",
         "/manager/runs",
         house=house.id,
-        start_day="2030-03-04",
+        start_day="2027-01-04",
         horizon_days=days,
         time_limit_seconds="2",
     )
@@ -251,11 +251,11 @@ def test_the_reject_button_asks_once_naming_the_booking_and_wants_a_reason(
 
 
 def test_a_hold_whose_time_has_passed_no_longer_waits_in_the_queue(
-    client, db, make_user, make_machine, make_member, make_booking
+    clock, client, db, make_user, make_machine, make_member, make_booking
 ):
     manager, house, machine = _manager_with_machine(make_user, make_machine)
     member = make_member(house_id=house.id, business_name="Rendang Uni Emi")
-    past = dt.date.today() - dt.timedelta(days=3)
+    past = clock.today() - dt.timedelta(days=3)
     make_booking(
         machine=machine,
         member=member,
@@ -299,7 +299,7 @@ def _request_to_plan(
     make_product,  # type: ignore[no-untyped-def]
     make_production_request,
 ):
-    # The request factory's default window starts Monday 4 March 2030, 08:00 WIB.
+    # The request factory's default window starts Monday 4 January 2027, 08:00 WIB.
     member = make_member(house_id=house.id, business_name="Konveksi Mekar Sari")
     return make_production_request(
         quantity=9,
@@ -319,7 +319,7 @@ def test_starting_a_run_from_the_page_queues_it_and_the_page_polls(
     run = db.get(ScheduleRun, run_id)
     assert run.house_id == house.id and run.status is RunStatus.queued
     assert run.time_limit_seconds == 2
-    assert run.horizon_start.isoformat() == "2030-03-03T17:00:00+00:00"  # 4 March, 00:00 WIB
+    assert run.horizon_start.isoformat() == "2027-01-03T17:00:00+00:00"  # 4 January, 00:00 WIB
     page = client.get(f"/manager/runs/{run_id}").get_data(as_text=True)
     assert '<meta http-equiv="refresh"' in page and "dalam antrean" in page
     listing = client.get("/manager/runs").get_data(as_text=True)
@@ -389,7 +389,7 @@ def test_a_horizon_out_of_range_is_refused_in_words(client, db, make_user):
         client,
         "/manager/runs",
         "/manager/runs",
-        start_day="2030-03-04",
+        start_day="2027-01-04",
         horizon_days="99",
         time_limit_seconds="2",
     )
@@ -499,14 +499,14 @@ def test_a_downtime_ending_before_it_starts_is_refused_in_words_and_the_form_kee
 
 
 def test_the_permit_warnings_name_the_blocked_product_and_the_permit_running_out(
-    client, db, make_user, make_member, make_food_product, make_permit
+    clock, client, db, make_user, make_member, make_food_product, make_permit
 ):
     manager = make_user(Role.manager)
     house = manager.houses[0]
     member = make_member(house_id=house.id, business_name="Dodol Picnic Garut")
     product = make_food_product(member=member, name="Dodol Kacang")
     blocked = make_food_product(member=member, name="Keripik Tempe")
-    today = dt.date.today()
+    today = clock.today()
     make_permit(product, "halal")
     make_permit(product, "pirt", expires_on=today + dt.timedelta(days=20))
     make_permit(blocked, "halal")
@@ -647,6 +647,7 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
 
 
 def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a_fresh_run_button(
+    clock,
     client,
     db,
     session_factory,
@@ -667,8 +668,9 @@ def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a
     sign_in(client, manager)
     run_id = _start_run(client, house)
     assert worker.run_once(session_factory, worker_id="test") == run_id
-    monday = dt.datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
-    # A member books the machine on Thursday after the solve.
+    monday = dt.datetime(2027, 1, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    # A member books the machine on Thursday, a minute after the solve.
+    clock.advance(minutes=1)
     member = Actor(user_id=None, role=Role.member, member_id=request.member_id)
     fresh = bookings.create_booking(
         db,

@@ -15,8 +15,8 @@ from factoryshare.models import Role
 from tests.web.helpers import csrf, sign_in
 
 WIB = ZoneInfo("Asia/Jakarta")
-# The request factory's default window starts Monday 4 March 2030, 08:00 WIB.
-MONDAY_8 = dt.datetime(2030, 3, 4, 8, 0, tzinfo=WIB)
+# The request factory's default window starts Monday 4 January 2027, 08:00 WIB.
+MONDAY_8 = dt.datetime(2027, 1, 4, 8, 0, tzinfo=WIB)
 
 
 def _post(client, url: str, form_page: str, **data):  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ def _solved_run(client, db, session_factory, house) -> int:  # type: ignore[no-u
         "/manager/runs",
         "/manager/runs",
         house=house.id,
-        start_day="2030-03-04",
+        start_day="2027-01-04",
         horizon_days="5",
         time_limit_seconds="2",
     )
@@ -106,7 +106,7 @@ def test_the_run_page_shows_each_request_with_its_figures_or_why_it_was_left_out
     assert table.count("<tr id=") == 3
     row = _row(page, shirt.id)
     assert "Konveksi Mekar Sari" in row and "Kemeja Batik · 9" in row
-    assert "Jum 8 Mar 2030" not in row and "Sen 4 Mar 2030" in row  # planned on Monday
+    assert "Jum 8 Jan 2027" not in row and "Sen 4 Jan 2027" in row  # planned on Monday
     assert "tepat waktu" in row and re.search(r"Rp\d", row)
     bag_row = _row(page, bag.id)
     # 165 working minutes at Rp60.000 an hour.
@@ -160,6 +160,7 @@ def test_the_publish_button_comes_after_the_evidence_and_its_confirmation_says_w
 
 
 def test_a_run_the_schedule_changed_under_warns_before_publishing_and_offers_a_re_run(
+    clock,
     client,
     db,
     session_factory,
@@ -183,7 +184,8 @@ def test_a_run_the_schedule_changed_under_warns_before_publishing_and_offers_a_r
     )
     sign_in(client, manager)
     run_id = _solved_run(client, db, session_factory, house)
-    # A member books the machine on Thursday after the solve.
+    # A minute after the solve a member books the machine on Thursday.
+    clock.advance(minutes=1)
     fresh = bookings.create_booking(
         db,
         Actor(user_id=None, role=Role.member, member_id=member.id),
@@ -233,12 +235,12 @@ def test_the_plan_horizon_starts_at_the_chosen_local_midnight_or_the_next_whole_
     from factoryshare.services import run_review
 
     house = SimpleNamespace(timezone="Asia/Jakarta")
-    now = dt.datetime(2030, 3, 4, 3, 20, tzinfo=dt.UTC)  # 10:20 WIB
-    start, end = run_review.plan_horizon(house, dt.date(2030, 3, 4), 2, now)
-    assert start == dt.datetime(2030, 3, 4, 4, 0, tzinfo=dt.UTC)  # 11:00 WIB, not 00:00
-    assert end == dt.datetime(2030, 3, 5, 17, 0, tzinfo=dt.UTC)  # 6 March, 00:00 WIB
-    start, _end = run_review.plan_horizon(house, dt.date(2030, 3, 5), 1, now)
-    assert start == dt.datetime(2030, 3, 4, 17, 0, tzinfo=dt.UTC)  # 5 March, 00:00 WIB
+    now = dt.datetime(2027, 1, 4, 3, 20, tzinfo=dt.UTC)  # 10:20 WIB
+    start, end = run_review.plan_horizon(house, dt.date(2027, 1, 4), 2, now)
+    assert start == dt.datetime(2027, 1, 4, 4, 0, tzinfo=dt.UTC)  # 11:00 WIB, not 00:00
+    assert end == dt.datetime(2027, 1, 5, 17, 0, tzinfo=dt.UTC)  # 6 January, 00:00 WIB
+    start, _end = run_review.plan_horizon(house, dt.date(2027, 1, 5), 1, now)
+    assert start == dt.datetime(2027, 1, 4, 17, 0, tzinfo=dt.UTC)  # 5 January, 00:00 WIB
 
 
 def test_the_run_review_reads_in_english_on_the_english_pages(

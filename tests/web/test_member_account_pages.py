@@ -52,11 +52,11 @@ def test_a_bad_month_on_the_statement_page_is_explained_not_a_crash(
 
 
 def test_my_permits_show_their_state_and_expiry(
-    client, make_user, make_member, make_house, make_food_product, make_permit
+    clock, client, make_user, make_member, make_house, make_food_product, make_permit
 ):
     user, member, _home = _member(make_user, make_member, make_house)
     product = make_food_product(member=member)
-    make_permit(product, code="pirt", expires_on=dt.date.today() + dt.timedelta(days=20))
+    make_permit(product, code="pirt", expires_on=clock.today() + dt.timedelta(days=20))
     sign_in(client, user)
     page = client.get("/permits").get_data(as_text=True)
     assert "P-IRT" in page

@@ -14,13 +14,15 @@ from factoryshare.models import Role
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.houses import HouseClosure
 from factoryshare.services import bookings as booking_service
+from tests.clock import FrozenClock
 from tests.web.helpers import csrf, sign_in
-from tests.web.member_clock import MONDAY, NYEPI, Clock, fix_clock
+from tests.web.member_clock import MONDAY, NYEPI, fix_clock
 
 
 @pytest.fixture()
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return fix_clock(monkeypatch)
+def clock(clock: FrozenClock) -> FrozenClock:
+    """The tests' frozen clock, at Monday 3 March 2031 08:00 WIB."""
+    return fix_clock(clock)
 
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
@@ -86,7 +88,7 @@ def test_today_offers_only_the_starts_still_ahead(
     client, clock, make_user, make_member, make_machine, make_house
 ):
     user, _ = _member(make_user, make_member, make_machine, make_house)
-    clock.now = clock.at(MONDAY, "10:10")
+    clock.set(clock.at(MONDAY, "10:10"))
     sign_in(client, user)
     starts = _starts(client.get(f"/slots?day={MONDAY}&duration=60").get_data(as_text=True))
     assert starts[0] == "10:30" and starts[-1] == "16:00"
@@ -207,7 +209,7 @@ def test_a_slot_taken_before_the_review_is_refused_in_words(
     rival = make_user(Role.member, member=make_member(house_id=machine.house_id))
     start, end = clock.at(TUESDAY, "09:00"), clock.at(TUESDAY, "10:00")
     booking_service.create_booking(
-        db, Actor.of(rival), machine_id=machine.id, start=start, end=end, now=clock.now
+        db, Actor.of(rival), machine_id=machine.id, start=start, end=end, now=clock.now()
     )
     sign_in(client, user)
     r = client.get(
@@ -235,7 +237,7 @@ def test_moving_offers_slots_that_overlap_the_bookings_own_time(
         machine_id=machine.id,
         start=clock.at(TUESDAY, "09:00"),
         end=clock.at(TUESDAY, "10:00"),
-        now=clock.now,
+        now=clock.now(),
     )
     sign_in(client, user)
     page = client.get(f"/bookings/{booking.id}/move").get_data(as_text=True)
@@ -265,7 +267,7 @@ def test_cancelling_a_booking_asks_first_naming_the_machine_and_the_time(
         machine_id=machine.id,
         start=clock.at(TUESDAY, "09:00"),
         end=clock.at(TUESDAY, "10:00"),
-        now=clock.now,
+        now=clock.now(),
     )
     sign_in(client, user)
     page = client.get("/bookings").get_data(as_text=True)

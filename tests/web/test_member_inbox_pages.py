@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from factoryshare import clock as product_clock
 from factoryshare.models import Role
 from factoryshare.models.notifications import Notification
 from tests.web.helpers import csrf, sign_in
 
 
 def _note(db, user, subject, minutes_ago=0, read=False):  # type: ignore[no-untyped-def]
-    now = dt.datetime.now(dt.UTC)
+    now = product_clock.now()
     note = Notification(
         user_id=user.id,
         template="booking_confirmed",

@@ -18,13 +18,15 @@ from factoryshare.models.scheduling import (
     ScheduleAssignment,
     ScheduleRun,
 )
+from tests.clock import FrozenClock
 from tests.web.helpers import csrf, sign_in
-from tests.web.member_clock import MONDAY, Clock, fix_clock
+from tests.web.member_clock import MONDAY, fix_clock
 
 
 @pytest.fixture()
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return fix_clock(monkeypatch)
+def clock(clock: FrozenClock) -> FrozenClock:
+    """The tests' frozen clock, at Monday 3 March 2031 08:00 WIB."""
+    return fix_clock(clock)
 
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
@@ -238,8 +240,8 @@ def test_the_request_page_says_why_the_latest_plan_left_it_out(
     db.add(
         ScheduleRun(
             house_id=made.house_id,
-            horizon_start=clock.now,
-            horizon_end=clock.now + dt.timedelta(days=5),
+            horizon_start=clock.now(),
+            horizon_end=clock.now() + dt.timedelta(days=5),
             time_limit_seconds=2,
             status=RunStatus.succeeded,
             attempts=1,

@@ -209,7 +209,7 @@ def test_new_and_moved_work_differ_by_colour_and_by_pattern_and_the_legend_shows
 
     from api.web.gantt import Timeline
 
-    start = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+    start = dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
     timeline = Timeline(
         "plan",
         "Plan",
@@ -322,7 +322,7 @@ def test_the_aggregators_plan_is_drawn_by_the_same_renderer_with_members_beside_
     from api.web.gantt import Chart
     from factoryshare.services.loan_review import PlanItem
 
-    start = dt.datetime(2030, 3, 4, 2, 0, tzinfo=dt.UTC)
+    start = dt.datetime(2027, 1, 4, 2, 0, tzinfo=dt.UTC)
     items = [
         PlanItem(1, "booked", start, start + dt.timedelta(hours=3), "Mesin Jahit", None),
         PlanItem(2, "window", start, start + dt.timedelta(days=4), "Dompet × 10", None),

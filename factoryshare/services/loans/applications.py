@@ -27,10 +27,12 @@ from factoryshare.models.financing import (
 from factoryshare.models.members import Cluster
 from factoryshare.services import kur, lenders
 from factoryshare.services.loans.core import (
+    cluster_zone,
     decide,
     for_change,
     may_apply_for,
     move,
+    now,
     snapshot,
 )
 from factoryshare.services.loans.plan import linked_item_errors, plan_problems
@@ -87,7 +89,9 @@ def create(
     cluster = get_scoped(session, actor, Cluster, cluster_id)
     if not may_apply_for(actor, cluster):
         raise Forbidden(N_("Only the cluster's aggregator or its chair may apply for its loan."))
-    scheme = kur.scheme_in_force(session, KurSchemeCode.khusus, on or dt.date.today())
+    scheme = kur.scheme_in_force(
+        session, KurSchemeCode.khusus, on or now().astimezone(cluster_zone(session, cluster)).date()
+    )
     _check_terms(scheme, requested_amount, tenor_months, grace_months)
     if lender_id is not None:
         lenders.require_lender(session, lender_id)

@@ -139,7 +139,12 @@ def now() -> dt.datetime:
 
 def zone(session: Session, app: LoanApplication) -> ZoneInfo:
     """The zone the loan's dates are read in: its cluster's house, else WIB."""
-    house_id = app.cluster.house_id if app.cluster is not None else None
+    return cluster_zone(session, app.cluster)
+
+
+def cluster_zone(session: Session, cluster: Cluster | None) -> ZoneInfo:
+    """The zone of the cluster's house, else WIB."""
+    house_id = cluster.house_id if cluster is not None else None
     house = session.get(ProductionHouse, house_id) if house_id else None
     return ZoneInfo(house.timezone if house is not None and house.timezone else DEFAULT_ZONE)
 

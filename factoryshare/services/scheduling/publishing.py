@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from factoryshare import audit, i18n, locking
+from factoryshare import audit, clock, i18n, locking
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
@@ -85,7 +85,7 @@ def publish_run(
         ),
         action="publish",
     )
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     changed = changed_since_solve(session, run)
     if changed:
         _mark_stale(session, actor, run, changed)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from factoryshare import audit, i18n, locking
+from factoryshare import audit, clock, i18n, locking
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
@@ -146,7 +146,7 @@ def queue_replan(
     )
     if not requests:
         return None
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     # Nothing can be placed in the past, nor before the requests may start.
     start = max(
         now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1),
@@ -188,7 +188,7 @@ def queue_again(
     policies, time limit and horizon end, starting no earlier than now."""
     old = get_scoped(session, actor, ScheduleRun, run_id)
     house_managed(session, actor, old.house_id)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     start = max(old.horizon_start, now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1))
     if old.horizon_end <= start:
         raise Conflict(
