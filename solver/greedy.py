@@ -18,10 +18,7 @@ and an owner never goes above a share cap.
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-
-from solver.calendar import Calendar
+from solver.placement import PlacementState, earliest_fit_on
 from solver.problem import (
     Assignment,
     Job,
@@ -30,34 +27,12 @@ from solver.problem import (
     Problem,
     Unscheduled,
     UnscheduledKind,
-    operation_cost,
 )
 
 INFINITY = 10**12
 # How many times at most the repair runs the job-by-job builder again with the jobs left out
 # placed first (small-1 with lots needed two).
 REPAIR_ROUNDS = 4
-
-
-def _earliest_fit(windows, busy: list[tuple[int, int]], earliest: int, duration: int) -> int | None:
-    for ws, we in windows:
-        if we - duration < earliest:
-            continue
-        start = max(ws, earliest)
-        i = max(0, bisect.bisect_left(busy, (start, start)) - 1)
-        while start + duration <= we:
-            clash = None
-            for bs, be in busy[i:]:
-                if bs >= start + duration:
-                    break
-                if be > start:
-                    clash = be
-                    break
-            if clash is None:
-                return start
-            start = clash
-        # try the next window
-    return None
 
 
 def _job_order(job: Job) -> tuple[int, int, int]:
@@ -70,238 +45,7 @@ def _job_order(job: Job) -> tuple[int, int, int]:
     )
 
 
-def _blocked(
-    busy: list[tuple[int, int]],
-    family_work: list[tuple[int, int, str]],
-    family: str | None,
-    setup: int,
-) -> list[tuple[int, int]]:
-    """The machine's busy intervals as seen by an operation of `family`: other families' work
-    widened by the cleaning time on both sides."""
-    if family is None or setup <= 0:
-        return busy
-    widened = [(s - setup, e + setup) for s, e, f in family_work if f != family]
-    if not widened:
-        return busy
-    # Merged into disjoint intervals: the gap search assumes they do not overlap.
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(busy + widened):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
-
-
-def _clash(busy: list[tuple[int, int]], start: int, until: int) -> int | None:
-    """The end of the first busy interval overlapping [start, until), if any."""
-    i = max(0, bisect.bisect_left(busy, (start, start)) - 1)
-    for bs, be in busy[i:]:
-        if bs >= until:
-            break
-        if be > start:
-            return be
-    return None
-
-
-def _earliest_fit_on(
-    calendar: Calendar,
-    busy: list[tuple[int, int]],
-    earliest: int,
-    duration: int,
-    grid: int,
-    pausable: bool,
-) -> tuple[int, int] | None:
-    """(start, end) of the earliest placement from `earliest` with the start on the grid and
-    the machine free until the end rounded up to it; a pausable operation may wait through
-    closed time, any other stays inside one window."""
-    if pausable:
-        starts, ends = calendar.starts, calendar.ends
-    else:
-        starts, ends = calendar.window_starts, calendar.window_ends
-    start = -(-earliest // grid) * grid
-    k = bisect.bisect_right(ends, start)
-    # Busy intervals before i end before `start`; `start` only grows, so i only grows.
-    i = max(0, bisect.bisect_left(busy, (start, start)) - 1)
-    n_windows, n_busy = len(ends), len(busy)
-    while True:
-        while k < n_windows:
-            s = -(-starts[k] // grid) * grid
-            s = max(s, start)
-            if (s < ends[k]) if pausable else (s + duration <= ends[k]):
-                break
-            k += 1
-        else:
-            return None
-        end = calendar.pausable_end(s, duration, k) if pausable else s + duration
-        if end is None:
-            return None  # too little open time left in the horizon
-        until = -(-end // grid) * grid
-        clash = None
-        while i < n_busy:
-            bs, be = busy[i]
-            if bs >= until:
-                break
-            if be > s:
-                clash = be
-                break
-            i += 1
-        if clash is None:
-            return s, end
-        start = -(-clash // grid) * grid
-
-
-class _State:
-    """Machine calendars being filled: busy time, each family's work, owners' capped minutes.
-    Frozen operations hold their place from the start (`reserved`) until placed or given up."""
-
-    def __init__(self, problem: Problem, policies: Policies) -> None:
-        self.problem = problem
-        self.policies = policies
-        self.grid = problem.grid
-        self.setup = policies.setup.minutes if policies.setup else 0
-        self.busy: dict[str, list[tuple[int, int]]] = {m.id: [] for m in problem.machines}
-        self.family_work: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        self.share_used: dict[tuple[int, str], int] = defaultdict(int)
-        self.caps_of: dict[str, list[int]] = defaultdict(list)
-        for k, cap in enumerate(policies.share_caps):
-            for m in cap.machines:
-                self.caps_of[m].append(k)
-        for f in problem.fixed:
-            bisect.insort(self.busy[f.machine], (f.start, f.end))
-        self.windows = {m.id: problem.windows(m.id) for m in problem.machines}
-        self.calendars = {m: Calendar(w) for m, w in self.windows.items()}
-        self.duration = {
-            (o.id, m.machine): m.duration
-            for j in problem.jobs
-            for o in j.operations
-            for m in o.modes
-        }
-        rate = {m.id: m.cost_per_hour for m in problem.machines}
-        self.cost = (
-            {key: operation_cost(d, rate[key[1]]) for key, d in self.duration.items()}
-            if problem.objective.cost
-            else {}
-        )
-        self.reserved: set[str] = set()
-        for job in problem.jobs:
-            for op in job.operations:
-                pin = self.pinned(op)
-                if pin is not None:
-                    self._hold(pin, policies.family(job.id), 1)
-                    self.reserved.add(op.id)
-
-    def pinned(self, op: Operation) -> Assignment | None:
-        """A frozen operation where it is frozen, if that is open on its machine and on the grid."""
-        if op.frozen is None or (op.id, op.frozen.machine) not in self.duration:
-            return None
-        machine, start = op.frozen.machine, op.frozen.start
-        duration = self.duration[(op.id, machine)]
-        if start % self.grid:
-            return None
-        if op.pausable:
-            end = self.calendars[machine].pausable_end(start, duration)
-            if end is None:
-                return None
-        else:
-            end = start + duration
-            if not any(ws <= start and end <= we for ws, we in self.windows[machine]):
-                return None
-        return Assignment(op.id, machine, start, end)
-
-    def _hold(self, a: Assignment, family: str | None, sign: int) -> None:
-        held = (a.start, self.problem.held_until(a.end))
-        if sign > 0:
-            bisect.insort(self.busy[a.machine], held)
-            if family is not None:
-                self.family_work[a.machine].append((*held, family))
-        else:
-            self.busy[a.machine].remove(held)
-            if family is not None:
-                self.family_work[a.machine].remove((*held, family))
-
-    def best_mode(
-        self,
-        op: Operation,
-        earliest: int,
-        family: str | None,
-        owner: str,
-        fits: dict[str, tuple[int, int] | None] | None = None,
-    ) -> tuple[Assignment | None, bool]:
-        """The mode that ends earliest from `earliest` (then the cheaper machine, when cost
-        counts), and whether a share cap ruled one out. A frozen operation only where it is.
-        `fits`: each machine's earliest (start, end) for this operation and `earliest`, kept
-        by the caller while that machine's busy time does not change across it."""
-        best = None
-        best_key = None
-        capped = False
-        for mode in op.modes:
-            if op.frozen is not None and mode.machine != op.frozen.machine:
-                continue
-            if any(
-                self.share_used[(k, owner)] + mode.duration
-                > self.policies.share_caps[k].max_minutes
-                for k in self.caps_of.get(mode.machine, ())
-            ):
-                capped = True
-                continue
-            if op.frozen is not None:
-                pin = self.pinned(op)
-                if pin is None or pin.start < earliest or op.id not in self.reserved:
-                    continue
-                # Free but for its own reservation.
-                held = (pin.start, self.problem.held_until(pin.end))
-                busy = [b for b in self.busy[mode.machine] if b != held]
-                work = [w for w in self.family_work[mode.machine] if w != (*held, family)]
-                blocked = _blocked(busy, work, family, self.setup)
-                if _clash(blocked, *held) is None:
-                    best = pin
-                continue
-            if fits is not None and mode.machine in fits:
-                fit = fits[mode.machine]
-            else:
-                fit = self._fit(op, mode.machine, mode.duration, earliest, family)
-                if fits is not None:
-                    fits[mode.machine] = fit
-            if fit is None:
-                continue
-            key = (fit[1], self.cost.get((op.id, mode.machine), 0))
-            if best is None or key < best_key:  # type: ignore[operator]
-                best, best_key = Assignment(op.id, mode.machine, *fit), key
-        return best, capped
-
-    def _fit(
-        self, op: Operation, machine: str, duration: int, earliest: int, family: str | None
-    ) -> tuple[int, int] | None:
-        blocked = _blocked(self.busy[machine], self.family_work[machine], family, self.setup)
-        if self.grid == 1 and not op.pausable:
-            start = _earliest_fit(self.windows[machine], blocked, earliest, duration)
-            return None if start is None else (start, start + duration)
-        return _earliest_fit_on(
-            self.calendars[machine], blocked, earliest, duration, self.grid, op.pausable
-        )
-
-    def place(self, a: Assignment, family: str | None, owner: str, sign: int = 1) -> None:
-        if sign > 0 and a.operation in self.reserved:
-            self.reserved.discard(a.operation)  # its time is held already
-        else:
-            self._hold(a, family, sign)
-        for k in self.caps_of.get(a.machine, ()):
-            self.share_used[(k, owner)] += sign * self.duration.get(
-                (a.operation, a.machine), a.end - a.start
-            )
-
-    def give_up(self, job: Job, family: str | None) -> None:
-        """Free the reservations of a job left out: its frozen operations not yet placed."""
-        for op in job.operations:
-            if op.id in self.reserved:
-                pin = self.pinned(op)
-                assert pin is not None
-                self._hold(pin, family, -1)
-                self.reserved.discard(op.id)
-
-
-def _fits_alone(state: _State, job: Job) -> tuple[Operation, int] | None:
+def _fits_alone(state: PlacementState, job: Job) -> tuple[Operation, int] | None:
     """None if the job fits on its machines with nothing else on them (their windows only,
     pausable operations pausing); otherwise its first operation that does not, and from when."""
     earliest = job.release
@@ -311,7 +55,7 @@ def _fits_alone(state: _State, job: Job) -> tuple[Operation, int] | None:
             fit[1]
             for mode in op.modes
             if (
-                fit := _earliest_fit_on(
+                fit := earliest_fit_on(
                     state.calendars[mode.machine],
                     [],
                     earliest,
@@ -328,7 +72,9 @@ def _fits_alone(state: _State, job: Job) -> tuple[Operation, int] | None:
     return None
 
 
-def _no_fit(job: Job, op: Operation, earliest: int, capped: bool, state: _State) -> Unscheduled:
+def _no_fit(
+    job: Job, op: Operation, earliest: int, capped: bool, state: PlacementState
+) -> Unscheduled:
     """Why `op` found no place: a share cap, its frozen place, no open window at all (even
     with its machines empty), or, when the job fits alone, the machine time the other work
     and the fixed time leave (capacity: a later run or another machine places it, splitting
@@ -378,7 +124,7 @@ def _too_late(job_id: str, end: int, deadline: int) -> Unscheduled:
 
 
 def _place_whole(
-    state: _State, job: Job, policies: Policies
+    state: PlacementState, job: Job, policies: Policies
 ) -> tuple[list[Assignment], Unscheduled | None]:
     """The job's operations one after the other, each where it ends earliest; a job that
     cannot be placed whole is taken back out (its reservations freed) with the reason."""
@@ -417,7 +163,7 @@ def _job_by_job(
 ) -> tuple[list[Assignment], list[Unscheduled]]:
     """Whole jobs in due-date order (those in `first` before all others): good when lateness
     is what counts."""
-    state = _State(problem, policies)
+    state = PlacementState(problem, policies)
     assignments: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
     for job in _first_then_by_due(problem, first):
@@ -440,7 +186,7 @@ def _interleaved(
     active schedules: of the operations that could start before that earliest finish, the one
     whose job has the most work left (Brandimarte mk10: makespan 231 against 385). The jobs
     in `first` are placed whole before all others, in due-date order."""
-    state = _State(problem, policies)
+    state = PlacementState(problem, policies)
     jobs = {job.id: job for job in problem.jobs}
     index = {j: 0 for j in jobs}
     ready = {j: jobs[j].release for j in jobs}
