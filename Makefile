@@ -64,7 +64,7 @@ bench: install
 # Extract the texts of the pages and of the domain (N_), merge them into each language's catalogue and compile it.
 translations: install
 	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -o api/translations/messages.pot api factoryshare
-	$(BIN)/pybabel -q update -N -i api/translations/messages.pot -d api/translations
+	$(BIN)/pybabel -q update -N --ignore-obsolete -i api/translations/messages.pot -d api/translations
 	$(BIN)/pybabel -q compile -d api/translations
 
 # The API benchmark's client is Debian's wrk package, installed here as root when missing.
