@@ -99,8 +99,14 @@ def _alternatives(
 
 
 def solve_plain(
-    problem: Problem, time_limit: float = 10.0, workers: int = 2, seed: int = 0
+    problem: Problem,
+    time_limit: float = 10.0,
+    workers: int = 2,
+    seed: int = 0,
+    deterministic_time: float | None = None,
 ) -> Solution:
+    """`deterministic_time` (CP-SAT's work measure) limits the search besides `time_limit`:
+    with one worker the same problem and seed then give the same schedule on any machine."""
     started = time.perf_counter()
     g = problem.grid
     horizon = problem.horizon
@@ -207,6 +213,8 @@ def solve_plain(
     cp.parameters.max_time_in_seconds = time_limit
     cp.parameters.num_workers = workers
     cp.parameters.random_seed = seed
+    if deterministic_time is not None:
+        cp.parameters.max_deterministic_time = deterministic_time
     status = cp.solve(model, _First())
     seconds = time.perf_counter() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
