@@ -358,25 +358,21 @@ def cancel_loaded_booking(session: Session, actor: Actor, booking: Booking, reas
     return booking
 
 
-# A refused transition names the step tried (the API's `details.action`), not its audit action.
-_ATTEMPTED = {
-    "booking.confirmed": "confirm",
-    "booking.completed": "complete",
-    "booking.marked_no_show": "no_show",
-}
-
-
 def _transition(
     session: Session,
     actor: Actor,
     booking_id: int,
     allowed_from: tuple[BookingStatus, ...],
     to: BookingStatus,
-    action: str,
+    step: str,
+    audited: str,
     *,
     now: dt.datetime | None = None,
     not_before: Callable[[Booking], dt.datetime] | None = None,
 ) -> Booking:
+    """A manager's step from `allowed_from` to `to`: `step` is what a refusal names as the
+    step tried (the API's `details.action`: confirm, complete, no_show), `audited` the audit
+    action it records (`booking.<past tense>`)."""
     actor.require(Role.manager, Role.admin)
     now = now or utcnow()
     booking = _booking_for_change(session, actor, booking_id)
@@ -390,7 +386,7 @@ def _transition(
             status=i18n.status(booking.status),
             to=i18n.status(to),
         ),
-        action=_ATTEMPTED[action],
+        action=step,
     )
     if not_before is not None and now < (earliest := not_before(booking)):
         house = booking.machine.house
@@ -411,7 +407,7 @@ def _transition(
     booking.hold_expires_at = None
     booking.updated_at = now
     session.flush()
-    audit.record(session, actor, action, booking, before=before, after=audit.snapshot(booking))
+    audit.record(session, actor, audited, booking, before=before, after=audit.snapshot(booking))
     return booking
 
 
@@ -422,6 +418,7 @@ def confirm_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
         booking_id,
         (BookingStatus.held,),
         BookingStatus.confirmed,
+        "confirm",
         "booking.confirmed",
     )
     publish(session, "booking_confirmed", booking=booking, actor=actor)
@@ -440,6 +437,7 @@ def complete_booking(
         booking_id,
         (BookingStatus.confirmed,),
         BookingStatus.completed,
+        "complete",
         "booking.completed",
         now=now,
         not_before=lambda b: b.start_at,
@@ -459,6 +457,7 @@ def mark_no_show(
         booking_id,
         (BookingStatus.confirmed,),
         BookingStatus.no_show,
+        "no_show",
         "booking.marked_no_show",
         now=now,
         not_before=lambda b: (

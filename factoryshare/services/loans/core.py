@@ -66,7 +66,11 @@ def move(
     allowed: tuple[LoanStatus, ...],
     target: LoanStatus,
     action: str,
+    audited: str | None = None,
 ) -> LoanApplication:
+    """Move the application from `allowed` to `target`: `action` names the step in a refusal
+    (the API's `details.action`), `audited` its audit action, `loan_application.<action>`
+    unless the step is named otherwise in the past tense."""
     locking.require_state(
         app,
         allowed,
@@ -83,16 +87,12 @@ def move(
     audit.record(
         session,
         actor,
-        f"loan_application.{_AUDIT_VERBS.get(action, action)}",
+        audited or f"loan_application.{action}",
         app,
         before=before,
         after=snapshot(app),
     )
     return app
-
-
-# Steps named by the status they enter, and their audit action in the past tense.
-_AUDIT_VERBS = {"disbursing": "disbursement_started", "repaying": "repayment_started"}
 
 
 def decide(

@@ -51,7 +51,15 @@ def disburse(
     if amount is not None:
         _check_tranche(session, app, amount, already=0)
         check_tranche_date(session, app, start)
-    move(session, actor, app, (LoanStatus.lender_approved,), LoanStatus.disbursing, "disbursing")
+    move(
+        session,
+        actor,
+        app,
+        (LoanStatus.lender_approved,),
+        LoanStatus.disbursing,
+        "disbursing",
+        "loan_application.disbursement_started",
+    )
     if amount is not None:
         add_tranche(session, actor, app.id, amount, on=start)
     return app
@@ -132,6 +140,14 @@ def add_tranche(
         disbursed_total=already + amount,
     )
     if already + amount == app.approved_amount:
-        move(session, actor, app, (LoanStatus.disbursing,), LoanStatus.repaying, "repaying")
+        move(
+            session,
+            actor,
+            app,
+            (LoanStatus.disbursing,),
+            LoanStatus.repaying,
+            "repaying",
+            "loan_application.repayment_started",
+        )
         settle(session, actor, app)
     return tranche
