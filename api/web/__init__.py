@@ -364,9 +364,8 @@ def when(value: dt.datetime | None, house: ProductionHouse | str) -> str:
 
 
 def hm(value: dt.datetime | None, house: ProductionHouse | str) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(_zone(house)).strftime("%H:%M")
+    """'10:00' in the house's time."""
+    return "" if value is None else HouseTime(house).hm(value)
 
 
 def said(value: Any) -> Any:

@@ -32,12 +32,18 @@ from factoryshare.services import calendar, permits
 from factoryshare.services.bookings.common import LONGEST_BOOKING, MAX_BOOKING_HOURS, house_moment
 
 
-def _overlapping(machine_id: int, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+def _overlapping(machine_id: Any, start: Any, end: Any, earliest_start: Any = None) -> Select[Any]:
+    """Live bookings of the machine overlapping [start, end). The search is bounded by the
+    longest booking (none starts before `earliest_start`, start - LONGEST_BOOKING unless
+    given: slot_facts passes it as a bound parameter), so it reads one range of the index on
+    (machine, start)."""
+    if earliest_start is None:
+        earliest_start = start - LONGEST_BOOKING
     return select(Booking).where(
         Booking.machine_id == machine_id,
         Booking.status.in_(LIVE_STATUSES),
         Booking.start_at < end,
-        Booking.start_at > start - LONGEST_BOOKING,
+        Booking.start_at > earliest_start,
         Booking.end_at > start,
     )
 
@@ -134,13 +140,7 @@ def _slot_facts_statement(excluding: bool) -> Any:
         no_text(),
         no_number(),
     ).where(Downtime.machine_id == machine_id, Downtime.start_at < end, Downtime.end_at > start)
-    overlap = select(Booking).where(
-        Booking.machine_id == machine_id,
-        Booking.status.in_(LIVE_STATUSES),
-        Booking.start_at < end,
-        Booking.start_at > bindparam("earliest_start"),
-        Booking.end_at > start,
-    )
+    overlap = _overlapping(machine_id, start, end, bindparam("earliest_start"))
     if excluding:
         overlap = overlap.where(Booking.id != bindparam("exclude_booking_id"))
     clash = (
@@ -186,9 +186,8 @@ def slot_facts(
 ) -> SlotFacts:
     """One UNION ALL of four small index reads instead of a statement per check; read after
     the house's calendar is held (calendar.hold_calendar), so a closure written meanwhile is
-    seen. Rows are (kind, id, first day, last day, from, to, reason, number). The overlap
-    search is _overlapping's: live bookings of the machine starting within LONGEST_BOOKING
-    before the slot."""
+    seen. Rows are (kind, id, first day, last day, from, to, reason, number); the overlap
+    search is _overlapping's."""
     zone = calendar.house_zone(house)
     params: dict[str, Any] = {
         "house_id": house.id,

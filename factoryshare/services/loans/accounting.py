@@ -7,6 +7,8 @@ where the loan is. The rules and a worked example are in services/repayment.py's
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -441,18 +443,29 @@ def installment_days_past_due(
 ) -> dict[int, int]:
     """Days past due of each installment on `on`: days since its due date while the money
     received for it by then is less than its amount (0 when paid by then or not yet due)."""
-    ids = [r.id for r in rows]
-    received: list[tuple[int, int, dt.date]] = []
-    if ids:
-        for inst_id, amount, paid_on, recorded_at in session.execute(
-            select(
-                Repayment.installment_id, Repayment.amount, Repayment.paid_on, Repayment.recorded_at
-            ).where(Repayment.installment_id.in_(ids))
-        ):
-            received.append(
-                (inst_id, amount, paid_on or recorded_at.astimezone(zone(session, app)).date())
-            )
-    return days_past_due(rows, received, on)
+    received = money_received(session, rows, lambda _app_id: zone(session, app))
+    return days_past_due(rows, received.get(app.id, []), on)
+
+
+def money_received(
+    session: Session, rows: Iterable[Installment], zone_of: Callable[[int], dt.tzinfo]
+) -> dict[int, list[tuple[int, int, dt.date]]]:
+    """The repayments of these installments by loan (application id): (installment id,
+    amount, the day it was received in the loan's zone, `zone_of(application id)`), in one
+    statement."""
+    loan_of = {r.id: r.loan_application_id for r in rows}
+    received: dict[int, list[tuple[int, int, dt.date]]] = defaultdict(list)
+    if not loan_of:
+        return received
+    for inst_id, amount, paid_on, recorded_at in session.execute(
+        select(
+            Repayment.installment_id, Repayment.amount, Repayment.paid_on, Repayment.recorded_at
+        ).where(Repayment.installment_id.in_(list(loan_of)))
+    ):
+        app_id = loan_of[inst_id]
+        day = paid_on or recorded_at.astimezone(zone_of(app_id)).date()
+        received[app_id].append((inst_id, amount, day))
+    return received
 
 
 def days_past_due(

@@ -173,14 +173,7 @@ def lock(session: Session, app: LoanApplication) -> None:
 
 
 def disbursed_total(session: Session, app: LoanApplication) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(LoanTranche.amount), 0)).where(
-                LoanTranche.loan_application_id == app.id
-            )
-        )
-        or 0
-    )
+    return disbursed_totals(session, [app])[app.id]
 
 
 def disbursed_totals(session: Session, apps: list[LoanApplication]) -> dict[int, int]:

@@ -22,10 +22,9 @@ from factoryshare.models.financing import (
     LoanPrepayment,
     LoanShare,
     LoanStatus,
-    Repayment,
 )
 from factoryshare.services import repayment
-from factoryshare.services.loans.accounting import days_past_due
+from factoryshare.services.loans.accounting import days_past_due, money_received
 from factoryshare.services.loans.core import (
     LOAN_STATUSES,
     disbursed_totals,
@@ -105,17 +104,7 @@ def _views(
         .order_by(LoanPrepayment.paid_on, LoanPrepayment.id)
     ):
         early[p.loan_application_id].append(p)
-    loan_of = {r.id: app_id for app_id, rs in rows.items() for r in rs}
-    received: dict[int, list[tuple[int, int, dt.date]]] = defaultdict(list)
-    if loan_of:
-        for inst_id, amount, paid_on, recorded_at in session.execute(
-            select(
-                Repayment.installment_id, Repayment.amount, Repayment.paid_on, Repayment.recorded_at
-            ).where(Repayment.installment_id.in_(list(loan_of)))
-        ):
-            app_id = loan_of[inst_id]
-            day = paid_on or recorded_at.astimezone(where[app_id]).date()
-            received[app_id].append((inst_id, amount, day))
+    received = money_received(session, [r for rs in rows.values() for r in rs], where.__getitem__)
     linked: dict[int, list[int]] = defaultdict(list)
     for app_id, booking_id in session.execute(
         select(LoanPlanLink.loan_application_id, LoanPlanLink.booking_id)
