@@ -303,13 +303,23 @@ def cursor_page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schem
     )
 
 
-def cursor_envelope(
-    page: Page[Any], codec: CursorCodec, args: dict[str, Any], by_cursor: bool
-) -> dict[str, Any]:
+def cursor_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split query args into (filters, paging) for a list read by cursor: paging is the
+    `page`, `page_size` and `after` (the decoded cursor, or None) its service takes."""
+    filters, paging = strip_page(args)
+    return filters, {
+        "page": paging.get("page", 1),
+        "page_size": paging.get("page_size", 20),
+        "after": paging.get("cursor"),
+    }
+
+
+def cursor_envelope(page: Page[Any], codec: CursorCodec, paging: dict[str, Any]) -> dict[str, Any]:
+    """The envelope of a page read as cursor_args says (`page` null on a page by cursor)."""
     return {
         "items": page.items,
-        "page": None if by_cursor else args.get("page", 1),
-        "page_size": args.get("page_size", 20),
+        "page": None if paging["after"] is not None else paging["page"],
+        "page_size": paging["page_size"],
         "total": page.total,
         "total_capped": page.total_capped,
         "next": codec.encode(page.next),

@@ -16,9 +16,9 @@ from api.schemas import (
     Schema,
     Text,
     aware,
+    cursor_args,
     cursor_envelope,
     cursor_page_schema,
-    strip_page,
 )
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
@@ -79,14 +79,6 @@ class AuditEvents(MethodView):
 
         Like the bookings list: `next` as `cursor` gives the page after, at any depth; a page
         by number counts `total` up to 10,000 and reaches 100,000 events deep at most."""
-        filters, paging = strip_page(args)
-        after = paging.get("cursor")
-        listed = audit_log.page_of_events(
-            db(),
-            current_actor(),
-            page=paging.get("page", 1),
-            page_size=paging.get("page_size", 20),
-            after=after,
-            **filters,
-        )
-        return cursor_envelope(listed, CURSOR, paging, by_cursor=after is not None)
+        filters, paging = cursor_args(args)
+        listed = audit_log.page_of_events(db(), current_actor(), **paging, **filters)
+        return cursor_envelope(listed, CURSOR, paging)

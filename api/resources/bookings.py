@@ -19,9 +19,9 @@ from api.schemas import (
     Text,
     Words,
     aware,
+    cursor_args,
     cursor_envelope,
     cursor_page_schema,
-    strip_page,
 )
 from api.security import allow, current_actor
 from factoryshare import zones
@@ -136,17 +136,9 @@ class Bookings(MethodView):
         deep, at the cost of the first page (the walk keeps the moment of its first page, so
         each booking comes once). A page by number counts `total` up to 10,000 and reaches
         100,000 bookings deep at most; a page by cursor counts nothing (`total` null)."""
-        filters, paging = strip_page(args)
-        after = paging.get("cursor")
-        listed = bookings.page_of_bookings(
-            db(),
-            current_actor(),
-            page=paging.get("page", 1),
-            page_size=paging.get("page_size", 20),
-            after=after,
-            **filters,
-        )
-        return cursor_envelope(listed, CURSOR, paging, by_cursor=after is not None)
+        filters, paging = cursor_args(args)
+        listed = bookings.page_of_bookings(db(), current_actor(), **paging, **filters)
+        return cursor_envelope(listed, CURSOR, paging)
 
     @idempotent
     @allow(Role.admin, Role.manager, Role.member)
