@@ -125,7 +125,9 @@ def check(
     now = now or utcnow()
     start = now.replace(second=0, microsecond=0)
     last = max(_end_of_day(house, d.due_on) for _, d in deliveries)
-    end = max([last] + [r.due for r in requests]) + dt.timedelta(days=1)
+    # A delivery date already past cannot be met by what is still to be made: the check then
+    # plans the open requests over the next day and reports those dates unmet.
+    end = max([last, start] + [r.due for r in requests]) + dt.timedelta(days=1)
     run = ScheduleRun(
         id=None,
         house_id=house.id,

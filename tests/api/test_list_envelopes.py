@@ -121,7 +121,7 @@ def offtake(
     make_clock,
 ):
     """Three agreements of one cluster, the first with three purchases, and one of another."""
-    make_clock.set(dt.date(2031, 1, 6))
+    make_clock.set(dt.date(2027, 1, 6))
     aggregator = make_aggregator()
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
@@ -139,8 +139,8 @@ def offtake(
                 "quantity": 100,
                 "unit_price": 10_000,
                 "deliveries": [
-                    {"due_on": "2031-06-01", "quantity": 60},
-                    {"due_on": "2031-07-01", "quantity": 40},
+                    {"due_on": "2027-06-01", "quantity": 60},
+                    {"due_on": "2027-07-01", "quantity": 40},
                 ],
             },
         )
@@ -150,7 +150,7 @@ def offtake(
         r = client.post(
             f"/api/v1/offtake-agreements/{ids[0]}/purchases",
             headers=agg,
-            json={"delivered_on": "2031-01-06", "quantity": quantity},
+            json={"delivered_on": "2027-01-06", "quantity": quantity},
         )
         assert r.status_code == 201, r.json
     return {"agg": agg, "cluster": cluster, "ids": ids}
@@ -184,9 +184,9 @@ def test_an_aggregator_lists_the_agreements_of_one_cluster(client, offtake):
 
 @pytest.fixture()
 def loan(client, token_for, make_user, make_aggregator, make_member, make_cluster, make_clock):  # type: ignore[no-untyped-def]
-    """Rp10 juta approved on 6 Jan 2031 for 6 months, paid out in three tranches that day;
+    """Rp10 juta approved on 6 Jan 2027 for 6 months, paid out in three tranches that day;
     two more drafts of the same cluster."""
-    make_clock.set(dt.date(2031, 1, 6))
+    make_clock.set(dt.date(2027, 1, 6))
     aggregator = make_aggregator(approval_limit=100_000_000)
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)
@@ -211,9 +211,9 @@ def loan(client, token_for, make_user, make_aggregator, make_member, make_cluste
         ("submit", "chair", {}),
         ("approve", "agg", {}),
         ("lender-decision", "lender", {"approved": True, "reference": "K/1"}),
-        ("disburse", "lender", {"amount": 4_000_000, "on": "2031-01-06"}),
-        ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
-        ("tranches", "lender", {"amount": 3_000_000, "on": "2031-01-06"}),
+        ("disburse", "lender", {"amount": 4_000_000, "on": "2027-01-06"}),
+        ("tranches", "lender", {"amount": 3_000_000, "on": "2027-01-06"}),
+        ("tranches", "lender", {"amount": 3_000_000, "on": "2027-01-06"}),
     ):
         r = client.post(f"{base}/{step}", headers=as_[who], json=payload)
         assert r.status_code in (200, 201), (step, r.json)

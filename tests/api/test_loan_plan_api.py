@@ -6,7 +6,7 @@ import datetime as dt
 
 from factoryshare.models import Role
 
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 3, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
@@ -21,7 +21,7 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     make_booking,
     make_clock,
 ):
-    make_clock.set(dt.date(2030, 2, 1))  # approved and first paid out that day
+    make_clock.set(dt.date(2026, 2, 1))  # approved and first paid out that day
     cluster_house, other_house = make_house(), make_house()
     aggregator = make_aggregator()
     chair = make_member(house=cluster_house)
@@ -92,21 +92,21 @@ def test_a_plan_built_by_the_chair_is_disbursed_in_tranches_and_shown_as_a_loan(
     client.post(
         f"{base}/lender-decision",
         headers=token_for(lender),
-        json={"approved": True, "reference": "KUR/2030/7"},
+        json={"approved": True, "reference": "KUR/2026/7"},
     )
     r = client.post(
         f"{base}/disburse",
         headers=token_for(lender),
-        json={"amount": 2_000_000, "on": "2030-02-01"},
+        json={"amount": 2_000_000, "on": "2026-02-01"},
     )
     assert r.status_code == 200 and r.json["status"] == "disbursing", r.json
     r = client.post(f"{base}/tranches", headers=token_for(lender), json={"amount": 3_000_001})
     assert r.status_code == 409 and r.json["code"] == "beyond_approved_amount"
-    make_clock.set(dt.date(2030, 3, 1))
+    make_clock.set(dt.date(2026, 3, 1))
     r = client.post(
         f"{base}/tranches",
         headers=token_for(lender),
-        json={"amount": 3_000_000, "on": "2030-03-01"},
+        json={"amount": 3_000_000, "on": "2026-03-01"},
     )
     assert r.status_code == 201
     assert [

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from factoryshare.models import Role
-from factoryshare.services import loans
 
 CLOCK = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 
@@ -22,9 +21,9 @@ def walk(
     make_cluster,
     make_member,
     make_lender,
-    monkeypatch,
+    clock,
 ):
-    monkeypatch.setattr(loans, "utcnow", lambda: CLOCK)
+    clock.set(CLOCK)
     aggregator = make_aggregator()
     chair = make_member()
     cluster = make_cluster(aggregator=aggregator, members=[chair], chair_member_id=chair.id)

@@ -33,8 +33,8 @@ def _create(client, token, s):
             "quantity": 100,
             "unit_price": 45_000,
             "deliveries": [
-                {"due_on": "2030-03-01", "quantity": 60},
-                {"due_on": "2030-04-01", "quantity": 40},
+                {"due_on": "2026-03-01", "quantity": 60},
+                {"due_on": "2026-04-01", "quantity": 40},
             ],
         },
     )
@@ -51,18 +51,18 @@ def test_the_aggregator_records_an_agreement_and_a_purchase_the_cluster_can_read
     make_house,
     make_clock,
 ):
-    make_clock.set(make_clock.now.replace(year=2030, month=3, day=1))  # the purchase's day
+    make_clock.set(make_clock.now.replace(year=2026, month=3, day=1))  # the purchase's day
     s = _setting(make_user, make_aggregator, make_cluster, make_member, make_product, make_house)
     r = _create(client, token_for(s["aggregator"]), s)
     assert r.status_code == 201, r.json
     assert r.json["value"] == 4_500_000
-    assert [d["due_on"] for d in r.json["deliveries"]] == ["2030-03-01", "2030-04-01"]
+    assert [d["due_on"] for d in r.json["deliveries"]] == ["2026-03-01", "2026-04-01"]
     base = f"/api/v1/offtake-agreements/{r.json['id']}"
 
     r = client.post(
         f"{base}/purchases",
         headers=token_for(s["aggregator"]),
-        json={"delivered_on": "2030-03-01", "quantity": 60},
+        json={"delivered_on": "2026-03-01", "quantity": 60},
     )
     assert r.status_code == 201, r.json
     assert r.json["amount"] == 2_700_000 and r.json["paid_to_member"] == 2_700_000
@@ -105,7 +105,7 @@ def test_members_and_managers_cannot_write_and_outsiders_see_nothing(
     r = client.post(
         f"/api/v1/offtake-agreements/{agreement_id}/purchases",
         headers=token_for(other),
-        json={"delivered_on": "2030-03-01", "quantity": 1},
+        json={"delivered_on": "2026-03-01", "quantity": 1},
     )
     assert r.status_code == 404
 
@@ -129,7 +129,7 @@ def test_deliveries_that_do_not_add_up_are_a_422_naming_them(
             "product_id": s["product"].id,
             "quantity": 100,
             "unit_price": 45_000,
-            "deliveries": [{"due_on": "2030-03-01", "quantity": 60}],
+            "deliveries": [{"due_on": "2026-03-01", "quantity": 60}],
         },
     )
     assert r.status_code == 422 and "deliveries" in r.json["errors"]

@@ -79,7 +79,7 @@ def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_instal
         s.add_all([product, cluster])
         s.flush()
         # Money is dated and never in the future: the services read the fixed clock.
-        make_clock.set(dt.date(2030, 1, 5))
+        make_clock.set(dt.date(2026, 1, 5))
         agreement = offtake.create_agreement(
             s,
             ADMIN,
@@ -88,24 +88,24 @@ def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_instal
                 "product_id": product.id,
                 "quantity": 10,
                 "unit_price": 500_000,
-                "deliveries": [{"due_on": dt.date(2030, 3, 1), "quantity": 10}],
+                "deliveries": [{"due_on": dt.date(2026, 3, 1), "quantity": 10}],
             },
         )
-        make_clock.set(dt.date(2030, 1, 10))
+        make_clock.set(dt.date(2026, 1, 10))
         app = loans.create(
             s,
             ADMIN,
             cluster_id=cluster.id,
             requested_amount=12_000_000,
             tenor_months=12,
-            on=dt.date(2030, 1, 10),
+            on=dt.date(2026, 1, 10),
         )
         loans.submit(s, ADMIN, app.id)
         loans.approve(s, ADMIN, app.id)
         loans.lender_decision(s, ADMIN, app.id, True)
-        loans.disburse(s, ADMIN, app.id, on=dt.date(2030, 1, 10), amount=12_000_000)
+        loans.disburse(s, ADMIN, app.id, on=dt.date(2026, 1, 10), amount=12_000_000)
         s.commit()
-        make_clock.set(dt.date(2030, 2, 12))  # the purchases, after the first installment fell due
+        make_clock.set(dt.date(2026, 2, 12))  # the purchases, after the first installment fell due
         ids = {
             "house": house.id,
             "cap": cap.id,
@@ -128,7 +128,7 @@ def test_eight_purchases_of_the_last_units_at_once_record_one_and_pay_the_instal
                     session,
                     ADMIN,
                     ids["agreement"],
-                    {"delivered_on": dt.date(2030, 2, 12), "quantity": 10},
+                    {"delivered_on": dt.date(2026, 2, 12), "quantity": 10},
                 )
                 session.commit()
                 result = "recorded"

@@ -236,7 +236,7 @@ def test_an_approval_and_a_rejection_at_once_leave_one_decision_and_a_409_for_th
                 cluster_id=cluster.id,
                 requested_amount=20_000_000,
                 tenor_months=12,
-                on=dt.date(2030, 1, 10),
+                on=dt.date(2026, 1, 10),
             )
             loans.submit(s, ADMIN, app.id)
             world.keep(app)
@@ -498,7 +498,7 @@ def submitted_application(db, make_aggregator, make_cluster, make_member, make_u
         cluster_id=cluster.id,
         requested_amount=20_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 1, 10),
     )
     loans.submit(db, ADMIN, app.id)
     return app, token_for(make_user(Role.aggregator, aggregator=aggregator))

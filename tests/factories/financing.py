@@ -1,9 +1,10 @@
 """Factories for KUR Klaster financing: offtake agreements and loans taken through the workflow.
 
 Money is dated: a tranche cannot predate the lender's approval nor be dated in the future, a
-purchase cannot predate its agreement. `make_clock` fixes the loans' and offtake services' clock
-(their `utcnow`): by default on 30 Jun 2031, after every date these tests use; the factories
-set it back to the day they act on while they approve, disburse or make an agreement.
+purchase cannot predate its agreement. A loan test asks for `make_clock`, which stands
+the product's one clock (tests/clock.py) on TODAY, after every date these tests use; the
+factories move the clock to the day they act on while they approve, disburse or make an
+agreement, and then back to where the test stood.
 """
 
 from __future__ import annotations
@@ -20,43 +21,49 @@ from factoryshare.access import Actor
 from factoryshare.models import Role
 from factoryshare.models.financing import LoanApplication, LoanStatus, OfftakeAgreement
 from factoryshare.services import loans, offtake
+from tests.clock import FrozenClock
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-TODAY = dt.datetime(2031, 6, 30, 3, 0, tzinfo=dt.UTC)
+TODAY = dt.datetime(2027, 6, 30, 3, 0, tzinfo=dt.UTC)
 
 
 class Clock:
-    """The time the loans and offtake services read; `at(day)` sets it for a while."""
+    """The shared frozen clock seen as a loan test uses it: a date means 10:00 WIB that day,
+    and `at(day)` stands there for a block and then goes back."""
 
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
+    def __init__(self, frozen: FrozenClock) -> None:
+        self._frozen = frozen
+
+    @property
+    def now(self) -> dt.datetime:
+        return self._frozen.now()
 
     def set(self, when: dt.datetime | dt.date) -> None:
-        if not isinstance(when, dt.datetime):
-            when = dt.datetime.combine(when, dt.time(3, 0), tzinfo=dt.UTC)  # 10:00 WIB
-        self.now = when
+        self._frozen.set(when, "10:00")
 
     @contextlib.contextmanager
     def at(self, when: dt.datetime | dt.date) -> Iterator[None]:
-        before = self.now
+        before = self._frozen.now()
         self.set(when)
         try:
             yield
         finally:
-            self.now = before
+            self._frozen.set(before)
 
 
 @pytest.fixture()
-def make_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The fixed clock of the loans and offtake services (named make_ to be shared)."""
-    fixed = Clock(TODAY)
-    for module in (loans, offtake):
-        monkeypatch.setattr(module, "utcnow", lambda: fixed.now)
+def make_clock(clock: FrozenClock) -> Clock:
+    """The product's one clock stood on TODAY, after every date the loan tests use (named make_
+    to be shared with the other factories)."""
+    fixed = Clock(clock)
+    fixed.set(TODAY)
     return fixed
 
 
 @pytest.fixture()
-def make_offtake_agreement(db: Session, make_cluster, make_member, make_product, make_clock):  # type: ignore[no-untyped-def]
+def make_offtake_agreement(db: Session, make_cluster, make_member, make_product, clock):  # type: ignore[no-untyped-def]
+    loan_clock = Clock(clock)
+
     def make(
         *,
         cluster=None,
@@ -64,14 +71,14 @@ def make_offtake_agreement(db: Session, make_cluster, make_member, make_product,
         quantity: int = 100,
         unit_price: int = 50_000,  # type: ignore[no-untyped-def]
         deliveries: list[tuple[dt.date, int]] | None = None,
-        made_on: dt.date = dt.date(2030, 1, 1),
+        made_on: dt.date = dt.date(2026, 1, 1),
     ) -> OfftakeAgreement:
         if cluster is None:
             member = make_member()
             cluster = make_cluster(members=[member], chair_member_id=member.id)
         product = product or make_product(member=cluster.members[0])
-        deliveries = deliveries or [(dt.date(2030, 3, 29), quantity)]
-        with make_clock.at(made_on):
+        deliveries = deliveries or [(dt.date(2026, 3, 29), quantity)]
+        with loan_clock.at(made_on):
             return offtake.create_agreement(
                 db,
                 ADMIN,
@@ -88,7 +95,7 @@ def make_offtake_agreement(db: Session, make_cluster, make_member, make_product,
 
 
 @pytest.fixture()
-def make_loan(db: Session, make_clock: Clock) -> Callable[..., LoanApplication]:
+def make_loan(db: Session, clock: FrozenClock) -> Callable[..., LoanApplication]:
     """A cluster's application taken up to `until` (approved, lender_approved or disbursing)."""
 
     def make(
@@ -97,7 +104,7 @@ def make_loan(db: Session, make_clock: Clock) -> Callable[..., LoanApplication]:
         amount: int = 50_000_000,
         tenor_months: int = 12,  # type: ignore[no-untyped-def]
         until: str = "disbursing",
-        on: dt.date = dt.date(2030, 1, 15),
+        on: dt.date = dt.date(2026, 1, 15),
         first_tranche: int | None = None,
         **extra: Any,
     ) -> LoanApplication:
@@ -114,7 +121,7 @@ def make_loan(db: Session, make_clock: Clock) -> Callable[..., LoanApplication]:
         loans.approve(db, ADMIN, app.id)
         if until == LoanStatus.approved.value:
             return app
-        with make_clock.at(on):  # approved and disbursed on `on`
+        with Clock(clock).at(on):  # approved and disbursed on `on`
             loans.lender_decision(db, ADMIN, app.id, True)
             if until == LoanStatus.lender_approved.value:
                 return app

@@ -19,7 +19,7 @@ from factoryshare.services import cluster_invitations, clusters, loans
 from tests.factories.migrations import insert_house_and_member
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 3, 4, 1, 0, tzinfo=dt.UTC)
 
 
 def _member_actor(member) -> Actor:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ def test_a_plan_made_before_a_member_had_to_accept_cannot_be_submitted(
         cluster_id=cluster.id,
         requested_amount=1,
         tenor_months=12,
-        on=dt.date(2030, 1, 15),
+        on=dt.date(2026, 1, 15),
     )
     loans.set_plan(db, ADMIN, app.id, booking_ids=[booking.id], material_costs={a.id: 500_000})
     # What the consent migration does to a membership nobody asked the member about.
@@ -125,7 +125,7 @@ def test_a_draft_holding_a_members_share_keeps_it_in_the_cluster_but_not_the_oth
         cluster_id=cluster.id,
         requested_amount=1,
         tenor_months=12,
-        on=dt.date(2030, 1, 15),
+        on=dt.date(2026, 1, 15),
     )
     loans.set_plan(db, ADMIN, app.id, booking_ids=[booking.id])
 
@@ -152,7 +152,7 @@ def test_an_audit_event_keeps_the_house_of_its_object(
         cluster_id=cluster.id,
         requested_amount=1_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 15),
+        on=dt.date(2026, 1, 15),
     )
 
     houses = {

@@ -12,7 +12,7 @@ from factoryshare.models import Role
 from factoryshare.services import financing_capacity, loans
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-MONDAY = dt.datetime(2030, 3, 4, 0, 0, tzinfo=dt.UTC)  # 07:00 in Jakarta
+MONDAY = dt.datetime(2027, 1, 4, 0, 0, tzinfo=dt.UTC)  # 07:00 in Jakarta
 
 
 @pytest.fixture()
@@ -44,7 +44,7 @@ def setting(
         cluster=cluster,
         product=product,
         quantity=20,
-        deliveries=[(dt.date(2030, 3, 6), 10), (dt.date(2030, 3, 22), 10)],
+        deliveries=[(dt.date(2027, 1, 6), 10), (dt.date(2027, 1, 22), 10)],
     )
     app = loans.create(
         db,
@@ -52,7 +52,7 @@ def setting(
         cluster_id=cluster.id,
         requested_amount=1_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 11, 10),
     )
     loans.set_plan(
         db,
@@ -77,10 +77,10 @@ def test_a_delivery_too_soon_for_the_booked_house_is_reported_with_the_requests_
     report = financing_capacity.check(db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5)
 
     first, later = report.deliveries
-    # Monday afternoon (5 h) is too short and Tuesday is Nyepi: Wednesday (9 h) fits one request
-    # of 500 minutes, not two: 10 pieces by 6 March, all 20 by 22 March.
+    # Monday afternoon (5 h) is too short and Tuesday is Isra Mi'raj: Wednesday (9 h) fits one request
+    # of 500 minutes, not two: 10 pieces by 6 January, all 20 by 22 January.
     assert (first.due_on, first.cumulative_quantity, first.planned_quantity) == (
-        dt.date(2030, 3, 6),
+        dt.date(2027, 1, 6),
         10,
         10,
     )
@@ -107,6 +107,16 @@ def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(
     assert not report.all_met
 
 
+def test_delivery_dates_already_past_are_reported_unmet_rather_than_failing(db, setting):
+    # Checked after both delivery dates: what is still to be made cannot be ready by them.
+    after = dt.datetime(2027, 2, 1, 0, 0, tzinfo=dt.UTC)
+    report = financing_capacity.check(db, ADMIN, setting["app"].id, now=after, time_limit=5)
+
+    assert [d.met for d in report.deliveries] == [False, False]
+    assert [d.planned_quantity for d in report.deliveries] == [0, 0]
+    assert not report.all_met
+
+
 def test_a_cluster_without_offtake_dates_cannot_be_checked(
     db, make_member, make_cluster, make_house
 ):
@@ -119,7 +129,7 @@ def test_a_cluster_without_offtake_dates_cannot_be_checked(
         cluster_id=cluster.id,
         requested_amount=1_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 11, 10),
     )
     with pytest.raises(ValidationFailed) as caught:
         financing_capacity.check(db, ADMIN, app.id, now=MONDAY)
@@ -140,15 +150,15 @@ def test_a_member_who_is_not_the_chair_may_not_run_it(db, setting, make_member):
 
 
 def test_the_aggregator_runs_the_check_over_the_api_and_an_outsider_gets_404(
-    client, db, setting, token_for, make_user, monkeypatch
+    client, db, setting, token_for, make_user, clock
 ):
     aggregator = make_user(Role.aggregator, aggregator=setting["cluster"].aggregator)
-    monkeypatch.setattr(financing_capacity, "utcnow", lambda: MONDAY)
+    clock.set(MONDAY)
     url = f"/api/v1/loan-applications/{setting['app'].id}/capacity-check"
 
     r = client.post(url, headers=token_for(aggregator), json={})
     assert r.status_code == 200, r.json
-    assert [d["due_on"] for d in r.json["deliveries"]] == ["2030-03-06", "2030-03-22"]
+    assert [d["due_on"] for d in r.json["deliveries"]] == ["2027-01-06", "2027-01-22"]
     assert r.json["all_met"] is True
     assert (
         client.post(url, headers=token_for(make_user(Role.aggregator)), json={}).status_code == 404

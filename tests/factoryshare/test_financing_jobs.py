@@ -16,8 +16,8 @@ from factoryshare.models.notifications import Notification
 from factoryshare.services import loans
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-NOW = dt.datetime(2030, 2, 1, 3, 0, tzinfo=dt.UTC)
-START = dt.datetime(2030, 3, 6, 1, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 2, 1, 3, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 3, 6, 1, 0, tzinfo=dt.UTC)
 
 
 def _cluster_with_plan(
@@ -43,7 +43,7 @@ def _cluster_with_plan(
         cluster_id=cluster.id,
         requested_amount=1_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 1, 10),
     )
     loans.set_plan(db, ADMIN, app.id, booking_ids=[planned.id], material_costs={chair.id: 500_000})
     loans.submit(db, ADMIN, app.id)

@@ -18,7 +18,7 @@ from factoryshare.models.financing import InstallmentStatus, LoanStatus
 from factoryshare.services import loans, offtake
 
 SYSTEM = Actor(user_id=None, role=Role.admin)
-DAY0 = dt.date(2030, 1, 15)
+DAY0 = dt.date(2026, 1, 15)
 RATE = Decimal("0.005")
 
 
@@ -33,7 +33,7 @@ def _level(balance: int, months: int) -> int:
 
 @pytest.fixture()
 def loan(make_cluster, make_member, make_loan):
-    """Rp50 juta approved for 12 months at 6 %, Rp20 juta paid out on 15 Jan 2030."""
+    """Rp50 juta approved for 12 months at 6 %, Rp20 juta paid out on 15 Jan 2026."""
     return make_loan(
         make_cluster(members=[make_member()]),
         amount=50_000_000,
@@ -59,8 +59,8 @@ def test_interest_accrues_only_on_the_money_paid_out(db, loan):
 
 def test_a_second_tranche_is_re_amortised_over_the_installments_left(db, loan, make_clock):
     before = [(r.principal, r.interest) for r in _rows(db, loan)[:3]]
-    with make_clock.at(dt.date(2030, 4, 15)):  # installment 3's due date
-        loans.add_tranche(db, SYSTEM, loan.id, 30_000_000, on=dt.date(2030, 4, 15))
+    with make_clock.at(dt.date(2026, 4, 15)):  # installment 3's due date
+        loans.add_tranche(db, SYSTEM, loan.id, 30_000_000, on=dt.date(2026, 4, 15))
     rows = _rows(db, loan)
 
     balance = 20_000_000
@@ -80,13 +80,13 @@ def test_a_second_tranche_is_re_amortised_over_the_installments_left(db, loan, m
 
 
 def test_a_tranche_in_the_middle_of_a_month_bears_interest_from_its_day(db, loan, make_clock):
-    with make_clock.at(dt.date(2030, 2, 1)):
-        loans.add_tranche(db, SYSTEM, loan.id, 30_000_000, on=dt.date(2030, 2, 1))
+    with make_clock.at(dt.date(2026, 2, 1)):
+        loans.add_tranche(db, SYSTEM, loan.id, 30_000_000, on=dt.date(2026, 2, 1))
     first = _rows(db, loan)[0]
 
     # 17 of the period's 31 days on Rp20 juta, 14 on Rp50 juta.
     assert first.interest == _r(RATE * (20_000_000 * 17 + 50_000_000 * 14) / 31)
-    assert first.due_date == dt.date(2030, 2, 15)
+    assert first.due_date == dt.date(2026, 2, 15)
 
 
 def test_what_the_loan_says_is_outstanding_is_disbursed_less_principal_repaid(db, loan, make_clock):
@@ -110,7 +110,7 @@ def _pay_first(db, app, clock):
 def test_an_early_repayment_that_shortens_the_term_keeps_the_installment(db, loan, make_clock):
     first = _pay_first(db, loan, make_clock)
     level = first.amount
-    on = dt.date(2030, 3, 1)  # 14 of installment 2's 28 days
+    on = dt.date(2026, 3, 1)  # 14 of installment 2's 28 days
     with make_clock.at(on):
         prepaid = loans.prepay(db, SYSTEM, loan.id, 10_000_000, on=on, mode="shorten_term")
     rows = _rows(db, loan)
@@ -139,7 +139,7 @@ def test_an_early_repayment_that_lowers_the_installment_keeps_the_term(db, loan,
 
 def test_a_full_early_repayment_pays_the_interest_accrued_and_closes_the_loan(db, loan, make_clock):
     first = _pay_first(db, loan, make_clock)
-    on = dt.date(2030, 3, 1)
+    on = dt.date(2026, 3, 1)
     balance = 20_000_000 - first.principal
     accrued = _r(balance * RATE * 14 / 28)
     assert loans.payoff(db, SYSTEM, loan.id, on).amount == balance + accrued
@@ -158,8 +158,8 @@ def test_a_full_early_repayment_pays_the_interest_accrued_and_closes_the_loan(db
 
 
 def test_an_early_repayment_waits_for_the_installments_already_due(db, loan, make_clock):
-    with make_clock.at(dt.date(2030, 3, 1)), pytest.raises(Conflict) as caught:
-        loans.prepay(db, SYSTEM, loan.id, 1_000_000, on=dt.date(2030, 3, 1))
+    with make_clock.at(dt.date(2026, 3, 1)), pytest.raises(Conflict) as caught:
+        loans.prepay(db, SYSTEM, loan.id, 1_000_000, on=dt.date(2026, 3, 1))
     assert caught.value.code == "installments_due_first"
     with pytest.raises(ValidationFailed) as caught:
         loans.prepay(db, SYSTEM, loan.id, 1_000_000, on=DAY0, mode="sideways")
@@ -167,7 +167,7 @@ def test_an_early_repayment_waits_for_the_installments_already_due(db, loan, mak
 
 
 def test_days_past_due_and_collectability_are_counted_as_of_a_day(db, loan, make_clock):
-    first = _rows(db, loan)[0]  # due 15 Feb 2030
+    first = _rows(db, loan)[0]  # due 15 Feb 2026
     due = first.due_date
 
     def grade(on):
@@ -194,12 +194,12 @@ def test_days_past_due_and_collectability_are_counted_as_of_a_day(db, loan, make
 def test_a_tranche_dated_before_the_lenders_approval_or_in_the_future_is_refused(
     db, loan, make_clock
 ):
-    with make_clock.at(dt.date(2030, 2, 1)):
+    with make_clock.at(dt.date(2026, 2, 1)):
         with pytest.raises(ValidationFailed) as caught:
             loans.add_tranche(db, SYSTEM, loan.id, 1_000_000, on=DAY0 - dt.timedelta(days=1))
         assert set(caught.value.errors) == {"on"} and "approval" in caught.value.errors["on"][0]
         with pytest.raises(ValidationFailed) as caught:
-            loans.add_tranche(db, SYSTEM, loan.id, 1_000_000, on=dt.date(2030, 2, 2))
+            loans.add_tranche(db, SYSTEM, loan.id, 1_000_000, on=dt.date(2026, 2, 2))
         assert set(caught.value.errors) == {"on"} and "future" in caught.value.errors["on"][0]
     assert loans.disbursed_total(db, loan) == 20_000_000
 
@@ -219,12 +219,12 @@ def test_disbursing_before_the_approval_is_refused_naming_the_day(
 def test_a_repayment_before_the_loan_was_disbursed_or_in_the_future_is_refused(
     db, loan, make_clock
 ):
-    with make_clock.at(dt.date(2030, 2, 15)):
+    with make_clock.at(dt.date(2026, 2, 15)):
         with pytest.raises(ValidationFailed) as caught:
             loans.record_repayment(db, SYSTEM, loan.id, 1, 1_000, on=DAY0 - dt.timedelta(days=1))
         assert set(caught.value.errors) == {"on"}
         with pytest.raises(ValidationFailed) as caught:
-            loans.record_repayment(db, SYSTEM, loan.id, 1, 1_000, on=dt.date(2030, 2, 16))
+            loans.record_repayment(db, SYSTEM, loan.id, 1, 1_000, on=dt.date(2026, 2, 16))
         assert set(caught.value.errors) == {"on"}
     assert _rows(db, loan)[0].paid == 0
 
@@ -232,16 +232,16 @@ def test_a_repayment_before_the_loan_was_disbursed_or_in_the_future_is_refused(
 def test_an_offtake_purchase_before_its_agreement_or_in_the_future_is_refused(
     db, make_offtake_agreement, make_clock
 ):
-    agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2030, 1, 10))
-    with make_clock.at(dt.date(2030, 2, 1)):
-        for day in (dt.date(2030, 1, 9), dt.date(2030, 2, 2)):
+    agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2026, 1, 10))
+    with make_clock.at(dt.date(2026, 2, 1)):
+        for day in (dt.date(2026, 1, 9), dt.date(2026, 2, 2)):
             with pytest.raises(ValidationFailed) as caught:
                 offtake.record_purchase(
                     db, SYSTEM, agreement.id, {"delivered_on": day, "quantity": 1}
                 )
             assert set(caught.value.errors) == {"delivered_on"}
         purchase = offtake.record_purchase(
-            db, SYSTEM, agreement.id, {"delivered_on": dt.date(2030, 1, 10), "quantity": 1}
+            db, SYSTEM, agreement.id, {"delivered_on": dt.date(2026, 1, 10), "quantity": 1}
         )
     assert purchase.quantity == 1
 
@@ -249,7 +249,7 @@ def test_an_offtake_purchase_before_its_agreement_or_in_the_future_is_refused(
 def test_a_purchase_delivered_before_the_loan_was_disbursed_repays_nothing(
     db, make_offtake_agreement, make_loan, make_clock
 ):
-    agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2030, 1, 1))
+    agreement = make_offtake_agreement(quantity=10, made_on=dt.date(2026, 1, 1))
     app = make_loan(agreement.cluster, amount=5_000_000, on=DAY0, first_tranche=5_000_000)
     with make_clock.at(DAY0):
         purchase = offtake.record_purchase(

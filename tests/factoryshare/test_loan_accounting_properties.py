@@ -18,7 +18,7 @@ from factoryshare.models import Role
 from factoryshare.models.financing import LoanStatus
 from factoryshare.services import loans, repayment
 
-START = dt.date(2030, 1, 15)
+START = dt.date(2026, 1, 15)
 
 
 def _simulate(amounts, offsets, rate, tenor, grace, prepay=None):
@@ -168,7 +168,7 @@ def test_through_the_services_principal_repaid_sums_to_principal_disbursed(
         tenor_months=tenor,
         first_tranche=amounts[0],
     )
-    day = dt.date(2030, 1, 15)
+    day = dt.date(2026, 1, 15)
     for gap, amount in zip(gaps, amounts[1:]):
         day += dt.timedelta(days=gap)
         rows = loans.installments(db, system, loan.id)

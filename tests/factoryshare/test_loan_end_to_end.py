@@ -31,33 +31,33 @@ def _annuity(balance: int, months: int) -> int:
 
 
 def _due(k: int) -> dt.date:
-    """Installment k's due date: the 6th, k months after 6 Jan 2031."""
+    """Installment k's due date: the 6th, k months after 6 Jan 2027."""
     month = k % 12 + 1
-    year = 2031 + k // 12
+    year = 2027 + k // 12
     return D(year, month, min(6, calendar.monthrange(year, month)[1]))
 
 
 def _expected() -> tuple[list[tuple[int, int]], dict[str, int]]:
     """(principal, interest) of every installment, and the early repayment's figures."""
     rows: list[tuple[int, int]] = []
-    # Tranche 1: Rp20 juta on 6 Jan 2031, 12 installments.
+    # Tranche 1: Rp20 juta on 6 Jan 2027, 12 installments.
     balance = 20_000_000
     level = _annuity(balance, 12)
     for _k in range(1, 4):
         interest = _round(balance * RATE)
         rows.append((level - interest, interest))
         balance -= level - interest
-    # Tranche 2: Rp30 juta on 6 Apr 2031 (installment 3's due date): 9 installments left.
+    # Tranche 2: Rp30 juta on 6 Apr 2027 (installment 3's due date): 9 installments left.
     balance += 30_000_000
     level = _annuity(balance, 9)
     interest = _round(balance * RATE)
     rows.append((level - interest, interest))  # installment 4, due 6 May
     balance -= level - interest
-    # Early repayment of Rp10 juta on 21 May 2031, shortening the term: installment 5's period
+    # Early repayment of Rp10 juta on 21 May 2027, shortening the term: installment 5's period
     # (6 May - 6 Jun, 31 days) has 15 days at the old balance and 16 at the new one.
     days_before, days_after = (
-        (D(2031, 5, 21) - D(2031, 5, 6)).days,
-        (D(2031, 6, 6) - D(2031, 5, 21)).days,
+        (D(2027, 5, 21) - D(2027, 5, 6)).days,
+        (D(2027, 6, 6) - D(2027, 5, 21)).days,
     )
     interest = _round(
         RATE
@@ -107,7 +107,7 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
     expected, early = _expected()
 
     # The offtake agreement, the application, the endorsement and the bank's approval.
-    make_clock.set(D(2031, 1, 6))
+    make_clock.set(D(2027, 1, 6))
     r = client.post(
         "/api/v1/offtake-agreements",
         headers=as_["agg"],
@@ -116,7 +116,7 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
             "product_id": product.id,
             "quantity": 1000,
             "unit_price": 100_000,
-            "deliveries": [{"due_on": "2031-12-20", "quantity": 1000}],
+            "deliveries": [{"due_on": "2027-12-20", "quantity": 1000}],
         },
     )
     assert r.status_code == 201, r.json
@@ -141,7 +141,7 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
         headers=as_["lender"],
         json={
             "approved": True,
-            "reference": "KUR/2031/0007",
+            "reference": "KUR/2027/0007",
             "rate_percent": 6,
             "tenor_months": 12,
         },
@@ -150,7 +150,7 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
 
     # Tranche 1: Rp20 juta today. Interest runs on it only.
     r = client.post(
-        f"{base}/disburse", headers=as_["lender"], json={"amount": 20_000_000, "on": "2031-01-06"}
+        f"{base}/disburse", headers=as_["lender"], json={"amount": 20_000_000, "on": "2027-01-06"}
     )
     assert r.status_code == 200, r.json
     loan = client.get(f"/api/v1/loans/{loan_id}", headers=as_["agg"]).json
@@ -176,17 +176,17 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
 
     # Tranche 2: Rp30 juta on installment 3's due date; the 9 installments left are rebuilt.
     r = client.post(
-        f"{base}/tranches", headers=as_["lender"], json={"amount": 30_000_000, "on": "2031-04-06"}
+        f"{base}/tranches", headers=as_["lender"], json={"amount": 30_000_000, "on": "2027-04-06"}
     )
     assert r.status_code == 201, r.json
     pay(4, _due(4))
 
-    # An early partial repayment of Rp10 juta on 21 May 2031, shortening the term.
-    make_clock.set(D(2031, 5, 21))
+    # An early partial repayment of Rp10 juta on 21 May 2027, shortening the term.
+    make_clock.set(D(2027, 5, 21))
     r = client.post(
         f"/api/v1/loans/{loan_id}/prepayments",
         headers=as_["agg"],
-        json={"amount": 10_000_000, "on": "2031-05-21", "mode": "shorten_term"},
+        json={"amount": 10_000_000, "on": "2027-05-21", "mode": "shorten_term"},
     )
     assert r.status_code == 201, r.json
     loan = r.json
@@ -202,24 +202,24 @@ def test_an_offtake_backed_loan_from_agreement_to_closing_every_rupiah_accounted
     pay(5, _due(5))
 
     # Installment 6 is paid 14 days late, from an offtake purchase: collectability 2 meanwhile.
-    late = D(2031, 7, 20)
+    late = D(2027, 7, 20)
     make_clock.set(late)
-    loan = client.get(f"/api/v1/loans/{loan_id}?on=2031-07-20", headers=as_["lender"]).json
+    loan = client.get(f"/api/v1/loans/{loan_id}?on=2027-07-20", headers=as_["lender"]).json
     assert loan["installments"][5]["days_past_due"] == 14
     assert (loan["days_past_due"], loan["collectability"]) == (14, 2)
     six = loan["installments"][5]
     r = client.post(
         f"/api/v1/offtake-agreements/{agreement}/purchases",
         headers=as_["agg"],
-        json={"delivered_on": "2031-07-20", "quantity": 100},
+        json={"delivered_on": "2027-07-20", "quantity": 100},
     )
     assert r.status_code == 201, r.json
     assert r.json["repaid"] == six["amount"]
     assert r.json["paid_to_member"] == 100 * 100_000 - six["amount"]
-    loan = client.get(f"/api/v1/loans/{loan_id}?on=2031-07-20", headers=as_["agg"]).json
+    loan = client.get(f"/api/v1/loans/{loan_id}?on=2027-07-20", headers=as_["agg"]).json
     assert (loan["days_past_due"], loan["collectability"]) == (0, 1)
     assert (
-        client.get(f"/api/v1/loans/{loan_id}?on=2031-07-19", headers=as_["agg"]).json[
+        client.get(f"/api/v1/loans/{loan_id}?on=2027-07-19", headers=as_["agg"]).json[
             "collectability"
         ]
         == 2

@@ -13,7 +13,7 @@ from factoryshare.services import loans
 
 ADMIN = Actor(user_id=None, role=Role.admin)
 VALID_NPWP = "013000666091000"
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 3, 4, 1, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture()
@@ -49,7 +49,7 @@ def plan(
         cluster_id=cluster.id,
         requested_amount=1_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 1, 10),
     )
     return {
         "app": app,

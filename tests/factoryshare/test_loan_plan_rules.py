@@ -14,8 +14,8 @@ from factoryshare.models.financing import LoanPlanLink, LoanStatus
 from factoryshare.services import loans
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-START = dt.datetime(2030, 3, 4, 1, 0, tzinfo=dt.UTC)
-ON = dt.date(2030, 1, 10)
+START = dt.datetime(2026, 3, 4, 1, 0, tzinfo=dt.UTC)
+ON = dt.date(2026, 1, 10)
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from factoryshare import clock as product_clock
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from factoryshare.models import AuditEvent, Role
@@ -153,8 +154,7 @@ def _disbursed(db, s, amount=50_000_000):
     loans.approve(db, s["endorser"], app.id)
     # Approved and paid out in full on 10 Jan 2026 (a fixed clock: a tranche cannot predate the
     # approval nor be dated in the future, and nothing is owed before money is paid out).
-    with pytest.MonkeyPatch.context() as clock:
-        clock.setattr(loans, "utcnow", lambda: dt.datetime(2026, 1, 10, 3, tzinfo=dt.UTC))
+    with product_clock.using(lambda: dt.datetime(2026, 1, 10, 3, tzinfo=dt.UTC)):
         loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0001")
         loans.disburse(db, s["lender"], app.id, on=dt.date(2026, 1, 10), amount=amount)
     return app

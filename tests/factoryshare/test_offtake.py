@@ -54,7 +54,7 @@ def test_a_purchase_before_anything_is_due_pays_toward_the_next_installment_only
     first, second = _installments(db, loan)[:2]
 
     purchase = offtake.record_purchase(
-        db, ADMIN, agreement.id, {"delivered_on": dt.date(2030, 1, 20), "quantity": 10}
+        db, ADMIN, agreement.id, {"delivered_on": dt.date(2026, 1, 20), "quantity": 10}
     )
 
     assert purchase.repaid == 100_000  # the whole payment, less than the installment
@@ -87,7 +87,7 @@ def test_without_a_loan_being_repaid_the_whole_payment_is_the_members(db, make_o
     agreement = make_offtake_agreement(quantity=10, unit_price=25_000)
 
     purchase = offtake.record_purchase(
-        db, ADMIN, agreement.id, {"delivered_on": dt.date(2030, 3, 1), "quantity": 10}
+        db, ADMIN, agreement.id, {"delivered_on": dt.date(2026, 3, 1), "quantity": 10}
     )
 
     assert purchase.loan_application_id is None
@@ -97,12 +97,12 @@ def test_without_a_loan_being_repaid_the_whole_payment_is_the_members(db, make_o
 def test_buying_more_than_remains_of_the_agreement_is_refused(db, make_offtake_agreement):
     agreement = make_offtake_agreement(quantity=10)
     offtake.record_purchase(
-        db, ADMIN, agreement.id, {"delivered_on": dt.date(2030, 3, 1), "quantity": 8}
+        db, ADMIN, agreement.id, {"delivered_on": dt.date(2026, 3, 1), "quantity": 8}
     )
 
     with pytest.raises(ValidationFailed) as caught:
         offtake.record_purchase(
-            db, ADMIN, agreement.id, {"delivered_on": dt.date(2030, 3, 2), "quantity": 3}
+            db, ADMIN, agreement.id, {"delivered_on": dt.date(2026, 3, 2), "quantity": 3}
         )
     assert "Only 2" in caught.value.errors["quantity"][0]
 
@@ -121,7 +121,7 @@ def test_an_agreement_names_every_broken_rule(db, make_cluster, make_member, mak
                 "product_id": outsider_product.id,
                 "quantity": 10,
                 "unit_price": 0,
-                "deliveries": [{"due_on": dt.date(2030, 3, 1), "quantity": 4}],
+                "deliveries": [{"due_on": dt.date(2026, 3, 1), "quantity": 4}],
             },
         )
     assert set(caught.value.errors) == {"product_id", "unit_price", "deliveries"}
@@ -135,14 +135,14 @@ def test_tranches_stop_at_the_approved_amount_and_the_last_one_starts_repayment(
     assert loan.status is LoanStatus.disbursing
 
     with pytest.raises(Conflict) as caught:
-        loans.add_tranche(db, ADMIN, loan.id, 20_000_001, on=dt.date(2030, 2, 1))
+        loans.add_tranche(db, ADMIN, loan.id, 20_000_001, on=dt.date(2026, 2, 1))
     assert caught.value.code == "beyond_approved_amount" and "amount" in caught.value.errors
 
-    loans.add_tranche(db, ADMIN, loan.id, 20_000_000, on=dt.date(2030, 2, 1))
+    loans.add_tranche(db, ADMIN, loan.id, 20_000_000, on=dt.date(2026, 2, 1))
     assert loan.status is LoanStatus.repaying
     assert loans.disbursed_total(db, loan) == 30_000_000
     with pytest.raises(Conflict):
-        loans.add_tranche(db, ADMIN, loan.id, 1, on=dt.date(2030, 2, 2))
+        loans.add_tranche(db, ADMIN, loan.id, 1, on=dt.date(2026, 2, 2))
 
 
 def test_the_loan_closes_when_purchases_have_paid_every_rupiah(

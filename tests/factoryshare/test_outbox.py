@@ -17,7 +17,7 @@ from factoryshare.services.notifications import MAX_ATTEMPTS, Email, notify, sen
 
 UTC = dt.UTC
 # Later than any message the tests queue (queued messages are due from the moment they are made).
-NOW = dt.datetime(2030, 12, 2, 3, 0, tzinfo=UTC)
+NOW = dt.datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 SLOT = {
     "machine": "Mesin Jahit 3",
     "start": NOW + dt.timedelta(days=2),

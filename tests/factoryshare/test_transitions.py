@@ -172,7 +172,7 @@ def submitted(db, make_aggregator, make_cluster, make_member, make_user):  # typ
         cluster_id=cluster.id,
         requested_amount=20_000_000,
         tenor_months=12,
-        on=dt.date(2030, 1, 10),
+        on=dt.date(2026, 1, 10),
     )
     loans.submit(db, ADMIN, app.id)
     return app, Actor.of(make_user(Role.aggregator, aggregator=aggregator))

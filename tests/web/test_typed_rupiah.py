@@ -16,12 +16,12 @@ from factoryshare.services import loans
 from tests.web.helpers import csrf, sign_in
 
 ADMIN = Actor(user_id=None, role=Role.admin)
-APPROVED_ON = dt.date(2031, 1, 15)
+APPROVED_ON = dt.date(2027, 1, 15)
 
 
 @pytest.fixture()
 def approved(db, make_member, make_cluster, make_lender, make_user, make_clock):
-    """A loan of Rp12.000.000 approved by a bank on 15 Jan 2031, nothing paid out yet; the
+    """A loan of Rp12.000.000 approved by a bank on 15 Jan 2027, nothing paid out yet; the
     bank's credit officers in Indonesian and in English."""
     member = make_member()
     cluster = make_cluster(members=[member], chair_member_id=member.id)
@@ -48,7 +48,7 @@ def _pay_out(client, app_id: int, amount: str) -> str:  # type: ignore[no-untype
     token = csrf(client, f"/lender/applications/{app_id}")
     r = client.post(
         f"/lender/applications/{app_id}/tranche",
-        data={"csrf_token": token, "amount": amount, "on": "2031-01-15"},
+        data={"csrf_token": token, "amount": amount, "on": "2027-01-15"},
     )
     return client.get(r.headers["Location"]).get_data(as_text=True)
 

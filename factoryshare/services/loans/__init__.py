@@ -32,8 +32,6 @@ The package, by area (callers keep writing `loans.x`; every public name is re-ex
 
 from __future__ import annotations
 
-# The clock of every loan step (core.now reads it here, so that tests fix `loans.utcnow`).
-from factoryshare.db import utcnow
 from factoryshare.services.loans.accounting import (
     Payoff,
     apply_repayment,
@@ -86,7 +84,6 @@ from factoryshare.services.loans.queries import (
 )
 
 __all__ = [
-    "utcnow",
     "DEFAULT_ZONE",
     "LOAN_STATUSES",
     "disbursed_total",

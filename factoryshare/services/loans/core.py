@@ -2,7 +2,8 @@
 the audited status move every step takes, the decision on record, and what makes an
 application a loan. Sibling modules use these public names, never each other's private helpers.
 
-The clock is `loans.utcnow` (the package's attribute, which tests fix), read through `now()`.
+The clock is the product's one clock (`db.utcnow`, which reads `factoryshare.clock`), read
+through `now()`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from factoryshare import audit, events, i18n, locking
 from factoryshare.access import Actor, get_scoped
+from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, NotFound
 from factoryshare.i18n import N_
 from factoryshare.models import ProductionHouse, Role
@@ -131,10 +133,8 @@ DEFAULT_ZONE = "Asia/Jakarta"
 
 
 def now() -> dt.datetime:
-    """The clock of every loan step: the package's `utcnow` (tests fix `loans.utcnow`)."""
-    from factoryshare.services import loans
-
-    return loans.utcnow()
+    """The clock of every loan step: the product's one clock."""
+    return utcnow()
 
 
 def zone(session: Session, app: LoanApplication) -> ZoneInfo:
