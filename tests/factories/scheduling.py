@@ -28,8 +28,7 @@ def make_production_request(db: Session, make_product) -> Callable[..., Producti
     ) -> ProductionRequest:
         product = product or make_product(**product_overrides)
         # Monday 4 January 2027, 08:00 WIB, five weeks after the tests' clock; Tuesday the 5th
-        # is Isra Mi'raj, a public holiday the houses are closed on (the tests' week used to be
-        # that of 4 March 2030, Nyepi on its Tuesday: the same weekdays and the same holiday).
+        # is Isra Mi'raj, a public holiday the houses are closed on.
         start = earliest_start or dt.datetime(2027, 1, 4, 1, 0, tzinfo=dt.UTC)
         return production_requests.create_request(
             db,

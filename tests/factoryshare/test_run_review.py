@@ -173,7 +173,7 @@ def _week_with_closure_and_downtime(
     make_booking,  # type: ignore[no-untyped-def]
     make_downtime,
 ):
-    """The week of Monday 9 September 2030 (no public holiday): 49 open hours a machine; the
+    """The week of Monday 11 January 2027 (no public holiday): 49 open hours a machine; the
     house is closed on Wednesday and the machine down on Thursday 09:00-11:00."""
     house = make_house()
     machine = make_machine(house=house, name="Juki")
@@ -181,26 +181,26 @@ def _week_with_closure_and_downtime(
     db.add(
         HouseClosure(
             house_id=house.id,
-            start_on=dt.date(2030, 9, 11),
-            end_on=dt.date(2030, 9, 11),
+            start_on=dt.date(2027, 1, 13),
+            end_on=dt.date(2027, 1, 13),
             reason="Rapat",
         )
     )
     make_downtime(
         machine=machine,
-        start_at=at(dt.date(2030, 9, 12), "09:00"),
-        end_at=at(dt.date(2030, 9, 12), "11:00"),
+        start_at=at(dt.date(2027, 1, 14), "09:00"),
+        end_at=at(dt.date(2027, 1, 14), "11:00"),
     )
     make_booking(
         machine=machine,
-        start_at=at(dt.date(2030, 9, 10), "08:00"),
-        end_at=at(dt.date(2030, 9, 10), "10:00"),
+        start_at=at(dt.date(2027, 1, 12), "08:00"),
+        end_at=at(dt.date(2027, 1, 12), "10:00"),
     )
     # Half of it lies in the downtime and counts neither as open nor as booked.
     make_booking(
         machine=machine,
-        start_at=at(dt.date(2030, 9, 12), "10:00"),
-        end_at=at(dt.date(2030, 9, 12), "12:00"),
+        start_at=at(dt.date(2027, 1, 14), "10:00"),
+        end_at=at(dt.date(2027, 1, 14), "12:00"),
     )
     db.flush()
     return house, machine, idle
@@ -213,14 +213,14 @@ def test_utilisation_of_a_week_leaves_out_a_closure_and_a_downtime(
         db, make_house, make_machine, make_booking, make_downtime
     )
     manager = Actor.of(make_user(Role.manager, houses=[house]))
-    week = run_review.week_utilisation(db, manager, house.id, "2030-W37")
+    week = run_review.week_utilisation(db, manager, house.id, "2027-W02")
     rows = {r["machine_id"]: r for r in week["machines"]}
     # 49 h less Wednesday (9 h) less the downtime (2 h) = 38 h; 2 h + 1 h booked.
     assert rows[machine.id]["open_minutes"] == 38 * 60
     assert rows[machine.id]["booked_minutes"] == 180
     assert rows[machine.id]["share"] == round(180 / (38 * 60), 4)
     assert rows[idle.id]["open_minutes"] == 40 * 60 and rows[idle.id]["booked_minutes"] == 0
-    assert week["start"] == dt.datetime(2030, 9, 9, tzinfo=JAKARTA)
+    assert week["start"] == dt.datetime(2027, 1, 11, tzinfo=JAKARTA)
 
 
 def test_a_member_may_not_read_utilisation_and_a_manager_of_another_house_finds_none(
@@ -228,12 +228,12 @@ def test_a_member_may_not_read_utilisation_and_a_manager_of_another_house_finds_
 ):
     house = make_house()
     with pytest.raises(Forbidden):
-        run_review.week_utilisation(db, Actor.of(make_user(Role.member)), house.id, "2030-W37")
+        run_review.week_utilisation(db, Actor.of(make_user(Role.member)), house.id, "2027-W02")
     with pytest.raises(NotFound):
-        run_review.week_utilisation(db, Actor.of(make_user(Role.manager)), house.id, "2030-W37")
+        run_review.week_utilisation(db, Actor.of(make_user(Role.manager)), house.id, "2027-W02")
     with pytest.raises(ValidationFailed) as exc:
         run_review.week_utilisation(
-            db, Actor.of(make_user(Role.manager, houses=[house])), house.id, "2030-37"
+            db, Actor.of(make_user(Role.manager, houses=[house])), house.id, "2027-02"
         )
     assert "week" in exc.value.errors
 

@@ -71,7 +71,7 @@ def test_a_closure_is_previewed_with_the_bookings_it_hits_and_changes_nothing_un
     confirm = html.unescape(re.search(r'data-confirm="([^"]+)"', form).group(1))
     from babel.dates import format_date
 
-    in_words = format_date(day, "full", locale="id")  # e.g. "Senin, 09 Desember 2030"
+    in_words = format_date(day, "full", locale="id")  # e.g. "Senin, 07 Desember 2026"
     assert confirm == (
         f"Tutup rumah produksi {in_words}? 1 pemesanan dibatalkan dan anggotanya diberi tahu."
     )

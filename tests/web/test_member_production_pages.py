@@ -25,7 +25,7 @@ from tests.web.member_clock import MONDAY, fix_clock
 
 @pytest.fixture()
 def clock(clock: FrozenClock) -> FrozenClock:
-    """The tests' frozen clock, at Monday 3 March 2031 08:00 WIB."""
+    """The tests' frozen clock, at Monday 15 February 2027 08:00 WIB."""
     return fix_clock(clock)
 
 
@@ -76,7 +76,7 @@ def test_the_estimate_shows_machine_hours_price_and_that_the_due_date_can_be_met
     # 30 minutes setup + 3 minutes x 100 = 330 minutes at Rp60.000 an hour.
     assert "5 jam 30 menit" in page
     assert "Rp330.000" in page
-    assert "dapat dipenuhi" in page and "Sel 4 Mar 2031 13:30 WIB" in page
+    assert "dapat dipenuhi" in page and "Sel 16 Feb 2027 13:30 WIB" in page
     assert "Kirim permintaan" in page
 
 
@@ -212,7 +212,7 @@ def test_the_request_page_shows_where_the_plan_placed_it_with_its_bookings_under
     assert "terjadwal" in page
     placed = page.split("Pemesanannya", 1)[1]
     assert (
-        "Mesin Jahit Juki" in placed and "Sel 4 Mar 2031 08:00 WIB" in placed and "13:30" in placed
+        "Mesin Jahit Juki" in placed and "Sel 16 Feb 2027 08:00 WIB" in placed and "13:30" in placed
     )
     assert 'data-label="Mesin"' in placed  # one card per booking at phone width
 
