@@ -32,7 +32,6 @@ from factoryshare.db import utcnow
 from factoryshare.errors import Forbidden, ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import Machine, MachineStatus, Member, Product, ProductionHouse, Role
-from factoryshare.models.bookings import LIVE_STATUSES, Booking
 from factoryshare.services import calendar, permits, production_requests, run_review, solving
 from solver.greedy import greedy
 
@@ -90,20 +89,10 @@ def _aware(name: str, value: Any) -> dt.datetime:
 
 
 def _lots(quantity: int, product: Product, lot_size: int | None) -> list[int]:
-    """The quantity of each lot, as create_request and solving.lot_quantities split it."""
+    """The quantity of each lot, as create_request splits it: in lots of the smallest of the
+    routing's max_lot and the asked lot_size."""
     limits = [s.max_lot for s in product.routing if s.max_lot] + ([lot_size] if lot_size else [])
-    size = min(limits) if limits and quantity > min(limits) else None
-    if not size:
-        return [quantity]
-    count = -(-quantity // size)
-    base, extra = divmod(quantity, count)
-    return [base + 1] * extra + [base] * (count - extra)
-
-
-def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
-    seconds = (t - start).total_seconds()
-    whole = int(seconds // 60)
-    return whole + 1 if up and seconds % 60 else whole
+    return solving.split_in_lots(quantity, min(limits) if limits else None)
 
 
 def request_window(
@@ -115,16 +104,6 @@ def request_window(
     start = dt.datetime.combine(earliest_on, dt.time(0), tzinfo=zone)
     due = dt.datetime.combine(due_on + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     return start.astimezone(dt.UTC), due.astimezone(dt.UTC)
-
-
-def _grid_up(house: ProductionHouse, t: dt.datetime, grid: int) -> dt.datetime:
-    """The first instant at or after `t` on the house's slot grid (local midnight + k slots)."""
-    if grid <= 1:
-        return t
-    local = t.astimezone(calendar.house_zone(house))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    slots = -(-int((local - midnight).total_seconds()) // (grid * 60))
-    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.UTC)
 
 
 def estimate_request(
@@ -252,58 +231,22 @@ def _place(
         estimate.why_not = "no_machine"
         return {}
     grid = solving.house_grid(house)
-    h0 = _grid_up(house, max(start, now), grid)
+    h0 = solving.grid_start(house, max(start, now), grid)
     h1 = max(due, h0) + LOOK_PAST_DUE
     h1 = min(h1, h0 + dt.timedelta(days=62))
-    horizon = _minute(h0, h1, up=False)
+    horizon = solving.minute(h0, h1, up=False)
     used = {m.id for ms in able.values() for m in ms}
-    problem_machines = []
-    for m in machines:
-        if m.id not in used:
-            continue
-        windows = []
-        for ws, we in calendar.open_windows(session, house, h0, h1, machine=m):
-            s, e = max(0, _minute(h0, ws, up=True)), min(horizon, _minute(h0, we, up=False))
-            if e > s:
-                windows.append([s, e])
-        problem_machines.append(
-            {
-                "id": f"machine-{m.id}",
-                "open": windows,
-                **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
-            }
-        )
-    fixed = []
-    for b in session.scalars(
-        select(Booking)
-        .where(
-            Booking.machine_id.in_(sorted(used)),
-            Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < h1,
-            Booking.end_at > h0,
-        )
-        .order_by(Booking.id)
-    ):
-        s, e = (
-            max(0, _minute(h0, b.start_at, up=False)),
-            min(horizon, _minute(h0, b.end_at, up=True)),
-        )
-        if e > s:
-            fixed.append(
-                {
-                    "id": f"booking-{b.id}",
-                    "machine": f"machine-{b.machine_id}",
-                    "start": s,
-                    "end": e,
-                }
-            )
+    problem_machines = solving.machine_entries(
+        session, house, [m for m in machines if m.id in used], h0, h1
+    )
+    fixed = solving.fixed_entries(session, used, h0, h1)
     jobs = []
     for lot in range(len(estimate.lots)):
         jobs.append(
             {
                 "id": f"lot-{lot}",
                 "release": 0,
-                "due": max(0, _minute(h0, due, up=False)),
+                "due": max(0, solving.minute(h0, due, up=False)),
                 "deadline": permits.deadline_minute(session, product, start, h0),
                 "weight": 1,
                 "operations": [

@@ -24,28 +24,36 @@ Real houses (see README "Solver format: fields for real houses"):
 - in a re-plan, published work starting within the house's `frozen_hours` is frozen.
 
 The package by area, none reaching into another's private helpers:
-- names: the jobs' and operations' names, a request's lots and the house's slot grid;
+- names: the jobs' and operations' names, a request's lots, the problem's minutes and the
+  house's slot grid;
 - published: the bookings published runs made, which a re-plan starts from;
-- problem: build_problem, the objective's weights and the run's resolved policies;
+- problem: build_problem with the machines' and the fixed bookings' entries (which the
+  request estimate builds its small problem from too), the objective's weights and the run's
+  resolved policies;
 - results: store_solution, the KPIs and why a request was left out.
 """
 
 from factoryshare.services.solving.names import (
+    grid_start,
     house_grid,
     job_id,
     lot_minutes,
     lot_quantities,
+    minute,
     operation_key,
     operation_of,
     request_id_of,
     request_lots,
     request_of_job,
+    split_in_lots,
 )
 from factoryshare.services.solving.problem import (
     OBJECTIVE,
     OBJECTIVE_SCALE,
     REPLAN_STABILITY_WEIGHT,
     build_problem,
+    fixed_entries,
+    machine_entries,
     policies_of,
 )
 from factoryshare.services.solving.published import (
@@ -66,11 +74,15 @@ __all__ = [
     "REPLAN_STABILITY_WEIGHT",
     "WHY_NOT_PLACED",
     "build_problem",
+    "fixed_entries",
+    "grid_start",
     "house_grid",
     "job_id",
     "kpis",
     "lot_minutes",
     "lot_quantities",
+    "machine_entries",
+    "minute",
     "operation_key",
     "operation_of",
     "policies_of",
@@ -80,6 +92,7 @@ __all__ = [
     "request_id_of",
     "request_lots",
     "request_of_job",
+    "split_in_lots",
     "store_solution",
     "why_not_placed",
 ]

@@ -1,12 +1,14 @@
-"""Names in a run's problem and a request's lots: how a request becomes jobs and operations
-(job_id, operation_key and the functions that read them back), the quantity and minutes of each
-lot, and the slot grid a house's problems are solved on."""
+"""Names and time in a house's problems: how a request becomes jobs and operations (job_id,
+operation_key and the functions that read them back), the quantity and minutes of each lot, the
+problem's minutes (minute) and the slot grid a house's problems are solved on."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from factoryshare.models.scheduling import ProductionRequest, RequestOperation
+from factoryshare.services import calendar
 
 # ---------------------------------------------------------------------------------------------
 # Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
@@ -41,15 +43,19 @@ def operation_of(key: str) -> tuple[int, int | None]:
     return _read(key)
 
 
-def lot_quantities(request: ProductionRequest) -> list[int]:
-    """The quantity of each lot: the request's quantity in as few lots of at most `lot_size` as
-    it takes, as even as they can be (500 in lots of at most 120: five of 100)."""
-    size = request.lot_size
-    if not size or request.quantity <= size:
-        return [request.quantity]
-    count = -(-request.quantity // size)
-    base, extra = divmod(request.quantity, count)
+def split_in_lots(quantity: int, size: int | None) -> list[int]:
+    """`quantity` in as few lots of at most `size` as it takes, as even as they can be (500 in
+    lots of at most 120: five of 100); one lot when there is no size or it holds everything."""
+    if not size or quantity <= size:
+        return [quantity]
+    count = -(-quantity // size)
+    base, extra = divmod(quantity, count)
     return [base + 1] * extra + [base] * (count - extra)
+
+
+def lot_quantities(request: ProductionRequest) -> list[int]:
+    """The quantity of each lot of a request (its `lot_size`, see split_in_lots)."""
+    return split_in_lots(request.quantity, request.lot_size)
 
 
 def lot_minutes(request: ProductionRequest, op: RequestOperation, quantity: int) -> int:
@@ -67,6 +73,24 @@ def request_lots(request: ProductionRequest) -> list[tuple[int | None, int]]:
     if len(quantities) == 1:
         return [(None, quantities[0])]
     return list(enumerate(quantities, start=1))
+
+
+def minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
+    """`t` as whole minutes of problem time from `start` (rounded up when `up`)."""
+    seconds = (t - start).total_seconds()
+    whole = int(seconds // 60)
+    return whole + 1 if up and seconds % 60 else whole
+
+
+def grid_start(house: Any, start: dt.datetime, grid: int) -> dt.datetime:
+    """The first instant at or after `start` on the house's slot grid (local midnight + k slots)."""
+    if grid <= 1:
+        return start
+    local = start.astimezone(calendar.house_zone(house))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    seconds = (local - midnight).total_seconds()
+    slots = -(-int(seconds) // (grid * 60))
+    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.UTC)
 
 
 def house_grid(house: Any) -> int:

@@ -23,9 +23,11 @@ from factoryshare.models.scheduling import (
 )
 from factoryshare.services import calendar, permits
 from factoryshare.services.solving.names import (
+    grid_start,
     house_grid,
     job_id,
     lot_minutes,
+    minute,
     operation_key,
     request_lots,
 )
@@ -43,21 +45,79 @@ OBJECTIVE_SCALE = 10_000
 OBJECTIVE = {"weighted_tardiness": 100 * OBJECTIVE_SCALE, "makespan": OBJECTIVE_SCALE, "cost": 1}
 
 
-def _grid_start(house: Any, start: dt.datetime, grid: int) -> dt.datetime:
-    """The first instant at or after `start` on the house's slot grid (local midnight + k slots)."""
-    if grid <= 1:
-        return start
-    local = start.astimezone(calendar.house_zone(house))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    seconds = (local - midnight).total_seconds()
-    slots = -(-int(seconds) // (grid * 60))
-    return (midnight + dt.timedelta(minutes=slots * grid)).astimezone(dt.UTC)
+def machine_entries(
+    session: Session,
+    house: Any,
+    machines: list[Machine],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    closures: list[HouseClosure] | None = None,
+    downtimes: dict[int, list[Downtime]] | None = None,
+) -> list[dict[str, Any]]:
+    """The problem's machines over [start, end): each one's open minutes (calendar.open_windows)
+    and its hourly rate as `cost_per_hour`. Given `closures` and `downtimes` (read once by the
+    caller for every machine), nothing more is read; else the calendar reads each machine's."""
+    horizon = minute(start, end, up=False)
+    entries = []
+    for m in machines:
+        if downtimes is None:
+            open_ = calendar.open_windows(session, house, start, end, machine=m)
+        else:
+            open_ = calendar.open_windows(
+                session, house, start, end, closures=closures, downtimes=downtimes.get(m.id, [])
+            )
+        windows = []
+        for ws, we in open_:
+            s, e = max(0, minute(start, ws, up=True)), min(horizon, minute(start, we, up=False))
+            if e > s:
+                windows.append([s, e])
+        entries.append(
+            {
+                "id": f"machine-{m.id}",
+                "open": windows,
+                **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
+            }
+        )
+    return entries
 
 
-def _minute(start: dt.datetime, t: dt.datetime, *, up: bool) -> int:
-    seconds = (t - start).total_seconds()
-    whole = int(seconds // 60)
-    return whole + 1 if up and seconds % 60 else whole
+def fixed_entries(
+    session: Session,
+    machine_ids: set[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    leave_out: set[int] | frozenset[int] = frozenset(),
+) -> list[dict[str, Any]]:
+    """The live bookings on `machine_ids` within [start, end) as the problem's fixed time, on
+    whole minutes that cover them (but those in `leave_out`: work being placed again)."""
+    horizon = minute(start, end, up=False)
+    fixed = []
+    for b in session.scalars(
+        select(Booking)
+        .where(
+            Booking.machine_id.in_(sorted(machine_ids)),
+            Booking.status.in_(LIVE_STATUSES),
+            Booking.start_at < end,
+            Booking.end_at > start,
+        )
+        .order_by(Booking.id)
+    ):
+        if b.id in leave_out:
+            continue
+        s = max(0, minute(start, b.start_at, up=False))
+        e = min(horizon, minute(start, b.end_at, up=True))
+        if e > s:
+            fixed.append(
+                {
+                    "id": f"booking-{b.id}",
+                    "machine": f"machine-{b.machine_id}",
+                    "start": s,
+                    "end": e,
+                }
+            )
+    return fixed
 
 
 def _replan_operations(
@@ -80,7 +140,7 @@ def _replan_operations(
         )
         if started and not again:
             end_at = max(b.end_at for b in pieces)
-            release = max(release, _minute(start, end_at, up=True) + op.min_lag_minutes)
+            release = max(release, minute(start, end_at, up=True) + op.min_lag_minutes)
             continue
         again.append(op)
     return again, release
@@ -100,14 +160,14 @@ def build_problem(
     slot grid first. `now` (default: when the run started) is where a re-plan's frozen window
     begins."""
     grid = house_grid(run.house)
-    aligned = _grid_start(run.house, run.horizon_start, grid)
+    aligned = grid_start(run.house, run.horizon_start, grid)
     if aligned != run.horizon_start and aligned < run.horizon_end:
         run.horizon_start = aligned
     start, end = run.horizon_start, run.horizon_end
     now = now or run.started_at or utcnow()
     settings = dict(run.policies or {})
     replan = run.purpose == "replan"
-    horizon = _minute(start, end, up=False)
+    horizon = minute(start, end, up=False)
     # Each kind of row is read once for the whole problem, whatever the number of machines
     # and requests: machines with their capabilities, the closures, every machine's downtimes.
     machines = list(
@@ -139,22 +199,9 @@ def build_problem(
         .order_by(Downtime.start_at)
     ):
         downtimes[d.machine_id].append(d)
-    problem_machines = []
-    for m in machines:
-        windows = []
-        for ws, we in calendar.open_windows(
-            session, run.house, start, end, closures=closures, downtimes=downtimes[m.id]
-        ):
-            s, e = max(0, _minute(start, ws, up=True)), min(horizon, _minute(start, we, up=False))
-            if e > s:
-                windows.append([s, e])
-        problem_machines.append(
-            {
-                "id": f"machine-{m.id}",
-                "open": windows,
-                **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
-            }
-        )
+    problem_machines = machine_entries(
+        session, run.house, machines, start, end, closures=closures, downtimes=downtimes
+    )
     if replan:
         requests = list(
             session.scalars(
@@ -209,14 +256,14 @@ def build_problem(
                     continue
                 booking = pieces[0]
                 replaced_bookings.update(b.id for b in pieces)
-                s_min = _minute(start, booking.start_at, up=False)
+                s_min = minute(start, booking.start_at, up=False)
                 if s_min >= 0 and booking.machine_id in machine_ids:
                     previous.append(
                         {
                             "operation": operation_key(op.id, lot),
                             "machine": f"machine-{booking.machine_id}",
                             "start": s_min,
-                            "end": _minute(start, pieces[-1].end_at, up=True),
+                            "end": minute(start, pieces[-1].end_at, up=True),
                         }
                     )
                     if (
@@ -227,32 +274,8 @@ def build_problem(
                             "machine": f"machine-{booking.machine_id}",
                             "start": s_min,
                         }
-    fixed = []
-    for b in session.scalars(
-        select(Booking)
-        .where(
-            Booking.machine_id.in_(sorted(machine_ids)),
-            Booking.status.in_(LIVE_STATUSES),
-            Booking.start_at < end,
-            Booking.end_at > start,
-        )
-        .order_by(Booking.id)
-    ):
-        if b.id in replaced_bookings:
-            continue  # this work is being placed again
-        s, e = (
-            max(0, _minute(start, b.start_at, up=False)),
-            min(horizon, _minute(start, b.end_at, up=True)),
-        )
-        if e > s:
-            fixed.append(
-                {
-                    "id": f"booking-{b.id}",
-                    "machine": f"machine-{b.machine_id}",
-                    "start": s,
-                    "end": e,
-                }
-            )
+    # Live bookings are fixed time, but for the work being placed again.
+    fixed = fixed_entries(session, machine_ids, start, end, leave_out=replaced_bookings)
     by_capability: dict[int, list[Machine]] = defaultdict(list)
     for m in machines:
         for c in m.capabilities:
@@ -315,9 +338,9 @@ def build_problem(
                     "id": job_id(request.id, lot),
                     "owner": f"member-{request.member_id}",
                     "release": max(
-                        0, _minute(start, request.earliest_start, up=True), release_after
+                        0, minute(start, request.earliest_start, up=True), release_after
                     ),
-                    "due": max(0, _minute(start, request.due, up=False)),
+                    "due": max(0, minute(start, request.due, up=False)),
                     "deadline": deadline(request),
                     "weight": request.priority,
                     "operations": operations,
