@@ -8,6 +8,7 @@ already in the queue. Members act for their own business, managers for their hou
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -57,9 +58,44 @@ def _snapshot(request: ProductionRequest) -> dict[str, Any]:
     )
 
 
-def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> ProductionRequest:
+@dataclass(frozen=True)
+class Asked:
+    """A request that passed the checks, before anything is stored: what create_request makes
+    and request_estimate estimates."""
+
+    product: Product
+    member: Member
+    quantity: int
+    earliest_start: dt.datetime
+    due: dt.datetime
+    # The size of its lots when it is planned in lots, else None (see planned_lot_size).
+    lot_size: int | None
+
+
+def planned_lot_size(product: Product, quantity: int, lot_size: int | None) -> int | None:
+    """Planned in lots when the quantity exceeds what one run of a machine should take: the
+    smallest max_lot of the product's steps, or the member's own lot size if smaller."""
+    limits = [s.max_lot for s in product.routing if s.max_lot] + ([lot_size] if lot_size else [])
+    return min(limits) if limits and quantity > min(limits) else None
+
+
+def check_request(
+    session: Session,
+    actor: Actor,
+    *,
+    product_id: int,
+    quantity: Any,
+    earliest_start: Any,
+    due: Any,
+    lot_size: Any = None,
+    priority: Any = 1,
+) -> Asked:
+    """The checks a production request passes, whether it is made or only estimated: the
+    caller acts for the product's member, the quantity and the priority (an estimate has
+    none: 1) in range, the dates aware and in order, a routing to make it by, a whole lot size, the
+    product's permits over the window, and no step longer than a year on one machine."""
     actor.require(Role.admin, Role.manager, Role.member)
-    product = get_scoped(session, actor, Product, data["product_id"])
+    product = get_scoped(session, actor, Product, product_id)
     member = session.get(Member, product.member_id)
     assert member is not None
     if not (
@@ -67,20 +103,18 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
         or actor.manages(member.house_id)
     ):
         raise Forbidden(N_("Your role may not request production for this member."))
-    quantity = data["quantity"]
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed(
             N_("The quantity is out of range."),
             errors={"quantity": [N_("Between 1 and %(max_quantity)s.", max_quantity=MAX_QUANTITY)]},
         )
-    priority = data.get("priority", 1)
     if not isinstance(priority, int) or not 1 <= priority <= MAX_PRIORITY:
         raise ValidationFailed(
             N_("The priority is out of range."),
             errors={"priority": [N_("Between 1 and %(max_priority)s.", max_priority=MAX_PRIORITY)]},
         )
-    start = _aware("earliest_start", data["earliest_start"])
-    due = _aware("due", data["due"])
+    start = _aware("earliest_start", earliest_start)
+    due = _aware("due", due)
     if due <= start:
         raise ValidationFailed(
             N_("The due date must come after the earliest start."),
@@ -91,7 +125,6 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
             N_("This product has no routing to produce it by."),
             errors={"product_id": [N_("The product has no routing.")]},
         )
-    lot_size = data.get("lot_size")
     if lot_size is not None and (
         not isinstance(lot_size, int)
         or isinstance(lot_size, bool)
@@ -106,18 +139,40 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
             },
         )
     permits.require_permits(session, product, start, due)
-    # Planned in lots when the quantity exceeds what one run of a machine should take: the
-    # smallest max_lot of the product's steps, or the member's own lot size if smaller.
-    limits = [s.max_lot for s in product.routing if s.max_lot] + ([lot_size] if lot_size else [])
-    lot_size = min(limits) if limits and quantity > min(limits) else None
+    if any(
+        step.setup_minutes + step.minutes_per_unit * quantity > MAX_OPERATION_MINUTES
+        for step in product.routing
+    ):
+        raise ValidationFailed(
+            N_("This quantity would take more than a year on one machine."),
+            errors={"quantity": [N_("Too large for one request.")]},
+        )
+    return Asked(
+        product=product,
+        member=member,
+        quantity=quantity,
+        earliest_start=start,
+        due=due,
+        lot_size=planned_lot_size(product, quantity, lot_size),
+    )
+
+
+def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> ProductionRequest:
+    priority = data.get("priority", 1)
+    asked = check_request(
+        session,
+        actor,
+        product_id=data["product_id"],
+        quantity=data["quantity"],
+        earliest_start=data["earliest_start"],
+        due=data["due"],
+        lot_size=data.get("lot_size"),
+        priority=priority,
+    )
+    product, member, quantity = asked.product, asked.member, asked.quantity
     operations = []
     for step in product.routing:
         minutes = step.setup_minutes + step.minutes_per_unit * quantity
-        if minutes > MAX_OPERATION_MINUTES:
-            raise ValidationFailed(
-                N_("This quantity would take more than a year on one machine."),
-                errors={"quantity": [N_("Too large for one request.")]},
-            )
         operations.append(
             RequestOperation(
                 position=step.position,
@@ -132,11 +187,11 @@ def create_request(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
         house_id=member.house_id,
         product_id=product.id,
         quantity=quantity,
-        earliest_start=start,
-        due=due,
+        earliest_start=asked.earliest_start,
+        due=asked.due,
         priority=priority,
         status=RequestStatus.open,
-        lot_size=lot_size,
+        lot_size=asked.lot_size,
         created_by_id=actor.user_id,
     )
     request.operations = operations

@@ -27,11 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import solver
-from factoryshare.access import Actor, get_scoped
+from factoryshare.access import Actor
 from factoryshare.db import utcnow
-from factoryshare.errors import Forbidden, ValidationFailed
-from factoryshare.i18n import N_
-from factoryshare.models import Machine, MachineStatus, Member, Product, ProductionHouse, Role
+from factoryshare.models import Machine, MachineStatus, Product, ProductionHouse
 from factoryshare.services import calendar, permits, production_requests, run_review, solving
 from solver.greedy import greedy
 
@@ -79,22 +77,6 @@ class Estimate:
         return int(-(-(self.finish - self.due).total_seconds() // 60))
 
 
-def _aware(name: str, value: Any) -> dt.datetime:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationFailed(
-            N_("Give a date and time with its offset."),
-            errors={name: [N_("Give a date and time with its offset.")]},
-        )
-    return value.astimezone(dt.UTC)
-
-
-def _lots(quantity: int, product: Product, lot_size: int | None) -> list[int]:
-    """The quantity of each lot, as create_request splits it: in lots of the smallest of the
-    routing's max_lot and the asked lot_size."""
-    limits = [s.max_lot for s in product.routing if s.max_lot] + ([lot_size] if lot_size else [])
-    return solving.split_in_lots(quantity, min(limits) if limits else None)
-
-
 def request_window(
     house: ProductionHouse, earliest_on: dt.date, due_on: dt.date
 ) -> tuple[dt.datetime, dt.datetime]:
@@ -117,45 +99,22 @@ def estimate_request(
     lot_size: int | None = None,
     now: dt.datetime | None = None,
 ) -> Estimate:
-    """The estimate of a request the caller may make (the same checks as create_request,
-    nothing stored)."""
-    actor.require(Role.admin, Role.manager, Role.member)
-    product = get_scoped(session, actor, Product, product_id)
-    member = session.get(Member, product.member_id)
-    assert member is not None
-    if not (
-        (actor.role is Role.member and actor.member_id == member.id)
-        or actor.manages(member.house_id)
-    ):
-        raise Forbidden(N_("Your role may not request production for this member."))
-    if not isinstance(quantity, int) or not 1 <= quantity <= production_requests.MAX_QUANTITY:
-        raise ValidationFailed(
-            N_("The quantity is out of range."),
-            errors={
-                "quantity": [
-                    N_(
-                        "Between 1 and %(max_quantity)s.",
-                        max_quantity=production_requests.MAX_QUANTITY,
-                    )
-                ]
-            },
-        )
-    start, due = _aware("earliest_start", earliest_start), _aware("due", due)
-    if due <= start:
-        raise ValidationFailed(
-            N_("The due date must come after the earliest start."),
-            errors={"due": [N_("Must be after earliest_start.")]},
-        )
-    if not product.routing:
-        raise ValidationFailed(
-            N_("This product has no routing to produce it by."),
-            errors={"product_id": [N_("The product has no routing.")]},
-        )
-    permits.require_permits(session, product, start, due)
+    """The estimate of a request the caller may make (production_requests.check_request, the
+    checks create_request makes; nothing stored)."""
+    asked = production_requests.check_request(
+        session,
+        actor,
+        product_id=product_id,
+        quantity=quantity,
+        earliest_start=earliest_start,
+        due=due,
+        lot_size=lot_size,
+    )
+    product, member, start, due = asked.product, asked.member, asked.earliest_start, asked.due
     house = session.get(ProductionHouse, member.house_id)
     assert house is not None
     now = now or utcnow()
-    lots = _lots(quantity, product, lot_size)
+    lots = solving.split_in_lots(quantity, asked.lot_size)
     estimate = Estimate(
         product=product, house=house, quantity=quantity, earliest_start=start, due=due, lots=lots
     )
