@@ -252,6 +252,23 @@ def get_scoped(session: Session, actor: Actor, model: type[T], object_id: int) -
     return obj
 
 
+def managed_house(session: Session, actor: Actor, house_id: int) -> ProductionHouse:
+    """The house, for an admin or one of its managers: what a house's managers read and run
+    (its agenda, its runs' review, its utilisation). A member is refused (403); a manager of
+    another house finds it not found (404), as for any object outside its scope."""
+    actor.require(Role.admin, Role.manager)
+    house = get_scoped(session, actor, ProductionHouse, house_id)
+    if not actor.manages(house.id):
+        raise NotFound(
+            N_(
+                "%(name)s %(object_id)s was not found.",
+                name=i18n.label(ProductionHouse),
+                object_id=house_id,
+            )
+        )
+    return house
+
+
 def ids_in_scope(session: Session, actor: Actor, model: type, ids: Iterable[int]) -> set[int]:
     wanted = {i for i in ids if isinstance(i, int) and 0 < i <= MAX_ID}
     if not wanted:

@@ -18,32 +18,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from factoryshare import i18n
-from factoryshare.access import Actor, get_scoped
+from factoryshare.access import Actor, managed_house
 from factoryshare.db import utcnow
-from factoryshare.errors import NotFound
-from factoryshare.i18n import N_
-from factoryshare.models import ProductionHouse, Role
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import bookings, calendar, downtimes, permits
 
 # The permit states a manager should act on, the most pressing first.
 PERMIT_WARNING_STATES = ("expired", "expiring", "needs_review", "pending")
-
-
-def _managed_house(session: Session, actor: Actor, house_id: int) -> ProductionHouse:
-    actor.require(Role.admin, Role.manager)
-    house = get_scoped(session, actor, ProductionHouse, house_id)
-    if not actor.manages(house.id):
-        raise NotFound(
-            N_(
-                "%(name)s %(object_id)s was not found.",
-                name=i18n.label(ProductionHouse),
-                object_id=house_id,
-            )
-        )
-    return house
 
 
 def waiting_holds(
@@ -65,7 +47,7 @@ def house_agenda(
 ) -> dict[str, Any]:
     """The counts of what waits for the house's manager (see the module docstring), with the
     local day they were taken on and the oldest held booking's hold expiry."""
-    house = _managed_house(session, actor, house_id)
+    house = managed_house(session, actor, house_id)
     now = now or utcnow()
     zone = calendar.house_zone(house)
     today = now.astimezone(zone).date()

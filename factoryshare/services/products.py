@@ -110,7 +110,8 @@ def _check_name_free(
         )
 
 
-def _snapshot(product: Product) -> dict[str, Any]:
+def snapshot(product: Product) -> dict[str, Any]:
+    """The product as its audit records it, with its routing (what the halal review compares)."""
     return audit.snapshot(
         product,
         extra={
@@ -161,7 +162,7 @@ def create_product(session: Session, actor: Actor, data: dict[str, Any]) -> Prod
     product.routing = steps
     session.add(product)
     session.flush()
-    audit.record(session, actor, "product.created", product, after=_snapshot(product))
+    audit.record(session, actor, "product.created", product, after=snapshot(product))
     return product
 
 
@@ -189,7 +190,7 @@ def update_product(
     steps = _routing_steps(session, data["routing"]) if "routing" in data else None
     if "name" in values:
         _check_name_free(session, product.member_id, values["name"], product.id)
-    before = _snapshot(product)
+    before = snapshot(product)
     for key, value in values.items():
         setattr(product, key, value)
     if steps is not None:
@@ -197,9 +198,7 @@ def update_product(
         session.flush()  # old steps go first, so positions can be reused
         product.routing = steps
     session.flush()
-    audit.record(
-        session, actor, "product.updated", product, before=before, after=_snapshot(product)
-    )
+    audit.record(session, actor, "product.updated", product, before=before, after=snapshot(product))
     publish(session, "product_changed", product=product, before=before, actor=actor)
     return product
 
@@ -213,7 +212,7 @@ def replace_routing(
 def delete_product(session: Session, actor: Actor, product_id: int) -> None:
     product = get_scoped(session, actor, Product, product_id)
     _owner(session, actor, product.member_id)
-    before = _snapshot(product)
+    before = snapshot(product)
     try:
         with session.begin_nested():
             session.delete(product)

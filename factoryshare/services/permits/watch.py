@@ -25,7 +25,7 @@ from factoryshare.models.permits import (
     PermitType,
     PermitVerification,
 )
-from factoryshare.services import calendar
+from factoryshare.services import calendar, products
 from factoryshare.services.permits.core import house_of, manager_ids, member_user_ids
 from factoryshare.services.permits.gate import Gap, gaps, type_names
 from factoryshare.services.permits.state import STATES, VERIFICATIONS, state, state_on
@@ -48,21 +48,7 @@ def on_product_changed(
     """A changed routing or family puts the product's halal certificate in needs review."""
     if before is None:
         return
-    after = audit.snapshot(
-        product,
-        extra={
-            "routing": [
-                {
-                    "position": s.position,
-                    "capability_id": s.capability_id,
-                    "setup_minutes": s.setup_minutes,
-                    "minutes_per_unit": s.minutes_per_unit,
-                    "min_lag_minutes": s.min_lag_minutes,
-                }
-                for s in product.routing
-            ]
-        },
-    )
+    after = products.snapshot(product)
     changed = [k for k in ("routing", "family") if before.get(k) != after.get(k)]
     if not changed:
         return

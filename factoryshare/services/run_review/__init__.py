@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from factoryshare.services.run_review.common import (
     house_time,
-    managed_house,
     rupiah_for,
     why_words,
 )
@@ -46,7 +45,6 @@ __all__ = [
     "get_run_reviewed",
     "house_time",
     "left_out_of",
-    "managed_house",
     "on_time_share",
     "parse_week",
     "placement",

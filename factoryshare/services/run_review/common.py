@@ -1,20 +1,16 @@
 """What the modules of the run review share: why a plan left a request out in words
 (`why_words`), rupiah for working minutes at an hourly rate (`rupiah_for`), a moment in the
-house's zone (`house_time`), and the rule that a run's review and a house's utilisation are
-read by its managers and admins only (`managed_house`: another house is 404, a member 403).
+house's zone (`house_time`). Who reads a run's review and a house's utilisation is
+`access.managed_house`: the house's managers and admins (another house is 404, a member 403).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
 from factoryshare import i18n
-from factoryshare.access import Actor, get_scoped
-from factoryshare.errors import NotFound
 from factoryshare.i18n import N_
-from factoryshare.models import ProductionHouse, Role
+from factoryshare.models import ProductionHouse
 from factoryshare.services import calendar
 
 
@@ -52,19 +48,3 @@ def rupiah_for(minutes: int, hourly_rate: int) -> int:
 def house_time(house: ProductionHouse, t: dt.datetime | None) -> dt.datetime | None:
     """`t` in the house's zone (None stays None)."""
     return None if t is None else t.astimezone(calendar.house_zone(house))
-
-
-def managed_house(session: Session, actor: Actor, house_id: int) -> ProductionHouse:
-    """The house, for an admin or one of its managers. A member is refused (403); a manager of
-    another house finds it not found (404), as for any object outside its scope."""
-    actor.require(Role.admin, Role.manager)
-    house = get_scoped(session, actor, ProductionHouse, house_id)
-    if not actor.manages(house.id):
-        raise NotFound(
-            N_(
-                "%(name)s %(object_id)s was not found.",
-                name=i18n.label(ProductionHouse),
-                object_id=house_id,
-            )
-        )
-    return house

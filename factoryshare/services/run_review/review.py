@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare.access import Actor, get_scoped
+from factoryshare.access import Actor, get_scoped, managed_house
 from factoryshare.models import Machine, Member, ProductionHouse
 from factoryshare.models.scheduling import (
     ProductionRequest,
@@ -36,7 +36,6 @@ from factoryshare.models.scheduling import (
 from factoryshare.services import calendar, solving
 from factoryshare.services.run_review.common import (
     house_time,
-    managed_house,
     rupiah_for,
     why_words,
 )

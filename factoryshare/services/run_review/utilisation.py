@@ -14,13 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factoryshare.access import Actor
+from factoryshare.access import Actor, managed_house
 from factoryshare.errors import ValidationFailed
 from factoryshare.i18n import N_
 from factoryshare.models import Machine, MachineStatus
 from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.services import calendar
-from factoryshare.services.run_review.common import managed_house
 
 # Bookings that keep a machine from others, for utilisation.
 BOOKED_STATUSES = (
