@@ -226,9 +226,17 @@ def record_downtime(
 
 
 def list_downtimes(
-    actor: Actor, *, machine_id: int | None = None, house_id: int | None = None
+    actor: Actor,
+    *,
+    machine_id: int | None = None,
+    house_id: int | None = None,
+    ending_after: dt.datetime | None = None,
 ) -> Any:
+    """The downtimes in the caller's scope, of a machine or a house, and (`ending_after`) only
+    those not over by then: the upcoming ones a manager still plans around."""
     stmt = scoped(actor, Downtime)
+    if ending_after is not None:
+        stmt = stmt.where(Downtime.end_at > ending_after)
     if machine_id is not None:
         stmt = stmt.where(Downtime.machine_id == machine_id)
     if house_id is not None:
@@ -240,6 +248,21 @@ def list_downtimes(
 
 def get_downtime(session: Session, actor: Actor, downtime_id: int) -> Downtime:
     return get_scoped(session, actor, Downtime, downtime_id)
+
+
+def replan_run(session: Session, actor: Actor, downtime_id: int) -> Any:
+    """The re-plan a recorded downtime queued for the solver-planned work it hit (None when
+    it hit none): for the house's managers and admins, as its hits are."""
+    from factoryshare.models.scheduling import ScheduleRun
+    from factoryshare.services import scheduling
+
+    downtime = _managed_downtime(session, actor, downtime_id)
+    stmt = scheduling.list_house_runs(session, actor, downtime.machine.house_id)
+    run: Any
+    for run in session.scalars(stmt.where(ScheduleRun.purpose == "replan")):
+        if (run.policies or {}).get("downtime_id") == downtime.id:
+            return run
+    return None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from factoryshare.access import Actor
-from factoryshare.errors import Forbidden
+from factoryshare.errors import Forbidden, NotFound
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingStatus
 from factoryshare.services import bookings, downtimes
@@ -109,3 +109,40 @@ def test_each_affected_member_is_notified_once_per_booking(db, scene):
         select(Notification).where(Notification.user_id == member_actor.user_id)
     ).all()
     assert [n.key for n in sent] == [f"downtime:{result.downtime.id}:booking:{hit.id}"]
+
+
+def test_a_downtime_over_members_own_bookings_queues_no_replan_and_another_house_finds_none(
+    db, scene, make_user, make_house
+):
+    machine, _spare, member_actor, manager = scene
+    day = working_day()
+    bookings.create_booking(
+        db, member_actor, machine_id=machine.id, start=at(day, "09:00"), end=at(day, "10:00")
+    )
+    result = downtimes.record_downtime(
+        db,
+        manager,
+        machine_id=machine.id,
+        start=at(day, "08:00"),
+        end=at(day, "12:00"),
+        kind="breakdown",
+        reason="Motor rusak",
+        affected="keep",
+    )
+    # Only solver-planned work is re-planned; a member's own booking is the member's to move.
+    assert downtimes.replan_run(db, manager, result.downtime.id) is None
+    elsewhere = Actor.of(make_user(Role.manager, houses=[make_house()]))
+    with pytest.raises(NotFound):
+        downtimes.replan_run(db, elsewhere, result.downtime.id)
+
+
+def test_the_upcoming_downtimes_leave_out_those_already_over(db, scene, make_downtime):
+    machine, _spare, _member_actor, manager = scene
+    day = working_day()
+    over = make_downtime(machine=machine, start_at=at(day, "08:00"), end_at=at(day, "10:00"))
+    later = make_downtime(machine=machine, start_at=at(day, "13:00"), end_at=at(day, "15:00"))
+    listed = db.scalars(
+        downtimes.list_downtimes(manager, house_id=machine.house_id, ending_after=at(day, "12:00"))
+    ).all()
+    assert [d.id for d in listed] == [later.id]
+    assert over.id not in [d.id for d in listed]

@@ -14,11 +14,10 @@ from api.web.manager.runs import int_in_range
 from api.web.manager.timeline import downtime_kind_words, house_machines
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
-from factoryshare.models import Downtime, DowntimeKind, ProductionHouse, Role
+from factoryshare.models import DowntimeKind, ProductionHouse, Role
 from factoryshare.services import (
     calendar,
     downtimes,
-    scheduling,
 )
 
 # --- recording a downtime ------------------------------------------------------------------
@@ -82,13 +81,9 @@ def manager_downtime():  # type: ignore[no-untyped-def]
                 return redirect(
                     url_for("web.manager_downtime_result", downtime_id=result.downtime.id)
                 )
-    now = utcnow()
-    upcoming = [
-        d
-        for d in db().scalars(
-            downtimes.list_downtimes(actor(), house_id=house.id).where(Downtime.end_at > now)
-        )
-    ]
+    upcoming = list(
+        db().scalars(downtimes.list_downtimes(actor(), house_id=house.id, ending_after=utcnow()))
+    )
     return render_template(
         "manager/downtime.html",
         house=house,
@@ -107,14 +102,7 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
     hits = downtimes.downtime_hits(db(), actor(), downtime_id)
     downtime = downtimes.get_downtime(db(), actor(), downtime_id)
     house = downtime.machine.house
-    replan = next(
-        (
-            r
-            for r in db().scalars(scheduling.list_house_runs(db(), actor(), house.id))
-            if r.purpose == "replan" and (r.policies or {}).get("downtime_id") == downtime.id
-        ),
-        None,
-    )
+    replan = downtimes.replan_run(db(), actor(), downtime_id)
     return render_template(
         "manager/downtime_result.html",
         house=house,
