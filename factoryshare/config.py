@@ -64,11 +64,30 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SMTP_FROM": ("factoryshare@localhost", "sender address of notifications"),
     "SOLVER_MAX_SECONDS": ("60", "upper bound on the time limit a schedule run may ask for"),
     "SOLVER_WORKERS": ("2", "CP-SAT worker threads per schedule run"),
+    "SOLVER_WORK_PER_SECOND": (
+        "0",
+        "0: a run solves for its time limit on the wall clock; above 0, reproducibly: the "
+        "limit counted in CP-SAT's deterministic time (this many units a second) on one "
+        "thread, the same plan for the same problem on any load",
+    ),
     "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER": (
         "52428800",
         "bytes of permit documents one member may keep in all (each file at most 5 MB)",
     ),
 }
+
+
+def _float(name: str, default: float, env: dict[str, str]) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    return value
 
 
 def _int(name: str, default: int, env: dict[str, str]) -> int:
@@ -124,6 +143,7 @@ class Settings:
     smtp_from: str = "factoryshare@localhost"
     solver_max_seconds: int = 60
     solver_workers: int = 2
+    solver_work_per_second: float = 0.0
     permit_documents_max_bytes_per_member: int = 50 * 1024 * 1024
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -186,6 +206,7 @@ class Settings:
             smtp_from=env.get("SMTP_FROM") or "factoryshare@localhost",
             solver_max_seconds=_int("SOLVER_MAX_SECONDS", 60, env),
             solver_workers=_int("SOLVER_WORKERS", 2, env),
+            solver_work_per_second=_float("SOLVER_WORK_PER_SECOND", 0.0, env),
             permit_documents_max_bytes_per_member=_int(
                 "PERMIT_DOCUMENTS_MAX_BYTES_PER_MEMBER", 50 * 1024 * 1024, env
             ),

@@ -177,11 +177,33 @@ class _Beat:
         self._thread.join()
 
 
+# A reproducible run's wall-clock guard, in multiples of its time limit: its deterministic
+# budget, not the wall clock, is what ends it on any load short of this.
+REPRODUCIBLE_WALL_GUARD = 10
+
+
+def solve_options(time_limit: int, workers: int, work_per_second: float = 0.0) -> Any:
+    """How a run is solved: within its time limit on `workers` CP-SAT threads. With
+    `work_per_second` (SOLVER_WORK_PER_SECOND) reproducibly instead: the limit counted in
+    CP-SAT's deterministic time (that many units a second) on one thread, so the same problem
+    gives the same plan however loaded the machine; the wall clock is only a guard."""
+    import solver
+
+    if work_per_second > 0:
+        return solver.SolveOptions(
+            time_limit=time_limit * REPRODUCIBLE_WALL_GUARD,
+            workers=1,
+            deterministic_time=time_limit * work_per_second,
+        )
+    return solver.SolveOptions(time_limit=time_limit, workers=workers)
+
+
 def _default_execute(
     session_factory: sessionmaker[Session],
     run_id: int,
     *,
     workers: int = 2,
+    work_per_second: float = 0.0,
     taken: Claim | None = None,
 ) -> None:
     """Build the problem, solve it outside any transaction, then store the proposal.
@@ -189,7 +211,8 @@ def _default_execute(
     The solve can take minutes; no database transaction or lock is held meanwhile. If the
     run stopped being ours under `taken` (discarded, or requeued as stale and maybe claimed
     again), the result is dropped and the drop logged. Without `taken`, the claim the run
-    carries when this starts. `workers` is the number of CP-SAT threads (SOLVER_WORKERS).
+    carries when this starts. `workers` is the number of CP-SAT threads (SOLVER_WORKERS);
+    `work_per_second` makes the solve reproducible (solve_options).
     """
     import solver
     from factoryshare.services import solving
@@ -216,7 +239,7 @@ def _default_execute(
         problem = solver.problem_from_dict(problem_data)
         with _Beat(session_factory, run_id, taken.worker_id, attempt=taken.attempt):
             solution = solver.solve(
-                problem, solver.SolveOptions(time_limit=time_limit, workers=workers), policies
+                problem, solve_options(time_limit, workers, work_per_second), policies
             )
         failure = None
     except Exception as exc:
@@ -249,6 +272,7 @@ def run_once(
     worker_id: str | None = None,
     execute: Callable[[sessionmaker[Session], int], Any] | None = None,
     workers: int = 2,
+    work_per_second: float = 0.0,
 ) -> int | None:
     """Requeue stale runs, claim one and execute it; the id of the run taken, or None."""
     worker_id = worker_id or worker_name()
@@ -263,7 +287,9 @@ def run_once(
     if execute is not None:
         execute(session_factory, run_id)
     else:
-        _default_execute(session_factory, run_id, workers=workers, taken=taken)
+        _default_execute(
+            session_factory, run_id, workers=workers, work_per_second=work_per_second, taken=taken
+        )
     return run_id
 
 
@@ -282,11 +308,17 @@ def loop(
     poll_seconds: float = 2.0,
     once: bool = False,
     workers: int = 2,
+    work_per_second: float = 0.0,
 ) -> None:
     worker_id = worker_name()
     warm_up()
     while True:
-        taken = run_once(session_factory, worker_id=worker_id, workers=workers)
+        taken = run_once(
+            session_factory,
+            worker_id=worker_id,
+            workers=workers,
+            work_per_second=work_per_second,
+        )
         if once:
             return
         if taken is None:

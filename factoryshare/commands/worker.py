@@ -26,9 +26,16 @@ def register(cli: click.Group) -> None:
 
         check_subscribers()
         if once:
-            taken = worker.run_once(ctx.session_factory, workers=ctx.settings.solver_workers)
+            taken = worker.run_once(
+                ctx.session_factory,
+                workers=ctx.settings.solver_workers,
+                work_per_second=ctx.settings.solver_work_per_second,
+            )
             click.echo(f"Took run {taken}." if taken is not None else "No queued run.")
             return
         worker.loop(
-            ctx.session_factory, poll_seconds=poll_seconds, workers=ctx.settings.solver_workers
+            ctx.session_factory,
+            poll_seconds=poll_seconds,
+            workers=ctx.settings.solver_workers,
+            work_per_second=ctx.settings.solver_work_per_second,
         )

@@ -215,7 +215,7 @@ def _place(
                         **({"pausable": True} if step.capability.pausable else {}),
                         "modes": [
                             {
-                                "machine": f"machine-{m.id}",
+                                "machine": solving.machine_name(m.id),
                                 "duration": max(1, minutes[step.position][lot]),
                             }
                             for m in able[step.position]
@@ -248,7 +248,7 @@ def _place(
         placed.setdefault(int(position), []).append(
             (
                 int(lot_number),
-                int(a.machine.split("-")[1]),
+                solving.machine_id_of(a.machine),
                 h0 + dt.timedelta(minutes=a.start),
                 h0 + dt.timedelta(minutes=a.end),
             )

@@ -22,6 +22,7 @@ from factoryshare.models.notifications import Notification
 from fixtures.demo import DEMO_ACCOUNTS, load_demo
 from fixtures.financing import PENDING_NOTE
 from tests.factories.bookings import working_day
+from tests.solving import WORK_PER_SECOND
 
 API = "/api/v1"
 GARUT = "Rumah Produksi Bersama Kulit Sukaregang"
@@ -313,7 +314,7 @@ def test_a_manager_confirms_rejects_cannot_complete_early_closes_a_day_and_publi
     assert r.status_code == 202, r.json
     run_id = r.json["id"]
     db.commit()
-    worker.run_once(session_factory, worker_id="test-role-flows")
+    worker.run_once(session_factory, worker_id="test-role-flows", work_per_second=WORK_PER_SECOND)
     r = client.get(f"{API}/schedule-runs/{run_id}", headers=manager)
     assert r.json["status"] in ("solved", "succeeded", "done", "feasible", "optimal"), r.json
     r = client.post(f"{API}/schedule-runs/{run_id}/publish", headers=manager)

@@ -1,4 +1,5 @@
 from factoryshare.models import Role
+from tests.solving import WORK_PER_SECOND
 
 BODY = {
     "horizon_start": "2027-01-04T08:00:00+07:00",
@@ -119,7 +120,7 @@ def test_publishing_a_run_solved_before_the_schedule_changed_is_a_409_stale_run_
         f"/api/v1/houses/{house.id}/schedule-runs", json=BODY, headers=headers
     ).json["id"]
     db.commit()
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     clock.advance(minutes=1)  # a member books a minute after the solve
     fresh = bookings.create_booking(
         db,

@@ -10,6 +10,7 @@ import pytest
 
 from factoryshare import worker
 from tests.e2e.conftest import MANAGER, MEMBER, PHONE, request_production, sign_in
+from tests.solving import WORK_PER_SECOND
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
@@ -46,7 +47,7 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
 
     # The worker normally runs beside the server (`factoryshare worker`); here the test runs
     # its one step on the served database.
-    assert worker.run_once(e2e_sessions, workers=1) is not None
+    assert worker.run_once(e2e_sessions, workers=1, work_per_second=WORK_PER_SECOND) is not None
 
     page.goto(run_url)
     expect(page.locator(".badge").first).to_have_text("siap ditinjau")

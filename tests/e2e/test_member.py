@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.e2e.conftest import MANAGER, MEMBER, OTHER_MEMBER, sign_in
+from tests.solving import WORK_PER_SECOND
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
@@ -141,7 +142,7 @@ def test_a_member_asks_for_production_sees_the_estimate_sends_it_and_later_sees_
             },
         )
         run_id = run.id
-    assert worker.run_once(e2e_sessions, workers=1) is not None
+    assert worker.run_once(e2e_sessions, workers=1, work_per_second=WORK_PER_SECOND) is not None
     with transaction(e2e_sessions) as session:
         manager = session.query(User).filter_by(email=MANAGER[0]).one()
         assert scheduling.get_run(session, Actor.of(manager), run_id).status is RunStatus.succeeded

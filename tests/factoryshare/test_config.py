@@ -35,3 +35,15 @@ def test_every_variable_read_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [name for name in VARIABLES if f"`{name}`" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize("raw", ["-1", "fast", "inf"])
+def test_a_work_per_second_that_is_no_number_of_zero_or_more_is_refused(raw):
+    with pytest.raises(ConfigError, match="SOLVER_WORK_PER_SECOND"):
+        Settings.from_env({"SOLVER_WORK_PER_SECOND": raw, "SECRET_KEY": "x" * 40})
+
+
+def test_the_solve_is_on_the_wall_clock_unless_a_work_per_second_is_set():
+    assert Settings.from_env({"SECRET_KEY": "x" * 40}).solver_work_per_second == 0.0
+    settings = Settings.from_env({"SOLVER_WORK_PER_SECOND": "1.5", "SECRET_KEY": "x" * 40})
+    assert settings.solver_work_per_second == 1.5

@@ -20,6 +20,7 @@ from factoryshare.models.bookings import Booking, BookingStatus
 from factoryshare.models.scheduling import RequestStatus, RunStatus, ScheduleRun
 from factoryshare.services import bookings, downtimes, scheduling
 from tests.clock import START
+from tests.solving import WORK_PER_SECOND
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 January 2027, 08:00 WIB.
@@ -52,7 +53,7 @@ def _member(db, house):
 
 
 def _solve(db, session_factory, run):
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     return run

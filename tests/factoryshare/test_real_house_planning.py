@@ -19,6 +19,7 @@ from factoryshare.models.bookings import Booking, BookingSource, BookingStatus
 from factoryshare.models.scheduling import ProductionRequest, RequestStatus, RunStatus, ScheduleRun
 from factoryshare.services import production_requests, scheduling, solving
 from tests.clock import START
+from tests.solving import WORK_PER_SECOND
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 January 2027, 08:00 WIB (houses open 08:00-17:00 on weekdays).
@@ -76,7 +77,10 @@ def _solve(db, session_factory, house, *, start=MONDAY, days=7, limit=3):
         },
     )
     db.commit()
-    assert worker.run_once(session_factory, worker_id="test") == run.id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run.id
+    )
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     assert (

@@ -28,6 +28,7 @@ from tests.factoryshare.test_real_house_planning import (
     _request,
     _solve,
 )
+from tests.solving import WORK_PER_SECOND
 
 
 def _demo_house_planned_through_the_api(db, session_factory, client, token_for):
@@ -62,7 +63,10 @@ def _demo_house_planned_through_the_api(db, session_factory, client, token_for):
     )
     assert response.status_code in (201, 202), response.get_json()
     run_id = response.get_json()["id"]
-    assert worker.run_once(session_factory, worker_id="test") == run_id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run_id
+    )
     run = db.get(ScheduleRun, run_id)
     db.refresh(run)
     return house, run, headers, {r.quantity: r for r in orders}

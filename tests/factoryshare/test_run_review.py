@@ -15,6 +15,7 @@ from factoryshare.models import HouseClosure, Role
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
 from factoryshare.services import run_review
 from tests.factories.bookings import at
+from tests.solving import WORK_PER_SECOND
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 January 2027, 08:00 WIB; the test house opens 08:00-17:00 on weekdays.
@@ -72,7 +73,10 @@ def solved_run(
     )
     db.add(run)
     db.commit()
-    assert worker.run_once(session_factory, worker_id="test") == run.id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run.id
+    )
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     return (

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import solver
 from factoryshare import worker
 from factoryshare.models.scheduling import RunStatus, ScheduleRun
+from tests.solving import WORK_PER_SECOND
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 4 January 2027, 08:00 WIB.
@@ -53,7 +54,10 @@ def test_a_run_places_every_request_inside_opening_hours_and_around_existing_boo
         )
     run = _run(db, house)
 
-    assert worker.run_once(session_factory, worker_id="test") == run.id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run.id
+    )
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     problem = solver.problem_from_dict(run.problem)
@@ -83,7 +87,7 @@ def test_a_request_no_machine_of_the_house_can_make_is_named_in_the_run(
         product=make_product(member=_member_of(house, db), routing=[("embroidery", 10, 2)]),
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     assert run.status is RunStatus.succeeded
     assert run.assignments == []
@@ -130,7 +134,7 @@ def test_publishing_a_run_books_its_slots_for_the_members_and_refuses_a_second_t
         product=make_product(member=member, routing=[("sewing", 15, 5)]),
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     manager = Actor.of(make_user("manager", houses=[house]))
 
@@ -173,7 +177,7 @@ def test_a_slot_taken_since_the_run_refuses_the_whole_publish(
         product=make_product(member=member, routing=[("sewing", 15, 5)]),
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     (a,) = run.assignments
     make_booking(machine=machine, member=member, start_at=a.start_at, end_at=a.end_at)
@@ -203,7 +207,7 @@ def test_a_manager_publishes_through_the_api_and_downloads_the_problem_but_a_mem
         product=make_product(member=member, routing=[("sewing", 15, 5)]),
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     manager = token_for(make_user("manager", houses=[house]))
     member_user = token_for(make_user("member", member=member))
 
@@ -237,7 +241,7 @@ def test_the_diff_shows_new_work_before_publishing_and_unchanged_work_after(
         product=make_product(member=member, routing=[("sewing", 15, 5)]),
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     manager = Actor.of(make_user("manager", houses=[house]))
     assert [c["change"] for c in scheduling.diff_run(db, manager, run.id)] == ["new"]
@@ -286,7 +290,7 @@ def test_a_run_asked_for_family_cleaning_keeps_halal_and_non_halal_work_apart(
             product=make_product(member=member, family=family, routing=[("vacuum_frying", 0, 10)]),
         )
     run = _queue(db, house, family_setup_minutes=45)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
     from factoryshare.services.solving import policies_of
@@ -329,7 +333,7 @@ def test_a_share_cap_keeps_one_member_from_taking_the_only_fryer(
         product=make_product(member=other, routing=[("vacuum_frying", 0, 10)]),
     )
     run = _queue(db, house, share_cap_percent=50)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     share = run.kpis["member_share_of_hours"]
     assert share[f"member-{other.id}"] > 0
@@ -352,7 +356,7 @@ def _published_plan(db, session_factory, house, machines, make_product, make_pro
         for _ in range(3)
     ]
     run = _queue(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     db.refresh(run)
     scheduling.publish_run(db, _manager(house), run.id)
     db.commit()
@@ -401,7 +405,7 @@ def test_a_breakdown_queues_a_replan_that_moves_only_the_hit_work_and_publishes_
     assert result.replan is not None and result.replan.purpose == "replan"
     assert hit_request.id in result.replan.policies["requests"]
 
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     replan = db.get(ScheduleRun, result.replan.id)
     db.refresh(replan)
     assert replan.status is RunStatus.succeeded, replan.error
@@ -495,6 +499,45 @@ def test_the_worker_solves_with_the_number_of_threads_set_by_solver_workers(
     assert seen == [1]
 
 
+def test_a_reproducible_worker_gives_the_same_plan_for_the_same_problem_twice(
+    db,
+    session_factory,
+    make_house,
+    make_machine,
+    make_product,
+    make_production_request,
+):
+    house = make_house()
+    for _ in range(2):
+        make_machine(house=house, capabilities=["sewing"])
+    member = _member_of(house, db)
+    for n in range(6):
+        make_production_request(
+            earliest_start=MONDAY,
+            due=MONDAY + dt.timedelta(days=1 + n % 3),
+            priority=1 + n % 3,
+            product=make_product(member=member, routing=[("sewing", 15, 5 + n)]),
+        )
+    plans = []
+    for _ in range(2):
+        run = _run(db, house)
+        assert worker.run_once(session_factory, worker_id="test", work_per_second=1.0) == run.id
+        db.refresh(run)
+        assert run.status is RunStatus.succeeded, run.error
+        plans.append(
+            sorted((a["operation"], a["machine"], a["start"]) for a in run.solution["assignments"])
+        )
+    assert plans[0] == plans[1] and len(plans[0]) == 6
+
+
+def test_the_reproducible_solve_counts_the_limit_in_deterministic_time_on_one_thread():
+    options = worker.solve_options(5, workers=2, work_per_second=1.5)
+    assert (options.workers, options.deterministic_time) == (1, 7.5)
+    assert options.time_limit == 5 * worker.REPRODUCIBLE_WALL_GUARD
+    plain = worker.solve_options(5, workers=2)
+    assert (plain.workers, plain.deterministic_time, plain.time_limit) == (2, None, 5)
+
+
 def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
     db,
     session_factory,
@@ -525,7 +568,7 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
         earliest_start=MONDAY, product=make_product(member=member, routing=[("sewing", 15, 5)])
     )
     run = _run(db, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
 
     assert solving.why_not_placed(db, [no_machine, too_long, placed]) == {
         no_machine.id: "no_machine",

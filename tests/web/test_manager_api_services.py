@@ -6,6 +6,7 @@ from __future__ import annotations
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingStatus
 from tests.factories.bookings import at, working_day
+from tests.solving import WORK_PER_SECOND
 
 
 def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
@@ -46,7 +47,10 @@ def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
     assert r.status_code in (201, 202), r.get_json()
     run_id = r.get_json()["id"]
     db.commit()
-    assert worker.run_once(session_factory, worker_id="test") == run_id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run_id
+    )
 
     r = client.get(f"/api/v1/schedule-runs/{run_id}/publish-effects", headers=token_for(manager))
     assert r.status_code == 200, r.get_json()

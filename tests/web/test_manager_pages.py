@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from factoryshare.models import Role
 from factoryshare.models.bookings import BookingStatus
 from tests.factories.bookings import at, working_day
+from tests.solving import WORK_PER_SECOND
 from tests.web.helpers import csrf, sign_in
 
 MANAGER_PAGES = (
@@ -344,7 +345,10 @@ def test_a_finished_run_shows_its_changes_and_publishing_it_creates_the_bookings
     request = _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
     run_id = _start_run(client, house)
-    assert worker.run_once(session_factory, worker_id="test") == run_id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run_id
+    )
     run = db.get(ScheduleRun, run_id)
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error
@@ -617,7 +621,7 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
     request = _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
     plan_id = _start_run(client, house)
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     _post(client, f"/manager/runs/{plan_id}/publish", f"/manager/runs/{plan_id}")
     (booking,) = db.query(Booking).filter_by(member_id=request.member_id).all()
     # The datetime-local fields are read in the house's time (WIB).
@@ -639,7 +643,7 @@ def test_a_breakdown_on_planned_work_queues_a_replan_whose_page_shows_the_work_m
     replan = db.query(ScheduleRun).filter_by(house_id=house.id, purpose="replan").one()
     assert f'href="/manager/runs/{replan.id}"' in page
 
-    worker.run_once(session_factory, worker_id="test")
+    worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
     page = client.get(f"/manager/runs/{replan.id}").get_data(as_text=True)
     changes = page.split('id="run-changes"', 1)[1].split("</table>", 1)[0]
     assert "dipindah" in changes and "Konveksi Mekar Sari" in changes
@@ -667,7 +671,10 @@ def test_publishing_a_run_the_schedule_changed_under_shows_it_out_of_date_with_a
     request = _request_to_plan(house, make_member, make_product, make_production_request)
     sign_in(client, manager)
     run_id = _start_run(client, house)
-    assert worker.run_once(session_factory, worker_id="test") == run_id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run_id
+    )
     monday = dt.datetime(2027, 1, 4, 8, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
     # A member books the machine on Thursday, a minute after the solve.
     clock.advance(minutes=1)

@@ -12,6 +12,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from factoryshare.models import Role
+from tests.solving import WORK_PER_SECOND
 from tests.web.helpers import csrf, sign_in
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -37,7 +38,10 @@ def _solved_run(client, db, session_factory, house) -> int:  # type: ignore[no-u
         time_limit_seconds="2",
     )
     run_id = int(r.headers["Location"].rsplit("/", 1)[1])
-    assert worker.run_once(session_factory, worker_id="test") == run_id
+    assert (
+        worker.run_once(session_factory, worker_id="test", work_per_second=WORK_PER_SECOND)
+        == run_id
+    )
     run = db.get(ScheduleRun, run_id)
     db.refresh(run)
     assert run.status is RunStatus.succeeded, run.error

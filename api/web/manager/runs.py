@@ -29,6 +29,7 @@ from factoryshare.services import (
     calendar,
     run_review,
     scheduling,
+    solving,
 )
 
 # --- schedule runs -------------------------------------------------------------------------
@@ -193,8 +194,7 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         ]
     utilisation = []
     for key, share in ((run.kpis or {}).get("utilisation") or {}).items():
-        machine_id = int(str(key).split("-")[-1]) if str(key).split("-")[-1].isdigit() else None
-        utilisation.append((machine_names.get(machine_id, key), share))
+        utilisation.append((machine_names.get(solving.machine_id_of(key), key), share))
     # The decision: each request's figures, the on-time share over all of them, what publishing
     # would do and whether the published schedule changed since the solve.
     review = run_review.review_run(db(), actor(), run.id)

@@ -42,22 +42,19 @@ from factoryshare.services.run_review.common import (
 from factoryshare.services.run_review.suggestions import suggestions
 
 
-def _minute(run: ScheduleRun, t: dt.datetime) -> int:
-    return int((t - run.horizon_start).total_seconds() // 60)
-
-
 def _windows(run: ScheduleRun) -> dict[int, list[tuple[int, int]]]:
     """Each machine's open windows in the run's problem (minutes from its horizon start)."""
     found: dict[int, list[tuple[int, int]]] = {}
     for m in (run.problem or {}).get("machines", []):
-        found[int(str(m["id"]).split("-")[1])] = [(int(s), int(e)) for s, e in m.get("open", [])]
+        found[solving.machine_id_of(m["id"])] = [(int(s), int(e)) for s, e in m.get("open", [])]
     return found
 
 
 def _working_minutes(
     run: ScheduleRun, a: ScheduleAssignment, windows: dict[int, list[tuple[int, int]]]
 ) -> int:
-    s, e = _minute(run, a.start_at), _minute(run, a.end_at)
+    s = solving.minute(run.horizon_start, a.start_at, up=False)
+    e = solving.minute(run.horizon_start, a.end_at, up=False)
     open_ = windows.get(a.machine_id)
     if not open_:
         return e - s

@@ -11,8 +11,9 @@ from factoryshare.models.scheduling import ProductionRequest, RequestOperation
 from factoryshare.services import calendar
 
 # ---------------------------------------------------------------------------------------------
-# Names in the problem. ONE place encodes and reads them: request-<id>[-lot-<n>] for a job,
-# operation-<id>[-lot-<n>] for an operation (n from 1; no suffix: the request in one lot).
+# Names in the problem. ONE place encodes and reads them: machine-<id> for a machine,
+# request-<id>[-lot-<n>] for a job, operation-<id>[-lot-<n>] for an operation (n from 1; no
+# suffix: the request in one lot).
 
 
 def job_id(request_id: int, lot: int | None = None) -> str:
@@ -21,6 +22,19 @@ def job_id(request_id: int, lot: int | None = None) -> str:
 
 def operation_key(operation_id: int, lot: int | None = None) -> str:
     return f"operation-{operation_id}" + (f"-lot-{lot}" if lot else "")
+
+
+def machine_name(machine_id: int) -> str:
+    """A machine in the problem: machine-<id>."""
+    return f"machine-{machine_id}"
+
+
+def machine_id_of(name: str) -> int:
+    """The id of a machine named by machine_name (a ValueError for a name it did not make)."""
+    prefix, _, number = str(name).partition("-")
+    if prefix != "machine" or not number.isdigit():
+        raise ValueError(f"not a machine of the problem: {name!r}")
+    return int(number)
 
 
 def _read(name: str) -> tuple[int, int | None]:

@@ -27,6 +27,7 @@ from factoryshare.services.solving.names import (
     house_grid,
     job_id,
     lot_minutes,
+    machine_name,
     minute,
     operation_key,
     request_lots,
@@ -74,7 +75,7 @@ def machine_entries(
                 windows.append([s, e])
         entries.append(
             {
-                "id": f"machine-{m.id}",
+                "id": machine_name(m.id),
                 "open": windows,
                 **({"cost_per_hour": int(m.hourly_rate)} if m.hourly_rate else {}),
             }
@@ -112,7 +113,7 @@ def fixed_entries(
             fixed.append(
                 {
                     "id": f"booking-{b.id}",
-                    "machine": f"machine-{b.machine_id}",
+                    "machine": machine_name(b.machine_id),
                     "start": s,
                     "end": e,
                 }
@@ -261,7 +262,7 @@ def build_problem(
                     previous.append(
                         {
                             "operation": operation_key(op.id, lot),
-                            "machine": f"machine-{booking.machine_id}",
+                            "machine": machine_name(booking.machine_id),
                             "start": s_min,
                             "end": minute(start, pieces[-1].end_at, up=True),
                         }
@@ -271,7 +272,7 @@ def build_problem(
                         and booking.start_at < frozen_until
                     ):
                         frozen[(op.id, lot)] = {
-                            "machine": f"machine-{booking.machine_id}",
+                            "machine": machine_name(booking.machine_id),
                             "start": s_min,
                         }
     # Live bookings are fixed time, but for the work being placed again.
@@ -281,7 +282,7 @@ def build_problem(
         for c in m.capabilities:
             by_capability[c.id].append(m)
     # The problem's names of the machines of each capability, made once for every operation.
-    names_of = {c: [f"machine-{m.id}" for m in ms] for c, ms in by_capability.items()}
+    names_of = {c: [machine_name(m.id) for m in ms] for c, ms in by_capability.items()}
     jobs = []
     families: dict[str, str] = {}
     # The permits' deadline per product and start: the requirements of every product at once,
@@ -389,7 +390,7 @@ def _resolve_policies(
         groups: dict[str, list[str]] = defaultdict(list)
         for m in machines:
             for c in m.capabilities:
-                groups[c.code].append(f"machine-{m.id}")
+                groups[c.code].append(machine_name(m.id))
         for code, group in sorted(groups.items()):
             capacity = sum(open_minutes.get(g, 0) for g in group)
             caps.append(

@@ -19,7 +19,7 @@ from factoryshare.models.scheduling import (
     ScheduleAssignment,
     ScheduleRun,
 )
-from factoryshare.services.solving.names import operation_of, request_id_of
+from factoryshare.services.solving.names import machine_id_of, operation_of, request_id_of
 from factoryshare.services.solving.problem import policies_of
 from solver.check import objective_terms, objective_value
 
@@ -127,7 +127,7 @@ def store_solution(
                     operation_id=operation_id,
                     lot=lot,
                     piece=number if len(pieces) > 1 else None,
-                    machine_id=int(a.machine.split("-")[1]),
+                    machine_id=machine_id_of(a.machine),
                     start_at=start + dt.timedelta(minutes=s),
                     end_at=start + dt.timedelta(minutes=e),
                 )
