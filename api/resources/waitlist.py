@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -25,6 +27,21 @@ def _local(entry, value):  # type: ignore[no-untyped-def]
     return value.astimezone(calendar.house_zone(entry.machine.house)).isoformat()
 
 
+class _InQueue:
+    """A waitlist entry with its place in the queue (waitlist.positions: once for a page)."""
+
+    def __init__(self, entry: Any, position: int | None) -> None:
+        self.entry, self.position = entry, position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+
+def _in_queue(entries: list[Any]) -> list[_InQueue]:
+    places = waitlist.positions(db(), entries)
+    return [_InQueue(e, places[e.id]) for e in entries]
+
+
 class EntrySchema(Schema):
     id = Id(dump_only=True)
     machine_id = Id(dump_only=True)
@@ -38,8 +55,7 @@ class EntrySchema(Schema):
             "description": "waiting, notified (the slot freed and the member was told) or cancelled"
         },
     )
-    position = ma.fields.Function(
-        lambda e: waitlist.position(db(), e),
+    position = ma.fields.Integer(
         dump_only=True,
         allow_none=True,
         metadata={"description": "1 = told first when the slot frees"},
@@ -73,7 +89,8 @@ class Waitlist(MethodView):
     def get(self, args):
         """Waitlist entries in my scope"""
         filters, paging = strip_page(args)
-        return paginate(db(), waitlist.list_entries(current_actor(), **filters), paging)
+        page = paginate(db(), waitlist.list_entries(current_actor(), **filters), paging)
+        return {**page, "items": _in_queue(page["items"])}
 
     @allow(Role.admin, Role.manager, Role.member)
     @blp.arguments(EntryCreate)
@@ -86,7 +103,7 @@ class Waitlist(MethodView):
     )
     def post(self, data):
         """Wait for a taken slot; the first member waiting is told when it frees"""
-        return waitlist.join_waitlist(db(), current_actor(), **data)
+        return _in_queue([waitlist.join_waitlist(db(), current_actor(), **data)])[0]
 
 
 @blp.route("/<int:entry_id>")
@@ -95,7 +112,7 @@ class WaitlistEntryById(MethodView):
     @blp.response(200, EntrySchema)
     def get(self, entry_id):
         """One waitlist entry"""
-        return waitlist.get_entry(db(), current_actor(), entry_id)
+        return _in_queue([waitlist.get_entry(db(), current_actor(), entry_id)])[0]
 
 
 @blp.route("/<int:entry_id>/cancel")
@@ -104,4 +121,4 @@ class WaitlistLeave(MethodView):
     @blp.response(200, EntrySchema)
     def post(self, entry_id):
         """Stop waiting"""
-        return waitlist.leave_waitlist(db(), current_actor(), entry_id)
+        return _in_queue([waitlist.leave_waitlist(db(), current_actor(), entry_id)])[0]

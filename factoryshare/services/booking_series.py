@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import (
@@ -209,7 +209,10 @@ def list_series(
         stmt = stmt.where(BookingSeries.member_id == member_id)
     if machine_id is not None:
         stmt = stmt.where(BookingSeries.machine_id == machine_id)
-    return stmt.order_by(BookingSeries.id)
+    # The schema gives each series its house's zone: machines and houses read with the page.
+    return stmt.order_by(BookingSeries.id).options(
+        selectinload(BookingSeries.machine).selectinload(Machine.house)
+    )
 
 
 def series_bookings(session: Session, series: BookingSeries) -> list[Booking]:

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit, i18n
 from factoryshare.access import Actor, get_scoped, scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import Conflict, ValidationFailed
 from factoryshare.i18n import N_
-from factoryshare.models import Role
+from factoryshare.models import Cluster, Role
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
 
 MAX_REASON = 500
@@ -35,7 +35,11 @@ def list_invitations(
         stmt = stmt.where(ClusterInvitation.status == InvitationStatus(status))
     if cluster_id is not None:
         stmt = stmt.where(ClusterInvitation.cluster_id == cluster_id)
-    return stmt.order_by(ClusterInvitation.invited_at.desc(), ClusterInvitation.id.desc())
+    # Each invitation names its cluster, aggregator and member: read with the page.
+    return stmt.order_by(ClusterInvitation.invited_at.desc(), ClusterInvitation.id.desc()).options(
+        selectinload(ClusterInvitation.cluster).selectinload(Cluster.aggregator),
+        selectinload(ClusterInvitation.member),
+    )
 
 
 def get_invitation(session: Session, actor: Actor, invitation_id: int) -> ClusterInvitation:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit, i18n
 from factoryshare.access import Actor, get_scoped, scoped
@@ -309,7 +309,11 @@ def list_clusters(
         stmt = stmt.where(Cluster.house_id == house_id)
     if sector is not None:
         stmt = stmt.where(Cluster.sector == Sector(sector))
-    return stmt.order_by(Cluster.name, Cluster.id)
+    # Each cluster lists its members and its pending invitees by name: read with the page.
+    return stmt.order_by(Cluster.name, Cluster.id).options(
+        selectinload(Cluster.members),
+        selectinload(Cluster.invitations).selectinload(ClusterInvitation.member),
+    )
 
 
 def get_cluster(session: Session, actor: Actor, cluster_id: int) -> Cluster:

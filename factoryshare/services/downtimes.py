@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit, zones
 from factoryshare.access import Actor, get_scoped, scoped
@@ -243,7 +243,10 @@ def list_downtimes(
         stmt = stmt.where(
             Downtime.machine_id.in_(select(Machine.id).where(Machine.house_id == house_id))
         )
-    return stmt.order_by(Downtime.start_at, Downtime.id)
+    # Each downtime is shown in its house's time: machines and houses read with the list.
+    return stmt.order_by(Downtime.start_at, Downtime.id).options(
+        selectinload(Downtime.machine).selectinload(Machine.house)
+    )
 
 
 def get_downtime(session: Session, actor: Actor, downtime_id: int) -> Downtime:

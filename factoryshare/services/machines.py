@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
@@ -240,7 +240,10 @@ def list_machines(
             func.lower(Machine.name).like(pattern, escape="\\")
             | func.lower(Machine.code).like(pattern, escape="\\")
         )
-    return stmt.order_by(Machine.house_id, Machine.code, Machine.id)
+    # Each machine lists its capabilities: read with the list.
+    return stmt.order_by(Machine.house_id, Machine.code, Machine.id).options(
+        selectinload(Machine.capabilities)
+    )
 
 
 def get_machine(session: Session, actor: Actor, machine_id: int) -> Machine:

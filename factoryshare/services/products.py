@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
@@ -174,7 +174,10 @@ def list_products(
         stmt = stmt.where(Product.member_id == member_id)
     if sector is not None:
         stmt = stmt.where(Product.sector == Sector(sector))
-    return stmt.order_by(Product.name, Product.id)
+    # Each product shows its routing by capability code: read with the list.
+    return stmt.order_by(Product.name, Product.id).options(
+        selectinload(Product.routing).selectinload(RoutingStep.capability)
+    )
 
 
 def get_product(session: Session, actor: Actor, product_id: int) -> Product:

@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2.exceptions import VerificationError
 from sqlalchemy import Select, func
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped, scoped
@@ -44,7 +44,8 @@ def list_users(
             func.lower(User.email).like(pattern, escape="\\")
             | func.lower(User.name).like(pattern, escape="\\")
         )
-    return stmt.order_by(User.email, User.id)
+    # Each user lists the houses it manages: read with the list.
+    return stmt.order_by(User.email, User.id).options(selectinload(User.houses))
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import (
@@ -126,7 +126,10 @@ def list_entries(actor: Actor, *, machine_id: int | None = None, status: str | N
         stmt = stmt.where(WaitlistEntry.machine_id == machine_id)
     if status is not None:
         stmt = stmt.where(WaitlistEntry.status == WaitStatus(status))
-    return stmt.order_by(WaitlistEntry.start_at, WaitlistEntry.id)
+    # Each entry is shown in its house's time: machines and houses read with the list.
+    return stmt.order_by(WaitlistEntry.start_at, WaitlistEntry.id).options(
+        selectinload(WaitlistEntry.machine).selectinload(Machine.house)
+    )
 
 
 def get_entry(session: Session, actor: Actor, entry_id: int) -> WaitlistEntry:
@@ -146,19 +149,36 @@ def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEnt
 
 def position(session: Session, entry: WaitlistEntry) -> int | None:
     """1 for the entry that would be told first about its slot; None once it is not waiting."""
-    if entry.status is not WaitStatus.waiting:
-        return None
-    ahead = session.scalars(
-        select(WaitlistEntry.id).where(
-            WaitlistEntry.machine_id == entry.machine_id,
+    return positions(session, [entry])[entry.id]
+
+
+def positions(session: Session, entries: list[WaitlistEntry]) -> dict[int, int | None]:
+    """The place of each entry in the queue for its slot (see position), for a page of entries
+    in one statement: the entries waiting on their machines over the span they cover. Ahead
+    of an entry is every entry waiting for an overlapping slot of its machine that joined
+    before it (by time, then by id)."""
+    waiting = [e for e in entries if e.status is WaitStatus.waiting]
+    placed: dict[int, int | None] = {e.id: None for e in entries}
+    if not waiting:
+        return placed
+    queue = session.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.machine_id.in_({e.machine_id for e in waiting}),
             WaitlistEntry.status == WaitStatus.waiting,
-            WaitlistEntry.start_at < entry.end_at,
-            WaitlistEntry.end_at > entry.start_at,
-            (WaitlistEntry.created_at < entry.created_at)
-            | ((WaitlistEntry.created_at == entry.created_at) & (WaitlistEntry.id < entry.id)),
+            WaitlistEntry.start_at < max(e.end_at for e in waiting),
+            WaitlistEntry.end_at > min(e.start_at for e in waiting),
         )
     ).all()
-    return len(ahead) + 1
+    for entry in waiting:
+        placed[entry.id] = 1 + sum(
+            1
+            for other in queue
+            if other.machine_id == entry.machine_id
+            and other.start_at < entry.end_at
+            and other.end_at > entry.start_at
+            and (other.created_at, other.id) < (entry.created_at, entry.id)
+        )
+    return placed
 
 
 def on_booking_freed(

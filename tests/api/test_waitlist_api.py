@@ -186,3 +186,27 @@ def test_a_manager_sees_the_waitlist_of_its_house_only(
     assert [i["id"] for i in items] == [entry["id"]]
     other_manager = token_for(make_user(Role.manager, houses=[other_machine.house]))
     assert client.get(f"{URL}/{entry['id']}", headers=other_manager).status_code == 404
+
+
+def test_a_managers_page_of_the_waitlist_numbers_each_queue_of_a_slot_on_its_own(
+    client, db, make_machine, make_member, make_user, token_for
+):
+    machine = make_machine()
+    holder, _ = _member(make_member, make_user, token_for, machine)
+    day = working_day()
+    early, late = _slot(day), _slot(day, "14:00", "15:00")
+    for start, end in (early, late):
+        r = client.post(
+            "/api/v1/bookings",
+            json={"machine_id": machine.id, "start": start, "end": end},
+            headers=holder,
+        )
+        assert r.status_code == 201, r.json
+    for slot in (early, early, late, early):
+        headers, _ = _member(make_member, make_user, token_for, machine)
+        body = {"machine_id": machine.id, "start": slot[0], "end": slot[1]}
+        assert client.post(URL, json=body, headers=headers).status_code == 201
+    manager = token_for(make_user(Role.manager, houses=[machine.house]))
+    page = client.get(URL, headers=manager, query_string={"machine_id": machine.id}).json
+    # Listed by slot: the three waiting for 09:00 in the order they joined, then the one for 14:00.
+    assert [e["position"] for e in page["items"]] == [1, 2, 3, 1]

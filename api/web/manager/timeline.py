@@ -113,17 +113,6 @@ def house_machines(house: ProductionHouse) -> list[Machine]:
     ]
 
 
-def _house_downtimes(
-    house: ProductionHouse, start: dt.datetime, end: dt.datetime
-) -> list[Downtime]:
-    stmt = (
-        downtimes.list_downtimes(actor(), house_id=house.id)
-        .where(Downtime.start_at < end, Downtime.end_at > start)
-        .options(joinedload(Downtime.machine))
-    )
-    return list(db().scalars(stmt).unique())
-
-
 def house_timeline(
     house: ProductionHouse,
     days: list[dt.date],
@@ -187,7 +176,11 @@ def house_timeline(
     shown_ids = {m.id for m in rows}
     start = _local_midnight(house, days[0])
     end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
-    stops = [d for d in _house_downtimes(house, start, end) if d.machine_id in shown_ids]
+    stops = [
+        d
+        for d in downtimes.downtimes_between(db(), actor(), house.id, start, end)
+        if d.machine_id in shown_ids
+    ]
     kinds = downtime_kind_words()
     for d in stops:
         gantt.shade(
