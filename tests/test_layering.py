@@ -74,11 +74,19 @@ def test_every_service_takes_the_session_then_the_actor_then_plain_values():
     # Event subscribers (on_*) take the event's payload instead.
 
     wrong = []
-    for path in (ROOT / "factoryshare" / "services").rglob("*.py"):
+    services = [
+        *(ROOT / "factoryshare" / "services").rglob("*.py"),
+        ROOT / "factoryshare" / "jobs" / "__init__.py",
+    ]
+    for path in services:
         for node in ast.parse(path.read_text()).body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith(("_", "on_")):
                 continue
             names = [a.arg for a in node.args.args]
-            if "session" in names and "actor" in names and names[:2] != ["session", "actor"]:
+            ordered = names[:2] == ["session", "actor"]
+            # A list reads the caller's scope with the session, like any other use case.
+            if not ordered and (
+                ("session" in names and "actor" in names) or node.name.startswith("list_")
+            ):
                 wrong.append(f"{path.relative_to(ROOT)}:{node.name}({', '.join(names[:3])})")
     assert wrong == []

@@ -111,7 +111,7 @@ class SeriesList(MethodView):
     def get(self, args):
         """Booking series in my scope"""
         filters, paging = strip_page(args)
-        return paginate(db(), booking_series.list_series(current_actor(), **filters), paging)
+        return paginate(db(), booking_series.list_series(db(), current_actor(), **filters), paging)
 
     @idempotent
     @allow(Role.admin, Role.manager, Role.member)

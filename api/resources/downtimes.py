@@ -115,7 +115,7 @@ class Downtimes(MethodView):
     def get(self, args):
         """Downtimes, filterable by machine or house"""
         filters, paging = strip_page(args)
-        return paginate(db(), downtimes.list_downtimes(current_actor(), **filters), paging)
+        return paginate(db(), downtimes.list_downtimes(db(), current_actor(), **filters), paging)
 
     @allow(Role.admin, Role.manager)
     @blp.arguments(DowntimeCreate)

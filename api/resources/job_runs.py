@@ -42,4 +42,4 @@ class JobRuns(MethodView):
     def get(self, args):
         """The latest job runs first"""
         filters, paging = strip_page(args)
-        return paginate(db(), jobs.list_runs(current_actor(), filters.get("job")), paging)
+        return paginate(db(), jobs.list_runs(db(), current_actor(), filters.get("job")), paging)

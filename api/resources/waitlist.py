@@ -89,7 +89,7 @@ class Waitlist(MethodView):
     def get(self, args):
         """Waitlist entries in my scope"""
         filters, paging = strip_page(args)
-        page = paginate(db(), waitlist.list_entries(current_actor(), **filters), paging)
+        page = paginate(db(), waitlist.list_entries(db(), current_actor(), **filters), paging)
         return {**page, "items": _in_queue(page["items"])}
 
     @allow(Role.admin, Role.manager, Role.member)

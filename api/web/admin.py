@@ -187,9 +187,9 @@ def admin_jobs():  # type: ignore[no-untyped-def]
     me = actor()
     latest = []
     for name in JOBS:
-        run = db().scalars(jobs.list_runs(me, name).limit(1)).first()
+        run = db().scalars(jobs.list_runs(db(), me, name).limit(1)).first()
         latest.append({"job": name, "every": INTERVALS.get(name), "run": run})
-    recent = list(db().scalars(jobs.list_runs(me).limit(RECENT_RUNS)))
+    recent = list(db().scalars(jobs.list_runs(db(), me).limit(RECENT_RUNS)))
     return render_template("admin/jobs.html", latest=latest, recent=recent, utc=utc)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from factoryshare.access import Actor
 from factoryshare.models import Role
 from factoryshare.models.jobs import JobRun
 
 
-def list_runs(actor: Actor, job: str | None = None) -> Select[Any]:
+def list_runs(session: Session, actor: Actor, job: str | None = None) -> Select[Any]:
     """Job runs, latest first (admins only)."""
     actor.require(Role.admin)
     stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())

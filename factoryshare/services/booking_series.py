@@ -202,7 +202,7 @@ def get_series(session: Session, actor: Actor, series_id: int) -> BookingSeries:
 
 
 def list_series(
-    actor: Actor, *, member_id: int | None = None, machine_id: int | None = None
+    session: Session, actor: Actor, *, member_id: int | None = None, machine_id: int | None = None
 ) -> Any:
     stmt = scoped(actor, BookingSeries)
     if member_id is not None:

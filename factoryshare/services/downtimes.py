@@ -226,6 +226,7 @@ def record_downtime(
 
 
 def list_downtimes(
+    session: Session,
     actor: Actor,
     *,
     machine_id: int | None = None,
@@ -350,7 +351,7 @@ def downtimes_between(
     """The downtimes of a house's machines that overlap [start, end), in start order."""
     return list(
         session.scalars(
-            list_downtimes(actor, house_id=house_id).where(
+            list_downtimes(session, actor, house_id=house_id).where(
                 Downtime.start_at < end, Downtime.end_at > start
             )
         )

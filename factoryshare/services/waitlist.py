@@ -120,7 +120,9 @@ def join_waitlist(
     return entry
 
 
-def list_entries(actor: Actor, *, machine_id: int | None = None, status: str | None = None) -> Any:
+def list_entries(
+    session: Session, actor: Actor, *, machine_id: int | None = None, status: str | None = None
+) -> Any:
     stmt = scoped(actor, WaitlistEntry)
     if machine_id is not None:
         stmt = stmt.where(WaitlistEntry.machine_id == machine_id)

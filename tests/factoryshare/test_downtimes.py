@@ -142,7 +142,9 @@ def test_the_upcoming_downtimes_leave_out_those_already_over(db, scene, make_dow
     over = make_downtime(machine=machine, start_at=at(day, "08:00"), end_at=at(day, "10:00"))
     later = make_downtime(machine=machine, start_at=at(day, "13:00"), end_at=at(day, "15:00"))
     listed = db.scalars(
-        downtimes.list_downtimes(manager, house_id=machine.house_id, ending_after=at(day, "12:00"))
+        downtimes.list_downtimes(
+            db, manager, house_id=machine.house_id, ending_after=at(day, "12:00")
+        )
     ).all()
     assert [d.id for d in listed] == [later.id]
     assert over.id not in [d.id for d in listed]

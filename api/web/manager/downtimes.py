@@ -82,7 +82,9 @@ def manager_downtime():  # type: ignore[no-untyped-def]
                     url_for("web.manager_downtime_result", downtime_id=result.downtime.id)
                 )
     upcoming = list(
-        db().scalars(downtimes.list_downtimes(actor(), house_id=house.id, ending_after=utcnow()))
+        db().scalars(
+            downtimes.list_downtimes(db(), actor(), house_id=house.id, ending_after=utcnow())
+        )
     )
     return render_template(
         "manager/downtime.html",
