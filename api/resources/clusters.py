@@ -8,11 +8,20 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.database import db
-from api.schemas import Id, PageArgs, Schema, Text, page_schema, paginate, strip_page
+from api.schemas import (
+    Id,
+    PageArgs,
+    Schema,
+    Text,
+    page_schema,
+    paginate,
+    paginate_list,
+    strip_page,
+)
 from api.security import allow, current_actor
 from factoryshare.db import MAX_ID
 from factoryshare.models import Role, Sector
-from factoryshare.services import clusters
+from factoryshare.services import clusters, loans
 
 URL_PREFIX = "/clusters"
 blp = Blueprint("clusters", __name__, description="Clusters of members")
@@ -96,6 +105,43 @@ class Clusters(MethodView):
     def post(self, data):
         """Create a cluster of members"""
         return clusters.create_cluster(db(), current_actor(), data)
+
+
+class OverdueOut(Schema):
+    loan_id = ma.fields.Function(lambda o: o[0].id)
+    installment = ma.fields.Function(lambda o: o[1].number)
+    due_date = ma.fields.Function(lambda o: o[1].due_date.isoformat())
+    days_past_due = ma.fields.Function(lambda o: o[1].days_past_due)
+    owed = ma.fields.Function(lambda o: o[1].owed, metadata={"description": "rupiah still to pay"})
+
+
+class ExposureSchema(Schema):
+    cluster_id = ma.fields.Function(lambda e: e.cluster.id)
+    name = ma.fields.Function(lambda e: e.cluster.name)
+    house_id = ma.fields.Function(lambda e: e.cluster.house_id, allow_none=True)
+    loan_ids = ma.fields.Function(lambda e: [v.application.id for v in e.loans])
+    exposure = ma.fields.Integer(
+        metadata={"description": "rupiah paid out and not yet paid back (principal outstanding)"}
+    )
+    overdue_amount = ma.fields.Integer(
+        metadata={"description": "rupiah of the installments past due and unpaid"}
+    )
+    overdue = ma.fields.List(ma.fields.Nested(OverdueOut))
+
+
+ExposurePage = page_schema(ExposureSchema, "ClusterExposurePage")
+
+
+@blp.route("/exposure")
+class ClusterExposures(MethodView):
+    @allow(Role.admin, Role.aggregator)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, ExposurePage)
+    def get(self, args):
+        """What each of my clusters owes today: its loans, the principal outstanding and the
+        installments overdue (the aggregator's clusters page)"""
+        _filters, paging = strip_page(args)
+        return paginate_list(loans.cluster_exposures(db(), current_actor()), paging)
 
 
 @blp.route("/<int:cluster_id>")

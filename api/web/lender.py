@@ -189,11 +189,7 @@ def lender_tranche(application_id: int):  # type: ignore[no-untyped-def]
         flash(_("The payout date is not a date."), "error")
         return _back(application_id)
     try:
-        app = loans.get(db(), actor(), application_id)
-        if app.status is LoanStatus.lender_approved:
-            loans.disburse(db(), actor(), application_id, on=on, amount=amount)
-        else:
-            loans.add_tranche(db(), actor(), application_id, amount, on=on)
+        loans.pay_out(db(), actor(), application_id, amount, on=on)
     except DomainError as err:
         return _refused(err, application_id)
     flash(

@@ -132,6 +132,9 @@ SEEDERS: dict[str, Callable[[World], Any]] = {
     "/api/v1/capabilities": lambda w: w.make_capability(),
     "/api/v1/cluster-invitations": _invitation,
     "/api/v1/clusters": lambda w: w.make_cluster(members=[w.make_member(), w.make_member()]),
+    "/api/v1/clusters/exposure": lambda w: w.make_loan(
+        w.make_cluster(members=[w.make_member()]), first_tranche=10_000_000
+    ),
     "/api/v1/downtimes": lambda w: w.make_downtime(),
     "/api/v1/houses": lambda w: w.make_house(),
     "/api/v1/houses/{house_id}/schedule-runs": _house_run,
@@ -159,6 +162,7 @@ def world(
     make_aggregator,
     make_lender,
     make_downtime,
+    make_loan,
 ):  # type: ignore[no-untyped-def]
     fixtures = {k: v for k, v in locals().items()}
     fixtures["admin"] = make_user(Role.admin)

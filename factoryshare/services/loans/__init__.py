@@ -61,7 +61,7 @@ from factoryshare.services.loans.core import (
     lock,
     today,
 )
-from factoryshare.services.loans.disbursement import add_tranche, disburse, tranches
+from factoryshare.services.loans.disbursement import add_tranche, disburse, pay_out, tranches
 from factoryshare.services.loans.plan import (
     ENDED_FINANCING,
     MAX_PLAN_ITEMS,
@@ -75,8 +75,10 @@ from factoryshare.services.loans.plan import (
 )
 from factoryshare.services.loans.prepayment import payoff, prepay, prepayments
 from factoryshare.services.loans.queries import (
+    ClusterExposure,
     InstallmentView,
     LoanView,
+    cluster_exposures,
     get_loan,
     list_applications,
     list_loans,
@@ -84,6 +86,9 @@ from factoryshare.services.loans.queries import (
 )
 
 __all__ = [
+    "pay_out",
+    "ClusterExposure",
+    "cluster_exposures",
     "DEFAULT_ZONE",
     "LOAN_STATUSES",
     "disbursed_total",

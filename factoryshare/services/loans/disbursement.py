@@ -65,6 +65,19 @@ def disburse(
     return app
 
 
+def pay_out(
+    session: Session, actor: Actor, application_id: int, amount: int, on: dt.date | None = None
+) -> LoanApplication:
+    """The lender pays out a tranche: on a loan approved and not yet disbursing the first
+    (disburse), else one more (add_tranche); which, decided under the application's lock."""
+    require_lender(actor, N_("pay out its tranches"))
+    app = for_change(session, actor, application_id)
+    if app.status is LoanStatus.lender_approved:
+        return disburse(session, actor, application_id, on=on, amount=amount)
+    add_tranche(session, actor, application_id, amount, on=on)
+    return app
+
+
 def tranches(session: Session, actor: Actor, application_id: int) -> list[LoanTranche]:
     app = get(session, actor, application_id)
     return list(

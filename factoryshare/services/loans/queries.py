@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from factoryshare.access import Actor, ids_in_scope, scope_filter, scoped
-from factoryshare.models import Role
+from factoryshare.models import Cluster, ProductionHouse, Role
 from factoryshare.models.bookings import Booking
 from factoryshare.models.financing import (
     Installment,
@@ -53,6 +53,11 @@ class InstallmentView:
     paid: int
     status: str
     days_past_due: int
+
+    @property
+    def owed(self) -> int:
+        """What is still to pay of the installment."""
+        return self.amount - self.paid
 
 
 @dataclass(frozen=True)
@@ -234,3 +239,49 @@ def get_loan(
 ) -> LoanView:
     """One loan as of `on` (today where it is when not given)."""
     return _views(session, actor, [loan(session, actor, loan_id)], on)[0]
+
+
+@dataclass(frozen=True)
+class ClusterExposure:
+    """What a cluster owes: its loans as of today, the money paid out and not yet paid back
+    (the sum of their principal outstanding) and the installments past due and unpaid."""
+
+    cluster: Cluster
+    house: ProductionHouse | None
+    loans: list[LoanView]
+    overdue: list[tuple[LoanApplication, InstallmentView]]
+
+    @property
+    def exposure(self) -> int:
+        return sum(v.outstanding for v in self.loans)
+
+    @property
+    def overdue_amount(self) -> int:
+        return sum(installment.owed for _app, installment in self.overdue)
+
+
+def cluster_exposures(session: Session, actor: Actor) -> list[ClusterExposure]:
+    """Each cluster in the caller's scope (by name) with what it owes today (ClusterExposure):
+    what an aggregator follows of its clusters, and an admin of all."""
+    actor.require(Role.admin, Role.aggregator)
+    views = list_loans(session, actor)
+    found = list(
+        session.scalars(
+            scoped(actor, Cluster)
+            .order_by(Cluster.name, Cluster.id)
+            .options(selectinload(Cluster.members))
+        )
+    )
+    house_ids = {c.house_id for c in found if c.house_id is not None}
+    houses = {
+        h.id: h
+        for h in session.scalars(select(ProductionHouse).where(ProductionHouse.id.in_(house_ids)))
+    }
+    exposures = []
+    for cluster in found:
+        mine = [v for v in views if v.application.cluster_id == cluster.id]
+        # Overdue: past its due date and not paid by today (the loan's days past due).
+        overdue = [(v.application, i) for v in mine for i in v.installments if i.days_past_due > 0]
+        house = houses.get(cluster.house_id) if cluster.house_id is not None else None
+        exposures.append(ClusterExposure(cluster, house, mine, overdue))
+    return exposures
