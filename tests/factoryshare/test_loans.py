@@ -198,3 +198,19 @@ def test_a_repayment_pays_an_installment_and_overpaying_names_the_amount(db, set
     assert set(caught.value.errors) == {"amount"}
     with pytest.raises(Forbidden):
         loans.record_repayment(db, setting["member"], app.id, 2, 1)
+
+
+def test_paying_out_starts_disbursing_with_the_first_tranche_and_adds_the_next_ones(db, setting):
+    s = setting
+    app = apply(db, s, amount=50_000_000)
+    loans.submit(db, s["chair"], app.id)
+    loans.approve(db, s["endorser"], app.id)
+    with product_clock.using(lambda: dt.datetime(2026, 1, 20, 3, tzinfo=dt.UTC)):
+        loans.lender_decision(db, s["lender"], app.id, approved=True, reference="KUR/2026/0009")
+        first = loans.pay_out(db, s["lender"], app.id, 20_000_000, on=dt.date(2026, 1, 20))
+        assert first.status is LoanStatus.disbursing
+        last = loans.pay_out(db, s["lender"], app.id, 30_000_000, on=dt.date(2026, 1, 20))
+    assert last.status is LoanStatus.repaying  # the approved amount is paid out
+    assert [t.amount for t in loans.tranches(db, s["lender"], app.id)] == [20_000_000, 30_000_000]
+    with pytest.raises(Forbidden):
+        loans.pay_out(db, s["endorser"], app.id, 1_000_000)
