@@ -279,6 +279,13 @@ class PublishEffectsOut(Schema):
             "would answer 409 stale_run; queue a fresh run"
         },
     )
+    publishable = ma.fields.Boolean(
+        metadata={"description": "solved and nothing changed since: publishing would apply it"}
+    )
+    discardable = ma.fields.Boolean(metadata={"description": "the run may be discarded"})
+    rerun_advised = ma.fields.Boolean(
+        metadata={"description": "stale, failed or overtaken by changes: queue it again"}
+    )
 
 
 @blp.route("/<int:run_id>/publish-effects")

@@ -62,7 +62,17 @@ def test_the_api_says_what_publishing_a_run_would_do_to_its_houses_manager_only(
         "unchanged": 0,
         "members_told": 1,
         "changed_since": [],
+        "publishable": True,
+        "discardable": True,
+        "rerun_advised": False,
     }
+    # Published, it can be neither published again nor discarded.
+    r = client.post(f"/api/v1/schedule-runs/{run_id}/publish", headers=token_for(manager), json={})
+    assert r.status_code == 200, r.get_json()
+    after = client.get(
+        f"/api/v1/schedule-runs/{run_id}/publish-effects", headers=token_for(manager)
+    )
+    assert (after.json["publishable"], after.json["discardable"]) == (False, False)
     other = make_user(Role.manager)
     assert (
         client.get(

@@ -205,7 +205,6 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
             row["fixes"] = [said(s["words"]) for s in row["why_not"]["suggestions"]]
     effects = run_review.publish_effects(db(), actor(), run.id)
     changed_since = effects["changed_since"]
-    publishable = run.status is RunStatus.succeeded and not changed_since
     kpis = run.kpis or {}
     return render_template(
         "manager/run.html",
@@ -223,17 +222,15 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         statuses=_run_statuses(),
         change_words=_change_words(),
         polling=run.status in ACTIVE_RUNS,
-        publishable=publishable,
-        discardable=run.status not in (RunStatus.published, RunStatus.discarded),
+        publishable=effects["publishable"],
+        discardable=effects["discardable"],
         review=review,
         effects=effects,
         on_time=review["on_time"],
         lateness_text=duration(review["lateness_minutes"]),
         makespan_text=duration(kpis.get("makespan_minutes")),
         changed_since=changed_since,
-        again=run.status in (RunStatus.stale, RunStatus.failed)
-        or bool(changed_since)
-        and run.status is RunStatus.succeeded,
+        again=effects["rerun_advised"],
         truncated=bool(shown_days) and len(shown_days) == RUN_CHART_DAYS,
     )
 

@@ -212,7 +212,8 @@ def publish_effects(session: Session, actor: Actor, run_id: int) -> dict[str, An
     and leaves unchanged, and the members it tells (a request placed, a booking moved or
     cancelled, and, for a plan, a request left out); and the bookings of its house and horizon
     made, moved or cancelled since it was solved (`changed_since`: publishing would refuse and
-    mark it stale, so the manager re-runs instead). Its house's managers only."""
+    mark it stale, so the manager re-runs instead); whether it may be published or discarded
+    now, and whether a fresh run is advised. Its house's managers only."""
     from factoryshare.services import scheduling
 
     run = get_scoped(session, actor, ScheduleRun, run_id)
@@ -239,6 +240,7 @@ def publish_effects(session: Session, actor: Actor, run_id: int) -> dict[str, An
         else set()
     )
     waiting = run.status in (RunStatus.succeeded, RunStatus.stale)
+    changed = scheduling.changed_since_solve(session, run) if waiting else []
     return {
         "run_id": run.id,
         "creates": counts["new"],
@@ -246,7 +248,13 @@ def publish_effects(session: Session, actor: Actor, run_id: int) -> dict[str, An
         "cancels": counts["dropped"],
         "unchanged": counts["unchanged"],
         "members_told": len(member_ids),
-        "changed_since": scheduling.changed_since_solve(session, run) if waiting else [],
+        "changed_since": changed,
+        # What the manager may do with the run now (the states publish_run and discard_run
+        # accept); a fresh run is worth queueing once this one is stale, failed or overtaken.
+        "publishable": run.status in scheduling.PUBLISHABLE and not changed,
+        "discardable": run.status in scheduling.DISCARDABLE,
+        "rerun_advised": run.status in (RunStatus.stale, RunStatus.failed)
+        or (bool(changed) and run.status is RunStatus.succeeded),
     }
 
 

@@ -34,7 +34,7 @@ from factoryshare.services.scheduling.common import (
     REPLAN_TIME_LIMIT,
     house_managed,
 )
-from factoryshare.services.scheduling.publishing import StaleRun, publish_run
+from factoryshare.services.scheduling.publishing import PUBLISHABLE, StaleRun, publish_run
 from factoryshare.services.scheduling.queue import (
     DISCARDABLE,
     discard_run,
@@ -49,6 +49,7 @@ from factoryshare.services.scheduling.queue import (
 
 __all__ = [
     "DISCARDABLE",
+    "PUBLISHABLE",
     "MAX_HORIZON",
     "MAX_SETUP_MINUTES",
     "MAX_TIME_LIMIT",

@@ -52,6 +52,10 @@ class StaleRun(Conflict):
     code = "stale_run"
 
 
+# The states a run may be published from: solved, its proposal not yet applied.
+PUBLISHABLE = (RunStatus.succeeded,)
+
+
 def publish_run(
     session: Session, actor: Actor, run_id: int, *, now: dt.datetime | None = None
 ) -> ScheduleRun:
@@ -78,7 +82,7 @@ def publish_run(
     house_managed(session, actor, run.house_id)
     locking.require_state(
         run,
-        (RunStatus.succeeded,),
+        PUBLISHABLE,
         N_(
             "Only a succeeded run can be published; this one is %(status)s.",
             status=i18n.status(run.status),
