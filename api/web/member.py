@@ -184,13 +184,14 @@ def book():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.my_bookings"))
 
 
+# The past bookings a member's bookings page lists, latest first.
+RECENT_BOOKINGS = 20
+
+
 @bp.route("/bookings")
 @page(Role.member)
 def my_bookings():  # type: ignore[no-untyped-def]
-    now = utcnow()
-    everything = bookings.list_bookings(db(), actor())
-    upcoming = [b for b in everything if b.end_at > now]
-    past = [b for b in everything if b.end_at <= now][-20:][::-1]
+    upcoming, past = bookings.upcoming_and_recent(db(), actor(), recent=RECENT_BOOKINGS)
     return render_template("member/bookings.html", upcoming=upcoming, past=past, live=LIVE_STATUSES)
 
 

@@ -248,3 +248,31 @@ def test_a_hold_expires_no_later_than_the_start_of_the_slot_it_holds(db, machine
     day = working_day()
     b = book(db, member_actor, machine, at(day, "09:00"), at(day, "10:00"))
     assert b.hold_expires_at == b.start_at
+
+
+def test_a_members_bookings_are_upcoming_until_they_end_and_only_the_latest_past_ones_are_listed(
+    db, clock, make_machine, make_member, make_user, make_booking
+):
+    machine = make_machine()
+    member = make_member(house_id=machine.house_id)
+    me = Actor.of(make_user(Role.member, member=member))
+    now = clock.now()
+    hour = dt.timedelta(hours=1)
+    past = [
+        make_booking(
+            machine=machine,
+            member=member,
+            start_at=now - (n + 2) * hour,
+            end_at=now - (n + 1) * hour,
+        )
+        for n in range(3)
+    ]
+    under_way = make_booking(machine=machine, member=member, start_at=now - hour, end_at=now + hour)
+    later = make_booking(
+        machine=machine, member=member, start_at=now + 2 * hour, end_at=now + 3 * hour
+    )
+    make_booking(machine=machine, start_at=now + 4 * hour, end_at=now + 5 * hour)  # someone else's
+
+    upcoming, recent = bookings.upcoming_and_recent(db, me, recent=2)
+    assert [b.id for b in upcoming] == [under_way.id, later.id]
+    assert [b.id for b in recent] == [past[0].id, past[1].id]  # the latest first, two of three

@@ -70,6 +70,7 @@ from factoryshare.services.bookings.listing import (
     get_booking,
     list_bookings,
     page_of_bookings,
+    upcoming_and_recent,
 )
 from factoryshare.services.bookings.quotas import (
     house_quotas,
@@ -111,6 +112,7 @@ __all__ = [
     "house_moment",
     "house_quotas",
     "list_bookings",
+    "upcoming_and_recent",
     "mark_no_show",
     "move_booking",
     "move_loaded_booking",

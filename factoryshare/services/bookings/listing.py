@@ -198,6 +198,23 @@ def list_bookings(session: Session, actor: Actor, **filters: Any) -> list[Bookin
     return list(session.scalars(booking_query(actor, **filters)))
 
 
+def upcoming_and_recent(
+    session: Session, actor: Actor, *, recent: int = 20, now: dt.datetime | None = None
+) -> tuple[list[Booking], list[Booking]]:
+    """The caller's bookings not over yet (soonest first) and the `recent` last ones that are
+    (latest first): a member's own bookings page. A booking is over once its end has passed."""
+    now = now or utcnow()
+    upcoming = session.scalars(booking_query(actor).where(Booking.end_at > now))
+    past = session.scalars(
+        booking_query(actor)
+        .where(Booking.end_at <= now)
+        .order_by(None)
+        .order_by(Booking.start_at.desc(), Booking.id.desc())
+        .limit(recent)
+    )
+    return list(upcoming), list(past)
+
+
 def count_overlapping_live(session: Session) -> int:
     """How many pairs of live bookings of one machine overlap (must always be 0)."""
     other = Booking.__table__.alias("other")
