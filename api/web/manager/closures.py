@@ -12,7 +12,7 @@ from flask_babel import ngettext
 
 from api.database import db
 from api.web import actor, bp, day, flash_error, page
-from api.web.manager._common import _house_in_view, _members_by_id, _today
+from api.web.manager.common import house_in_view, members_by_id, today
 from factoryshare.errors import DomainError
 from factoryshare.models import WEEKDAYS, ProductionHouse, Role
 from factoryshare.services import houses
@@ -64,9 +64,7 @@ def _parse_date(value: str | None) -> dt.date | None:
 def _calendar_page(
     house: ProductionHouse, managed: list[ProductionHouse], *, form: Any = None, status: int = 200
 ):  # type: ignore[no-untyped-def]
-    closures = list(
-        db().scalars(houses.list_closures(db(), actor(), house.id, since=_today(house)))
-    )
+    closures = list(db().scalars(houses.list_closures(db(), actor(), house.id, since=today(house))))
     return render_template(
         "manager/calendar.html",
         house=house,
@@ -77,14 +75,14 @@ def _calendar_page(
         else {d: form.get(f"hours_{d}", "") for d in WEEKDAYS},
         weekdays=[(d, _weekday_words()[d]) for d in WEEKDAYS],
         form=form or {},
-        today=_today(house),
+        today=today(house),
     ), status
 
 
 @bp.route("/manager/calendar")
 @page(Role.manager)
 def manager_calendar():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     return _calendar_page(house, managed)
 
 
@@ -97,7 +95,7 @@ def _preview(
     title: str,
     confirm: str,
 ):  # type: ignore[no-untyped-def]
-    members = _members_by_id({b.member_id for b in change.bookings})
+    members = members_by_id({b.member_id for b in change.bookings})
     return render_template(
         "manager/calendar_preview.html",
         house=house,
@@ -137,7 +135,7 @@ def _applied(change: Any) -> None:
 @bp.route("/manager/calendar/closures", methods=["POST"])
 @page(Role.manager)
 def manager_closure_add():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     start_on, end_on = (
         _parse_date(request.form.get("start_on")),
         _parse_date(request.form.get("end_on")),
@@ -213,7 +211,7 @@ def manager_closure_add():  # type: ignore[no-untyped-def]
 @bp.route("/manager/calendar/hours", methods=["POST"])
 @page(Role.manager)
 def manager_hours():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     hours = _hours_from(request.form)
     confirmed = request.form.get("step") == "confirm"
     try:
@@ -264,7 +262,7 @@ def manager_hours():  # type: ignore[no-untyped-def]
 @bp.route("/manager/calendar/closures/<int:closure_id>/delete", methods=["POST"])
 @page(Role.manager)
 def manager_closure_delete(closure_id: int):  # type: ignore[no-untyped-def]
-    house, _managed = _house_in_view()
+    house, _managed = house_in_view()
     try:
         houses.delete_closure(db(), actor(), house.id, closure_id)
     except DomainError as err:

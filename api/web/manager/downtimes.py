@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from api.database import db
 from api.web import actor, bp, flash_error, page
-from api.web.manager._common import _house_in_view, _members_by_id
+from api.web.manager.common import house_in_view, members_by_id
 from api.web.manager.runs import int_in_range
 from api.web.manager.timeline import downtime_kind_words, house_machines
 from factoryshare.db import utcnow
@@ -37,7 +37,7 @@ def _parse_local(value: str | None, house: ProductionHouse) -> dt.datetime | Non
 @bp.route("/manager/downtimes", methods=["GET", "POST"])
 @page(Role.manager)
 def manager_downtime():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     rows = house_machines(house)
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
@@ -111,7 +111,7 @@ def manager_downtime_result(downtime_id: int):  # type: ignore[no-untyped-def]
         downtime=downtime,
         hits=hits,
         replan=replan,
-        members=_members_by_id({h.booking.member_id for h in hits}),
+        members=members_by_id({h.booking.member_id for h in hits}),
         kind_words=downtime_kind_words(),
         local_day=downtime.start_at.astimezone(calendar.house_zone(house)).date(),
     )

@@ -9,14 +9,7 @@ from flask_babel import gettext as _
 
 from api.database import db
 from api.web import actor, bp, flash_error, page
-from api.web.manager._common import (  # noqa: F401
-    _house_in_view,
-    _local_midnight,
-    _managed_houses,
-    _members_by_id,
-    _parse_day,
-    _today,
-)
+from api.web.manager.common import house_in_view
 from factoryshare.access import scoped
 from factoryshare.db import utcnow
 from factoryshare.errors import DomainError
@@ -49,7 +42,7 @@ def _verification_words() -> dict[str, str]:
 @bp.route("/manager/permits")
 @page(Role.manager)
 def manager_permits():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     summary = permits.overview(db(), actor(), house_id=house.id)
     members = {
         m.id: m for m in db().scalars(scoped(actor(), Member).where(Member.house_id == house.id))

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from api.database import db
 from api.web import actor, bp, flash_error, page, safe_next, when
-from api.web.manager._common import _house_in_view, _members_by_id
+from api.web.manager.common import house_in_view, members_by_id
 from factoryshare.errors import DomainError
 from factoryshare.models import Role
 from factoryshare.services import agenda, bookings, production_requests
@@ -18,14 +18,14 @@ from factoryshare.services import agenda, bookings, production_requests
 @bp.route("/manager/queue")
 @page(Role.manager)
 def manager_queue():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     held = agenda.waiting_holds(db(), actor(), house.id)
     open_requests = list(
         db().scalars(
             production_requests.list_requests(db(), actor(), status="open", house_id=house.id)
         )
     )
-    members = _members_by_id({b.member_id for b in held} | {r.member_id for r in open_requests})
+    members = members_by_id({b.member_id for b in held} | {r.member_id for r in open_requests})
     return render_template(
         "manager/queue.html",
         house=house,

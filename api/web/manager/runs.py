@@ -11,11 +11,11 @@ from flask_babel import ngettext
 
 from api.database import db
 from api.web import actor, bp, flash_error, hm, page, said, when
-from api.web.manager._common import (
-    _house_in_view,
-    _members_by_id,
-    _parse_day,
-    _today,
+from api.web.manager.common import (
+    house_in_view,
+    members_by_id,
+    parse_day,
+    today,
 )
 from api.web.manager.timeline import DAY_VIEW_WIDTH, house_machines, house_timeline
 from api.web.words import duration
@@ -75,9 +75,9 @@ def _change_words() -> dict[str, str]:
 @bp.route("/manager/runs", methods=["GET", "POST"])
 @page(Role.manager)
 def manager_runs():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     if request.method == "POST":
-        first = _parse_day(request.form.get("start_day"), house)
+        first = parse_day(request.form.get("start_day"), house)
         days = int_in_range(request.form.get("horizon_days"), 1, scheduling.MAX_HORIZON.days)
         limit = int_in_range(request.form.get("time_limit_seconds"), 1, scheduling.MAX_TIME_LIMIT)
         if days is None or limit is None:
@@ -114,7 +114,7 @@ def manager_runs():  # type: ignore[no-untyped-def]
         house=house,
         houses=managed,
         runs=runs,
-        today=_today(house),
+        today=today(house),
         horizon_days=DEFAULT_HORIZON_DAYS,
         time_limit=DEFAULT_TIME_LIMIT,
         max_days=scheduling.MAX_HORIZON.days,
@@ -155,7 +155,7 @@ def manager_run(run_id: int):  # type: ignore[no-untyped-def]
         for c in changes:
             if c["change"] == "dropped":
                 requests_by_op[c["operation_id"]] = db().get(RequestOperation, c["operation_id"])
-        members = _members_by_id({op.request.member_id for op in requests_by_op.values()})
+        members = members_by_id({op.request.member_id for op in requests_by_op.values()})
         zone = calendar.house_zone(house)
         first = min(a.start_at for a in run.assignments).astimezone(zone).date()
         last = max(a.end_at for a in run.assignments).astimezone(zone).date()

@@ -17,13 +17,12 @@ from sqlalchemy.orm import joinedload
 from api.database import db
 from api.web import HouseTime, actor, bp, flash_error, page, safe_next, said, when
 from api.web.gantt import Chart, Timeline, tick_step
-from api.web.gantt import fit_label as _fit  # noqa: F401  (the utilisation page's labels)
-from api.web.manager._common import (
-    _house_in_view,
-    _local_midnight,
-    _members_by_id,
-    _parse_day,
-    _today,
+from api.web.manager.common import (
+    house_in_view,
+    local_midnight,
+    members_by_id,
+    parse_day,
+    today,
 )
 from factoryshare import zones
 from factoryshare.db import utcnow
@@ -174,8 +173,8 @@ def house_timeline(
             segments[i], open_windows, "closed", holiday or _("Outside opening hours")
         )
     shown_ids = {m.id for m in rows}
-    start = _local_midnight(house, days[0])
-    end = _local_midnight(house, days[-1] + dt.timedelta(days=1))
+    start = local_midnight(house, days[0])
+    end = local_midnight(house, days[-1] + dt.timedelta(days=1))
     stops = [
         d
         for d in downtimes.downtimes_between(db(), actor(), house.id, start, end)
@@ -197,7 +196,7 @@ def house_timeline(
             ),
         )
     found = [b for b in _house_bookings(house, start, end) if b.machine_id in shown_ids]
-    members = _members_by_id({b.member_id for b in found})
+    members = members_by_id({b.member_id for b in found})
     words = _status_words()
     # Translated once per chart and filled in per bar (gettext without values gives the
     # pattern, which it would otherwise fill in the same way).
@@ -263,9 +262,9 @@ def _zoom(value: str | None) -> int:
 @bp.route("/manager/timeline")
 @page(Role.manager)
 def manager_timeline():  # type: ignore[no-untyped-def]
-    house, managed = _house_in_view()
+    house, managed = house_in_view()
     view = "week" if request.args.get("view") == "week" else "day"
-    day = _parse_day(request.args.get("day"), house)
+    day = parse_day(request.args.get("day"), house)
     zoom = _zoom(request.args.get("zoom"))
     if view == "week":
         first = day - dt.timedelta(days=day.weekday())
@@ -292,7 +291,7 @@ def manager_timeline():  # type: ignore[no-untyped-def]
         days=days,
         previous=day - step,
         following=day + step,
-        today=_today(house),
+        today=today(house),
         chart=chart,
         bookings=found,
         downtimes=stops,
@@ -379,7 +378,7 @@ def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
     span = booking.end_at - booking.start_at
     next_url = safe_next(request.values.get("next"))
     if request.method == "POST":
-        day = _parse_day(request.form.get("day"), house)
+        day = parse_day(request.form.get("day"), house)
         start = _parse_local(day, request.form.get("time"), house)
         machine_id = request.form.get("machine_id", type=int)
         if start is None or machine_id is None:
@@ -408,10 +407,10 @@ def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
         return redirect(
             next_url or url_for("web.manager_timeline", house=house.id, day=day.isoformat())
         )
-    day = _parse_day(
+    day = parse_day(
         request.args.get("day") or booking.start_at.astimezone(zone).date().isoformat(), house
     )
-    after = max(_local_midnight(house, day), utcnow())
+    after = max(local_midnight(house, day), utcnow())
     suggestions = bookings.alternative_slots(
         db(), booking.machine, span, after, limit=MOVE_SUGGESTIONS, days=1
     )
@@ -423,7 +422,7 @@ def manager_move(booking_id: int):  # type: ignore[no-untyped-def]
         span=span,
         suggestions=suggestions,
         machines=house_machines(house),
-        member=_members_by_id({booking.member_id}).get(booking.member_id),
+        member=members_by_id({booking.member_id}).get(booking.member_id),
         movable=booking.is_live,
         status_words=_status_words(),
         next=next_url,

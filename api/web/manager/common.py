@@ -21,17 +21,17 @@ from factoryshare.services import (
 # --- the house in view ---------------------------------------------------------------------
 
 
-def _managed_houses() -> list[ProductionHouse]:
+def managed_houses() -> list[ProductionHouse]:
     me = actor()
     return [h for h in db().scalars(houses.list_houses(db(), me)) if me.manages(h.id)]
 
 
-def _house_in_view() -> tuple[ProductionHouse, list[ProductionHouse]]:
+def house_in_view() -> tuple[ProductionHouse, list[ProductionHouse]]:
     """The house chosen with ?house= (the first managed one when none is asked for).
 
     Houses are readable by everyone through the services, so the page itself refuses one the
     manager does not manage, with the same 404 the API gives for objects out of scope."""
-    managed = _managed_houses()
+    managed = managed_houses()
     wanted = request.values.get("house")
     if wanted:
         try:
@@ -47,23 +47,23 @@ def _house_in_view() -> tuple[ProductionHouse, list[ProductionHouse]]:
     return managed[0], managed
 
 
-def _today(house: ProductionHouse) -> dt.date:
+def today(house: ProductionHouse) -> dt.date:
     return utcnow().astimezone(calendar.house_zone(house)).date()
 
 
-def _parse_day(value: str | None, house: ProductionHouse) -> dt.date:
+def parse_day(value: str | None, house: ProductionHouse) -> dt.date:
     try:
-        return dt.date.fromisoformat(value) if value else _today(house)
+        return dt.date.fromisoformat(value) if value else today(house)
     except ValueError:
-        return _today(house)
+        return today(house)
 
 
-def _local_midnight(house: ProductionHouse, day: dt.date) -> dt.datetime:
+def local_midnight(house: ProductionHouse, day: dt.date) -> dt.datetime:
     zone = calendar.house_zone(house)
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
 
-def _members_by_id(ids: set[int]) -> dict[int, Member]:
+def members_by_id(ids: set[int]) -> dict[int, Member]:
     if not ids:
         return {}
     return {m.id: m for m in db().scalars(scoped(actor(), Member).where(Member.id.in_(ids)))}
