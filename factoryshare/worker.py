@@ -177,27 +177,6 @@ class _Beat:
         self._thread.join()
 
 
-# A reproducible run's wall-clock guard, in multiples of its time limit: its deterministic
-# budget, not the wall clock, is what ends it on any load short of this.
-REPRODUCIBLE_WALL_GUARD = 10
-
-
-def solve_options(time_limit: int, workers: int, work_per_second: float = 0.0) -> Any:
-    """How a run is solved: within its time limit on `workers` CP-SAT threads. With
-    `work_per_second` (SOLVER_WORK_PER_SECOND) reproducibly instead: the limit counted in
-    CP-SAT's deterministic time (that many units a second) on one thread, so the same problem
-    gives the same plan however loaded the machine; the wall clock is only a guard."""
-    import solver
-
-    if work_per_second > 0:
-        return solver.SolveOptions(
-            time_limit=time_limit * REPRODUCIBLE_WALL_GUARD,
-            workers=1,
-            deterministic_time=time_limit * work_per_second,
-        )
-    return solver.SolveOptions(time_limit=time_limit, workers=workers)
-
-
 def _default_execute(
     session_factory: sessionmaker[Session],
     run_id: int,
@@ -212,7 +191,7 @@ def _default_execute(
     run stopped being ours under `taken` (discarded, or requeued as stale and maybe claimed
     again), the result is dropped and the drop logged. Without `taken`, the claim the run
     carries when this starts. `workers` is the number of CP-SAT threads (SOLVER_WORKERS);
-    `work_per_second` makes the solve reproducible (solve_options).
+    `work_per_second` makes the solve reproducible (solving.solve_options).
     """
     import solver
     from factoryshare.services import solving
@@ -239,7 +218,7 @@ def _default_execute(
         problem = solver.problem_from_dict(problem_data)
         with _Beat(session_factory, run_id, taken.worker_id, attempt=taken.attempt):
             solution = solver.solve(
-                problem, solve_options(time_limit, workers, work_per_second), policies
+                problem, solving.solve_options(time_limit, workers, work_per_second), policies
             )
         failure = None
     except Exception as exc:

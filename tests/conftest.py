@@ -39,6 +39,7 @@ from factoryshare.models import (
 from factoryshare.models.members import ClusterInvitation, InvitationStatus
 from factoryshare.services import accounts
 from tests.clock import FrozenClock
+from tests.solving import WORK_PER_SECOND
 
 TEST_PASSWORD = "correct-horse-battery-42"
 
@@ -62,6 +63,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
             "FACTORYSHARE_INSTANCE": str(instance),
             "DATABASE_URL": _database_url(tmp_path_factory),
+            # Solves made in a request (the capacity check) are reproducible, as the worker's.
+            "SOLVER_WORK_PER_SECOND": str(WORK_PER_SECOND),
         }
     )
 

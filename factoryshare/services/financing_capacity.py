@@ -83,6 +83,7 @@ def check(
     *,
     now: dt.datetime | None = None,
     time_limit: float = TIME_LIMIT_SECONDS,
+    work_per_second: float = 0.0,
 ) -> CapacityReport:
     app = loans.get(session, actor, application_id)
     if actor.role is Role.member and not (app.cluster.chair_member_id == actor.member_id):
@@ -168,7 +169,9 @@ def check(
     if jobs:
         problem = solver.problem_from_dict(data)
         solution = solver.solve(
-            problem, solver.SolveOptions(time_limit=time_limit, workers=1), solving.policies_of(run)
+            problem,
+            solving.solve_options(time_limit, 1, work_per_second),
+            solving.policies_of(run),
         )
         status = solution.status
         ends: dict[str, int] = {a.operation: a.end for a in solution.assignments}

@@ -10,6 +10,7 @@ from factoryshare.access import Actor
 from factoryshare.errors import Forbidden, ValidationFailed
 from factoryshare.models import Role
 from factoryshare.services import financing_capacity, loans
+from tests.solving import WORK_PER_SECOND
 
 ADMIN = Actor(user_id=None, role=Role.admin)
 MONDAY = dt.datetime(2027, 1, 4, 0, 0, tzinfo=dt.UTC)  # 07:00 in Jakarta
@@ -74,7 +75,9 @@ def setting(
 def test_a_delivery_too_soon_for_the_booked_house_is_reported_with_the_requests_that_miss_it(
     db, setting
 ):
-    report = financing_capacity.check(db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5)
+    report = financing_capacity.check(
+        db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5, work_per_second=WORK_PER_SECOND
+    )
 
     first, later = report.deliveries
     # Monday afternoon (5 h) is too short and Tuesday is Isra Mi'raj: Wednesday (9 h) fits one request
@@ -98,7 +101,9 @@ def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(
     agreement.quantity = 21
     db.flush()
 
-    report = financing_capacity.check(db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5)
+    report = financing_capacity.check(
+        db, ADMIN, setting["app"].id, now=MONDAY, time_limit=5, work_per_second=WORK_PER_SECOND
+    )
 
     first = report.deliveries[0]
     assert not first.met and first.planned_quantity == 10
@@ -110,7 +115,9 @@ def test_a_delivery_that_needs_more_than_the_house_has_is_not_met(
 def test_delivery_dates_already_past_are_reported_unmet_rather_than_failing(db, setting):
     # Checked after both delivery dates: what is still to be made cannot be ready by them.
     after = dt.datetime(2027, 2, 1, 0, 0, tzinfo=dt.UTC)
-    report = financing_capacity.check(db, ADMIN, setting["app"].id, now=after, time_limit=5)
+    report = financing_capacity.check(
+        db, ADMIN, setting["app"].id, now=after, time_limit=5, work_per_second=WORK_PER_SECOND
+    )
 
     assert [d.met for d in report.deliveries] == [False, False]
     assert [d.planned_quantity for d in report.deliveries] == [0, 0]

@@ -531,10 +531,12 @@ def test_a_reproducible_worker_gives_the_same_plan_for_the_same_problem_twice(
 
 
 def test_the_reproducible_solve_counts_the_limit_in_deterministic_time_on_one_thread():
-    options = worker.solve_options(5, workers=2, work_per_second=1.5)
+    from factoryshare.services import solving
+
+    options = solving.solve_options(5, workers=2, work_per_second=1.5)
     assert (options.workers, options.deterministic_time) == (1, 7.5)
-    assert options.time_limit == 5 * worker.REPRODUCIBLE_WALL_GUARD
-    plain = worker.solve_options(5, workers=2)
+    assert options.time_limit == 5 * solving.REPRODUCIBLE_WALL_GUARD
+    plain = solving.solve_options(5, workers=2)
     assert (plain.workers, plain.deterministic_time, plain.time_limit) == (2, None, 5)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
-from api.database import db
+from api.database import db, runtime
 from api.resources.loan_applications import blp
 from api.schemas import AwareDateTime, Id, Rupiah, Schema, Words
 from api.security import allow, current_actor
@@ -128,7 +128,12 @@ class CapacityCheck(MethodView):
     @blp.response(200, CapacityReportSchema)
     def post(self, data, application_id):
         """Solve the house's bookings plus the plan: which offtake delivery dates can be met"""
-        return financing_capacity.check(db(), current_actor(), application_id)
+        return financing_capacity.check(
+            db(),
+            current_actor(),
+            application_id,
+            work_per_second=runtime().settings.solver_work_per_second,
+        )
 
 
 class PlanItemSchema(Schema):

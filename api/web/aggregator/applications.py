@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from api.database import db
+from api.database import db, runtime
 from api.web import actor, bp, error_words, flash_error, page, said
 from api.web.aggregator.common import (
     MAX_NOTE,
@@ -172,7 +172,12 @@ def aggregator_capacity_check(application_id: int):  # type: ignore[no-untyped-d
     # The check is a question (nothing is stored): its answer, or why it cannot be given, is
     # shown beside its button at once.
     try:
-        report = financing_capacity.check(db(), actor(), application_id)
+        report = financing_capacity.check(
+            db(),
+            actor(),
+            application_id,
+            work_per_second=runtime().settings.solver_work_per_second,
+        )
     except DomainError as err:
         if isinstance(err, NotFound):
             raise

@@ -27,6 +27,7 @@ The package by area, none reaching into another's private helpers:
 - names: the jobs' and operations' names, a request's lots, the problem's minutes and the
   house's slot grid;
 - published: the bookings published runs made, which a re-plan starts from;
+- options: how a problem is solved (the wall clock, or reproducibly);
 - problem: build_problem with the machines' and the fixed bookings' entries (which the
   request estimate builds its small problem from too), the objective's weights and the run's
   resolved policies;
@@ -49,6 +50,7 @@ from factoryshare.services.solving.names import (
     request_of_job,
     split_in_lots,
 )
+from factoryshare.services.solving.options import REPRODUCIBLE_WALL_GUARD, solve_options
 from factoryshare.services.solving.problem import (
     OBJECTIVE,
     OBJECTIVE_SCALE,
@@ -71,6 +73,8 @@ from factoryshare.services.solving.results import (
 )
 
 __all__ = [
+    "REPRODUCIBLE_WALL_GUARD",
+    "solve_options",
     "OBJECTIVE",
     "OBJECTIVE_SCALE",
     "REPLAN_STABILITY_WEIGHT",
