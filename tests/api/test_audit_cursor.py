@@ -24,7 +24,7 @@ def trail(db, make_house, make_user, token_for):  # type: ignore[no-untyped-def]
     ):
         event = AuditEvent(
             at=moment + dt.timedelta(minutes=minutes),
-            action="booking.create",
+            action="booking.created",
             object_type="bookings",
             object_id=str(i + 1),
             before=None,

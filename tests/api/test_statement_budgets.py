@@ -221,7 +221,7 @@ def _audit(db, make_house, n):  # type: ignore[no-untyped-def]
     for i in range(n):
         db.add(
             AuditEvent(
-                action="booking.create",
+                action="booking.created",
                 object_type="bookings",
                 object_id=str(i + 1),
                 before=None,
