@@ -13,7 +13,7 @@ from api.database import db
 from api.schemas import Id, PageArgs, Schema, Text, Words, page_schema, paginate, strip_page
 from api.security import allow, current_actor
 from factoryshare import zones
-from factoryshare.models import Member, Role
+from factoryshare.models import Role
 from factoryshare.services import agenda, houses
 
 URL_PREFIX = "/houses"
@@ -235,7 +235,7 @@ class _Shown:
                 {
                     "booking_id": b.id,
                     "member_id": b.member_id,
-                    "member": db().get(Member, b.member_id).business_name,
+                    "member": b.member.business_name,
                     "machine_id": b.machine_id,
                     "machine": b.machine.name,
                     "start": b.start_at.astimezone(zone).isoformat(),

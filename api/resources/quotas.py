@@ -10,7 +10,7 @@ from marshmallow import validate
 from api.database import db
 from api.schemas import Schema, Text
 from api.security import allow, current_actor
-from factoryshare.models import Capability, Role
+from factoryshare.models import Role
 from factoryshare.services import bookings
 
 URL_PREFIX = "/houses"
@@ -31,7 +31,7 @@ class QuotasIn(Schema):
 
 
 class QuotaOut(Schema):
-    capability = ma.fields.Function(lambda q: db().get(Capability, q.capability_id).code)
+    capability = ma.fields.Function(lambda q: q.capability.code)
     hours_per_week = ma.fields.Integer()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +20,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from factoryshare.db import Base, IdType, UTCDateTime, utcnow
-from factoryshare.models.houses import Machine
+from factoryshare.models.houses import Capability, Machine
+
+if TYPE_CHECKING:
+    from factoryshare.models.members import Member
 
 
 class BookingStatus(str, enum.Enum):
@@ -110,6 +113,7 @@ class Booking(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     machine: Mapped[Machine] = relationship()
+    member: Mapped[Member] = relationship("Member")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -135,6 +139,8 @@ class BookingQuota(Base):
         IdType, ForeignKey("capabilities.id", ondelete="CASCADE")
     )
     hours_per_week: Mapped[int] = mapped_column(Integer)
+
+    capability: Mapped[Capability] = relationship()
 
 
 class IdempotencyKey(Base):

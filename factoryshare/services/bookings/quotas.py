@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare import audit
 from factoryshare.access import Actor, get_scoped
@@ -21,7 +21,10 @@ def house_quotas(session: Session, actor: Actor, house_id: int) -> list[BookingQ
     house = get_scoped(session, actor, ProductionHouse, house_id)
     return list(
         session.scalars(
-            select(BookingQuota).where(BookingQuota.house_id == house.id).order_by(BookingQuota.id)
+            select(BookingQuota)
+            .where(BookingQuota.house_id == house.id)
+            .order_by(BookingQuota.id)
+            .options(selectinload(BookingQuota.capability))
         )
     )
 

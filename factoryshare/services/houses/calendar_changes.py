@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from factoryshare.access import Actor
 from factoryshare.errors import Conflict, ValidationFailed
@@ -104,7 +104,12 @@ def live_bookings(
     if within is not None:
         stmt = stmt.where(Booking.start_at < within[1], Booking.end_at > within[0])
     return list(
-        session.scalars(stmt.order_by(Booking.start_at, Booking.id).with_for_update(of=Booking))
+        session.scalars(
+            stmt.order_by(Booking.start_at, Booking.id)
+            .with_for_update(of=Booking)
+            # What a change's answer names of each booking: its machine and member.
+            .options(selectinload(Booking.machine), selectinload(Booking.member))
+        )
     )
 
 
