@@ -596,3 +596,40 @@ def test_a_member_is_told_why_the_latest_plan_left_each_request_out(
 
     assert "tidak ada mesin di rumah produksi ini" in row(no_machine.id)
     assert "salah satu tahapnya lebih lama" in row(too_long.id)
+
+
+def test_a_pausable_step_counts_only_the_open_minutes_it_holds_its_machine_in_the_utilisation():
+    from factoryshare.services import solving
+
+    # The machine is open 08:00-09:00 and 10:00-11:00 (minutes 0-60 and 120-180); the step
+    # works 100 minutes, pausing over the closed hour: it holds the machine 100 of 120 open
+    # minutes, not the 160 its span covers.
+    problem = solver.problem_from_dict(
+        {
+            "format": "factoryshare-problem/1",
+            "name": "pause",
+            "horizon": 180,
+            "machines": [{"id": "machine-1", "open": [[0, 60], [120, 180]]}],
+            "jobs": [
+                {
+                    "id": "request-1",
+                    "owner": "member-1",
+                    "operations": [
+                        {
+                            "id": "operation-1",
+                            "pausable": True,
+                            "modes": [{"machine": "machine-1", "duration": 100}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    solution = solver.solve(
+        problem, solver.SolveOptions(time_limit=10, workers=1, deterministic_time=1.0)
+    )
+    (a,) = solution.assignments
+    assert (a.start, a.end) == (0, 160)
+    kpis = solving.kpis(problem, solution)
+    assert kpis["utilisation"] == {"machine-1": round(100 / 120, 4)}
+    assert kpis["member_share_of_hours"] == {"member-1": 1.0}

@@ -180,17 +180,25 @@ def kpis(problem: solver.Problem, solution: solver.Solution) -> dict[str, Any]:
     ends = {a.operation: a.end for a in solution.assignments}
     scheduled = [j for j in problem.jobs if j.operations[-1].id in ends]
     on_time = [j for j in scheduled if j.due is None or ends[j.operations[-1].id] <= j.due]
+    # A machine is busy for the open minutes an operation holds it: a pausable step holds its
+    # machine through the nights and closed days it pauses over, which are no open time, so
+    # utilisation (busy / open minutes) stays within 0..1, as the week's utilisation does.
+    windows = {m.id: problem.windows(m.id) for m in problem.machines}
+
+    def held_open(a: solver.Assignment) -> int:
+        return sum(max(0, min(e, a.end) - max(s, a.start)) for s, e in windows.get(a.machine, ()))
+
     busy: dict[str, int] = defaultdict(int)
     for a in solution.assignments:
-        busy[a.machine] += a.end - a.start
+        busy[a.machine] += held_open(a)
     utilisation = {}
     for m in problem.machines:
-        open_minutes = sum(e - s for s, e in problem.windows(m.id))
+        open_minutes = sum(e - s for s, e in windows[m.id])
         utilisation[m.id] = round(busy[m.id] / open_minutes, 4) if open_minutes else 0.0
     owner_of = {o.id: j.owner for j in problem.jobs for o in j.operations}
     hours: dict[str, int] = defaultdict(int)
     for a in solution.assignments:
-        hours[owner_of[a.operation] or "unknown"] += a.end - a.start
+        hours[owner_of[a.operation] or "unknown"] += held_open(a)
     total = sum(hours.values()) or 1
     return {
         "status": solution.status,
