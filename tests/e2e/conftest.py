@@ -242,6 +242,14 @@ def request_production(
     return created.json()
 
 
+def sign_out(page: Any) -> None:
+    """Forget the signed-in user: its cookies, once the page has stopped loading. A request
+    still under way (a stylesheet, a script) would set the session cookie again on its
+    answer, and the next sign-in would find itself signed in as the previous user."""
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
+
+
 def sign_in(page: Any, account: tuple[str, str]) -> None:
     """Sign in through the login form, as a person would."""
     page.goto("/login")

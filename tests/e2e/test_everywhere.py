@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, AGGREGATOR, MANAGER, MEMBER, PHONE, sign_in
+from tests.e2e.conftest import ADMIN, AGGREGATOR, MANAGER, MEMBER, PHONE, sign_in, sign_out
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = sync_api.expect
@@ -177,7 +177,7 @@ def test_an_indonesian_page_writes_durations_in_jam_and_numbers_with_a_decimal_c
     expect(page.locator("tbody td.num").first).to_have_text(re.compile(r"^Rp\d{1,3}(\.\d{3})+$"))
 
     # The machine hours of a loan's plan with a decimal comma, never a point.
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, AGGREGATOR)
     page.goto("/aggregator/applications")
     page.locator("a[href*='/aggregator/applications/']").first.click()
@@ -189,7 +189,7 @@ def test_an_indonesian_page_writes_durations_in_jam_and_numbers_with_a_decimal_c
     assert not re.search(r"\b\d+\.\d\b(?!\d)", main.replace("Rp", "")), main
 
     # A member's statement: hours as "8 jam", statuses in words, no "KUR KUR" on the loans.
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, MEMBER)
     page.goto("/statement")
     figures = page.locator("main dl").first

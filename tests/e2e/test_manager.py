@@ -9,7 +9,7 @@ import re
 import pytest
 
 from factoryshare import worker
-from tests.e2e.conftest import MANAGER, MEMBER, PHONE, request_production, sign_in
+from tests.e2e.conftest import MANAGER, MEMBER, PHONE, request_production, sign_in, sign_out
 from tests.solving import WORK_PER_SECOND
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -115,7 +115,7 @@ def test_a_manager_starts_a_schedule_run_reviews_its_changes_and_publishes_them(
     screenshot(page, "manager-timeline")
 
     # The member now sees where each step of the request was placed.
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, MEMBER)
     page.goto("/production")
     card = page.locator("section.request").filter(has_text="Dompet kulit domba · 20")
