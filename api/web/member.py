@@ -184,14 +184,10 @@ def book():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.my_bookings"))
 
 
-# The past bookings a member's bookings page lists, latest first.
-RECENT_BOOKINGS = 20
-
-
 @bp.route("/bookings")
 @page(Role.member)
 def my_bookings():  # type: ignore[no-untyped-def]
-    upcoming, past = bookings.upcoming_and_recent(db(), actor(), recent=RECENT_BOOKINGS)
+    upcoming, past = bookings.upcoming_and_recent(db(), actor())
     return render_template("member/bookings.html", upcoming=upcoming, past=past, live=LIVE_STATUSES)
 
 

@@ -149,16 +149,11 @@ def leave_waitlist(session: Session, actor: Actor, entry_id: int) -> WaitlistEnt
     return entry
 
 
-def position(session: Session, entry: WaitlistEntry) -> int | None:
-    """1 for the entry that would be told first about its slot; None once it is not waiting."""
-    return positions(session, [entry])[entry.id]
-
-
 def positions(session: Session, entries: list[WaitlistEntry]) -> dict[int, int | None]:
-    """The place of each entry in the queue for its slot (see position), for a page of entries
-    in one statement: the entries waiting on their machines over the span they cover. Ahead
-    of an entry is every entry waiting for an overlapping slot of its machine that joined
-    before it (by time, then by id)."""
+    """The place of each entry in the queue for its slot (1: told first when it frees; None
+    once it is not waiting), for a page of entries in one statement: the entries waiting on
+    their machines over the span they cover. Ahead of an entry is every entry waiting for an
+    overlapping slot of its machine that joined before it (by time, then by id)."""
     waiting = [e for e in entries if e.status is WaitStatus.waiting]
     placed: dict[int, int | None] = {e.id: None for e in entries}
     if not waiting:

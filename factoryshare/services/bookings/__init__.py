@@ -84,10 +84,10 @@ from factoryshare.services.bookings.windows import (
 )
 
 __all__ = [
-    "Closed",
-    "Down",
     "LONGEST_BOOKING",
     "MAX_BOOKING_HOURS",
+    "Closed",
+    "Down",
     "SlotFacts",
     "alternative_slots",
     "assert_machine_free",
@@ -112,7 +112,6 @@ __all__ = [
     "house_moment",
     "house_quotas",
     "list_bookings",
-    "upcoming_and_recent",
     "mark_no_show",
     "move_booking",
     "move_loaded_booking",
@@ -121,4 +120,5 @@ __all__ = [
     "reject_booking",
     "replace_quotas",
     "slot_facts",
+    "upcoming_and_recent",
 ]

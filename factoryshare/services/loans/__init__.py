@@ -86,9 +86,6 @@ from factoryshare.services.loans.queries import (
 )
 
 __all__ = [
-    "pay_out",
-    "ClusterExposure",
-    "cluster_exposures",
     "DEFAULT_ZONE",
     "LOAN_STATUSES",
     "disbursed_total",
@@ -106,6 +103,7 @@ __all__ = [
     "request_changes",
     "add_tranche",
     "disburse",
+    "pay_out",
     "tranches",
     "apply_repayment",
     "approved_on",
@@ -129,6 +127,8 @@ __all__ = [
     "plan_problems",
     "set_plan",
     "shares",
+    "ClusterExposure",
+    "cluster_exposures",
     "get_loan",
     "InstallmentView",
     "list_applications",

@@ -46,7 +46,17 @@ def disburse(
     the schedule, its installments due monthly from a month after it (services/repayment.py).
     """
     require_lender(actor, N_("disburse its loan"))
-    app = for_change(session, actor, application_id)
+    return _start_disbursing(session, actor, for_change(session, actor, application_id), on, amount)
+
+
+def _start_disbursing(
+    session: Session,
+    actor: Actor,
+    app: LoanApplication,
+    on: dt.date | None,
+    amount: int | None,
+) -> LoanApplication:
+    """disburse on an application already locked."""
     start = on or today(session, app)
     if amount is not None:
         _check_tranche(session, app, amount, already=0)
@@ -61,7 +71,7 @@ def disburse(
         "loan_application.disbursement_started",
     )
     if amount is not None:
-        add_tranche(session, actor, app.id, amount, on=start)
+        _pay_tranche(session, actor, app, amount, start)
     return app
 
 
@@ -73,8 +83,8 @@ def pay_out(
     require_lender(actor, N_("pay out its tranches"))
     app = for_change(session, actor, application_id)
     if app.status is LoanStatus.lender_approved:
-        return disburse(session, actor, application_id, on=on, amount=amount)
-    add_tranche(session, actor, application_id, amount, on=on)
+        return _start_disbursing(session, actor, app, on, amount)
+    _pay_tranche(session, actor, app, amount, on)
     return app
 
 
@@ -113,7 +123,13 @@ def add_tranche(
     never before the lender's approval or in the future. The schedule is rebuilt from its date
     (services/repayment.py); the last tranche starts repayment."""
     require_lender(actor, N_("pay out its tranches"))
-    app = for_change(session, actor, application_id)
+    return _pay_tranche(session, actor, for_change(session, actor, application_id), amount, on)
+
+
+def _pay_tranche(
+    session: Session, actor: Actor, app: LoanApplication, amount: int, on: dt.date | None
+) -> LoanTranche:
+    """add_tranche on an application already locked."""
     locking.require_state(
         app,
         (LoanStatus.disbursing,),

@@ -49,10 +49,10 @@ from factoryshare.services.scheduling.queue import (
 
 __all__ = [
     "DISCARDABLE",
-    "PUBLISHABLE",
     "MAX_HORIZON",
     "MAX_SETUP_MINUTES",
     "MAX_TIME_LIMIT",
+    "PUBLISHABLE",
     "REPLAN_TIME_LIMIT",
     "StaleRun",
     "booked_end",

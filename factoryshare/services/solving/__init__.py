@@ -73,11 +73,10 @@ from factoryshare.services.solving.results import (
 )
 
 __all__ = [
-    "REPRODUCIBLE_WALL_GUARD",
-    "solve_options",
     "OBJECTIVE",
     "OBJECTIVE_SCALE",
     "REPLAN_STABILITY_WEIGHT",
+    "REPRODUCIBLE_WALL_GUARD",
     "WHY_NOT_PLACED",
     "build_problem",
     "fixed_entries",
@@ -100,6 +99,7 @@ __all__ = [
     "request_id_of",
     "request_lots",
     "request_of_job",
+    "solve_options",
     "split_in_lots",
     "store_solution",
     "why_not_placed",
